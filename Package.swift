@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Partnerships",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "partnerships", targets: ["partnerships"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libfcgi through its Debian package; the shim includes fcgiapp.h only (never fcgi_stdio.h).
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // A JSON value with its own parser and serializer: the wire format and the store format.
+        .target(name: "JSON"),
+        // libfcgi accept loop, request reading with a body cap, CGI response writing.
+        .target(name: "FastCGI", dependencies: ["CFastCGI"]),
+        // Transport-free HTTP: request/response values, router, query parsing, errors.
+        .target(name: "HTTP", dependencies: ["JSON"]),
+        // The supervisor: socket binding, worker processes, signals, scoreboard.
+        .target(name: "WorkerPool"),
+        // The file-locked JSON store: snapshot + fsynced journal shared by all workers.
+        .target(name: "Store", dependencies: ["JSON"]),
+        // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
+        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store"]),
+        .executableTarget(name: "partnerships", dependencies: [
+            "Server", "WorkerPool", "Store", "JSON",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
+        .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// Only the reentrant API: fcgi_stdio.h would redefine printf and FILE.
+#include <fcgiapp.h>
