@@ -13,6 +13,8 @@ let package = Package(
     targets: [
         // libfcgi through its Debian package; the shim includes fcgiapp.h only (never fcgi_stdio.h).
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // ppoll and friends: GNU extensions Swift's Glibc module does not export.
+        .target(name: "CSystemShims"),
         // A JSON value with its own parser and serializer: the wire format and the store format.
         .target(name: "JSON"),
         // libfcgi accept loop, request reading with a body cap, CGI response writing.
@@ -20,7 +22,7 @@ let package = Package(
         // Transport-free HTTP: request/response values, router, query parsing, errors.
         .target(name: "HTTP", dependencies: ["JSON"]),
         // The supervisor: socket binding, worker processes, signals, scoreboard.
-        .target(name: "WorkerPool"),
+        .target(name: "WorkerPool", dependencies: ["CSystemShims"]),
         // The file-locked JSON store: snapshot + fsynced journal shared by all workers.
         .target(name: "Store", dependencies: ["JSON"]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.

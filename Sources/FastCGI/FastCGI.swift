@@ -1,1 +1,148 @@
-// placeholder
+import CFastCGI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One FastCGI request as the worker sees it: the params copied out of libfcgi (its strings die at
+/// the next `FCGX_Finish_r`) and a way to read the body and write the response.
+public struct FastCGIParams: Sendable {
+    public private(set) var values: [String: String]
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    public subscript(name: String) -> String? { values[name] }
+}
+
+public enum AcceptOutcome: Equatable {
+    case request
+    /// A signal arrived while waiting (`FCGI_FAIL_ACCEPT_ON_INTR`): the caller checks its stop flag.
+    case interrupted
+    case failed(errno: Int32)
+}
+
+/// The libfcgi side of one worker process: one `FCGX_Request` reused for every request, accepted
+/// from the listening socket the supervisor handed us as fd 0.
+public final class FastCGIConnection {
+    private let request: UnsafeMutablePointer<FCGX_Request>
+
+    public init(listenSocket: Int32 = 0) {
+        FCGX_Init()
+        request = .allocate(capacity: 1)
+        FCGX_InitRequest(request, listenSocket, FCGI_FAIL_ACCEPT_ON_INTR)
+    }
+
+    deinit {
+        FCGX_Free(request, 1)
+        request.deallocate()
+    }
+
+    public func accept() -> AcceptOutcome {
+        let rc = FCGX_Accept_r(request)
+        if rc >= 0 { return .request }
+        if rc == -EINTR { return .interrupted }
+        return .failed(errno: -rc)
+    }
+
+    /// Copies every param. nginx sends ~30; one dictionary build is cheaper than repeated
+    /// `FCGX_GetParam` scans, and the strings must be copied before `finish()` anyway.
+    public func params() -> FastCGIParams {
+        var values: [String: String] = [:]
+        values.reserveCapacity(40)
+        guard var cursor = request.pointee.envp else { return FastCGIParams(values) }
+        while let entry = cursor.pointee {
+            if let equals = strchr(entry, Int32(UInt8(ascii: "="))) {
+                let nameLength = entry.distance(to: equals)
+                let name = entry.withMemoryRebound(to: UInt8.self, capacity: nameLength) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: nameLength), as: UTF8.self)
+                }
+                values[name] = String(cString: equals + 1)
+            }
+            cursor += 1
+        }
+        return FastCGIParams(values)
+    }
+
+    /// Reads the body, refusing more than `limit` bytes whatever CONTENT_LENGTH claims:
+    /// libfcgi itself puts no bound on it.
+    public func readBody(contentLength: Int?, limit: Int) -> BodyReadResult {
+        BodyReader.read(contentLength: contentLength, limit: limit) { buffer, count in
+            Int(FCGX_GetStr(buffer, Int32(count), request.pointee.in))
+        }
+    }
+
+    /// Writes the whole response. Returns false when the client went away (EPIPE and friends):
+    /// the worker logs it and carries on with the next request.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        return bytes.withUnsafeBufferPointer { buffer -> Bool in
+            while offset < buffer.count {
+                let chunk = min(buffer.count - offset, 1 << 20)
+                let written = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: chunk) {
+                    FCGX_PutStr($0, Int32(chunk), request.pointee.out)
+                }
+                if written < 0 || FCGX_GetError(request.pointee.out) != 0 { return false }
+                offset += Int(written)
+            }
+            // FCGX_FFlush reports success even after a failed write; the stream error is the truth.
+            _ = FCGX_FFlush(request.pointee.out)
+            return FCGX_GetError(request.pointee.out) == 0
+        }
+    }
+
+    public func finish() {
+        FCGX_Finish_r(request)
+    }
+}
+
+public enum BodyReadResult: Equatable {
+    case body([UInt8])
+    case tooLarge
+    /// The client sent fewer bytes than CONTENT_LENGTH announced (an aborted upload).
+    case truncated
+}
+
+/// Body reading separated from libfcgi so the cap can be tested without a socket.
+public enum BodyReader {
+    public static func read(contentLength: Int?, limit: Int,
+                            from source: (UnsafeMutablePointer<CChar>, Int) -> Int) -> BodyReadResult {
+        let announced = contentLength ?? 0
+        if announced > limit { return .tooLarge }
+        if announced <= 0 { return .body([]) }
+        var body = [UInt8](repeating: 0, count: announced)
+        var filled = 0
+        let complete = body.withUnsafeMutableBufferPointer { buffer -> Bool in
+            while filled < announced {
+                let got = buffer.baseAddress!.advanced(by: filled).withMemoryRebound(to: CChar.self, capacity: announced - filled) {
+                    source($0, announced - filled)
+                }
+                if got <= 0 { return false }
+                filled += got
+            }
+            return true
+        }
+        return complete ? .body(body) : .truncated
+    }
+}
+
+/// The CGI response head libfcgi passes to nginx: a `Status:` line, never an HTTP status line.
+public enum CGIResponse {
+    public static func encode(status: Int, reason: String, headers: [(String, String)], body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 128 + headers.count * 32)
+        out.append(contentsOf: "Status: \(status) \(reason)\r\n".utf8)
+        for (name, value) in headers {
+            // A CR or LF inside a header value would split the response: drop such headers.
+            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) || name.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+                continue
+            }
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: [0x0D, 0x0A])
+        }
+        out.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+        out.append(contentsOf: body)
+        return out
+    }
+}

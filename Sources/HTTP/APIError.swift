@@ -1,0 +1,83 @@
+import JSON
+
+/// An error a handler or the shared layers raise. It carries what every family's format needs;
+/// each API family renders it in its own wire format through an `ErrorFormatter`.
+public struct APIError: Error, Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case badRequest, malformedBody, unauthorized, forbidden, notFound, methodNotAllowed, conflict
+        case payloadTooLarge, unsupportedMediaType, validation, requiredField, wrongType, unknownField
+        case tooManyRequests, internalError
+    }
+
+    public var kind: Kind
+    public var status: HTTPStatus
+    /// Short label: the LP API's `title`, or the field name for field errors.
+    public var title: String
+    /// Human text shown to the caller.
+    public var detail: String
+    /// The payload field concerned, if any.
+    public var field: String?
+
+    public init(_ kind: Kind, status: HTTPStatus, title: String, detail: String, field: String? = nil) {
+        self.kind = kind
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.field = field
+    }
+
+    public static func notFound(_ detail: String = "Not found.") -> APIError {
+        APIError(.notFound, status: .notFound, title: "Not found", detail: detail)
+    }
+    public static func badRequest(_ detail: String, title: String = "Bad request") -> APIError {
+        APIError(.badRequest, status: .badRequest, title: title, detail: detail)
+    }
+    public static func malformedBody(_ detail: String) -> APIError {
+        APIError(.malformedBody, status: .badRequest, title: "Bad request", detail: detail)
+    }
+    public static func unauthorized(_ detail: String = "Authentication credentials were not provided or are invalid.") -> APIError {
+        APIError(.unauthorized, status: .unauthorized, title: "Unauthorized", detail: detail)
+    }
+    public static func forbidden(_ detail: String = "You do not have permission to perform this action.") -> APIError {
+        APIError(.forbidden, status: .forbidden, title: "Forbidden", detail: detail)
+    }
+    public static func methodNotAllowed(_ method: HTTPMethod) -> APIError {
+        APIError(.methodNotAllowed, status: .methodNotAllowed, title: "Method not allowed",
+                 detail: "Method \"\(method.rawValue)\" not allowed.")
+    }
+    public static func payloadTooLarge(limit: Int) -> APIError {
+        APIError(.payloadTooLarge, status: .payloadTooLarge, title: "Payload too large",
+                 detail: "The request body is larger than \(limit) bytes.")
+    }
+    public static func validation(field: String?, _ detail: String, title: String? = nil) -> APIError {
+        APIError(.validation, status: .unprocessableEntity, title: title ?? field ?? "Invalid", detail: detail, field: field)
+    }
+    public static func internalError(requestID: String) -> APIError {
+        APIError(.internalError, status: .internalServerError, title: "Internal server error",
+                 detail: "Something went wrong on our side. Quote request id \(requestID) if you contact support.")
+    }
+}
+
+/// Several errors answered together (e.g. every missing field of a create at once).
+public struct APIErrors: Error, Sendable {
+    public var errors: [APIError]
+    public init(_ errors: [APIError]) {
+        precondition(!errors.isEmpty)
+        self.errors = errors
+    }
+    public var status: HTTPStatus { errors[0].status }
+}
+
+/// Renders errors in one API family's wire format.
+public protocol ErrorFormatter: Sendable {
+    func response(for errors: [APIError]) -> HTTPResponse
+}
+
+/// The format used outside any API family (`/healthz`, unknown paths): `{"error": "...", "detail": "..."}`.
+public struct PlainErrorFormatter: ErrorFormatter {
+    public init() {}
+    public func response(for errors: [APIError]) -> HTTPResponse {
+        let first = errors[0]
+        return .json(["error": .string(first.title), "detail": .string(first.detail)], status: first.status)
+    }
+}

@@ -1,0 +1,293 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct PoolConfiguration: Sendable {
+    public var workers: Int = 2
+    /// A worker exits after this many requests and is replaced (0: never).
+    public var maxRequests: Int = 10_000
+    /// A request running longer than this gets its worker killed and replaced (seconds).
+    public var requestTimeout: Double = 30
+    /// How long a graceful stop or reload waits for in-flight requests (seconds).
+    public var gracePeriod: Double = 35
+    /// More than `restartLimit` crashes within `restartWindow` seconds: back off before respawning.
+    public var restartLimit: Int = 10
+    public var restartWindow: Double = 10
+    /// argv of a worker; the supervisor adds the slot and scoreboard through the environment.
+    public var workerCommand: [String]
+    public var scoreboardPath: String
+    public var pidFile: String?
+
+    public init(workerCommand: [String], scoreboardPath: String) {
+        self.workerCommand = workerCommand
+        self.scoreboardPath = scoreboardPath
+    }
+}
+
+/// Environment variables a worker reads to find its slot.
+public enum WorkerEnvironment {
+    public static let slot = "PARTNERSHIPS_WORKER_SLOT"
+    public static let scoreboard = "PARTNERSHIPS_SCOREBOARD"
+    public static let generation = "PARTNERSHIPS_WORKER_GENERATION"
+}
+
+/// The supervisor: owns the listening socket and a static pool of single-threaded workers.
+///
+/// Signals (documented in docs/operations.md):
+/// - SIGTERM, SIGQUIT, SIGINT: graceful stop; in-flight requests finish (up to `gracePeriod`).
+/// - SIGHUP: graceful reload; a new generation of workers starts and is accepting before the old
+///   generation is asked to finish and leave. The worker executable is re-read, so a rebuilt
+///   binary is picked up.
+/// - SIGUSR1: reopen the log file, in the supervisor and every worker.
+public final class Supervisor {
+    private struct Worker {
+        var slot: Int
+        var generation: Int
+        var retiring = false
+        var killedForTimeout = false
+    }
+
+    private let configuration: PoolConfiguration
+    private let socket: ListenSocket
+    private let scoreboard: Scoreboard
+    private var workers: [pid_t: Worker] = [:]
+    private var generation = 1
+    private var stopping = false
+    private var stopDeadline = 0.0
+    private var reloadDeadline: Double? = nil
+    private var crashTimes: [Double] = []
+    private var spawnBackoff = 0.0
+    private var nextSpawnAllowed = 0.0
+
+    public init(configuration: PoolConfiguration, socket: ListenSocket) throws {
+        self.configuration = configuration
+        self.socket = socket
+        self.scoreboard = try Scoreboard(path: configuration.scoreboardPath, slotCount: configuration.workers * 2 + 2)
+    }
+
+    /// Runs until stopped; returns the process exit code.
+    public func run() -> Int32 {
+        let signals: [Int32] = [SIGCHLD, SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1]
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s) }
+        sigprocmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+        if let pidFile = configuration.pidFile { writePIDFile(pidFile) }
+        Log.info("supervisor started", [("listen", socket.address.description), ("workers", String(configuration.workers)),
+                                         ("max_requests", String(configuration.maxRequests)),
+                                         ("request_timeout", String(configuration.requestTimeout))])
+        ensureWorkers()
+
+        while true {
+            var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            let received = sigtimedwait(&set, nil, &timeout)
+            switch received {
+            case SIGTERM, SIGQUIT, SIGINT: beginStop(signal: received)
+            case SIGHUP: beginReload()
+            case SIGUSR1:
+                Log.reopen()
+                Log.info("log reopened")
+                for pid in workers.keys { kill(pid, SIGUSR1) }
+            default: break
+            }
+            reapChildren()
+            if stopping {
+                if workers.isEmpty { break }
+                if now() > stopDeadline {
+                    Log.warning("grace period over; killing remaining workers", [("count", String(workers.count))])
+                    for pid in workers.keys { kill(pid, SIGKILL) }
+                    stopDeadline = .infinity
+                }
+                continue
+            }
+            killStuckWorkers()
+            progressReload()
+            ensureWorkers()
+        }
+        cleanUp()
+        Log.info("supervisor stopped")
+        return 0
+    }
+
+    private func now() -> Double { Double(Scoreboard.monotonicNanoseconds()) / 1e9 }
+
+    private func beginStop(signal: Int32) {
+        guard !stopping else { return }
+        stopping = true
+        stopDeadline = now() + configuration.gracePeriod
+        Log.info("graceful stop", [("signal", String(signal)), ("workers", String(workers.count))])
+        for pid in workers.keys { kill(pid, SIGTERM) }
+    }
+
+    private func beginReload() {
+        guard reloadDeadline == nil else {
+            Log.warning("reload already in progress; SIGHUP ignored")
+            return
+        }
+        generation += 1
+        scoreboard.increment(.reloads)
+        scoreboard.increment(.generation)
+        reloadDeadline = now() + 15
+        Log.info("graceful reload: starting a new generation", [("generation", String(generation))])
+        for (pid, worker) in workers where worker.generation < generation {
+            workers[pid]?.retiring = true  // not respawned when they leave; asked to leave once the new ones are up
+        }
+        ensureWorkers()
+    }
+
+    /// Old workers leave only once every new worker is accepting, so no request finds the pool empty.
+    private func progressReload() {
+        guard let deadline = reloadDeadline else { return }
+        let current = workers.filter { $0.value.generation == generation }
+        let ready = current.count == configuration.workers && current.values.allSatisfy {
+            scoreboard.slot($0.slot).state == .idle || scoreboard.slot($0.slot).state == .busy
+        }
+        if ready {
+            let old = workers.filter { $0.value.generation < generation }
+            for pid in old.keys { kill(pid, SIGTERM) }
+            Log.info("graceful reload: new generation ready; old workers finishing", [("old_workers", String(old.count))])
+            reloadDeadline = nil
+        } else if now() > deadline {
+            Log.error("graceful reload failed: new workers did not become ready; keeping the old generation")
+            for (pid, worker) in workers where worker.generation == generation { kill(pid, SIGKILL); workers[pid]?.retiring = true }
+            generation -= 1
+            for (pid, worker) in workers where worker.generation == generation { workers[pid]?.retiring = false }
+            reloadDeadline = nil
+        }
+    }
+
+    private func killStuckWorkers() {
+        let limit = Int(configuration.requestTimeout * 1e9)
+        let nowNanoseconds = Scoreboard.monotonicNanoseconds()
+        for (pid, worker) in workers where !worker.killedForTimeout {
+            let slot = scoreboard.slot(worker.slot)
+            guard slot.state == .busy, slot.busySince > 0, nowNanoseconds - slot.busySince > limit else { continue }
+            Log.warning("slow request: worker killed after the request timeout", [
+                ("worker_pid", String(pid)), ("slot", String(worker.slot)), ("request", slot.currentRequest),
+                ("elapsed_ms", String((nowNanoseconds - slot.busySince) / 1_000_000)),
+            ])
+            kill(pid, SIGKILL)
+            workers[pid]?.killedForTimeout = true
+            scoreboard.increment(.timeoutKills)
+        }
+    }
+
+    private func reapChildren() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let worker = workers.removeValue(forKey: pid) else { continue }
+            scoreboard.release(slot: worker.slot)
+            let exitedNormally = (status & 0x7f) == 0
+            let exitCode = (status >> 8) & 0xff
+            let signalNumber = status & 0x7f
+            if stopping || worker.retiring { continue }
+            if worker.killedForTimeout { continue }  // replaced by ensureWorkers, already logged
+            if exitedNormally && exitCode == 0 {
+                scoreboard.increment(.recycles)
+                continue
+            }
+            scoreboard.increment(.crashRestarts)
+            let how = exitedNormally ? "exit status \(exitCode)" : "signal \(signalNumber)"
+            Log.error("worker died; restarting", [("worker_pid", String(pid)), ("slot", String(worker.slot)), ("cause", how)])
+            noteCrash()
+        }
+    }
+
+    private func noteCrash() {
+        let t = now()
+        crashTimes.append(t)
+        crashTimes.removeAll { $0 < t - configuration.restartWindow }
+        if crashTimes.count > configuration.restartLimit {
+            spawnBackoff = min(max(spawnBackoff * 2, 1), 30)
+            nextSpawnAllowed = t + spawnBackoff
+            Log.error("restart storm: backing off before restarting workers", [
+                ("crashes", String(crashTimes.count)), ("window_s", String(configuration.restartWindow)),
+                ("backoff_s", String(spawnBackoff)),
+            ])
+            crashTimes.removeAll()
+        } else if crashTimes.count <= 1 {
+            spawnBackoff = 0
+        }
+    }
+
+    private func ensureWorkers() {
+        guard !stopping, now() >= nextSpawnAllowed else { return }
+        let live = workers.values.filter { $0.generation == generation && !$0.retiring }.count
+        guard live < configuration.workers else { return }
+        for _ in live..<configuration.workers {
+            guard let slot = scoreboard.claimSlot(generation: generation) else {
+                Log.error("no free scoreboard slot; cannot start a worker")
+                return
+            }
+            if let pid = spawnWorker(slot: slot) {
+                scoreboard.setPID(pid, slot: slot)
+                workers[pid] = Worker(slot: slot, generation: generation)
+            } else {
+                scoreboard.release(slot: slot)
+                noteCrash()
+                return
+            }
+        }
+    }
+
+    private func spawnWorker(slot: Int) -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, socket.fd, 0)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGCHLD, SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1, SIGPIPE] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var environment: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if !text.hasPrefix("PARTNERSHIPS_WORKER_") && !text.hasPrefix(WorkerEnvironment.scoreboard + "=") { environment.append(text) }
+            cursor += 1
+        }
+        environment.append("\(WorkerEnvironment.slot)=\(slot)")
+        environment.append("\(WorkerEnvironment.scoreboard)=\(configuration.scoreboardPath)")
+        environment.append("\(WorkerEnvironment.generation)=\(generation)")
+
+        let argv = configuration.workerCommand.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, configuration.workerCommand[0], &actions, &attributes, argv, envp)
+        guard rc == 0 else {
+            Log.error("cannot start worker", [("command", configuration.workerCommand[0]), ("error", String(cString: strerror(rc)))])
+            return nil
+        }
+        return pid
+    }
+
+    private func writePIDFile(_ path: String) {
+        let text = "\(getpid())\n"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { Log.warning("cannot write pid file", [("path", path)]); return }
+        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
+    private func cleanUp() {
+        if case .unix(let path, _, _) = socket.address { unlink(path) }
+        if let pidFile = configuration.pidFile { unlink(pidFile) }
+        close(socket.fd)
+    }
+}
