@@ -25,8 +25,10 @@ let package = Package(
         .target(name: "WorkerPool", dependencies: ["CSystemShims"]),
         // The file-locked JSON store: snapshot + fsynced journal shared by all workers.
         .target(name: "Store", dependencies: ["JSON"]),
+        // What every API family shares: request context, family protocol, auth, pagination, schemas.
+        .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store"]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
-        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store"]),
+        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore"]),
         .executableTarget(name: "partnerships", dependencies: [
             "Server", "WorkerPool", "Store", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -35,5 +37,6 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store"]),
     ]
 )

@@ -7,8 +7,14 @@ import Glibc
 /// the next `FCGX_Finish_r`) and a way to read the body and write the response.
 public struct FastCGIParams: Sendable {
     public private(set) var values: [String: String]
+    /// Params that arrived more than once: nginx sends a repeated request header as two params,
+    /// and `FCGX_GetParam` would silently return only the first.
+    public private(set) var repeatedNames: Set<String>
 
-    public init(_ values: [String: String]) { self.values = values }
+    public init(_ values: [String: String], repeatedNames: Set<String> = []) {
+        self.values = values
+        self.repeatedNames = repeatedNames
+    }
 
     public subscript(name: String) -> String? { values[name] }
 }
@@ -47,6 +53,7 @@ public final class FastCGIConnection {
     /// `FCGX_GetParam` scans, and the strings must be copied before `finish()` anyway.
     public func params() -> FastCGIParams {
         var values: [String: String] = [:]
+        var repeated: Set<String> = []
         values.reserveCapacity(40)
         guard var cursor = request.pointee.envp else { return FastCGIParams(values) }
         while let entry = cursor.pointee {
@@ -55,11 +62,11 @@ public final class FastCGIConnection {
                 let name = entry.withMemoryRebound(to: UInt8.self, capacity: nameLength) {
                     String(decoding: UnsafeBufferPointer(start: $0, count: nameLength), as: UTF8.self)
                 }
-                values[name] = String(cString: equals + 1)
+                if values.updateValue(String(cString: equals + 1), forKey: name) != nil { repeated.insert(name) }
             }
             cursor += 1
         }
-        return FastCGIParams(values)
+        return FastCGIParams(values, repeatedNames: repeated)
     }
 
     /// Reads the body, refusing more than `limit` bytes whatever CONTENT_LENGTH claims:

@@ -30,6 +30,8 @@ public final class Scoreboard {
         public var recycles: Int
         public var reloads: Int
         public var generation: Int
+        /// Requests served by workers that have since exited (live workers count in their slots).
+        public var retiredRequests: Int
     }
 
     public struct Slot: Sendable {
@@ -81,6 +83,7 @@ public final class Scoreboard {
             word(0, at: 8).pointee = count
             word(0, at: 16).pointee = Int(getpid())
             word(0, at: 24).pointee = Int(time(nil))
+            word(0, at: 64).pointee = 1
             word(0, at: 0).pointee = Self.magic
         }
     }
@@ -95,12 +98,15 @@ public final class Scoreboard {
     public var header: Header {
         Header(supervisorPID: word(0, at: 16).pointee, startedAt: word(0, at: 24).pointee,
                crashRestarts: word(0, at: 32).pointee, timeoutKills: word(0, at: 40).pointee,
-               recycles: word(0, at: 48).pointee, reloads: word(0, at: 56).pointee, generation: word(0, at: 64).pointee)
+               recycles: word(0, at: 48).pointee, reloads: word(0, at: 56).pointee, generation: word(0, at: 64).pointee,
+               retiredRequests: word(0, at: 72).pointee)
     }
 
-    public enum Counter: Int { case crashRestarts = 32, timeoutKills = 40, recycles = 48, reloads = 56, generation = 64 }
+    public enum Counter: Int {
+        case crashRestarts = 32, timeoutKills = 40, recycles = 48, reloads = 56, generation = 64, retiredRequests = 72
+    }
 
-    public func increment(_ counter: Counter) { word(0, at: counter.rawValue).pointee += 1 }
+    public func increment(_ counter: Counter, by amount: Int = 1) { word(0, at: counter.rawValue).pointee += amount }
 
     public func slot(_ index: Int) -> Slot {
         let b = slotBase(index)

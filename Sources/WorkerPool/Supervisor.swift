@@ -179,6 +179,7 @@ public final class Supervisor {
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
             guard let worker = workers.removeValue(forKey: pid) else { continue }
+            scoreboard.increment(.retiredRequests, by: scoreboard.slot(worker.slot).requests)
             scoreboard.release(slot: worker.slot)
             let exitedNormally = (status & 0x7f) == 0
             let exitCode = (status >> 8) & 0xff

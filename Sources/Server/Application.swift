@@ -1,0 +1,82 @@
+import APICore
+import HTTP
+import JSON
+import Store
+import WorkerPool
+
+/// Every route of every family in one trie, each route remembering its family's error format.
+/// Stateless between requests: everything a request needs comes from the request and the store.
+public final class Application {
+    private struct Entry {
+        let handler: Handler
+        let errorFormatter: any ErrorFormatter
+    }
+
+    private let router = Router<Entry>()
+    private var prefixes: [(prefix: String, formatter: any ErrorFormatter)] = []
+    public let store: Store
+    public let families: [any APIFamily]
+
+    public init(families: [any APIFamily], store: Store) {
+        self.families = families
+        self.store = store
+        for family in families {
+            let registry = RouteRegistry(family: family.name, errorFormatter: family.errorFormatter)
+            family.registerRoutes(registry)
+            for route in registry.routes {
+                router.add(route.method, route.pattern, Entry(handler: route.handler, errorFormatter: route.errorFormatter))
+            }
+            if !family.pathPrefix.isEmpty { prefixes.append((family.pathPrefix, family.errorFormatter)) }
+        }
+        // Longest prefix first, so `/api/v3` is not answered by a family mounted at `/api`.
+        prefixes.sort { $0.prefix.count > $1.prefix.count }
+    }
+
+    /// Every store index the composed families declared.
+    public static func indexes(of families: [any APIFamily]) -> [IndexDefinition] {
+        families.flatMap(\.storeIndexes)
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        var response: HTTPResponse
+        switch router.match(request.method, request.path) {
+        case .found(let entry, let parameters, _):
+            var routed = request
+            routed.pathParameters = parameters
+            response = run(entry, routed)
+        case .methodNotAllowed(let allowed):
+            response = formatter(for: request.path).response(for: [.methodNotAllowed(request.method)])
+            response.headers.append(("Allow", allowed.map(\.rawValue).joined(separator: ", ")))
+        case .notFound:
+            response = formatter(for: request.path).response(for: [.notFound()])
+        }
+        if request.method == .HEAD { response.body = [] }
+        response.headers.append(("X-Request-Id", request.requestID))
+        return response
+    }
+
+    private func run(_ entry: Entry, _ request: HTTPRequest) -> HTTPResponse {
+        do {
+            try store.refresh()
+            return try entry.handler(RequestContext(request: request, store: store))
+        } catch let error as APIError {
+            return entry.errorFormatter.response(for: [error])
+        } catch let errors as APIErrors {
+            return entry.errorFormatter.response(for: errors.errors)
+        } catch {
+            Log.error("request failed", [("request_id", request.requestID), ("method", request.method.rawValue),
+                                         ("path", request.path), ("error", String(describing: error))])
+            return entry.errorFormatter.response(for: [.internalError(requestID: request.requestID)])
+        }
+    }
+
+    /// An error response in the format of the family that owns `path`.
+    public func errorResponse(forPath path: String, _ errors: [APIError]) -> HTTPResponse {
+        formatter(for: path).response(for: errors)
+    }
+
+    private func formatter(for path: String) -> any ErrorFormatter {
+        for (prefix, formatter) in prefixes where path == prefix || path.hasPrefix(prefix + "/") { return formatter }
+        return PlainErrorFormatter()
+    }
+}

@@ -1,0 +1,68 @@
+import APICore
+import HTTP
+import JSON
+import Store
+import WorkerPool
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `/healthz` for load balancers and `/status` for operators. nginx exposes `/status` to loopback
+/// only; the handler checks the peer address as well, in case someone routes around nginx.
+public struct OperationsFamily: APIFamily {
+    public let name = "operations"
+    public let pathPrefix = ""
+    public let errorFormatter: any ErrorFormatter = PlainErrorFormatter()
+    public let storeIndexes: [IndexDefinition] = []
+    private let scoreboardPath: String?
+
+    public init(scoreboardPath: String?) {
+        self.scoreboardPath = scoreboardPath
+    }
+
+    public func registerRoutes(_ routes: RouteRegistry) {
+        routes.add(.GET, "/healthz") { _ in .json(["status": "ok"]) }
+        routes.add(.GET, "/status") { context in
+            guard Self.isLoopback(context.request.remoteAddress) else { throw APIError.notFound() }
+            return .json(try status(store: context.store))
+        }
+    }
+
+    static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1" || address == "unix:" || address.isEmpty
+    }
+
+    private func status(store: Store) throws -> JSON {
+        guard let scoreboardPath else { return ["workers": .null, "detail": "not running under the supervisor"] }
+        let board = try Scoreboard(path: scoreboardPath)
+        let header = board.header
+        let live = board.slots.filter { $0.state != .empty }
+        let now = Scoreboard.monotonicNanoseconds()
+        let served = header.retiredRequests + live.reduce(0) { $0 + $1.requests }
+        let slots: [JSON] = live.map { slot in
+            [
+                "slot": .int(slot.index), "pid": .int(slot.pid), "state": .string(slot.state.name),
+                "generation": .int(slot.generation), "requests": .int(slot.requests),
+                "busy_ms": slot.state == .busy && slot.busySince > 0 ? .int((now - slot.busySince) / 1_000_000) : .null,
+                "current_request": slot.state == .busy ? .string(slot.currentRequest) : .null,
+            ]
+        }
+        return [
+            "supervisor_pid": .int(header.supervisorPID),
+            "uptime_seconds": .int(Int(time(nil)) - header.startedAt),
+            "generation": .int(header.generation),
+            "workers": [
+                "total": .int(live.count),
+                "busy": .int(live.filter { $0.state == .busy }.count),
+                "idle": .int(live.filter { $0.state == .idle }.count),
+            ],
+            "requests_served": .int(served),
+            "restarts": [
+                "crashes": .int(header.crashRestarts), "timeout_kills": .int(header.timeoutKills),
+                "recycles": .int(header.recycles), "reloads": .int(header.reloads),
+            ],
+            "store": ["generation": .int(Int(store.generation))],
+            "slots": .array(slots),
+        ]
+    }
+}

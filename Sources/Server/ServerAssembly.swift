@@ -1,0 +1,25 @@
+import WorkerPool
+import APICore
+import HTTP
+import Store
+
+/// Which families a worker serves, and the store they share. The one place to add a family.
+public enum ServerAssembly {
+    public static func families(scoreboardPath: String?, testRoutes: Bool) -> [any APIFamily] {
+        var families: [any APIFamily] = [OperationsFamily(scoreboardPath: scoreboardPath)]
+        if testRoutes { families.append(TestSupportFamily()) }
+        return families
+    }
+
+    public static func application(dataDirectory: String, scoreboardPath: String?, testRoutes: Bool) throws -> Application {
+        let families = families(scoreboardPath: scoreboardPath, testRoutes: testRoutes)
+        let store = try Store(directory: dataDirectory, indexes: Application.indexes(of: families))
+        return Application(families: families, store: store)
+    }
+
+    public static func workerLoop(dataDirectory: String, bodyLimit: Int, maxRequests: Int, testRoutes: Bool) throws -> WorkerLoop {
+        let scoreboard = ProcessEnvironment()[WorkerEnvironment.scoreboard]
+        let application = try application(dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes)
+        return WorkerLoop(application: application, options: WorkerOptions(bodyLimit: bodyLimit, maxRequests: maxRequests))
+    }
+}

@@ -1,0 +1,132 @@
+import FastCGI
+import HTTP
+import JSON
+import WorkerPool
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct WorkerOptions: Sendable {
+    /// Bodies above this are refused with 413 (nginx's client_max_body_size is the first line).
+    public var bodyLimit: Int = 1 << 20
+    /// Exit after this many requests; the supervisor starts a fresh worker (0: never).
+    public var maxRequests: Int = 10_000
+
+    public init(bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000) {
+        self.bodyLimit = bodyLimit
+        self.maxRequests = maxRequests
+    }
+}
+
+/// One single-threaded worker: accept, read, route, answer, repeat. It never dies of a bad
+/// request: every failure becomes an error response, and a client that went away is logged.
+public final class WorkerLoop {
+    private let application: Application
+    private let options: WorkerOptions
+    private let scoreboard: Scoreboard?
+    private let slot: Int?
+
+    public init(application: Application, options: WorkerOptions) {
+        self.application = application
+        self.options = options
+        let environment = ProcessEnvironment()
+        if let path = environment[WorkerEnvironment.scoreboard], let slotText = environment[WorkerEnvironment.slot],
+           let slot = Int(slotText), let board = try? Scoreboard(path: path) {
+            self.scoreboard = board
+            self.slot = slot
+        } else {
+            self.scoreboard = nil
+            self.slot = nil
+        }
+    }
+
+    /// Returns the process exit code: 0 for a planned exit (stop, reload, recycle).
+    public func run() -> Int32 {
+        WorkerRuntime.install()
+        let connection = FastCGIConnection(listenSocket: 0)
+        var served = 0
+        if let scoreboard, let slot { scoreboard.markIdle(slot: slot, requests: 0) }
+        Log.info("worker ready", [("slot", slot.map(String.init) ?? "-")])
+        while options.maxRequests == 0 || served < options.maxRequests {
+            switch WorkerRuntime.waitForConnection(listenSocket: 0) {
+            case .stop:
+                if let scoreboard, let slot { scoreboard.markStopping(slot: slot) }
+                return 0
+            case .reopenLogs:
+                Log.reopen()
+                continue
+            case .connectionReady:
+                break
+            }
+            switch connection.accept() {
+            case .request:
+                serve(connection)
+                served += 1
+                if let scoreboard, let slot { scoreboard.markIdle(slot: slot, requests: served) }
+            case .interrupted:
+                continue
+            case .failed(let code) where code == EAGAIN || code == EWOULDBLOCK:
+                continue  // another worker took this connection
+            case .failed(let code):
+                Log.error("accept failed; worker exits", [("errno", String(code))])
+                return 1
+            }
+        }
+        Log.info("worker recycled after max_requests", [("served", String(served))])
+        return 0
+    }
+
+    private func serve(_ connection: FastCGIConnection) {
+        defer { connection.finish() }
+        let params = connection.params()
+        if let scoreboard, let slot {
+            scoreboard.markBusy(slot: slot, request: "\(params["REQUEST_METHOD"] ?? "?") \(params["REQUEST_URI"] ?? "?")")
+        }
+        let response: HTTPResponse
+        switch connection.readBody(contentLength: params["CONTENT_LENGTH"].flatMap { Int($0) }, limit: options.bodyLimit) {
+        case .tooLarge:
+            response = respondWithoutRouting(params, .payloadTooLarge(limit: options.bodyLimit))
+        case .truncated:
+            Log.warning("request body ended early; client went away", [("request_id", params["REQUEST_ID"] ?? "")])
+            return
+        case .body(let body):
+            switch RequestMapping.request(from: params, body: body) {
+            case .success(let request):
+                response = application.handle(request)
+            case .failure(.repeatedAuthorization):
+                response = respondWithoutRouting(params, .badRequest("The request carries more than one Authorization header."))
+            case .failure(.unsupportedMethod(let name)):
+                response = respondWithoutRouting(params, APIError(.methodNotAllowed, status: .methodNotAllowed,
+                                                                  title: "Method not allowed", detail: "Method \"\(name)\" not allowed."))
+            }
+        }
+        let bytes = CGIResponse.encode(status: response.status.code, reason: response.status.reason,
+                                       headers: response.headers, body: response.body)
+        if !connection.write(bytes) {
+            Log.warning("client went away before the response was written", [("request_id", params["REQUEST_ID"] ?? "")])
+        }
+    }
+
+    /// Errors found before routing still use the format of the family the path belongs to.
+    private func respondWithoutRouting(_ params: FastCGIParams, _ error: APIError) -> HTTPResponse {
+        var response = application.errorResponse(forPath: params["DOCUMENT_URI"] ?? "/", [error])
+        response.headers.append(("X-Request-Id", params["REQUEST_ID"] ?? ""))
+        return response
+    }
+}
+
+/// The process environment as a dictionary (Foundation-free).
+struct ProcessEnvironment {
+    private var values: [String: String] = [:]
+    init() {
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+    }
+    subscript(name: String) -> String? { values[name] }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Server
+import WorkerPool
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options a worker needs; the supervisor passes them on to every worker it starts.
+struct WorkerArguments: ParsableArguments {
+    @Option(help: "Folder of the JSON store (created if missing).")
+    var data: String = "state/data"
+
+    @Option(help: "Largest request body accepted, in bytes (413 above).")
+    var bodyLimit: Int = 1 << 20
+
+    @Option(help: "A worker exits after this many requests and is replaced (0: never).")
+    var maxRequests: Int = 10_000
+
+    @Flag(help: "Mount /_test/* routes used by the end-to-end tests. Never in production.")
+    var enableTestRoutes = false
+
+    var forwarded: [String] {
+        ["--data", data, "--body-limit", String(bodyLimit), "--max-requests", String(maxRequests)]
+            + (enableTestRoutes ? ["--enable-test-routes"] : [])
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the supervisor: bind the FastCGI socket and keep a pool of workers on it.",
+        discussion: """
+        Signals: SIGTERM/SIGQUIT/SIGINT stop gracefully (in-flight requests finish); SIGHUP reloads \
+        gracefully (new workers start before old ones leave; a rebuilt binary is picked up); SIGUSR1 \
+        reopens the log file.
+        """
+    )
+
+    @Option(help: "Where to listen: unix:/path/to.sock or 127.0.0.1:PORT.")
+    var listen: String = "unix:state/run/partnerships.sock"
+
+    @Option(help: "Group that may connect to the unix socket (mode 0660), e.g. www-data.")
+    var socketGroup: String?
+
+    @Option(help: "Number of worker processes (default: number of cores).")
+    var workers: Int?
+
+    @Option(help: "Seconds a request may run before its worker is killed and replaced.")
+    var requestTimeout: Double = 30
+
+    @Option(help: "Seconds a graceful stop or reload waits for in-flight requests.")
+    var gracePeriod: Double = 35
+
+    @Option(name: .customLong("run-dir"), help: "Folder for the scoreboard and the pid file.")
+    var runDirectory: String = "state/run"
+
+    @Option(help: "Log file (JSON lines); '-' for stderr.")
+    var log: String = "-"
+
+    @OptionGroup var worker: WorkerArguments
+
+    func validate() throws {
+        guard ListenAddress.parse(listen) != nil else { throw ValidationError("--listen must be unix:/path or HOST:PORT") }
+        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256") }
+        guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+    }
+
+    func run() throws {
+        Log.component = "supervisor"
+        if log != "-" {
+            guard Log.open(path: absolutePath(log)) else { throw ValidationError("cannot open log file \(log)") }
+        }
+        try makeDirectories(runDirectory)
+        try makeDirectories(worker.data)
+        let address = ListenAddress.parse(listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
+                                          mode: 0o660, group: socketGroup)!
+        let socket = try ListenSocket.bind(address)
+        var configuration = PoolConfiguration(
+            workerCommand: [executablePath(), "worker"] + WorkerArguments.absolutized(worker).forwarded,
+            scoreboardPath: absolutePath(runDirectory + "/scoreboard"))
+        configuration.workers = workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        configuration.maxRequests = worker.maxRequests
+        configuration.requestTimeout = requestTimeout
+        configuration.gracePeriod = gracePeriod
+        configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
+        if case .tcp(let host, let port) = socket.address {
+            print("listening on \(host):\(port)")
+            fflush(nil)
+        }
+        let supervisor = try Supervisor(configuration: configuration, socket: socket)
+        throw ExitCode(supervisor.run())
+    }
+}
+
+struct Worker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One worker process (started by `serve`, with the listening socket as fd 0).",
+        shouldDisplay: false
+    )
+
+    @OptionGroup var worker: WorkerArguments
+
+    func run() throws {
+        Log.component = "worker"
+        let loop = try ServerAssembly.workerLoop(dataDirectory: worker.data, bodyLimit: worker.bodyLimit,
+                                                 maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes)
+        throw ExitCode(loop.run())
+    }
+}
+
+extension WorkerArguments {
+    /// Workers do not share the supervisor's idea of the current folder forever: pass absolute paths.
+    static func absolutized(_ arguments: WorkerArguments) -> WorkerArguments {
+        var copy = arguments
+        copy.data = absolutePath(arguments.data)
+        return copy
+    }
+}
+
+func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+    guard getcwd(&buffer, buffer.count) != nil else { return path }
+    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return path.hasPrefix("./") ? cwd + "/" + path.dropFirst(2) : cwd + "/" + path
+}
+
+/// The path this binary was started from, resolved once: a reload re-reads that file, so a
+/// rebuilt binary at the same path is what the new workers run.
+func executablePath() -> String {
+    let argument0 = CommandLine.arguments[0]
+    if argument0.contains("/") { return absolutePath(argument0) }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    return count > 0 ? String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self) : argument0
+}
+
+func makeDirectories(_ path: String) throws {
+    var current = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        current += "/" + component
+        if mkdir(current, 0o750) != 0 && errno != EEXIST {
+            throw ValidationError("cannot create folder \(current): \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import XCTest
+@testable import HTTP
+
+final class RouterTests: XCTestCase {
+    private func makeRouter() -> Router<String> {
+        let router = Router<String>()
+        router.add(.GET, "/api/v3/partnerships", "list")
+        router.add(.POST, "/api/v3/partnerships", "create")
+        router.add(.GET, "/api/v3/partnerships/:id", "show")
+        router.add(.PUT, "/api/v3/partnerships/:id", "update")
+        router.add(.GET, "/v1/partners/:slug/projects", "partner projects")
+        router.add(.GET, "/v1/partners/featured/projects", "featured")
+        router.add(.GET, "/d/:directory/entries/partners/:entry/", "entry")
+        router.add(.POST, "/d/:directory/entries/partners/:entry/review/submit/", "submit")
+        return router
+    }
+
+    func testStaticAndParameterRoutes() {
+        let router = makeRouter()
+        guard case .found(let handler, let parameters, let pattern) = router.match(.GET, "/api/v3/partnerships/abc") else {
+            return XCTFail("no match")
+        }
+        XCTAssertEqual(handler, "show")
+        XCTAssertEqual(parameters, ["id": "abc"])
+        XCTAssertEqual(pattern, "/api/v3/partnerships/:id")
+        guard case .found("list", _, _) = router.match(.GET, "/api/v3/partnerships") else { return XCTFail() }
+        guard case .found("create", _, _) = router.match(.POST, "/api/v3/partnerships") else { return XCTFail() }
+    }
+
+    func testStaticSegmentWinsOverParameterAndBacktracks() {
+        let router = makeRouter()
+        guard case .found("featured", let p1, _) = router.match(.GET, "/v1/partners/featured/projects") else { return XCTFail() }
+        XCTAssertEqual(p1, [:])
+        guard case .found("partner projects", let p2, _) = router.match(.GET, "/v1/partners/acme/projects") else { return XCTFail() }
+        XCTAssertEqual(p2, ["slug": "acme"])
+    }
+
+    func testTrailingSlashIsNotSignificantAndNestedParameters() {
+        let router = makeRouter()
+        guard case .found("entry", let parameters, _) = router.match(.GET, "/d/D1/entries/partners/E1") else { return XCTFail() }
+        XCTAssertEqual(parameters, ["directory": "D1", "entry": "E1"])
+        guard case .found("submit", _, _) = router.match(.POST, "/d/D1/entries/partners/E1/review/submit/") else { return XCTFail() }
+    }
+
+    func testMethodNotAllowedListsAllowedMethods() {
+        let router = makeRouter()
+        guard case .methodNotAllowed(let allowed) = router.match(.DELETE, "/api/v3/partnerships/x") else { return XCTFail() }
+        XCTAssertEqual(Set(allowed), [.GET, .PUT])
+    }
+
+    func testHeadFallsBackToGet() {
+        guard case .found("list", _, _) = makeRouter().match(.HEAD, "/api/v3/partnerships") else { return XCTFail() }
+    }
+
+    func testNotFound() {
+        let router = makeRouter()
+        for path in ["/", "/api", "/api/v3/partnerships/a/b", "/nothing/here", "/api/v3/partnerships/a/../b"] {
+            if case .found = router.match(.GET, path) { XCTFail("matched \(path)") }
+        }
+    }
+}
+
+final class QueryParametersTests: XCTestCase {
+    func testBracketGroupsAndDecoding() {
+        let query = QueryParameters("filter[cohort]=2024,2025&page[per_page]=50&page%5Bpage%5D=2&sort=-created_at&q=a+b%20c&flag")
+        XCTAssertEqual(query["filter[cohort]"], "2024,2025")
+        XCTAssertEqual(query.nested("filter"), ["cohort": "2024,2025"])
+        XCTAssertEqual(query.nested("page"), ["per_page": "50", "page": "2"])
+        XCTAssertEqual(query["sort"], "-created_at")
+        XCTAssertEqual(query["q"], "a b c")
+        XCTAssertEqual(query["flag"], "")
+        XCTAssertTrue(query.contains("flag"))
+        XCTAssertNil(query["missing"])
+    }
+
+    func testRepeatedKeysKeepOrderAndFirstWins() {
+        let query = QueryParameters("a=1&a=2&filter[x]=1&filter[x]=2")
+        XCTAssertEqual(query.values("a"), ["1", "2"])
+        XCTAssertEqual(query["a"], "1")
+        XCTAssertEqual(query.nested("filter")["x"], "1")
+    }
+
+    func testMalformedInputDoesNotCrash() {
+        let query = QueryParameters("=x&%zz=%&b=%e2%82&&c=%E2%82%AC")
+        XCTAssertEqual(query["%zz"], "%")
+        XCTAssertEqual(query["c"], "€")
+        XCTAssertNotNil(query["b"])  // invalid UTF-8 is repaired, not fatal
+        XCTAssertEqual(query.pairs.count, 3)
+    }
+}
+
+final class ResponseTests: XCTestCase {
+    func testJSONResponseAndStatusReasons() throws {
+        let response = HTTPResponse.json(["a": 1], status: .created)
+        XCTAssertEqual(response.status.code, 201)
+        XCTAssertEqual(response.status.reason, "Created")
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self), #"{"a":1}"#)
+        XCTAssertEqual(response.headers.first?.1, "application/json; charset=utf-8")
+        XCTAssertEqual(HTTPStatus(422).reason, "Unprocessable Entity")
+    }
+
+    func testHeadersRememberRepeats() {
+        var headers = HTTPHeaders()
+        headers.add("Authorization", "Bearer a")
+        headers.add("authorization", "Bearer b")
+        XCTAssertEqual(headers.repeatedNames, ["authorization"])
+        XCTAssertEqual(headers["AUTHORIZATION"], "Bearer b")
+    }
+}
