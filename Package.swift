@@ -24,7 +24,7 @@ let package = Package(
         // The supervisor: socket binding, worker processes, signals, scoreboard.
         .target(name: "WorkerPool", dependencies: ["CSystemShims"]),
         // The file-locked JSON store: snapshot + fsynced journal shared by all workers.
-        .target(name: "Store", dependencies: ["JSON"]),
+        .target(name: "Store", dependencies: ["JSON", "CSystemShims"]),
         // What every API family shares: request context, family protocol, auth, pagination, schemas.
         .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store"]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
@@ -37,6 +37,6 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
     ]
 )

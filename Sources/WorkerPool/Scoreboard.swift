@@ -152,10 +152,19 @@ public final class Scoreboard {
 
     public func markBusy(slot index: Int, request: String) {
         let b = slotBase(index)
-        var bytes = Array(request.utf8.prefix(Self.slotSize - Self.textOffset))
-        // Never cut a UTF-8 sequence in half.
-        while let last = bytes.last, last & 0xC0 == 0x80 || (last >= 0xC0 && bytes.count == Self.slotSize - Self.textOffset) {
-            bytes.removeLast()
+        let capacity = Self.slotSize - Self.textOffset
+        var bytes: [UInt8]
+        if request.utf8.count <= capacity {
+            bytes = Array(request.utf8)
+        } else {
+            // Cut whole characters only, so the status page never shows half a UTF-8 sequence.
+            bytes = []
+            bytes.reserveCapacity(capacity)
+            for scalar in request.unicodeScalars {
+                let width = UTF8.width(scalar)
+                if bytes.count + width > capacity { break }
+                bytes.append(contentsOf: String(scalar).utf8)
+            }
         }
         bytes.withUnsafeBytes { (base + b + Self.textOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         word(b, at: 56).pointee = bytes.count

@@ -9,4 +9,11 @@ int partnerships_wait_readable(int fd, const sigset_t *unblocked);
 
 /// Length of the accept queue of a listening TCP socket (tcpi_unacked), -1 when unknown.
 int partnerships_tcp_listen_queue(int fd);
+
+
+#include <stdint.h>
+/// Sequentially consistent 64-bit loads and stores on shared memory (the store's mmap'd head):
+/// a seqlock needs real fences, which plain Swift pointer access does not promise.
+static inline int64_t partnerships_atomic_load(const int64_t *address) { return __atomic_load_n(address, __ATOMIC_SEQ_CST); }
+static inline void partnerships_atomic_store(int64_t *address, int64_t value) { __atomic_store_n(address, value, __ATOMIC_SEQ_CST); }
 #endif

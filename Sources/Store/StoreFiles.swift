@@ -1,0 +1,166 @@
+import CSystemShims
+import JSON
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case system(String)
+    /// Damage that recovery must not paper over: the server refuses to start on it.
+    case corrupt(file: String, offset: Int, reason: String)
+    case malformedOperation
+    case notAStoreFile(String)
+
+    public var description: String {
+        switch self {
+        case .system(let text): return text
+        case .corrupt(let file, let offset, let reason):
+            return "store file \(file) is damaged at byte \(offset) (\(reason)); restore a backup (partnerships store restore) or repair it"
+        case .malformedOperation: return "a journal entry holds an operation this version does not understand"
+        case .notAStoreFile(let path): return "\(path) is not a store snapshot or backup"
+        }
+    }
+
+    static func errno(_ what: String) -> StoreError { .system("\(what): \(String(cString: strerror(Glibc.errno)))") }
+}
+
+/// Small POSIX file helpers: the store needs exact control over fsync and rename ordering.
+enum Files {
+    static func openOrThrow(_ path: String, _ flags: Int32, _ mode: mode_t = 0o640) throws(StoreError) -> Int32 {
+        let fd = open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw StoreError.errno("open \(path)") }
+        return fd
+    }
+
+    static func size(_ fd: Int32) throws(StoreError) -> Int {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw StoreError.errno("fstat") }
+        return Int(info.st_size)
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int? = nil) throws(StoreError) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { raw -> Int in
+                let base = raw.baseAddress!.advanced(by: written)
+                if let offset { return pwrite(fd, base, raw.count - written, off_t(offset + written)) }
+                return write(fd, base, raw.count - written)
+            }
+            if n < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw StoreError.errno("write")
+            }
+            written += n
+        }
+    }
+
+    static func read(_ fd: Int32, from offset: Int, count: Int) throws(StoreError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!.advanced(by: got), count - got, off_t(offset + got)) }
+            if n < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw StoreError.errno("read")
+            }
+            if n == 0 { break }
+            got += n
+        }
+        if got < count { buffer.removeLast(count - got) }
+        return buffer
+    }
+
+    static func readWhole(_ path: String) throws(StoreError) -> [UInt8] {
+        let fd = try openOrThrow(path, O_RDONLY)
+        defer { close(fd) }
+        return try read(fd, from: 0, count: try size(fd))
+    }
+
+    static func fsyncDirectory(_ path: String) throws(StoreError) {
+        let fd = try openOrThrow(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
+    }
+
+    static func list(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func makeDirectory(_ path: String) throws(StoreError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o750) != 0 && Glibc.errno != EEXIST { throw StoreError.errno("mkdir \(current)") }
+        }
+    }
+}
+
+/// The head: 64 bytes of a small file every process maps shared. It says which generation is
+/// current, how many journal bytes are acknowledged (written and fsynced), and the epoch
+/// (bumped by a restore, which replaces history). Writers change it only under the exclusive lock;
+/// readers read it without any lock or syscall through a seqlock, so a request that finds
+/// nothing new costs a few memory loads.
+final class StoreHead {
+    private static let magic: Int64 = 0x5354_4F52_4548_4431  // "STOREHD1"
+    private let base: UnsafeMutablePointer<Int64>
+
+    struct Value: Equatable {
+        var generation: Int
+        var committedLength: Int
+        var epoch: Int
+    }
+
+    init(path: String) throws(StoreError) {
+        let fd = try Files.openOrThrow(path, O_RDWR | O_CREAT)
+        defer { close(fd) }
+        if try Files.size(fd) < 4096 { guard ftruncate(fd, 4096) == 0 else { throw StoreError.errno("ftruncate head") } }
+        guard let mapped = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+            throw StoreError.errno("mmap head")
+        }
+        base = mapped.assumingMemoryBound(to: Int64.self)
+    }
+
+    deinit { munmap(base, 4096) }
+
+    var isInitialized: Bool { partnerships_atomic_load(base) == Self.magic }
+
+    /// nil when a publish stays half-done: its writer died between the two counter stores. The
+    /// caller then repairs the head under the exclusive lock (see `Store.recover`).
+    func read() -> Value? {
+        for attempt in 0..<10_000 {
+            let before = partnerships_atomic_load(base + 1)
+            if before & 1 == 1 {
+                if attempt > 100 { sched_yield() }
+                continue
+            }
+            let value = Value(generation: Int(partnerships_atomic_load(base + 2)),
+                              committedLength: Int(partnerships_atomic_load(base + 3)),
+                              epoch: Int(partnerships_atomic_load(base + 4)))
+            if partnerships_atomic_load(base + 1) == before { return value }
+        }
+        return nil
+    }
+
+    /// Only under the exclusive lock.
+    func publish(_ value: Value) {
+        // Even when stable; a dead writer may have left it odd, which the next publish repairs.
+        let sequence = partnerships_atomic_load(base + 1) | 1
+        partnerships_atomic_store(base + 1, sequence)
+        partnerships_atomic_store(base + 2, Int64(value.generation))
+        partnerships_atomic_store(base + 3, Int64(value.committedLength))
+        partnerships_atomic_store(base + 4, Int64(value.epoch))
+        partnerships_atomic_store(base + 1, sequence + 1)
+        partnerships_atomic_store(base, Self.magic)
+    }
+}

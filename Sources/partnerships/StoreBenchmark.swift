@@ -1,0 +1,157 @@
+import ArgumentParser
+import JSON
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Store figures at several sizes: durable create throughput (1 and 2 writer processes), the cost
+/// of a write at the largest size relative to the smallest, point reads, 100-item indexed lists,
+/// cold open, resident memory. Reported, never asserted: absolute numbers vary run to run.
+extension StoreCommand {
+    static let benchmarkIndexes = [
+        IndexDefinition(collection: "records", name: "by_group") { [$0["group"]?.stringValue ?? ""] },
+    ]
+
+    static func benchmarkRecord(_ index: Int, prefix: String) -> (String, JSON) {
+        let id = "\(prefix)-\(index)"
+        return (id, [
+            "id": .string(id), "group": .string("g\(index / 100)"), "cohort": "2025",
+            "school_id": .string("school-\(index % 5000)"), "lead_provider_id": "lp-1",
+            "delivery_partner_id": .string("dp-\(index % 40)"), "delivery_partner_name": "Example Delivery Partner",
+            "induction_tutor_name": "Jo Example", "induction_tutor_email": "jo@example.org",
+            "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
+        ])
+    }
+
+    struct Benchmark: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Measure the store at 1k, 10k and 100k records (not a test).")
+        @Option(help: "Sizes to measure.") var sizes: [Int] = [1_000, 10_000, 100_000]
+        @Option(help: "Durable creates measured at each size.") var writes: Int = 400
+        @Option(help: "Scratch folder (removed afterwards).") var scratch: String = "/tmp/partnerships-store-benchmark"
+
+        func run() throws {
+            print("| records | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | RSS MiB |")
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            var firstCost: Double? = nil
+            var lastCost = 0.0
+            for size in sizes {
+                let directory = "\(scratch)/\(size)"
+                _ = system("rm -rf '\(directory)'")
+                // Preload without fsync: the figures below measure durable writes at this size.
+                let loader = try Store(directory: directory, indexes: StoreCommand.benchmarkIndexes, options: StoreOptions(fsync: false))
+                var loaded = 0
+                while loaded < size {
+                    let batch = min(1000, size - loaded)
+                    try loader.write { tx in
+                        for i in loaded..<(loaded + batch) {
+                            let (id, record) = StoreCommand.benchmarkRecord(i, prefix: "pre")
+                            tx.put("records", id, record)
+                        }
+                    }
+                    loaded += batch
+                }
+                try loader.compact()
+
+                let store = try Store(directory: directory, indexes: StoreCommand.benchmarkIndexes)
+                let start = now()
+                for i in 0..<writes {
+                    let (id, record) = StoreCommand.benchmarkRecord(i, prefix: "one")
+                    try store.write { tx in tx.put("records", id, record) }
+                }
+                let oneWriter = Double(writes) / (now() - start)
+                let cost = 1e6 / oneWriter
+                if firstCost == nil { firstCost = cost }
+                lastCost = cost
+
+                let twoStart = now()
+                let children = (0..<2).map { spawnWriter(directory: directory, count: writes, prefix: "two\($0)") }
+                for pid in children { var status: Int32 = 0; waitpid(pid, &status, 0) }
+                let twoWriters = Double(2 * writes) / (now() - twoStart)
+
+                try store.refresh()
+                let total = store.count("records")
+                let reads = 20_000
+                let readStart = now()
+                var found = 0
+                for i in 0..<reads { if store.get("records", "pre-\((i &* 7919) % size)") != nil { found += 1 } }
+                let pointRead = (now() - readStart) / Double(reads) * 1e6
+                precondition(found == reads)
+
+                let lists = 2_000
+                let listStart = now()
+                var listed = 0
+                for i in 0..<lists { listed += store.lookupRecords("records", index: "by_group", key: "g\(i % max(1, size / 100))").count }
+                let list = (now() - listStart) / Double(lists) * 1e6
+                precondition(listed >= lists * min(100, size))
+
+                let (openMilliseconds, rssMiB) = measureColdOpen(directory: directory)
+                print("| \(total) | \(format(oneWriter, 0)) | \(format(twoWriters, 0)) | \(format(cost, 0)) | \(format(pointRead, 2)) | \(format(list, 1)) | \(format(openMilliseconds, 1)) | \(format(rssMiB, 1)) |")
+                _ = system("rm -rf '\(directory)'")
+            }
+            if let firstCost, sizes.count > 1 {
+                print("\ncost per durable create at \(sizes.last!) records relative to \(sizes.first!): \(format(lastCost / firstCost, 2))x")
+            }
+        }
+
+        private func spawnWriter(directory: String, count: Int, prefix: String) -> pid_t {
+            let argv = [executablePath(), "store", "benchmark-writer", "--data", directory, "--count", String(count), "--prefix", prefix]
+            var pid: pid_t = 0
+            let cArgs = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            posix_spawn(&pid, argv[0], nil, nil, cArgs, environ)
+            return pid
+        }
+
+        /// A fresh process opens the store and reports its open time and resident memory.
+        private func measureColdOpen(directory: String) -> (Double, Double) {
+            let command = "'\(executablePath())' store benchmark-writer --data '\(directory)' --count 0 --prefix none"
+            guard let pipe = popen(command, "r") else { return (0, 0) }
+            var buffer = [CChar](repeating: 0, count: 256)
+            var text = ""
+            while fgets(&buffer, 256, pipe) != nil { text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            pclose(pipe)
+            let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
+            return parts.count >= 2 ? (parts[0], parts[1]) : (0, 0)
+        }
+    }
+
+    struct BenchmarkWriter: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "benchmark-writer", shouldDisplay: false)
+        @Option var data: String
+        @Option var count: Int
+        @Option var prefix: String
+
+        func run() throws {
+            let start = now()
+            let store = try Store(directory: data, indexes: StoreCommand.benchmarkIndexes)
+            let opened = (now() - start) * 1000
+            for i in 0..<count {
+                let (id, record) = StoreCommand.benchmarkRecord(i, prefix: prefix)
+                try store.write { tx in tx.put("records", id, record) }
+            }
+            if count == 0 { print("\(format(opened, 2)) \(format(residentMiB(), 2))") }
+        }
+    }
+}
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+func residentMiB() -> Double {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0, resident = 0
+    withUnsafeMutablePointer(to: &size) { s in withUnsafeMutablePointer(to: &resident) { r in _ = withVaList([s, r]) { vfscanf(file, "%ld %ld", $0) } } }
+    return Double(resident * Int(sysconf(Int32(_SC_PAGESIZE)))) / 1_048_576
+}
+
+func format(_ value: Double, _ decimals: Int) -> String {
+    var multiplier = 1.0
+    for _ in 0..<decimals { multiplier *= 10 }
+    let rounded = (value * multiplier).rounded() / multiplier
+    return decimals == 0 ? String(Int(rounded)) : String(rounded)
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import JSON
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct StoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Inspect and maintain the JSON store (safe while the server runs).",
+        subcommands: [Verify.self, Compact.self, Backup.self, Restore.self, Stats.self, Benchmark.self, BenchmarkWriter.self]
+    )
+
+    struct Location: ParsableArguments {
+        @Option(help: "Folder of the JSON store.")
+        var data: String = "state/data"
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check every line of the snapshot and journal; exit 1 on damage.")
+        @OptionGroup var location: Location
+        func run() throws {
+            let (problems, notes) = Store.verify(directory: location.data)
+            notes.forEach { print($0) }
+            if !problems.isEmpty {
+                problems.forEach { print("PROBLEM: \($0)") }
+                throw ExitCode(1)
+            }
+            print("ok")
+        }
+    }
+
+    struct Compact: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a snapshot now and start a new journal generation.")
+        @OptionGroup var location: Location
+        func run() throws {
+            let store = try Store(directory: location.data)
+            try store.compact()
+            print("compacted: generation \(store.generation)")
+        }
+    }
+
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a consistent copy of the store to FILE.")
+        @OptionGroup var location: Location
+        @Argument(help: "Backup file to write.") var file: String
+        func run() throws {
+            let store = try Store(directory: location.data)
+            try store.backup(to: file)
+            print("backup written to \(file) (sequence \(store.lastSequence))")
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the store's content with a backup.",
+            discussion: "Atomic and safe while workers run: they reload the restored state on their next request. The current content is lost unless you back it up first.")
+        @OptionGroup var location: Location
+        @Argument(help: "Backup file to restore.") var file: String
+        @Flag(help: "Confirm that the current content may be replaced.") var force = false
+        func run() throws {
+            guard force else { throw ValidationError("restore replaces everything in \(location.data): add --force to confirm") }
+            let store = try Store(directory: location.data)
+            try store.restore(from: file)
+            print("restored \(file): generation \(store.generation)")
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Generation, records per collection, file sizes.")
+        @OptionGroup var location: Location
+        func run() throws {
+            let store = try Store(directory: location.data)
+            let stats = try store.statistics()
+            let report: JSON = [
+                "generation": .int(stats.generation), "epoch": .int(stats.epoch), "last_sequence": .int(stats.lastSequence),
+                "journal_bytes": .int(stats.journalBytes), "snapshot_bytes": .int(stats.snapshotBytes),
+                "records": .object(JSONObject(stats.records.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+            ]
+            print(report.prettyPrinted())
+        }
+    }
+}

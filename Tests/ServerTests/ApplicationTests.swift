@@ -1,0 +1,120 @@
+import XCTest
+import APICore
+import FastCGI
+import HTTP
+import JSON
+import Store
+@testable import Server
+
+/// A family whose error format is recognisable, to check that each path gets its own family's format.
+private struct BracketFormatter: ErrorFormatter {
+    func response(for errors: [APIError]) -> HTTPResponse {
+        .json(["bracket": .array(errors.map { .string("\($0.title): \($0.detail)") })], status: errors[0].status)
+    }
+}
+
+private struct SampleFamily: APIFamily {
+    let name = "sample"
+    let pathPrefix = "/api/sample"
+    let errorFormatter: any ErrorFormatter = BracketFormatter()
+    let storeIndexes: [IndexDefinition] = []
+
+    func registerRoutes(_ routes: RouteRegistry) {
+        routes.add(.GET, "/api/sample/items/:id") { context in .json(["id": .string(context.request.pathParameter("id"))]) }
+        routes.add(.POST, "/api/sample/fail") { _ in throw APIErrors([.validation(field: "a", "Enter a"), .validation(field: "b", "Enter b")]) }
+        routes.add(.GET, "/api/sample/bug") { _ in
+            struct Unexpected: Error {}
+            throw Unexpected()
+        }
+    }
+}
+
+final class ApplicationTests: XCTestCase {
+    private var directory: String!
+    private var application: Application!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "app-tests-\(UUID().uuidString)"
+        let families: [any APIFamily] = [OperationsFamily(scoreboardPath: nil), SampleFamily()]
+        application = Application(families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func body(_ response: HTTPResponse) throws -> JSON { try JSON.parse(response.body) }
+
+    func testRoutesWithParametersAndRequestIdEcho() throws {
+        let response = application.handle(HTTPRequest(method: .GET, path: "/api/sample/items/42", requestID: "rid-1"))
+        XCTAssertEqual(response.status, .ok)
+        XCTAssertEqual(try body(response), ["id": "42"])
+        XCTAssertTrue(response.headers.contains { $0 == ("X-Request-Id", "rid-1") })
+    }
+
+    func testErrorsUseTheFamilyFormat() throws {
+        let unknown = application.handle(HTTPRequest(method: .GET, path: "/api/sample/nothing"))
+        XCTAssertEqual(unknown.status, .notFound)
+        XCTAssertNotNil(try body(unknown)["bracket"])
+        let several = application.handle(HTTPRequest(method: .POST, path: "/api/sample/fail"))
+        XCTAssertEqual(several.status, .unprocessableEntity)
+        XCTAssertEqual(try body(several)["bracket"], ["a: Enter a", "b: Enter b"])
+        let outside = application.handle(HTTPRequest(method: .GET, path: "/elsewhere"))
+        XCTAssertEqual(try body(outside)["error"], "Not found")
+    }
+
+    func testUnexpectedErrorsBecome500WithoutDetails() throws {
+        let response = application.handle(HTTPRequest(method: .GET, path: "/api/sample/bug", requestID: "rid-9"))
+        XCTAssertEqual(response.status, .internalServerError)
+        let text = String(decoding: response.body, as: UTF8.self)
+        XCTAssertTrue(text.contains("rid-9"))
+        XCTAssertFalse(text.contains("Unexpected"))
+    }
+
+    func testMethodNotAllowedAndHead() throws {
+        let response = application.handle(HTTPRequest(method: .POST, path: "/healthz"))
+        XCTAssertEqual(response.status, .methodNotAllowed)
+        XCTAssertTrue(response.headers.contains { $0 == ("Allow", "GET") })
+        let head = application.handle(HTTPRequest(method: .HEAD, path: "/healthz"))
+        XCTAssertEqual(head.status, .ok)
+        XCTAssertTrue(head.body.isEmpty)
+    }
+
+    func testStatusIsRefusedToNonLoopbackPeers() {
+        var request = HTTPRequest(method: .GET, path: "/status")
+        request.remoteAddress = "203.0.113.9"
+        XCTAssertEqual(application.handle(request).status, .notFound)
+    }
+}
+
+final class RequestMappingTests: XCTestCase {
+    func testParamsBecomeARequest() throws {
+        let params = FastCGIParams([
+            "REQUEST_METHOD": "PATCH", "DOCUMENT_URI": "/v1/partnerships/7", "REQUEST_URI": "/v1/partnerships/7?limit=5",
+            "QUERY_STRING": "limit=5", "HTTP_AUTHORIZATION": "APIKey k", "HTTP_X_CUSTOM_THING": "v",
+            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "2", "REMOTE_ADDR": "127.0.0.1", "REQUEST_ID": "abc",
+        ])
+        let request = try RequestMapping.request(from: params, body: Array("{}".utf8)).get()
+        XCTAssertEqual(request.method, .PATCH)
+        XCTAssertEqual(request.path, "/v1/partnerships/7")
+        XCTAssertEqual(request.query["limit"], "5")
+        XCTAssertEqual(request.headers["Authorization"], "APIKey k")
+        XCTAssertEqual(request.headers["x-custom-thing"], "v")
+        XCTAssertEqual(request.headers["content-type"], "application/json")
+        XCTAssertEqual(request.requestID, "abc")
+    }
+
+    func testRepeatedAuthorizationAndUnknownMethodsAreRefused() {
+        let twice = FastCGIParams(["REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": "b"], repeatedNames: ["HTTP_AUTHORIZATION"])
+        guard case .failure(.repeatedAuthorization) = RequestMapping.request(from: twice, body: []) else { return XCTFail() }
+        guard case .failure(.unsupportedMethod("BREW")) = RequestMapping.request(from: FastCGIParams(["REQUEST_METHOD": "BREW"]), body: []) else {
+            return XCTFail()
+        }
+    }
+
+    func testMissingRequestIdIsGenerated() throws {
+        let request = try RequestMapping.request(from: FastCGIParams(["REQUEST_METHOD": "GET", "REQUEST_URI": "/a?b"]), body: []).get()
+        XCTAssertEqual(request.path, "/a")
+        XCTAssertEqual(request.requestID.count, 32)
+    }
+}

@@ -1,0 +1,245 @@
+"""The stack itself: TLS, nginx limits and error bodies, header pass-through, the worker pool's
+failure handling (crash, hang, reload, stop, recycling), static docs."""
+import http.client
+import os
+import signal
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+import requests
+
+
+def raw_request(stack, method, path, headers, body=b"", source_address=None):
+    """http.client lets us send what requests would merge or refuse (repeated headers)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    connection = http.client.HTTPSConnection("127.0.0.1", stack.https_port, context=context, timeout=10,
+                                             source_address=source_address)
+    connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for name, value in headers:
+        connection.putheader(name, value)
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, dict(response.getheaders()), data
+
+
+def test_https_healthz_with_request_id_and_security_headers(stack):
+    response = stack.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert len(response.headers["X-Request-Id"]) == 32
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_tls_versions(stack):
+    for version, should_work in [(ssl.TLSVersion.TLSv1_2, True), (ssl.TLSVersion.TLSv1_3, True), (ssl.TLSVersion.TLSv1_1, False)]:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            context.minimum_version = context.maximum_version = version
+        except ValueError:
+            continue
+        try:
+            with socket.create_connection(("127.0.0.1", stack.https_port), timeout=5) as raw:
+                with context.wrap_socket(raw) as tls:
+                    negotiated = tls.version()
+            assert should_work, f"{version} was accepted ({negotiated})"
+        except ssl.SSLError:
+            assert not should_work, f"{version} was refused"
+
+
+def test_http_redirects_to_https(stack):
+    response = stack.session.get(f"http://localhost:{stack.http_port}/healthz?x=1", allow_redirects=False, timeout=10)
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"https://localhost:{stack.https_port}/healthz?x=1"
+
+
+def test_authorization_header_reaches_the_handler_and_request_id_is_shared(stack):
+    response = stack.post("/_test/echo?filter[cohort]=2025", headers={"Authorization": "Bearer secret-token"}, json={"a": 1})
+    assert response.status_code == 200
+    echoed = response.json()
+    assert echoed["authorization"] == "Bearer secret-token"
+    assert echoed["query"] == {"filter[cohort]": "2025"}
+    assert echoed["body_bytes"] == len(b'{"a": 1}')
+    assert echoed["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_proxy_header_does_not_become_http_proxy(stack):
+    response = stack.post("/_test/echo", headers={"Proxy": "http://evil.example"}, data=b"")
+    assert response.status_code == 200
+
+
+def test_two_authorization_headers_are_refused_with_json(stack):
+    status, headers, body = raw_request(stack, "POST", "/_test/echo",
+                                        [("Host", "localhost"), ("Authorization", "Bearer a"), ("Authorization", "Bearer b")])
+    assert status == 400
+    assert headers["Content-Type"] == "application/json"
+    assert b"repeats a header" in body
+
+
+def test_two_megabyte_body_gets_413_json_from_nginx(stack):
+    response = stack.post("/_test/echo", data=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["status"] == 413
+
+
+def test_body_under_the_limit_is_read_whole(stack):
+    body = b"y" * (900 * 1024)
+    response = stack.post("/_test/echo", data=body)
+    assert response.status_code == 200
+    assert response.json()["body_bytes"] == len(body)
+
+
+def test_unknown_path_and_wrong_method_are_json(stack):
+    response = stack.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/json")
+    response = stack.session.delete(stack.url("/healthz"))
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    assert response.json()["error"] == "Method not allowed"
+
+
+def test_status_is_for_loopback_only(stack):
+    status = stack.status()
+    assert status["workers"]["total"] == 2
+    assert {"crashes", "timeout_kills", "recycles", "reloads"} <= set(status["restarts"])
+    assert status["requests_served"] > 0
+    # 127.0.0.2 is another local address, but not one the status location allows.
+    code, headers, body = raw_request(stack, "GET", "/status", [("Host", "localhost")], source_address=("127.0.0.2", 0))
+    assert code == 403
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_rate_limit_answers_429_json(stack):
+    codes = [stack.get("/_test/limited").status_code for _ in range(6)]
+    assert 429 in codes
+    response = stack.get("/_test/limited")
+    assert response.status_code == 429
+    assert response.json()["status"] == 429
+
+
+def test_killed_worker_is_replaced_and_requests_keep_succeeding(stack):
+    before = stack.status()
+    victim = before["slots"][0]["pid"]
+    os.kill(victim, signal.SIGKILL)
+    stack.wait_until(lambda: stack.status()["restarts"]["crashes"] == before["restarts"]["crashes"] + 1
+                     and len(stack.worker_pids()) == 2 and victim not in stack.worker_pids(), what="a replacement worker")
+    assert all(stack.get("/healthz").status_code == 200 for _ in range(30))
+    assert any(line["message"] == "worker died; restarting" and line.get("worker_pid") == str(victim) for line in stack.log_lines())
+
+
+def test_hung_worker_is_killed_after_the_timeout_and_replaced(stack):
+    before = stack.status()["restarts"]["timeout_kills"]
+    started = time.monotonic()
+    response = stack.get("/_test/sleep?ms=20000")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 502
+    assert response.json()["error"] == "Bad Gateway"
+    assert elapsed < 10, f"the 2 s request timeout took {elapsed:.1f} s"
+    stack.wait_until(lambda: stack.status()["restarts"]["timeout_kills"] == before + 1 and stack.status()["workers"]["total"] == 2,
+                     what="the stuck worker's replacement")
+    assert all(stack.get("/healthz").status_code == 200 for _ in range(20))
+    slow = [line for line in stack.log_lines() if line["message"].startswith("slow request")]
+    assert slow and slow[-1]["request"] == "GET /_test/sleep?ms=20000"
+
+
+def test_graceful_reload_under_a_stream_of_requests_loses_none(stack):
+    results = []
+    stop = threading.Event()
+
+    def client(path):
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(stack.cert)
+        while not stop.is_set():
+            try:
+                results.append(session.get(stack.url(path), timeout=30).status_code)
+            except requests.RequestException as error:
+                results.append(repr(error))
+
+    threads = [threading.Thread(target=client, args=(path,)) for path in ["/healthz"] * 3 + ["/_test/sleep?ms=300"] * 2]
+    for thread in threads:
+        thread.start()
+    old = stack.worker_pids()
+    generation = stack.status()["generation"]
+    for _ in range(2):
+        time.sleep(0.7)
+        os.kill(stack.supervisor_pid(), signal.SIGHUP)
+        stack.wait_until(lambda: stack.status()["generation"] > generation, what="a new generation")
+        generation = stack.status()["generation"]
+    time.sleep(1.0)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    failures = [r for r in results if r != 200]
+    assert len(results) > 100
+    assert failures == [], f"{len(failures)} of {len(results)} requests failed: {failures[:5]}"
+    stack.wait_until(lambda: stack.worker_pids().isdisjoint(old) and len(stack.worker_pids()) == 2, what="old workers gone")
+
+
+def test_sigusr1_reopens_the_log(stack):
+    log = stack.state / "logs" / "partnerships.log"
+    rotated = log.with_suffix(".log.1")
+    log.rename(rotated)
+    os.kill(stack.supervisor_pid(), signal.SIGUSR1)
+    stack.wait_until(lambda: log.exists() and "log reopened" in log.read_text(), what="a reopened log")
+
+
+def test_static_docs_are_served_with_caching_and_gzip(stack):
+    response = stack.get("/docs/")
+    assert response.status_code == 200
+    assert "Partnerships API" in response.text
+    assert "max-age=600" in response.headers["Cache-Control"]
+    assert response.headers["Strict-Transport-Security"]
+    css = stack.get("/docs/app.css", headers={"Accept-Encoding": "gzip"})
+    assert css.status_code == 200 and css.headers.get("Content-Encoding") == "gzip"
+    assert stack.get("/docs/guide/").status_code == 200
+    assert stack.get("/docs/missing.html").status_code == 404
+    redirect = stack.session.get(stack.url("/docs"), allow_redirects=False)
+    assert redirect.status_code == 301
+
+
+@pytest.mark.parametrize("path", ["/docs../secret.txt", "/docs/../secret.txt", "/docs/..%2fsecret.txt", "/docs%2f..%2fsecret.txt"])
+def test_docs_alias_does_not_escape(stack, path):
+    status, _, body = raw_request(stack, "GET", path, [("Host", "localhost")])
+    assert b"must not be served" not in body
+    assert status == 404
+
+
+def test_graceful_stop_lets_in_flight_requests_finish(make_stack):
+    own = make_stack("--workers", "2", "--request-timeout", "10")
+    outcome = {}
+
+    def slow_request():
+        outcome["response"] = own.get("/_test/sleep?ms=1500")
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    own.wait_until(lambda: own.status()["workers"]["busy"] >= 2, what="the slow request in flight")
+    supervisor = own.supervisor_pid()
+    os.kill(supervisor, signal.SIGTERM)
+    thread.join(timeout=20)
+    assert outcome["response"].status_code == 200
+    assert outcome["response"].json()["slept_ms"] == 1500
+    own.wait_until(lambda: not (own.state / "run" / "partnerships.pid").exists(), what="the supervisor to exit")
+    assert not (own.state / "run" / "partnerships.sock").exists()
+
+
+def test_workers_are_recycled_after_max_requests(make_stack):
+    own = make_stack("--workers", "2", "--max-requests", "5")
+    codes = [own.get("/healthz").status_code for _ in range(40)]
+    assert codes == [200] * 40
+    own.wait_until(lambda: own.status()["restarts"]["recycles"] >= 4, what="recycled workers")
+    assert own.status()["restarts"]["crashes"] == 0
