@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+@testable import Store
+import JSON
+
+func temporaryDirectory(_ name: String = "store") -> String {
+    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The store-torture helper sits next to the test bundle in the build products folder.
+func tortureExecutable() throws -> String {
+    var candidates: [String] = []
+    let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    candidates.append(testBinary.appendingPathComponent("store-torture").path)
+    for bundle in Bundle.allBundles {
+        candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("store-torture").path)
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    candidates.append(root.appendingPathComponent(".build/debug/store-torture").path)
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw XCTSkip("store-torture not built (looked in \(candidates))")
+    }
+    return found
+}
+
+/// A running helper process whose stdout is collected line by line.
+final class TortureProcess {
+    let process = Process()
+    private let pipe = Pipe()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: try tortureExecutable())
+        process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+
+    /// Waits for exit and returns the complete lines printed: a line cut by a kill is not counted.
+    func finish() -> (lines: [String], status: Int32) {
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var text = String(decoding: data, as: UTF8.self)
+        if !text.hasSuffix("\n"), let last = text.lastIndex(of: "\n") { text = String(text[...last]) } else if !text.hasSuffix("\n") { text = "" }
+        return (text.split(separator: "\n").map(String.init), process.terminationStatus)
+    }
+}

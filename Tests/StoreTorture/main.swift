@@ -1,0 +1,52 @@
+// Helper process for the store's multi-process tests. Prints a line only after the store has
+// acknowledged the write, so the tests know exactly which writes were promised.
+import JSON
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Duplicate: Error {}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else {
+    print("usage: store-torture write|unique DIR ...")
+    exit(2)
+}
+let indexes = [IndexDefinition(collection: "unique", name: "by_key") { [$0["key"]?.stringValue ?? ""] }]
+let threshold = arguments.firstIndex(of: "--threshold").flatMap { Int(arguments[$0 + 1]) } ?? (32 << 20)
+let store = try Store(directory: arguments[2], indexes: indexes, options: StoreOptions(compactionThreshold: threshold))
+/// Prints and flushes at once: the test reads acknowledged ids even from a killed process.
+func acknowledge(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
+switch arguments[1] {
+case "write":  // write DIR COUNT PREFIX: one record per transaction
+    let count = Int(arguments[3])!, prefix = arguments[4]
+    for i in 0..<count {
+        let id = "\(prefix)-\(i)"
+        try store.write { tx in
+            tx.put("items", id, ["id": .string(id), "n": .int(i), "pad": .string(String(repeating: "x", count: i % 97))])
+        }
+        acknowledge(id)
+    }
+case "unique":  // unique DIR PREFIX COUNT: try to claim keys PREFIX-0..COUNT-1
+    let prefix = arguments[3], count = Int(arguments[4])!
+    for i in 0..<count {
+        let key = "\(prefix)-\(i)"
+        do {
+            try store.write { tx in
+                guard tx.lookup("unique", index: "by_key", key: key).isEmpty else { throw Duplicate() }
+                tx.put("unique", "\(key)-\(getpid())", ["key": .string(key), "pid": .int(Int(getpid()))])
+            }
+            acknowledge("won \(key)")
+        } catch is Duplicate {
+            acknowledge("duplicate \(key)")
+        }
+    }
+default:
+    print("unknown command \(arguments[1])")
+    exit(2)
+}
