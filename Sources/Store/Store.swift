@@ -109,14 +109,19 @@ public final class Store {
     public func write<T>(_ body: (inout Transaction) throws -> T) throws -> T {
         try withLock(LOCK_EX) { () throws -> T in
             try catchUpHoldingExclusiveLock()
-            var transaction = Transaction(base: state)
-            let result = try body(&transaction)
-            guard !transaction.operations.isEmpty else { return result }
+            // The transaction shares the state's storage (copy-on-write). It must be gone before
+            // the state is mutated below, or every write would copy the whole store.
+            let (result, operations) = try { () throws -> (T, [JSON]) in
+                var transaction = Transaction(base: state)
+                let result = try body(&transaction)
+                return (result, transaction.operations)
+            }()
+            guard !operations.isEmpty else { return result }
             let sequence = state.lastSeq + 1
-            let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(transaction.operations)])
+            let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(operations)])
             try Files.writeAll(journalFD, line, at: appliedLength)
             if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
-            try state.apply(transaction.operations)
+            try state.apply(operations)
             state.lastSeq = sequence
             appliedLength += line.count
             head.publish(.init(generation: appliedGeneration, committedLength: appliedLength, epoch: appliedEpoch))

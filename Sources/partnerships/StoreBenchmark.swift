@@ -31,7 +31,7 @@ extension StoreCommand {
         @Option(help: "Scratch folder (removed afterwards).") var scratch: String = "/tmp/partnerships-store-benchmark"
 
         func run() throws {
-            print("| records | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | RSS MiB |")
+            print("| records (after the run) | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | RSS MiB |")
             print("|---:|---:|---:|---:|---:|---:|---:|---:|")
             var firstCost: Double? = nil
             var lastCost = 0.0
@@ -64,8 +64,13 @@ extension StoreCommand {
                 if firstCost == nil { firstCost = cost }
                 lastCost = cost
 
+                // Both writers open the store first (a cold open is measured separately), then start together.
+                let barrier = "\(scratch)/go-\(size)"
+                unlink(barrier)
+                let children = (0..<2).map { spawnWriter(directory: directory, count: writes, prefix: "two\($0)", barrier: barrier) }
+                while (0..<2).contains(where: { access("\(barrier).ready.two\($0)", F_OK) != 0 }) { usleep(1000) }
                 let twoStart = now()
-                let children = (0..<2).map { spawnWriter(directory: directory, count: writes, prefix: "two\($0)") }
+                close(open(barrier, O_CREAT | O_WRONLY, 0o644))
                 for pid in children { var status: Int32 = 0; waitpid(pid, &status, 0) }
                 let twoWriters = Double(2 * writes) / (now() - twoStart)
 
@@ -94,8 +99,9 @@ extension StoreCommand {
             }
         }
 
-        private func spawnWriter(directory: String, count: Int, prefix: String) -> pid_t {
-            let argv = [executablePath(), "store", "benchmark-writer", "--data", directory, "--count", String(count), "--prefix", prefix]
+        private func spawnWriter(directory: String, count: Int, prefix: String, barrier: String) -> pid_t {
+            let argv = [executablePath(), "store", "benchmark-writer", "--data", directory, "--count", String(count),
+                        "--prefix", prefix, "--barrier", barrier]
             var pid: pid_t = 0
             let cArgs = argv.map { strdup($0) } + [nil]
             defer { cArgs.forEach { free($0) } }
@@ -121,11 +127,16 @@ extension StoreCommand {
         @Option var data: String
         @Option var count: Int
         @Option var prefix: String
+        @Option var barrier: String?
 
         func run() throws {
             let start = now()
             let store = try Store(directory: data, indexes: StoreCommand.benchmarkIndexes)
             let opened = (now() - start) * 1000
+            if let barrier {
+                close(open("\(barrier).ready.\(prefix)", O_CREAT | O_WRONLY, 0o644))
+                while access(barrier, F_OK) != 0 { usleep(200) }
+            }
             for i in 0..<count {
                 let (id, record) = StoreCommand.benchmarkRecord(i, prefix: prefix)
                 try store.write { tx in tx.put("records", id, record) }
