@@ -13,6 +13,8 @@ let package = Package(
     targets: [
         // libfcgi through its Debian package; the shim includes fcgiapp.h only (never fcgi_stdio.h).
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // SHA-256, constant-time compare and random bytes from libcrypto (tokens are stored hashed).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // ppoll and friends: GNU extensions Swift's Glibc module does not export.
         .target(name: "CSystemShims"),
         // A JSON value with its own parser and serializer: the wire format and the store format.
@@ -26,11 +28,13 @@ let package = Package(
         // The file-locked JSON store: snapshot + fsynced journal shared by all workers.
         .target(name: "Store", dependencies: ["JSON", "CSystemShims"]),
         // What every API family shares: request context, family protocol, auth, pagination, schemas.
-        .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store"]),
+        .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store", "COpenSSL"]),
+        // Lead Provider API v3 (seed 001).
+        .target(name: "LeadProviderAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
-        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore"]),
+        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI"]),
         .executableTarget(name: "partnerships", dependencies: [
-            "Server", "WorkerPool", "Store", "JSON",
+            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

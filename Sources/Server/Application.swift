@@ -32,9 +32,9 @@ public final class Application {
         prefixes.sort { $0.prefix.count > $1.prefix.count }
     }
 
-    /// Every store index the composed families declared.
+    /// Every store index the composed families declared, plus the shared token index.
     public static func indexes(of families: [any APIFamily]) -> [IndexDefinition] {
-        families.flatMap(\.storeIndexes)
+        Tokens.indexes + families.flatMap(\.storeIndexes)
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {

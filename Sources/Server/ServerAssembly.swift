@@ -1,12 +1,13 @@
 import WorkerPool
 import APICore
+import LeadProviderAPI
 import HTTP
 import Store
 
 /// Which families a worker serves, and the store they share. The one place to add a family.
 public enum ServerAssembly {
     public static func families(scoreboardPath: String?, testRoutes: Bool) -> [any APIFamily] {
-        var families: [any APIFamily] = [OperationsFamily(scoreboardPath: scoreboardPath)]
+        var families: [any APIFamily] = [OperationsFamily(scoreboardPath: scoreboardPath), LeadProviderFamily()]
         if testRoutes { families.append(TestSupportFamily()) }
         return families
     }

@@ -1,0 +1,155 @@
+import HTTP
+import JSON
+import Store
+
+/// Who is calling. Each API family decides which principals it serves.
+public enum Principal: Equatable, Sendable {
+    case staff(name: String)
+    case leadProvider(id: String)
+    /// Partners API: a user id of that API (partner members, project owners).
+    case partnersUser(id: Int)
+    /// Directory API: a key scoped to one organization and a set of named permissions.
+    case directoryKey(organization: String, permissions: Set<String>)
+
+    var json: JSON {
+        switch self {
+        case .staff(let name): return ["kind": "staff", "name": .string(name)]
+        case .leadProvider(let id): return ["kind": "lead_provider", "lead_provider_id": .string(id)]
+        case .partnersUser(let id): return ["kind": "partners_user", "user_id": .int(id)]
+        case .directoryKey(let organization, let permissions):
+            return ["kind": "directory_key", "organization_id": .string(organization),
+                    "permissions": .array(permissions.sorted().map(JSON.string))]
+        }
+    }
+
+    init?(json: JSON) {
+        switch json["kind"]?.stringValue {
+        case "staff": self = .staff(name: json["name"]?.stringValue ?? "")
+        case "lead_provider":
+            guard let id = json["lead_provider_id"]?.stringValue else { return nil }
+            self = .leadProvider(id: id)
+        case "partners_user":
+            guard let id = json["user_id"]?.intValue else { return nil }
+            self = .partnersUser(id: id)
+        case "directory_key":
+            guard let organization = json["organization_id"]?.stringValue else { return nil }
+            self = .directoryKey(organization: organization, permissions: Set((json["permissions"]?.arrayValue ?? []).compactMap(\.stringValue)))
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .staff(let name): return "staff \(name)"
+        case .leadProvider(let id): return "lead provider \(id)"
+        case .partnersUser(let id): return "partners user \(id)"
+        case .directoryKey(let organization, _): return "directory key of organization \(organization)"
+        }
+    }
+}
+
+/// API tokens shared by every family. Only the SHA-256 of a token is stored; the token itself is
+/// shown once, at creation. Lookup goes through an index on the hash, and the final comparison is
+/// constant-time.
+public enum Tokens {
+    public static let collection = "api_tokens"
+    public static let indexes = [
+        IndexDefinition(collection: collection, name: "by_hash") { [$0["token_hash"]?.stringValue ?? ""] },
+    ]
+    /// `last_used_at` is written at most this often per token: a store write per request would
+    /// cost an fsync per request.
+    public static let lastUsedResolutionMicroseconds = 300 * 1_000_000
+
+    public struct Info: Sendable {
+        public var id: String
+        public var name: String
+        public var principal: Principal
+        public var createdAt: String
+        public var lastUsedAt: String?
+        public var revokedAt: String?
+    }
+
+    /// Creates a token; returns its id and the token text (shown once).
+    public static func create(in store: Store, principal: Principal, name: String) throws -> (id: String, token: String) {
+        let token = "ptk_" + Crypto.base64URL(Crypto.randomBytes(32))
+        let id = Crypto.uuid()
+        let now = Timestamp.now().storageText
+        try store.write { tx in
+            tx.put(collection, id, [
+                "id": .string(id), "name": .string(name), "token_hash": .string(Crypto.sha256Hex(token)),
+                "principal": principal.json, "created_at": .string(now), "last_used_at": .null, "revoked_at": .null,
+            ])
+        }
+        return (id, token)
+    }
+
+    /// Marks a token revoked; false if there is no such token.
+    @discardableResult
+    public static func revoke(in store: Store, id: String) throws -> Bool {
+        try store.write { tx in
+            guard var record = tx.get(collection, id) else { return false }
+            record["revoked_at"] = .string(Timestamp.now().storageText)
+            tx.put(collection, id, record)
+            return true
+        }
+    }
+
+    public static func list(in store: Store) -> [Info] {
+        store.all(collection).compactMap(info)
+    }
+
+    static func info(_ record: JSON) -> Info? {
+        guard let id = record["id"]?.stringValue, let principal = record["principal"].flatMap(Principal.init(json:)) else { return nil }
+        return Info(id: id, name: record["name"]?.stringValue ?? "", principal: principal,
+                    createdAt: record["created_at"]?.stringValue ?? "", lastUsedAt: record["last_used_at"]?.stringValue,
+                    revokedAt: record["revoked_at"]?.stringValue)
+    }
+
+    /// The principal behind a presented token, or nil (unknown, revoked).
+    public static func authenticate(_ token: String, store: Store) -> Principal? {
+        guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
+        let hash = Crypto.sha256Hex(token)
+        for id in store.lookup(collection, index: "by_hash", key: hash) {
+            guard let record = store.get(collection, id), let stored = record["token_hash"]?.stringValue,
+                  Crypto.constantTimeEquals(stored, hash), record["revoked_at"]?.isNull ?? true,
+                  let principal = record["principal"].flatMap(Principal.init(json:)) else { continue }
+            touch(id: id, record: record, store: store)
+            return principal
+        }
+        return nil
+    }
+
+    private static func touch(id: String, record: JSON, store: Store) {
+        let now = Timestamp.now()
+        if let last = record["last_used_at"]?.stringValue.flatMap(Timestamp.parse),
+           now.microseconds - last.microseconds < lastUsedResolutionMicroseconds { return }
+        // Best effort: a failure to record usage must not fail the request.
+        _ = try? store.write { tx in
+            guard var fresh = tx.get(collection, id) else { return }
+            fresh["last_used_at"] = .string(now.storageText)
+            tx.put(collection, id, fresh)
+        }
+    }
+
+    /// The credential of an `Authorization` header for the given scheme words (`Bearer`,
+    /// `APIKey`); with `allowBare`, a header holding only the key (the Directory API's style).
+    public static func credential(from header: String?, schemes: [String], allowBare: Bool = false) -> String? {
+        guard let header = header?.trimmingSpaces, !header.isEmpty else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        if parts.count == 2, schemes.contains(where: { $0.lowercased() == parts[0].lowercased() }) {
+            let value = String(parts[1]).trimmingSpaces
+            return value.isEmpty ? nil : value
+        }
+        if allowBare && parts.count == 1 { return String(parts[0]) }
+        return nil
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

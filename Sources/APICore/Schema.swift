@@ -1,0 +1,153 @@
+import JSON
+
+/// The single description of a resource's fields. Serialization (field order, nulls), payload
+/// validation and the published OpenAPI document all come from it, so they cannot drift.
+public indirect enum FieldType: Sendable, Equatable {
+    case string, integer, boolean, dateTime, uuid, email, url
+    /// A year as a string, e.g. "2025" (the Lead Provider API's cohorts).
+    case yearString
+    case enumeration([String])
+    case array(FieldType)
+    case object
+
+    func accepts(_ value: JSON) -> Bool {
+        switch (self, value) {
+        case (.string, .string), (.dateTime, .string), (.uuid, .string), (.email, .string), (.url, .string): return true
+        case (.integer, .int): return true
+        case (.integer, .double(let d)): return d.rounded() == d
+        case (.boolean, .bool): return true
+        case (.yearString, .string(let s)): return s.count == 4 && Int(s) != nil
+        case (.yearString, .int(let i)): return (1000...9999).contains(i)
+        case (.enumeration(let values), .string(let s)): return values.contains(s)
+        case (.array(let element), .array(let items)): return items.allSatisfy(element.accepts)
+        case (.object, .object): return true
+        default: return false
+        }
+    }
+
+    var openAPI: JSON {
+        switch self {
+        case .string: return ["type": "string"]
+        case .integer: return ["type": "integer"]
+        case .boolean: return ["type": "boolean"]
+        case .dateTime: return ["type": "string", "format": "date-time"]
+        case .uuid: return ["type": "string", "format": "uuid"]
+        case .email: return ["type": "string", "format": "email"]
+        case .url: return ["type": "string", "format": "uri"]
+        case .yearString: return ["type": "string", "pattern": "^[0-9]{4}$", "example": "2025"]
+        case .enumeration(let values): return ["type": "string", "enum": .array(values.map(JSON.string))]
+        case .array(let element): return ["type": "array", "items": element.openAPI]
+        case .object: return ["type": "object"]
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .string, .dateTime, .uuid, .email, .url, .yearString, .enumeration: return "string"
+        case .integer: return "integer"
+        case .boolean: return "boolean"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+}
+
+public struct Field: Sendable {
+    public var name: String
+    public var type: FieldType
+    public var nullable: Bool
+    /// Must be present in a create payload.
+    public var required: Bool
+    /// Not accepted in payloads (computed or assigned by the server).
+    public var readOnly: Bool
+    public var description: String
+    public var maxLength: Int?
+
+    public init(_ name: String, _ type: FieldType, nullable: Bool = false, required: Bool = false, readOnly: Bool = false,
+                maxLength: Int? = nil, _ description: String = "") {
+        self.name = name
+        self.type = type
+        self.nullable = nullable
+        self.required = required
+        self.readOnly = readOnly
+        self.maxLength = maxLength
+        self.description = description
+    }
+}
+
+public struct ResourceSchema: Sendable {
+    public var name: String
+    public var fields: [Field]
+
+    public init(_ name: String, _ fields: [Field]) {
+        self.name = name
+        self.fields = fields
+    }
+
+    /// The fields in schema order; absent values become null.
+    public func serialize(_ values: [String: JSON]) -> JSON {
+        .object(JSONObject(fields.map { ($0.name, values[$0.name] ?? .null) }))
+    }
+
+    public enum Problem: Equatable, Sendable {
+        case missing(String)
+        case wrongType(String, expected: String)
+        case notAllowed(String)
+        case tooLong(String, limit: Int)
+        case invalidValue(String)
+
+        public var field: String {
+            switch self {
+            case .missing(let f), .wrongType(let f, _), .notAllowed(let f), .tooLong(let f, _), .invalidValue(let f): return f
+            }
+        }
+    }
+
+    /// Checks a payload against the writable fields. `partial` (PATCH) skips the required check.
+    public func validate(_ payload: JSONObject, partial: Bool) -> [Problem] {
+        var problems: [Problem] = []
+        let known = Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0) })
+        for key in payload.keys where known[key] == nil || known[key]!.readOnly { problems.append(.notAllowed(key)) }
+        for field in fields where !field.readOnly {
+            guard let value = payload[field.name] else {
+                if field.required && !partial { problems.append(.missing(field.name)) }
+                continue
+            }
+            if value.isNull {
+                if !field.nullable { problems.append(field.required ? .missing(field.name) : .wrongType(field.name, expected: field.type.name)) }
+                continue
+            }
+            if case .enumeration = field.type, case .string = value, !field.type.accepts(value) {
+                problems.append(.invalidValue(field.name))
+            } else if case .yearString = field.type, !field.type.accepts(value) {
+                problems.append(.invalidValue(field.name))
+            } else if !field.type.accepts(value) {
+                problems.append(.wrongType(field.name, expected: field.type.name))
+            } else if let limit = field.maxLength, let text = value.stringValue, text.count > limit {
+                problems.append(.tooLong(field.name, limit: limit))
+            } else if field.type == .dateTime, let text = value.stringValue, Timestamp.parse(text) == nil {
+                problems.append(.invalidValue(field.name))
+            }
+        }
+        return problems
+    }
+
+    /// The OpenAPI 3.1 schema object.
+    public func openAPI(writableOnly: Bool = false) -> JSON {
+        var properties = JSONObject()
+        var required: [JSON] = []
+        for field in fields where !(writableOnly && field.readOnly) {
+            var schema = field.type.openAPI
+            if field.nullable, case .object(var object) = schema, let type = object["type"] {
+                object["type"] = [type, "null"]
+                schema = .object(object)
+            }
+            if !field.description.isEmpty { schema["description"] = .string(field.description) }
+            if let limit = field.maxLength { schema["maxLength"] = .int(limit) }
+            if field.readOnly && !writableOnly { schema["readOnly"] = true }
+            properties[field.name] = schema
+            if writableOnly ? field.required : true { required.append(.string(field.name)) }
+        }
+        return ["type": "object", "properties": .object(properties), "required": .array(required)]
+    }
+}

@@ -1,0 +1,101 @@
+import APICore
+import HTTP
+import JSON
+import Store
+
+/// Who may call, and how list queries are read, with the reference's exact errors.
+enum Access {
+    static func principal(_ context: RequestContext) throws -> Principal {
+        guard let token = Tokens.credential(from: context.request.headers["authorization"], schemes: ["Bearer"]),
+              let principal = Tokens.authenticate(token, store: context.store) else { throw APIError.unauthorized() }
+        return principal
+    }
+
+    static func leadProvider(_ context: RequestContext) throws -> String {
+        guard case .leadProvider(let id) = try principal(context) else { throw Failure.leadProvidersOnly }
+        return id
+    }
+
+    static func staff(_ context: RequestContext) throws {
+        guard case .staff = try principal(context) else { throw Failure.staffOnly }
+    }
+}
+
+struct ListQuery {
+    var page = 1
+    var perPage = 100
+    /// (field, descending) in priority order.
+    var sort: [(String, Bool)] = [("created_at", false)]
+    var filters: [String: String]
+
+    static let maximumPerPage = 3000
+
+    init(_ query: QueryParameters, sortable: Set<String> = ["created_at", "updated_at"]) throws {
+        filters = query.nested("filter")
+        let pageGroup = query.nested("page")
+        if let text = pageGroup["page"] {
+            guard let value = Paging.positiveInteger(text) else { throw Failure.pageInvalid }
+            page = value
+        }
+        if let text = pageGroup["per_page"] {
+            guard let value = Paging.positiveInteger(text) else { throw Failure.pageInvalid }
+            perPage = min(value, Self.maximumPerPage)
+        }
+        if let text = query["sort"] {
+            let parsed = text.split(separator: ",").compactMap { item -> (String, Bool)? in
+                let trimmed = item.trimmingCharacters()
+                let descending = trimmed.hasPrefix("-")
+                let name = descending ? String(trimmed.dropFirst()) : String(trimmed.hasPrefix("+") ? trimmed.dropFirst() : Substring(trimmed))
+                return sortable.contains(name) ? (name, descending) : nil
+            }
+            if !parsed.isEmpty { sort = parsed }
+        }
+    }
+
+    /// `filter[updated_since]`, as a stored-format timestamp to compare with.
+    func updatedSince() throws -> String? {
+        guard let text = filters["updated_since"] else { return nil }
+        guard let time = Timestamp.parse(text) else { throw Failure.updatedSinceInvalid }
+        return time.storageText
+    }
+
+    /// Sorts by the requested keys; ties keep creation order.
+    func sorted<T>(_ items: [T], key: (T, String) -> String) -> [T] {
+        let indexed = Array(items.enumerated())
+        return indexed.sorted { a, b in
+            for (field, descending) in sort {
+                let x = key(a.element, field), y = key(b.element, field)
+                if x != y { return descending ? x > y : x < y }
+            }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    func paged<T>(_ items: [T]) -> ArraySlice<T> { Paging.page(items, number: page, size: perPage) }
+}
+
+extension Substring {
+    func trimmingCharacters() -> Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}
+
+/// A JSON:API document with a `data` member: single resource or list, never meta or links.
+func document(_ data: JSON, status: HTTPStatus = .ok) -> HTTPResponse { .json(["data": data], status: status) }
+
+func resource(id: String, type: String, attributes: JSON) -> JSON {
+    ["id": .string(id), "type": .string(type), "attributes": attributes]
+}
+
+/// The `attributes` of a JSON:API request (`{"data":{"attributes":{...}}}`).
+func requestAttributes(_ request: HTTPRequest) throws -> JSONObject {
+    guard let body = request.jsonBody(), case .object(let data)? = body["data"] else { throw Failure.badJSON }
+    switch data["attributes"] {
+    case .object(let attributes)?: return attributes
+    case nil, .null?: return [:]
+    default: throw Failure.badJSON
+    }
+}

@@ -1,0 +1,215 @@
+import APICore
+import HTTP
+import JSON
+import Store
+
+/// GET/POST/PUT/PATCH of partnerships, GET of schools and delivery partners: a lead provider's view.
+enum PublicEndpoints {
+    // MARK: partnerships
+
+    static func partnershipResource(_ record: JSON, store: Store) -> JSON {
+        let school = store.get(Collection.schools, record["school_id"]?.stringValue ?? "")
+        let deliveryPartner = store.get(Collection.deliveryPartners, record["delivery_partner_id"]?.stringValue ?? "")
+        let provider = record["lead_provider_id"]?.stringValue ?? ""
+        let key = Collection.schoolCohortKey(record["school_id"], record["cohort"])
+        let training = store.lookupRecords(Collection.participants, index: "by_school_cohort", key: key).filter {
+            $0["status"]?.stringValue != "left" && $0["lead_provider_id"]?.stringValue == provider
+        }.count
+        return resource(id: record["id"]?.stringValue ?? "", type: "partnership", attributes: Schemas.partnership.serialize([
+            "cohort": record["cohort"] ?? .null,
+            "urn": school?["urn"] ?? .null,
+            "school_id": record["school_id"] ?? .null,
+            "delivery_partner_id": record["delivery_partner_id"] ?? .null,
+            "delivery_partner_name": deliveryPartner?["name"] ?? .null,
+            "induction_tutor_name": school?["induction_tutor_name"] ?? .null,
+            "induction_tutor_email": school?["induction_tutor_email"] ?? .null,
+            "participants_currently_training": .int(training),
+            "created_at": shown(record["created_at"]),
+            "updated_at": shown(record["updated_at"]),
+        ]))
+    }
+
+    static func listPartnerships(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        let query = try ListQuery(context.request.query)
+        let since = try query.updatedSince()
+        var records = context.store.lookupRecords(Collection.partnerships, index: "by_lead_provider", key: provider)
+        if let cohorts = query.filters["cohort"] {
+            // Non-integer years are dropped; if none is left, nothing matches.
+            let years = Set(cohorts.split(separator: ",").map { $0.trimmingCharacters() }.filter { Int($0) != nil }.map(String.init))
+            records = records.filter { years.contains($0["cohort"]?.stringValue ?? "") }
+        }
+        if let since { records = records.filter { ($0["updated_at"]?.stringValue ?? "") >= since } }
+        if let partners = query.filters["delivery_partner_id"] {
+            let ids = Set(partners.split(separator: ",").map { String($0.trimmingCharacters()) })
+            records = records.filter { ids.contains($0["delivery_partner_id"]?.stringValue ?? "") }
+        }
+        let sorted = query.sorted(records) { $0[$1]?.stringValue ?? "" }
+        return document(.array(query.paged(sorted).map { partnershipResource($0, store: context.store) }))
+    }
+
+    static func ownPartnership(_ context: RequestContext, provider: String) throws -> JSON {
+        guard let record = context.store.get(Collection.partnerships, context.request.pathParameter("id")),
+              record["lead_provider_id"]?.stringValue == provider else { throw Failure.notFound }
+        return record
+    }
+
+    static func showPartnership(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        return document(partnershipResource(try ownPartnership(context, provider: provider), store: context.store))
+    }
+
+    static func createPartnership(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        let attributes = try requestAttributes(context.request)
+        let now = Timestamp.now()
+        let id = try context.store.write { tx -> String in
+            let checked = try PartnershipRules.validateCreate(tx, provider: provider, attributes: attributes, now: now, checkDuplicate: true)
+            return PartnershipRules.insert(&tx, provider: provider, checked, now: now)
+        }
+        return document(partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+    }
+
+    static func updatePartnership(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        let id = context.request.pathParameter("id")
+        guard let existing = context.store.get(Collection.partnerships, id), existing["lead_provider_id"]?.stringValue == provider else {
+            throw Failure.notFound
+        }
+        let attributes = try requestAttributes(context.request)
+        let now = Timestamp.now().storageText
+        try context.store.write { tx in
+            guard var record = tx.get(Collection.partnerships, id), record["lead_provider_id"]?.stringValue == provider else {
+                throw Failure.notFound
+            }
+            guard let partner = attributes["delivery_partner_id"]?.stringValue, !partner.isEmpty else {
+                throw APIErrors([Failure.missing("delivery_partner_id")])
+            }
+            guard tx.get(Collection.deliveryPartners, partner) != nil else { throw APIErrors([Failure.deliveryPartnerInvalid]) }
+            let cohort = record["cohort"]?.stringValue ?? ""
+            guard tx.get(Collection.links, Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: cohort)) != nil else {
+                throw APIErrors([Failure.deliveryPartnerNotLinked])
+            }
+            let siblings = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: Collection.schoolCohortKey(record["school_id"], record["cohort"]))
+                .compactMap { tx.get(Collection.partnerships, $0) }
+                .filter { $0["lead_provider_id"]?.stringValue == provider }
+            guard !siblings.contains(where: { $0["delivery_partner_id"]?.stringValue == partner }) else {
+                throw APIErrors([Failure.deliveryPartnerAlready])
+            }
+            record["delivery_partner_id"] = .string(partner)
+            record["updated_at"] = .string(now)
+            tx.put(Collection.partnerships, id, record)
+        }
+        return document(partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+    }
+
+    // MARK: schools
+
+    /// The schools a cohort lists: eligible for funding in it, plus ineligible ones with a partnership in it.
+    static func listedSchools(cohort: String, store: Store) -> [JSON] {
+        var schools = store.lookupRecords(Collection.schools, index: "by_eligible_cohort", key: cohort)
+        var seen = Set(schools.compactMap { $0["id"]?.stringValue })
+        for partnership in store.lookupRecords(Collection.partnerships, index: "by_cohort", key: cohort) {
+            guard let schoolID = partnership["school_id"]?.stringValue, !seen.contains(schoolID),
+                  let school = store.get(Collection.schools, schoolID) else { continue }
+            seen.insert(schoolID)
+            schools.append(school)
+        }
+        return schools
+    }
+
+    static func schoolView(_ school: JSON, cohort: String, provider: String, store: Store) -> (resource: JSON, updatedAt: String) {
+        let schoolID = school["id"]?.stringValue ?? ""
+        let state = SchoolCohortState(store.get(Collection.schoolCohortState, "\(schoolID)|\(cohort)"))
+        let interest = state.expressionOfInterest(provider)
+        let updatedAt = state.updatedAt(school: school, provider: provider)
+        let attributes = Schemas.school.serialize([
+            "name": school["name"] ?? .null,
+            "urn": school["urn"] ?? .null,
+            "cohort": .string(cohort),
+            "in_partnership": .bool(state.inPartnership),
+            "induction_programme_choice": .string(state.programmeChoice),
+            "expression_of_interest": .bool(interest),
+            "induction_tutor_name": interest ? school["induction_tutor_name"] ?? .null : .null,
+            "induction_tutor_email": interest ? school["induction_tutor_email"] ?? .null : .null,
+            "created_at": shown(school["created_at"]),
+            "updated_at": shown(.string(updatedAt)),
+        ])
+        return (resource(id: schoolID, type: "school", attributes: attributes), updatedAt)
+    }
+
+    static func requiredCohort(_ query: ListQuery) throws -> String {
+        guard let cohort = query.filters["cohort"], !cohort.isEmpty else { throw Failure.cohortFilterMissing }
+        return cohort
+    }
+
+    static func listSchools(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        let query = try ListQuery(context.request.query)
+        let cohort = try requiredCohort(query)
+        let since = try query.updatedSince()
+        guard context.store.get(Collection.cohorts, cohort) != nil else { return document(.array([])) }
+        var schools = listedSchools(cohort: cohort, store: context.store)
+        if let urn = query.filters["urn"] { schools = schools.filter { $0["urn"]?.stringValue == urn } }
+        var views = schools.map { schoolView($0, cohort: cohort, provider: provider, store: context.store) }
+        if let since { views = views.filter { $0.updatedAt >= since } }
+        let sorted = query.sorted(views) { view, field in
+            field == "updated_at" ? view.updatedAt : view.resource["attributes"]?["created_at"]?.stringValue ?? ""
+        }
+        return document(.array(query.paged(sorted).map(\.resource)))
+    }
+
+    static func showSchool(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        let query = try ListQuery(context.request.query)
+        let cohort = try requiredCohort(query)
+        let id = context.request.pathParameter("id")
+        guard context.store.get(Collection.cohorts, cohort) != nil,
+              let school = listedSchools(cohort: cohort, store: context.store).first(where: { $0["id"]?.stringValue == id }) else {
+            throw Failure.notFound
+        }
+        return document(schoolView(school, cohort: cohort, provider: provider, store: context.store).resource)
+    }
+
+    // MARK: delivery partners
+
+    /// delivery partner id -> years in which `provider` works with it
+    static func linkedYears(provider: String, store: Store) -> [String: [String]] {
+        var years: [String: [String]] = [:]
+        for link in store.lookupRecords(Collection.links, index: "by_lead_provider", key: provider) {
+            guard let partner = link["delivery_partner_id"]?.stringValue, let cohort = link["cohort"]?.stringValue else { continue }
+            years[partner, default: []].append(cohort)
+        }
+        return years.mapValues { Array(Set($0)).sorted() }
+    }
+
+    static func deliveryPartnerResource(_ record: JSON, years: [String]) -> JSON {
+        resource(id: record["id"]?.stringValue ?? "", type: "delivery-partner", attributes: Schemas.deliveryPartner.serialize([
+            "name": record["name"] ?? .null,
+            "created_at": shown(record["created_at"]),
+            "updated_at": shown(record["updated_at"]),
+            "cohort": .array(years.map(JSON.string)),
+        ]))
+    }
+
+    static func listDeliveryPartners(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        let query = try ListQuery(context.request.query)
+        var years = linkedYears(provider: provider, store: context.store)
+        if let cohorts = query.filters["cohort"] {
+            let wanted = Set(cohorts.split(separator: ",").map { String($0.trimmingCharacters()) })
+            years = years.filter { !wanted.isDisjoint(with: $0.value) }
+        }
+        let records = context.store.all(Collection.deliveryPartners).filter { years[$0["id"]?.stringValue ?? ""] != nil }
+        let sorted = query.sorted(records) { $0[$1]?.stringValue ?? "" }
+        return document(.array(query.paged(sorted).map { deliveryPartnerResource($0, years: years[$0["id"]?.stringValue ?? ""] ?? []) }))
+    }
+
+    static func showDeliveryPartner(_ context: RequestContext) throws -> HTTPResponse {
+        let provider = try Access.leadProvider(context)
+        let id = context.request.pathParameter("id")
+        let years = linkedYears(provider: provider, store: context.store)
+        guard let record = context.store.get(Collection.deliveryPartners, id), let linked = years[id] else { throw Failure.notFound }
+        return document(deliveryPartnerResource(record, years: linked))
+    }
+}

@@ -1,0 +1,63 @@
+import APICore
+import ArgumentParser
+import Server
+import Store
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Create, list and revoke API tokens (stored only as SHA-256 hashes).",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    static func openStore(_ data: String) throws -> Store {
+        try Store(directory: data, indexes: Application.indexes(of: ServerAssembly.families(scoreboardPath: nil, testRoutes: false)))
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token and print it once (first line of stdout).")
+        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @Option(help: "A Lead Provider API token for this lead provider id.") var leadProvider: String?
+        @Option(help: "A staff token with this name.") var staff: String?
+        @Option(help: "A label for the token (e.g. its purpose).") var name: String?
+
+        func validate() throws {
+            guard (leadProvider != nil) != (staff != nil) else { throw ValidationError("give exactly one of --lead-provider or --staff") }
+        }
+
+        func run() throws {
+            let store = try TokenCommand.openStore(data)
+            let principal: Principal
+            if let leadProvider {
+                guard store.get("lp_lead_providers", leadProvider) != nil else { throw ValidationError("no lead provider \(leadProvider)") }
+                principal = .leadProvider(id: leadProvider)
+            } else {
+                principal = .staff(name: staff!)
+            }
+            let (id, token) = try Tokens.create(in: store, principal: principal, name: name ?? principal.description)
+            print(token)
+            print("token id \(id) for \(principal.description); store it now, it is not shown again")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (never the tokens themselves).")
+        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        func run() throws {
+            for info in Tokens.list(in: try TokenCommand.openStore(data)) {
+                let state = info.revokedAt == nil ? "active" : "revoked \(info.revokedAt!)"
+                print("\(info.id)  \(info.principal.description)  \"\(info.name)\"  created \(info.createdAt)  last used \(info.lastUsedAt ?? "never")  \(state)")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by its id; effective on the next request.")
+        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @Argument(help: "Token id (from `token list`).") var id: String
+        func run() throws {
+            guard try Tokens.revoke(in: try TokenCommand.openStore(data), id: id) else { throw ValidationError("no token \(id)") }
+            print("revoked \(id)")
+        }
+    }
+}
