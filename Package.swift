@@ -43,6 +43,8 @@ let package = Package(
         // A writer process the store tests start, kill and race against each other.
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
+        .testTarget(name: "APICoreTests", dependencies: ["APICore", "JSON", "Store", "HTTP"]),
+        .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "APICore", "HTTP", "JSON"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
     ]
 )

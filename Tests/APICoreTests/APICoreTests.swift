@@ -1,0 +1,95 @@
+import XCTest
+import JSON
+@testable import APICore
+
+final class CryptoTests: XCTestCase {
+    func testSHA256KnownVectors() {
+        XCTAssertEqual(Crypto.sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(Crypto.sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    func testConstantTimeEqualsAndUUIDs() {
+        XCTAssertTrue(Crypto.constantTimeEquals("abc", "abc"))
+        XCTAssertFalse(Crypto.constantTimeEquals("abc", "abd"))
+        XCTAssertFalse(Crypto.constantTimeEquals("abc", "abcd"))
+        let uuid = Crypto.uuid()
+        XCTAssertEqual(uuid.count, 36)
+        XCTAssertEqual(Array(uuid)[14], "4")
+        XCTAssertNotEqual(Crypto.uuid(), Crypto.uuid())
+        XCTAssertEqual(Crypto.base64URL([0xFB, 0xFF, 0x00]), "-_8A")
+    }
+}
+
+final class TimestampTests: XCTestCase {
+    func testFormats() throws {
+        let t = try XCTUnwrap(Timestamp.parse("2024-05-31T02:22:32Z"))
+        XCTAssertEqual(t.secondsText, "2024-05-31T02:22:32Z")
+        XCTAssertEqual(t.storageText, "2024-05-31T02:22:32.000000Z")
+        XCTAssertEqual(Timestamp.parse("2024-05-31T03:22:32+01:00"), t)
+        XCTAssertEqual(Timestamp.parse("2024-05-31T02:22:32.123Z")?.storageText, "2024-05-31T02:22:32.123000Z")
+        XCTAssertEqual(Timestamp.parse("2024-05-31")?.secondsText, "2024-05-31T00:00:00Z")
+        XCTAssertEqual(Timestamp.parse("2024-05-31T02:22")?.secondsText, "2024-05-31T02:22:00Z")
+    }
+
+    func testRejectsNonsense() {
+        for bad in ["", "yesterday", "2024-13-01", "2024-02-31", "2024-05-31T25:00:00Z", "2024-05-31T02:22:32Q", "2024-5-31", "2024-05-31T"] {
+            XCTAssertNil(Timestamp.parse(bad), bad)
+        }
+    }
+}
+
+final class SchemaTests: XCTestCase {
+    let schema = ResourceSchema("Thing", [
+        Field("name", .string, required: true, maxLength: 5),
+        Field("year", .yearString),
+        Field("kind", .enumeration(["a", "b"])),
+        Field("note", .string, nullable: true),
+        Field("created_at", .dateTime, readOnly: true),
+    ])
+
+    func testSerializationFollowsFieldOrder() {
+        XCTAssertEqual(schema.serialize(["kind": "a", "name": "x"]).text,
+                       #"{"name":"x","year":null,"kind":"a","note":null,"created_at":null}"#)
+    }
+
+    func testValidation() {
+        XCTAssertEqual(schema.validate(["name": "ok"], partial: false), [])
+        XCTAssertEqual(schema.validate([:], partial: false), [.missing("name")])
+        XCTAssertEqual(schema.validate([:], partial: true), [])
+        XCTAssertEqual(schema.validate(["name": 3], partial: false), [.wrongType("name", expected: "string")])
+        XCTAssertEqual(schema.validate(["name": "toolong"], partial: false), [.tooLong("name", limit: 5)])
+        XCTAssertEqual(schema.validate(["name": "x", "kind": "c", "year": "20x5"], partial: false), [.invalidValue("year"), .invalidValue("kind")])
+        XCTAssertEqual(schema.validate(["name": "x", "created_at": "now", "extra": 1], partial: false), [.notAllowed("created_at"), .notAllowed("extra")])
+        XCTAssertEqual(schema.validate(["name": "x", "note": nil], partial: false), [])
+    }
+
+    func testOpenAPI() {
+        let document = schema.openAPI()
+        XCTAssertEqual(document["properties"]?["note"]?["type"], ["string", "null"])
+        XCTAssertEqual(document["properties"]?["created_at"]?["readOnly"], true)
+        XCTAssertEqual(schema.openAPI(writableOnly: true)["required"], ["name"])
+    }
+}
+
+final class CredentialTests: XCTestCase {
+    func testSchemes() {
+        XCTAssertEqual(Tokens.credential(from: "Bearer abc", schemes: ["Bearer"]), "abc")
+        XCTAssertEqual(Tokens.credential(from: "bearer   abc ", schemes: ["Bearer"]), "abc")
+        XCTAssertEqual(Tokens.credential(from: "APIKey k", schemes: ["Bearer", "APIKey"]), "k")
+        XCTAssertNil(Tokens.credential(from: "Bearer", schemes: ["Bearer"]))
+        XCTAssertNil(Tokens.credential(from: "Basic abc", schemes: ["Bearer"]))
+        XCTAssertNil(Tokens.credential(from: nil, schemes: ["Bearer"]))
+        XCTAssertEqual(Tokens.credential(from: "rawkey", schemes: [], allowBare: true), "rawkey")
+        XCTAssertNil(Tokens.credential(from: "rawkey", schemes: ["Bearer"]))
+    }
+
+    func testPagingHelpers() {
+        XCTAssertEqual(Paging.positiveInteger("12"), 12)
+        for bad in ["0", "-1", "0.8", "abc", "", " 1", "1e3"] { XCTAssertNil(Paging.positiveInteger(bad), bad) }
+        XCTAssertEqual(Paging.positiveInteger("99999999999999999999999"), Int.max)
+        XCTAssertEqual(Array(Paging.page(Array(1...10), number: 2, size: 3)), [4, 5, 6])
+        XCTAssertEqual(Array(Paging.page(Array(1...10), number: 4, size: 3)), [10])
+        XCTAssertEqual(Array(Paging.page(Array(1...10), number: 5, size: 3)), [])
+        XCTAssertEqual(Array(Paging.page(Array(1...10), number: Int.max, size: 3000)), [])
+    }
+}

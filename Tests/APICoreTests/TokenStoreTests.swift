@@ -1,0 +1,25 @@
+import XCTest
+import Foundation
+import Store
+@testable import APICore
+
+final class TokenStoreTests: XCTestCase {
+    func testCreateAuthenticateRevokeAndNoPlaintextOnDisk() throws {
+        let directory = NSTemporaryDirectory() + "tokens-\(UUID().uuidString)"
+        let store = try Store(directory: directory, indexes: Tokens.indexes)
+        let (id, token) = try Tokens.create(in: store, principal: .leadProvider(id: "lp-1"), name: "test")
+        XCTAssertTrue(token.hasPrefix("ptk_"))
+        XCTAssertEqual(Tokens.authenticate(token, store: store), .leadProvider(id: "lp-1"))
+        XCTAssertNil(Tokens.authenticate(token + "x", store: store))
+        XCTAssertNil(Tokens.authenticate("", store: store))
+        XCTAssertNotNil(Tokens.list(in: store).first?.lastUsedAt, "last_used_at recorded")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        for file in files where file.hasSuffix(".jsonl") {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            XCTAssertFalse(text.contains(token), "token stored in plain text in \(file)")
+        }
+        XCTAssertTrue(try Tokens.revoke(in: store, id: id))
+        XCTAssertNil(Tokens.authenticate(token, store: store))
+        XCTAssertFalse(try Tokens.revoke(in: store, id: "nope"))
+    }
+}
