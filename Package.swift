@@ -31,10 +31,12 @@ let package = Package(
         .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store", "COpenSSL"]),
         // Lead Provider API v3 (seed 001).
         .target(name: "LeadProviderAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
+        // Partners API v1 (seed 000).
+        .target(name: "PartnersAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
-        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI"]),
+        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI"]),
         .executableTarget(name: "partnerships", dependencies: [
-            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI",
+            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore", "JSON", "Store", "HTTP"]),
         .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "APICore", "HTTP", "JSON"]),
+        .testTarget(name: "PartnersAPITests", dependencies: ["PartnersAPI", "HTTP", "JSON"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
     ]
 )

@@ -1,5 +1,6 @@
 import APICore
 import ArgumentParser
+import PartnersAPI
 import Server
 import Store
 
@@ -18,11 +19,14 @@ struct TokenCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it once (first line of stdout).")
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
         @Option(help: "A Lead Provider API token for this lead provider id.") var leadProvider: String?
-        @Option(help: "A staff token with this name.") var staff: String?
+        @Option(help: "A staff token with this name (Lead Provider and Partners APIs).") var staff: String?
+        @Option(help: "A Partners API token for this user id.") var partnersUser: Int?
         @Option(help: "A label for the token (e.g. its purpose).") var name: String?
 
         func validate() throws {
-            guard (leadProvider != nil) != (staff != nil) else { throw ValidationError("give exactly one of --lead-provider or --staff") }
+            guard [leadProvider != nil, staff != nil, partnersUser != nil].filter({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --lead-provider, --partners-user or --staff")
+            }
         }
 
         func run() throws {
@@ -31,6 +35,9 @@ struct TokenCommand: ParsableCommand {
             if let leadProvider {
                 guard store.get("lp_lead_providers", leadProvider) != nil else { throw ValidationError("no lead provider \(leadProvider)") }
                 principal = .leadProvider(id: leadProvider)
+            } else if let partnersUser {
+                guard PartnersFamily.userExists(partnersUser, in: store) else { throw ValidationError("no Partners API user \(partnersUser)") }
+                principal = .partnersUser(id: partnersUser)
             } else {
                 principal = .staff(name: staff!)
             }
