@@ -27,6 +27,12 @@ public protocol APIFamily {
     var errorFormatter: any ErrorFormatter { get }
     var storeIndexes: [IndexDefinition] { get }
     func registerRoutes(_ routes: RouteRegistry)
+    /// nil: the family has no published OpenAPI document (operations, test routes).
+    var openAPIInfo: OpenAPIInfo? { get }
+}
+
+extension APIFamily {
+    public var openAPIInfo: OpenAPIInfo? { nil }
 }
 
 /// Collects routes from families and hands them to the router with their error formatter.
@@ -37,6 +43,8 @@ public final class RouteRegistry {
         public let family: String
         public let handler: Handler
         public let errorFormatter: any ErrorFormatter
+        /// What the family's OpenAPI document says about this route; nil leaves it out.
+        public let doc: OperationDoc?
     }
 
     public private(set) var routes: [Route] = []
@@ -48,7 +56,7 @@ public final class RouteRegistry {
         self.errorFormatter = errorFormatter
     }
 
-    public func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, pattern: pattern, family: family, handler: handler, errorFormatter: errorFormatter))
+    public func add(_ method: HTTPMethod, _ pattern: String, doc: OperationDoc? = nil, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, pattern: pattern, family: family, handler: handler, errorFormatter: errorFormatter, doc: doc))
     }
 }
