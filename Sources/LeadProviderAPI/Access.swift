@@ -5,10 +5,15 @@ import Store
 
 /// Who may call, and how list queries are read, with the reference's exact errors.
 enum Access {
+    /// A staff or lead provider token. Another family's token (a Partners API user, a Directory
+    /// key) is no credential here: 401 like an unknown token, as the real service knows no such token.
     static func principal(_ context: RequestContext) throws -> Principal {
         guard let token = Tokens.credential(from: context.request.headers["authorization"], schemes: ["Bearer"]),
               let principal = Tokens.authenticate(token, store: context.store) else { throw APIError.unauthorized() }
-        return principal
+        switch principal {
+        case .staff, .leadProvider: return principal
+        default: throw APIError.unauthorized()
+        }
     }
 
     static func leadProvider(_ context: RequestContext) throws -> String {
