@@ -6,7 +6,8 @@ import JSON
 /// so the document cannot drift from the behaviour.
 public struct OperationDoc: Sendable {
     public struct Parameter: Sendable {
-        public enum Location: String, Sendable { case query, header }
+        /// `.path` overrides the default (a required string) of a `:name` segment of the route.
+        public enum Location: String, Sendable { case query, header, path }
         public var name: String
         public var location: Location
         public var required: Bool
@@ -66,15 +67,67 @@ public struct OpenAPIInfo: Sendable {
     public var description: String
     /// `components.securitySchemes`; every authenticated operation requires any one of them.
     public var securitySchemes: JSONObject
-    /// The schema of the family's error body.
+    /// The schema of the family's error body (`#/components/schemas/Error`).
     public var errorSchema: JSON
+    /// The 401 body when it differs from `errorSchema` (`#/components/schemas/Unauthorized`).
+    public var unauthorizedSchema: JSON?
+    /// Named schemas (`#/components/schemas/<name>`) that operations refer to with `OpenAPISchema.ref`.
+    public var schemas: JSONObject
 
-    public init(title: String, version: String, description: String, securitySchemes: JSONObject, errorSchema: JSON) {
+    public init(title: String, version: String, description: String, securitySchemes: JSONObject, errorSchema: JSON,
+                unauthorizedSchema: JSON? = nil, schemas: JSONObject = [:]) {
         self.title = title
         self.version = version
         self.description = description
         self.securitySchemes = securitySchemes
         self.errorSchema = errorSchema
+        self.unauthorizedSchema = unauthorizedSchema
+        self.schemas = schemas
+    }
+}
+
+/// Small builders for schema objects, so families describe envelopes without spelling JSON Schema.
+public enum OpenAPISchema {
+    public static func ref(_ name: String) -> JSON { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    public static func array(_ items: JSON) -> JSON { ["type": "array", "items": items] }
+
+    /// A closed object: every listed property is required unless named in `optional`.
+    public static func object(_ properties: [(String, JSON)], optional: Set<String> = [], closed: Bool = true) -> JSON {
+        var schema: JSONObject = [
+            "type": "object",
+            "properties": .object(JSONObject(properties)),
+            "required": .array(properties.map(\.0).filter { !optional.contains($0) }.map(JSON.string)),
+        ]
+        if closed { schema["additionalProperties"] = false }
+        return .object(schema)
+    }
+
+    public static func nullable(_ schema: JSON) -> JSON { ["oneOf": [schema, ["type": "null"]]] }
+
+    public static let string: JSON = ["type": "string"]
+    public static let integer: JSON = ["type": "integer"]
+    /// A positive integer in a query or path (`minimum: 1`).
+    public static let positiveInteger: JSON = ["type": "integer", "minimum": 1]
+
+    /// Every `$ref` in `document` that does not name one of its `components.schemas`.
+    public static func unresolvedReferences(in document: JSON) -> [String] {
+        let names = Set(document["components"]?["schemas"]?.objectValue?.keys ?? [])
+        var missing: [String] = []
+        func visit(_ value: JSON) {
+            switch value {
+            case .object(let object):
+                if let target = object["$ref"]?.stringValue {
+                    let prefix = "#/components/schemas/"
+                    if !target.hasPrefix(prefix) || !names.contains(String(target.dropFirst(prefix.count))) { missing.append(target) }
+                }
+                for (_, member) in object { visit(member) }
+            case .array(let items): items.forEach(visit)
+            default: break
+            }
+        }
+        visit(document)
+        return missing
     }
 }
 
@@ -101,10 +154,14 @@ public enum OpenAPIDocument {
             operationIDs.insert(id)
             operation["operationId"] = .string(id)
 
-            var parameters: [JSON] = pathParameters.map {
-                ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]]
+            var parameters: [JSON] = pathParameters.map { name in
+                let documented = doc.parameters.first { $0.location == .path && $0.name == name }
+                var object: JSONObject = ["name": .string(name), "in": "path", "required": true,
+                                          "schema": documented?.schema ?? ["type": "string"]]
+                if let text = documented?.description, !text.isEmpty { object["description"] = .string(text) }
+                return .object(object)
             }
-            for parameter in doc.parameters {
+            for parameter in doc.parameters where parameter.location != .path {
                 var object: JSONObject = ["name": .string(parameter.name), "in": .string(parameter.location.rawValue),
                                           "required": .bool(parameter.required), "schema": parameter.schema]
                 if !parameter.description.isEmpty { object["description"] = .string(parameter.description) }
@@ -123,8 +180,9 @@ public enum OpenAPIDocument {
             var errors = doc.errors
             if doc.authenticated && !errors.contains(401) { errors.append(401) }
             for status in errors.sorted() where responses[String(status)] == nil {
+                let body = status == 401 && info.unauthorizedSchema != nil ? "Unauthorized" : "Error"
                 responses[String(status)] = ["description": .string(HTTPStatusText.reason(status)),
-                                             "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
+                                             "content": ["application/json": ["schema": OpenAPISchema.ref(body)]]]
             }
             operation["responses"] = .object(responses)
             operation["security"] = doc.authenticated
@@ -135,13 +193,16 @@ public enum OpenAPIDocument {
             pathItem[route.method.rawValue.lowercased()] = .object(operation)
             paths[template] = .object(pathItem)
         }
+        var schemas = info.schemas
+        schemas["Error"] = info.errorSchema
+        if let unauthorized = info.unauthorizedSchema { schemas["Unauthorized"] = unauthorized }
         return [
             "openapi": "3.1.0",
             "info": ["title": .string(info.title), "version": .string(info.version), "description": .string(info.description)],
             "servers": [["url": .string(serverURL)]],
             "tags": .array(tags.map { ["name": .string($0)] }),
             "paths": .object(paths),
-            "components": ["securitySchemes": .object(info.securitySchemes), "schemas": ["Error": info.errorSchema]],
+            "components": ["securitySchemes": .object(info.securitySchemes), "schemas": .object(schemas)],
         ]
     }
 

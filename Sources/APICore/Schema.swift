@@ -132,15 +132,31 @@ public struct ResourceSchema: Sendable {
         return problems
     }
 
-    /// The OpenAPI 3.1 schema object.
-    public func openAPI(writableOnly: Bool = false) -> JSON {
+    /// The payload of a partial update (PATCH): the writable fields, none of them required.
+    public func openAPIChanges() -> JSON {
+        var schema = openAPI(writableOnly: true)
+        schema["required"] = []
+        return schema
+    }
+
+    /// `{"$ref": "#/components/schemas/<name>"}`: where a family registers `openAPI()` under `name`.
+    public var ref: JSON { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    /// The OpenAPI 3.1 schema object. `writableOnly`: the payload the validator accepts (no read-only
+    /// fields, no unknown ones). `overriding` replaces a field's schema (e.g. a `$ref` for an embedded
+    /// resource); `omitting` leaves fields out (write-only fields a response does not show).
+    public func openAPI(writableOnly: Bool = false, overriding: [String: JSON] = [:], omitting: Set<String> = []) -> JSON {
         var properties = JSONObject()
         var required: [JSON] = []
-        for field in fields where !(writableOnly && field.readOnly) {
+        for field in fields where !(writableOnly && field.readOnly) && !omitting.contains(field.name) {
             var schema = field.type.openAPI
             if field.nullable, case .object(var object) = schema, let type = object["type"] {
                 object["type"] = [type, "null"]
+                if case .array(let values)? = object["enum"] { object["enum"] = .array(values + [.null]) }
                 schema = .object(object)
+            }
+            if let replacement = overriding[field.name] {
+                schema = field.nullable ? ["oneOf": [replacement, ["type": "null"]]] : replacement
             }
             if !field.description.isEmpty { schema["description"] = .string(field.description) }
             if let limit = field.maxLength { schema["maxLength"] = .int(limit) }
@@ -148,6 +164,8 @@ public struct ResourceSchema: Sendable {
             properties[field.name] = schema
             if writableOnly ? field.required : true { required.append(.string(field.name)) }
         }
-        return ["type": "object", "properties": .object(properties), "required": .array(required)]
+        var object: JSONObject = ["type": "object", "properties": .object(properties), "required": .array(required)]
+        if writableOnly { object["additionalProperties"] = false }
+        return .object(object)
     }
 }

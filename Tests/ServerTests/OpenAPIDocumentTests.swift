@@ -1,0 +1,60 @@
+import XCTest
+import APICore
+import HTTP
+import JSON
+@testable import Server
+
+/// The published documents: every route of a documented family is in its document, every `$ref`
+/// resolves, and each operation has an id, a summary, a success response and the family's 401.
+final class OpenAPIDocumentTests: XCTestCase {
+    let families = ServerAssembly.families(scoreboardPath: nil, testRoutes: false).filter { $0.openAPIInfo != nil }
+
+    func testTheLeadProviderAndPartnersFamiliesPublishDocuments() {
+        XCTAssertTrue(Set(families.map(\.name)).isSuperset(of: ["lead-provider-v3", "partners-v1"]))
+    }
+
+    func testEveryRouteIsDocumentedAndEveryReferenceResolves() throws {
+        for family in families {
+            let document = try XCTUnwrap(OpenAPIDocument.build(family))
+            XCTAssertEqual(OpenAPISchema.unresolvedReferences(in: document), [], family.name)
+            let registry = RouteRegistry(family: family.name, errorFormatter: family.errorFormatter)
+            family.registerRoutes(registry)
+            var ids = Set<String>()
+            for route in registry.routes {
+                XCTAssertNotNil(route.doc, "\(family.name): \(route.method.rawValue) \(route.pattern) has no OperationDoc")
+                let template = route.pattern.split(separator: "/", omittingEmptySubsequences: false)
+                    .map { $0.first == ":" ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+                let operation = try XCTUnwrap(document["paths"]?[template]?[route.method.rawValue.lowercased()], "\(route.pattern)")
+                let id = try XCTUnwrap(operation["operationId"]?.stringValue)
+                XCTAssertTrue(ids.insert(id).inserted, "duplicate operationId \(id)")
+                XCTAssertFalse(operation["summary"]?.stringValue?.isEmpty ?? true)
+                let statuses = operation["responses"]?.objectValue?.keys ?? []
+                XCTAssertTrue(statuses.contains { $0.hasPrefix("2") }, "\(id): no success response")
+                XCTAssertTrue(statuses.contains("401"), "\(id): no 401")
+                // Every `{name}` of the path is declared as a path parameter.
+                let declared = Set((operation["parameters"]?.arrayValue ?? []).filter { $0["in"] == "path" }.compactMap { $0["name"]?.stringValue })
+                XCTAssertEqual(declared, Set(route.pattern.split(separator: "/").filter { $0.first == ":" }.map { String($0.dropFirst()) }), id)
+            }
+        }
+    }
+
+    func testResponseSchemasComeFromTheResourceSchemas() throws {
+        let family = try XCTUnwrap(families.first { $0.name == "lead-provider-v3" })
+        let document = try XCTUnwrap(OpenAPIDocument.build(family))
+        let attributes = try XCTUnwrap(document["components"]?["schemas"]?["PartnershipAttributes"]?["properties"]?.objectValue)
+        XCTAssertEqual(attributes.keys, ["cohort", "urn", "school_id", "delivery_partner_id", "delivery_partner_name", "induction_tutor_name",
+                                         "induction_tutor_email", "participants_currently_training", "created_at", "updated_at"])
+        let list = document["paths"]?["/api/v3/partnerships"]?["get"]?["responses"]?["200"]?["content"]?["application/json"]?["schema"]
+        XCTAssertEqual(list?["properties"]?["data"]?["items"], ["$ref": "#/components/schemas/Partnership"])
+        // The LP API answers 401 with its own body, not the error list.
+        let unauthorized = document["paths"]?["/api/v3/partnerships"]?["get"]?["responses"]?["401"]?["content"]?["application/json"]?["schema"]
+        XCTAssertEqual(unauthorized, ["$ref": "#/components/schemas/Unauthorized"])
+    }
+
+    func testAWritablePayloadSchemaIsClosedAndAPatchRequiresNothing() {
+        let schema = ResourceSchema("Thing", [Field("name", .string, required: true), Field("id", .integer, readOnly: true)])
+        XCTAssertEqual(schema.openAPI(writableOnly: true)["additionalProperties"], false)
+        XCTAssertEqual(schema.openAPIChanges()["required"], [])
+        XCTAssertEqual(schema.openAPI(overriding: ["name": ["$ref": "#/x"]], omitting: ["id"])["properties"], ["name": ["$ref": "#/x"]])
+    }
+}
