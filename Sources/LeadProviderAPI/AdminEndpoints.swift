@@ -249,9 +249,20 @@ public enum ParticipantRecords {
             try AdminEndpoints.requireExisting(tx, Collection.leadProviders, provider, field: "lead_provider_id")
         }
         let id = Crypto.uuid(), now = Timestamp.now().storageText
+        let programme = body["training_programme"] ?? "provider_led"
+        var provider = body["lead_provider_id"] ?? .null, deliveryPartner = JSON.null
+        // The reference: participants registered after a partnership is confirmed default to that
+        // provider and delivery partner (the school's first partnership in the cohort).
+        if provider.isNull, programme.stringValue == "provider_led",
+           let confirmed = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: "\(school)|\(cohort)")
+               .compactMap({ tx.get(Collection.partnerships, $0) })
+               .min(by: { ($0["created_at"]?.stringValue ?? "") < ($1["created_at"]?.stringValue ?? "") }) {
+            provider = confirmed["lead_provider_id"] ?? .null
+            deliveryPartner = confirmed["delivery_partner_id"] ?? .null
+        }
         let record: JSON = [
-            "id": .string(id), "school_id": .string(school), "cohort": .string(cohort), "lead_provider_id": body["lead_provider_id"] ?? .null,
-            "training_programme": body["training_programme"] ?? "provider_led", "status": body["status"] ?? "active",
+            "id": .string(id), "school_id": .string(school), "cohort": .string(cohort), "lead_provider_id": provider,
+            "delivery_partner_id": deliveryPartner, "training_programme": programme, "status": body["status"] ?? "active",
             "created_at": .string(now), "updated_at": .string(now),
         ]
         tx.put(Collection.participants, id, record)

@@ -160,3 +160,12 @@ def make_stack(tmp_path_factory, docs_root):
     yield factory
     for s in started:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def api_stack(tmp_path_factory, docs_root):
+    """A stack for an API family's suite: two workers, and a request timeout that leaves room for
+    large pages on a debug build."""
+    s = Stack(make_state(tmp_path_factory), ["--workers", "2", "--request-timeout", "30"], env={"DOCS_ROOT": str(docs_root)}).start()
+    yield s
+    s.stop()

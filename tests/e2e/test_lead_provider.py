@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import Stack, make_state
 from helpers import Client, cli, create_token, expect, raw_request, run_cli, token_id, together, unknown_id
 
 CLOSED, OPEN, OPEN_NEXT, FUTURE, BIG = "2023", "2025", "2026", "2030", "2040"
@@ -111,11 +110,8 @@ def partnership(client, cohort, school_id, dp):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, docs_root):
-    stack = Stack(make_state(tmp_path_factory), ["--workers", "2", "--request-timeout", "30"],
-                  env={"DOCS_ROOT": str(docs_root)}).start()
-    yield World(stack)
-    stack.stop()
+def world(api_stack):
+    return World(api_stack)
 
 
 def school_view(client, school_id, cohort=OPEN):
@@ -575,3 +571,18 @@ def test_rollover_copies_the_most_recent_partnership_into_a_new_cohort(world):
     expect(world.staff.post("/api/v3/admin/partnerships/rollover", {"school_id": world.school()["id"], "cohort": OPEN_NEXT}), 422,
            errors(("school_id", "This school has no partnership to roll over.")))
     expect(world.staff.post("/api/v3/admin/partnerships/rollover", {"school_id": school, "cohort": "1999"}), 422, errors(COHORT_INVALID))
+
+
+def test_participants_registered_after_a_partnership_default_to_its_provider_and_delivery_partner(world):
+    provider_id, client, dp1, _, _ = world.partner_setup()
+    school, unpartnered = world.school()["id"], world.school()["id"]
+    created = partnership(client, OPEN, school, dp1)
+    joined = world.admin("participants", {"school_id": school, "cohort": OPEN, "training_programme": "provider_led"})["attributes"]
+    assert (joined["lead_provider_id"], joined["delivery_partner_id"]) == (provider_id, dp1)
+    assert expect(client.get(f"/api/v3/partnerships/{created['id']}"), 200)["data"]["attributes"]["participants_currently_training"] == 1
+    school_led = world.admin("participants", {"school_id": school, "cohort": OPEN, "training_programme": "school_led"})["attributes"]
+    assert (school_led["lead_provider_id"], school_led["delivery_partner_id"]) == (None, None)
+    elsewhere = world.admin("participants", {"school_id": unpartnered, "cohort": OPEN, "training_programme": "provider_led"})["attributes"]
+    assert (elsewhere["lead_provider_id"], elsewhere["delivery_partner_id"]) == (None, None)
+    other_cohort = world.admin("participants", {"school_id": school, "cohort": OPEN_NEXT, "training_programme": "provider_led"})["attributes"]
+    assert other_cohort["lead_provider_id"] is None

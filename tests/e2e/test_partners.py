@@ -1,0 +1,372 @@
+"""Partners API v1 end to end, through nginx over HTTPS, against seed 000 and
+../shared/reference/partners-v1.md: every endpoint x every role, every error class in the list
+format, limit/since pages with meta.next, both auth words, and the one-default rule under
+concurrent PATCHes. Users, partners and projects are made through the staff endpoints."""
+import pytest
+
+from helpers import Client, create_token, expect, raw_request, together
+
+PARTNERSHIP_KEYS = ["id", "is_default", "is_support", "partner", "project"]
+PARTNER_KEYS = ["id", "name", "slug", "url", "user_id", "logo", "ribbon"]
+PROJECT_KEYS = ["id", "slug", "name", "owner", "status", "lang", "absolute_url"]
+
+
+def error(classification, message, *fields):
+    return {"classification": classification, "fieldNames": list(fields), "message": message}
+
+
+UNAUTHORIZED = [error("PermissionError", "Authentication credentials were not provided or are not valid.")]
+NOT_JSON = [error("DeserializationError", "The request body must be a JSON object.")]
+STAFF_ONLY = [error("PermissionError", "This endpoint is only accessible to staff.")]
+PARTNER_USERS_ONLY = [error("PermissionError", "Only users of this partnership's partner may see it.")]
+LISTERS_ONLY = [error("PermissionError", "Only the project owner and users of its partners may list its partnerships.")]
+PARTNER_PROJECTS_ONLY = [error("PermissionError", "Only users of this partner may list its projects, unless status=online.")]
+
+
+def required(field):
+    return error("RequiredError", "This field is required.", field)
+
+
+def unknown_field(field):
+    return error("UnknownFieldError", f'Unknown field "{field}".', field)
+
+
+class Partners:
+    """Users, partners, projects and partnerships through the staff endpoints."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.staff = Client(stack, create_token(stack, staff="partners staff"))
+        self.slugs = 0
+
+    def admin(self, method, path, body=None, status=201):
+        return expect(self.staff.call(method, f"/v1/admin/{path}", body), status)
+
+    def user(self, name):
+        """A user and a client holding their token."""
+        user_id = self.admin("POST", "users", {"name": name, "email": f"{name.lower().replace(' ', '.')}@example.org"})["id"]
+        return user_id, Client(self.stack, create_token(self.stack, partners_user=user_id))
+
+    def slug(self, prefix):
+        self.slugs += 1
+        return f"{prefix}-{self.slugs}"
+
+    def partner(self, name="Partner", members=()):
+        partner = self.admin("POST", "partners", {"name": name, "slug": self.slug("partner"), "url": "https://partner.example.org"})
+        for member in members:
+            self.admin("POST", f"partners/{partner['id']}/members", {"user_id": member})
+        return partner
+
+    def project(self, owner, status="online"):
+        return self.admin("POST", "projects", {"name": "A project", "slug": self.slug("project"), "owner_id": owner, "status": status})
+
+    def partnership(self, project_id, partner_id, **flags):
+        return expect(self.staff.post(f"/v1/projects/{project_id}/partnerships", {"partner_id": partner_id, **flags}), 201)
+
+    def defaults(self, project_id):
+        listed = expect(self.staff.get(f"/v1/projects/{project_id}/partnerships"), 200)["partnerships"]
+        return [p["id"] for p in listed if p["is_default"]]
+
+
+@pytest.fixture(scope="module")
+def partners(api_stack):
+    return Partners(api_stack)
+
+
+@pytest.fixture(scope="module")
+def cast(partners):
+    """Every role around one project X in partnership with partner P."""
+    member, member_client = partners.user("Pat Member")
+    other_member, other_member_client = partners.user("Olga Othermember")
+    owner, owner_client = partners.user("Owen Owner")
+    other_owner, other_owner_client = partners.user("Ola Otherowner")
+    partner = partners.partner("Partner P", members=[member])
+    other_partner = partners.partner("Partner Q", members=[other_member])
+    project = partners.project(owner)
+    other_project = partners.project(other_owner)
+    partners.partnership(other_project["id"], other_partner["id"])
+    return {
+        "partner": partner, "other_partner": other_partner, "project": project, "other_project": other_project,
+        "partnership": partners.partnership(project["id"], partner["id"], is_support=True),
+        "roles": {"staff": partners.staff, "partner_user": member_client, "other_partner_user": other_member_client,
+                  "owner": owner_client, "other_owner": other_owner_client, "anonymous": Client(partners.stack)},
+    }
+
+
+ROLES = ["staff", "partner_user", "other_partner_user", "owner", "other_owner", "anonymous"]
+
+
+def allowed(*roles, ok=200, denied=None):
+    """Expected (status, error body) per role: `roles` get `ok`, the others 403 with `denied`, anonymous 401."""
+    return {role: (ok, None) if role in roles else (401, UNAUTHORIZED) if role == "anonymous" else (403, denied) for role in ROLES}
+
+
+# --- every endpoint x every role ----------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+def test_show_partnership(cast, role):
+    status, body = allowed("staff", "partner_user", denied=PARTNER_USERS_ONLY)[role]
+    shown = expect(cast["roles"][role].get(f"/v1/partnerships/{cast['partnership']['id']}"), status, body)
+    if status == 200:
+        assert shown == cast["partnership"]
+        assert list(shown) == PARTNERSHIP_KEYS and list(shown["partner"]) == PARTNER_KEYS and list(shown["project"]) == PROJECT_KEYS
+        assert (shown["is_default"], shown["is_support"]) == (False, True)
+        assert shown["partner"]["id"] == cast["partner"]["id"] and shown["project"]["id"] == cast["project"]["id"]
+        assert shown["project"]["owner"]["name"] == "Owen Owner"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_create_partnership(partners, cast, role):
+    newcomer = partners.partner("Newcomer")
+    status, body = allowed("staff", ok=201, denied=STAFF_ONLY)[role]
+    created = expect(cast["roles"][role].post(f"/v1/projects/{cast['project']['id']}/partnerships",
+                                              {"partner_id": newcomer["id"], "is_default": False}), status, body)
+    listed = expect(partners.staff.get(f"/v1/projects/{cast['project']['id']}/partnerships"), 200)["partnerships"]
+    assert (newcomer["id"] in [p["partner"]["id"] for p in listed]) == (status == 201)
+    if status == 201:
+        assert isinstance(created["id"], int) and created["partner"] == newcomer
+        assert (created["is_default"], created["is_support"]) == (False, False)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_update_partnership(partners, cast, role):
+    target = partners.partnership(cast["other_project"]["id"], partners.partner("To update")["id"])
+    status, body = allowed("staff", denied=STAFF_ONLY)[role]
+    expect(cast["roles"][role].patch(f"/v1/partnerships/{target['id']}", {"is_support": True}), status, body)
+    after = expect(partners.staff.get(f"/v1/partnerships/{target['id']}"), 200)
+    assert after["is_support"] == (status == 200)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_delete_partnership(partners, cast, role):
+    target = partners.partnership(cast["project"]["id"], partners.partner("To delete")["id"])
+    status, body = allowed("staff", ok=204, denied=STAFF_ONLY)[role]
+    expect(cast["roles"][role].delete(f"/v1/partnerships/{target['id']}"), status, body)
+    expect(partners.staff.get(f"/v1/partnerships/{target['id']}"), 404 if status == 204 else 200)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_list_project_partnerships(partners, cast, role):
+    status, body = allowed("staff", "partner_user", "owner", denied=LISTERS_ONLY)[role]
+    listed = expect(cast["roles"][role].get(f"/v1/projects/{cast['project']['id']}/partnerships"), status, body)
+    if status == 200:
+        assert list(listed) == ["partnerships", "meta"]
+        assert cast["partnership"] in listed["partnerships"]
+        assert all(p["project"]["id"] == cast["project"]["id"] for p in listed["partnerships"])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_show_project_embeds_partnerships_for_those_who_may_list_them(cast, role):
+    client = cast["roles"][role]
+    path = f"/v1/projects/{cast['project']['id']}"
+    if role == "anonymous":
+        expect(client.get(path + "?extra_fields=partnerships"), 401, UNAUTHORIZED)
+        return
+    plain = expect(client.get(path), 200)
+    assert list(plain) == PROJECT_KEYS and plain["absolute_url"] == f"/projects/{cast['project']['slug']}"
+    extended = expect(client.get(path + "?extra_fields=partnerships"), 200)
+    if role in ("staff", "partner_user", "owner"):
+        assert list(extended) == PROJECT_KEYS + ["partnerships"]
+        assert cast["partnership"] in extended["partnerships"]
+        assert [p["id"] for p in extended["partnerships"]] == sorted(p["id"] for p in extended["partnerships"])
+    else:
+        assert extended == plain
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_show_partner(cast, role):
+    status, body = allowed(*ROLES[:-1])[role]
+    shown = expect(cast["roles"][role].get(f"/v1/partners/{cast['partner']['id']}"), status, body)
+    if status == 200:
+        assert shown == cast["partner"] and list(shown) == PARTNER_KEYS
+        assert shown["url"] == "https://partner.example.org" and shown["logo"] is None
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_partner_projects_for_its_users_or_online_ones_for_everyone(partners, cast, role):
+    client, slug = cast["roles"][role], cast["partner"]["slug"]
+    status, body = allowed("staff", "partner_user", denied=PARTNER_PROJECTS_ONLY)[role]
+    listed = expect(client.get(f"/v1/partners/{slug}/projects"), status, body)
+    if status == 200:
+        assert cast["project"]["id"] in [p["id"] for p in listed["projects"]]
+        assert list(listed) == ["projects", "meta"] and list(listed["projects"][0]) == PROJECT_KEYS
+    by_id = expect(client.get(f"/v1/partners/{cast['partner']['id']}/projects"), status, body)
+    if status == 200:
+        assert by_id == listed
+    online = expect(client.get(f"/v1/partners/{slug}/projects?status=online"), 401 if role == "anonymous" else 200)
+    if role != "anonymous":
+        assert cast["project"]["id"] in [p["id"] for p in online["projects"]]
+        assert all(p["status"] == "online" for p in online["projects"])
+
+
+@pytest.mark.parametrize("role", ROLES[1:])
+def test_staff_endpoints_refuse_everyone_else(partners, cast, role):
+    status, body = (401, UNAUTHORIZED) if role == "anonymous" else (403, STAFF_ONLY)
+    client = cast["roles"][role]
+    for method, path, payload in [("POST", "/v1/admin/users", {"name": "X"}), ("POST", "/v1/admin/partners", {"name": "X", "slug": "x"}),
+                                  ("PATCH", f"/v1/admin/partners/{cast['partner']['id']}", {"name": "Mine"}),
+                                  ("POST", f"/v1/admin/partners/{cast['partner']['id']}/members", {"user_id": 1}),
+                                  ("POST", "/v1/admin/projects", {"name": "X", "slug": "x", "owner_id": 1}),
+                                  ("PATCH", f"/v1/admin/projects/{cast['project']['id']}", {"status": "offline"})]:
+        expect(client.call(method, path, payload), status, body)
+
+
+def test_membership_changes_take_effect(partners, cast):
+    newcomer_id, newcomer = partners.user("Nina New")
+    path = f"/v1/partnerships/{cast['partnership']['id']}"
+    expect(newcomer.get(path), 403, PARTNER_USERS_ONLY)
+    partners.admin("POST", f"partners/{cast['partner']['id']}/members", {"user_id": newcomer_id})
+    expect(newcomer.get(path), 200)
+    partners.admin("DELETE", f"partners/{cast['partner']['id']}/members/{newcomer_id}", status=204)
+    expect(newcomer.get(path), 403, PARTNER_USERS_ONLY)
+
+
+# --- auth words ---------------------------------------------------------------------------------
+
+def test_apikey_and_bearer_words_both_work_and_others_do_not(partners, cast):
+    staff_token = partners.staff.token
+    member_token = cast["roles"]["partner_user"].token
+    path = f"/v1/partnerships/{cast['partnership']['id']}"
+    for word in ("APIKey", "Bearer", "apikey", "bearer"):
+        expect(Client(partners.stack, member_token, word).get(path), 200)
+        expect(Client(partners.stack, staff_token, word).patch(path, {"is_support": True}), 200)
+    for word, token in (("Token", member_token), ("Basic", member_token), ("APIKey", "unknown-key"), ("Bearer", "")):
+        response = Client(partners.stack, token, word).get(path)
+        expect(response, 401, UNAUTHORIZED)
+        assert response.headers["WWW-Authenticate"] == "APIKey, Bearer"
+    status, body = raw_request(partners.stack, "GET", path, [("Authorization", f"APIKey {member_token}"),
+                                                             ("Authorization", f"Bearer {member_token}")])
+    assert status == 400 and "repeats a header" in body["detail"]
+
+
+def test_a_lead_provider_token_is_no_credential_here(partners, cast):
+    provider = expect(partners.staff.post("/api/v3/admin/lead-providers", {"name": "Some Provider"}), 201)["data"]["id"]
+    client = Client(partners.stack, create_token(partners.stack, lead_provider=provider))
+    expect(client.get(f"/v1/partnerships/{cast['partnership']['id']}"), 401, UNAUTHORIZED)
+    expect(client.get(f"/v1/partners/{cast['partner']['id']}"), 401, UNAUTHORIZED)
+
+
+# --- every error class --------------------------------------------------------------------------
+
+def test_every_error_class_in_the_list_format(partners, cast):
+    staff, project = partners.staff, cast["project"]["id"]
+    create = f"/v1/projects/{project}/partnerships"
+    update = f"/v1/partnerships/{cast['partnership']['id']}"
+    fresh = partners.partner("Fresh")["id"]
+    cases = [
+        (staff.post(create, raw="{not json"), 400, NOT_JSON),
+        (staff.post(create, raw="[1, 2]"), 400, NOT_JSON),
+        (staff.patch(update, raw='{"is_default": tru}'), 400, NOT_JSON),
+        (staff.post(create), 400, [required("partner_id")]),
+        (staff.post(create, {}), 400, [required("partner_id")]),
+        (staff.post(create, {"partner_id": None, "is_default": True}), 400, [required("partner_id")]),
+        (staff.post(create, {"partner_id": "7"}), 400, [error("TypeError", "Expected an integer.", "partner_id")]),
+        (staff.post(create, {"partner_id": True}), 400, [error("TypeError", "Expected an integer.", "partner_id")]),
+        (staff.post(create, {"partner_id": 1.5}), 400, [error("TypeError", "Expected an integer.", "partner_id")]),
+        (staff.post(create, {"partner_id": fresh, "is_default": "yes"}), 400, [error("TypeError", "Expected a boolean.", "is_default")]),
+        (staff.patch(update, {"is_support": 1}), 400, [error("TypeError", "Expected a boolean.", "is_support")]),
+        (staff.patch(update, {"is_default": None}), 400, [error("TypeError", "Expected a boolean.", "is_default")]),
+        (staff.post(create, {"partner_id": fresh, "colour": "red"}), 400, [unknown_field("colour")]),
+        (staff.post(create, {"id": 5, "project": {}}), 400, [unknown_field("id"), unknown_field("project"), required("partner_id")]),
+        (staff.patch(update, {"partner_id": fresh}), 400, [unknown_field("partner_id")]),
+        (staff.post(create, {"partner_id": 999999}), 400, [error("ValueError", "Partner 999999 does not exist.", "partner_id")]),
+        (staff.post(create, {"partner_id": cast["partner"]["id"]}), 409,
+         [error("ValueError", "This partner is already in partnership with this project.", "partner_id")]),
+        (staff.get(f"/v1/projects/{project}/partnerships?limit=abc"), 400, [error("TypeError", "limit must be a positive integer.", "limit")]),
+        (staff.get(f"/v1/projects/{project}/partnerships?limit=0"), 400, [error("TypeError", "limit must be a positive integer.", "limit")]),
+        (staff.get(f"/v1/projects/{project}/partnerships?since=-3"), 400, [error("TypeError", "since must be a positive integer.", "since")]),
+        (cast["roles"]["owner"].post(create, {"partner_id": fresh}), 403, STAFF_ONLY),
+        (Client(partners.stack).post(create, {"partner_id": fresh}), 401, UNAUTHORIZED),
+        (staff.get("/v1/partnerships/999999"), 404, [error("ValueError", "Partnership 999999 does not exist.")]),
+        (staff.get("/v1/partnerships/abc"), 404, [error("ValueError", "Partnership abc does not exist.")]),
+        (staff.post("/v1/projects/999999/partnerships", {"partner_id": fresh}), 404, [error("ValueError", "Project 999999 does not exist.")]),
+        (staff.get("/v1/partners/999999"), 404, [error("ValueError", "Partner 999999 does not exist.")]),
+    ]
+    for response, status, body in cases:
+        expect(response, status, body)
+    # None of the refused creates happened.
+    listed = expect(staff.get(f"/v1/projects/{project}/partnerships"), 200)["partnerships"]
+    assert fresh not in [p["partner"]["id"] for p in listed]
+
+
+# --- pagination ---------------------------------------------------------------------------------
+
+def test_limit_and_since_pages_with_meta_next(partners):
+    owner, _ = partners.user("Big Owner")
+    project = partners.project(owner)["id"]
+    made = [partners.partnership(project, partners.partner(f"P{i}")["id"])["id"] for i in range(45)]
+    base = f"/v1/projects/{project}/partnerships"
+
+    def follow(query):
+        pages, path = [], base + query
+        while path is not None and len(pages) < 10:
+            body = expect(partners.staff.get(path), 200)
+            pages.append(body)
+            path = None if body["meta"]["next"] is None else base + body["meta"]["next"]
+        return pages
+
+    pages = follow("")
+    assert [len(p["partnerships"]) for p in pages] == [20, 20, 5]
+    assert [x["id"] for p in pages for x in p["partnerships"]] == made
+    assert pages[0]["meta"] == {"limit": 20, "next": f"?limit=20&since={made[19]}"}
+    assert pages[2]["meta"] == {"limit": 20, "next": None}
+    assert [len(p["partnerships"]) for p in follow("?limit=50")] == [20, 20, 5]  # clamped to 20
+    small = follow("?limit=15")
+    assert [len(p["partnerships"]) for p in small] == [15, 15, 15]  # an exact last page: next is null
+    assert small[-1]["meta"] == {"limit": 15, "next": None}
+    assert expect(partners.staff.get(f"{base}?since={made[-1]}"), 200) == {"partnerships": [], "meta": {"limit": 20, "next": None}}
+    assert [x["id"] for x in expect(partners.staff.get(f"{base}?limit=2&since={made[9]}"), 200)["partnerships"]] == made[10:12]
+
+
+def test_partner_projects_pages_keep_the_status_filter(partners):
+    member, member_client = partners.user("Paging Member")
+    partner = partners.partner("Paging Partner", members=[member])
+    owner, _ = partners.user("Paging Owner")
+    online = []
+    for i in range(7):
+        project = partners.project(owner, status="online" if i % 2 == 0 else "pending")
+        partners.partnership(project["id"], partner["id"])
+        if i % 2 == 0:
+            online.append(project["id"])
+    base = f"/v1/partners/{partner['slug']}/projects"
+    first = expect(member_client.get(f"{base}?status=online&limit=3"), 200)
+    assert [p["id"] for p in first["projects"]] == online[:3]
+    assert first["meta"] == {"limit": 3, "next": f"?limit=3&since={online[2]}&status=online"}
+    second = expect(member_client.get(base + first["meta"]["next"]), 200)
+    assert [p["id"] for p in second["projects"]] == online[3:] and second["meta"]["next"] is None
+    assert len(expect(member_client.get(base), 200)["projects"]) == 7
+
+
+# --- the default-partnership rule ---------------------------------------------------------------
+
+def test_at_most_one_default_when_set_one_after_another(partners):
+    owner, _ = partners.user("Default Owner")
+    project = partners.project(owner)["id"]
+    a = partners.partnership(project, partners.partner("A")["id"], is_default=True)
+    assert partners.defaults(project) == [a["id"]]
+    b = partners.partnership(project, partners.partner("B")["id"], is_default=True)
+    assert partners.defaults(project) == [b["id"]]
+    assert expect(partners.staff.patch(f"/v1/partnerships/{a['id']}", {"is_default": True}), 200)["is_default"] is True
+    assert partners.defaults(project) == [a["id"]]
+    expect(partners.staff.patch(f"/v1/partnerships/{a['id']}", {"is_default": False}), 200)
+    assert partners.defaults(project) == []
+    expect(partners.staff.patch(f"/v1/partnerships/{b['id']}", {}), 200)  # an empty PATCH changes nothing
+    assert partners.defaults(project) == []
+
+
+def test_exactly_one_default_after_concurrent_patches(partners):
+    owner, _ = partners.user("Race Owner")
+    project = partners.project(owner)["id"]
+    others = partners.project(owner)["id"]
+    ids = [partners.partnership(project, partners.partner(f"Racer {i}")["id"])["id"] for i in range(10)]
+    bystander = partners.partnership(others, partners.partner("Bystander")["id"], is_default=True)["id"]
+    for _ in range(5):
+        calls = [lambda i=i: partners.staff.patch(f"/v1/partnerships/{i}", {"is_default": True}) for i in ids]
+        calls += [lambda: partners.staff.post(f"/v1/projects/{project}/partnerships",
+                                              {"partner_id": partners.partner("Late")["id"], "is_default": True})]
+        responses = together(calls)
+        assert all(r.status_code in (200, 201) and r.json()["is_default"] is True for r in responses), [r.text for r in responses]
+        defaults = partners.defaults(project)
+        assert len(defaults) == 1, defaults
+        assert defaults[0] in ids + [responses[-1].json()["id"]]
+    assert partners.defaults(others) == [bystander]  # another project's default is untouched
