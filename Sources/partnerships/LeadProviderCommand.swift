@@ -2,6 +2,7 @@ import APICore
 import ArgumentParser
 import JSON
 import LeadProviderAPI
+import PartnersAPI
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -51,22 +52,38 @@ struct LeadProviderCommand: ParsableCommand {
 
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Load a realistic demo data set (once) and print a lead provider token and a staff token.")
+            abstract: "Load the demo data sets (Lead Provider API and Partners API, each once) and print tokens to try them.",
+            discussion: "Prints shell assignments: LEAD_PROVIDER_TOKEN, PARTNERS_USER_TOKEN, STAFF_TOKEN (both APIs' staff endpoints), ids to try.")
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
 
         func run() throws {
             let store = try TokenCommand.openStore(data)
-            guard ReferenceData.isEmpty(store) else {
+            var loaded = false
+            if ReferenceData.isEmpty(store) {
+                let world = try DemoData.load(into: store)
+                let (_, providerToken) = try Tokens.create(in: store, principal: .leadProvider(id: world.firstLeadProvider), name: "demo")
+                print("LEAD_PROVIDER_TOKEN=\(providerToken)")
+                print("LEAD_PROVIDER_NAME=\"\(world.firstLeadProviderName)\"")
+                print("DEMO_SUMMARY=\"\(world.summary)\"")
+                loaded = true
+            }
+            if PartnersDemoData.isEmpty(store) {
+                let world = try PartnersDemoData.load(into: store)
+                let (_, userToken) = try Tokens.create(in: store, principal: .partnersUser(id: world.partnerUser), name: "demo")
+                print("PARTNERS_USER_TOKEN=\(userToken)")
+                print("PARTNERS_USER_NAME=\"\(world.partnerUserName)\"")
+                print("PARTNERS_PARTNER_SLUG=\(world.partnerSlug)")
+                print("PARTNERS_PROJECT_ID=\(world.project)")
+                print("PARTNERS_PARTNERSHIP_ID=\(world.partnership)")
+                print("PARTNERS_DEMO_SUMMARY=\"\(world.summary)\"")
+                loaded = true
+            }
+            guard loaded else {
                 print("demo data already loaded; tokens were printed when it was (see state/demo-tokens.txt)")
                 return
             }
-            let world = try DemoData.load(into: store)
-            let (_, providerToken) = try Tokens.create(in: store, principal: .leadProvider(id: world.firstLeadProvider), name: "demo")
             let (_, staffToken) = try Tokens.create(in: store, principal: .staff(name: "demo staff"), name: "demo")
-            print("LEAD_PROVIDER_TOKEN=\(providerToken)")
-            print("LEAD_PROVIDER_NAME=\"\(world.firstLeadProviderName)\"")
             print("STAFF_TOKEN=\(staffToken)")
-            print("DEMO_SUMMARY=\"\(world.summary)\"")
         }
     }
 }

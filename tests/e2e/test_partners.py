@@ -4,7 +4,7 @@ format, limit/since pages with meta.next, both auth words, and the one-default r
 concurrent PATCHes. Users, partners and projects are made through the staff endpoints."""
 import pytest
 
-from helpers import Client, create_token, expect, raw_request, together
+from helpers import Client, cli, create_token, expect, raw_request, together
 
 PARTNERSHIP_KEYS = ["id", "is_default", "is_support", "partner", "project"]
 PARTNER_KEYS = ["id", "name", "slug", "url", "user_id", "logo", "ribbon"]
@@ -370,3 +370,22 @@ def test_exactly_one_default_after_concurrent_patches(partners):
         assert len(defaults) == 1, defaults
         assert defaults[0] in ids + [responses[-1].json()["id"]]
     assert partners.defaults(others) == [bystander]  # another project's default is untouched
+
+
+# --- the demo data deploy/up loads ----------------------------------------------------------------
+
+def test_demo_data_prints_partners_tokens_that_work(make_stack):
+    stack = make_stack("--workers", "1")
+    values = dict(line.split("=", 1) for line in cli(stack, "lead-provider", "demo").splitlines() if "=" in line)
+    user = Client(stack, values["PARTNERS_USER_TOKEN"], "APIKey")
+    listed = expect(user.get(f"/v1/projects/{values['PARTNERS_PROJECT_ID']}/partnerships"), 200)
+    assert listed["partnerships"] and listed["meta"]["next"] is None
+    assert [p for p in listed["partnerships"] if p["is_default"]]
+    expect(user.get(f"/v1/partnerships/{values['PARTNERS_PARTNERSHIP_ID']}"), 200)
+    assert expect(user.get(f"/v1/partners/{values['PARTNERS_PARTNER_SLUG']}/projects"), 200)["projects"]
+    staff = Client(stack, values["STAFF_TOKEN"])
+    expect(staff.get("/api/v3/admin/cohorts"), 200)
+    expect(staff.patch(f"/v1/partnerships/{values['PARTNERS_PARTNERSHIP_ID']}", {"is_support": True}), 200)
+    expect(Client(stack, values["LEAD_PROVIDER_TOKEN"]).get("/api/v3/partnerships"), 200)
+    # A second run loads nothing and prints no token.
+    assert "TOKEN=" not in cli(stack, "lead-provider", "demo")
