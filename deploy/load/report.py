@@ -1,0 +1,103 @@
+"""Turns one deploy/loadtest run (wrk/*.json summaries) into report.json and report.md, with each
+scenario's ratio to the references measured in the same run, and the goals of issue 8.
+Exits 1 if any measured run had a non-2xx response or a socket error."""
+import argparse
+import datetime
+import glob
+import json
+import os
+import time
+
+parser = argparse.ArgumentParser()
+for name in ("run", "connections", "workers", "duration", "response-bytes", "nproc", "cpu", "seed", "nginx"):
+    parser.add_argument("--" + name, required=True)
+args = parser.parse_args()
+
+runs = {os.path.basename(p)[:-5]: json.load(open(p)) for p in sorted(glob.glob(os.path.join(args.run, "wrk", "*.json")))}
+
+
+def fsync_rate(directory, seconds=2.0):
+    """Appends of 200 bytes, each followed by fdatasync, in one process: the ceiling for durable
+    writes that are each fsynced on their own (the store's journal does exactly this)."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    count, start = 0, time.monotonic()
+    while time.monotonic() - start < seconds:
+        os.write(fd, b"x" * 199 + b"\n")
+        os.fdatasync(fd)
+        count += 1
+    elapsed = time.monotonic() - start
+    os.close(fd)
+    os.unlink(path)
+    return count / elapsed
+
+
+def mean(*names):
+    values = [runs[n]["rps"] for n in names if n in runs]
+    return sum(values) / len(values) if values else None
+
+
+static, hello = mean("static-1", "static-2"), mean("hello-1", "hello-2")
+fsyncs = fsync_rate(os.path.join(args.run, "state", "data"))
+rows = []
+for name, r in runs.items():
+    if name == "warmup":
+        continue
+    socket_errors = sum(r["socket_errors"].values())
+    rows.append({
+        "name": name, "rps": round(r["rps"], 1), "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "max_ms": r["max_ms"],
+        "requests": r["requests"], "non_2xx": r["non_2xx"], "socket_errors": socket_errors,
+        "vs_static": round(r["rps"] / static, 3) if static else None,
+        "vs_hello": round(r["rps"] / hello, 3) if hello else None,
+    })
+by_name = {row["name"]: row for row in rows}
+
+
+def goal(description, scenario, value, target, met):
+    return {"goal": description, "scenario": scenario, "measured": value, "target": target,
+            "met": met if value is not None else None}
+
+
+goals = [
+    goal("GET one partnership vs C hello world (req/s ratio)", "lp-get-one",
+         by_name.get("lp-get-one", {}).get("vs_hello"), ">= 0.9", (by_name.get("lp-get-one", {}).get("vs_hello") or 0) >= 0.9),
+    goal("list 100 of 100k records, p99 at %s connections (ms)" % args.connections, "lp-list",
+         by_name.get("lp-list", {}).get("p99_ms"), "< 10", (by_name.get("lp-list", {}).get("p99_ms") or 1e9) < 10),
+    goal("durable creates with %s workers (req/s)" % args.workers, "lp-create",
+         by_name.get("lp-create", {}).get("rps"), ">= 1000", (by_name.get("lp-create", {}).get("rps") or 0) >= 1000),
+]
+machine = {"nproc": int(args.nproc), "cpu": args.cpu, "date": datetime.date.today().isoformat(), "nginx": args.nginx,
+           "fdatasync_per_second": round(fsyncs)}
+soak_path = os.path.join(args.run, "soak.json")
+report = {
+    "machine": machine, "connections": int(args.connections), "workers": int(args.workers),
+    "seconds_per_run": int(args.duration), "response_bytes": int(args.response_bytes), "seed": args.seed,
+    "references": {"static_rps": static, "hello_rps": hello}, "scenarios": rows, "goals": goals,
+    "soak": json.load(open(soak_path)) if os.path.exists(soak_path) else None,
+}
+json.dump(report, open(os.path.join(args.run, "report.json"), "w"), indent=2)
+
+lines = [
+    "# Load test %s" % os.path.basename(args.run), "",
+    "Machine: %d cores, %s; nginx %s (1 worker); %s API workers; wrk -t2 -c%s, %ss per run, HTTPS; "
+    "response of GET one partnership: %s bytes; fdatasync/s on this disk: %d; seed: %s." % (
+        machine["nproc"], machine["cpu"], args.nginx, args.workers, args.connections, args.duration,
+        args.response_bytes, fsyncs, args.seed), "",
+    "| scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs static | vs C hello |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+]
+for row in rows:
+    lines.append("| %s | %.0f | %.2f | %.2f | %d | %d | %.2f | %.2f |" % (
+        row["name"], row["rps"], row["p50_ms"], row["p99_ms"], row["non_2xx"], row["socket_errors"],
+        row["vs_static"] or 0, row["vs_hello"] or 0))
+lines += ["", "| goal | measured | target | met |", "|---|---:|---:|---|"]
+for g in goals:
+    lines.append("| %s | %s | %s | %s |" % (g["goal"], g["measured"], g["target"], {True: "yes", False: "**no**", None: "not run"}[g["met"]]))
+if report["soak"]:
+    lines += ["", "Soak checks: " + ", ".join("%s: %s" % (k, "ok" if v else "**FAILED**") for k, v in report["soak"]["checks"].items())]
+open(os.path.join(args.run, "report.md"), "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+bad = [row["name"] for row in rows if row["non_2xx"] or row["socket_errors"]]
+if bad:
+    print("\nnon-2xx responses or socket errors in: " + ", ".join(bad))
+raise SystemExit(1 if bad else 0)

@@ -1,0 +1,91 @@
+-- The request kinds the load test mixes, one function per kind, grouped by API family. Each returns
+-- a raw HTTP request (wrk.format). Payloads are valid and, for creates, unique: `ctx:next(name)`
+-- hands out indexes no earlier request of this load test run used (see run.lua), and the seed
+-- (partnerships bench-seed) gave schools, providers and delivery partners fixed ids.
+local R = {}
+
+local function auth(token)
+  return { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
+end
+
+-- Same shape as BenchSeedCommand.fixedID: a valid UUID ending in the decimal index.
+local function fixed_id(kind, index)
+  return string.format("%s-0000-4000-8000-%012d", kind, index)
+end
+
+local cohorts = { "2025", "2026" }  -- BenchSeedCommand.cohorts: both open
+
+-- Reference targets, served by the same nginx (nginx/snippets/bench-routes.conf).
+function R.static(ctx) return wrk.format("GET", "/_bench/static.json") end
+function R.hello(ctx) return wrk.format("GET", "/_bench/hello") end
+function R.healthz(ctx) return wrk.format("GET", "/healthz") end
+
+-- Lead Provider API v3. Provider 0 owns the listed partnerships, provider 1 the update targets,
+-- providers 2.. create.
+function R.lp_get_one(ctx)
+  local ids = ctx.list_ids
+  return wrk.format("GET", "/api/v3/partnerships/" .. ids[math.random(#ids)], auth(ctx.seed.PROVIDER_0_TOKEN))
+end
+
+function R.lp_list(ctx)
+  local pages = math.floor(tonumber(ctx.seed.SEED_PARTNERSHIPS) / 100)
+  return wrk.format("GET", "/api/v3/partnerships?page[per_page]=100&page[page]=" .. math.random(pages),
+                    auth(ctx.seed.PROVIDER_0_TOKEN))
+end
+
+function R.lp_list_since(ctx)
+  return wrk.format("GET", "/api/v3/partnerships?filter[cohort]=2026&filter[updated_since]=2030-01-01T00:00:00Z",
+                    auth(ctx.seed.PROVIDER_0_TOKEN))
+end
+
+function R.lp_delivery_partners(ctx)
+  return wrk.format("GET", "/api/v3/delivery-partners", auth(ctx.seed.PROVIDER_0_TOKEN))
+end
+
+function R.lp_create(ctx)
+  local creators, schools = tonumber(ctx.seed.SEED_CREATORS), tonumber(ctx.seed.SEED_SCHOOLS)
+  local g = ctx:next("lp_create")
+  local creator, rest = g % creators, math.floor(g / creators)
+  local body = string.format(
+    '{"data":{"type":"partnership","attributes":{"cohort":"%s","school_id":"%s","delivery_partner_id":"%s"}}}',
+    cohorts[math.floor(rest / schools) + 1] or "capacity-exhausted", fixed_id("5c000000", rest % schools), fixed_id("d0000000", 0))
+  return wrk.format("POST", "/api/v3/partnerships", auth(ctx.seed["PROVIDER_" .. (2 + creator) .. "_TOKEN"]), body)
+end
+
+-- Each update target is updated once per load test run (delivery partner 0 -> 1), so every
+-- update is valid whatever ran before it.
+function R.lp_update(ctx)
+  local g = ctx:next("lp_update")
+  local id = ctx.update_ids[g + 1] or "capacity-exhausted"
+  local body = string.format('{"data":{"type":"partnership","attributes":{"delivery_partner_id":"%s"}}}', fixed_id("d0000000", 1))
+  return wrk.format("PUT", "/api/v3/partnerships/" .. id, auth(ctx.seed.PROVIDER_1_TOKEN), body)
+end
+
+-- Partners API v1 (staff token). deploy/loadtest seeded PA_PROJECTS projects and PA_PARTNERS
+-- partners; partnerships 1..2*PA_PROJECTS pair each project with partners 1 and 2.
+function R.pa_get_one(ctx)
+  return wrk.format("GET", "/v1/partnerships/" .. math.random(2 * ctx.pa_projects), auth(ctx.seed.STAFF_TOKEN))
+end
+
+function R.pa_list(ctx)
+  return wrk.format("GET", "/v1/projects/" .. math.random(ctx.pa_projects) .. "/partnerships", auth(ctx.seed.STAFF_TOKEN))
+end
+
+function R.pa_create(ctx)
+  local g = ctx:next("pa_create")
+  local project, partner = 1 + g % ctx.pa_projects, 3 + math.floor(g / ctx.pa_projects)
+  if partner > ctx.pa_partners then partner = 0 end  -- capacity exhausted: answers 400, counted
+  return wrk.format("POST", "/v1/projects/" .. project .. "/partnerships", auth(ctx.seed.STAFF_TOKEN),
+                    string.format('{"partner_id":%d,"is_support":%s}', partner, g % 2 == 0 and "true" or "false"))
+end
+
+function R.pa_update(ctx)
+  return wrk.format("PATCH", "/v1/partnerships/" .. math.random(2 * ctx.pa_projects), auth(ctx.seed.STAFF_TOKEN),
+                    string.format('{"is_support":%s}', math.random(2) == 1 and "true" or "false"))
+end
+
+-- Directory API (/api/directory/private/v1alpha/): add its kinds here once it lands, e.g.
+--   function R.dir_list_entries(ctx) return wrk.format("GET", "/api/directory/private/v1alpha/entries", ...) end
+-- then a "directory" mix in scenarios.lua and its seeding in deploy/loadtest (seed_directory).
+
+return R

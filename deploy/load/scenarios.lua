@@ -1,0 +1,23 @@
+-- Scenarios: request kind -> weight (any positive numbers). deploy/loadtest runs them by name.
+return {
+  -- references and single endpoints (the goals compare these)
+  static = { static = 1 },
+  hello = { hello = 1 },
+  healthz = { healthz = 1 },
+  ["lp-get-one"] = { lp_get_one = 1 },
+  ["lp-list"] = { lp_list = 1 },
+  ["lp-create"] = { lp_create = 1 },
+  ["pa-get-one"] = { pa_get_one = 1 },
+
+  -- mixes
+  ["read-heavy"] = { lp_get_one = 35, lp_list = 5, lp_delivery_partners = 5, pa_get_one = 30, pa_list = 20,
+                     lp_create = 2, lp_update = 1, pa_create = 1, pa_update = 1 },
+  ["write-heavy"] = { lp_create = 40, lp_update = 15, pa_create = 15, pa_update = 10, lp_get_one = 10, pa_get_one = 10 },
+  -- a lead provider syncing: mostly its own partnerships, some creates and changes
+  ["lp-mix"] = { lp_get_one = 40, lp_list = 10, lp_list_since = 10, lp_delivery_partners = 10, lp_create = 20, lp_update = 10 },
+  -- the Partners API as its UI uses it
+  ["pa-mix"] = { pa_get_one = 45, pa_list = 30, pa_create = 10, pa_update = 15 },
+  -- soak: everything at once
+  soak = { lp_get_one = 25, lp_list = 5, lp_delivery_partners = 5, pa_get_one = 20, pa_list = 15,
+           lp_create = 12, lp_update = 5, pa_create = 8, pa_update = 5 },
+}
