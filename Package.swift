@@ -33,10 +33,12 @@ let package = Package(
         .target(name: "LeadProviderAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
         // Partners API v1 (seed 000).
         .target(name: "PartnersAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
+        // Directory API (seed 002).
+        .target(name: "DirectoryAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
-        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI"]),
+        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI"]),
         .executableTarget(name: "partnerships", dependencies: [
-            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI",
+            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "APICoreTests", dependencies: ["APICore", "JSON", "Store", "HTTP"]),
         .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "APICore", "HTTP", "JSON"]),
         .testTarget(name: "PartnersAPITests", dependencies: ["PartnersAPI", "HTTP", "JSON"]),
+        .testTarget(name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
     ]
 )

@@ -2,13 +2,14 @@ import WorkerPool
 import APICore
 import LeadProviderAPI
 import PartnersAPI
+import DirectoryAPI
 import HTTP
 import Store
 
 /// Which families a worker serves, and the store they share. The one place to add a family.
 public enum ServerAssembly {
     public static func families(scoreboardPath: String?, testRoutes: Bool) -> [any APIFamily] {
-        var families: [any APIFamily] = [OperationsFamily(scoreboardPath: scoreboardPath), LeadProviderFamily(), PartnersFamily()]
+        var families: [any APIFamily] = [OperationsFamily(scoreboardPath: scoreboardPath), LeadProviderFamily(), PartnersFamily(), DirectoryFamily()]
         if testRoutes { families.append(TestSupportFamily()) }
         return families
     }

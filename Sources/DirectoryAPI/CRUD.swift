@@ -1,0 +1,181 @@
+import APICore
+import HTTP
+import JSON
+import Store
+
+/// List, get, create, update (PATCH) and delete for any `ResourceSpec`, with the spec's permission,
+/// parent scoping, references and list filters.
+enum CRUD {
+    static func register(_ spec: ResourceSpec, _ routes: RouteRegistry) {
+        let item = spec.responseOpenAPI()
+        let notFound = [400, 403, 404]
+        routes.add(.GET, spec.collectionPath, doc: OperationDoc(
+            "List \(spec.title.lowercased().pluralTitle)", tag: spec.tag,
+            parameters: OpenAPIShapes.pageParameters + spec.listFilters.map { OperationDoc.Parameter($0, schema: ["type": "boolean"]) },
+            responses: [.init(200, "A page of \(spec.title.lowercased().pluralTitle).", schema: OpenAPIShapes.page(of: item))], errors: notFound)
+        ) { try list(spec, $0) }
+        routes.add(.POST, spec.collectionPath, doc: OperationDoc(
+            "Create a \(spec.title.lowercased())", tag: spec.tag, requestBody: spec.requestOpenAPI(),
+            responses: [.init(201, "Created.", schema: item)], errors: notFound)
+        ) { try create(spec, $0) }
+        routes.add(.GET, spec.itemPath, doc: OperationDoc(
+            "Get a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(200, "The \(spec.title.lowercased()).", schema: item)],
+            errors: [403, 404])
+        ) { try show(spec, $0) }
+        routes.add(.PATCH, spec.itemPath, doc: OperationDoc(
+            "Update a \(spec.title.lowercased())", tag: spec.tag, description: "Partial update: at least one field.",
+            requestBody: OpenAPIShapes.optional(spec.requestOpenAPI()),
+            responses: [.init(200, "The updated \(spec.title.lowercased()).", schema: item)], errors: notFound)
+        ) { try update(spec, $0) }
+        routes.add(.DELETE, spec.itemPath, doc: OperationDoc(
+            "Delete a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(204, "Deleted.")], errors: [403, 404])
+        ) { try delete(spec, $0) }
+    }
+
+    /// The parent record's id after checking it exists in the caller's directory.
+    static func parentID(_ spec: ResourceSpec, _ context: RequestContext, directory: JSON) throws -> String {
+        let directoryID = directory["id"]?.stringValue ?? ""
+        guard let collection = spec.parent.collection else { return directoryID }
+        let id = context.request.pathParameter(spec.parent.key)
+        guard let parent = context.store.get(collection, id), parent["directory_id"]?.stringValue == directoryID else { throw Wire.notFound() }
+        return id
+    }
+
+    static func record(_ spec: ResourceSpec, _ context: RequestContext, parent: String) throws -> JSON {
+        let id = context.request.pathParameter(spec.itemParameter)
+        guard let record = context.store.get(spec.collection, id), record[spec.parentKey]?.stringValue == parent else { throw Wire.notFound() }
+        return record
+    }
+
+    /// Children in list order: `order`, then creation.
+    static func children(_ spec: ResourceSpec, of parent: String, _ store: Store) -> [JSON] {
+        sorted(store.lookupRecords(spec.collection, index: Collections.byParent, key: parent))
+    }
+
+    static func sorted(_ records: [JSON]) -> [JSON] {
+        records.sorted {
+            let a = $0["order"]?.intValue ?? 0, b = $1["order"]?.intValue ?? 0
+            if a != b { return a < b }
+            return ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "")
+        }
+    }
+
+    static func list(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
+        let (_, directory) = try Caller.enter(context, Permission(.read, spec.permission))
+        let parent = try parentID(spec, context, directory: directory)
+        var records = children(spec, of: parent, context.store)
+        records = try Filtering.apply(spec.listFilters, to: records, context.request)
+        return .json(try Wire.page(records.map { spec.response($0, context.store) }, context.request))
+    }
+
+    static func show(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
+        let (_, directory) = try Caller.enter(context, Permission(.read, spec.permission))
+        let parent = try parentID(spec, context, directory: directory)
+        return .json(spec.response(try record(spec, context, parent: parent), context.store))
+    }
+
+    static func create(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
+        let (_, directory) = try Caller.enter(context, Permission(.create, spec.permission))
+        let parent = try parentID(spec, context, directory: directory)
+        let body = try Wire.payload(context.request, spec.schema, partial: false)
+        let directoryID = directory["id"]?.stringValue ?? ""
+        let saved = try context.store.write { tx -> JSON in
+            try References.check(spec.references, body, directory: directoryID, tx)
+            let now = Timestamp.now().storageText
+            var record: JSONObject = ["id": .string(Crypto.uuid()), "directory_id": .string(directoryID)]
+            if spec.parentKey != "directory_id" { record[spec.parentKey] = .string(parent) }
+            for field in spec.fields where !field.readOnly { record[field.name] = body[field.name] ?? spec.defaultValue(field) }
+            record["created"] = .string(now)
+            record["modified"] = .string(now)
+            let value = JSON.object(record)
+            tx.put(spec.collection, record["id"]!.stringValue!, value)
+            return value
+        }
+        return .json(spec.response(saved, context.store), status: .created)
+    }
+
+    static func update(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
+        let (_, directory) = try Caller.enter(context, Permission(.update, spec.permission))
+        let parent = try parentID(spec, context, directory: directory)
+        let id = try record(spec, context, parent: parent)["id"]?.stringValue ?? ""
+        let body = try Wire.payload(context.request, spec.schema, partial: true)
+        let saved = try context.store.write { tx -> JSON in
+            guard var record = tx.get(spec.collection, id) else { throw Wire.notFound() }
+            try References.check(spec.references, body, directory: directory["id"]?.stringValue ?? "", tx)
+            for (key, value) in body { record[key] = value }
+            record["modified"] = .string(Timestamp.now().storageText)
+            tx.put(spec.collection, id, record)
+            return record
+        }
+        return .json(spec.response(saved, context.store))
+    }
+
+    static func delete(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
+        let (_, directory) = try Caller.enter(context, Permission(.delete, spec.permission))
+        let parent = try parentID(spec, context, directory: directory)
+        let id = try record(spec, context, parent: parent)["id"]?.stringValue ?? ""
+        try context.store.write { tx in
+            guard tx.get(spec.collection, id) != nil else { throw Wire.notFound() }
+            deleteCascading(spec.collection, id, &tx)
+            if spec.collection == Catalogue.tiers.collection { Tiers.unassignAll(tier: id, &tx) }
+        }
+        return .noContent()
+    }
+
+    /// Deletes a record and, recursively, every sub-resource that hangs under it.
+    static func deleteCascading(_ collection: String, _ id: String, _ tx: inout Transaction) {
+        for child in Catalogue.children(of: collection) {
+            for childID in tx.lookup(child.collection, index: Collections.byParent, key: id) {
+                deleteCascading(child.collection, childID, &tx)
+            }
+        }
+        tx.delete(collection, id)
+    }
+}
+
+/// Ids in a payload that must name records of the same directory.
+enum References {
+    static func check(_ references: [String: String], _ body: JSONObject, directory: String, _ tx: Transaction) throws {
+        var problems: [APIError] = []
+        for (field, collection) in references.sorted(by: { $0.key < $1.key }) {
+            guard let value = body[field], !value.isNull else { continue }
+            let ids = value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map { [$0] } ?? []
+            for id in ids where tx.get(collection, id)?["directory_id"]?.stringValue != directory {
+                problems.append(Wire.invalid(Wire.camel(field), "Invalid pk \"\(id)\" - object does not exist."))
+            }
+        }
+        if !problems.isEmpty { throw APIErrors(problems) }
+    }
+}
+
+/// Equality filters from the query string: `?status=public&featured=true`.
+enum Filtering {
+    static func apply(_ names: [String], to records: [JSON], _ request: HTTPRequest) throws -> [JSON] {
+        var result = records
+        for name in names {
+            guard let wanted = request.query[name] ?? request.query[Wire.camel(name)] else { continue }
+            let target: JSON
+            switch wanted.lowercased() {
+            case "true": target = true
+            case "false": target = false
+            default: target = .string(wanted)
+            }
+            result = result.filter { record in
+                let value = record[name] ?? .null
+                if case .bool = target { return value == target || (value.isNull && target == false) }
+                return value == target
+            }
+        }
+        return result
+    }
+}
+
+extension OpenAPIShapes {
+    /// A PATCH body: the same properties, none required.
+    static func optional(_ schema: JSON) -> JSON {
+        guard case .object(var object) = schema else { return schema }
+        object["required"] = nil
+        object["minProperties"] = 1
+        return .object(object)
+    }
+}

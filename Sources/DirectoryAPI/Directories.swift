@@ -1,0 +1,263 @@
+import APICore
+import HTTP
+import JSON
+import Store
+
+/// Directories (created by staff with the `directory` admin command), their settings and forms.
+enum Directories {
+    static let directory = ResourceSchema("Directory", [
+        Field("id", .uuid, readOnly: true),
+        Field("name", .string, required: true, maxLength: 200),
+        Field("slug", .string, nullable: true, maxLength: 100),
+        Field("description", .string, nullable: true, maxLength: 2000),
+        Field("public_url", .url, nullable: true, maxLength: 2000),
+        Field("organization", .uuid, readOnly: true, "The organization that owns the directory."),
+        Field("created", .dateTime, readOnly: true),
+        Field("modified", .dateTime, readOnly: true),
+    ])
+
+    static let settings = ResourceSchema("DirectorySettings", [
+        Field("require_edit_approval", .boolean, "Partner entry edits must be submitted and approved before they go live."),
+        Field("allow_reviews", .boolean),
+        Field("matchmaking_enabled", .boolean),
+        Field("matchmaking_partner_limit", .integer, "How many partners a new matchmaking request is matched with (1-20)."),
+        Field("contact_email", .email, nullable: true, maxLength: 200),
+        Field("primary_color", .string, nullable: true, maxLength: 20),
+        Field("default_currency", .string, maxLength: 3),
+    ])
+
+    static let defaultSettings: JSONObject = [
+        "require_edit_approval": false, "allow_reviews": true, "matchmaking_enabled": true, "matchmaking_partner_limit": 3,
+        "contact_email": .null, "primary_color": .null, "default_currency": "USD",
+    ]
+
+    static func response(_ record: JSON) -> JSON {
+        var values: [String: JSON] = [:]
+        for field in directory.fields { values[field.name] = record[field.name] ?? .null }
+        values["organization"] = record["organization_id"] ?? .null
+        values["created"] = record["created"] ?? .null
+        values["modified"] = record["modified"] ?? .null
+        return directory.serialize(values)
+    }
+
+    static func settingsResponse(_ record: JSON) -> JSON {
+        var values: [String: JSON] = [:]
+        let stored = record["settings"]?.objectValue ?? [:]
+        for field in settings.fields { values[field.name] = stored[field.name] ?? defaultSettings[field.name] ?? .null }
+        return settings.serialize(values)
+    }
+
+    static func register(_ routes: RouteRegistry) {
+        let tag = "Directory"
+        let item = directory.openAPI()
+        routes.add(.GET, Wire.base + "/directories/", doc: OperationDoc(
+            "Get all directories", tag: tag, parameters: OpenAPIShapes.pageParameters,
+            responses: [.init(200, "The directories of the key's organization.", schema: OpenAPIShapes.page(of: item))], errors: [403, 404])
+        ) { context in
+            let caller = try Caller.from(context)
+            try caller.require(Permission(.read, "directories"))
+            let records = context.store.lookupRecords(Collections.directories, index: "by_organization", key: caller.organization)
+                .sorted { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") }
+            return .json(try Wire.page(records.map(response), context.request))
+        }
+        let path = Wire.base + "/directories/:directory_id/"
+        routes.add(.GET, path, doc: OperationDoc("Get a directory", tag: tag, responses: [.init(200, "The directory.", schema: item)],
+                                                 errors: [403, 404])) { context in
+            .json(response(try Caller.enter(context, Permission(.read, "directories")).1))
+        }
+        routes.add(.PATCH, path, doc: OperationDoc(
+            "Update a directory", tag: tag, requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(directory.openAPI(writableOnly: true), camel: true)),
+            responses: [.init(200, "The updated directory.", schema: item)], errors: [400, 403, 404])
+        ) { context in
+            let (_, record) = try Caller.enter(context, Permission(.update, "directories"))
+            let body = try Wire.payload(context.request, directory, partial: true)
+            let saved = try save(record, context.store) { current in for (key, value) in body { current[key] = value } }
+            return .json(response(saved))
+        }
+        let settingsPath = Wire.base + "/directories/:directory_id/settings/"
+        let settingsItem = settings.openAPI()
+        routes.add(.GET, settingsPath, doc: OperationDoc("Retrieve the settings for a directory", tag: tag,
+                                                         responses: [.init(200, "The settings.", schema: settingsItem)], errors: [403, 404])) { context in
+            .json(settingsResponse(try Caller.enter(context, Permission(.read, "settings")).1))
+        }
+        routes.add(.PATCH, settingsPath, doc: OperationDoc(
+            "Update the settings for a directory", tag: tag,
+            requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(settings.openAPI(writableOnly: true), camel: true)),
+            responses: [.init(200, "The updated settings.", schema: settingsItem)], errors: [400, 403, 404])
+        ) { context in
+            let (_, record) = try Caller.enter(context, Permission(.update, "settings"))
+            let body = try Wire.payload(context.request, settings, partial: true)
+            if let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) {
+                throw APIErrors([Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")])
+            }
+            let saved = try save(record, context.store) { current in
+                var stored = current["settings"]?.objectValue ?? [:]
+                for (key, value) in body { stored[key] = value }
+                current["settings"] = .object(stored)
+            }
+            return .json(settingsResponse(saved))
+        }
+        Forms.register(routes)
+    }
+
+    static func save(_ record: JSON, _ store: Store, _ change: (inout JSON) -> Void) throws -> JSON {
+        let id = record["id"]?.stringValue ?? ""
+        return try store.write { tx -> JSON in
+            guard var current = tx.get(Collections.directories, id) else { throw Wire.notFound() }
+            change(&current)
+            current["modified"] = .string(Timestamp.now().storageText)
+            tx.put(Collections.directories, id, current)
+            return current
+        }
+    }
+
+    static func setting(_ name: String, of directory: JSON) -> JSON {
+        directory["settings"]?.objectValue?[name] ?? defaultSettings[name] ?? .null
+    }
+}
+
+/// Custom forms and the contact request form of a directory.
+enum Forms {
+    static let fieldTypes = ["text", "textarea", "email", "number", "currency", "select", "checkbox"]
+    static let schema = ResourceSchema("Form", [
+        Field("id", .uuid, readOnly: true),
+        Field("name", .string, required: true, maxLength: 200),
+        Field("kind", .enumeration(["custom", "contact_request"]), readOnly: true),
+        Field("fields", .array(.object), required: true,
+              "Each: {name, label, type (\(fieldTypes.joined(separator: ", "))), required, options}."),
+        Field("is_default", .boolean, "The directory's default contact request form."),
+        Field("created", .dateTime, readOnly: true),
+    ])
+
+    /// What a directory uses until it defines its own contact request form.
+    static let builtInDefault: JSON = [
+        "id": .null, "name": "Contact request", "kind": "contact_request",
+        "fields": [
+            ["name": "first_name", "label": "First name", "type": "text", "required": true, "options": []],
+            ["name": "last_name", "label": "Last name", "type": "text", "required": true, "options": []],
+            ["name": "email", "label": "Email", "type": "email", "required": true, "options": []],
+            ["name": "company", "label": "Company", "type": "text", "required": false, "options": []],
+            ["name": "message", "label": "Message", "type": "textarea", "required": false, "options": []],
+        ],
+        "is_default": true, "created": .null,
+    ]
+
+    static let currencies: [(String, String)] = [
+        ("USD", "US Dollar"), ("EUR", "Euro"), ("GBP", "Pound Sterling"), ("CAD", "Canadian Dollar"),
+        ("AUD", "Australian Dollar"), ("JPY", "Yen"), ("CHF", "Swiss Franc"), ("INR", "Indian Rupee"), ("BRL", "Brazilian Real"),
+    ]
+
+    static func response(_ record: JSON) -> JSON {
+        var values: [String: JSON] = [:]
+        for field in schema.fields { values[field.name] = record[field.name] ?? .null }
+        return schema.serialize(values)
+    }
+
+    static func forms(_ directory: JSON, _ store: Store, kind: String? = nil) -> [JSON] {
+        store.lookupRecords(Collections.forms, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? "")
+            .filter { kind == nil || $0["kind"]?.stringValue == kind }
+            .sorted { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") }
+    }
+
+    static func register(_ routes: RouteRegistry) {
+        let tag = "Directory: Forms"
+        let base = Wire.base + "/directories/:directory_id/forms/"
+        let item = schema.openAPI()
+        let page = OpenAPIShapes.page(of: item)
+        routes.add(.GET, base, doc: OperationDoc("Get all custom forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
+                                                 responses: [.init(200, "Every form of the directory.", schema: page)], errors: [403, 404])) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
+            return .json(try Wire.page(forms(directory, context.store).map(response), context.request))
+        }
+        routes.add(.GET, base + "currency-options/", doc: OperationDoc(
+            "Get all currency field options", tag: tag,
+            responses: [.init(200, "Currencies a currency field offers.", schema: [
+                "type": "object", "properties": ["results": ["type": "array", "items": [
+                    "type": "object", "properties": ["code": ["type": "string"], "name": ["type": "string"]], "required": ["code", "name"]]]],
+                "required": ["results"]])], errors: [403, 404])
+        ) { context in
+            _ = try Caller.enter(context, Permission(.read, "forms"))
+            return .json(["results": .array(currencies.map { ["code": .string($0.0), "name": .string($0.1)] })])
+        }
+        routes.add(.GET, base + "contact-requests/", doc: OperationDoc(
+            "Get all contact request forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
+            responses: [.init(200, "The contact request forms.", schema: page)], errors: [403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
+            return .json(try Wire.page(forms(directory, context.store, kind: "contact_request").map(response), context.request))
+        }
+        routes.add(.GET, base + "contact-requests/default/", doc: OperationDoc(
+            "Get the default contact request form", tag: tag, description: "The form marked default, or the built-in one (id null).",
+            responses: [.init(200, "The default form.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
+            let chosen = forms(directory, context.store, kind: "contact_request").last { $0["is_default"]?.boolValue == true }
+            return .json(chosen.map(response) ?? builtInDefault)
+        }
+        routes.add(.POST, base + "contact-requests/", doc: OperationDoc(
+            "Create a contact request custom form", tag: tag,
+            requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
+            responses: [.init(201, "The form.", schema: item)], errors: [400, 403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.create, "forms"))
+            let body = try Wire.payload(context.request, schema, partial: false)
+            try checkFields(body["fields"]?.arrayValue ?? [])
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let saved = try context.store.write { tx -> JSON in
+                let isDefault = body["is_default"]?.boolValue ?? false
+                if isDefault {
+                    for id in tx.lookup(Collections.forms, index: Collections.byDirectory, key: directoryID) {
+                        guard var other = tx.get(Collections.forms, id), other["is_default"]?.boolValue == true else { continue }
+                        other["is_default"] = false
+                        tx.put(Collections.forms, id, other)
+                    }
+                }
+                let record: JSON = ["id": .string(Crypto.uuid()), "directory_id": .string(directoryID), "name": body["name"]!,
+                                    "kind": "contact_request", "fields": body["fields"]!, "is_default": .bool(isDefault),
+                                    "created": .string(Timestamp.now().storageText)]
+                tx.put(Collections.forms, record["id"]!.stringValue!, record)
+                return record
+            }
+            return .json(response(saved), status: .created)
+        }
+        routes.add(.DELETE, base + "contact-requests/:form_id/", doc: OperationDoc(
+            "Delete a contact request custom form", tag: tag, responses: [.init(204, "Deleted.")], errors: [403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.delete, "forms"))
+            let id = context.request.pathParameter("form_id")
+            try context.store.write { tx in
+                guard let form = tx.get(Collections.forms, id), form["directory_id"] == directory["id"],
+                      form["kind"]?.stringValue == "contact_request" else { throw Wire.notFound() }
+                tx.delete(Collections.forms, id)
+            }
+            return .noContent()
+        }
+    }
+
+    static func checkFields(_ fields: [JSON]) throws {
+        var problems: [APIError] = []
+        if fields.isEmpty { problems.append(Wire.invalid("fields", "At least one field is required.")) }
+        var names = Set<String>()
+        for (index, field) in fields.enumerated() {
+            guard let name = field["name"]?.stringValue, !name.isEmpty, name.count <= 100 else {
+                problems.append(Wire.invalid("fields", "Field \(index + 1): \"name\" must be a non-empty string.")); continue
+            }
+            if !names.insert(name).inserted { problems.append(Wire.invalid("fields", "Field \(index + 1): the name \"\(name)\" is used twice.")) }
+            if let type = field["type"]?.stringValue, !fieldTypes.contains(type) {
+                problems.append(Wire.invalid("fields", "Field \(index + 1): \"type\" must be one of \(fieldTypes.joined(separator: ", ")).")); continue
+            }
+            if field["type"] == nil { problems.append(Wire.invalid("fields", "Field \(index + 1): \"type\" is required.")) }
+        }
+        if !problems.isEmpty { throw APIErrors(problems) }
+    }
+}
+
+extension OpenAPIShapes {
+    static func nullableID(_ schema: JSON) -> JSON {
+        guard case .object(var object) = schema, var properties = object["properties"]?.objectValue else { return schema }
+        properties["id"] = ["type": ["string", "null"]]
+        properties["created"] = ["type": ["string", "null"]]
+        object["properties"] = .object(properties)
+        return .object(object)
+    }
+}

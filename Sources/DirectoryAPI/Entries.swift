@@ -1,0 +1,328 @@
+import APICore
+import HTTP
+import JSON
+import Store
+
+/// Partner and app entries: what both kinds share is described once by `EntryKind`.
+struct EntryKind {
+    let name: String            // "partner", "app"
+    let segment: String         // "partners", "apps"
+    let collection: String
+    let permission: String
+    let fields: [Field]         // writable, snake_case
+    let references: [String: String]
+    let listFilters: [String]
+    let embedded: [(key: String, spec: ResourceSpec)]
+    /// The response: these keys in this order; everything else writable follows.
+    let responseOrder: [String]
+
+    var collectionPath: String { Wire.base + "/directories/:directory_id/entries/\(segment)/" }
+    var itemPath: String { collectionPath + ":entry_id/" }
+    var tag: String { "\(name.prefix(1).uppercased() + name.dropFirst()) entry" }
+    var writeSchema: ResourceSchema { ResourceSchema(tag.replacingSpaces, fields) }
+
+    /// The response fields in order, the writable ones taken from `fields` so both stay one definition.
+    var responseSchema: ResourceSchema {
+        let byName = Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0) })
+        let computed: [String: Field] = [
+            "id": Field("id", .uuid, readOnly: true),
+            "href": Field("href", .string, readOnly: true),
+            "metadata": Field("metadata", .object, readOnly: true, "{external_id}"),
+            "tracking": Field("tracking", .object, readOnly: true, "{umami_website_id, umami_share_id}"),
+            "tier": Field("tier", .object, nullable: true, readOnly: true, "The tier, with its entry count."),
+            "review": Field("review", .object, nullable: true, readOnly: true,
+                            "The edit held for approval: {status, changes, submitted_at, reviewed_at, reason}."),
+            "created": Field("created", .dateTime, readOnly: true),
+            "modified": Field("modified", .dateTime, readOnly: true),
+        ].merging(embedded.map { ($0.key, Field($0.key, .array(.object), readOnly: true)) }) { a, _ in a }
+        var ordered: [Field] = []
+        var seen = Set<String>()
+        for name in responseOrder + fields.map(\.name) + ["review", "created", "modified"] where seen.insert(name).inserted {
+            // In responses the tier is an object (computed wins) and external_id lives in metadata.
+            if name == "external_id" && seen.contains("metadata") { continue }
+            if let field = computed[name] ?? byName[name] { ordered.append(field) }
+        }
+        return ResourceSchema(tag.replacingSpaces + "Response", ordered)
+    }
+
+    func response(_ record: JSON, _ store: Store) -> JSON {
+        let id = record["id"]?.stringValue ?? ""
+        let directory = record["directory_id"]?.stringValue ?? ""
+        var values: [String: JSON] = [:]
+        for field in fields { values[field.name] = record[field.name] ?? (field.nullable ? .null : defaultValue(field)) }
+        values["id"] = .string(id)
+        values["href"] = .string(Wire.base + "/directories/\(directory)/entries/\(segment)/\(id)/")
+        values["metadata"] = ["external_id": record["external_id"] ?? .null]
+        values["tracking"] = ["umami_website_id": .string(id), "umami_share_id": .string(String(id.prefix(7)))]
+        values["tier"] = Tiers.summary(record["tier"]?.stringValue, store)
+        values["review"] = ApprovalFlow.reviewResponse(record["review"])
+        values["created"] = record["created"] ?? .null
+        values["modified"] = record["modified"] ?? .null
+        for (key, spec) in embedded {
+            values[key] = .array(CRUD.children(spec, of: id, store).map { spec.response($0, store) })
+        }
+        return responseSchema.serialize(values)
+    }
+
+    func defaultValue(_ field: Field) -> JSON {
+        switch field.type {
+        case .boolean: return false
+        case .array: return []
+        case .enumeration(let values): return .string(values[0])
+        default: return .null
+        }
+    }
+
+    func listItem(_ record: JSON, _ store: Store) -> JSON {
+        let id = record["id"]?.stringValue ?? ""
+        return [
+            "id": .string(id), "type": .string(name), "title": record["title"] ?? .null, "slug": record["slug"] ?? .null,
+            "status": record["status"] ?? .null, "featured": record["featured"] ?? false, "tier": record["tier"] ?? .null,
+            "recommended_order": record["recommended_order"] ?? .null,
+            "href": .string(Wire.base + "/directories/\(record["directory_id"]?.stringValue ?? "")/entries/\(segment)/\(id)/"),
+        ]
+    }
+}
+
+enum Entries {
+    static let statuses = ["hidden", "public"]
+    typealias C = Catalogue
+
+    static let partner = EntryKind(
+        name: "partner", segment: "partners", collection: Collections.partnerEntries, permission: "partner_entries",
+        fields: [
+            C.required("title"), C.text("headline", 500), Field("type", .string, nullable: true, maxLength: 50),
+            C.text("description", 10000), C.text("integration_description", 10000), C.link("icon"), C.link("image"), C.link("award"),
+            C.text("slug", 100), C.text("custom_slug", 100), Field("status", .enumeration(statuses)), C.flag("featured"),
+            Field("owner", .uuid, nullable: true, "The organization that owns the entry."),
+            C.link("website"), C.text("location", 500), C.link("call_to_action_url"), C.text("call_to_action_label", 200),
+            C.link("internal_point_of_contact_cta_url"), C.text("internal_point_of_contact_cta_label", 200),
+            C.link("internal_channel_contact_cta_url"), C.text("internal_channel_contact_cta_label", 200),
+            C.link("external_url"), C.text("external_id", 200), Field("support_email", .email, nullable: true, maxLength: 200),
+            C.text("developer_name", 200), C.flag("display_on_internal_directory"), C.text("internal_description", 10000),
+            Field("user_assigned_filter_options", .array(.uuid), "Ids of filter options of the directory."),
+            Field("tier", .uuid, nullable: true, "Id of a tier of the directory."),
+            Field("recommended_order", .integer, nullable: true, "Lower comes first in lists."),
+        ],
+        references: ["user_assigned_filter_options": C.filterOptions.collection, "tier": C.tiers.collection],
+        listFilters: ["status", "featured", "tier"],
+        embedded: C.embeddedInPartnerEntry,
+        responseOrder: ["id", "href", "title", "headline", "description", "icon", "image", "slug", "custom_slug", "status", "featured",
+                        "owner", "website", "location", "call_to_action_url", "call_to_action_label", "external_url", "support_email",
+                        "developer_name", "metadata", "award", "use_cases", "callouts", "media", "resources", "special_offers",
+                        "clients", "testimonials", "certifications", "verifications", "tracking", "display_on_internal_directory", "tier"])
+
+    static let app = EntryKind(
+        name: "app", segment: "apps", collection: Collections.appEntries, permission: "app_entries",
+        fields: [
+            C.required("title"), C.text("headline", 500), C.text("description", 10000), C.link("icon"), C.link("image"),
+            C.text("slug", 100), Field("status", .enumeration(statuses)), C.flag("featured"), C.link("website"),
+            C.text("developer_name", 200), Field("support_email", .email, nullable: true, maxLength: 200), C.text("external_id", 200),
+            Field("tier", .uuid, nullable: true, "Id of a tier of the directory."),
+            Field("recommended_order", .integer, nullable: true, "Lower comes first in lists."),
+        ],
+        references: ["tier": C.tiers.collection],
+        listFilters: ["status", "featured", "tier"],
+        embedded: [("callouts", C.appCallouts)],
+        responseOrder: ["id", "href", "title", "headline", "description", "icon", "image", "slug", "status", "featured", "website",
+                        "developer_name", "support_email", "metadata", "callouts", "tier"])
+
+    static let kinds = [partner, app]
+
+    static func kind(of entryID: String, _ store: Store) -> (EntryKind, JSON)? {
+        for kind in kinds { if let record = store.get(kind.collection, entryID) { return (kind, record) } }
+        return nil
+    }
+
+    /// Recommended order first (unset last), then title.
+    static func sorted(_ records: [JSON]) -> [JSON] {
+        records.sorted {
+            let a = $0["recommended_order"]?.intValue ?? Int.max, b = $1["recommended_order"]?.intValue ?? Int.max
+            if a != b { return a < b }
+            return ($0["title"]?.stringValue ?? "") < ($1["title"]?.stringValue ?? "")
+        }
+    }
+
+    static func entries(_ kind: EntryKind, _ directory: JSON, _ store: Store) -> [JSON] {
+        store.lookupRecords(kind.collection, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? "")
+    }
+
+    static func entry(_ kind: EntryKind, _ context: RequestContext, _ directory: JSON) throws -> JSON {
+        guard let record = context.store.get(kind.collection, context.request.pathParameter("entry_id")),
+              record["directory_id"] == directory["id"] else { throw Wire.notFound() }
+        return record
+    }
+
+    static func filtered(_ records: [JSON], _ request: HTTPRequest, listFilters: [String]) throws -> [JSON] {
+        var result = try Filtering.apply(listFilters, to: records, request)
+        if let option = request.query["filter_option"] {
+            result = result.filter { ($0["user_assigned_filter_options"]?.arrayValue ?? []).contains(.string(option)) }
+        }
+        return result
+    }
+
+    /// A slug from the title, unique in the directory ("acme", "acme-2", ...).
+    static func slug(for title: String, directory: String, excluding id: String, _ tx: Transaction, kind: EntryKind) -> String {
+        var base = slugBase(title)
+        if base.isEmpty { base = kind.name }
+        let taken = Set(tx.lookup(kind.collection, index: Collections.byDirectory, key: directory).compactMap { other -> String? in
+            other == id ? nil : tx.get(kind.collection, other)?["slug"]?.stringValue
+        })
+        var candidate = base
+        var n = 2
+        while taken.contains(candidate) { candidate = "\(base)-\(n)"; n += 1 }
+        return candidate
+    }
+
+    static func slugBase(_ title: String) -> String {
+        var base = ""
+        for character in title.lowercased() {
+            if character.isLetter || character.isNumber { base.append(character) } else if !base.hasSuffix("-") { base.append("-") }
+        }
+        return String(base.trimmingCharacters(in: "-").prefix(90))
+    }
+
+    /// Applies validated changes to an entry inside a write: references, slug uniqueness, timestamps.
+    static func apply(_ changes: JSONObject, to record: inout JSON, kind: EntryKind, directory: String, _ tx: Transaction) throws {
+        try References.check(kind.references, changes, directory: directory, tx)
+        for (key, value) in changes { record[key] = value }
+        let id = record["id"]?.stringValue ?? ""
+        if changes["slug"] != nil || record["slug"]?.stringValue == nil {
+            let wanted = record["slug"]?.stringValue ?? record["title"]?.stringValue ?? ""
+            let slug = slug(for: wanted, directory: directory, excluding: id, tx, kind: kind)
+            if changes["slug"] != nil, slug != wanted {
+                throw APIErrors([Wire.invalid("slug", "An entry with this slug already exists in the directory.")])
+            }
+            record["slug"] = .string(slug)
+        }
+        record["modified"] = .string(Timestamp.now().storageText)
+    }
+
+    static func register(_ routes: RouteRegistry) {
+        for kind in kinds { register(kind, routes) }
+        let summary: JSON = ["type": "object", "properties": [
+            "id": ["type": "string", "format": "uuid"], "type": ["type": "string", "enum": ["partner", "app"]],
+            "title": ["type": "string"], "slug": ["type": ["string", "null"]], "status": ["type": "string"],
+            "featured": ["type": "boolean"], "tier": ["type": ["string", "null"]], "recommended_order": ["type": ["integer", "null"]],
+            "href": ["type": "string"]]]
+        routes.add(.GET, Wire.base + "/directories/:directory_id/entries/", doc: OperationDoc(
+            "Get all entries", tag: "Entries", description: "Partner and app entries together, in recommended order.",
+            parameters: OpenAPIShapes.pageParameters + [
+                OperationDoc.Parameter("type", schema: ["type": "string", "enum": ["partner", "app"]]),
+                OperationDoc.Parameter("status", schema: ["type": "string", "enum": .array(statuses.map(JSON.string))]),
+                OperationDoc.Parameter("featured", schema: ["type": "boolean"]),
+                OperationDoc.Parameter("tier", schema: ["type": "string"]),
+                OperationDoc.Parameter("filter_option", schema: ["type": "string"], "Partner entries carrying this filter option."),
+            ],
+            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.read, "entries"))
+            let wanted = context.request.query["type"]
+            var items: [(JSON, EntryKind)] = []
+            for kind in kinds where wanted == nil || wanted == kind.name {
+                items += try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters).map { ($0, kind) }
+            }
+            let order = Dictionary(uniqueKeysWithValues: sorted(items.map(\.0)).enumerated().map { ($1["id"]?.stringValue ?? "", $0) })
+            items.sort { order[$0.0["id"]?.stringValue ?? ""] ?? 0 < order[$1.0["id"]?.stringValue ?? ""] ?? 0 }
+            return .json(try Wire.page(items.map { $1.listItem($0, context.store) }, context.request))
+        }
+        ApprovalFlow.register(routes)
+        Invites.register(routes)
+    }
+
+    static func register(_ kind: EntryKind, _ routes: RouteRegistry) {
+        let item = kind.responseSchema.openAPI()
+        let request = OpenAPIShapes.casing(kind.writeSchema.openAPI(writableOnly: true), camel: true)
+        let tag = kind.tag
+        routes.add(.GET, kind.collectionPath, doc: OperationDoc(
+            "Get all \(kind.name) entries", tag: tag,
+            parameters: OpenAPIShapes.pageParameters + kind.listFilters.map { OperationDoc.Parameter($0) }
+                + (kind.name == "partner" ? [OperationDoc.Parameter("filter_option", "Entries carrying this filter option id.")] : []),
+            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: item))], errors: [403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.read, kind.permission))
+            let records = sorted(try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters))
+            return .json(try Wire.page(records.map { kind.response($0, context.store) }, context.request))
+        }
+        routes.add(.GET, kind.itemPath, doc: OperationDoc(
+            "Get a \(kind.name) entry", tag: tag, responses: [.init(200, "The entry.", schema: item)], errors: [403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.read, kind.permission))
+            return .json(kind.response(try entry(kind, context, directory), context.store))
+        }
+        routes.add(.POST, kind.collectionPath, doc: OperationDoc(
+            "Create a \(kind.name) entry", tag: tag, requestBody: request, responses: [.init(201, "The entry.", schema: item)],
+            errors: [400, 403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.create, kind.permission))
+            let body = try Wire.payload(context.request, kind.writeSchema, partial: false)
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let saved = try context.store.write { tx -> JSON in
+                let now = Timestamp.now().storageText
+                var record: JSON = ["id": .string(Crypto.uuid()), "directory_id": .string(directoryID), "created": .string(now)]
+                for field in kind.fields { record[field.name] = field.nullable ? .null : kind.defaultValue(field) }
+                if body["tier"] == nil, let tier = Tiers.defaultTier(directory: directoryID, tx) { record["tier"] = .string(tier) }
+                try apply(body, to: &record, kind: kind, directory: directoryID, tx)
+                tx.put(kind.collection, record["id"]!.stringValue!, record)
+                return record
+            }
+            return .json(kind.response(saved, context.store), status: .created)
+        }
+        routes.add(.PATCH, kind.itemPath, doc: OperationDoc(
+            "Update a \(kind.name) entry", tag: tag, description: "Partial update: at least one field. Applies at once; to hold an edit for approval, use review/submit.",
+            requestBody: OpenAPIShapes.optional(request), responses: [.init(200, "The entry.", schema: item)], errors: [400, 403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.update, kind.permission))
+            let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            let body = try Wire.payload(context.request, kind.writeSchema, partial: true)
+            let saved = try context.store.write { tx -> JSON in
+                guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }
+                try apply(body, to: &record, kind: kind, directory: directory["id"]?.stringValue ?? "", tx)
+                tx.put(kind.collection, id, record)
+                return record
+            }
+            return .json(kind.response(saved, context.store))
+        }
+        routes.add(.DELETE, kind.itemPath, doc: OperationDoc(
+            "Delete a \(kind.name) entry", tag: tag, description: "Deletes its sub-resources, invites and reviews too.",
+            responses: [.init(204, "Deleted.")], errors: [403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.delete, kind.permission))
+            let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            try context.store.write { tx in
+                guard tx.get(kind.collection, id) != nil else { throw Wire.notFound() }
+                CRUD.deleteCascading(kind.collection, id, &tx)
+                for invite in tx.lookup(Collections.invites, index: Collections.byParent, key: id) { tx.delete(Collections.invites, invite) }
+                for review in tx.lookup(Collections.reviews, index: "by_entry", key: id) { tx.delete(Collections.reviews, review) }
+            }
+            return .noContent()
+        }
+        let orderSchema = ResourceSchema("RecommendedOrder", [Field("order", .integer, required: true, "0 or more; lower comes first.")])
+        routes.add(.POST, kind.itemPath + "recommended-order/", doc: OperationDoc(
+            "Update the recommended order of a \(kind.name) entry", tag: tag, requestBody: orderSchema.openAPI(writableOnly: true),
+            responses: [.init(200, "The entry.", schema: item)], errors: [400, 403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.update, kind.permission))
+            let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            let body = try Wire.payload(context.request, orderSchema, partial: false)
+            guard let order = body["order"]?.intValue, order >= 0 else { throw APIErrors([Wire.invalid("order", "Ensure this value is greater than or equal to 0.")]) }
+            let saved = try context.store.write { tx -> JSON in
+                guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }
+                record["recommended_order"] = .int(order)
+                record["modified"] = .string(Timestamp.now().storageText)
+                tx.put(kind.collection, id, record)
+                return record
+            }
+            return .json(kind.response(saved, context.store))
+        }
+    }
+}
+
+extension String {
+    public func trimmingCharacters(in set: Character) -> Substring {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,181 @@
+import APICore
+import HTTP
+import JSON
+
+/// The Directory API's wire conventions, shared by every handler of the family: Django REST
+/// Framework style errors and pages, camelCase request bodies, snake_case responses.
+enum Wire {
+    static let base = "/api/directory/private/v1alpha"
+
+    // MARK: casing
+
+    /// `callToActionUrl` -> `call_to_action_url`; snake_case input passes through unchanged.
+    static func snake(_ name: String) -> String {
+        var out = ""
+        for character in name {
+            if character.isUppercase {
+                if !out.isEmpty { out.append("_") }
+                out.append(contentsOf: character.lowercased())
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// `call_to_action_url` -> `callToActionUrl`.
+    static func camel(_ name: String) -> String {
+        var out = ""
+        var upper = false
+        for character in name {
+            if character == "_" { upper = true; continue }
+            out.append(upper ? Character(character.uppercased()) : character)
+            upper = false
+        }
+        return out
+    }
+
+    static func camelKeys(_ value: JSON) -> JSON {
+        guard case .object(let object) = value else { return value }
+        return .object(JSONObject(object.map { (camel($0.key), $0.value) }))
+    }
+
+    // MARK: errors
+
+    static func notFound() -> APIError { APIError(.notFound, status: .notFound, title: "Not found", detail: "Not found.") }
+    static func conflict(_ detail: String) -> APIError { APIError(.conflict, status: .conflict, title: "Conflict", detail: detail) }
+    static func invalid(_ field: String, _ message: String) -> APIError {
+        APIError(.validation, status: .badRequest, title: "Invalid", detail: message, field: field)
+    }
+
+    // MARK: payloads
+
+    /// The request body as a snake_case object checked against `schema`. Keys may be sent in camelCase
+    /// (as the seed shows) or snake_case; errors name the field as it was sent.
+    static func payload(_ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool) throws -> JSONObject {
+        guard !request.body.isEmpty else {
+            if partial { throw APIError.malformedBody("A partial update needs at least one field.") }
+            throw APIErrors(schema.fields.filter { $0.required && !$0.readOnly }.map { missing(camel($0.name)) })
+        }
+        guard let body = request.jsonBody(), case .object(let sent) = body else {
+            throw APIError.malformedBody("JSON parse error: the request body must be a JSON object.")
+        }
+        if partial && sent.isEmpty { throw APIError.malformedBody("A partial update needs at least one field.") }
+        var object = JSONObject()
+        var sentName: [String: String] = [:]
+        for (key, value) in sent {
+            let name = snake(key)
+            if object[name] != nil { throw APIErrors([invalid(key, "Given twice (as camelCase and snake_case).")]) }
+            object[name] = value
+            sentName[name] = key
+        }
+        let problems = schema.validate(object, partial: partial)
+        guard problems.isEmpty else {
+            throw APIErrors(problems.map { problem -> APIError in
+                let field = sentName[problem.field] ?? camel(problem.field)
+                switch problem {
+                case .missing: return missing(field)
+                case .wrongType(_, let expected):
+                    return APIError(.wrongType, status: .badRequest, title: "Invalid", detail: "Expected a value of type \(expected).", field: field)
+                case .notAllowed: return APIError(.unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.", field: field)
+                case .tooLong(_, let limit): return invalid(field, "Ensure this field has no more than \(limit) characters.")
+                case .invalidValue: return invalid(field, "\"\(object[problem.field]?.stringValue ?? "")\" is not a valid choice.")
+                }
+            })
+        }
+        return object
+    }
+
+    static func missing(_ field: String) -> APIError {
+        APIError(.requiredField, status: .badRequest, title: "Invalid", detail: "This field is required.", field: field)
+    }
+
+    // MARK: pages
+
+    static let defaultPageSize = 20
+    static let maximumPageSize = 100
+
+    /// `page` and `page_size` (capped at 100) into `{"count","next","previous","results"}`.
+    static func page(_ items: [JSON], _ request: HTTPRequest) throws -> JSON {
+        var number = 1
+        var size = defaultPageSize
+        if let text = request.query["page"] {
+            guard let value = Paging.positiveInteger(text) else { throw APIError(.notFound, status: .notFound, title: "Not found", detail: "Invalid page.") }
+            number = value
+        }
+        if let text = request.query["page_size"] {
+            guard let value = Paging.positiveInteger(text) else { throw invalid("page_size", "A positive integer is required.") }
+            size = min(value, maximumPageSize)
+        }
+        let pages = max(1, (items.count + size - 1) / size)
+        guard number <= pages else { throw APIError(.notFound, status: .notFound, title: "Not found", detail: "Invalid page.") }
+        func link(_ n: Int) -> JSON {
+            var pairs = request.query.pairs.filter { $0.name != "page" && $0.name != "page_size" }.map { "\(escape($0.name))=\(escape($0.value))" }
+            pairs.append("page=\(n)")
+            pairs.append("page_size=\(size)")
+            return .string(request.path + "?" + pairs.joined(separator: "&"))
+        }
+        return [
+            "count": .int(items.count),
+            "next": number < pages ? link(number + 1) : .null,
+            "previous": number > 1 ? link(number - 1) : .null,
+            "results": .array(Array(Paging.page(items, number: number, size: size))),
+        ]
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: "["), UInt8(ascii: "]"):
+                out.append(Character(UnicodeScalar(byte)))
+            default:
+                let digits = Array("0123456789ABCDEF")
+                out.append("%"); out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)])
+            }
+        }
+        return out
+    }
+
+    static func isUUID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        for (i, b) in bytes.enumerated() {
+            if [8, 13, 18, 23].contains(i) { if b != UInt8(ascii: "-") { return false } ; continue }
+            let hex = (b >= 48 && b <= 57) || (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
+            if !hex { return false }
+        }
+        return true
+    }
+}
+
+/// DRF-style bodies: `{"detail": "..."}`; field problems as
+/// `{"detail": "Invalid input.", "errors": {"fieldName": ["message", ...]}}`.
+struct DirectoryErrorFormatter: ErrorFormatter {
+    func response(for errors: [APIError]) -> HTTPResponse {
+        let fieldErrors = errors.filter { $0.field != nil }
+        var response: HTTPResponse
+        if fieldErrors.isEmpty {
+            response = .json(["detail": .string(errors[0].detail)], status: errors[0].status)
+        } else {
+            var byField = JSONObject()
+            for error in fieldErrors {
+                let field = error.field!
+                byField[field] = .array((byField[field]?.arrayValue ?? []) + [.string(error.detail)])
+            }
+            response = .json(["detail": "Invalid input.", "errors": .object(byField)], status: fieldErrors[0].status)
+        }
+        if errors[0].kind == .unauthorized { response.headers.append(("WWW-Authenticate", "Api-Key")) }
+        return response
+    }
+
+    static let schema: JSON = [
+        "type": "object",
+        "properties": [
+            "detail": ["type": "string"],
+            "errors": ["type": "object", "additionalProperties": ["type": "array", "items": ["type": "string"]]],
+        ],
+        "required": ["detail"],
+    ]
+}

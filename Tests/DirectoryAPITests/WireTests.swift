@@ -1,0 +1,91 @@
+@testable import APICore
+@testable import DirectoryAPI
+import HTTP
+import JSON
+import Store
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class WireTests: XCTestCase {
+    func testCasingRoundTrips() {
+        XCTAssertEqual(Wire.snake("callToActionUrl"), "call_to_action_url")
+        XCTAssertEqual(Wire.snake("already_snake"), "already_snake")
+        XCTAssertEqual(Wire.camel("internal_point_of_contact_cta_url"), "internalPointOfContactCtaUrl")
+        XCTAssertEqual(Wire.camelKeys(["text_color": "x"]), ["textColor": "x"])
+    }
+
+    func request(_ body: String, query: String = "") -> HTTPRequest {
+        HTTPRequest(method: .POST, path: "/x/", query: QueryParameters(query), body: Array(body.utf8))
+    }
+
+    func testPayloadTakesCamelCaseAndNamesProblemsAsSent() throws {
+        let schema = Catalogue.entryTestimonials.schema
+        let body = try Wire.payload(request(#"{"authorName":"Jo","testimonialText":"Great","order":2}"#), schema, partial: false)
+        XCTAssertEqual(body["author_name"], "Jo")
+        XCTAssertThrowsError(try Wire.payload(request(#"{"authorName":5,"bogus":1}"#), schema, partial: false)) { error in
+            let fields = Set((error as? APIErrors)?.errors.compactMap(\.field) ?? [])
+            XCTAssertEqual(fields, ["authorName", "bogus", "testimonialText"])
+        }
+        XCTAssertThrowsError(try Wire.payload(request("{}"), schema, partial: true))
+        XCTAssertThrowsError(try Wire.payload(request("[1]"), schema, partial: true))
+        XCTAssertThrowsError(try Wire.payload(request(#"{"authorName":"a","author_name":"b"}"#), schema, partial: true))
+    }
+
+    func testPagesAreCappedAndLinked() throws {
+        let items = (1...250).map { JSON.int($0) }
+        let page = try Wire.page(items, request("", query: "page=2&page_size=500&status=public"))
+        XCTAssertEqual(page["count"], 250)
+        XCTAssertEqual(page["results"]?.arrayValue?.count, 100)
+        XCTAssertEqual(page["next"], "/x/?status=public&page=3&page_size=100")
+        XCTAssertEqual(page["previous"], "/x/?status=public&page=1&page_size=100")
+        XCTAssertThrowsError(try Wire.page(items, request("", query: "page=14")))
+        XCTAssertEqual(try Wire.page([], request(""))["results"], [])
+    }
+
+    func testErrorBodies() {
+        let formatter = DirectoryErrorFormatter()
+        XCTAssertEqual(try JSON.parse(formatter.response(for: [Wire.notFound()]).body), ["detail": "Not found."])
+        let fields = formatter.response(for: [Wire.missing("title"), Wire.invalid("title", "Too long.")])
+        XCTAssertEqual(fields.status, .badRequest)
+        XCTAssertEqual(try JSON.parse(fields.body), ["detail": "Invalid input.", "errors": ["title": ["This field is required.", "Too long."]]])
+    }
+
+    func testPermissionsFollowTheMethod() {
+        XCTAssertEqual(Permission.forMethod(.PATCH, "reviews").name, "generic_directory:update_reviews")
+        XCTAssertEqual(Permission.forMethod(.GET, "tiers").name, "generic_directory:read_tiers")
+        let caller = Caller(organization: "o", permissions: ["generic_directory:read_tiers"])
+        XCTAssertNoThrow(try caller.require(Permission(.read, "tiers")))
+        XCTAssertThrowsError(try caller.require(Permission(.delete, "tiers")))
+        XCTAssertNoThrow(try Caller(organization: "o", permissions: [Caller.wildcard]).require(Permission(.approve, "partner_entries")))
+    }
+
+    func testSpecsMakeDistinctCollectionsAndPaths() {
+        XCTAssertEqual(Set(Catalogue.all.map(\.collection)).count, Catalogue.all.count)
+        XCTAssertEqual(Catalogue.entryUseCases.itemPath,
+                       "/api/directory/private/v1alpha/directories/:directory_id/entries/partners/:entry_id/use-cases/:use_case_id/")
+        XCTAssertEqual(Catalogue.filterOptions.collection, "dir_filter_options")
+        XCTAssertEqual(Catalogue.callouts.response(["id": "1", "name": "n", "text_color": "fff"], try! Store(directory: temporaryDirectory(), indexes: DirectoryFamily().storeIndexes)),
+                       ["id": "1", "name": "n", "textColor": "fff", "backgroundColor": .null, "order": 0])
+    }
+
+    /// Every route is documented, and the document's request schemas are the validation schemas.
+    func testOpenAPIDocumentCoversEveryRoute() throws {
+        let family = DirectoryFamily()
+        let registry = RouteRegistry(family: family.name, errorFormatter: family.errorFormatter)
+        family.registerRoutes(registry)
+        XCTAssertTrue(registry.routes.allSatisfy { $0.doc != nil }, registry.routes.filter { $0.doc == nil }.map(\.pattern).joined(separator: ", "))
+        let document = try XCTUnwrap(OpenAPIDocument.build(family))
+        var operations = 0
+        for (_, item) in document["paths"]?.objectValue ?? [:] { operations += item.objectValue?.count ?? 0 }
+        XCTAssertEqual(operations, registry.routes.count)
+        let create = document["paths"]?["/api/directory/private/v1alpha/directories/{directory_id}/entries/partners/{entry_id}/testimonials/"]?["post"]
+        XCTAssertEqual(create?["requestBody"]?["content"]?["application/json"]?["schema"]?["required"], ["authorName", "testimonialText"])
+    }
+}
+
+func temporaryDirectory() -> String {
+    var template = Array("/tmp/directory-tests-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+}

@@ -1,0 +1,420 @@
+"""Directory API end to end through nginx: every generic sub-resource (table-driven), entries,
+tiers, the edit approval flow, invites, forms, contact requests, matchmaking, reviews, validation
+errors, permissions and cross-organization isolation."""
+import subprocess
+import threading
+import uuid
+
+import pytest
+
+from conftest import BINARY, Stack, make_state
+
+BASE = "/api/directory/private/v1alpha"
+
+
+def admin(stack, *args):
+    result = subprocess.run([str(BINARY), "directory", *args, "--data", str(stack.state / "data")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+class Client:
+    def __init__(self, stack, key):
+        self.stack, self.key = stack, key
+
+    def call(self, method, path, body=None, key=None, **kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        if key != "":
+            headers["Authorization"] = key or self.key
+        return self.stack.session.request(method, self.stack.url(BASE + path), json=body, headers=headers, timeout=30, **kwargs)
+
+    def ok(self, method, path, body=None, status=200):
+        response = self.call(method, path, body)
+        assert response.status_code == status, (method, path, response.status_code, response.text)
+        return response.json() if response.content else None
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, docs_root):
+    stack = Stack(make_state(tmp_path_factory), ["--workers", "2"], env={"DOCS_ROOT": str(docs_root)}).start()
+    org = admin(stack, "organization", "--name", "Acme", "--domain", "acme.example")[0]
+    other_org = admin(stack, "organization", "--name", "Other", "--domain", "other.example")[0]
+    directory = admin(stack, "create", "--organization", org, "--name", "Acme Partners")[0]
+    other_directory = admin(stack, "create", "--organization", other_org, "--name", "Other Partners")[0]
+    key = admin(stack, "key", "--organization", org, "--permissions", "generic_directory:*")[0]
+    other_key = admin(stack, "key", "--organization", other_org, "--permissions", "generic_directory:*")[0]
+    reader = admin(stack, "key", "--organization", org, "--permissions",
+                   "generic_directory:read_partner_entries,generic_directory:read_reviews,generic_directory:update_reviews,"
+                   "generic_directory:update_partner_entries")[0]
+    yield {"stack": stack, "api": Client(stack, key), "other": Client(stack, other_key), "reader": Client(stack, reader),
+           "d": directory, "other_d": other_directory, "org": org}
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def entry(world):
+    api, d = world["api"], world["d"]
+    return api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "The Best Partner", "status": "public",
+                                                                   "website": "https://www.acme.example/about"}, 201)
+
+
+# (path under the directory or entry, create body, patch body, a response key that must be camelCase or None)
+DIRECTORY_RESOURCES = [
+    ("callouts", {"name": "New", "textColor": "635BFF", "backgroundColor": "E8E6FF", "order": 1}, {"name": "Renamed"}, "textColor"),
+    ("badges", {"title": "Top"}, {"order": 2}, None),
+    ("certifications", {"title": "ISO 27001"}, {"description": "Security"}, None),
+    ("verifications", {"title": "Verified"}, {"title": "Verified 2"}, None),
+    ("tiers", {"title": "Gold", "order": 1}, {"default": True}, "entriesCount"),
+    ("filters", {"name": "Industry", "internal": True}, {"external": True}, None),
+]
+ENTRY_RESOURCES = [
+    ("callouts", {"name": "Hot", "textColor": "000000"}, {"order": 3}, "textColor"),
+    ("certifications", {"title": "Cert", "quantity": 14}, {"quantity": 1}, None),
+    ("industry-certifications", {"title": "Retail", "industry": "Retail"}, {"quantity": 2}, None),
+    ("segment-certifications", {"title": "SMB", "segment": "SMB"}, {"quantity": 3}, None),
+    ("clients", {"title": "Globex", "url": "https://globex.example"}, {"order": 1}, None),
+    ("keywords", {"name": "crm"}, {"name": "erp"}, None),
+    ("locations", {"name": "HQ", "city": "Dublin", "postalCode": "D01"}, {"country": "Ireland"}, None),
+    ("media", {"title": "Video", "pdfFileThumbnailUrl": "https://x.example/t.png", "type": "V"}, {"order": 1}, "pdfFileThumbnailUrl"),
+    ("resources", {"title": "Guide", "url": "https://x.example/guide"}, {"order": 2}, None),
+    ("internal-resources", {"title": "Playbook"}, {"order": 2}, None),
+    ("special-offers", {"title": "10% off"}, {"description": "First year"}, None),
+    ("testimonials", {"authorName": "Jo", "testimonialText": "Great"}, {"position": "CTO"}, None),
+    ("internal-testimonials", {"authorName": "Al", "testimonialText": "Fine"}, {"companyName": "Initech"}, None),
+    ("use-cases", {"title": "Onboarding", "description": "Fast"}, {"order": 4}, None),
+    ("internal-use-cases", {"title": "Upsell"}, {"description": "Internal only"}, None),
+    ("verifications", {"title": "Checked"}, {"title": "Re-checked"}, None),
+]
+
+
+def snake(name):
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def crud_round_trip(api, collection, create, patch, camel_key):
+    created = api.ok("POST", collection, create, 201)
+    uuid.UUID(created["id"])
+    if camel_key:
+        assert camel_key in created, created
+    item = f"{collection}{created['id']}/"
+    assert api.ok("GET", item) == created
+    listed = api.ok("GET", collection)
+    assert created["id"] in [r["id"] for r in listed["results"]] and listed["count"] >= 1
+    updated = api.ok("PATCH", item, patch)
+    for key, value in patch.items():
+        shown = key if camel_key else snake(key)  # responses are snake_case unless the seed shows camelCase
+        assert updated[shown] == value, (shown, updated)
+    # PATCH needs at least one field; unknown fields and wrong types are named in the error.
+    empty = api.call("PATCH", item, {})
+    assert empty.status_code == 400 and "detail" in empty.json()
+    bad = api.call("PATCH", item, {"noSuchField": 1})
+    assert bad.status_code == 400 and "noSuchField" in bad.json()["errors"]
+    missing = api.call("POST", collection, {})
+    assert missing.status_code == 400
+    assert all(messages == ["This field is required."] for messages in missing.json()["errors"].values())
+    assert api.ok("DELETE", item, status=204) is None
+    assert api.call("GET", item).status_code == 404
+
+
+@pytest.mark.parametrize("segment,create,patch,camel_key", DIRECTORY_RESOURCES, ids=[r[0] for r in DIRECTORY_RESOURCES])
+def test_directory_resource_crud(world, segment, create, patch, camel_key):
+    crud_round_trip(world["api"], f"/directories/{world['d']}/{segment}/", create, patch, camel_key)
+
+
+@pytest.mark.parametrize("segment,create,patch,camel_key", ENTRY_RESOURCES, ids=[r[0] for r in ENTRY_RESOURCES])
+def test_partner_entry_sub_resource_crud(world, entry, segment, create, patch, camel_key):
+    crud_round_trip(world["api"], f"/directories/{world['d']}/entries/partners/{entry['id']}/{segment}/", create, patch, camel_key)
+
+
+def test_app_entry_and_its_callouts(world):
+    api, d = world["api"], world["d"]
+    app = api.ok("POST", f"/directories/{d}/entries/apps/", {"title": "Slack App", "featured": True}, 201)
+    assert app["slug"] == "slack-app" and app["callouts"] == []
+    crud_round_trip(api, f"/directories/{d}/entries/apps/{app['id']}/callouts/", {"name": "New"}, {"name": "Old"}, "textColor")
+    ordered = api.ok("POST", f"/directories/{d}/entries/apps/{app['id']}/recommended-order/", {"order": 0})
+    assert ordered["recommended_order"] == 0
+    assert api.ok("PATCH", f"/directories/{d}/entries/apps/{app['id']}/", {"headline": "Chat"})["headline"] == "Chat"
+    api.ok("DELETE", f"/directories/{d}/entries/apps/{app['id']}/", status=204)
+    assert api.call("GET", f"/directories/{d}/entries/apps/{app['id']}/").status_code == 404
+
+
+def test_filter_options_and_filter_maps(world):
+    api, d = world["api"], world["d"]
+    internal = api.ok("POST", f"/directories/{d}/filters/", {"name": "Internal only", "internal": True, "external": False}, 201)
+    external = api.ok("POST", f"/directories/{d}/filters/", {"name": "Public", "internal": False, "external": True}, 201)
+    option = api.ok("POST", f"/directories/{d}/filters/{external['id']}/options/", {"name": "Retail"}, 201)
+    crud_round_trip(api, f"/directories/{d}/filters/{external['id']}/options/", {"name": "Finance"}, {"order": 5}, None)
+    ids = lambda path: {r["id"] for r in api.ok("GET", path)["results"]}
+    assert internal["id"] in ids(f"/directories/{d}/filters/?internal=true")
+    assert external["id"] not in ids(f"/directories/{d}/filters/?internal=true")
+    assert external["id"] in ids(f"/directories/{d}/filters/?external=true")
+    mapping = api.ok("POST", f"/directories/{d}/filter-maps/", {"filterOption": option["id"], "externalName": "retail", "external": True}, 201)
+    assert mapping["id"] in ids(f"/directories/{d}/filter-maps/?external=true")
+    crud_round_trip(api, f"/directories/{d}/filter-maps/", {"filterOption": option["id"], "externalName": "x"}, {"externalValue": "y"}, None)
+    bogus = api.call("POST", f"/directories/{d}/filter-maps/", {"filterOption": str(uuid.uuid4()), "externalName": "x"})
+    assert bogus.status_code == 400 and "filterOption" in bogus.json()["errors"]
+    # Deleting a filter deletes its options.
+    api.ok("DELETE", f"/directories/{d}/filters/{external['id']}/", status=204)
+    assert api.call("GET", f"/directories/{d}/filters/{external['id']}/options/{option['id']}/").status_code == 404
+
+
+def test_partner_entry_shape_matches_the_seed(world, entry):
+    keys = list(entry)
+    seed_order = ["id", "href", "title", "headline", "description", "icon", "image", "slug", "custom_slug", "status", "featured",
+                  "owner", "website", "location", "call_to_action_url", "call_to_action_label", "external_url", "support_email",
+                  "developer_name", "metadata", "award", "use_cases", "callouts", "media", "resources", "special_offers", "clients",
+                  "testimonials", "certifications", "verifications", "tracking", "display_on_internal_directory", "tier"]
+    assert keys[:len(seed_order)] == seed_order
+    assert entry["href"] == f"{BASE}/directories/{world['d']}/entries/partners/{entry['id']}/"
+    assert entry["slug"] == "the-best-partner"
+
+
+def test_partner_entry_create_update_validation_and_slugs(world):
+    api, d = world["api"], world["d"]
+    first = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Twin", "externalId": "X-1", "callToActionUrl": "https://a.example"}, 201)
+    second = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Twin"}, 201)
+    assert (first["slug"], second["slug"]) == ("twin", "twin-2")
+    assert first["metadata"] == {"external_id": "X-1"} and first["call_to_action_url"] == "https://a.example"
+    clash = api.call("PATCH", f"/directories/{d}/entries/partners/{second['id']}/", {"slug": "twin"})
+    assert clash.status_code == 400 and "slug" in clash.json()["errors"]
+    bad = api.call("POST", f"/directories/{d}/entries/partners/", {"title": 5, "status": "secret", "featured": "yes"})
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"title", "status", "featured"}
+    assert api.call("POST", f"/directories/{d}/entries/partners/", data=b"{not json",
+                    headers={"Content-Type": "application/json"}).status_code == 400
+    tier = api.call("PATCH", f"/directories/{d}/entries/partners/{first['id']}/", {"tier": str(uuid.uuid4())})
+    assert tier.status_code == 400 and "tier" in tier.json()["errors"]
+    for e in (first, second):
+        api.ok("DELETE", f"/directories/{d}/entries/partners/{e['id']}/", status=204)
+
+
+def test_entry_listing_filters_and_order(world):
+    api, d = world["api"], world["d"]
+    tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Platinum"}, 201)
+    made = [api.ok("POST", f"/directories/{d}/entries/partners/", {"title": f"Listed {n}", "status": "public" if n % 2 else "hidden",
+                                                                   "featured": n == 1, "tier": tier["id"]}, 201) for n in range(4)]
+    api.ok("POST", f"/directories/{d}/entries/partners/{made[3]['id']}/recommended-order/", {"order": 0})
+    listed = api.ok("GET", f"/directories/{d}/entries/partners/?tier={tier['id']}")
+    assert [r["id"] for r in listed["results"]][0] == made[3]["id"]
+    assert {r["id"] for r in api.ok("GET", f"/directories/{d}/entries/partners/?tier={tier['id']}&status=public")["results"]} == {made[1]["id"], made[3]["id"]}
+    assert [r["id"] for r in api.ok("GET", f"/directories/{d}/entries/?featured=true&tier={tier['id']}")["results"]] == [made[1]["id"]]
+    everything = api.ok("GET", f"/directories/{d}/entries/?tier={tier['id']}&page_size=3")
+    assert everything["count"] == 4 and len(everything["results"]) == 3 and "page=2" in everything["next"]
+    assert api.call("GET", f"/directories/{d}/entries/?page=9").status_code == 404
+    assert api.call("GET", f"/directories/{d}/entries/?page_size=0").status_code == 400
+    assert len(api.ok("GET", f"/directories/{d}/entries/?page_size=5000")["results"]) <= 100
+    assert api.call("POST", f"/directories/{d}/entries/partners/{made[0]['id']}/recommended-order/", {"order": -1}).status_code == 400
+    for e in made:
+        api.ok("DELETE", f"/directories/{d}/entries/partners/{e['id']}/", status=204)
+
+
+def test_tier_assignment(world):
+    api, d = world["api"], world["d"]
+    gold = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold"}, 201)
+    silver = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Silver"}, 201)
+    a = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Tiered A", "tier": silver["id"]}, 201)
+    b = api.ok("POST", f"/directories/{d}/entries/apps/", {"title": "Tiered B"}, 201)
+    page = api.ok("POST", f"/directories/{d}/tiers/{gold['id']}/entries/", {"assign": [a["id"], b["id"]]})
+    assert {r["id"] for r in page["results"]} == {a["id"], b["id"]}
+    assert api.ok("GET", f"/directories/{d}/tiers/{gold['id']}/")["entriesCount"] == 2
+    assert api.ok("GET", f"/directories/{d}/tiers/{silver['id']}/")["entriesCount"] == 0
+    assert api.ok("GET", f"/directories/{d}/entries/partners/{a['id']}/")["tier"]["title"] == "Gold"
+    page = api.ok("POST", f"/directories/{d}/tiers/{gold['id']}/entries/", {"unassign": [a["id"]]})
+    assert [r["id"] for r in page["results"]] == [b["id"]]
+    assert api.ok("GET", f"/directories/{d}/entries/partners/{a['id']}/")["tier"] is None
+    bogus = api.call("POST", f"/directories/{d}/tiers/{gold['id']}/entries/", {"assign": [str(uuid.uuid4())]})
+    assert bogus.status_code == 400 and "assign" in bogus.json()["errors"]
+    assert api.call("POST", f"/directories/{d}/tiers/{gold['id']}/entries/", {}).status_code == 400
+    # Deleting a tier leaves its entries without one; a default tier is given to new entries.
+    api.ok("DELETE", f"/directories/{d}/tiers/{gold['id']}/", status=204)
+    assert api.ok("GET", f"/directories/{d}/entries/apps/{b['id']}/")["tier"] is None
+    api.ok("PATCH", f"/directories/{d}/tiers/{silver['id']}/", {"default": True})
+    c = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Defaulted"}, 201)
+    assert c["tier"]["id"] == silver["id"]
+    for path in (f"partners/{a['id']}", f"apps/{b['id']}", f"partners/{c['id']}"):
+        api.ok("DELETE", f"/directories/{d}/entries/{path}/", status=204)
+    api.ok("DELETE", f"/directories/{d}/tiers/{silver['id']}/", status=204)
+
+
+def test_edit_approval_flow(world):
+    api, reader, d = world["api"], world["reader"], world["d"]
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Under review", "headline": "Old"}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    assert api.call("POST", path + "review/approve/").status_code == 409
+    held = reader.ok("POST", path + "review/submit/", {"headline": "New", "title": "Renamed"})
+    assert held["headline"] == "Old" and held["review"]["status"] == "submitted"
+    assert held["review"]["changes"] == {"headline": "New", "title": "Renamed"}
+    assert api.ok("GET", path)["headline"] == "Old"  # held apart from the live entry
+    assert reader.call("POST", path + "review/submit/", {"headline": "Again"}).status_code == 409
+    # The submitting key lacks approve_partner_entries.
+    assert reader.call("POST", path + "review/approve/").status_code == 403
+    approved = api.ok("POST", path + "review/approve/")
+    assert approved["headline"] == "New" and approved["title"] == "Renamed" and approved["review"]["status"] == "approved"
+    reader.ok("POST", path + "review/submit/", {"headline": "Rejected text"})
+    rejected = api.ok("POST", path + "review/reject/", {"reason": "Too salesy"})
+    assert rejected["headline"] == "New" and rejected["review"]["status"] == "rejected" and rejected["review"]["reason"] == "Too salesy"
+    reader.ok("POST", path + "review/submit/", {"headline": "Withdrawn"})
+    assert reader.ok("POST", path + "review/discard/")["review"] is None
+    assert api.call("POST", path + "review/discard/").status_code == 409
+    assert api.ok("GET", path)["headline"] == "New"
+    api.ok("DELETE", path, status=204)
+
+
+def test_invites_and_contact_information(world, entry):
+    api, d = world["api"], world["d"]
+    path = f"/directories/{world['d']}/entries/partners/{entry['id']}/"
+    matches = api.ok("GET", path + "invites/organization-matches/")["results"]
+    assert [m["id"] for m in matches] == [world["org"]]
+    assert api.call("GET", path + "invites/organization/").status_code == 404
+    first = api.ok("POST", path + "invites/organization/", {"organization": world["org"]}, 201)
+    assert first["status"] == "pending" and first["kind"] == "organization"
+    assert api.ok("GET", path + "invites/organization/")["id"] == first["id"]
+    assert api.call("POST", path + "invites/organization/", {"organization": str(uuid.uuid4())}).status_code == 400
+    made = api.ok("POST", path + "invites/users/", {"emails": ["a@acme.example", "B@acme.example", "a@acme.example"]}, 201)["results"]
+    assert sorted(i["email"] for i in made) == ["a@acme.example", "b@acme.example"]
+    assert api.ok("POST", path + "invites/users/", {"emails": ["a@acme.example"]}, 201)["results"] == []
+    assert api.ok("GET", path + "invites/users/")["count"] == 2
+    assert api.call("POST", path + "invites/users/", {"emails": ["not-an-address"]}).status_code == 400
+    contact = api.ok("GET", path + "contact-information/")
+    assert contact["website"] == "https://www.acme.example/about" and "support_email" in contact
+
+
+def test_directories_settings_and_forms(world):
+    api, d = world["api"], world["d"]
+    listed = api.ok("GET", "/directories/")
+    assert [r["id"] for r in listed["results"]] == [d]
+    assert api.ok("PATCH", f"/directories/{d}/", {"description": "Our partners"})["description"] == "Our partners"
+    settings = api.ok("GET", f"/directories/{d}/settings/")
+    assert settings["matchmaking_partner_limit"] == 3
+    assert api.ok("PATCH", f"/directories/{d}/settings/", {"matchmakingPartnerLimit": 2})["matchmaking_partner_limit"] == 2
+    assert api.call("PATCH", f"/directories/{d}/settings/", {"matchmakingPartnerLimit": 99}).status_code == 400
+    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/default/")["id"] is None
+    form = api.ok("POST", f"/directories/{d}/forms/contact-requests/", {
+        "name": "Sales", "isDefault": True, "fields": [{"name": "budget", "type": "currency", "required": True}]}, 201)
+    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/default/")["id"] == form["id"]
+    assert form["id"] in [f["id"] for f in api.ok("GET", f"/directories/{d}/forms/")["results"]]
+    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/")["count"] == 1
+    assert "USD" in [c["code"] for c in api.ok("GET", f"/directories/{d}/forms/currency-options/")["results"]]
+    bad = api.call("POST", f"/directories/{d}/forms/contact-requests/", {"name": "x", "fields": [{"name": "a", "type": "hologram"}]})
+    assert bad.status_code == 400 and "fields" in bad.json()["errors"]
+    api.ok("DELETE", f"/directories/{d}/forms/contact-requests/{form['id']}/", status=204)
+    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/")["count"] == 0
+
+
+def test_contact_requests(world, entry):
+    api, d = world["api"], world["d"]
+    body = {"entry": entry["id"], "firstName": "Ana", "lastName": "Diaz", "email": "ana@example.com", "message": "Hi"}
+    made = api.ok("POST", f"/directories/{d}/contact-requests/", body, 201)
+    assert made["first_name"] == "Ana" and made["entry"] == entry["id"]
+    assert api.ok("GET", f"/directories/{d}/contact-requests/{made['id']}/") == made
+    assert made["id"] in [r["id"] for r in api.ok("GET", f"/directories/{d}/contact-requests/?entry={entry['id']}")["results"]]
+    bad = api.call("POST", f"/directories/{d}/contact-requests/", dict(body, email="nope", entry=str(uuid.uuid4())))
+    assert bad.status_code == 400 and {"entry"} <= set(bad.json()["errors"])
+    form = api.ok("POST", f"/directories/{d}/forms/contact-requests/", {"name": "F", "fields": [{"name": "budget", "type": "number", "required": True}]}, 201)
+    missing = api.call("POST", f"/directories/{d}/contact-requests/", dict(body, form=form["id"]))
+    assert missing.status_code == 400 and "fields" in missing.json()["errors"]
+    api.ok("POST", f"/directories/{d}/contact-requests/", dict(body, form=form["id"], fields={"budget": 1000}), 201)
+
+
+def test_matchmaking(world):
+    api, d = world["api"], world["d"]
+    f = api.ok("POST", f"/directories/{d}/filters/", {"name": "Region"}, 201)
+    emea = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "EMEA"}, 201)
+    apac = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "APAC"}, 201)
+    matching = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "EMEA partner", "status": "public",
+                                                                      "userAssignedFilterOptions": [emea["id"]]}, 201)
+    api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "APAC partner", "status": "public", "userAssignedFilterOptions": [apac["id"]]}, 201)
+    request = api.ok("POST", f"/directories/{d}/matchmaking-requests/", {
+        "firstName": "Li", "lastName": "Wu", "email": "li@example.com", "filterOptions": [emea["id"]]}, 201)
+    assert request["partners"] == [matching["id"]] and request["status"] == "new"
+    assert api.ok("GET", f"/directories/{d}/matchmaking-requests/{request['id']}/") == request
+    assert request["id"] in [r["id"] for r in api.ok("GET", f"/directories/{d}/matchmaking-requests/")["results"]]
+    assert request["id"] in [r["id"] for r in api.ok("GET", "/matchmaking-requests/")["results"]]
+    assigned = api.ok("GET", f"/directories/{d}/matchmaking-requests/partners/")["results"]
+    assert {"id": matching["id"], "title": "EMEA partner", "requests": 1} in assigned
+    owned = api.ok("POST", f"/directories/{d}/matchmaking-requests/{request['id']}/owner/", {"owner": "staff@acme.example"})
+    assert owned["owner"] == "staff@acme.example" and owned["status"] == "assigned"
+    replaced = api.ok("PUT", f"/directories/{d}/matchmaking-requests/{request['id']}/partners/", {"partners": []})
+    assert replaced["partners"] == []
+    assert api.call("PUT", f"/directories/{d}/matchmaking-requests/{request['id']}/partners/", {"partners": [str(uuid.uuid4())]}).status_code == 400
+    assert world["other"].call("GET", f"/directories/{d}/matchmaking-requests/{request['id']}/").status_code == 404
+    assert request["id"] not in [r["id"] for r in world["other"].ok("GET", "/matchmaking-requests/")["results"]]
+
+
+def test_reviews_approve_and_decline(world, entry):
+    api, reader, d = world["api"], world["reader"], world["d"]
+    review = api.ok("POST", f"/directories/{d}/reviews/", {"entry": entry["id"], "title": "Great", "summary": "x" * 150,
+                                                            "firstName": "Jo", "rating": 5}, 201)
+    assert list(review) == ["id", "entry", "entryType", "title", "company", "summary", "shortSummary", "firstName", "lastName",
+                            "email", "rating", "created", "status", "statusDisplay", "approvedBy", "declinedBy"]
+    assert review["entry"] == {"id": entry["id"], "owner": None, "title": entry["title"]}
+    assert (review["status"], review["statusDisplay"], review["entryType"]) == ("P", "Pending", "partner")
+    assert len(review["shortSummary"]) == 100
+    path = f"/directories/{d}/reviews/{review['id']}/"
+    approved = reader.ok("PATCH", path, {"status": "A"})
+    assert approved["approvedBy"] and approved["declinedBy"] is None and approved["statusDisplay"] == "Approved"
+    declined = reader.ok("PATCH", path, {"status": "D"})
+    assert declined["declinedBy"] and declined["approvedBy"] is None
+    assert reader.call("PATCH", path, {"status": "X"}).status_code == 400
+    assert reader.call("PATCH", path, {"rating": 9}).status_code == 400
+    assert api.call("POST", f"/directories/{d}/reviews/", {"entry": entry["id"], "title": "t", "summary": "s", "rating": 0}).status_code == 400
+    assert api.ok("GET", path)["status"] == "D"
+    assert review["id"] in [r["id"] for r in api.ok("GET", f"/directories/{d}/reviews/?status=D")["results"]]
+
+
+def test_authentication_and_permissions(world, entry):
+    api, reader, d = world["api"], world["reader"], world["d"]
+    missing = api.call("GET", f"/directories/{d}/", key="")
+    assert missing.status_code == 401 and missing.json() == {"detail": "Invalid or missing API key."}
+    assert api.call("GET", f"/directories/{d}/", key="ptk_unknown").status_code == 401
+    assert api.call("GET", f"/directories/{d}/", key=f"Api-Key {api.key}").status_code == 200
+    # The reader key may read entries but not create them or read tiers.
+    assert reader.call("GET", f"/directories/{d}/entries/partners/{entry['id']}/").status_code == 200
+    denied = reader.call("POST", f"/directories/{d}/entries/partners/", {"title": "No"})
+    assert denied.status_code == 403 and "generic_directory:create_partner_entries" in denied.json()["detail"]
+    assert reader.call("GET", f"/directories/{d}/tiers/").status_code == 403
+    # Unknown permission names are refused when a key is made.
+    result = subprocess.run([str(BINARY), "directory", "key", "--organization", world["org"], "--permissions", "generic_directory:fly",
+                             "--data", str(world["stack"].state / "data")], capture_output=True, text=True)
+    assert result.returncode != 0 and "unknown permission" in result.stderr
+
+
+CROSS_ORG_PATHS = [
+    ("GET", "/directories/{d}/"), ("PATCH", "/directories/{d}/"), ("GET", "/directories/{d}/settings/"),
+    ("GET", "/directories/{d}/callouts/"), ("POST", "/directories/{d}/callouts/"), ("GET", "/directories/{d}/tiers/"),
+    ("GET", "/directories/{d}/entries/"), ("GET", "/directories/{d}/entries/partners/"),
+    ("GET", "/directories/{d}/entries/partners/{e}/"), ("PATCH", "/directories/{d}/entries/partners/{e}/"),
+    ("DELETE", "/directories/{d}/entries/partners/{e}/"), ("GET", "/directories/{d}/entries/partners/{e}/callouts/"),
+    ("POST", "/directories/{d}/entries/partners/{e}/review/submit/"), ("GET", "/directories/{d}/entries/partners/{e}/contact-information/"),
+    ("GET", "/directories/{d}/forms/"), ("GET", "/directories/{d}/contact-requests/"), ("GET", "/directories/{d}/reviews/"),
+    ("GET", "/directories/{d}/matchmaking-requests/"),
+]
+
+
+@pytest.mark.parametrize("method,template", CROSS_ORG_PATHS, ids=[f"{m} {p}" for m, p in CROSS_ORG_PATHS])
+def test_another_organization_gets_404_everywhere(world, entry, method, template):
+    response = world["other"].call(method, template.format(d=world["d"], e=entry["id"]), {"title": "x", "name": "x"})
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    # And the other organization's own entry path cannot be reached through our directory either.
+    assert world["api"].call("GET", f"/directories/{world['other_d']}/").status_code == 404
+
+
+def test_unknown_paths_and_methods_answer_in_this_family_format(world):
+    api, d = world["api"], world["d"]
+    assert api.call("GET", "/nothing/here/").json() == {"detail": "Not found."}
+    response = api.call("PUT", f"/directories/{d}/callouts/")
+    assert response.status_code == 405 and "detail" in response.json()
+
+
+def test_concurrent_creates_are_all_kept(world):
+    api, d = world["api"], world["d"]
+    statuses = []
+    def create(n):
+        statuses.append(api.call("POST", f"/directories/{d}/badges/", {"title": f"Badge {n}"}).status_code)
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert statuses.count(201) == 20
+    titles = {r["title"] for r in api.ok("GET", f"/directories/{d}/badges/?page_size=100")["results"]}
+    assert {f"Badge {n}" for n in range(20)} <= titles
