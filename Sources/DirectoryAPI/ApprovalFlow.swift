@@ -209,7 +209,7 @@ enum Invites {
         }
         routes.add(.GET, base + "users/", doc: OperationDoc(
             "Get partner entry owner user invites", tag: tag, parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "A page of user invites.", schema: invitesPage)], errors: [403, 404])
+            responses: [.init(200, "A page of user invites.", schema: invitesPage)], errors: [400, 403, 404])
         ) { context in
             let (record, _) = try entry(context, .read)
             return .json(try Wire.page(invites(record["id"]?.stringValue ?? "", kind: "user", context.store).map(response), context.request))

@@ -52,7 +52,7 @@ enum Directories {
         let item = directory.openAPI()
         routes.add(.GET, Wire.base + "/directories/", doc: OperationDoc(
             "Get all directories", tag: tag, parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "The directories of the key's organization.", schema: OpenAPIShapes.page(of: item))], errors: [403, 404])
+            responses: [.init(200, "The directories of the key's organization.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
             let caller = try Caller.from(context)
             try caller.require(Permission(.read, "directories"))
@@ -165,7 +165,7 @@ enum Forms {
         let item = schema.openAPI()
         let page = OpenAPIShapes.page(of: item)
         routes.add(.GET, base, doc: OperationDoc("Get all custom forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
-                                                 responses: [.init(200, "Every form of the directory.", schema: page)], errors: [403, 404])) { context in
+                                                 responses: [.init(200, "Every form of the directory.", schema: page)], errors: [400, 403, 404])) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
             return .json(try Wire.page(forms(directory, context.store).map(response), context.request))
         }
@@ -181,7 +181,7 @@ enum Forms {
         }
         routes.add(.GET, base + "contact-requests/", doc: OperationDoc(
             "Get all contact request forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "The contact request forms.", schema: page)], errors: [403, 404])
+            responses: [.init(200, "The contact request forms.", schema: page)], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
             return .json(try Wire.page(forms(directory, context.store, kind: "contact_request").map(response), context.request))

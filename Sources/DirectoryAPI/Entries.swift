@@ -214,7 +214,7 @@ enum Entries {
                 OperationDoc.Parameter("tier", schema: ["type": "string"]),
                 OperationDoc.Parameter("filter_option", schema: ["type": "string"], "Partner entries carrying this filter option."),
             ],
-            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [403, 404])
+            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "entries"))
             let wanted = context.request.query["type"]
@@ -238,7 +238,7 @@ enum Entries {
             "Get all \(kind.name) entries", tag: tag,
             parameters: OpenAPIShapes.pageParameters + kind.listFilters.map { OperationDoc.Parameter($0) }
                 + (kind.name == "partner" ? [OperationDoc.Parameter("filter_option", "Entries carrying this filter option id.")] : []),
-            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: item))], errors: [403, 404])
+            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, kind.permission))
             let records = sorted(try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters))

@@ -21,7 +21,7 @@ enum ContactRequests {
         let item = schema.openAPI()
         routes.add(.GET, path, doc: OperationDoc(
             "Get all contact requests", tag: tag, parameters: OpenAPIShapes.pageParameters + [OperationDoc.Parameter("entry", "Only those to this entry.")],
-            responses: [.init(200, "A page of contact requests, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [403, 404])
+            responses: [.init(200, "A page of contact requests, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "contact_requests"))
             var records = newestFirst(context.store.lookupRecords(Collections.contactRequests, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? ""))
@@ -96,7 +96,7 @@ enum Matchmaking {
         }
         routes.add(.GET, Wire.base + "/matchmaking-requests/", doc: OperationDoc(
             "Get all matchmaking requests", tag: tag, description: "Across every directory of the key's organization.",
-            parameters: OpenAPIShapes.pageParameters, responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [403, 404])
+            parameters: OpenAPIShapes.pageParameters, responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
         ) { context in
             let caller = try Caller.from(context)
             try caller.require(Permission(.read, "matchmaking"))
@@ -104,7 +104,7 @@ enum Matchmaking {
         }
         routes.add(.GET, path, doc: OperationDoc(
             "Get all matchmaking requests of a directory", tag: "Directory: Matchmaking", parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [403, 404])
+            responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
         ) { context in
             try list(context, [try Caller.enter(context, Permission(.read, "matchmaking")).1])
         }
@@ -153,7 +153,7 @@ enum Matchmaking {
         routes.add(.GET, path + "partners/", doc: OperationDoc(
             "Get all partners assigned to matchmaking requests", tag: tag, parameters: OpenAPIShapes.pageParameters,
             responses: [.init(200, "Partner entries with how many requests they are proposed in.", schema: OpenAPIShapes.page(of: partnerSummary))],
-            errors: [403, 404])
+            errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "matchmaking"))
             var counts: [String: Int] = [:]
@@ -271,7 +271,7 @@ enum Reviews {
         routes.add(.GET, path, doc: OperationDoc(
             "Get all reviews", tag: tag, parameters: OpenAPIShapes.pageParameters + [
                 OperationDoc.Parameter("status", schema: ["type": "string", "enum": ["P", "A", "D"]]), OperationDoc.Parameter("entry")],
-            responses: [.init(200, "A page of reviews, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [403, 404])
+            responses: [.init(200, "A page of reviews, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "reviews"))
             var records = newestFirst(context.store.lookupRecords(Collections.reviews, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? ""))

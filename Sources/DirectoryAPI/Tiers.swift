@@ -53,7 +53,7 @@ enum Tiers {
         let tag = "Directory: Tiers"
         routes.add(.GET, path, doc: OperationDoc(
             "Get all entries assigned to a tier", tag: tag, parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [403, 404])
+            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "tiers"))
             let tier = try tierRecord(context, directory)
