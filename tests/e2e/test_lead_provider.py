@@ -586,3 +586,17 @@ def test_participants_registered_after_a_partnership_default_to_its_provider_and
     assert (elsewhere["lead_provider_id"], elsewhere["delivery_partner_id"]) == (None, None)
     other_cohort = world.admin("participants", {"school_id": school, "cohort": OPEN_NEXT, "training_programme": "provider_led"})["attributes"]
     assert other_cohort["lead_provider_id"] is None
+
+
+def test_token_list_records_last_use_but_never_the_token(world):
+    provider_id, _ = world.provider()
+    label = f"usage-{unknown_id()}"
+    token = create_token(world.stack, label, lead_provider=provider_id)
+
+    def listed():
+        line, = [line for line in cli(world.stack, "token", "list").splitlines() if label in line]
+        return line
+
+    assert "last used never" in listed() and token not in listed()
+    expect(Client(world.stack, token).get("/api/v3/partnerships"), 200, {"data": []})
+    assert re.search(r"last used \d{4}-\d\d-\d\dT", listed())
