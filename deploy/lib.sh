@@ -48,7 +48,8 @@ ensure_python_env() {
         step "Creating the Python environment in .venv"
         python3 -m venv "$REPO_ROOT/.venv"
     fi
-    local stamp="$REPO_ROOT/.venv/.requirements.sha"
+    # One stamp per requirements file: deploy/up (docs) and deploy/test (tests) share the venv.
+    local stamp; stamp="$REPO_ROOT/.venv/.requirements-$(echo "${requirements#"$REPO_ROOT"/}" | tr / _).sha"
     local wanted; wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         step "Installing Python packages from ${requirements#"$REPO_ROOT"/}"

@@ -123,9 +123,13 @@ public struct ResourceSchema: Sendable {
                 problems.append(.invalidValue(field.name))
             } else if !field.type.accepts(value) {
                 problems.append(.wrongType(field.name, expected: field.type.name))
-            } else if let limit = field.maxLength, let text = value.stringValue, text.count > limit {
+            } else if let limit = field.maxLength, let text = value.stringValue, text.unicodeScalars.count > limit {
+                // Code points, as JSON Schema counts `maxLength` (a grapheme can be several).
                 problems.append(.tooLong(field.name, limit: limit))
             } else if field.type == .dateTime, let text = value.stringValue, Timestamp.parse(text) == nil {
+                problems.append(.invalidValue(field.name))
+            } else if let text = value.stringValue, !Formats.matches(field.type, text) {
+                // The published schema says `format: email` / `uri`: the values kept must be ones.
                 problems.append(.invalidValue(field.name))
             }
         }
@@ -167,5 +171,68 @@ public struct ResourceSchema: Sendable {
         var object: JSONObject = ["type": "object", "properties": .object(properties), "required": .array(required)]
         if writableOnly { object["additionalProperties"] = false }
         return .object(object)
+    }
+}
+
+/// The `email` and `uri` formats, checked conservatively: what passes is a valid value under the
+/// JSON Schema format (a dot-atom address; an http(s) URL with a plain host), so a client reading
+/// the OpenAPI document can trust stored values.
+enum Formats {
+    static func matches(_ type: FieldType, _ text: String) -> Bool {
+        switch type {
+        case .email: return isEmail(text)
+        case .url: return isHTTPURL(text)
+        default: return true
+        }
+    }
+
+    static let atomCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-")
+    static let labelCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, isDotted(parts[0], allowed: atomCharacters) else { return false }
+        return isHostname(parts[1])
+    }
+
+    static func isHostname(_ text: Substring) -> Bool {
+        isDotted(text, allowed: labelCharacters) && text.split(separator: ".").allSatisfy { $0.first != "-" && $0.last != "-" && $0.count <= 63 }
+    }
+
+    /// Non-empty words of `allowed` characters joined by single dots.
+    static func isDotted(_ text: Substring, allowed: Set<Character>) -> Bool {
+        let words = text.split(separator: ".", omittingEmptySubsequences: false)
+        return words.allSatisfy { !$0.isEmpty && $0.allSatisfy(allowed.contains) }
+    }
+
+    /// RFC 3986 characters allowed in a path, query or fragment (besides %HH escapes).
+    static let pathCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?")
+
+    static func isHTTPURL(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        guard let prefix = ["http://", "https://"].first(where: lower.hasPrefix) else { return false }
+        let rest = text.dropFirst(prefix.count)
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let hostAndPort = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard isHostname(hostAndPort[0]) else { return false }
+        if hostAndPort.count == 2 && !(hostAndPort[1].count <= 5 && hostAndPort[1].allSatisfy(\.isASCII) && hostAndPort[1].allSatisfy(\.isNumber)) {
+            return false
+        }
+        let tail = rest[authorityEnd...]
+        let pieces = tail.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        return pieces.allSatisfy(isEscapedPath)
+    }
+
+    static func isEscapedPath(_ text: Substring) -> Bool {
+        var characters = text.makeIterator()
+        while let c = characters.next() {
+            if c == "%" {
+                guard let a = characters.next(), let b = characters.next(), a.isHexDigit, b.isHexDigit else { return false }
+            } else if !pathCharacters.contains(c) {
+                return false
+            }
+        }
+        return true
     }
 }

@@ -55,7 +55,7 @@ enum LeadProviderDocs {
         ("Partnership", "partnership", Schemas.partnership),
         ("School", "school", Schemas.school),
         ("DeliveryPartner", "delivery-partner", Schemas.deliveryPartner),
-        ("Cohort", "cohort", Schemas.cohort),
+        ("CohortResource", "cohort", Schemas.cohort),
         ("LeadProvider", "lead-provider", Schemas.named),
         ("DeliveryPartnerRecord", "delivery-partner", Schemas.named),
         ("DeliveryPartnerLinkResource", "delivery-partner-link", Schemas.link),
@@ -74,6 +74,7 @@ enum LeadProviderDocs {
         var schemas = JSONObject()
         for (component, type, attributes) in resources {
             schemas[attributes.name] = attributes.openAPI()
+            precondition(schemas[component] == nil, "component \(component) is also an attributes schema")
             schemas[component] = OpenAPISchema.object([
                 ("id", OpenAPISchema.string), ("type", ["type": "string", "const": .string(type)]), ("attributes", attributes.ref),
             ])
@@ -183,11 +184,11 @@ enum LeadProviderDocs {
     }
 
     static let listCohorts = OperationDoc(
-        "List cohorts", tag: "Staff", responses: [R(200, "Every cohort", schema: list("Cohort"))], errors: [403])
+        "List cohorts", tag: "Staff", responses: [R(200, "Every cohort", schema: list("CohortResource"))], errors: [403])
     static let createCohort = staff("Create a cohort", description: "Status is derived from the registration dates and the current time.",
-                                    input: "CohortInput", status: 201, component: "Cohort")
+                                    input: "CohortInput", status: 201, component: "CohortResource")
     static let updateCohort = staff("Change a cohort's registration dates", parameters: [P("year", in: .path, required: true, "Cohort year.")],
-                                    input: "CohortChanges", status: 200, component: "Cohort", errors: [400, 403, 404, 422])
+                                    input: "CohortChanges", status: 200, component: "CohortResource", errors: [400, 403, 404, 422])
     static func createNamed(_ what: String) -> OperationDoc {
         staff("Create a \(what)", input: "NamedInput", status: 201, component: what == "lead provider" ? "LeadProvider" : "DeliveryPartnerRecord")
     }

@@ -49,8 +49,8 @@ enum PartnersDocs {
     static let projectSchema = Schemas.project.openAPI(
         overriding: [
             "owner": S.object([("id", S.integer), ("name", ["type": ["string", "null"]])]),
-            // A path below the site ("/projects/<slug>"), not an absolute URI.
-            "absolute_url": ["type": "string", "format": "uri-reference"],
+            // "/projects/<slug>" with the slug as given (not percent-encoded): a path, not a URI.
+            "absolute_url": ["type": "string", "description": "The project's page on the site: `/projects/<slug>`."],
         ],
         omitting: ["owner_id"])
 

@@ -57,4 +57,20 @@ final class OpenAPIDocumentTests: XCTestCase {
         XCTAssertEqual(schema.openAPIChanges()["required"], [])
         XCTAssertEqual(schema.openAPI(overriding: ["name": ["$ref": "#/x"]], omitting: ["id"])["properties"], ["name": ["$ref": "#/x"]])
     }
+
+    func testEmailAndURLValuesAreCheckedAsTheDocumentPromises() {
+        let schema = ResourceSchema("Contact", [Field("email", .email), Field("url", .url)])
+        for good in ["grace.hopper@school.example", "a+b@x.org", "x@localhost"] {
+            XCTAssertEqual(schema.validate(["email": .string(good)], partial: true), [], good)
+        }
+        for bad in ["", "plain", "a@", "@b.org", "a b@c.org", "a@b..org", "a@-b.org", "a@b@c.org", ".a@b.org"] {
+            XCTAssertEqual(schema.validate(["email": .string(bad)], partial: true), [.invalidValue("email")], bad)
+        }
+        for good in ["https://partner1.example.org", "http://x.org:8080/a/b?c=d&e#top", "https://x.org/%C3%A9"] {
+            XCTAssertEqual(schema.validate(["url": .string(good)], partial: true), [], good)
+        }
+        for bad in ["", "partner.example.org", "ftp://x.org", "https://", "https://x.org/a b", "https://x.org:port/", "https://x.org/%zz", "https://x.org/#a#b"] {
+            XCTAssertEqual(schema.validate(["url": .string(bad)], partial: true), [.invalidValue("url")], bad)
+        }
+    }
 }
