@@ -29,8 +29,22 @@ public enum RequestMapping {
                                     requestID: requestID))
     }
 
+    /// `ACCEPT_ENCODING` -> `accept-encoding`, byte by byte: param names are ASCII (nginx builds
+    /// them), and the Character-based `lowercased().map` showed up in every request's profile.
     static func headerName(fromParam name: Substring) -> String {
-        String(name.lowercased().map { $0 == "_" ? "-" : $0 })
+        let utf8 = name.utf8
+        return String(unsafeUninitializedCapacity: utf8.count) { buffer in
+            var count = 0
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "_"): buffer[count] = UInt8(ascii: "-")
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): buffer[count] = byte + 32
+                default: buffer[count] = byte
+                }
+                count += 1
+            }
+            return count
+        }
     }
 
     static func generateRequestID() -> String {
