@@ -83,6 +83,21 @@ enum Wire {
                 }
             })
         }
+        // Ids are UUIDs (the document says `format: uuid`); the shared schema checks only that they are strings.
+        var malformed: [APIError] = []
+        for field in schema.fields where !field.readOnly {
+            guard let value = object[field.name] else { continue }
+            let ids: [JSON]
+            switch field.type {
+            case .uuid: ids = value.isNull ? [] : [value]
+            case .array(.uuid): ids = value.arrayValue ?? []
+            default: continue
+            }
+            if ids.contains(where: { !isUUID($0.stringValue ?? "") }) {
+                malformed.append(invalid(sentName[field.name] ?? camel(field.name), "Must be a valid UUID."))
+            }
+        }
+        if !malformed.isEmpty { throw APIErrors(malformed) }
         return object
     }
 

@@ -89,3 +89,15 @@ func temporaryDirectory() -> String {
     var template = Array("/tmp/directory-tests-XXXXXX".utf8CString)
     return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
 }
+
+final class UUIDFieldTests: XCTestCase {
+    func testIdsMustBeUUIDs() {
+        let schema = Entries.partner.writeSchema
+        let request = { (body: String) in HTTPRequest(method: .PATCH, path: "/x/", body: Array(body.utf8)) }
+        XCTAssertThrowsError(try Wire.payload(request(#"{"owner":""}"#), schema, partial: true)) { error in
+            XCTAssertEqual((error as? APIErrors)?.errors.first?.field, "owner")
+        }
+        XCTAssertThrowsError(try Wire.payload(request(#"{"userAssignedFilterOptions":["x"]}"#), schema, partial: true))
+        XCTAssertNoThrow(try Wire.payload(request(#"{"owner":null,"tier":"9666c7ff-e19c-4368-9dce-c81e0d2de158"}"#), schema, partial: true))
+    }
+}
