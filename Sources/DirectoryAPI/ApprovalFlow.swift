@@ -41,6 +41,7 @@ enum ApprovalFlow {
                 }
                 let changes = try Wire.payload(context.request, kind.writeSchema, partial: true)
                 try References.check(kind.references, changes, directory: directory, tx)
+                _ = try Entries.nestedItems(changes, kind: kind)
                 record["review"] = ["status": "submitted", "changes": .object(changes), "submitted_at": .string(Timestamp.now().storageText),
                                     "reviewed_at": .null, "reason": .null]
             }
@@ -51,7 +52,7 @@ enum ApprovalFlow {
         ) { context in
             try transition(context, permission: .approve) { record, tx, directory in
                 let changes = try submitted(record)
-                try Entries.apply(changes, to: &record, kind: kind, directory: directory, tx)
+                try Entries.apply(changes, to: &record, kind: kind, directory: directory, &tx)
                 record["review"]?["status"] = "approved"
                 record["review"]?["reviewed_at"] = .string(Timestamp.now().storageText)
             }
@@ -88,13 +89,13 @@ enum ApprovalFlow {
     }
 
     static func transition(_ context: RequestContext, permission: Permission.Action,
-                           _ change: (inout JSON, Transaction, String) throws -> Void) throws -> HTTPResponse {
+                           _ change: (inout JSON, inout Transaction, String) throws -> Void) throws -> HTTPResponse {
         let kind = Entries.partner
         let (_, directory) = try Caller.enter(context, Permission(permission, kind.permission))
         let id = try Entries.entry(kind, context, directory)["id"]?.stringValue ?? ""
         let saved = try context.store.write { tx -> JSON in
             guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }
-            try change(&record, tx, directory["id"]?.stringValue ?? "")
+            try change(&record, &tx, directory["id"]?.stringValue ?? "")
             tx.put(kind.collection, id, record)
             return record
         }

@@ -13,13 +13,21 @@ struct EntryKind {
     let references: [String: String]
     let listFilters: [String]
     let embedded: [(key: String, spec: ResourceSpec)]
+    /// Sub-resource lists that an entry's own create/update may replace inline (the seed's update
+    /// example sends resources, verifications, media, callouts and keywords).
+    let nested: [(key: String, spec: ResourceSpec)]
     /// The response: these keys in this order; everything else writable follows.
     let responseOrder: [String]
 
     var collectionPath: String { Wire.base + "/directories/:directory_id/entries/\(segment)/" }
     var itemPath: String { collectionPath + ":entry_id/" }
     var tag: String { "\(name.prefix(1).uppercased() + name.dropFirst()) entry" }
-    var writeSchema: ResourceSchema { ResourceSchema(tag.replacingSpaces, fields) }
+    var writeSchema: ResourceSchema {
+        ResourceSchema(tag.replacingSpaces, fields + nested.map {
+            Field($0.key, .array(.object), "Replaces the entry's \($0.key.replacingUnderscores): an item whose id is one of them updates it, "
+                  + "other items are created, and those left out are deleted.")
+        })
+    }
 
     /// The response fields in order, the writable ones taken from `fields` so both stay one definition.
     var responseSchema: ResourceSchema {
@@ -107,6 +115,8 @@ enum Entries {
         references: ["user_assigned_filter_options": C.filterOptions.collection, "tier": C.tiers.collection],
         listFilters: ["status", "featured", "tier"],
         embedded: C.embeddedInPartnerEntry,
+        nested: [("resources", C.entryResources), ("verifications", C.entryVerifications), ("media", C.entryMedia),
+                 ("callouts", C.entryCallouts), ("keywords", C.entryKeywords)],
         responseOrder: ["id", "href", "title", "headline", "description", "icon", "image", "slug", "custom_slug", "status", "featured",
                         "owner", "website", "location", "call_to_action_url", "call_to_action_label", "external_url", "support_email",
                         "developer_name", "metadata", "award", "use_cases", "callouts", "media", "resources", "special_offers",
@@ -124,6 +134,7 @@ enum Entries {
         references: ["tier": C.tiers.collection],
         listFilters: ["status", "featured", "tier"],
         embedded: [("callouts", C.appCallouts)],
+        nested: [("callouts", C.appCallouts)],
         responseOrder: ["id", "href", "title", "headline", "description", "icon", "image", "slug", "status", "featured", "website",
                         "developer_name", "support_email", "metadata", "callouts", "tier"])
 
@@ -182,11 +193,55 @@ enum Entries {
         return String(base.trimmingCharacters(in: "-").prefix(90))
     }
 
-    /// Applies validated changes to an entry inside a write: references, slug uniqueness, timestamps.
-    static func apply(_ changes: JSONObject, to record: inout JSON, kind: EntryKind, directory: String, _ tx: Transaction) throws {
+    typealias NestedItem = (id: String?, fields: JSONObject)
+
+    /// The items of inline sub-resource lists, each checked as that sub-resource's own create
+    /// payload. Problems name the list and the item's position.
+    static func nestedItems(_ changes: JSONObject, kind: EntryKind) throws -> [String: [NestedItem]] {
+        var result: [String: [NestedItem]] = [:]
+        var problems: [APIError] = []
+        for (key, spec) in kind.nested {
+            guard let items = changes[key]?.arrayValue else { continue }
+            var parsed: [NestedItem] = []
+            for (index, item) in items.enumerated() {
+                guard let object = item.objectValue else { continue }  // the schema already refused non-objects
+                var fields = JSONObject()
+                for (name, value) in object { fields[Wire.snake(name)] = value }
+                let id = fields["id"]?.stringValue
+                fields["id"] = nil
+                for problem in spec.schema.validate(fields, partial: false) {
+                    problems.append(Wire.invalid(Wire.camel(key), "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem))."))
+                }
+                parsed.append((id, fields))
+            }
+            result[key] = parsed
+        }
+        if !problems.isEmpty { throw APIErrors(problems) }
+        return result
+    }
+
+    static func describe(_ problem: ResourceSchema.Problem) -> String {
+        switch problem {
+        case .missing: return "is required"
+        case .wrongType(_, let expected): return "must be of type \(expected)"
+        case .notAllowed: return "is not a field of this item"
+        case .tooLong(_, let limit): return "must have no more than \(limit) characters"
+        case .invalidValue: return "is not a valid value"
+        }
+    }
+
+    /// Applies validated changes to an entry inside a write: references, inline lists, slug
+    /// uniqueness, timestamps.
+    static func apply(_ changes: JSONObject, to record: inout JSON, kind: EntryKind, directory: String, _ tx: inout Transaction) throws {
         try References.check(kind.references, changes, directory: directory, tx)
-        for (key, value) in changes { record[key] = value }
+        let nestedKeys = Set(kind.nested.map(\.key))
+        for (key, value) in changes where !nestedKeys.contains(key) { record[key] = value }
         let id = record["id"]?.stringValue ?? ""
+        let lists = try nestedItems(changes, kind: kind)
+        for (key, spec) in kind.nested {
+            guard let items = lists[key] else { continue }
+            try replaceChildren(spec, of: id, with: items, directory: directory, &tx)
+        }
         if changes["slug"] != nil || record["slug"]?.stringValue == nil {
             let wanted = record["slug"]?.stringValue ?? record["title"]?.stringValue ?? ""
             let slug = slug(for: wanted, directory: directory, excluding: id, tx, kind: kind)
@@ -196,6 +251,32 @@ enum Entries {
             record["slug"] = .string(slug)
         }
         record["modified"] = .string(Timestamp.now().storageText)
+    }
+
+    /// Makes the entry's `spec` children exactly `items`: known ids are updated in place, the rest
+    /// created; children left out are deleted. Without an explicit `order`, an item's position is its order.
+    static func replaceChildren(_ spec: ResourceSpec, of entry: String, with items: [NestedItem], directory: String,
+                                _ tx: inout Transaction) throws {
+        let existing = Set(tx.lookup(spec.collection, index: Collections.byParent, key: entry))
+        var kept = Set<String>()
+        let now = Timestamp.now().storageText
+        for (position, item) in items.enumerated() {
+            try References.check(spec.references, item.fields, directory: directory, tx)
+            var fields = item.fields
+            if spec.hasOrder && fields["order"] == nil { fields["order"] = .int(position) }
+            var record: JSON
+            if let id = item.id, existing.contains(id), !kept.contains(id), let current = tx.get(spec.collection, id) {
+                record = current
+                kept.insert(id)
+            } else {
+                record = ["id": .string(Crypto.uuid()), "directory_id": .string(directory), spec.parentKey: .string(entry), "created": .string(now)]
+                for field in spec.fields where !field.readOnly { record[field.name] = spec.defaultValue(field) }
+            }
+            for (key, value) in fields { record[key] = value }
+            record["modified"] = .string(now)
+            tx.put(spec.collection, record["id"]?.stringValue ?? "", record)
+        }
+        for id in existing.subtracting(kept) { CRUD.deleteCascading(spec.collection, id, &tx) }
     }
 
     static func register(_ routes: RouteRegistry) {
@@ -256,13 +337,14 @@ enum Entries {
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.create, kind.permission))
             let body = try Wire.payload(context.request, kind.writeSchema, partial: false)
+            _ = try nestedItems(body, kind: kind)
             let directoryID = directory["id"]?.stringValue ?? ""
             let saved = try context.store.write { tx -> JSON in
                 let now = Timestamp.now().storageText
                 var record: JSON = ["id": .string(Crypto.uuid()), "directory_id": .string(directoryID), "created": .string(now)]
                 for field in kind.fields { record[field.name] = field.nullable ? .null : kind.defaultValue(field) }
                 if body["tier"] == nil, let tier = Tiers.defaultTier(directory: directoryID, tx) { record["tier"] = .string(tier) }
-                try apply(body, to: &record, kind: kind, directory: directoryID, tx)
+                try apply(body, to: &record, kind: kind, directory: directoryID, &tx)
                 tx.put(kind.collection, record["id"]!.stringValue!, record)
                 return record
             }
@@ -275,9 +357,10 @@ enum Entries {
             let (_, directory) = try Caller.enter(context, Permission(.update, kind.permission))
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
             let body = try Wire.payload(context.request, kind.writeSchema, partial: true)
+            _ = try nestedItems(body, kind: kind)
             let saved = try context.store.write { tx -> JSON in
                 guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }
-                try apply(body, to: &record, kind: kind, directory: directory["id"]?.stringValue ?? "", tx)
+                try apply(body, to: &record, kind: kind, directory: directory["id"]?.stringValue ?? "", &tx)
                 tx.put(kind.collection, id, record)
                 return record
             }

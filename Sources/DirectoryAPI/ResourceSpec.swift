@@ -154,6 +154,7 @@ enum OpenAPIShapes {
 
 extension String {
     var replacingHyphens: String { String(map { $0 == "-" ? "_" : $0 }) }
+    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
     var replacingSpaces: String {
         split(separator: " ").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }

@@ -64,6 +64,8 @@ enum Wire {
         var object = JSONObject()
         var sentName: [String: String] = [:]
         for (key, value) in sent {
+            // The seed's update example repeats the record's own id in the body: harmless, so allowed.
+            if key == "id", let text = value.stringValue, request.pathParameters.values.contains(text) { continue }
             let name = snake(key)
             if object[name] != nil { throw APIErrors([invalid(key, "Given twice (as camelCase and snake_case).")]) }
             object[name] = value

@@ -420,3 +420,51 @@ def test_concurrent_creates_are_all_kept(world):
     assert statuses.count(201) == 20
     titles = {r["title"] for r in api.ok("GET", f"/directories/{d}/badges/?page_size=100")["results"]}
     assert {f"Badge {n}" for n in range(20)} <= titles
+
+
+def test_seed_update_example_with_inline_lists(world):
+    """The seed's "Update a partner entry" body, with ids of this directory: inline lists replace the
+    entry's sub-resources (known ids updated, others created, missing ones deleted)."""
+    api, d = world["api"], world["d"]
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Seed example"}, 201)
+    verification = api.ok("POST", f"/directories/{d}/verifications/", {"title": "A Verification"}, 201)
+    tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Tier Test", "order": 3}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    kept = api.ok("POST", path + "resources/", {"title": "Old resource"}, 201)
+    dropped = api.ok("POST", path + "resources/", {"title": "Dropped"}, 201)
+    body = {
+        "id": e["id"], "title": "The Best Partner", "headline": "The App headline.", "type": "string", "slug": "the-best-partner-seed",
+        "customSlug": "string", "status": "hidden", "website": "http://example.com", "featured": True,
+        "description": "string", "integrationDescription": "string", "location": "string",
+        "callToActionUrl": "http://example.com", "callToActionLabel": "string",
+        "internalPointOfContactCtaUrl": "http://example.com", "internalPointOfContactCtaLabel": "string",
+        "internalChannelContactCtaUrl": "http://example.com", "internalChannelContactCtaLabel": "string",
+        "externalUrl": "http://example.com", "externalId": "string",
+        "resources": [{"title": "Renamed", "file": "string", "url": "http://example.com", "order": 0, "id": kept["id"]},
+                      {"title": "Entry Resource", "url": "http://example.com", "order": 1}],
+        "verifications": [{"id": str(uuid.uuid4()), "title": "string", "verification": verification["id"]}],
+        "media": [{"title": "string", "description": "string", "order": 0, "pdfFileThumbnailUrl": "http://example.com/t.png",
+                   "url": "http://example.com", "file": "http://example.com", "type": "I"}],
+        "callouts": [{"order": 0, "name": "string", "textColor": "635BFF", "backgroundColor": "E8E6FF"}],
+        "keywords": [{"name": "string"}],
+        "supportEmail": "support@example.com", "developerName": "string", "displayOnInternalDirectory": True,
+        "internalDescription": "string", "tier": tier["id"],
+    }
+    updated = api.ok("PATCH", path, body)
+    assert updated["title"] == "The Best Partner" and updated["metadata"] == {"external_id": "string"}
+    assert [(r["id"], r["title"]) for r in updated["resources"]][0] == (kept["id"], "Renamed")
+    assert [r["title"] for r in updated["resources"]] == ["Renamed", "Entry Resource"]
+    assert api.call("GET", path + f"resources/{dropped['id']}/").status_code == 404
+    assert [v["title"] for v in updated["verifications"]] == ["string"]
+    assert updated["media"][0]["pdfFileThumbnailUrl"] == "http://example.com/t.png"
+    assert updated["callouts"][0]["textColor"] == "635BFF"
+    assert [k["name"] for k in api.ok("GET", path + "keywords/")["results"]] == ["string"]
+    assert updated["tier"]["title"] == "Tier Test" and updated["tier"]["entriesCount"] == 1
+    # An item that is not a valid sub-resource is named with its position; nothing is written.
+    bad = api.call("PATCH", path, {"title": "Not applied", "resources": [{"url": "http://example.com"}]})
+    assert bad.status_code == 400 and bad.json()["errors"]["resources"] == ["Item 1: title is required."]
+    assert api.ok("GET", path)["title"] == "The Best Partner"
+    # Another record's id in the body is not this record's: refused.
+    assert api.call("PATCH", path, {"id": str(uuid.uuid4()), "title": "x"}).status_code == 400
+    api.ok("DELETE", path, status=204)
+    assert api.call("GET", path + f"resources/{kept['id']}/").status_code == 404
