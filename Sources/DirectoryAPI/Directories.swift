@@ -40,13 +40,6 @@ enum Directories {
         return directory.serialize(values)
     }
 
-    static func settingsResponse(_ record: JSON) -> JSON {
-        var values: [String: JSON] = [:]
-        let stored = record["settings"]?.objectValue ?? [:]
-        for field in settings.fields { values[field.name] = stored[field.name] ?? defaultSettings[field.name] ?? .null }
-        return settings.serialize(values)
-    }
-
     static func register(_ routes: RouteRegistry) {
         let tag = "Directory"
         let item = directory.openAPI()
@@ -74,29 +67,7 @@ enum Directories {
             let saved = try save(record, context.store) { current in for (key, value) in body { current[key] = value } }
             return .json(response(saved))
         }
-        let settingsPath = Wire.base + "/directories/:directory_id/settings/"
-        let settingsItem = settings.openAPI()
-        routes.add(.GET, settingsPath, doc: OperationDoc("Retrieve the settings for a directory", tag: tag,
-                                                         responses: [.init(200, "The settings.", schema: settingsItem)], errors: [403, 404])) { context in
-            .json(settingsResponse(try Caller.enter(context, Permission(.read, "settings")).1))
-        }
-        routes.add(.PATCH, settingsPath, doc: OperationDoc(
-            "Update the settings for a directory", tag: tag,
-            requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(settings.openAPI(writableOnly: true), camel: true)),
-            responses: [.init(200, "The updated settings.", schema: settingsItem)], errors: [400, 403, 404])
-        ) { context in
-            let (_, record) = try Caller.enter(context, Permission(.update, "settings"))
-            let body = try Wire.payload(context.request, settings, partial: true)
-            if let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) {
-                throw APIErrors([Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")])
-            }
-            let saved = try save(record, context.store) { current in
-                var stored = current["settings"]?.objectValue ?? [:]
-                for (key, value) in body { stored[key] = value }
-                current["settings"] = .object(stored)
-            }
-            return .json(settingsResponse(saved))
-        }
+        for section in [settingsSection, brandingSection] { section.register(routes, tag: tag) }
         Forms.register(routes)
     }
 
@@ -114,6 +85,24 @@ enum Directories {
     static func setting(_ name: String, of directory: JSON) -> JSON {
         directory["settings"]?.objectValue?[name] ?? defaultSettings[name] ?? .null
     }
+
+    static let settingsSection = DirectorySection(
+        key: "settings", permission: "settings", schema: settings, defaults: defaultSettings,
+        summaries: ("Retrieve the settings for a directory", "Update the settings for a directory")) { body in
+        if let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) {
+            throw APIErrors([Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")])
+        }
+    }
+
+    static let branding = ResourceSchema("DirectoryBranding", [
+        Field("logo", .url, nullable: true, maxLength: 2000), Field("favicon", .url, nullable: true, maxLength: 2000),
+        Field("primary_color", .string, nullable: true, maxLength: 20), Field("secondary_color", .string, nullable: true, maxLength: 20),
+        Field("font_family", .string, nullable: true, maxLength: 100), Field("header_text", .string, nullable: true, maxLength: 500),
+    ])
+    static let brandingSection = DirectorySection(
+        key: "branding", permission: "branding", schema: branding,
+        defaults: ["logo": .null, "favicon": .null, "primary_color": .null, "secondary_color": .null, "font_family": .null, "header_text": .null],
+        summaries: ("Get the branding of a directory", "Update the branding of a directory")) { _ in }
 }
 
 /// Custom forms and the contact request form of a directory.
@@ -125,7 +114,7 @@ enum Forms {
         Field("kind", .enumeration(["custom", "contact_request"]), readOnly: true),
         Field("fields", .array(.object), required: true,
               "Each: {name, label, type (\(fieldTypes.joined(separator: ", "))), required, options}."),
-        Field("is_default", .boolean, "The directory's default contact request form."),
+        Field("is_active", .boolean, "The form the directory uses for contact requests (one at a time)."),
         Field("created", .dateTime, readOnly: true),
     ])
 
@@ -139,7 +128,7 @@ enum Forms {
             ["name": "company", "label": "Company", "type": "text", "required": false, "options": []],
             ["name": "message", "label": "Message", "type": "textarea", "required": false, "options": []],
         ],
-        "is_default": true, "created": .null,
+        "is_active": true, "created": .null,
     ]
 
     static let currencies: [(String, String)] = [
@@ -187,38 +176,36 @@ enum Forms {
             return .json(try Wire.page(forms(directory, context.store, kind: "contact_request").map(response), context.request))
         }
         routes.add(.GET, base + "contact-requests/default/", doc: OperationDoc(
-            "Get the default contact request form", tag: tag, description: "The form marked default, or the built-in one (id null).",
+            "Get the default contact request form", tag: tag, description: "The built-in form (id null) a directory uses until it activates its own.",
             responses: [.init(200, "The default form.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
         ) { context in
+            _ = try Caller.enter(context, Permission(.read, "forms"))
+            return .json(builtInDefault)
+        }
+        routes.add(.GET, base + "contact-requests/active/", doc: OperationDoc(
+            "Get the active contact request form", tag: tag, description: "The form marked active, or the built-in default (id null).",
+            responses: [.init(200, "The form in use.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
+        ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
-            let chosen = forms(directory, context.store, kind: "contact_request").last { $0["is_default"]?.boolValue == true }
+            let chosen = forms(directory, context.store, kind: "contact_request").last { $0["is_active"]?.boolValue == true }
             return .json(chosen.map(response) ?? builtInDefault)
         }
+        let writeBody = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
         routes.add(.POST, base + "contact-requests/", doc: OperationDoc(
-            "Create a contact request custom form", tag: tag,
-            requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
+            "Create a contact request custom form", tag: tag, requestBody: writeBody,
             responses: [.init(201, "The form.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.create, "forms"))
-            let body = try Wire.payload(context.request, schema, partial: false)
-            try checkFields(body["fields"]?.arrayValue ?? [])
-            let directoryID = directory["id"]?.stringValue ?? ""
-            let saved = try context.store.write { tx -> JSON in
-                let isDefault = body["is_default"]?.boolValue ?? false
-                if isDefault {
-                    for id in tx.lookup(Collections.forms, index: Collections.byDirectory, key: directoryID) {
-                        guard var other = tx.get(Collections.forms, id), other["is_default"]?.boolValue == true else { continue }
-                        other["is_default"] = false
-                        tx.put(Collections.forms, id, other)
-                    }
-                }
-                let record: JSON = ["id": .string(Crypto.uuid()), "directory_id": .string(directoryID), "name": body["name"]!,
-                                    "kind": "contact_request", "fields": body["fields"]!, "is_default": .bool(isDefault),
-                                    "created": .string(Timestamp.now().storageText)]
-                tx.put(Collections.forms, record["id"]!.stringValue!, record)
-                return record
-            }
-            return .json(response(saved), status: .created)
+            return .json(response(try save(context, directory, replacing: nil)), status: .created)
+        }
+        routes.add(.PUT, base + "contact-requests/:form_id/", doc: OperationDoc(
+            "Configure a contact request form", tag: tag, description: "Replaces the form whole (name, fields, is_active).",
+            requestBody: writeBody, responses: [.init(200, "The form.", schema: item)], errors: [400, 403, 404])
+        ) { context in
+            let (_, directory) = try Caller.enter(context, Permission(.update, "forms"))
+            let id = context.request.pathParameter("form_id")
+            guard let form = context.store.get(Collections.forms, id), form["directory_id"] == directory["id"] else { throw Wire.notFound() }
+            return .json(response(try save(context, directory, replacing: form)))
         }
         routes.add(.DELETE, base + "contact-requests/:form_id/", doc: OperationDoc(
             "Delete a contact request custom form", tag: tag, responses: [.init(204, "Deleted.")], errors: [403, 404])
@@ -231,6 +218,30 @@ enum Forms {
                 tx.delete(Collections.forms, id)
             }
             return .noContent()
+        }
+    }
+
+    /// Creates a form, or replaces one whole; activating it deactivates the others.
+    static func save(_ context: RequestContext, _ directory: JSON, replacing existing: JSON?) throws -> JSON {
+        let body = try Wire.payload(context.request, schema, partial: false)
+        try checkFields(body["fields"]?.arrayValue ?? [])
+        let directoryID = directory["id"]?.stringValue ?? ""
+        return try context.store.write { tx -> JSON in
+            let id = existing?["id"]?.stringValue ?? Crypto.uuid()
+            if existing != nil, tx.get(Collections.forms, id) == nil { throw Wire.notFound() }
+            let isActive = body["is_active"]?.boolValue ?? false
+            if isActive {
+                for other in tx.lookup(Collections.forms, index: Collections.byDirectory, key: directoryID) where other != id {
+                    guard var form = tx.get(Collections.forms, other), form["is_active"]?.boolValue == true else { continue }
+                    form["is_active"] = false
+                    tx.put(Collections.forms, other, form)
+                }
+            }
+            let record: JSON = ["id": .string(id), "directory_id": .string(directoryID), "name": body["name"]!,
+                                "kind": "contact_request", "fields": body["fields"]!, "is_active": .bool(isActive),
+                                "created": existing?["created"] ?? .string(Timestamp.now().storageText)]
+            tx.put(Collections.forms, id, record)
+            return record
         }
     }
 
@@ -259,5 +270,46 @@ extension OpenAPIShapes {
         properties["created"] = ["type": ["string", "null"]]
         object["properties"] = .object(properties)
         return .object(object)
+    }
+}
+
+/// A block of a directory's own fields with its own path, permission and defaults (settings,
+/// branding): GET shows every field (defaults filled in), PATCH changes some.
+struct DirectorySection {
+    let key: String
+    let permission: String
+    let schema: ResourceSchema
+    let defaults: JSONObject
+    let summaries: (get: String, update: String)
+    let check: @Sendable (JSONObject) throws -> Void
+
+    func response(_ directory: JSON) -> JSON {
+        let stored = directory[key]?.objectValue ?? [:]
+        var values: [String: JSON] = [:]
+        for field in schema.fields { values[field.name] = stored[field.name] ?? defaults[field.name] ?? .null }
+        return schema.serialize(values)
+    }
+
+    func register(_ routes: RouteRegistry, tag: String) {
+        let path = Wire.base + "/directories/:directory_id/\(key)/"
+        let item = schema.openAPI()
+        routes.add(.GET, path, doc: OperationDoc(summaries.get, tag: tag, responses: [.init(200, "The \(key).", schema: item)],
+                                                 errors: [403, 404])) { context in
+            .json(response(try Caller.enter(context, Permission(.read, permission)).1))
+        }
+        routes.add(.PATCH, path, doc: OperationDoc(
+            summaries.update, tag: tag, requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)),
+            responses: [.init(200, "The updated \(key).", schema: item)], errors: [400, 403, 404])
+        ) { context in
+            let (_, record) = try Caller.enter(context, Permission(.update, permission))
+            let body = try Wire.payload(context.request, schema, partial: true)
+            try check(body)
+            let saved = try Directories.save(record, context.store) { current in
+                var stored = current[key]?.objectValue ?? [:]
+                for (name, value) in body { stored[name] = value }
+                current[key] = .object(stored)
+            }
+            return .json(response(saved))
+        }
     }
 }

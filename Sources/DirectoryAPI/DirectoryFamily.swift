@@ -40,7 +40,7 @@ public struct DirectoryFamily: APIFamily {
 
     /// Every permission name an operation can require, for key creation and the docs.
     public static var permissionNames: [String] {
-        let resources = Set(Catalogue.all.map(\.permission) + ["directories", "settings", "forms", "entries", "partner_entries",
+        let resources = Set(Catalogue.all.map(\.permission) + ["directories", "settings", "branding", "forms", "entries", "partner_entries",
                                                                "app_entries", "invites", "contact_requests", "matchmaking", "reviews"])
         var names: [String] = []
         for resource in resources.sorted() {

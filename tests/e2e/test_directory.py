@@ -288,11 +288,20 @@ def test_directories_settings_and_forms(world):
     settings = api.ok("GET", f"/directories/{d}/settings/")
     assert settings["matchmaking_partner_limit"] == 3
     assert api.ok("PATCH", f"/directories/{d}/settings/", {"matchmakingPartnerLimit": 2})["matchmaking_partner_limit"] == 2
+    assert api.ok("GET", f"/directories/{d}/branding/")["primary_color"] is None
+    assert api.ok("PATCH", f"/directories/{d}/branding/", {"primaryColor": "635BFF"})["primary_color"] == "635BFF"
+    assert api.call("PATCH", f"/directories/{d}/branding/", {"logo": "not a url"}).status_code == 400
     assert api.call("PATCH", f"/directories/{d}/settings/", {"matchmakingPartnerLimit": 99}).status_code == 400
-    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/default/")["id"] is None
+    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/active/")["id"] is None
     form = api.ok("POST", f"/directories/{d}/forms/contact-requests/", {
-        "name": "Sales", "isDefault": True, "fields": [{"name": "budget", "type": "currency", "required": True}]}, 201)
-    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/default/")["id"] == form["id"]
+        "name": "Sales", "isActive": True, "fields": [{"name": "budget", "type": "currency", "required": True}]}, 201)
+    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/active/")["id"] == form["id"]
+    assert api.ok("GET", f"/directories/{d}/forms/contact-requests/default/")["id"] is None  # the built-in one
+    # PUT replaces the form whole; activating another form deactivates this one.
+    replaced = api.ok("PUT", f"/directories/{d}/forms/contact-requests/{form['id']}/", {"name": "Sales 2", "fields": [{"name": "note", "type": "text"}]})
+    assert (replaced["name"], replaced["is_active"], [f["name"] for f in replaced["fields"]]) == ("Sales 2", False, ["note"])
+    assert api.call("PUT", f"/directories/{d}/forms/contact-requests/{form['id']}/", {"name": "No fields"}).status_code == 400
+    api.ok("PUT", f"/directories/{d}/forms/contact-requests/{form['id']}/", {"name": "Sales", "isActive": True, "fields": [{"name": "n", "type": "text"}]})
     assert form["id"] in [f["id"] for f in api.ok("GET", f"/directories/{d}/forms/")["results"]]
     assert api.ok("GET", f"/directories/{d}/forms/contact-requests/")["count"] == 1
     assert "USD" in [c["code"] for c in api.ok("GET", f"/directories/{d}/forms/currency-options/")["results"]]
