@@ -8,7 +8,7 @@ enum Directories {
     static let directory = ResourceSchema("Directory", [
         Field("id", .uuid, readOnly: true),
         Field("name", .string, required: true, maxLength: 200),
-        Field("slug", .string, nullable: true, maxLength: 100),
+        Field("slug", .string, maxLength: 100, "Names the public listing; unique across all directories (a-z, 0-9, -)."),
         Field("description", .string, nullable: true, maxLength: 2000),
         Field("public_url", .url, nullable: true, maxLength: 2000),
         Field("organization", .uuid, readOnly: true, "The organization that owns the directory."),
@@ -17,6 +17,7 @@ enum Directories {
     ])
 
     static let settings = ResourceSchema("DirectorySettings", [
+        Field("public_listing", .boolean, "Entries with status public are listed without a key under /api/directory/public/v1alpha/."),
         Field("require_edit_approval", .boolean, "Partner entry edits must be submitted and approved before they go live."),
         Field("allow_reviews", .boolean),
         Field("matchmaking_enabled", .boolean),
@@ -27,7 +28,7 @@ enum Directories {
     ])
 
     static let defaultSettings: JSONObject = [
-        "require_edit_approval": false, "allow_reviews": true, "matchmaking_enabled": true, "matchmaking_partner_limit": 3,
+        "public_listing": true, "require_edit_approval": false, "allow_reviews": true, "matchmaking_enabled": true, "matchmaking_partner_limit": 3,
         "contact_email": .null, "primary_color": .null, "default_currency": "USD",
     ]
 
@@ -64,18 +65,31 @@ enum Directories {
         ) { context in
             let (_, record) = try Caller.enter(context, Permission(.update, "directories"))
             let body = try Wire.payload(context.request, directory, partial: true)
-            let saved = try save(record, context.store) { current in for (key, value) in body { current[key] = value } }
+            if let slug = body["slug"]?.stringValue, slug.isEmpty || slug != Entries.slugBase(slug) {
+                throw APIErrors([Wire.invalid("slug", "Use lower-case letters, digits and single hyphens.")])
+            }
+            let saved = try save(record, context.store) { current, tx in
+                if let slug = body["slug"]?.stringValue, !isFree(slug, for: current["id"]?.stringValue ?? "", tx) {
+                    throw APIErrors([Wire.invalid("slug", "A directory with this slug already exists.")])
+                }
+                for (key, value) in body { current[key] = value }
+            }
             return .json(response(saved))
         }
         for section in [settingsSection, brandingSection] { section.register(routes, tag: tag) }
         Forms.register(routes)
     }
 
-    static func save(_ record: JSON, _ store: Store, _ change: (inout JSON) -> Void) throws -> JSON {
+    /// Directory slugs name the public listing, so they are unique across every organization.
+    static func isFree(_ slug: String, for id: String, _ tx: Transaction) -> Bool {
+        !tx.lookup(Collections.directories, index: "by_slug", key: slug).contains { $0 != id }
+    }
+
+    static func save(_ record: JSON, _ store: Store, _ change: (inout JSON, Transaction) throws -> Void) throws -> JSON {
         let id = record["id"]?.stringValue ?? ""
         return try store.write { tx -> JSON in
             guard var current = tx.get(Collections.directories, id) else { throw Wire.notFound() }
-            change(&current)
+            try change(&current, tx)
             current["modified"] = .string(Timestamp.now().storageText)
             tx.put(Collections.directories, id, current)
             return current
@@ -304,7 +318,7 @@ struct DirectorySection {
             let (_, record) = try Caller.enter(context, Permission(.update, permission))
             let body = try Wire.payload(context.request, schema, partial: true)
             try check(body)
-            let saved = try Directories.save(record, context.store) { current in
+            let saved = try Directories.save(record, context.store) { current, _ in
                 var stored = current[key]?.objectValue ?? [:]
                 for (name, value) in body { stored[name] = value }
                 current[key] = .object(stored)

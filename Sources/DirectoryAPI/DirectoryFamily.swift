@@ -21,6 +21,7 @@ public struct DirectoryFamily: APIFamily {
         ContactRequests.register(routes)
         Matchmaking.register(routes)
         Reviews.register(routes)
+        PublicListing.register(routes)
     }
 
     public var openAPIInfo: OpenAPIInfo? {
@@ -68,8 +69,11 @@ public enum DirectoryAdmin {
     public static func createDirectory(_ store: Store, organization: String, name: String) throws -> String {
         let id = Crypto.uuid()
         let now = Timestamp.now().storageText
-        let slug = Entries.slugBase(name)
         try store.write { tx in
+            let base = Entries.slugBase(name).isEmpty ? "directory" : Entries.slugBase(name)
+            var slug = base
+            var n = 2
+            while !Directories.isFree(slug, for: id, tx) { slug = "\(base)-\(n)"; n += 1 }
             tx.put(Collections.directories, id, ["id": .string(id), "organization_id": .string(organization), "name": .string(name),
                                                  "slug": .string(slug), "description": .null, "public_url": .null,
                                                  "settings": .object(Directories.defaultSettings), "created": .string(now), "modified": .string(now)])

@@ -477,3 +477,35 @@ def test_seed_update_example_with_inline_lists(world):
     assert api.call("PATCH", path, {"id": str(uuid.uuid4()), "title": "x"}).status_code == 400
     api.ok("DELETE", path, status=204)
     assert api.call("GET", path + f"resources/{kept['id']}/").status_code == 404
+
+
+def test_public_listing_shows_only_public_entries_without_a_key(world):
+    api, d, stack = world["api"], world["d"], world["stack"]
+    slug = api.ok("GET", f"/directories/{d}/")["slug"]
+    shown = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Shown", "status": "public", "internalDescription": "secret"}, 201)
+    hidden = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Hidden", "status": "hidden"}, 201)
+    url = f"/api/directory/public/v1alpha/directories/{slug}/entries/?page_size=100"
+    listed = stack.get(url)  # no Authorization header at all
+    assert listed.status_code == 200
+    ids = {r["id"] for r in listed.json()["results"]}
+    assert shown["id"] in ids and hidden["id"] not in ids
+    assert "secret" not in listed.text and "internal_description" not in listed.text
+    assert stack.get(f"/api/directory/public/v1alpha/directories/no-such-directory/entries/").status_code == 404
+    api.ok("PATCH", f"/directories/{d}/settings/", {"publicListing": False})
+    assert stack.get(url).json() == {"detail": "Not found."}
+    api.ok("PATCH", f"/directories/{d}/settings/", {"publicListing": True})
+    for e in (shown, hidden):
+        api.ok("DELETE", f"/directories/{d}/entries/partners/{e['id']}/", status=204)
+
+
+def test_directory_slugs_are_unique_across_organizations(world):
+    stack, api = world["stack"], world["api"]
+    other_org = admin(stack, "organization", "--name", "Copycat")[0]
+    twin = admin(stack, "create", "--organization", other_org, "--name", "Acme Partners")[0]
+    twin_key = admin(stack, "key", "--organization", other_org, "--permissions", "generic_directory:*")[0]
+    twin_slug = Client(stack, twin_key).ok("GET", f"/directories/{twin}/")["slug"]
+    ours = api.ok("GET", f"/directories/{world['d']}/")["slug"]
+    assert ours == "acme-partners" and twin_slug == "acme-partners-2"
+    clash = Client(stack, twin_key).call("PATCH", f"/directories/{twin}/", {"slug": ours})
+    assert clash.status_code == 400 and "slug" in clash.json()["errors"]
+    assert Client(stack, twin_key).call("PATCH", f"/directories/{twin}/", {"slug": "Bad Slug"}).status_code == 400
