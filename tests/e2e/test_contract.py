@@ -6,7 +6,10 @@ The stack holds the Lead Provider demo data and a small Partners data set, and e
 a valid token of the kind the operation needs, so the generated requests reach the handlers."""
 import collections
 import json
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -14,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                  status_code_conformance)
 
-from conftest import BINARY, Stack, make_state
+from conftest import BINARY, Stack
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Cases each operation must at least get (hypothesis stops early only when it has run out of new inputs).
@@ -51,12 +54,24 @@ def seed_partners(stack, staff):
 
 
 @pytest.fixture(scope="module")
-def contract_stack(tmp_path_factory):
+def own_tmp():
+    """A folder outside pytest's basetemp: a concurrent pytest session resets /tmp/pytest-of-<user>
+    to mode 0700, which would cut nginx's workers (www-data) off the socket in the middle of this
+    long run."""
+    folder = Path(tempfile.mkdtemp(prefix="partnerships-contract-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def contract_stack(own_tmp):
     """A stack whose docs root holds only the OpenAPI documents, written by `partnerships openapi`."""
-    site = tmp_path_factory.mktemp("contract-docs")
+    site, state = own_tmp / "site", own_tmp / "state"
+    site.mkdir(mode=0o755)
     subprocess.run([str(BINARY), "openapi", "--output", str(site / "openapi")], check=True, capture_output=True, timeout=60)
-    site.chmod(0o755)
-    stack = Stack(make_state(tmp_path_factory), ["--workers", "2"], env={"DOCS_ROOT": str(site)}).start()
+    state.mkdir(mode=0o755)
+    stack = Stack(state, ["--workers", "2"], env={"DOCS_ROOT": str(site)}).start()
     demo = subprocess.run([str(BINARY), "lead-provider", "demo", "--data", str(stack.state / "data")],
                           capture_output=True, text=True, check=True, timeout=120).stdout
     values = dict(line.split("=", 1) for line in demo.splitlines() if "=" in line)
