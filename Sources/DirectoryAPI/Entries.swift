@@ -22,7 +22,20 @@ struct EntryKind {
     var collectionPath: String { Wire.base + "/directories/:directory_id/entries/\(segment)/" }
     var itemPath: String { collectionPath + ":entry_id/" }
     var tag: String { "\(name.prefix(1).uppercased() + name.dropFirst()) entry" }
-    var writeSchema: ResourceSchema {
+    /// Both schemas are built once (at first use of the kind), not per request.
+    var writeSchema: ResourceSchema { Self.cache.write[name] ?? makeWriteSchema() }
+    var responseSchema: ResourceSchema { Self.cache.response[name] ?? makeResponseSchema() }
+
+    private static let cache: (write: [String: ResourceSchema], response: [String: ResourceSchema]) = {
+        var write: [String: ResourceSchema] = [:], response: [String: ResourceSchema] = [:]
+        for kind in Entries.kinds {
+            write[kind.name] = kind.makeWriteSchema()
+            response[kind.name] = kind.makeResponseSchema()
+        }
+        return (write, response)
+    }()
+
+    func makeWriteSchema() -> ResourceSchema {
         ResourceSchema(tag.replacingSpaces, fields + nested.map {
             Field($0.key, .array(.object), "Replaces the entry's \($0.key.replacingUnderscores): an item whose id is one of them updates it, "
                   + "other items are created, and those left out are deleted.")
@@ -30,7 +43,7 @@ struct EntryKind {
     }
 
     /// The response fields in order, the writable ones taken from `fields` so both stay one definition.
-    var responseSchema: ResourceSchema {
+    func makeResponseSchema() -> ResourceSchema {
         let byName = Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0) })
         let computed: [String: Field] = [
             "id": Field("id", .uuid, readOnly: true),

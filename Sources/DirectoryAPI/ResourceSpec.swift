@@ -74,6 +74,7 @@ struct ResourceSpec {
         self.references = references
         self.listFilters = filters
         self.fields = fields
+        self.schema = Self.makeSchema(parent.tagPrefix.replacingSpaces + title.replacingSpaces, fields, [])
     }
 
     var collection: String {
@@ -94,12 +95,17 @@ struct ResourceSpec {
     var tag: String { parent == .directory || parent == .filter ? "Directory: \(title.pluralTitle)" : "\(parent.tagPrefix): \(title.pluralTitle)" }
     var hasOrder: Bool { fields.contains { $0.name == "order" } }
 
-    /// Validation and serialization share this schema; `id` is read-only.
-    var schema: ResourceSchema { ResourceSchema(schemaName, [Field("id", .uuid, readOnly: true)] + fields + computedFields) }
+    /// Validation and serialization share this schema (`id` is read-only); built once, not per request.
+    private(set) var schema: ResourceSchema
+
+    static func makeSchema(_ name: String, _ fields: [Field], _ computed: [Field]) -> ResourceSchema {
+        ResourceSchema(name, [Field("id", .uuid, readOnly: true)] + fields + computed)
+    }
 
     func computing(_ fields: [Field], _ compute: @escaping @Sendable (JSON, Store) -> [String: JSON]) -> ResourceSpec {
         var copy = self
         copy.computedFields = fields
+        copy.schema = Self.makeSchema(schemaName, self.fields, fields)
         copy.compute = compute
         return copy
     }

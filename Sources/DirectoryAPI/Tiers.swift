@@ -14,7 +14,9 @@ enum Tiers {
     }
 
     @Sendable static func computed(_ tier: JSON, _ store: Store) -> [String: JSON] {
-        ["entries_count": .int(entries(in: tier["id"]?.stringValue ?? "", store).count), "entries_list_url": .string(entriesURL(tier))]
+        let id = tier["id"]?.stringValue ?? ""
+        let count = Entries.kinds.reduce(0) { $0 + store.lookup($1.collection, index: "by_tier", key: id).count }
+        return ["entries_count": .int(count), "entries_list_url": .string(entriesURL(tier))]
     }
 
     /// The tier as a partner entry embeds it (the seed's shape), or null.

@@ -84,8 +84,44 @@ function R.pa_update(ctx)
                     string.format('{"is_support":%s}', math.random(2) == 1 and "true" or "false"))
 end
 
--- Directory API (/api/directory/private/v1alpha/): add its kinds here once it lands, e.g.
---   function R.dir_list_entries(ctx) return wrk.format("GET", "/api/directory/private/v1alpha/entries", ...) end
--- then a "directory" mix in scenarios.lua and its seeding in deploy/loadtest (seed_directory).
+-- Directory API: the demo directory (partnerships directory demo) and its all-permissions key,
+-- sent raw in Authorization as the real service expects. Reviews and contact requests have no
+-- uniqueness rule, so any number of creates is valid.
+local function dir_auth(ctx)
+  return { ["Authorization"] = ctx.directory.DIRECTORY_KEY, ["Content-Type"] = "application/json" }
+end
+
+local function dir_path(ctx, rest)
+  return "/api/directory/private/v1alpha/directories/" .. ctx.directory.DIRECTORY_ID .. "/" .. rest
+end
+
+local function dir_entry(ctx)
+  local ids = ctx.directory_entries
+  return ids[math.random(#ids)]
+end
+
+-- One partner entry with its embedded sub-resources and tier: the heaviest read of the family.
+function R.dir_get_entry(ctx)
+  return wrk.format("GET", dir_path(ctx, "entries/partners/" .. dir_entry(ctx) .. "/"), dir_auth(ctx))
+end
+
+function R.dir_list_entries(ctx)
+  return wrk.format("GET", dir_path(ctx, "entries/partners/?page_size=10&status=public"), dir_auth(ctx))
+end
+
+function R.dir_public_listing(ctx)
+  return wrk.format("GET", "/api/directory/public/v1alpha/directories/" .. ctx.directory.DIRECTORY_SLUG .. "/entries/?page_size=20")
+end
+
+function R.dir_create_review(ctx)
+  return wrk.format("POST", dir_path(ctx, "reviews/"), dir_auth(ctx), string.format(
+    '{"entry":"%s","title":"Load test","summary":"Reliable partner, quick answers.","rating":%d,"firstName":"Wrk"}',
+    dir_entry(ctx), math.random(5)))
+end
+
+function R.dir_create_contact_request(ctx)
+  return wrk.format("POST", dir_path(ctx, "contact-requests/"), dir_auth(ctx), string.format(
+    '{"entry":"%s","firstName":"Wrk","lastName":"Load","email":"load@example.com","message":"Please call me."}', dir_entry(ctx)))
+end
 
 return R

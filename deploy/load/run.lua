@@ -55,6 +55,8 @@ function init(args)
   ctx.pa_projects, ctx.pa_partners = tonumber(pa.PA_PROJECTS or "1"), tonumber(pa.PA_PARTNERS or "1")
   ctx.list_ids = read_lines(state .. "/list-ids.txt")
   ctx.update_ids = read_lines(state .. "/update-ids.txt")
+  ctx.directory = read_env(state .. "/dir.env")
+  ctx.directory_entries = read_lines(state .. "/dir-entry-ids.txt")
   local counters = read_env(state .. "/counters.env")
   ctx.start = {}
   for _, name in ipairs(counted) do ctx.start[name] = tonumber(counters[name .. "_" .. tid] or "0") end

@@ -8,6 +8,7 @@ return {
   ["lp-list"] = { lp_list = 1 },
   ["lp-create"] = { lp_create = 1 },
   ["pa-get-one"] = { pa_get_one = 1 },
+  ["dir-get-one"] = { dir_get_entry = 1 },
 
   -- mixes
   ["read-heavy"] = { lp_get_one = 35, lp_list = 5, lp_delivery_partners = 5, pa_get_one = 30, pa_list = 20,
@@ -17,6 +18,9 @@ return {
   ["lp-mix"] = { lp_get_one = 40, lp_list = 10, lp_list_since = 10, lp_delivery_partners = 10, lp_create = 20, lp_update = 10 },
   -- the Partners API as its UI uses it
   ["pa-mix"] = { pa_get_one = 45, pa_list = 30, pa_create = 10, pa_update = 15 },
+  -- a directory site: entry pages, listings (private and public), some reviews and contact requests
+  ["dir-mix"] = { dir_get_entry = 40, dir_list_entries = 20, dir_public_listing = 20, dir_create_review = 10,
+                  dir_create_contact_request = 10 },
   -- soak: everything at once
   soak = { lp_get_one = 25, lp_list = 5, lp_delivery_partners = 5, pa_get_one = 20, pa_list = 15,
            lp_create = 12, lp_update = 5, pa_create = 8, pa_update = 5 },
