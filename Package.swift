@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore", "JSON", "Store", "HTTP"]),
-        .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "APICore", "HTTP", "JSON"]),
+        .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "APICore", "HTTP", "JSON", "Store"]),
         .testTarget(name: "PartnersAPITests", dependencies: ["PartnersAPI", "HTTP", "JSON"]),
         .testTarget(name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),

@@ -2,9 +2,16 @@
 public enum Paging {
     /// Page `number` (1-based) of `size` items; past the end is empty.
     public static func page<T>(_ items: [T], number: Int, size: Int) -> ArraySlice<T> {
+        guard let window = window(number: number, size: size), window.lowerBound < items.count else { return [] }
+        return items[window.clamped(to: 0..<items.count)]
+    }
+
+    /// The item offsets page `number` covers; nil when the first offset is out of reach.
+    public static func window(number: Int, size: Int) -> Range<Int>? {
         let (start, overflow) = (number - 1).multipliedReportingOverflow(by: size)
-        guard !overflow, start >= 0, start < items.count else { return [] }
-        return items[start..<min(items.count, start + size)]
+        guard !overflow, start >= 0, size > 0 else { return nil }
+        let (end, past) = start.addingReportingOverflow(size)
+        return start..<(past ? Int.max : end)
     }
 
     /// A strictly positive integer written in plain decimal digits ("0.8", "-1", "abc" are not).

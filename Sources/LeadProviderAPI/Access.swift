@@ -80,6 +80,22 @@ struct ListQuery {
     }
 
     func paged<T>(_ items: [T]) -> ArraySlice<T> { Paging.page(items, number: page, size: perPage) }
+
+    /// This query's page of the items `walk` visits in the final order (it stops when its body
+    /// returns false), keeping those that match: what `paged` gives of the filtered list, without
+    /// reading past the page.
+    func page<T>(from walk: ((T) -> Bool) -> Void, where matches: @escaping (T) -> Bool) -> [T] {
+        guard let window = Paging.window(number: page, size: perPage) else { return [] }
+        var skipped = 0
+        var items: [T] = []
+        walk { item in
+            guard matches(item) else { return true }
+            if skipped < window.lowerBound { skipped += 1; return true }
+            items.append(item)
+            return items.count < window.count
+        }
+        return items
+    }
 }
 
 extension Substring {

@@ -16,7 +16,10 @@ enum Collection {
     static let schoolCohortState = "lp_school_cohort_state"
 
     static let indexes: [IndexDefinition] = [
-        IndexDefinition(collection: partnerships, name: "by_lead_provider") { [$0["lead_provider_id"]?.stringValue ?? ""] },
+        // Kept in created_at order: the default list pages straight from it (PublicEndpoints).
+        IndexDefinition(collection: partnerships, name: "by_lead_provider", order: { $0["created_at"]?.stringValue ?? "" }) {
+            [$0["lead_provider_id"]?.stringValue ?? ""]
+        },
         IndexDefinition(collection: partnerships, name: "by_school_cohort") { [schoolCohortKey($0["school_id"], $0["cohort"])] },
         IndexDefinition(collection: partnerships, name: "by_school") { [$0["school_id"]?.stringValue ?? ""] },
         IndexDefinition(collection: partnerships, name: "by_cohort") { [$0["cohort"]?.stringValue ?? ""] },

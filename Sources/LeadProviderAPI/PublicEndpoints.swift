@@ -32,20 +32,43 @@ enum PublicEndpoints {
     static func listPartnerships(_ context: RequestContext) throws -> HTTPResponse {
         let provider = try Access.leadProvider(context)
         let query = try ListQuery(context.request.query)
+        let page = try partnershipsPage(query, provider: provider, store: context.store)
+        return document(.array(page.map { partnershipResource($0, store: context.store) }))
+    }
+
+    /// One page of a lead provider's partnerships. Sorted by `created_at` alone (the default), the
+    /// page is read straight from the index kept in that order, stopping once it is full; any other
+    /// sort reads, filters and sorts them all.
+    static func partnershipsPage(_ query: ListQuery, provider: String, store: Store) throws -> [JSON] {
+        let matches = try partnershipFilter(query)
+        if query.sort.count == 1, query.sort[0].0 == "created_at" {
+            return query.page(from: { body in
+                store.forEach(Collection.partnerships, index: "by_lead_provider", key: provider, descending: query.sort[0].1, body)
+            }, where: matches)
+        }
+        return sortedPartnershipsPage(query, provider: provider, store: store, where: matches)
+    }
+
+    /// Reads all of the provider's partnerships: any sort, and the reference the streamed page must equal.
+    static func sortedPartnershipsPage(_ query: ListQuery, provider: String, store: Store, where matches: (JSON) -> Bool) -> [JSON] {
+        let records = store.lookupRecords(Collection.partnerships, index: "by_lead_provider", key: provider).filter(matches)
+        return Array(query.paged(query.sorted(records) { $0[$1]?.stringValue ?? "" }))
+    }
+
+    /// The list's filters (cohort, updated_since, delivery_partner_id) as one predicate.
+    static func partnershipFilter(_ query: ListQuery) throws -> (JSON) -> Bool {
         let since = try query.updatedSince()
-        var records = context.store.lookupRecords(Collection.partnerships, index: "by_lead_provider", key: provider)
-        if let cohorts = query.filters["cohort"] {
-            // Non-integer years are dropped; if none is left, nothing matches.
-            let years = Set(cohorts.split(separator: ",").map { $0.trimmingCharacters() }.filter { Int($0) != nil }.map(String.init))
-            records = records.filter { years.contains($0["cohort"]?.stringValue ?? "") }
+        // Non-integer years are dropped; if none is left, nothing matches.
+        let years = query.filters["cohort"].map { cohorts in
+            Set(cohorts.split(separator: ",").map { $0.trimmingCharacters() }.filter { Int($0) != nil }.map(String.init))
         }
-        if let since { records = records.filter { ($0["updated_at"]?.stringValue ?? "") >= since } }
-        if let partners = query.filters["delivery_partner_id"] {
-            let ids = Set(partners.split(separator: ",").map { String($0.trimmingCharacters()) })
-            records = records.filter { ids.contains($0["delivery_partner_id"]?.stringValue ?? "") }
+        let partners = query.filters["delivery_partner_id"].map { ids in Set(ids.split(separator: ",").map { String($0.trimmingCharacters()) }) }
+        return { record in
+            if let years, !years.contains(record["cohort"]?.stringValue ?? "") { return false }
+            if let since, (record["updated_at"]?.stringValue ?? "") < since { return false }
+            if let partners, !partners.contains(record["delivery_partner_id"]?.stringValue ?? "") { return false }
+            return true
         }
-        let sorted = query.sorted(records) { $0[$1]?.stringValue ?? "" }
-        return document(.array(query.paged(sorted).map { partnershipResource($0, store: context.store) }))
     }
 
     static func ownPartnership(_ context: RequestContext, provider: String) throws -> JSON {

@@ -75,6 +75,15 @@ public final class Store {
     public func lookupRecords(_ collection: String, index: String, key: String) -> [JSON] {
         state.lookupValues(collection, index: index, key: key)
     }
+    /// Visits the records under `key` in a secondary index in the index's order (see
+    /// `IndexDefinition.order`; creation order without one) until `body` returns false, without
+    /// copying them out: a page of a large list costs the records it reads, not the whole list.
+    /// `descending` visits the largest order values first, records sharing a value in creation
+    /// order (what a stable sort by that value, descending, gives).
+    public func forEach(_ collection: String, index: String, key: String, descending: Bool = false,
+                        _ body: (JSON) throws -> Bool) rethrows {
+        try state.forEach(collection, index: index, key: key, descending: descending, body)
+    }
     public var collectionNames: [String] { state.collections.keys.sorted() }
 
     /// Catches up with the writes other processes acknowledged. Costs a few memory loads when
