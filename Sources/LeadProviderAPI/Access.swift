@@ -81,14 +81,21 @@ struct ListQuery {
 
     func paged<T>(_ items: [T]) -> ArraySlice<T> { Paging.page(items, number: page, size: perPage) }
 
-    /// This query's page of the items `walk` visits in the final order (it stops when its body
-    /// returns false), keeping those that match: what `paged` gives of the filtered list, without
-    /// reading past the page.
-    func page<T>(from walk: ((T) -> Bool) -> Void, where matches: @escaping (T) -> Bool) -> [T] {
+    /// This query's page of the items `walk` visits in the final order, from the offset it is given
+    /// (it stops when its body returns false), keeping those that match: what `paged` gives of the
+    /// filtered list, without reading past the page, nor before it when nothing is filtered out.
+    func page<T>(from walk: (_ offset: Int, _ body: (T) -> Bool) -> Void, where matches: ((T) -> Bool)?) -> [T] {
         guard let window = Paging.window(number: page, size: perPage) else { return [] }
-        var skipped = 0
         var items: [T] = []
-        walk { item in
+        guard let matches else {
+            walk(window.lowerBound) { item in
+                items.append(item)
+                return items.count < window.count
+            }
+            return items
+        }
+        var skipped = 0
+        walk(0) { item in
             guard matches(item) else { return true }
             if skipped < window.lowerBound { skipped += 1; return true }
             items.append(item)

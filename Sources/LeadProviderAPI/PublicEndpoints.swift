@@ -42,27 +42,30 @@ enum PublicEndpoints {
     static func partnershipsPage(_ query: ListQuery, provider: String, store: Store) throws -> [JSON] {
         let matches = try partnershipFilter(query)
         if query.sort.count == 1, query.sort[0].0 == "created_at" {
-            return query.page(from: { body in
-                store.forEach(Collection.partnerships, index: "by_lead_provider", key: provider, descending: query.sort[0].1, body)
+            return query.page(from: { offset, body in
+                store.forEach(Collection.partnerships, index: "by_lead_provider", key: provider, descending: query.sort[0].1,
+                              offset: offset, body)
             }, where: matches)
         }
         return sortedPartnershipsPage(query, provider: provider, store: store, where: matches)
     }
 
     /// Reads all of the provider's partnerships: any sort, and the reference the streamed page must equal.
-    static func sortedPartnershipsPage(_ query: ListQuery, provider: String, store: Store, where matches: (JSON) -> Bool) -> [JSON] {
-        let records = store.lookupRecords(Collection.partnerships, index: "by_lead_provider", key: provider).filter(matches)
+    static func sortedPartnershipsPage(_ query: ListQuery, provider: String, store: Store, where matches: ((JSON) -> Bool)?) -> [JSON] {
+        var records = store.lookupRecords(Collection.partnerships, index: "by_lead_provider", key: provider)
+        if let matches { records = records.filter(matches) }
         return Array(query.paged(query.sorted(records) { $0[$1]?.stringValue ?? "" }))
     }
 
-    /// The list's filters (cohort, updated_since, delivery_partner_id) as one predicate.
-    static func partnershipFilter(_ query: ListQuery) throws -> (JSON) -> Bool {
+    /// The list's filters (cohort, updated_since, delivery_partner_id) as one predicate; nil without any.
+    static func partnershipFilter(_ query: ListQuery) throws -> ((JSON) -> Bool)? {
         let since = try query.updatedSince()
         // Non-integer years are dropped; if none is left, nothing matches.
         let years = query.filters["cohort"].map { cohorts in
             Set(cohorts.split(separator: ",").map { $0.trimmingCharacters() }.filter { Int($0) != nil }.map(String.init))
         }
         let partners = query.filters["delivery_partner_id"].map { ids in Set(ids.split(separator: ",").map { String($0.trimmingCharacters()) }) }
+        if since == nil, years == nil, partners == nil { return nil }
         return { record in
             if let years, !years.contains(record["cohort"]?.stringValue ?? "") { return false }
             if let since, (record["updated_at"]?.stringValue ?? "") < since { return false }

@@ -76,13 +76,13 @@ public final class Store {
         state.lookupValues(collection, index: index, key: key)
     }
     /// Visits the records under `key` in a secondary index in the index's order (see
-    /// `IndexDefinition.order`; creation order without one) until `body` returns false, without
-    /// copying them out: a page of a large list costs the records it reads, not the whole list.
-    /// `descending` visits the largest order values first, records sharing a value in creation
-    /// order (what a stable sort by that value, descending, gives).
-    public func forEach(_ collection: String, index: String, key: String, descending: Bool = false,
+    /// `IndexDefinition.order`; creation order without one), from the `offset`-th on, until `body`
+    /// returns false, without copying them out: a page of a large list costs the records it reads,
+    /// not the whole list. `descending` visits the largest order values first, records sharing a
+    /// value in creation order (what a stable sort by that value, descending, gives).
+    public func forEach(_ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
                         _ body: (JSON) throws -> Bool) rethrows {
-        try state.forEach(collection, index: index, key: key, descending: descending, body)
+        try state.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
     }
     public var collectionNames: [String] { state.collections.keys.sorted() }
 

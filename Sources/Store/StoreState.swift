@@ -82,24 +82,36 @@ struct StoreState {
     }
 
     /// Visits the records under `key` in the index's order (creation order for an index without
-    /// one) until `body` returns false. `descending` visits the order values from the largest down
-    /// and records sharing a value in creation order, as a stable sort by that value descending does.
-    func forEach(_ collection: String, index: String, key: String, descending: Bool,
+    /// one), from the `offset`-th on, until `body` returns false. `descending` visits the order
+    /// values from the largest down and records sharing a value in creation order, as a stable sort
+    /// by that value descending does.
+    func forEach(_ collection: String, index: String, key: String, descending: Bool, offset: Int,
                  _ body: (JSON) throws -> Bool) rethrows {
-        guard let c = collections[collection], let positions = c.indexes[index]?[key] else { return }
+        guard let c = collections[collection], let positions = c.indexes[index]?[key], offset >= 0, offset < positions.count else { return }
         guard descending else {
-            for p in positions where try !body(c.values[p]!) { return }
+            for p in positions[offset...] where try !body(c.values[p]!) { return }
             return
         }
         guard let order = definition(collection, index)?.order else {
-            for p in positions.reversed() where try !body(c.values[p]!) { return }
+            for p in positions[..<(positions.count - offset)].reversed() where try !body(c.values[p]!) { return }
             return
         }
-        var end = positions.count  // positions[..<end] are still to visit
+        // Groups of equal order values, last group first, each in creation (= list) order. The
+        // first group visited is the one holding the `offset`-th record, entered part way.
+        func sharesValue(_ i: Int, _ value: String) -> Bool { order(c.values[positions[i]]!) == value }
+        let target = positions.count - 1 - offset
+        let targetValue = order(c.values[positions[target]]!)
+        var groupEnd = target + 1
+        while groupEnd < positions.count, sharesValue(groupEnd, targetValue) { groupEnd += 1 }
+        var start = target
+        while start > 0, sharesValue(start - 1, targetValue) { start -= 1 }
+        let visitedBefore = positions.count - groupEnd  // records of larger values, all skipped
+        for p in positions[(start + offset - visitedBefore)..<groupEnd] where try !body(c.values[p]!) { return }
+        var end = start  // positions[..<end] are still to visit
         while end > 0 {
             let value = order(c.values[positions[end - 1]]!)
-            var start = end - 1
-            while start > 0, order(c.values[positions[start - 1]]!) == value { start -= 1 }
+            start = end - 1
+            while start > 0, sharesValue(start - 1, value) { start -= 1 }
             for p in positions[start..<end] where try !body(c.values[p]!) { return }
             end = start
         }

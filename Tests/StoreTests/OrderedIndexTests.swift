@@ -18,9 +18,9 @@ final class OrderedIndexTests: XCTestCase {
         }
     }
 
-    func walk(_ store: Store, _ group: String, descending: Bool, limit: Int = .max) -> [String] {
+    func walk(_ store: Store, _ group: String, descending: Bool, offset: Int = 0, limit: Int = .max) -> [String] {
         var ids: [String] = []
-        store.forEach("items", index: "by_group", key: group, descending: descending) { record in
+        store.forEach("items", index: "by_group", key: group, descending: descending, offset: offset) { record in
             ids.append(record["id"]!.stringValue!)
             return ids.count < limit
         }
@@ -73,6 +73,10 @@ final class OrderedIndexTests: XCTestCase {
                     XCTAssertGreaterThan(expected.count, 50)
                     XCTAssertEqual(walk(candidate, group, descending: descending), expected, "\(group) descending: \(descending)")
                     XCTAssertEqual(walk(candidate, group, descending: descending, limit: 7), Array(expected.prefix(7)))
+                    for offset in [1, 5, 17, expected.count / 2, expected.count - 1, expected.count, expected.count + 3] {
+                        XCTAssertEqual(walk(candidate, group, descending: descending, offset: offset, limit: 9),
+                                       Array(expected.dropFirst(offset).prefix(9)), "offset \(offset)")
+                    }
                 }
             }
         }
@@ -87,6 +91,7 @@ final class OrderedIndexTests: XCTestCase {
         XCTAssertEqual(store.lookup("items", index: "by_group", key: "g"), ["x", "y", "z"])
         XCTAssertEqual(walk(store, "g", descending: false), ["y", "z", "x"])
         XCTAssertEqual(walk(store, "g", descending: true), ["x", "z", "y"])
+        XCTAssertEqual(walk(store, "g", descending: true, offset: 1), ["z", "y"])
         XCTAssertEqual(walk(store, "none", descending: true), [])
     }
 
@@ -96,6 +101,7 @@ final class OrderedIndexTests: XCTestCase {
         try store.write { tx in for id in ["p", "q", "r"] { tx.put("items", id, ["id": .string(id), "group": "g"]) } }
         var ids: [String] = []
         store.forEach("items", index: "by_group", key: "g", descending: true) { ids.append($0["id"]!.stringValue!); return true }
-        XCTAssertEqual(ids, ["r", "q", "p"])
+        store.forEach("items", index: "by_group", key: "g", descending: true, offset: 1) { ids.append($0["id"]!.stringValue!); return true }
+        XCTAssertEqual(ids, ["r", "q", "p", "q", "p"])
     }
 }
