@@ -33,12 +33,9 @@ enum Directories {
     ]
 
     static func response(_ record: JSON) -> JSON {
-        var values: [String: JSON] = [:]
-        for field in directory.fields { values[field.name] = record[field.name] ?? .null }
-        values["organization"] = record["organization_id"] ?? .null
-        values["created"] = record["created"] ?? .null
-        values["modified"] = record["modified"] ?? .null
-        return directory.serialize(values)
+        var shown = record
+        shown["organization"] = record["organization_id"] ?? .null
+        return serialize(directory, shown)
     }
 
     static func register(_ routes: RouteRegistry) {
@@ -150,11 +147,7 @@ enum Forms {
         ("AUD", "Australian Dollar"), ("JPY", "Yen"), ("CHF", "Swiss Franc"), ("INR", "Indian Rupee"), ("BRL", "Brazilian Real"),
     ]
 
-    static func response(_ record: JSON) -> JSON {
-        var values: [String: JSON] = [:]
-        for field in schema.fields { values[field.name] = record[field.name] ?? .null }
-        return schema.serialize(values)
-    }
+    static func response(_ record: JSON) -> JSON { serialize(schema, record) }
 
     static func forms(_ directory: JSON, _ store: Store, kind: String? = nil) -> [JSON] {
         store.lookupRecords(Collections.forms, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? "")
