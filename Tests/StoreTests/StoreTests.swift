@@ -216,12 +216,16 @@ final class StoreMultiProcessTests: XCTestCase {
         let directory = temporaryDirectory("kill9")
         var acknowledged = Set<String>()
         var generator = SystemRandomNumberGenerator()
-        for round in 0..<150 {
+        // At least 150 kills, and on until 150 writes were acknowledged: a loaded machine gets fewer
+        // writes in per round, so the round count adapts instead of the test failing.
+        var round = 0
+        while round < 150 || (acknowledged.count <= 150 && round < 3000) {
             let writer = try TortureProcess(["write", directory, "100000", "r\(round)", "--threshold", "40000"])
             usleep(UInt32.random(in: 0...25_000, using: &generator))
             writer.kill()
             let (lines, _) = writer.finish()
             acknowledged.formUnion(lines)
+            round += 1
         }
         XCTAssertGreaterThan(acknowledged.count, 150, "the writers did get some writes in")
         XCTAssertTrue(Store.verify(directory: directory).problems.isEmpty, "\(Store.verify(directory: directory))")
