@@ -9,7 +9,8 @@ import Glibc
 public struct WorkerOptions: Sendable {
     /// Bodies above this are refused with 413 (nginx's client_max_body_size is the first line).
     public var bodyLimit: Int = 1 << 20
-    /// Exit after this many requests; the supervisor starts a fresh worker (0: never).
+    /// Replaced after this many requests (0: never): under a supervisor the worker asks for a
+    /// replacement and leaves when told to; alone it exits.
     public var maxRequests: Int = 10_000
 
     public init(bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000) {
@@ -47,7 +48,16 @@ public final class WorkerLoop {
         var served = 0
         if let scoreboard, let slot { scoreboard.markIdle(slot: slot, requests: 0) }
         Log.info("worker ready", [("slot", slot.map(String.init) ?? "-")])
-        while options.maxRequests == 0 || served < options.maxRequests {
+        var replacementRequested = false
+        while true {
+            if options.maxRequests > 0 && served >= options.maxRequests && !replacementRequested {
+                // Under a supervisor: ask for a replacement and keep serving until it is ready (a
+                // new worker's cold open of a large store takes seconds). Alone: just leave.
+                guard let scoreboard, let slot else { break }
+                scoreboard.requestReplacement(slot: slot)
+                replacementRequested = true
+                Log.info("max_requests reached; serving until the replacement is ready", [("served", String(served))])
+            }
             switch WorkerRuntime.waitForConnection(listenSocket: 0) {
             case .stop:
                 if let scoreboard, let slot { scoreboard.markStopping(slot: slot) }

@@ -43,6 +43,9 @@ public final class Scoreboard {
         /// CLOCK_MONOTONIC nanoseconds when the current request started (0 when idle).
         public var busySince: Int
         public var startedAt: Int
+        /// The worker reached max_requests and asks to be replaced; it keeps serving until the
+        /// supervisor has a replacement ready and tells it to leave.
+        public var wantsReplacement: Bool
         public var currentRequest: String
     }
 
@@ -114,7 +117,8 @@ public final class Scoreboard {
         let text = String(decoding: UnsafeRawBufferPointer(start: base + b + Self.textOffset, count: textLength), as: UTF8.self)
         return Slot(index: index, pid: word(b, at: 0).pointee, state: WorkerState(rawValue: word(b, at: 8).pointee) ?? .empty,
                     generation: word(b, at: 16).pointee, requests: word(b, at: 24).pointee,
-                    busySince: word(b, at: 32).pointee, startedAt: word(b, at: 40).pointee, currentRequest: text)
+                    busySince: word(b, at: 32).pointee, startedAt: word(b, at: 40).pointee,
+                    wantsReplacement: word(b, at: 48).pointee != 0, currentRequest: text)
     }
 
     public var slots: [Slot] { (0..<slotCount).map(slot) }
@@ -171,6 +175,8 @@ public final class Scoreboard {
         word(b, at: 32).pointee = Self.monotonicNanoseconds()
         word(b, at: 8).pointee = WorkerState.busy.rawValue
     }
+
+    public func requestReplacement(slot index: Int) { word(slotBase(index), at: 48).pointee = 1 }
 
     public func markStopping(slot index: Int) {
         word(slotBase(index), at: 8).pointee = WorkerState.stopping.rawValue

@@ -4,7 +4,8 @@ import Glibc
 
 public struct PoolConfiguration: Sendable {
     public var workers: Int = 2
-    /// A worker exits after this many requests and is replaced (0: never).
+    /// A worker is replaced after this many requests (0: never). The replacement starts first and
+    /// the worker leaves once it is accepting, so a recycle never leaves the pool a worker short.
     public var maxRequests: Int = 10_000
     /// A request running longer than this gets its worker killed and replaced (seconds).
     public var requestTimeout: Double = 30
@@ -45,6 +46,9 @@ public final class Supervisor {
         var generation: Int
         var retiring = false
         var killedForTimeout = false
+        /// Asked for a replacement (max_requests); asked to leave once the replacement is ready.
+        var recycling = false
+        var askedToLeave = false
     }
 
     private let configuration: PoolConfiguration
@@ -103,7 +107,9 @@ public final class Supervisor {
             }
             killStuckWorkers()
             progressReload()
+            beginRecycles()
             ensureWorkers()
+            progressRecycles()
         }
         cleanUp()
         Log.info("supervisor stopped")
@@ -157,6 +163,31 @@ public final class Supervisor {
         }
     }
 
+    /// A worker that reached max_requests keeps serving while its replacement cold-opens the store
+    /// (seconds with a large one): it stops counting as live, so `ensureWorkers` starts another.
+    private func beginRecycles() {
+        for (pid, worker) in workers where !worker.retiring && scoreboard.slot(worker.slot).wantsReplacement {
+            workers[pid]?.retiring = true
+            workers[pid]?.recycling = true
+            Log.info("worker reached max_requests; starting its replacement", [("worker_pid", String(pid))])
+        }
+    }
+
+    /// Recycling workers leave once the pool has its full count of ready workers without them.
+    private func progressRecycles() {
+        let waiting = workers.filter { $0.value.recycling && !$0.value.askedToLeave }
+        guard !waiting.isEmpty else { return }
+        let ready = workers.values.filter {
+            $0.generation == generation && !$0.retiring
+                && [.idle, .busy].contains(scoreboard.slot($0.slot).state)
+        }.count
+        guard ready >= configuration.workers else { return }
+        for pid in waiting.keys {
+            kill(pid, SIGTERM)
+            workers[pid]?.askedToLeave = true
+        }
+    }
+
     private func killStuckWorkers() {
         let limit = Int(configuration.requestTimeout * 1e9)
         let nowNanoseconds = Scoreboard.monotonicNanoseconds()
@@ -184,6 +215,10 @@ public final class Supervisor {
             let exitedNormally = (status & 0x7f) == 0
             let exitCode = (status >> 8) & 0xff
             let signalNumber = status & 0x7f
+            if worker.recycling && exitedNormally && exitCode == 0 {
+                scoreboard.increment(.recycles)
+                continue
+            }
             if stopping || worker.retiring { continue }
             if worker.killedForTimeout { continue }  // replaced by ensureWorkers, already logged
             if exitedNormally && exitCode == 0 {
