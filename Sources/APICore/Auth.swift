@@ -1,6 +1,7 @@
 import HTTP
 import JSON
 import Store
+import Synchronization
 
 /// Who is calling. Each API family decides which principals it serves.
 public enum Principal: Equatable, Sendable {
@@ -108,7 +109,7 @@ public enum Tokens {
     /// The principal behind a presented token, or nil (unknown, revoked).
     public static func authenticate(_ token: String, store: Store) -> Principal? {
         guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
-        let hash = Crypto.sha256Hex(token)
+        let hash = recent.withLock { $0.hash(of: token) }
         for id in store.lookup(collection, index: "by_hash", key: hash) {
             guard let record = store.get(collection, id), let stored = record["token_hash"]?.stringValue,
                   Crypto.constantTimeEquals(stored, hash), record["revoked_at"]?.isNull ?? true,
@@ -121,7 +122,8 @@ public enum Tokens {
 
     private static func touch(id: String, record: JSON, store: Store) {
         let now = Timestamp.now()
-        if let last = record["last_used_at"]?.stringValue.flatMap(Timestamp.parse),
+        let stored = record["last_used_at"]?.stringValue
+        if let last = recent.withLock({ $0.lastUsed(id: id, stored: stored) }),
            now.microseconds - last.microseconds < lastUsedResolutionMicroseconds { return }
         // Best effort: a failure to record usage must not fail the request.
         _ = try? store.write { tx in
@@ -131,18 +133,54 @@ public enum Tokens {
         }
     }
 
+    /// Per process: the hashes of the tokens presented lately and the parsed `last_used_at` of
+    /// their records. A worker sees the same few tokens over and over; hashing each (SHA-256 + hex)
+    /// and parsing its timestamp again was ~15% of a GET's instructions. Bounded: cleared when full.
+    private static let recent = Mutex(RecentTokens())
+
+    struct RecentTokens: ~Copyable {
+        static let capacity = 256
+        private var hashes: [String: String] = [:]
+        private var lastUsed: [String: (text: String, time: Timestamp)] = [:]
+
+        mutating func hash(of token: String) -> String {
+            if let hash = hashes[token] { return hash }
+            if hashes.count >= Self.capacity { hashes.removeAll(keepingCapacity: true) }
+            let hash = Crypto.sha256Hex(token)
+            hashes[token] = hash
+            return hash
+        }
+
+        /// The record's `last_used_at`, parsed once per value seen.
+        mutating func lastUsed(id: String, stored: String?) -> Timestamp? {
+            guard let stored else { return nil }
+            if let cached = lastUsed[id], cached.text == stored { return cached.time }
+            guard let time = Timestamp.parse(stored) else { return nil }
+            if lastUsed.count >= Self.capacity { lastUsed.removeAll(keepingCapacity: true) }
+            lastUsed[id] = (stored, time)
+            return time
+        }
+    }
+
     /// The credential of an `Authorization` header for the given scheme words (`Bearer`,
     /// `APIKey`); with `allowBare`, a header holding only the key (the Directory API's style).
     public static func credential(from header: String?, schemes: [String], allowBare: Bool = false) -> String? {
         guard let header = header?.trimmingSpaces, !header.isEmpty else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        if parts.count == 2, schemes.contains(where: { $0.lowercased() == parts[0].lowercased() }) {
+        if parts.count == 2, schemes.contains(where: { asciiCaseInsensitiveEquals($0, parts[0]) }) {
             let value = String(parts[1]).trimmingSpaces
             return value.isEmpty ? nil : value
         }
         if allowBare && parts.count == 1 { return String(parts[0]) }
         return nil
     }
+}
+
+/// Scheme words are ASCII: compared without building lowercased copies on every request.
+private func asciiCaseInsensitiveEquals(_ a: String, _ b: Substring) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
+    func folded(_ byte: UInt8) -> UInt8 { (65...90).contains(byte) ? byte + 32 : byte }
+    return zip(a.utf8, b.utf8).allSatisfy { folded($0) == folded($1) }
 }
 
 extension String {

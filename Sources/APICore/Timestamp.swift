@@ -23,22 +23,38 @@ public struct Timestamp: Comparable, Hashable, Sendable {
     /// `2024-05-31T02:22:32Z`
     public var secondsText: String { format(fraction: 0) }
 
+    /// Written digit by digit into one buffer: every response shows timestamps, and the
+    /// interpolated, padded version was ~9k instructions each in a GET's profile.
     public func format(fraction digits: Int) -> String {
         var seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
         let micros = microseconds - seconds * 1_000_000
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        let fractionDigits = min(max(digits, 0), 6)
+        let year = Int(parts.tm_year) + 1900
+        let yearDigits = max(4, String(year).utf8.count)  // years past 9999 keep all their digits
+        let length = yearDigits + 15 + (fractionDigits > 0 ? fractionDigits + 1 : 0) + 1
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var at = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for i in stride(from: at + width - 1, through: at, by: -1) {
+                    buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                at += width
+            }
+            func put(_ byte: Unicode.Scalar) { buffer[at] = UInt8(ascii: byte); at += 1 }
+            put(year, yearDigits); put("-"); put(Int(parts.tm_mon) + 1, 2); put("-"); put(Int(parts.tm_mday), 2)
+            put("T"); put(Int(parts.tm_hour), 2); put(":"); put(Int(parts.tm_min), 2); put(":"); put(Int(parts.tm_sec), 2)
+            if fractionDigits > 0 {
+                var fraction = micros
+                for _ in fractionDigits..<6 { fraction /= 10 }
+                put("."); put(fraction, fractionDigits)
+            }
+            put("Z")
+            return at
         }
-        var text = "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
-        if digits > 0 {
-            var fraction = micros
-            for _ in digits..<6 { fraction /= 10 }
-            text += "." + pad(fraction, digits)
-        }
-        return text + "Z"
     }
 
     /// ISO 8601 as clients send it: a date (`2024-05-31`), or a date and time with optional

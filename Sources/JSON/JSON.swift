@@ -37,10 +37,13 @@ public struct JSONObject: Equatable, Sendable, Sequence, ExpressibleByDictionary
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
+    /// Lengths first: a String `==` between different keys takes the slow comparison path (~100
+    /// instructions), and building a 10-key literal compares every pair.
     @inline(__always)
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
-        return keys.firstIndex(of: key)
+        let length = key.utf8.count
+        return keys.firstIndex { $0.utf8.count == length && $0 == key }
     }
 
     public subscript(key: String) -> JSON? {

@@ -2,7 +2,7 @@ extension JSON {
     /// Compact UTF-8 bytes, no spaces: what goes on the wire and into the journal.
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(1024)  // a single resource's document fits: no regrowth copies
         serialize(into: &out)
         return out
     }
