@@ -117,24 +117,66 @@ enum CRUD {
         try context.store.write { tx in
             guard tx.get(spec.collection, id) != nil else { throw Wire.notFound() }
             deleteCascading(spec.collection, id, &tx)
-            if spec.collection == Catalogue.tiers.collection { Tiers.unassignAll(tier: id, &tx) }
         }
         return .noContent()
     }
 
-    /// Deletes a record and, recursively, every sub-resource that hangs under it.
+    /// Deletes a record and, recursively, every sub-resource that hangs under it; records that
+    /// refer to a deleted one lose the reference (or, where it is required, go too).
     static func deleteCascading(_ collection: String, _ id: String, _ tx: inout Transaction) {
+        guard let record = tx.get(collection, id) else { return }
         for child in Catalogue.children(of: collection) {
             for childID in tx.lookup(child.collection, index: Collections.byParent, key: id) {
                 deleteCascading(child.collection, childID, &tx)
             }
         }
         tx.delete(collection, id)
+        References.detach(collection, id, directory: record["directory_id"]?.stringValue ?? "", &tx)
     }
 }
 
 /// Ids in a payload that must name records of the same directory.
 enum References {
+    /// Who may refer to what: every spec's and entry kind's `references`, with whether the field is required.
+    struct Referrer {
+        let collection: String
+        let field: String
+        let required: Bool
+    }
+
+    static let referrers: [String: [Referrer]] = {
+        var result: [String: [Referrer]] = [:]
+        let owners = Catalogue.all.map { ($0.collection, $0.fields, $0.references) }
+            + Entries.kinds.map { ($0.collection, $0.fields, $0.references) }
+        for (collection, fields, references) in owners {
+            for (field, target) in references {
+                let required = fields.first { $0.name == field }?.required ?? false
+                result[target, default: []].append(Referrer(collection: collection, field: field, required: required))
+            }
+        }
+        return result
+    }()
+
+    /// After `id` of `collection` was deleted: lists drop it, optional fields become null, and
+    /// records that require it are deleted.
+    static func detach(_ collection: String, _ id: String, directory: String, _ tx: inout Transaction) {
+        for referrer in referrers[collection] ?? [] {
+            for other in tx.lookup(referrer.collection, index: Collections.byDirectory, key: directory) {
+                guard var record = tx.get(referrer.collection, other), let value = record[referrer.field] else { continue }
+                if case .array(let ids) = value, ids.contains(.string(id)) {
+                    record[referrer.field] = .array(ids.filter { $0 != .string(id) })
+                } else if value == .string(id) {
+                    if referrer.required { CRUD.deleteCascading(referrer.collection, other, &tx); continue }
+                    record[referrer.field] = .null
+                } else {
+                    continue
+                }
+                record["modified"] = .string(Timestamp.now().storageText)
+                tx.put(referrer.collection, other, record)
+            }
+        }
+    }
+
     static func check(_ references: [String: String], _ body: JSONObject, directory: String, _ tx: Transaction) throws {
         var problems: [APIError] = []
         for (field, collection) in references.sorted(by: { $0.key < $1.key }) {

@@ -33,17 +33,6 @@ enum Tiers {
             .first?["id"]?.stringValue
     }
 
-    /// A deleted tier leaves its entries without a tier.
-    static func unassignAll(tier: String, _ tx: inout Transaction) {
-        for kind in Entries.kinds {
-            for id in tx.lookup(kind.collection, index: "by_tier", key: tier) {
-                guard var entry = tx.get(kind.collection, id) else { continue }
-                entry["tier"] = .null
-                tx.put(kind.collection, id, entry)
-            }
-        }
-    }
-
     static let assignment = ResourceSchema("TierAssignment", [
         Field("assign", .array(.uuid), "Entry ids (partner or app) to put in this tier; they leave their previous tier."),
         Field("unassign", .array(.uuid), "Entry ids to take out of this tier."),

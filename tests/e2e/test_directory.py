@@ -509,3 +509,29 @@ def test_directory_slugs_are_unique_across_organizations(world):
     clash = Client(stack, twin_key).call("PATCH", f"/directories/{twin}/", {"slug": ours})
     assert clash.status_code == 400 and "slug" in clash.json()["errors"]
     assert Client(stack, twin_key).call("PATCH", f"/directories/{twin}/", {"slug": "Bad Slug"}).status_code == 400
+
+
+def test_deleting_a_referenced_record_leaves_no_dangling_ids(world):
+    api, d = world["api"], world["d"]
+    f = api.ok("POST", f"/directories/{d}/filters/", {"name": "Size"}, 201)
+    small = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "Small"}, 201)
+    large = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "Large"}, 201)
+    badge = api.ok("POST", f"/directories/{d}/badges/", {"title": "Gone soon"}, 201)
+    verification = api.ok("POST", f"/directories/{d}/verifications/", {"title": "Gone soon"}, 201)
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Referrer", "userAssignedFilterOptions": [small["id"], large["id"]]}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    entry_badge = api.ok("POST", path + "badges/", {"badge": badge["id"]}, 201)
+    entry_verification = api.ok("POST", path + "verifications/", {"title": "Checked", "verification": verification["id"]}, 201)
+    mapping = api.ok("POST", f"/directories/{d}/filter-maps/", {"filterOption": small["id"], "externalName": "s"}, 201)
+
+    api.ok("DELETE", f"/directories/{d}/filters/{f['id']}/options/{small['id']}/", status=204)
+    assert api.ok("GET", path)["user_assigned_filter_options"] == [large["id"]]
+    assert api.call("GET", f"/directories/{d}/filter-maps/{mapping['id']}/").status_code == 404  # it required the option
+    api.ok("DELETE", f"/directories/{d}/badges/{badge['id']}/", status=204)
+    assert api.call("GET", path + f"badges/{entry_badge['id']}/").status_code == 404
+    api.ok("DELETE", f"/directories/{d}/verifications/{verification['id']}/", status=204)
+    assert api.ok("GET", path + f"verifications/{entry_verification['id']}/")["verification"] is None
+    # Deleting the filter takes its remaining options, and they leave the entry too.
+    api.ok("DELETE", f"/directories/{d}/filters/{f['id']}/", status=204)
+    assert api.ok("GET", path)["user_assigned_filter_options"] == []
+    api.ok("DELETE", path, status=204)
