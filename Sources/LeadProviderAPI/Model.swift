@@ -185,6 +185,8 @@ func yearText(_ value: JSON?) -> String? {
 
 /// Stored timestamps carry microseconds; the API shows seconds.
 func shown(_ stored: JSON?) -> JSON {
-    guard let text = stored?.stringValue, let time = Timestamp.parse(text) else { return .null }
+    guard let text = stored?.stringValue else { return .null }
+    if let seconds = Timestamp.secondsText(ofStorageText: text) { return .string(seconds) }
+    guard let time = Timestamp.parse(text) else { return .null }
     return .string(time.secondsText)
 }
