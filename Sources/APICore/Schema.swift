@@ -86,7 +86,13 @@ public struct ResourceSchema: Sendable {
 
     /// The fields in schema order; absent values become null.
     public func serialize(_ values: [String: JSON]) -> JSON {
-        .object(JSONObject(fields.map { ($0.name, values[$0.name] ?? .null) }))
+        .object(JSONObject(uniqueKeys: fields.map(\.name), values: fields.map { values[$0.name] ?? .null }))
+    }
+
+    /// The same from an insertion-ordered object: no hashing, which is most of the cost for a
+    /// resource of a dozen fields serialized per record of a list.
+    public func serialize(_ values: JSONObject) -> JSON {
+        .object(JSONObject(uniqueKeys: fields.map(\.name), values: fields.map { values[$0.name] ?? .null }))
     }
 
     public enum Problem: Equatable, Sendable {

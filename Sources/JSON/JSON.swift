@@ -34,6 +34,15 @@ public struct JSONObject: Equatable, Sendable, Sequence, ExpressibleByDictionary
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// Keys the caller knows to be distinct (a schema's field names): no duplicate checks.
+    public init(uniqueKeys keys: [String], values: [JSON]) {
+        precondition(keys.count == values.count, "one value per key")
+        assert(Set(keys).count == keys.count, "duplicate keys in \(keys)")  // debug builds (the tests) check
+        self.keys = keys
+        self.values = values
+        rebuildIndex()
+    }
+
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 

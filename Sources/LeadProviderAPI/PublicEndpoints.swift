@@ -15,7 +15,7 @@ enum PublicEndpoints {
         let training = store.lookupRecords(Collection.participants, index: "by_school_cohort", key: key).filter {
             $0["status"]?.stringValue != "left" && $0["lead_provider_id"]?.stringValue == provider
         }.count
-        return resource(id: record["id"]?.stringValue ?? "", type: "partnership", attributes: Schemas.partnership.serialize([
+        let attributes: JSONObject = [
             "cohort": record["cohort"] ?? .null,
             "urn": school?["urn"] ?? .null,
             "school_id": record["school_id"] ?? .null,
@@ -26,7 +26,8 @@ enum PublicEndpoints {
             "participants_currently_training": .int(training),
             "created_at": shown(record["created_at"]),
             "updated_at": shown(record["updated_at"]),
-        ]))
+        ]
+        return resource(id: record["id"]?.stringValue ?? "", type: "partnership", attributes: Schemas.partnership.serialize(attributes))
     }
 
     static func listPartnerships(_ context: RequestContext) throws -> HTTPResponse {
