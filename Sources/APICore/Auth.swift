@@ -109,7 +109,9 @@ public enum Tokens {
     /// The principal behind a presented token, or nil (unknown, revoked).
     public static func authenticate(_ token: String, store: Store) -> Principal? {
         guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
-        let hash = recent.withLock { $0.hash(of: token) }
+        // Hashed on every request: a cache keyed by the token would keep plaintext tokens in memory
+        // and compare them with ordinary (not constant-time) string equality.
+        let hash = Crypto.sha256Hex(token)
         for id in store.lookup(collection, index: "by_hash", key: hash) {
             guard let record = store.get(collection, id), let stored = record["token_hash"]?.stringValue,
                   Crypto.constantTimeEquals(stored, hash), record["revoked_at"]?.isNull ?? true,
@@ -133,23 +135,13 @@ public enum Tokens {
         }
     }
 
-    /// Per process: the hashes of the tokens presented lately and the parsed `last_used_at` of
-    /// their records. A worker sees the same few tokens over and over; hashing each (SHA-256 + hex)
-    /// and parsing its timestamp again was ~15% of a GET's instructions. Bounded: cleared when full.
+    /// Per process: the parsed `last_used_at` of the token records seen lately (keyed by record id,
+    /// never by the token). Parsing it on every request was a visible part of a GET. Bounded: cleared when full.
     private static let recent = Mutex(RecentTokens())
 
     struct RecentTokens: ~Copyable {
         static let capacity = 256
-        private var hashes: [String: String] = [:]
         private var lastUsed: [String: (text: String, time: Timestamp)] = [:]
-
-        mutating func hash(of token: String) -> String {
-            if let hash = hashes[token] { return hash }
-            if hashes.count >= Self.capacity { hashes.removeAll(keepingCapacity: true) }
-            let hash = Crypto.sha256Hex(token)
-            hashes[token] = hash
-            return hash
-        }
 
         /// The record's `last_used_at`, parsed once per value seen.
         mutating func lastUsed(id: String, stored: String?) -> Timestamp? {
