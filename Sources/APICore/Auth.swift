@@ -175,6 +175,16 @@ private func asciiCaseInsensitiveEquals(_ a: String, _ b: Substring) -> Bool {
     return zip(a.utf8, b.utf8).allSatisfy { folded($0) == folded($1) }
 }
 
+extension StringProtocol {
+    /// Without `character` at either end: `"--a-b--".trimming("-")` is `"a-b"`.
+    public func trimming(_ character: Character) -> SubSequence {
+        var s = self[...]
+        while s.first == character { s = s.dropFirst() }
+        while s.last == character { s = s.dropLast() }
+        return s
+    }
+}
+
 extension String {
     var trimmingSpaces: String {
         var s = Substring(self)

@@ -54,15 +54,6 @@ struct Permission {
         self.action = action
         self.resource = resource
     }
-
-    static func forMethod(_ method: HTTPMethod, _ resource: String) -> Permission {
-        switch method {
-        case .GET, .HEAD, .OPTIONS: return Permission(.read, resource)
-        case .POST: return Permission(.create, resource)
-        case .PUT, .PATCH: return Permission(.update, resource)
-        case .DELETE: return Permission(.delete, resource)
-        }
-    }
 }
 
 enum Collections {
@@ -78,6 +69,11 @@ enum Collections {
 
     static let byDirectory = "by_directory"
     static let byParent = "by_parent"
+
+    /// Every record of `collection` in `directory`, in creation order.
+    static func records(_ collection: String, of directory: JSON, _ store: Store) -> [JSON] {
+        store.lookupRecords(collection, index: byDirectory, key: directory["id"]?.stringValue ?? "")
+    }
 
     static func directoryIndex(_ collection: String) -> IndexDefinition {
         IndexDefinition(collection: collection, name: byDirectory) { [$0["directory_id"]?.stringValue ?? ""] }

@@ -150,7 +150,7 @@ enum Forms {
     static func response(_ record: JSON) -> JSON { serialize(schema, record) }
 
     static func forms(_ directory: JSON, _ store: Store, kind: String? = nil) -> [JSON] {
-        store.lookupRecords(Collections.forms, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? "")
+        Collections.records(Collections.forms, of: directory, store)
             .filter { kind == nil || $0["kind"]?.stringValue == kind }
             .sorted { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") }
     }

@@ -19,21 +19,30 @@ struct EntryKind {
     /// The response: these keys in this order; everything else writable follows.
     let responseOrder: [String]
 
+    /// Built once, when the kind is declared: validation and every response use them.
+    private(set) var writeSchema = ResourceSchema("", [])
+    private(set) var responseSchema = ResourceSchema("", [])
+
+    init(name: String, segment: String, collection: String, permission: String, fields: [Field], references: [String: String],
+         listFilters: [String], embedded: [(key: String, spec: ResourceSpec)], nested: [(key: String, spec: ResourceSpec)],
+         responseOrder: [String]) {
+        self.name = name
+        self.segment = segment
+        self.collection = collection
+        self.permission = permission
+        self.fields = fields
+        self.references = references
+        self.listFilters = listFilters
+        self.embedded = embedded
+        self.nested = nested
+        self.responseOrder = responseOrder
+        writeSchema = makeWriteSchema()
+        responseSchema = makeResponseSchema()
+    }
+
     var collectionPath: String { Wire.base + "/directories/:directory_id/entries/\(segment)/" }
     var itemPath: String { collectionPath + ":entry_id/" }
     var tag: String { "\(name.prefix(1).uppercased() + name.dropFirst()) entry" }
-    /// Both schemas are built once (at first use of the kind), not per request.
-    var writeSchema: ResourceSchema { Self.cache.write[name] ?? makeWriteSchema() }
-    var responseSchema: ResourceSchema { Self.cache.response[name] ?? makeResponseSchema() }
-
-    private static let cache: (write: [String: ResourceSchema], response: [String: ResourceSchema]) = {
-        var write: [String: ResourceSchema] = [:], response: [String: ResourceSchema] = [:]
-        for kind in Entries.kinds {
-            write[kind.name] = kind.makeWriteSchema()
-            response[kind.name] = kind.makeResponseSchema()
-        }
-        return (write, response)
-    }()
 
     func makeWriteSchema() -> ResourceSchema {
         ResourceSchema(tag.replacingSpaces, fields + nested.map {
@@ -168,7 +177,7 @@ enum Entries {
     }
 
     static func entries(_ kind: EntryKind, _ directory: JSON, _ store: Store) -> [JSON] {
-        store.lookupRecords(kind.collection, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? "")
+        Collections.records(kind.collection, of: directory, store)
     }
 
     static func entry(_ kind: EntryKind, _ context: RequestContext, _ directory: JSON) throws -> JSON {
@@ -203,7 +212,7 @@ enum Entries {
         for character in title.lowercased() {
             if character.isLetter || character.isNumber { base.append(character) } else if !base.hasSuffix("-") { base.append("-") }
         }
-        return String(base.trimmingCharacters(in: "-").prefix(90))
+        return String(base.trimming("-").prefix(90))
     }
 
     typealias NestedItem = (id: String?, fields: JSONObject)
@@ -411,14 +420,5 @@ enum Entries {
             }
             return .json(kind.response(saved, context.store))
         }
-    }
-}
-
-extension String {
-    public func trimmingCharacters(in set: Character) -> Substring {
-        var s = Substring(self)
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return s
     }
 }

@@ -24,7 +24,7 @@ enum ContactRequests {
             responses: [.init(200, "A page of contact requests, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "contact_requests"))
-            var records = newestFirst(context.store.lookupRecords(Collections.contactRequests, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? ""))
+            var records = newestFirst(Collections.records(Collections.contactRequests, of: directory, context.store))
             if let entry = context.request.query["entry"] { records = records.filter { $0["entry"]?.stringValue == entry } }
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
@@ -90,7 +90,7 @@ enum Matchmaking {
         let path = Wire.base + "/directories/:directory_id/matchmaking-requests/"
         func list(_ context: RequestContext, _ directories: [JSON]) throws -> HTTPResponse {
             let records = newestFirst(directories.flatMap {
-                context.store.lookupRecords(Collections.matchmaking, index: Collections.byDirectory, key: $0["id"]?.stringValue ?? "")
+                Collections.records(Collections.matchmaking, of: $0, context.store)
             })
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
@@ -157,7 +157,7 @@ enum Matchmaking {
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "matchmaking"))
             var counts: [String: Int] = [:]
-            for request in context.store.lookupRecords(Collections.matchmaking, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? "") {
+            for request in Collections.records(Collections.matchmaking, of: directory, context.store) {
                 for partner in request["partners"]?.arrayValue ?? [] { counts[partner.stringValue ?? "", default: 0] += 1 }
             }
             let entries = Entries.sorted(counts.keys.compactMap { context.store.get(Collections.partnerEntries, $0) })
@@ -274,7 +274,7 @@ enum Reviews {
             responses: [.init(200, "A page of reviews, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
             let (_, directory) = try Caller.enter(context, Permission(.read, "reviews"))
-            var records = newestFirst(context.store.lookupRecords(Collections.reviews, index: Collections.byDirectory, key: directory["id"]?.stringValue ?? ""))
+            var records = newestFirst(Collections.records(Collections.reviews, of: directory, context.store))
             if let status = context.request.query["status"] { records = records.filter { ($0["status"]?.stringValue ?? "P") == status } }
             if let entry = context.request.query["entry"] { records = records.filter { $0["entry"]?.stringValue == entry } }
             return .json(try Wire.page(records.map { response($0, context.store) }, context.request))

@@ -74,7 +74,7 @@ struct ResourceSpec {
         self.references = references
         self.listFilters = filters
         self.fields = fields
-        self.schema = Self.makeSchema(parent.tagPrefix.replacingSpaces + title.replacingSpaces, fields, [])
+        self.schema = Self.makeSchema(Self.schemaName(parent, title), fields, [])
     }
 
     var collection: String {
@@ -91,7 +91,8 @@ struct ResourceSpec {
     var collectionPath: String { parent.pathPrefix + "/" + segment + "/" }
     var itemParameter: String { segment.replacingHyphens.singularized + "_id" }
     var itemPath: String { parent.pathPrefix + "/" + segment + "/:" + itemParameter + "/" }
-    var schemaName: String { parent.tagPrefix.replacingSpaces + title.replacingSpaces }
+    var schemaName: String { Self.schemaName(parent, title) }
+    static func schemaName(_ parent: Parent, _ title: String) -> String { parent.tagPrefix.replacingSpaces + title.replacingSpaces }
     var tag: String { parent == .directory || parent == .filter ? "Directory: \(title.pluralTitle)" : "\(parent.tagPrefix): \(title.pluralTitle)" }
     var hasOrder: Bool { fields.contains { $0.name == "order" } }
 

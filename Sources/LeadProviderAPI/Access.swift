@@ -48,7 +48,7 @@ struct ListQuery {
         }
         if let text = query["sort"] {
             let parsed = text.split(separator: ",").compactMap { item -> (String, Bool)? in
-                let trimmed = item.trimmingCharacters()
+                let trimmed = item.trimming(" ")
                 let descending = trimmed.hasPrefix("-")
                 let name = descending ? String(trimmed.dropFirst()) : String(trimmed.hasPrefix("+") ? trimmed.dropFirst() : Substring(trimmed))
                 return sortable.contains(name) ? (name, descending) : nil
@@ -102,15 +102,6 @@ struct ListQuery {
             return items.count < window.count
         }
         return items
-    }
-}
-
-extension Substring {
-    func trimmingCharacters() -> Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
     }
 }
 

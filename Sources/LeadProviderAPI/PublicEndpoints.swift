@@ -63,9 +63,9 @@ enum PublicEndpoints {
         let since = try query.updatedSince()
         // Non-integer years are dropped; if none is left, nothing matches.
         let years = query.filters["cohort"].map { cohorts in
-            Set(cohorts.split(separator: ",").map { $0.trimmingCharacters() }.filter { Int($0) != nil }.map(String.init))
+            Set(cohorts.split(separator: ",").map { $0.trimming(" ") }.filter { Int($0) != nil }.map(String.init))
         }
-        let partners = query.filters["delivery_partner_id"].map { ids in Set(ids.split(separator: ",").map { String($0.trimmingCharacters()) }) }
+        let partners = query.filters["delivery_partner_id"].map { ids in Set(ids.split(separator: ",").map { String($0.trimming(" ")) }) }
         if since == nil, years == nil, partners == nil { return nil }
         return { record in
             if let years, !years.contains(record["cohort"]?.stringValue ?? "") { return false }
@@ -224,7 +224,7 @@ enum PublicEndpoints {
         let query = try ListQuery(context.request.query)
         var years = linkedYears(provider: provider, store: context.store)
         if let cohorts = query.filters["cohort"] {
-            let wanted = Set(cohorts.split(separator: ",").map { String($0.trimmingCharacters()) })
+            let wanted = Set(cohorts.split(separator: ",").map { String($0.trimming(" ")) })
             years = years.filter { !wanted.isDisjoint(with: $0.value) }
         }
         let records = context.store.all(Collection.deliveryPartners).filter { years[$0["id"]?.stringValue ?? ""] != nil }

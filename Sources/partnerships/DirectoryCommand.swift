@@ -39,7 +39,7 @@ struct DirectoryCommand: ParsableCommand {
         func run() throws {
             let store = try TokenCommand.openStore(data)
             guard DirectoryAdmin.organizationExists(store, organization) else { throw ValidationError("no organization \(organization)") }
-            let names = permissions.split(separator: ",").map { String($0).trimmingCharacters(in: " ") }.map(String.init)
+            let names = permissions.split(separator: ",").map { String($0.trimming(" ")) }
             do {
                 let made = try DirectoryAdmin.createKey(store, organization: organization, permissions: names, name: name)
                 print(made.key)

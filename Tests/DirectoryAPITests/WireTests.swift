@@ -52,9 +52,9 @@ final class WireTests: XCTestCase {
         XCTAssertEqual(try JSON.parse(fields.body), ["detail": "Invalid input.", "errors": ["title": ["This field is required.", "Too long."]]])
     }
 
-    func testPermissionsFollowTheMethod() {
-        XCTAssertEqual(Permission.forMethod(.PATCH, "reviews").name, "generic_directory:update_reviews")
-        XCTAssertEqual(Permission.forMethod(.GET, "tiers").name, "generic_directory:read_tiers")
+    func testPermissionNames() {
+        XCTAssertEqual(Permission(.update, "reviews").name, "generic_directory:update_reviews")
+        XCTAssertEqual(Permission(.read, "tiers").name, "generic_directory:read_tiers")
         let caller = Caller(organization: "o", permissions: ["generic_directory:read_tiers"])
         XCTAssertNoThrow(try caller.require(Permission(.read, "tiers")))
         XCTAssertThrowsError(try caller.require(Permission(.delete, "tiers")))
