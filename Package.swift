@@ -15,6 +15,8 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         // SHA-256, constant-time compare and random bytes from libcrypto (tokens are stored hashed).
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // zlib's crc32 (slice-by-N; the store checksums every line it writes and reads).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // ppoll and friends: GNU extensions Swift's Glibc module does not export.
         .target(name: "CSystemShims"),
         // A JSON value with its own parser and serializer: the wire format and the store format.
@@ -25,8 +27,9 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["JSON"]),
         // The supervisor: socket binding, worker processes, signals, scoreboard.
         .target(name: "WorkerPool", dependencies: ["CSystemShims"]),
-        // The file-locked JSON store: snapshot + fsynced journal shared by all workers.
-        .target(name: "Store", dependencies: ["JSON", "CSystemShims"]),
+        // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
+        // data file (ids, offsets, index keys), an fsynced journal, all shared by every worker.
+        .target(name: "Store", dependencies: ["JSON", "CSystemShims", "CZlib"]),
         // What every API family shares: request context, family protocol, auth, pagination, schemas.
         .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store", "COpenSSL"]),
         // Lead Provider API v3 (seed 001).

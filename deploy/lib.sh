@@ -37,7 +37,7 @@ ensure_swift() {
 
 # The server's runtime and build needs: nginx, libfcgi (headers + pkg-config), TLS tooling, curl.
 ensure_stack_packages() {
-    ensure_packages nginx libfcgi-dev libfcgi-bin libssl-dev pkg-config openssl curl ca-certificates
+    ensure_packages nginx libfcgi-dev libfcgi-bin libssl-dev zlib1g-dev pkg-config openssl curl ca-certificates
 }
 
 # A Python virtualenv under .venv with the test/doc tools (pip, not apt, for these).

@@ -58,10 +58,15 @@ public final class Application {
     private func run(_ entry: Entry, _ request: HTTPRequest) -> HTTPResponse {
         do {
             try store.refresh()
-            return try entry.handler(RequestContext(request: request, store: store))
+            let response = try entry.handler(RequestContext(request: request, store: store))
+            // A record the handler read was damaged on disk: its answer may rest on a missing record.
+            if let damage = store.takeReadDamage() { throw damage }
+            return response
         } catch let error as APIError {
+            _ = store.takeReadDamage()
             return entry.errorFormatter.response(for: [error])
         } catch let errors as APIErrors {
+            _ = store.takeReadDamage()
             return entry.errorFormatter.response(for: errors.errors)
         } catch {
             Log.error("request failed", [("request_id", request.requestID), ("method", request.method.rawValue),

@@ -14,9 +14,15 @@ public enum ServerAssembly {
         return families
     }
 
+    /// Every index any family declares: what the store's hint files hold, whoever opens the store
+    /// (a worker, the supervisor, an admin command, the compactor).
+    public static func allIndexes() -> [IndexDefinition] {
+        Application.indexes(of: families(scoreboardPath: nil, testRoutes: true))
+    }
+
     public static func application(dataDirectory: String, scoreboardPath: String?, testRoutes: Bool) throws -> Application {
         let families = families(scoreboardPath: scoreboardPath, testRoutes: testRoutes)
-        let store = try Store(directory: dataDirectory, indexes: Application.indexes(of: families))
+        let store = try Store(directory: dataDirectory, indexes: allIndexes())
         return Application(families: families, store: store)
     }
 

@@ -1,17 +1,21 @@
-/// CRC-32 (IEEE 802.3, the zlib polynomial): each journal and snapshot line carries one, so
-/// recovery can tell a torn last line from damage in the middle.
+import CZlib
+
+/// CRC-32 (IEEE 802.3, zlib's polynomial) through zlib itself: every journal, data and hint line
+/// carries one, and reads check it, so it must be fast (zlib's is many times a byte-wise table).
 enum CRC32 {
-    private static let table: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
+    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        var value = UInt(crc)
+        var offset = 0
+        while offset < bytes.count {  // zlib takes a 32-bit length
+            let chunk = min(bytes.count - offset, 1 << 30)
+            value = CZlib.crc32(value, base.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(chunk))
+            offset += chunk
+        }
+        return UInt32(truncatingIfNeeded: value)
     }
 
-    static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            for byte in bytes { crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
+    static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 { checksum(UnsafeRawBufferPointer(bytes)) }
+
+    static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { checksum($0) } }
 }

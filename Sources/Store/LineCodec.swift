@@ -48,3 +48,50 @@ enum LineCodec {
         return String(repeating: "0", count: 8 - digits.count) + digits
     }
 }
+
+extension LineCodec {
+    /// Length of `,"crc":"xxxxxxxx"}` at the end of every line (before its newline).
+    static let trailerLength = crcMarker.count + 8 + 2
+
+    /// Whether a line (without its newline) carries the CRC of its bytes: checked on every read of
+    /// a record from a mapped data file, so damage on disk is never served as data.
+    static func verify(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.count > trailerLength, line[line.count - 1] == UInt8(ascii: "}"), line[line.count - 2] == UInt8(ascii: "\"") else {
+            return false
+        }
+        let markerStart = line.count - trailerLength
+        for i in 0..<crcMarker.count where line[markerStart + i] != crcMarker[i] { return false }
+        var expected: UInt32 = 0
+        for i in (markerStart + crcMarker.count)..<(line.count - 2) {
+            let c = line[i]
+            let digit: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+            default: return false
+            }
+            expected = expected << 4 | UInt32(digit)
+        }
+        return CRC32.checksum(UnsafeRawBufferPointer(rebasing: line[0..<markerStart])) == expected
+    }
+
+    /// One record line of a data file, built from a value's serialized bytes without parsing them:
+    /// `{"c":"<collection>","id":"<id>","v":<value>,"crc":"…"}\n`. Returns where the value starts.
+    static func recordLine(collection: String, id: String, value: UnsafeRawBufferPointer, into out: inout [UInt8]) -> (start: Int, valueStart: Int, length: Int) {
+        let start = out.count
+        out.append(contentsOf: #"{"c":"#.utf8)
+        JSON.appendString(collection, to: &out)
+        out.append(contentsOf: #","id":"#.utf8)
+        JSON.appendString(id, to: &out)
+        out.append(contentsOf: #","v":"#.utf8)
+        let valueStart = out.count - start
+        out.append(contentsOf: value)
+        let crc = out[start...].withUnsafeBytes { CRC32.checksum($0) }
+        out.append(contentsOf: crcMarker)
+        out.append(contentsOf: hex(crc).utf8)
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
+        let length = out.count - start
+        out.append(UInt8(ascii: "\n"))
+        return (start, valueStart, length)
+    }
+}

@@ -4,39 +4,47 @@ import Glibc
 #endif
 
 public struct StoreOptions: Sendable {
-    /// When the journal passes this size, the writer that crossed it writes a new snapshot and
-    /// starts a new journal generation.
+    /// Past this many journal bytes `needsCompaction` says so; the supervisor (or `store compact`)
+    /// then merges in the background. No write ever compacts inside a request.
     public var compactionThreshold: Int
     /// fdatasync every write before acknowledging it. Only benchmarks and tests that do not test
     /// durability turn this off.
     public var fsync: Bool
+    /// Check the whole data file against its hint's CRC on open (one sequential read): the
+    /// supervisor does it once at start, so a damaged store refuses to start.
+    public var verifyDataOnOpen: Bool
 
-    public init(compactionThreshold: Int = 32 << 20, fsync: Bool = true) {
+    public init(compactionThreshold: Int = 16 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false) {
         self.compactionThreshold = compactionThreshold
         self.fsync = fsync
+        self.verifyDataOnOpen = verifyDataOnOpen
     }
 }
 
-/// The file-locked JSON store shared by every worker process.
+/// The file-locked JSON store shared by every worker process: a log-structured store with a key
+/// directory on disk (Bitcask's shape, with the key directory as a mapped hint file).
 ///
-/// On disk (one folder): `snapshot-<generation>.jsonl` (absent for generation 0), the append-only
-/// `journal-<generation>.jsonl`, `store.lock` (flock only, never replaced) and `store.head` (the
-/// mmap'd head: current generation, acknowledged journal length, epoch). Every line of both files
-/// is JSON carrying a CRC-32. See docs/store.md.
+/// One folder: `data-<g>.jsonl` (every record of generation g's start, one JSON line each, never
+/// written again), `hint-<g>.bin` (ids → offsets, secondary index keys, sorted, mapped shared),
+/// the append-only `journal-<g>.jsonl` (writes since), `store.lock` (flock only) and `store.head`
+/// (mapped: which generation is current and how many journal bytes are acknowledged). Every line of
+/// the JSON files carries a CRC-32. See docs/store.md.
 ///
-/// Each process keeps the whole state in memory. A write takes the exclusive lock, catches up,
-/// checks its preconditions against the fresh state, appends one journal line, fsyncs, publishes
-/// the new length in the head, and only then returns. Readers never lock: `refresh()` compares the
-/// head with what they have applied and reads only the new journal bytes.
+/// A process maps the current generation's files (one page-cache copy for all workers) and keeps
+/// in its heap only the records of the journal written since that generation began. A write takes
+/// the exclusive lock, catches up, checks its preconditions against that fresh view, appends one
+/// journal line, fdatasyncs, publishes the new length in the head, and only then returns. Readers
+/// never lock. Compaction merges the current generation into the next one off the request path and
+/// takes the lock only to switch.
 public final class Store {
     public let directory: String
     public let options: StoreOptions
-    private var state: StoreState
     private let indexes: [IndexDefinition]
+    private let definitions: [String: [IndexDefinition]]
     private let head: StoreHead
     private let lockFD: Int32
+    private var view: StoreView
     private var journalFD: Int32 = -1
-    private var appliedGeneration = 0
     private var appliedLength = 0
     private var appliedEpoch = 1
     /// What recovery found and repaired when this process opened the store (e.g. a torn last line).
@@ -46,11 +54,17 @@ public final class Store {
         self.directory = directory
         self.options = options
         self.indexes = indexes
-        self.state = StoreState(indexes: indexes)
+        definitions = Dictionary(grouping: indexes, by: \.collection)
+        view = StoreView(generation: .empty(), definitions: definitions)
         try Files.makeDirectory(directory)
         lockFD = try Files.openOrThrow(directory + "/store.lock", O_RDWR | O_CREAT)
-        head = try StoreHead(path: directory + "/store.head")
-        try withLock(LOCK_EX) { try recover() }
+        do {
+            head = try StoreHead(path: directory + "/store.head")
+            try withLock(LOCK_EX) { try recover() }
+        } catch {
+            close(lockFD)
+            throw error
+        }
     }
 
     deinit {
@@ -60,20 +74,20 @@ public final class Store {
 
     // MARK: reading
 
-    public var generation: UInt64 { UInt64(appliedGeneration) }
-    public var lastSequence: Int { state.lastSeq }
+    public var generation: UInt64 { UInt64(view.generation.number) }
+    public var lastSequence: Int { view.lastSequence }
 
-    public func get(_ collection: String, _ id: String) -> JSON? { state.get(collection, id) }
+    public func get(_ collection: String, _ id: String) -> JSON? { view.get(collection, id) }
     /// Every record of a collection, in creation order.
-    public func all(_ collection: String) -> [JSON] { state.all(collection) }
-    public func count(_ collection: String) -> Int { state.count(collection) }
+    public func all(_ collection: String) -> [JSON] { view.all(collection) }
+    public func count(_ collection: String) -> Int { view.count(collection) }
     /// Ids under `key` in a secondary index, in creation order.
     public func lookup(_ collection: String, index: String, key: String) -> [String] {
-        state.lookup(collection, index: index, key: key)
+        view.lookup(collection, index: index, key: key)
     }
     /// Records under `key` in a secondary index, in creation order.
     public func lookupRecords(_ collection: String, index: String, key: String) -> [JSON] {
-        state.lookupValues(collection, index: index, key: key)
+        view.lookupValues(collection, index: index, key: key)
     }
     /// Visits the records under `key` in a secondary index in the index's order (see
     /// `IndexDefinition.order`; creation order without one), from the `offset`-th on, until `body`
@@ -82,28 +96,39 @@ public final class Store {
     /// value in creation order (what a stable sort by that value, descending, gives).
     public func forEach(_ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
                         _ body: (JSON) throws -> Bool) rethrows {
-        try state.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
+        try view.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
     }
-    public var collectionNames: [String] { state.collections.keys.sorted() }
+    public var collectionNames: [String] { view.collectionNames }
+
+    /// A read since the last call found a damaged record (reported instead of served): the
+    /// request that made it must fail with this error. Cleared by the call.
+    public func takeReadDamage() -> Error? { view.takeDamage() }
+
+    /// Whether the journal has grown past the compaction threshold.
+    public var needsCompaction: Bool {
+        guard let published = head.read() else { return false }
+        return published.committedLength > options.compactionThreshold
+    }
 
     /// Catches up with the writes other processes acknowledged. Costs a few memory loads when
-    /// nothing changed; reads only the new journal bytes when something did.
+    /// nothing changed; reads only the new journal bytes when something did; maps the new files
+    /// (cheap: nothing is decoded) when a compaction or restore published a new generation.
     public func refresh() throws {
         guard let published = head.read() else {
             try withLock(LOCK_EX) { try recover() }
             return
         }
-        if published.generation == appliedGeneration && published.committedLength == appliedLength
+        if published.generation == view.generation.number && published.committedLength == appliedLength
             && published.epoch == appliedEpoch {
             return
         }
-        if published.generation == appliedGeneration && published.epoch == appliedEpoch
+        if published.generation == view.generation.number && published.epoch == appliedEpoch
             && published.committedLength > appliedLength {
             try applyJournal(upTo: published.committedLength)
             return
         }
-        // A compaction or a restore happened: load the new generation under a shared lock, so no
-        // compaction can remove its files while we read them.
+        // A compaction or restore: map the new generation. Its files cannot go away while we hold
+        // the shared lock (the switch after the next compaction removes them under the exclusive lock).
         try withLock(LOCK_SH) {
             guard let stable = head.read() else { throw StoreError.system("store head is being repaired; retry") }
             try load(stable)
@@ -118,32 +143,25 @@ public final class Store {
     public func write<T>(_ body: (inout Transaction) throws -> T) throws -> T {
         try withLock(LOCK_EX) { () throws -> T in
             try catchUpHoldingExclusiveLock()
-            // The transaction shares the state's storage (copy-on-write). It must be gone before
-            // the state is mutated below, or every write would copy the whole store.
-            let (result, operations) = try { () throws -> (T, [JSON]) in
-                var transaction = Transaction(base: state)
-                let result = try body(&transaction)
-                return (result, transaction.operations)
-            }()
+            var transaction = Transaction(view: view)
+            let result = try body(&transaction)
+            if let damage = view.takeDamage() { throw damage }
+            let operations = transaction.operations
             guard !operations.isEmpty else { return result }
-            let sequence = state.lastSeq + 1
+            let sequence = view.lastSequence + 1
             let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(operations)])
-            try Files.writeAll(journalFD, line, at: appliedLength)
-            if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
-            try state.apply(operations)
-            state.lastSeq = sequence
+            do {
+                try Files.writeAll(journalFD, line, at: appliedLength)
+                if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
+            } catch {
+                // Nothing was acknowledged: cut whatever part of the line reached the file.
+                _ = ftruncate(journalFD, off_t(appliedLength))
+                throw error
+            }
+            try view.apply(operations, sequence: sequence)
             appliedLength += line.count
-            head.publish(.init(generation: appliedGeneration, committedLength: appliedLength, epoch: appliedEpoch))
-            if appliedLength > options.compactionThreshold { try compactHoldingExclusiveLock() }
+            head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
             return result
-        }
-    }
-
-    /// Writes a snapshot now and starts a new journal generation.
-    public func compact() throws {
-        try withLock(LOCK_EX) {
-            try catchUpHoldingExclusiveLock()
-            try compactHoldingExclusiveLock()
         }
     }
 
@@ -157,160 +175,279 @@ public final class Store {
         return try body()
     }
 
-    // MARK: files
+    func journalPath(_ generation: Int) -> String { Generation.journalPath(directory, generation) }
 
-    func snapshotPath(_ generation: Int) -> String { "\(directory)/snapshot-\(generation).jsonl" }
-    func journalPath(_ generation: Int) -> String { "\(directory)/journal-\(generation).jsonl" }
+    // MARK: recovery
 
-    static func generations(in directory: String, prefix: String) -> [Int] {
-        Files.list(directory).compactMap { name in
-            guard name.hasPrefix(prefix), name.hasSuffix(".jsonl") else { return nil }
-            return Int(name.dropFirst(prefix.count).dropLast(6))
+    /// Opening (or repairing) under the exclusive lock. The head names the generation; nothing is
+    /// chosen by file names. The journal is replayed up to its end: a bad or incomplete last line
+    /// past the acknowledged length is a torn write (cut off and reported); anything damaged or
+    /// missing inside the acknowledged length stops the open with the file and offset.
+    private func recover() throws {
+        if head.isFormatOne {
+            try migrateFormatOne()
+        } else if head.isBlank {
+            let leftovers = Files.list(directory).filter { StoreFileName($0)?.generation ?? 0 > 0 || $0.hasPrefix("snapshot-") }
+            guard leftovers.isEmpty else {
+                throw StoreError.corrupt(file: "store.head", offset: 0,
+                                         reason: "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it")
+            }
+            if Files.exists(journalPath(0)), (try? Files.size(Files.openOrThrow(journalPath(0), O_RDONLY))) ?? 0 > 0 {
+                recoveryNotes.append("store.head was blank: opened generation 0 from journal-0.jsonl")
+            }
+            head.publish(.init(generation: 0, committedLength: 0, epoch: 1))
+            try head.sync()
+        } else if !head.isInitialized || !head.checkValueMatches {
+            throw StoreError.corrupt(file: "store.head", offset: 0, reason: "the head is damaged (check value mismatch)")
         }
-    }
-
-    /// Opening (or repairing) under the exclusive lock: the newest complete snapshot wins (a
-    /// snapshot is renamed into place only once its journal exists), the journal is replayed, a torn
-    /// last line is cut off and reported, anything damaged before the end stops us.
-    private func recover() throws(StoreError) {
-        let generation = Self.generations(in: directory, prefix: "snapshot-").max() ?? 0
-        let epoch = head.isInitialized ? (head.read()?.epoch ?? 1) : 1
-        var fresh = StoreState(indexes: indexes)
-        if generation > 0 { try Snapshot.load(path: snapshotPath(generation), into: &fresh) }
-        let fd = try Files.openOrThrow(journalPath(generation), O_RDWR | O_CREAT)
+        guard let published = head.read() else { throw StoreError.corrupt(file: "store.head", offset: 0, reason: "unreadable") }
+        var notes: [String] = []
+        let generation = try Generation.open(directory: directory, number: published.generation, definitions: definitions,
+                                             options: .init(verifyData: options.verifyDataOnOpen, persistRebuiltHint: true), notes: &notes)
+        recoveryNotes += notes
+        let path = journalPath(published.generation)
+        if !Files.exists(path) && published.committedLength > 0 {
+            throw StoreError.corrupt(file: "journal-\(published.generation).jsonl", offset: 0,
+                                     reason: "the journal is missing; \(published.committedLength) bytes of it were acknowledged")
+        }
+        let fd = try Files.openOrThrow(path, O_RDWR | O_CREAT)
+        let fresh = StoreView(generation: generation, definitions: definitions)
         let scan: JournalScan
         do {
-            scan = try JournalScan.run(fd: fd, path: journalPath(generation), from: 0, to: nil, into: &fresh, allowTornTail: true)
+            scan = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: nil, into: fresh,
+                                       lastSequence: generation.lastSequence, allowTornTail: true)
+            if scan.validEnd < published.committedLength {
+                throw StoreError.corrupt(file: "journal-\(published.generation).jsonl", offset: scan.validEnd,
+                                         reason: scan.tornBytes > 0 ? "an acknowledged entry is damaged or cut (\(published.committedLength) bytes were acknowledged)"
+                                                                    : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
+            }
+            if scan.tornBytes > 0 {
+                guard ftruncate(fd, off_t(scan.validEnd)) == 0, fsync(fd) == 0 else { throw StoreError.errno("truncate journal") }
+                recoveryNotes.append("journal-\(published.generation).jsonl: ignored a torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd), never acknowledged)")
+            }
         } catch {
             close(fd)
             throw error
         }
-        if scan.tornBytes > 0 {
-            guard ftruncate(fd, off_t(scan.validEnd)) == 0, fsync(fd) == 0 else { close(fd); throw StoreError.errno("truncate journal") }
-            recoveryNotes.append("journal-\(generation).jsonl: ignored a torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd))")
-        }
-        for stale in Files.list(directory) where Self.isStale(stale, current: generation) {
-            unlink(directory + "/" + stale)
-        }
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
-        state = fresh
-        appliedGeneration = generation
+        view = fresh
         appliedLength = scan.validEnd
-        appliedEpoch = epoch
-        head.publish(.init(generation: generation, committedLength: scan.validEnd, epoch: epoch))
-    }
-
-    static func isStale(_ name: String, current: Int) -> Bool {
-        if name.hasSuffix(".tmp") { return true }
-        for prefix in ["snapshot-", "journal-"] where name.hasPrefix(prefix) && name.hasSuffix(".jsonl") {
-            if let generation = Int(name.dropFirst(prefix.count).dropLast(6)), generation != current { return true }
+        appliedEpoch = published.epoch
+        if scan.validEnd != published.committedLength {
+            head.publish(.init(generation: published.generation, committedLength: scan.validEnd, epoch: published.epoch))
         }
-        return false
+        removeStaleFiles(current: published.generation)
     }
 
-    /// Loads the published generation from scratch (after a compaction or restore elsewhere).
-    private func load(_ published: StoreHead.Value) throws(StoreError) {
-        var fresh = StoreState(indexes: indexes)
-        if published.generation > 0 { try Snapshot.load(path: snapshotPath(published.generation), into: &fresh) }
-        let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR | O_CREAT)
+    /// Files of other generations and temporaries: only when no compaction or restore is running
+    /// (it holds `compact.lock` while it writes its files).
+    private func removeStaleFiles(current: Int) {
+        let compactLock = open(directory + "/compact.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard compactLock >= 0 else { return }
+        defer { close(compactLock) }
+        guard flock(compactLock, LOCK_EX | LOCK_NB) == 0 else { return }
+        defer { flock(compactLock, LOCK_UN) }
+        for name in Files.list(directory) {
+            if name.hasSuffix(".tmp") || name.hasPrefix("snapshot-") || (StoreFileName(name).map { $0.generation != current } ?? false) {
+                unlink(directory + "/" + name)
+            }
+        }
+    }
+
+    /// Loads the published generation (after a compaction or restore elsewhere).
+    private func load(_ published: StoreHead.Value) throws {
+        var notes: [String] = []
+        let generation = published.generation == view.generation.number && published.epoch == appliedEpoch
+            ? view.generation
+            : try Generation.open(directory: directory, number: published.generation, definitions: definitions,
+                                  options: .init(), notes: &notes)
+        let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR)
+        let fresh = StoreView(generation: generation, definitions: definitions)
         do {
-            _ = try JournalScan.run(fd: fd, path: journalPath(published.generation), from: 0, to: published.committedLength,
-                                    into: &fresh, allowTornTail: false)
+            _ = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: published.committedLength,
+                                    into: fresh, lastSequence: generation.lastSequence, allowTornTail: false)
         } catch {
             close(fd)
             throw error
         }
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
-        state = fresh
-        appliedGeneration = published.generation
+        view = fresh
         appliedLength = published.committedLength
         appliedEpoch = published.epoch
     }
 
-    private func applyJournal(upTo length: Int) throws(StoreError) {
-        let scan = try JournalScan.run(fd: journalFD, path: journalPath(appliedGeneration), from: appliedLength, to: length,
-                                       into: &state, allowTornTail: false)
+    private func applyJournal(upTo length: Int) throws {
+        let scan = try JournalScan.run(fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: length,
+                                       into: view, lastSequence: view.lastSequence, allowTornTail: false)
         appliedLength = scan.validEnd
     }
 
     /// Under the exclusive lock nobody is mid-append, so bytes past the published length are
     /// either a complete entry whose writer died after fsync but before publishing (kept: it is
     /// durable) or a torn one (cut off).
-    private func catchUpHoldingExclusiveLock() throws(StoreError) {
+    private func catchUpHoldingExclusiveLock() throws {
         guard let published = head.read() else { try recover(); return }
-        if published.generation != appliedGeneration || published.epoch != appliedEpoch || published.committedLength < appliedLength {
+        if published.generation != view.generation.number || published.epoch != appliedEpoch || published.committedLength < appliedLength {
             try load(published)
         } else if published.committedLength > appliedLength {
             try applyJournal(upTo: published.committedLength)
         }
         let size = try Files.size(journalFD)
         guard size > appliedLength else { return }
-        let scan = try JournalScan.run(fd: journalFD, path: journalPath(appliedGeneration), from: appliedLength, to: nil,
-                                       into: &state, allowTornTail: true)
+        let scan = try JournalScan.run(fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: nil,
+                                       into: view, lastSequence: view.lastSequence, allowTornTail: true)
         if scan.tornBytes > 0 {
             guard ftruncate(journalFD, off_t(scan.validEnd)) == 0 else { throw StoreError.errno("truncate journal") }
         }
         appliedLength = scan.validEnd
-        head.publish(.init(generation: appliedGeneration, committedLength: appliedLength, epoch: appliedEpoch))
+        head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
     }
 
-    /// New snapshot (temp file, fsync), new empty journal (fsync), rename, fsync the folder, then
-    /// publish. A crash at any point leaves either the old generation or the new one complete.
-    private func compactHoldingExclusiveLock() throws(StoreError) {
-        let next = appliedGeneration + 1
-        let temporary = snapshotPath(next) + ".tmp"
-        try Snapshot.write(state, generation: next, epoch: appliedEpoch, to: temporary)
+    // MARK: compaction
+
+    /// Where a compaction stands, for logs and progress.
+    public struct CompactionReport: Sendable {
+        public var generation: Int
+        public var records: Int
+        public var dataBytes: Int
+        public var carriedJournalBytes: Int
+        public var lockedMicroseconds: Int
+    }
+
+    /// Merges the current generation and its journal into the next generation, off the request
+    /// path: the new data and hint files are written without the store's lock (writers keep
+    /// appending to the current journal); only the switch takes the exclusive lock, to carry over the
+    /// journal entries written meanwhile and publish. Returns nil when another compaction or restore
+    /// is running.
+    @discardableResult
+    public func compact(progress: ((Int, Int) -> Void)? = nil) throws -> CompactionReport? {
+        guard let compactLock = try acquireCompactionLock() else { return nil }
+        defer { close(compactLock) }
+        try refresh()
+        try withLock(LOCK_EX) { try catchUpHoldingExclusiveLock() }
+        let base = view
+        let startGeneration = base.generation.number, startLength = appliedLength, epoch = appliedEpoch
+        let next = startGeneration + 1
+        let dataTemporary = Generation.dataPath(directory, next) + ".tmp"
+        let hintTemporary = Generation.hintPath(directory, next) + ".tmp"
+        let writer = try DataFileWriter.writeView(base, to: dataTemporary, generation: next, epoch: epoch, definitions: definitions,
+                                                  progress: progress)
+        do {
+            let hint = writer.hint.build(generation: next, epoch: epoch, lastSequence: base.lastSequence, sequences: base.sequences,
+                                         dataBytes: writer.written, dataCRC: writer.crc)
+            try Files.writeAll(hint, to: hintTemporary)
+            return try withLock(LOCK_EX) { () throws -> CompactionReport? in
+                let started = monotonicMicroseconds()
+                try catchUpHoldingExclusiveLock()
+                guard view.generation.number == startGeneration, appliedEpoch == epoch else {
+                    throw StoreError.system("the store changed generation during the compaction (a restore?); nothing was switched")
+                }
+                // The entries acknowledged since the merge began move to the new journal as they are.
+                let carried = try Files.read(journalFD, from: startLength, count: appliedLength - startLength)
+                guard carried.count == appliedLength - startLength else { throw StoreError.system("journal shrank during the compaction") }
+                try switchGeneration(to: next, epoch: epoch, journal: carried, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
+                return CompactionReport(generation: next, records: writer.records, dataBytes: writer.written,
+                                        carriedJournalBytes: carried.count, lockedMicroseconds: monotonicMicroseconds() - started)
+            }
+        } catch {
+            unlink(dataTemporary)
+            unlink(hintTemporary)
+            throw error
+        }
+    }
+
+    /// Under the exclusive lock: new journal (fsync), rename data and hint into place, fsync the
+    /// folder, publish, msync the head, and only then remove the previous generation. A crash before
+    /// the publish leaves the head naming the old generation, whose files are all still there; after
+    /// it, the new generation is complete.
+    private func switchGeneration(to next: Int, epoch: Int, journal: [UInt8], dataTemporary: String, hintTemporary: String) throws {
+        let previous = view.generation.number
         let newJournal = try Files.openOrThrow(journalPath(next), O_RDWR | O_CREAT | O_TRUNC)
-        guard fsync(newJournal) == 0 else { close(newJournal); throw StoreError.errno("fsync journal") }
-        guard rename(temporary, snapshotPath(next)) == 0 else { close(newJournal); throw StoreError.errno("rename snapshot") }
-        try Files.fsyncDirectory(directory)
-        let previous = appliedGeneration
-        head.publish(.init(generation: next, committedLength: 0, epoch: appliedEpoch))
-        close(journalFD)
-        journalFD = newJournal
-        appliedGeneration = next
-        appliedLength = 0
-        unlink(snapshotPath(previous))
+        do {
+            try Files.writeAll(newJournal, journal)
+            guard fsync(newJournal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
+            guard rename(dataTemporary, Generation.dataPath(directory, next)) == 0 else { throw StoreError.errno("rename data-\(next).jsonl") }
+            guard rename(hintTemporary, Generation.hintPath(directory, next)) == 0 else { throw StoreError.errno("rename hint-\(next).bin") }
+            try Files.fsyncDirectory(directory)
+        } catch {
+            close(newJournal)
+            unlink(journalPath(next))
+            unlink(Generation.dataPath(directory, next))
+            unlink(Generation.hintPath(directory, next))
+            throw error
+        }
+        close(newJournal)
+        head.publish(.init(generation: next, committedLength: journal.count, epoch: epoch))
+        try head.sync()
+        try load(head.read()!)
         unlink(journalPath(previous))
+        unlink(Generation.dataPath(directory, previous))
+        unlink(Generation.hintPath(directory, previous))
+        unlink(directory + "/snapshot-\(previous).jsonl")
+    }
+
+    private func acquireCompactionLock() throws -> Int32? {
+        let fd = try Files.openOrThrow(directory + "/compact.lock", O_RDWR | O_CREAT)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 
     // MARK: admin
 
-    /// A consistent copy of the whole store in snapshot format, taken while the server runs.
-    public func backup(to path: String) throws {
+    /// A consistent copy of the whole store in data file format, taken while the server runs:
+    /// the view it copies keeps its files mapped even if a compaction replaces them meanwhile.
+    public func backup(to path: String, progress: ((Int, Int) -> Void)? = nil) throws {
         try refresh()
         let temporary = path + ".tmp"
-        try Snapshot.write(state, generation: appliedGeneration, epoch: appliedEpoch, to: temporary)
-        guard rename(temporary, path) == 0 else { throw StoreError.errno("rename \(path)") }
+        _ = try DataFileWriter.writeView(view, to: temporary, generation: view.generation.number, epoch: appliedEpoch,
+                                         definitions: [:], progress: progress)
+        guard rename(temporary, path) == 0 else { unlink(temporary); throw StoreError.errno("rename \(path)") }
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        try Files.fsyncDirectory(folder.isEmpty ? "/" : folder)
     }
 
     /// Replaces the store's content with a backup, atomically and safely while workers run: the
-    /// backup becomes the next generation's snapshot and the epoch changes, so every process
-    /// reloads on its next request.
+    /// backup becomes the next generation with a new epoch, so every process reloads on its next
+    /// request. The backup is checked whole before anything changes.
     public func restore(from path: String) throws {
-        var restored = StoreState(indexes: indexes)
-        try Snapshot.load(path: path, into: &restored)  // refuse a damaged backup before touching anything
-        try withLock(LOCK_EX) {
-            try catchUpHoldingExclusiveLock()
-            let next = appliedGeneration + 1
-            let temporary = snapshotPath(next) + ".tmp"
-            try Snapshot.write(restored, generation: next, epoch: appliedEpoch + 1, to: temporary)
-            let newJournal = try Files.openOrThrow(journalPath(next), O_RDWR | O_CREAT | O_TRUNC)
-            guard fsync(newJournal) == 0 else { close(newJournal); throw StoreError.errno("fsync journal") }
-            guard rename(temporary, snapshotPath(next)) == 0 else { close(newJournal); throw StoreError.errno("rename snapshot") }
-            try Files.fsyncDirectory(directory)
-            let previous = appliedGeneration
-            head.publish(.init(generation: next, committedLength: 0, epoch: appliedEpoch + 1))
-            close(journalFD)
-            journalFD = newJournal
-            state = restored
-            appliedGeneration = next
-            appliedLength = 0
-            appliedEpoch += 1
-            unlink(snapshotPath(previous))
-            unlink(journalPath(previous))
+        let backup = try MappedFile(path: path)
+        guard let compactLock = try acquireCompactionLock() else {
+            throw StoreError.system("a compaction or restore is running; retry when it is done")
+        }
+        defer { close(compactLock) }
+        try refresh()
+        let startGeneration = view.generation.number, epoch = appliedEpoch + 1, next = startGeneration + 1
+        let dataTemporary = Generation.dataPath(directory, next) + ".tmp"
+        let hintTemporary = Generation.hintPath(directory, next) + ".tmp"
+        do {
+            var writer = try DataFileWriter(path: dataTemporary, definitions: definitions)
+            var records: [(String, String, HintCollection.Location, JSON)] = []
+            let header = try DataFileReader.scan(backup) { records.append(($0, $1, $2, $3)) }
+            try writer.header(generation: next, epoch: epoch, sequence: header.sequence, sequences: header.sequences, records: records.count)
+            for (collection, id, location, value) in records {
+                let line = backup.slice(location.lineOffset, location.lineLength)
+                let collectionDefinitions = definitions[collection] ?? []
+                try writer.copy(line: line, collection: collection, id: id, valueStart: location.valueStart,
+                                keys: collectionDefinitions.map { $0.keys(value) }, orders: collectionDefinitions.map { $0.order?(value) })
+            }
+            try writer.finish()
+            let hint = writer.hint.build(generation: next, epoch: epoch, lastSequence: header.sequence, sequences: header.sequences,
+                                         dataBytes: writer.written, dataCRC: writer.crc)
+            try Files.writeAll(hint, to: hintTemporary)
+            try withLock(LOCK_EX) {
+                try catchUpHoldingExclusiveLock()
+                guard view.generation.number == startGeneration else { throw StoreError.system("the store changed generation during the restore") }
+                try switchGeneration(to: next, epoch: epoch, journal: [], dataTemporary: dataTemporary, hintTemporary: hintTemporary)
+            }
+        } catch {
+            unlink(dataTemporary)
+            unlink(hintTemporary)
+            throw error
         }
     }
 
@@ -320,80 +457,72 @@ public final class Store {
         public var lastSequence: Int
         public var records: [String: Int]
         public var journalBytes: Int
-        public var snapshotBytes: Int
+        public var dataBytes: Int
+        public var hintBytes: Int
     }
 
     public func statistics() throws -> Statistics {
         try refresh()
-        var snapshotBytes = 0
-        if appliedGeneration > 0 {
-            var info = stat()
-            if stat(snapshotPath(appliedGeneration), &info) == 0 { snapshotBytes = Int(info.st_size) }
-        }
-        return Statistics(generation: appliedGeneration, epoch: appliedEpoch, lastSequence: state.lastSeq,
-                          records: state.collections.mapValues(\.liveCount), journalBytes: appliedLength,
-                          snapshotBytes: snapshotBytes)
+        var records: [String: Int] = [:]
+        for name in view.collectionNames { records[name] = view.count(name) }
+        return Statistics(generation: view.generation.number, epoch: appliedEpoch, lastSequence: view.lastSequence, records: records,
+                          journalBytes: appliedLength, dataBytes: view.generation.data?.size ?? 0,
+                          hintBytes: view.generation.hint?.file.size ?? 0)
     }
 
-    /// Checks every line of the current snapshot and journal without changing anything.
-    public static func verify(directory: String) -> (problems: [String], notes: [String]) {
-        var notes: [String] = []
-        let generation = generations(in: directory, prefix: "snapshot-").max() ?? 0
-        var state = StoreState(indexes: [])
-        do {
-            if generation > 0 {
-                try Snapshot.load(path: "\(directory)/snapshot-\(generation).jsonl", into: &state)
-                notes.append("snapshot-\(generation).jsonl: \(state.collections.values.reduce(0) { $0 + $1.liveCount }) records, sequence \(state.lastSeq)")
+    // MARK: format 1
+
+    /// The first store kept `snapshot-<g>.jsonl` (same lines as a data file) and a format-1 head.
+    /// Its snapshot becomes generation g's data file (a hard link, so a worker of the old release
+    /// still running during a reload keeps its file), a hint is built, the head is rewritten.
+    private func migrateFormatOne() throws {
+        guard let published = head.read() else { throw StoreError.corrupt(file: "store.head", offset: 0, reason: "unreadable format-1 head") }
+        let g = published.generation
+        let snapshot = "\(directory)/snapshot-\(g).jsonl"
+        if g > 0 {
+            guard Files.exists(snapshot) || Files.exists(Generation.dataPath(directory, g)) else {
+                throw StoreError.corrupt(file: "snapshot-\(g).jsonl", offset: 0, reason: "the format-1 head names a snapshot that is missing")
             }
-            let path = "\(directory)/journal-\(generation).jsonl"
-            if Files.exists(path) {
-                let fd = try Files.openOrThrow(path, O_RDONLY)
-                defer { close(fd) }
-                let before = state.lastSeq
-                let scan = try JournalScan.run(fd: fd, path: path, from: 0, to: nil, into: &state, allowTornTail: true)
-                notes.append("journal-\(generation).jsonl: \(state.lastSeq - before) entries, \(scan.validEnd) bytes")
-                if scan.tornBytes > 0 {
-                    notes.append("journal-\(generation).jsonl: torn last entry (\(scan.tornBytes) bytes), dropped on next open")
-                }
+            if !Files.exists(Generation.dataPath(directory, g)) {
+                guard link(snapshot, Generation.dataPath(directory, g)) == 0 else { throw StoreError.errno("link snapshot-\(g).jsonl") }
+                try Files.fsyncDirectory(directory)
             }
-            let total = state.collections.values.reduce(0) { $0 + $1.liveCount }
-            notes.append("generation \(generation), \(total) records in \(state.collections.count) collections")
-            return ([], notes)
-        } catch {
-            return ([String(describing: error)], notes)
         }
+        head.publish(published)
+        try head.sync()
+        recoveryNotes.append("migrated a format-1 store (generation \(g)): snapshot-\(g).jsonl is now data-\(g).jsonl, with a hint file")
     }
 }
 
-/// A write in progress: reads see the store's fresh state plus this transaction's own changes.
+/// A write in progress: reads see the store's fresh view plus this transaction's own changes.
 public struct Transaction {
-    private let base: StoreState
+    private let view: StoreView
     private var overlay: [String: [String: JSON]] = [:]
     private var deleted: [String: Set<String>] = [:]
     private var sequenceOverlay: [String: Int] = [:]
     public private(set) var operations: [JSON] = []
 
-    init(base: StoreState) { self.base = base }
+    init(view: StoreView) { self.view = view }
 
     public func get(_ collection: String, _ id: String) -> JSON? {
         if let value = overlay[collection]?[id] { return value }
         if deleted[collection]?.contains(id) == true { return nil }
-        return base.get(collection, id)
+        return view.get(collection, id)
     }
 
     public func count(_ collection: String) -> Int {
-        let added = overlay[collection]?.keys.filter { base.get(collection, $0) == nil }.count ?? 0
-        let removed = deleted[collection]?.filter { base.get(collection, $0) != nil }.count ?? 0
-        return base.count(collection) + added - removed
+        let added = overlay[collection]?.keys.filter { !view.contains(collection, $0) }.count ?? 0
+        let removed = deleted[collection]?.filter { view.contains(collection, $0) }.count ?? 0
+        return view.count(collection) + added - removed
     }
 
     /// Index lookup that also sees this transaction's puts and deletes.
     public func lookup(_ collection: String, index: String, key: String) -> [String] {
-        var ids = base.lookup(collection, index: index, key: key)
+        var ids = view.lookup(collection, index: index, key: key)
         let touched = Set(overlay[collection]?.keys.map { $0 } ?? []).union(deleted[collection] ?? [])
         guard !touched.isEmpty else { return ids }
         ids.removeAll { touched.contains($0) }
-        if let definition = base.indexDefinitions[collection]?.first(where: { $0.name == index }) {
+        if let definition = view.definitions[collection]?.first(where: { $0.name == index }) {
             for (id, value) in overlay[collection] ?? [:] where definition.keys(value).contains(key) { ids.append(id) }
         }
         return ids
@@ -413,9 +542,40 @@ public struct Transaction {
 
     /// The next value of a durable counter (1, 2, 3, ...): integer ids.
     public mutating func nextSequence(_ name: String) -> Int {
-        let next = (sequenceOverlay[name] ?? base.sequences[name] ?? 0) + 1
+        let next = (sequenceOverlay[name] ?? view.sequences[name] ?? 0) + 1
         sequenceOverlay[name] = next
         operations.append(["op": "seq", "name": .string(name), "v": .int(next)])
         return next
+    }
+}
+
+/// `data-3.jsonl`, `hint-3.bin`, `journal-3.jsonl` (and their `.tmp`): which generation a file is of.
+struct StoreFileName {
+    let generation: Int
+
+    init?(_ name: String) {
+        var base = name
+        if base.hasSuffix(".tmp") { base.removeLast(4) }
+        for (prefix, suffix) in [("data-", ".jsonl"), ("hint-", ".bin"), ("journal-", ".jsonl")] where base.hasPrefix(prefix) && base.hasSuffix(suffix) {
+            guard let number = Int(base.dropFirst(prefix.count).dropLast(suffix.count)) else { return nil }
+            generation = number
+            return
+        }
+        return nil
+    }
+}
+
+func monotonicMicroseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000 + now.tv_nsec / 1_000
+}
+
+extension Files {
+    static func writeAll(_ bytes: [UInt8], to path: String) throws(StoreError) {
+        let fd = try openOrThrow(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { close(fd) }
+        try writeAll(fd, bytes)
+        guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
     }
 }

@@ -10,6 +10,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case corrupt(file: String, offset: Int, reason: String)
     case malformedOperation
     case notAStoreFile(String)
+    /// The disk is full: the write was not made (nothing was acknowledged).
+    case diskFull(String)
 
     public var description: String {
         switch self {
@@ -17,11 +19,15 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .corrupt(let file, let offset, let reason):
             return "store file \(file) is damaged at byte \(offset) (\(reason)); restore a backup (partnerships store restore) or repair it"
         case .malformedOperation: return "a journal entry holds an operation this version does not understand"
-        case .notAStoreFile(let path): return "\(path) is not a store snapshot or backup"
+        case .notAStoreFile(let path): return "\(path) is not a store data file or backup"
+        case .diskFull(let what): return "no space left on the store's disk (\(what)); the write was not made"
         }
     }
 
-    static func errno(_ what: String) -> StoreError { .system("\(what): \(String(cString: strerror(Glibc.errno)))") }
+    static func errno(_ what: String) -> StoreError {
+        if Glibc.errno == ENOSPC || Glibc.errno == EDQUOT { return .diskFull(what) }
+        return .system("\(what): \(String(cString: strerror(Glibc.errno)))")
+    }
 }
 
 /// Small POSIX file helpers: the store needs exact control over fsync and rename ordering.
@@ -106,14 +112,20 @@ enum Files {
     }
 }
 
-/// The head: 64 bytes of a small file every process maps shared. It says which generation is
-/// current, how many journal bytes are acknowledged (written and fsynced), and the epoch
-/// (bumped by a restore, which replaces history). Writers change it only under the exclusive lock;
-/// readers read it without any lock or syscall through a seqlock, so a request that finds
-/// nothing new costs a few memory loads.
+/// The head: a small file every process maps shared. It names the current generation (the one
+/// data + hint + journal set that recovery trusts), how many journal bytes are acknowledged
+/// (written and fsynced) and the epoch (bumped by a restore, which replaces history). Writers change
+/// it only under the exclusive lock; readers read it without any lock or syscall through a seqlock,
+/// so a request that finds nothing new costs a few memory loads. A generation switch is msynced
+/// before the files it replaces are removed, so after a power loss the head names files that exist.
+///
+/// Slots (Int64): 0 magic, 1 seqlock, 2 generation, 3 acknowledged length, 4 epoch, 5 check value.
 final class StoreHead {
-    private static let magic: Int64 = 0x5354_4F52_4548_4431  // "STOREHD1"
+    static let magic: Int64 = 0x5354_4F52_4548_4432  // "STOREHD2": this layout (with a check value)
+    /// The first store format's head (snapshot-<g>.jsonl + journal): opened once to migrate.
+    static let formatOneMagic: Int64 = 0x5354_4F52_4548_4431  // "STOREHD1"
     private let base: UnsafeMutablePointer<Int64>
+    let path: String
 
     struct Value: Equatable {
         var generation: Int
@@ -122,6 +134,7 @@ final class StoreHead {
     }
 
     init(path: String) throws(StoreError) {
+        self.path = path
         let fd = try Files.openOrThrow(path, O_RDWR | O_CREAT)
         defer { close(fd) }
         if try Files.size(fd) < 4096 { guard ftruncate(fd, 4096) == 0 else { throw StoreError.errno("ftruncate head") } }
@@ -133,7 +146,10 @@ final class StoreHead {
 
     deinit { munmap(base, 4096) }
 
-    var isInitialized: Bool { partnerships_atomic_load(base) == Self.magic }
+    var magicValue: Int64 { partnerships_atomic_load(base) }
+    var isInitialized: Bool { magicValue == Self.magic }
+    var isFormatOne: Bool { magicValue == Self.formatOneMagic }
+    var isBlank: Bool { (0..<8).allSatisfy { partnerships_atomic_load(base + $0) == 0 } }
 
     /// nil when a publish stays half-done: its writer died between the two counter stores. The
     /// caller then repairs the head under the exclusive lock (see `Store.recover`).
@@ -152,6 +168,17 @@ final class StoreHead {
         return nil
     }
 
+    /// Whether the stored check value matches the stored fields (a damaged head is refused on open).
+    var checkValueMatches: Bool {
+        guard let value = read() else { return false }
+        return partnerships_atomic_load(base + 5) == Self.check(value)
+    }
+
+    static func check(_ value: Value) -> Int64 {
+        var fields = [Int64(value.generation), Int64(value.committedLength), Int64(value.epoch), magic]
+        return fields.withUnsafeMutableBytes { Int64(CRC32.checksum(UnsafeRawBufferPointer($0))) }
+    }
+
     /// Only under the exclusive lock.
     func publish(_ value: Value) {
         // Even when stable; a dead writer may have left it odd, which the next publish repairs.
@@ -160,7 +187,13 @@ final class StoreHead {
         partnerships_atomic_store(base + 2, Int64(value.generation))
         partnerships_atomic_store(base + 3, Int64(value.committedLength))
         partnerships_atomic_store(base + 4, Int64(value.epoch))
+        partnerships_atomic_store(base + 5, Self.check(value))
         partnerships_atomic_store(base + 1, sequence + 1)
         partnerships_atomic_store(base, Self.magic)
+    }
+
+    /// Makes the head durable: after a generation switch, before the old generation's files go.
+    func sync() throws(StoreError) {
+        guard msync(base, 4096, MS_SYNC) == 0 else { throw StoreError.errno("msync \(path)") }
     }
 }

@@ -18,6 +18,10 @@ public struct PoolConfiguration: Sendable {
     public var workerCommand: [String]
     public var scoreboardPath: String
     public var pidFile: String?
+    /// argv of a background maintenance job (the store's compaction), started when the check given
+    /// to the supervisor says it is due; at most one runs at a time, never inside a request.
+    public var maintenanceCommand: [String]?
+    public var maintenanceCheckInterval: Double = 1
 
     public init(workerCommand: [String], scoreboardPath: String) {
         self.workerCommand = workerCommand
@@ -62,10 +66,15 @@ public final class Supervisor {
     private var crashTimes: [Double] = []
     private var spawnBackoff = 0.0
     private var nextSpawnAllowed = 0.0
+    private let maintenanceDue: (() -> Bool)?
+    private var maintenancePID: pid_t? = nil
+    private var maintenanceStarted = 0.0
+    private var nextMaintenanceCheck = 0.0
 
-    public init(configuration: PoolConfiguration, socket: ListenSocket) throws {
+    public init(configuration: PoolConfiguration, socket: ListenSocket, maintenanceDue: (() -> Bool)? = nil) throws {
         self.configuration = configuration
         self.socket = socket
+        self.maintenanceDue = maintenanceDue
         self.scoreboard = try Scoreboard(path: configuration.scoreboardPath, slotCount: configuration.workers * 2 + 2)
     }
 
@@ -97,7 +106,7 @@ public final class Supervisor {
             }
             reapChildren()
             if stopping {
-                if workers.isEmpty { break }
+                if workers.isEmpty && maintenancePID == nil { break }
                 if now() > stopDeadline {
                     Log.warning("grace period over; killing remaining workers", [("count", String(workers.count))])
                     for pid in workers.keys { kill(pid, SIGKILL) }
@@ -110,6 +119,7 @@ public final class Supervisor {
             beginRecycles()
             ensureWorkers()
             progressRecycles()
+            startMaintenanceIfDue()
         }
         cleanUp()
         Log.info("supervisor stopped")
@@ -124,6 +134,8 @@ public final class Supervisor {
         stopDeadline = now() + configuration.gracePeriod
         Log.info("graceful stop", [("signal", String(signal)), ("workers", String(workers.count))])
         for pid in workers.keys { kill(pid, SIGTERM) }
+        // A compaction stopped part way leaves the published generation as it was (crash-safe by design).
+        if let maintenancePID { kill(maintenancePID, SIGTERM) }
     }
 
     private func beginReload() {
@@ -209,6 +221,10 @@ public final class Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if pid == maintenancePID {
+                maintenanceFinished(status: status)
+                continue
+            }
             guard let worker = workers.removeValue(forKey: pid) else { continue }
             scoreboard.increment(.retiredRequests, by: scoreboard.slot(worker.slot).requests)
             scoreboard.release(slot: worker.slot)
@@ -270,10 +286,22 @@ public final class Supervisor {
     }
 
     private func spawnWorker(slot: Int) -> pid_t? {
+        spawn(configuration.workerCommand, environment: [
+            "\(WorkerEnvironment.slot)=\(slot)", "\(WorkerEnvironment.scoreboard)=\(configuration.scoreboardPath)",
+            "\(WorkerEnvironment.generation)=\(generation)",
+        ], stdinFromSocket: true)
+    }
+
+    /// posix_spawn with default signal handling; workers get the listening socket as fd 0.
+    private func spawn(_ command: [String], environment extra: [String], stdinFromSocket: Bool) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, socket.fd, 0)
+        if stdinFromSocket {
+            posix_spawn_file_actions_adddup2(&actions, socket.fd, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -294,23 +322,49 @@ public final class Supervisor {
             if !text.hasPrefix("PARTNERSHIPS_WORKER_") && !text.hasPrefix(WorkerEnvironment.scoreboard + "=") { environment.append(text) }
             cursor += 1
         }
-        environment.append("\(WorkerEnvironment.slot)=\(slot)")
-        environment.append("\(WorkerEnvironment.scoreboard)=\(configuration.scoreboardPath)")
-        environment.append("\(WorkerEnvironment.generation)=\(generation)")
+        environment += extra
 
-        let argv = configuration.workerCommand.map { strdup($0) } + [nil]
+        let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, configuration.workerCommand[0], &actions, &attributes, argv, envp)
+        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard rc == 0 else {
-            Log.error("cannot start worker", [("command", configuration.workerCommand[0]), ("error", String(cString: strerror(rc)))])
+            Log.error("cannot start process", [("command", command[0]), ("error", String(cString: strerror(rc)))])
             return nil
         }
         return pid
+    }
+
+    private func startMaintenanceIfDue() {
+        guard maintenancePID == nil, let command = configuration.maintenanceCommand, let due = maintenanceDue else { return }
+        let t = now()
+        guard t >= nextMaintenanceCheck else { return }
+        nextMaintenanceCheck = t + configuration.maintenanceCheckInterval
+        guard due() else { return }
+        guard let pid = spawn(command, environment: [], stdinFromSocket: false) else {
+            nextMaintenanceCheck = t + 30
+            return
+        }
+        maintenancePID = pid
+        maintenanceStarted = t
+        Log.info("maintenance started", [("command", command.dropFirst().joined(separator: " ")), ("pid", String(pid))])
+    }
+
+    private func maintenanceFinished(status: Int32) {
+        let milliseconds = String(Int((now() - maintenanceStarted) * 1000))
+        if (status & 0x7f) == 0 && (status >> 8) & 0xff == 0 {
+            Log.info("maintenance finished", [("pid", String(maintenancePID ?? 0)), ("duration_ms", milliseconds)])
+        } else {
+            // Retried later: a failed compaction leaves the published generation as it was.
+            Log.error("maintenance failed; retrying in 30 s", [("pid", String(maintenancePID ?? 0)), ("duration_ms", milliseconds),
+                                                              ("status", String(status))])
+            nextMaintenanceCheck = now() + 30
+        }
+        maintenancePID = nil
     }
 
     private func writePIDFile(_ path: String) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Server
+import Store
 import WorkerPool
 #if canImport(Glibc)
 import Glibc
@@ -56,6 +57,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Log file (JSON lines); '-' for stderr.")
     var log: String = "-"
 
+    @Option(help: "Journal bytes after which the supervisor starts a background compaction.")
+    var compactionThreshold: Int = StoreOptions().compactionThreshold
+
     @OptionGroup var worker: WorkerArguments
 
     func validate() throws {
@@ -71,6 +75,17 @@ struct Serve: ParsableCommand {
         }
         try makeDirectories(runDirectory)
         try makeDirectories(worker.data)
+        // Open (and recover) the store once before any worker starts, checking the whole data file:
+        // a damaged store refuses to start here, with the file and byte, instead of workers crash-looping.
+        let store: Store
+        do {
+            store = try Store(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(),
+                              options: StoreOptions(compactionThreshold: compactionThreshold, verifyDataOnOpen: true))
+        } catch {
+            Log.error("the store cannot be opened; not starting", [("data", worker.data), ("error", String(describing: error))])
+            throw ValidationError("the store in \(worker.data) cannot be opened: \(error)")
+        }
+        for note in store.recoveryNotes { Log.warning("store recovery", [("note", note)]) }
         let address = ListenAddress.parse(listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
                                           mode: 0o660, group: socketGroup)!
         let socket = try ListenSocket.bind(address)
@@ -82,11 +97,12 @@ struct Serve: ParsableCommand {
         configuration.requestTimeout = requestTimeout
         configuration.gracePeriod = gracePeriod
         configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
+        configuration.maintenanceCommand = [executablePath(), "store", "compact", "--data", absolutePath(worker.data), "--background"]
         if case .tcp(let host, let port) = socket.address {
             print("listening on \(host):\(port)")
             fflush(nil)
         }
-        let supervisor = try Supervisor(configuration: configuration, socket: socket)
+        let supervisor = try Supervisor(configuration: configuration, socket: socket, maintenanceDue: { store.needsCompaction })
         throw ExitCode(supervisor.run())
     }
 }

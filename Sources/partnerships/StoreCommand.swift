@@ -1,6 +1,8 @@
 import ArgumentParser
 import JSON
+import Server
 import Store
+import WorkerPool
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +23,7 @@ struct StoreCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check every line of the snapshot and journal; exit 1 on damage.")
         @OptionGroup var location: Location
         func run() throws {
-            let (problems, notes) = Store.verify(directory: location.data)
+            let (problems, notes) = Store.verify(directory: location.data, indexes: ServerAssembly.allIndexes())
             notes.forEach { print($0) }
             if !problems.isEmpty {
                 problems.forEach { print("PROBLEM: \($0)") }
@@ -32,12 +34,31 @@ struct StoreCommand: ParsableCommand {
     }
 
     struct Compact: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a snapshot now and start a new journal generation.")
+        static let configuration = CommandConfiguration(
+            abstract: "Merge the data file and the journal into a new generation now (writers keep going meanwhile).")
         @OptionGroup var location: Location
+        @Flag(help: "Started by the supervisor: JSON log lines, no progress.") var background = false
         func run() throws {
-            let store = try Store(directory: location.data)
-            try store.compact()
-            print("compacted: generation \(store.generation)")
+            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
+            let started = Scoreboard.monotonicNanoseconds()
+            let showProgress = !background && isatty(2) != 0
+            guard let report = try store.compact(progress: showProgress ? { done, total in
+                writeStandardError("\r  \(done) / \(total) records")
+            } : nil) else {
+                if background { Log.component = "compactor"; Log.info("compaction skipped: another one is running") }
+                else { print("another compaction or restore is running; nothing done") }
+                return
+            }
+            if showProgress { writeStandardError("\n") }
+            let milliseconds = (Scoreboard.monotonicNanoseconds() - started) / 1_000_000
+            if background {
+                Log.component = "compactor"
+                Log.info("compacted", [("generation", String(report.generation)), ("records", String(report.records)),
+                                       ("data_bytes", String(report.dataBytes)), ("carried_journal_bytes", String(report.carriedJournalBytes)),
+                                       ("switch_us", String(report.lockedMicroseconds)), ("duration_ms", String(milliseconds))])
+            } else {
+                print("compacted: generation \(report.generation), \(report.records) records, \(report.dataBytes) bytes in \(milliseconds) ms (lock held \(report.lockedMicroseconds) µs)")
+            }
         }
     }
 
@@ -46,7 +67,7 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var location: Location
         @Argument(help: "Backup file to write.") var file: String
         func run() throws {
-            let store = try Store(directory: location.data)
+            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
             try store.backup(to: file)
             print("backup written to \(file) (sequence \(store.lastSequence))")
         }
@@ -61,7 +82,7 @@ struct StoreCommand: ParsableCommand {
         @Flag(help: "Confirm that the current content may be replaced.") var force = false
         func run() throws {
             guard force else { throw ValidationError("restore replaces everything in \(location.data): add --force to confirm") }
-            let store = try Store(directory: location.data)
+            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
             try store.restore(from: file)
             print("restored \(file): generation \(store.generation)")
         }
@@ -71,14 +92,20 @@ struct StoreCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Generation, records per collection, file sizes.")
         @OptionGroup var location: Location
         func run() throws {
-            let store = try Store(directory: location.data)
+            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
             let stats = try store.statistics()
             let report: JSON = [
                 "generation": .int(stats.generation), "epoch": .int(stats.epoch), "last_sequence": .int(stats.lastSequence),
-                "journal_bytes": .int(stats.journalBytes), "snapshot_bytes": .int(stats.snapshotBytes),
+                "journal_bytes": .int(stats.journalBytes), "data_bytes": .int(stats.dataBytes), "hint_bytes": .int(stats.hintBytes),
                 "records": .object(JSONObject(stats.records.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ]
             print(report.prettyPrinted())
         }
     }
+}
+
+/// Progress lines for a terminal (stderr, unbuffered).
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }

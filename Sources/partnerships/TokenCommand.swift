@@ -12,7 +12,7 @@ struct TokenCommand: ParsableCommand {
     )
 
     static func openStore(_ data: String) throws -> Store {
-        try Store(directory: data, indexes: Application.indexes(of: ServerAssembly.families(scoreboardPath: nil, testRoutes: false)))
+        try Store(directory: data, indexes: ServerAssembly.allIndexes())
     }
 
     struct Create: ParsableCommand {

@@ -10,7 +10,7 @@ struct Duplicate: Error {}
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    print("usage: store-torture write|unique DIR ...")
+    print("usage: store-torture write|unique|compact DIR ...")
     exit(2)
 }
 let indexes = [IndexDefinition(collection: "unique", name: "by_key") { [$0["key"]?.stringValue ?? ""] }]
@@ -45,6 +45,12 @@ case "unique":  // unique DIR PREFIX COUNT: try to claim keys PREFIX-0..COUNT-1
         } catch is Duplicate {
             acknowledge("duplicate \(key)")
         }
+    }
+case "compact":  // compact DIR [--threshold N]: compacts whenever the journal passes the threshold, until killed
+    while true {
+        try store.refresh()
+        if store.needsCompaction, let report = try store.compact() { acknowledge("compacted \(report.generation)") }
+        usleep(2_000)
     }
 default:
     print("unknown command \(arguments[1])")

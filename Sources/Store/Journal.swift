@@ -1,0 +1,72 @@
+import JSON
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Replays journal lines from a byte range into a view.
+///
+///     {"seq":42,"ops":[{"op":"put","c":"partnerships","id":"…","v":{…}}],"crc":"1a2b3c4d"}
+struct JournalScan {
+    var validEnd: Int
+    var tornBytes: Int
+    var entries: Int
+
+    /// `to: nil` reads to the end of the file. With `allowTornTail`, a bad or incomplete *last*
+    /// entry is reported as torn instead of failing; a bad entry followed by a good one never is.
+    /// `into: nil` only checks.
+    static func run(fd: Int32, name: String, from start: Int, to end: Int?, into view: StoreView?, lastSequence: Int,
+                    allowTornTail: Bool) throws(StoreError) -> JournalScan {
+        let limit: Int
+        if let end { limit = end } else { limit = try Files.size(fd) }
+        guard limit > start else { return JournalScan(validEnd: start, tornBytes: 0, entries: 0) }
+        let bytes = try Files.read(fd, from: start, count: limit - start)
+        guard bytes.count == limit - start else {
+            throw StoreError.corrupt(file: name, offset: start + bytes.count,
+                                     reason: "journal ends before its acknowledged length (\(limit) bytes)")
+        }
+        var sequence = lastSequence
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(StoreError) -> JournalScan in
+            var offset = 0
+            var entries = 0
+            while offset < buffer.count {
+                let newline = buffer[offset...].firstIndex(of: 0x0A)
+                let lineEnd = newline ?? buffer.count
+                let line = UnsafeBufferPointer(rebasing: buffer[offset..<lineEnd])
+                var failure: String? = nil
+                var entry: JSONObject = [:]
+                if newline == nil {
+                    failure = "incomplete entry"
+                } else {
+                    switch LineCodec.decode(line) {
+                    case .success(let decoded): entry = decoded
+                    case .failure(let error): failure = error.description
+                    }
+                }
+                if let failure {
+                    let isLast = newline == nil || !buffer[(lineEnd + 1)...].contains(0x0A)
+                    if allowTornTail && isLast {
+                        return JournalScan(validEnd: start + offset, tornBytes: buffer.count - offset, entries: entries)
+                    }
+                    throw StoreError.corrupt(file: name, offset: start + offset, reason: failure)
+                }
+                guard let entrySequence = entry["seq"]?.intValue, let operations = entry["ops"]?.arrayValue else {
+                    throw StoreError.corrupt(file: name, offset: start + offset, reason: "entry without seq/ops")
+                }
+                if entrySequence > sequence {
+                    guard entrySequence == sequence + 1 else {
+                        throw StoreError.corrupt(file: name, offset: start + offset, reason: "sequence \(entrySequence) follows \(sequence)")
+                    }
+                    if let view {
+                        do { try view.apply(operations, sequence: entrySequence) } catch {
+                            throw StoreError.corrupt(file: name, offset: start + offset, reason: "unknown operation")
+                        }
+                    }
+                    sequence = entrySequence
+                    entries += 1
+                }
+                offset = lineEnd + 1
+            }
+            return JournalScan(validEnd: start + buffer.count, tornBytes: 0, entries: entries)
+        }
+    }
+}

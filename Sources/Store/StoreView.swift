@@ -1,0 +1,385 @@
+import JSON
+
+/// A secondary index: for each record of `collection`, `keys` says under which keys to find it
+/// (e.g. a partnership under its lead provider id). Stored in the hint file of every generation
+/// and kept for the journal's records in each process; lookups never scan the collection.
+///
+/// With an `order` (e.g. a record's `created_at`), the records under each key are also kept sorted
+/// by (order, creation), so `Store.forEach` can page through them in that order without reading
+/// the others. Creation order alone is not that order for a timestamp: a worker stamps a record
+/// before it takes the write lock, so two concurrent creates can reach the journal swapped.
+///
+/// The hint file remembers indexes by name: when `keys` or `order` changes meaning, change the
+/// name too (e.g. `by_school_v2`), so stores written before are re-indexed on open.
+public struct IndexDefinition: Sendable {
+    public let collection: String
+    public let name: String
+    public let order: (@Sendable (JSON) -> String)?
+    public let keys: @Sendable (JSON) -> [String]
+
+    public init(collection: String, name: String, order: (@Sendable (JSON) -> String)? = nil,
+                keys: @escaping @Sendable (JSON) -> [String]) {
+        self.collection = collection
+        self.name = name
+        self.order = order
+        self.keys = keys
+    }
+}
+
+/// What one process sees of the store: a generation's mapped files (shared by every process) plus
+/// the journal entries applied since that generation began (this process's only copy of records:
+/// their serialized bytes, a few MiB at most since compaction keeps the journal short).
+///
+/// Records have a rank that gives creation order: a base record's number in the data file, a
+/// record created since then `base count + n`. An update keeps the rank; a delete then create
+/// gets a new one, as the first store did.
+final class StoreView {
+    let generation: Generation
+    let definitions: [String: [IndexDefinition]]
+    private(set) var collections: [String: CollectionOverlay] = [:]
+    private(set) var sequences: [String: Int]
+    private(set) var lastSequence: Int
+    /// The first read that found damage since `takeDamage()`: the request or write that made the
+    /// read must fail instead of acting on a missing record.
+    private(set) var damage: StoreError?
+
+    struct Posting {
+        var order: String
+        var rank: Int
+        var id: String
+    }
+
+    struct OverlayRecord {
+        var value: [UInt8]?  // nil: deleted
+        var rank: Int
+        var keys: [[String]]  // per definition of the collection
+        var orders: [String?]
+    }
+
+    struct CollectionOverlay {
+        var records: [String: OverlayRecord] = [:]
+        var created = 0
+        var live = 0
+        var shadowed = Set<Int>()
+        var shadowedUnderKey: [[String: Int]]
+        var postings: [[String: [Posting]]]
+
+        init(definitions: Int) {
+            shadowedUnderKey = Array(repeating: [:], count: definitions)
+            postings = Array(repeating: [:], count: definitions)
+        }
+    }
+
+    init(generation: Generation, definitions: [String: [IndexDefinition]]) {
+        self.generation = generation
+        self.definitions = definitions
+        sequences = generation.sequences
+        lastSequence = generation.lastSequence
+    }
+
+    func takeDamage() -> StoreError? {
+        defer { damage = nil }
+        return damage
+    }
+
+    private func note(_ result: Result<JSON, StoreError>) -> JSON? {
+        switch result {
+        case .success(let value): return value
+        case .failure(let error):
+            if damage == nil { damage = error }
+            return nil
+        }
+    }
+
+    private func parse(_ bytes: [UInt8]) -> JSON? {
+        note(Result { () throws(JSONError) -> JSON in try JSON.parse(bytes) }.mapError {
+            StoreError.corrupt(file: "journal-\(generation.number).jsonl", offset: 0, reason: "applied record is not JSON: \($0)")
+        })
+    }
+
+    private func definitionPosition(_ collection: String, _ index: String) -> Int? {
+        definitions[collection]?.firstIndex { $0.name == index }
+    }
+
+    // MARK: reads
+
+    func get(_ collection: String, _ id: String) -> JSON? {
+        if let record = collections[collection]?.records[id] { return record.value.flatMap(parse) }
+        guard let base = generation.collection(collection), let number = base.find(id) else { return nil }
+        return note(generation.value(base, number))
+    }
+
+    func contains(_ collection: String, _ id: String) -> Bool {
+        if let record = collections[collection]?.records[id] { return record.value != nil }
+        return generation.collection(collection)?.find(id) != nil
+    }
+
+    func count(_ collection: String) -> Int {
+        let base = generation.collection(collection)?.count ?? 0
+        guard let overlay = collections[collection] else { return base }
+        return base - overlay.shadowed.count + overlay.live
+    }
+
+    var collectionNames: [String] {
+        Set((generation.hint?.collections.keys).map(Array.init) ?? []).union(collections.keys).filter { count($0) > 0 }.sorted()
+    }
+
+    private enum Ref {
+        case base(Int)
+        case overlay(String)
+    }
+
+    private func value(_ ref: Ref, _ collection: String, _ base: HintCollection?) -> JSON? {
+        switch ref {
+        case .base(let number): return note(generation.value(base!, number))
+        case .overlay(let id): return collections[collection]?.records[id]?.value.flatMap(parse)
+        }
+    }
+
+    private func id(_ ref: Ref, _ base: HintCollection?) -> String {
+        switch ref {
+        case .base(let number): return base!.id(number)
+        case .overlay(let id): return id
+        }
+    }
+
+    /// Every live record of a collection, in creation order.
+    private func allRefs(_ collection: String) -> [Ref] {
+        let base = generation.collection(collection)
+        let overlay = collections[collection]
+        var refs: [Ref] = []
+        refs.reserveCapacity(count(collection))
+        let added = (overlay?.records ?? [:]).filter { $0.value.value != nil }.map { ($0.value.rank, $0.key) }.sorted { $0.0 < $1.0 }
+        var next = 0
+        for number in 0..<(base?.count ?? 0) {
+            while next < added.count, added[next].0 <= number { refs.append(.overlay(added[next].1)); next += 1 }
+            if overlay?.shadowed.contains(number) != true { refs.append(.base(number)) }
+        }
+        while next < added.count { refs.append(.overlay(added[next].1)); next += 1 }
+        return refs
+    }
+
+    func all(_ collection: String) -> [JSON] {
+        let base = generation.collection(collection)
+        return allRefs(collection).compactMap { value($0, collection, base) }
+    }
+
+    /// The records under `key`, in creation order.
+    private func lookupRefs(_ collection: String, _ position: Int, _ index: String, _ key: String) -> [Ref] {
+        let base = generation.collection(collection)
+        let overlay = collections[collection]
+        var numbers = Array(base?.indexes[index]?.postings(key) ?? UnsafeBufferPointer(start: nil, count: 0))
+        if base?.indexes[index]?.isOrdered == true { numbers.sort() }
+        if let overlay, !overlay.shadowed.isEmpty { numbers.removeAll { overlay.shadowed.contains(Int($0)) } }
+        let added = (overlay?.postings[position][key] ?? []).sorted { $0.rank < $1.rank }
+        guard !added.isEmpty else { return numbers.map { .base(Int($0)) } }
+        var refs: [Ref] = []
+        refs.reserveCapacity(numbers.count + added.count)
+        var next = 0
+        for number in numbers {
+            while next < added.count, added[next].rank <= Int(number) { refs.append(.overlay(added[next].id)); next += 1 }
+            refs.append(.base(Int(number)))
+        }
+        while next < added.count { refs.append(.overlay(added[next].id)); next += 1 }
+        return refs
+    }
+
+    func lookup(_ collection: String, index: String, key: String) -> [String] {
+        guard let position = definitionPosition(collection, index) else { return [] }
+        let base = generation.collection(collection)
+        return lookupRefs(collection, position, index, key).map { id($0, base) }
+    }
+
+    func lookupValues(_ collection: String, index: String, key: String) -> [JSON] {
+        guard let position = definitionPosition(collection, index) else { return [] }
+        let base = generation.collection(collection)
+        return lookupRefs(collection, position, index, key).compactMap { value($0, collection, base) }
+    }
+
+    /// Visits the records under `key` in the index's order (creation order without one), from the
+    /// `offset`-th on, until `body` returns false. `descending` visits the order values from the
+    /// largest down and records sharing a value in creation order, as a stable sort by that value
+    /// descending does. A key the journal has not touched since the generation began is walked
+    /// straight from the hint file: a page costs the records it reads.
+    func forEach(_ collection: String, index: String, key: String, descending: Bool, offset: Int,
+                 _ body: (JSON) throws -> Bool) rethrows {
+        guard let position = definitionPosition(collection, index), offset >= 0 else { return }
+        let ordered = definitions[collection]![position].order != nil
+        let base = generation.collection(collection)
+        let overlay = collections[collection]
+        let untouched = (overlay?.postings[position][key]?.isEmpty ?? true) && (overlay?.shadowedUnderKey[position][key] ?? 0) == 0
+        if untouched {
+            guard let base, let hintIndex = base.indexes[index] else { return }
+            let run = hintIndex.postings(key)
+            try walk(count: run.count, descending: descending, offset: offset,
+                     sameOrder: ordered ? { compareBytes(hintIndex.order(Int(run[$0])), hintIndex.order(Int(run[$1]))) == 0 } : nil) { i in
+                guard let value = note(generation.value(base, Int(run[i]))) else { return true }
+                return try body(value)
+            }
+            return
+        }
+        // Merge the hint's run (less what the journal replaced) with the journal's postings.
+        var entries: [(order: String, rank: Int, ref: Ref)] = []
+        if let base, let hintIndex = base.indexes[index] {
+            for number in hintIndex.postings(key) where overlay?.shadowed.contains(Int(number)) != true {
+                entries.append((ordered ? String(decoding: hintIndex.order(Int(number)), as: UTF8.self) : "", Int(number), .base(Int(number))))
+            }
+        }
+        for posting in overlay?.postings[position][key] ?? [] { entries.append((posting.order, posting.rank, .overlay(posting.id))) }
+        entries.sort { a, b in a.order != b.order ? a.order.utf8.lexicographicallyPrecedes(b.order.utf8) : a.rank < b.rank }
+        try walk(count: entries.count, descending: descending, offset: offset,
+                 sameOrder: ordered ? { entries[$0].order == entries[$1].order } : nil) { i in
+            guard let value = value(entries[i].ref, collection, base) else { return true }
+            return try body(value)
+        }
+    }
+
+    /// The page walk over a list sorted by (order, creation): ascending from `offset`; descending by
+    /// groups of equal order values, last group first, each group in creation order.
+    private func walk(count: Int, descending: Bool, offset: Int, sameOrder: ((Int, Int) -> Bool)?,
+                      _ visit: (Int) throws -> Bool) rethrows {
+        guard offset < count else { return }
+        guard descending else {
+            for i in offset..<count where try !visit(i) { return }
+            return
+        }
+        guard let same = sameOrder else {
+            for i in (0..<(count - offset)).reversed() where try !visit(i) { return }
+            return
+        }
+        let target = count - 1 - offset
+        var groupEnd = target + 1
+        while groupEnd < count, same(groupEnd, target) { groupEnd += 1 }
+        var start = target
+        while start > 0, same(start - 1, target) { start -= 1 }
+        let visitedBefore = count - groupEnd  // records of larger values, all skipped
+        for i in (start + offset - visitedBefore)..<groupEnd where try !visit(i) { return }
+        var end = start
+        while end > 0 {
+            start = end - 1
+            while start > 0, same(start - 1, end - 1) { start -= 1 }
+            for i in start..<end where try !visit(i) { return }
+            end = start
+        }
+    }
+
+    // MARK: applying journal entries
+
+    /// Applies one journal entry's operations (already checked by the caller).
+    func apply(_ operations: [JSON], sequence: Int) throws(StoreError) {
+        for operation in operations {
+            guard case .object(let op) = operation, let kind = op["op"]?.stringValue else { throw .malformedOperation }
+            switch kind {
+            case "put":
+                guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue, let value = op["v"] else { throw .malformedOperation }
+                put(c, id, value)
+            case "del":
+                guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue else { throw .malformedOperation }
+                delete(c, id)
+            case "seq":
+                guard let name = op["name"]?.stringValue, let value = op["v"]?.intValue else { throw .malformedOperation }
+                sequences[name] = value
+            default:
+                throw .malformedOperation
+            }
+        }
+        lastSequence = sequence
+    }
+
+    private func put(_ collection: String, _ id: String, _ value: JSON) {
+        let definitions = definitions[collection] ?? []
+        var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
+        defer { collections[collection] = overlay }
+        let keys = definitions.map { Array(Set($0.keys(value))) }
+        let orders = definitions.map { $0.order?(value) }
+        let rank: Int
+        if let existing = overlay.records[id] {
+            if existing.value != nil {
+                removePostings(existing, id: id, from: &overlay)
+                rank = existing.rank
+            } else {
+                rank = newRank(collection, &overlay)
+                overlay.live += 1
+            }
+        } else if let base = generation.collection(collection), let number = base.find(id) {
+            shadow(number, base, collection, &overlay)
+            rank = number
+            overlay.live += 1
+        } else {
+            rank = newRank(collection, &overlay)
+            overlay.live += 1
+        }
+        let record = OverlayRecord(value: value.serialized(), rank: rank, keys: keys, orders: orders)
+        overlay.records[id] = record
+        for position in definitions.indices {
+            for key in keys[position] {
+                let posting = Posting(order: orders[position] ?? "", rank: rank, id: id)
+                var list = overlay.postings[position][key] ?? []
+                let at = list.firstIndex { precedes(posting, $0) } ?? list.count
+                list.insert(posting, at: at)
+                overlay.postings[position][key] = list
+            }
+        }
+    }
+
+    private func delete(_ collection: String, _ id: String) {
+        let definitions = definitions[collection] ?? []
+        var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
+        defer { collections[collection] = overlay }
+        if let existing = overlay.records[id] {
+            guard existing.value != nil else { return }
+            removePostings(existing, id: id, from: &overlay)
+            overlay.records[id]!.value = nil
+            overlay.live -= 1
+        } else if let base = generation.collection(collection), let number = base.find(id) {
+            shadow(number, base, collection, &overlay)
+            overlay.records[id] = OverlayRecord(value: nil, rank: number, keys: [], orders: [])
+        }
+    }
+
+    private func newRank(_ collection: String, _ overlay: inout CollectionOverlay) -> Int {
+        defer { overlay.created += 1 }
+        return (generation.collection(collection)?.count ?? 0) + overlay.created
+    }
+
+    private func precedes(_ a: Posting, _ b: Posting) -> Bool {
+        a.order != b.order ? a.order.utf8.lexicographicallyPrecedes(b.order.utf8) : a.rank < b.rank
+    }
+
+    private func removePostings(_ record: OverlayRecord, id: String, from overlay: inout CollectionOverlay) {
+        for position in record.keys.indices {
+            for key in record.keys[position] {
+                overlay.postings[position][key]?.removeAll { $0.id == id }
+                if overlay.postings[position][key]?.isEmpty == true { overlay.postings[position][key] = nil }
+            }
+        }
+    }
+
+    /// A base record the journal replaces or deletes: its hint entries are skipped from now on.
+    private func shadow(_ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay) {
+        overlay.shadowed.insert(number)
+        guard let old = note(generation.value(base, number)) else { return }
+        for (position, definition) in (definitions[collection] ?? []).enumerated() {
+            for key in Set(definition.keys(old)) { overlay.shadowedUnderKey[position][key, default: 0] += 1 }
+        }
+    }
+
+    /// Every live record for a merge (compaction, backup): base records by number (their lines are
+    /// copied as they are) and journal records by their bytes, in creation order.
+    enum MergeRecord {
+        case base(HintCollection, Int)
+        case journal(id: String, value: [UInt8], keys: [[String]], orders: [String?])
+    }
+
+    func mergeRecords(_ collection: String) -> [MergeRecord] {
+        let base = generation.collection(collection)
+        return allRefs(collection).map { ref in
+            switch ref {
+            case .base(let number): return .base(base!, number)
+            case .overlay(let id):
+                let record = collections[collection]!.records[id]!
+                return .journal(id: id, value: record.value!, keys: record.keys, orders: record.orders)
+            }
+        }
+    }
+}
