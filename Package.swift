@@ -46,7 +46,7 @@ let package = Package(
         ]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),
         // A writer process the store tests start, kill and race against each other.
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),

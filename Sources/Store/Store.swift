@@ -334,10 +334,12 @@ public final class Store {
         let hintTemporary = Generation.hintPath(directory, next) + ".tmp"
         let writer = try DataFileWriter.writeView(base, to: dataTemporary, generation: next, epoch: epoch, definitions: definitions,
                                                   progress: progress)
+        CrashPoint.reached("compact.data-written")
         do {
             let hint = writer.hint.build(generation: next, epoch: epoch, lastSequence: base.lastSequence, sequences: base.sequences,
                                          dataBytes: writer.written, dataCRC: writer.crc)
             try Files.writeAll(hint, to: hintTemporary)
+            CrashPoint.reached("compact.hint-written")
             return try withLock(LOCK_EX) { () throws -> CompactionReport? in
                 let started = monotonicMicroseconds()
                 try catchUpHoldingExclusiveLock()
@@ -368,9 +370,13 @@ public final class Store {
         do {
             try Files.writeAll(newJournal, journal)
             guard fsync(newJournal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
+            CrashPoint.reached("switch.journal-written")
             guard rename(dataTemporary, Generation.dataPath(directory, next)) == 0 else { throw StoreError.errno("rename data-\(next).jsonl") }
+            CrashPoint.reached("switch.data-renamed")
             guard rename(hintTemporary, Generation.hintPath(directory, next)) == 0 else { throw StoreError.errno("rename hint-\(next).bin") }
+            CrashPoint.reached("switch.hint-renamed")
             try Files.fsyncDirectory(directory)
+            CrashPoint.reached("switch.folder-synced")
         } catch {
             close(newJournal)
             unlink(journalPath(next))
@@ -380,9 +386,12 @@ public final class Store {
         }
         close(newJournal)
         head.publish(.init(generation: next, committedLength: journal.count, epoch: epoch))
+        CrashPoint.reached("switch.published")
         try head.sync()
+        CrashPoint.reached("switch.head-synced")
         try load(head.read()!)
         unlink(journalPath(previous))
+        CrashPoint.reached("switch.old-journal-removed")
         unlink(Generation.dataPath(directory, previous))
         unlink(Generation.hintPath(directory, previous))
         unlink(directory + "/snapshot-\(previous).jsonl")
@@ -436,9 +445,11 @@ public final class Store {
                                 keys: collectionDefinitions.map { $0.keys(value) }, orders: collectionDefinitions.map { $0.order?(value) })
             }
             try writer.finish()
+            CrashPoint.reached("restore.data-written")
             let hint = writer.hint.build(generation: next, epoch: epoch, lastSequence: header.sequence, sequences: header.sequences,
                                          dataBytes: writer.written, dataCRC: writer.crc)
             try Files.writeAll(hint, to: hintTemporary)
+            CrashPoint.reached("restore.hint-written")
             try withLock(LOCK_EX) {
                 try catchUpHoldingExclusiveLock()
                 guard view.generation.number == startGeneration else { throw StoreError.system("the store changed generation during the restore") }
@@ -577,5 +588,20 @@ extension Files {
         defer { close(fd) }
         try writeAll(fd, bytes)
         guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
+    }
+}
+
+/// Named steps of compaction and restore where the crash tests stop the process (`_exit`, as a
+/// kill -9 would) through `PARTNERSHIPS_STORE_CRASH_AT`: every step is enumerated, not sampled.
+public enum CrashPoint {
+    public static let all = [
+        "compact.data-written", "compact.hint-written", "restore.data-written", "restore.hint-written",
+        "switch.journal-written", "switch.data-renamed", "switch.hint-renamed", "switch.folder-synced",
+        "switch.published", "switch.head-synced", "switch.old-journal-removed",
+    ]
+    private static let target: String? = getenv("PARTNERSHIPS_STORE_CRASH_AT").map { String(cString: $0) }
+
+    @inline(__always) static func reached(_ name: String) {
+        if let target, target == name { _exit(86) }
     }
 }

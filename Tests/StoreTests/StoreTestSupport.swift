@@ -30,9 +30,10 @@ final class TortureProcess {
     let process = Process()
     private let pipe = Pipe()
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: try tortureExecutable())
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -52,6 +52,11 @@ case "compact":  // compact DIR [--threshold N]: compacts whenever the journal p
         if store.needsCompaction, let report = try store.compact() { acknowledge("compacted \(report.generation)") }
         usleep(2_000)
     }
+case "compact-once":  // compact-once DIR: one compaction (the crash tests stop it at a named step)
+    if let report = try store.compact() { acknowledge("compacted \(report.generation)") }
+case "restore":  // restore DIR BACKUP
+    try store.restore(from: arguments[3])
+    acknowledge("restored")
 default:
     print("unknown command \(arguments[1])")
     exit(2)

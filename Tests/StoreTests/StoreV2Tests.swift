@@ -1,0 +1,226 @@
+import Foundation
+import JSON
+import Testing
+@testable import Store
+
+/// Store v2's own guarantees: crash points of compaction and restore enumerated, damage in every
+/// kind of file, a format-1 store migrated, reads that never need the whole store decoded.
+@Suite struct StoreCrashPointTests {
+    /// Every step of a compaction and of a restore, the process stopped there (as kill -9 would):
+    /// every acknowledged write survives, the store opens, verify is clean, the next compaction works.
+    static let cases: [String] = CrashPoint.all.flatMap { step -> [String] in
+        if step.hasPrefix("compact.") { return ["compact " + step] }
+        if step.hasPrefix("restore.") { return ["restore " + step] }
+        return ["compact " + step, "restore " + step]
+    }
+
+    @Test(arguments: cases)
+    func aCrashAtEachStepLosesNothing(_ testCase: String) throws {
+        let step = String(testCase.split(separator: " ")[1])
+        let isRestore = testCase.hasPrefix("restore")
+        let directory = temporaryDirectory("crash")
+        var acknowledged = try TortureProcess(["write", directory, "30", "before"]).finish().lines
+        let backup = directory + "-backup.jsonl"
+        if isRestore { try Store(directory: directory).backup(to: backup) }
+        let operation = isRestore ? ["restore", directory, backup] : ["compact-once", directory]
+        if !isRestore { acknowledged += try TortureProcess(["write", directory, "10", "mid"]).finish().lines }
+        let crashed = try TortureProcess(operation, environment: ["PARTNERSHIPS_STORE_CRASH_AT": step]).finish()
+        #expect(crashed.status == 86, "the \(isRestore ? "restore" : "compaction") stopped at \(step)")
+        // Writes after the crash land wherever the head says, and are kept.
+        acknowledged += try TortureProcess(["write", directory, "20", "after"]).finish().lines
+        let verified = Store.verify(directory: directory)
+        #expect(verified.problems.isEmpty, "\(verified)")
+        let store = try Store(directory: directory)
+        let present = Set(store.all("items").compactMap { $0["id"]?.stringValue })
+        #expect(Set(acknowledged).isSubset(of: present), "lost after a crash at \(step): \(Set(acknowledged).subtracting(present).sorted().prefix(5))")
+        #expect(store.count("items") == present.count)
+        try store.compact()
+        let again = try Store(directory: directory)
+        #expect(Set(again.all("items").compactMap { $0["id"]?.stringValue }) == present)
+        #expect(Store.verify(directory: directory).problems.isEmpty)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(!files.contains { $0.hasSuffix(".tmp") }, "temporaries are cleaned up: \(files)")
+    }
+}
+
+@Suite struct StoreDamageTests {
+    let indexes = [IndexDefinition(collection: "items", name: "by_group") { [$0["group"]?.stringValue ?? ""] }]
+
+    /// A compacted store (generation 1) with 40 records in the data file and 10 in the journal.
+    func sample() throws -> String {
+        let directory = temporaryDirectory("damage")
+        let store = try Store(directory: directory, indexes: indexes)
+        for i in 0..<40 { try store.write { tx in tx.put("items", "i\(i)", ["group": .string("g\(i % 4)"), "i": .int(i)]) } }
+        try store.compact()
+        for i in 40..<50 { try store.write { tx in tx.put("items", "i\(i)", ["group": .string("g\(i % 4)"), "i": .int(i)]) } }
+        return directory
+    }
+
+    func flip(_ path: String, at offset: (Int) -> Int) throws {
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[offset(bytes.count)] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// The open refuses with the file (and offset) in its message, and verify reports the same.
+    func expectRefused(_ directory: String, file: String, verifyData: Bool = false) {
+        var message = ""
+        do {
+            _ = try Store(directory: directory, indexes: indexes, options: StoreOptions(verifyDataOnOpen: verifyData))
+            Issue.record("the store opened")
+        } catch {
+            message = String(describing: error)
+        }
+        #expect(message.contains(file), "\(message)")
+        let verified = Store.verify(directory: directory, indexes: indexes)
+        #expect(verified.problems == [message], "verify: \(verified.problems) open: \(message)")
+    }
+
+    @Test func aDamagedHintIsRebuiltNeverTrusted() throws {
+        for damage in ["flip", "missing", "other"] {
+            let directory = try sample()
+            let hint = directory + "/hint-1.bin"
+            switch damage {
+            case "flip": try flip(hint) { $0 / 2 }
+            case "missing": try FileManager.default.removeItem(atPath: hint)
+            default:  // a well-formed hint of another store
+                let other = temporaryDirectory("other")
+                let store = try Store(directory: other, indexes: indexes)
+                try store.write { tx in for i in 0..<45 { tx.put("items", "o\(i)", ["group": "g9", "i": .int(i)]) } }
+                try store.compact()
+                try FileManager.default.removeItem(atPath: hint)
+                try FileManager.default.copyItem(atPath: other + "/hint-1.bin", toPath: hint)
+            }
+            #expect(Store.verify(directory: directory, indexes: indexes).problems.isEmpty)
+            #expect(Store.verify(directory: directory, indexes: indexes).notes.contains { $0.contains("hint-1.bin") && $0.contains("rebuilt") }, "\(damage)")
+            let store = try Store(directory: directory, indexes: indexes, options: StoreOptions(verifyDataOnOpen: true))
+            #expect(store.count("items") == 50)
+            #expect(store.lookup("items", index: "by_group", key: "g1").count == 13)
+            #expect(store.get("items", "i7")?["i"] == .int(7))
+            #expect(store.takeReadDamage() == nil)
+            #expect(Store.verify(directory: directory, indexes: indexes).notes.contains { $0.contains("agrees") })
+        }
+    }
+
+    @Test func aDamagedDataFileRefusesToStartAndIsNeverServed() throws {
+        let directory = try sample()
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/data-1.jsonl"))
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let offset = lines[0].count + 1 + lines[1].count + 1 + 5  // inside the second record
+        try flip(directory + "/data-1.jsonl") { _ in offset }
+        expectRefused(directory, file: "data-1.jsonl", verifyData: true)
+        // A worker (no full check on open) reports the record as damaged instead of answering without it.
+        let store = try Store(directory: directory, indexes: indexes)
+        #expect(store.get("items", "i1") == nil)
+        #expect(store.takeReadDamage() != nil)
+        #expect(store.get("items", "i2") != nil)
+        #expect(store.takeReadDamage() == nil)
+    }
+
+    @Test func aDamagedOrMissingHeadRefusesToOpen() throws {
+        let directory = try sample()
+        try flip(directory + "/store.head") { _ in 16 }  // the generation slot
+        expectRefused(directory, file: "store.head")
+        let other = try sample()
+        try FileManager.default.removeItem(atPath: other + "/store.head")
+        expectRefused(other, file: "store.head")
+    }
+
+    @Test func missingFilesRefuseToOpen() throws {
+        let directory = try sample()
+        try FileManager.default.removeItem(atPath: directory + "/data-1.jsonl")
+        expectRefused(directory, file: "data-1.jsonl")
+        let other = try sample()
+        try FileManager.default.removeItem(atPath: other + "/journal-1.jsonl")
+        expectRefused(other, file: "journal-1.jsonl")
+        let emptied = try sample()
+        try Data().write(to: URL(fileURLWithPath: emptied + "/journal-1.jsonl"))
+        expectRefused(emptied, file: "journal-1.jsonl")
+    }
+
+    @Test func anAcknowledgedEntryCutOrDamagedRefusesToOpen() throws {
+        let directory = try sample()
+        let journal = directory + "/journal-1.jsonl"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: journal))
+        bytes.removeLast(7)  // inside the last acknowledged entry
+        try bytes.write(to: URL(fileURLWithPath: journal))
+        expectRefused(directory, file: "journal-1.jsonl")
+        for offset in [-2, -1] {  // the last entry's closing byte and its newline
+            let other = try sample()
+            try flip(other + "/journal-1.jsonl") { $0 + offset }
+            expectRefused(other, file: "journal-1.jsonl")
+        }
+    }
+
+    @Test func onlyAnUnacknowledgedTornTailIsDroppedAndReported() throws {
+        let directory = try sample()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/journal-1.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"seq":51,"ops":[{"op":"put","c":"items","id":"torn""#.utf8))
+        try handle.close()
+        let verified = Store.verify(directory: directory, indexes: indexes)
+        #expect(verified.problems.isEmpty)
+        #expect(verified.notes.contains { $0.contains("torn") })
+        let store = try Store(directory: directory, indexes: indexes)
+        #expect(store.recoveryNotes.contains { $0.contains("torn") && $0.contains("never acknowledged") })
+        #expect(store.count("items") == 50)
+        try store.write { tx in tx.put("items", "next", ["group": "g0"]) }
+        #expect(try Store(directory: directory, indexes: indexes).count("items") == 51)
+    }
+}
+
+@Suite struct StoreFormatOneTests {
+    /// A store written by the first release (snapshot-1.jsonl + journal-1.jsonl + a format-1 head),
+    /// made with that release's `partnerships` (token create, directory organization/create, store
+    /// compact, token create).
+    @Test func aFormatOneStoreIsMigratedOnOpen() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/format1-store").path
+        let directory = temporaryDirectory("format1")
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixture) {
+            try FileManager.default.copyItem(atPath: fixture + "/" + name, toPath: directory + "/" + name)
+        }
+        #expect(Store.verify(directory: directory).notes.contains { $0.contains("format-1") })
+        let indexes = [IndexDefinition(collection: "api_tokens", name: "by_hash") { [$0["token_hash"]?.stringValue ?? ""] }]
+        let store = try Store(directory: directory, indexes: indexes)
+        #expect(store.recoveryNotes.contains { $0.contains("migrated a format-1 store") })
+        #expect(store.count("api_tokens") == 2)
+        #expect(store.count("dir_organizations") == 1)
+        #expect(store.count("dir_directories") == 1)
+        #expect(store.get("api_tokens", "37aa7c53-8c08-4a4c-8369-f381538ee982")?["name"] == "staff After Compaction", "the journal's record")
+        #expect(store.lookup("api_tokens", index: "by_hash", key: "8d5146a89685c883e64197f509107e5ab70efd3201d96b00c445e619f156c804")
+                == ["37aa7c53-8c08-4a4c-8369-f381538ee982"])
+        #expect(store.lastSequence == 4)
+        try store.write { tx in tx.put("api_tokens", "new", ["token_hash": "h"]) }
+        try store.compact()
+        let reopened = try Store(directory: directory, indexes: indexes)
+        #expect(reopened.count("api_tokens") == 3)
+        #expect(Store.verify(directory: directory, indexes: indexes).problems.isEmpty)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(!files.contains { $0.hasPrefix("snapshot-") }, "\(files)")
+    }
+}
+
+@Suite struct StoreSharingTests {
+    /// The per-process copy is the journal since the last compaction, not the store: after a
+    /// compaction a reader holds no record in its heap, however many there are.
+    @Test func aReaderKeepsOnlyTheJournalTail() throws {
+        let directory = temporaryDirectory("sharing")
+        let indexes = [IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) {
+            [$0["group"]?.stringValue ?? ""]
+        }]
+        let writer = try Store(directory: directory, indexes: indexes)
+        try writer.write { tx in for i in 0..<2_000 { tx.put("items", "i\(i)", ["group": .string("g\(i % 10)"), "at": .string("t\(1000 + i)")]) } }
+        try writer.compact()
+        try writer.write { tx in tx.put("items", "i5", ["group": "g5", "at": "t0500"]) }
+        let reader = try Store(directory: directory, indexes: indexes)
+        #expect(reader.count("items") == 2_000)
+        // The tail: one record, shadowing its older version in the data file.
+        #expect(reader.get("items", "i5")?["at"] == "t0500")
+        var firstThree: [String] = []
+        reader.forEach("items", index: "by_group", key: "g5") { firstThree.append($0["at"]!.stringValue!); return firstThree.count < 3 }
+        #expect(firstThree == ["t0500", "t1015", "t1025"])
+        var page: [String] = []
+        reader.forEach("items", index: "by_group", key: "g5", descending: true, offset: 199) { page.append($0["at"]!.stringValue!); return true }
+        #expect(page == ["t0500"])
+    }
+}
