@@ -14,7 +14,7 @@ public struct StoreOptions: Sendable {
     /// supervisor does it once at start, so a damaged store refuses to start.
     public var verifyDataOnOpen: Bool
 
-    public init(compactionThreshold: Int = 16 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false) {
+    public init(compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false) {
         self.compactionThreshold = compactionThreshold
         self.fsync = fsync
         self.verifyDataOnOpen = verifyDataOnOpen
@@ -104,10 +104,12 @@ public final class Store {
     /// request that made it must fail with this error. Cleared by the call.
     public func takeReadDamage() -> Error? { view.takeDamage() }
 
-    /// Whether the journal has grown past the compaction threshold.
+    /// Whether the journal has grown past the compaction threshold: the configured one, or a
+    /// sixteenth of the data file when that is larger, so a big store is not rewritten for every
+    /// few MiB of writes (the journal tail each process holds stays a small fraction of the store).
     public var needsCompaction: Bool {
         guard let published = head.read() else { return false }
-        return published.committedLength > options.compactionThreshold
+        return published.committedLength > max(options.compactionThreshold, (view.generation.data?.size ?? 0) / 16)
     }
 
     /// Catches up with the writes other processes acknowledged. Costs a few memory loads when

@@ -171,7 +171,8 @@ final class StoreView {
         var numbers = Array(base?.indexes[index]?.postings(key) ?? UnsafeBufferPointer(start: nil, count: 0))
         if base?.indexes[index]?.isOrdered == true { numbers.sort() }
         if let overlay, !overlay.shadowed.isEmpty { numbers.removeAll { overlay.shadowed.contains(Int($0)) } }
-        let added = (overlay?.postings[position][key] ?? []).sorted { $0.rank < $1.rank }
+        var added = overlay?.postings[position][key] ?? []
+        if definitions[collection]![position].order != nil { added.sort { $0.rank < $1.rank } }
         guard !added.isEmpty else { return numbers.map { .base(Int($0)) } }
         var refs: [Ref] = []
         refs.reserveCapacity(numbers.count + added.count)
@@ -314,10 +315,13 @@ final class StoreView {
         for position in definitions.indices {
             for key in keys[position] {
                 let posting = Posting(order: orders[position] ?? "", rank: rank, id: id)
-                var list = overlay.postings[position][key] ?? []
-                let at = list.firstIndex { precedes(posting, $0) } ?? list.count
-                list.insert(posting, at: at)
-                overlay.postings[position][key] = list
+                // In place (no copy of the list), and nearly always an append: a new record, stamped now.
+                if let last = overlay.postings[position][key]?.last, !precedes(posting, last) {
+                    overlay.postings[position][key]!.append(posting)
+                } else {
+                    let at = insertionPoint(posting, overlay.postings[position][key] ?? [])
+                    overlay.postings[position][key, default: []].insert(posting, at: at)
+                }
             }
         }
     }
@@ -346,11 +350,27 @@ final class StoreView {
         a.order != b.order ? a.order.utf8.lexicographicallyPrecedes(b.order.utf8) : a.rank < b.rank
     }
 
+    /// First position whose posting does not precede `posting` (the lists are sorted by (order, rank)).
+    private func insertionPoint(_ posting: Posting, _ list: [Posting]) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if precedes(list[mid], posting) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
     private func removePostings(_ record: OverlayRecord, id: String, from overlay: inout CollectionOverlay) {
         for position in record.keys.indices {
             for key in record.keys[position] {
-                overlay.postings[position][key]?.removeAll { $0.id == id }
-                if overlay.postings[position][key]?.isEmpty == true { overlay.postings[position][key] = nil }
+                guard let list = overlay.postings[position][key] else { continue }
+                let at = insertionPoint(Posting(order: record.orders[position] ?? "", rank: record.rank, id: id), list)
+                if at < list.count, list[at].id == id {
+                    overlay.postings[position][key]!.remove(at: at)
+                } else {
+                    overlay.postings[position][key]!.removeAll { $0.id == id }
+                }
+                if overlay.postings[position][key]!.isEmpty { overlay.postings[position][key] = nil }
             }
         }
     }

@@ -102,7 +102,11 @@ struct Serve: ParsableCommand {
             print("listening on \(host):\(port)")
             fflush(nil)
         }
-        let supervisor = try Supervisor(configuration: configuration, socket: socket, maintenanceDue: { store.needsCompaction })
+        let supervisor = try Supervisor(configuration: configuration, socket: socket, maintenanceDue: {
+            // Following the head also lets go of the files a finished compaction replaced.
+            do { try store.refresh() } catch { Log.error("store refresh failed in the supervisor", [("error", String(describing: error))]) }
+            return store.needsCompaction
+        })
         throw ExitCode(supervisor.run())
     }
 }

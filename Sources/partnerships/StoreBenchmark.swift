@@ -31,8 +31,8 @@ extension StoreCommand {
         @Option(help: "Scratch folder (removed afterwards).") var scratch: String = "/tmp/partnerships-store-benchmark"
 
         func run() throws {
-            print("| records (after the run) | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | RSS MiB |")
-            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            print("| records (after the run) | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | private MiB after a read sweep | compaction s | read p99 / max µs during it | durable write p99 / max ms during it |")
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             var firstCost: Double? = nil
             var lastCost = 0.0
             for size in sizes {
@@ -90,8 +90,30 @@ extension StoreCommand {
                 let list = (now() - listStart) / Double(lists) * 1e6
                 precondition(listed >= lists * min(100, size))
 
-                let (openMilliseconds, rssMiB) = measureColdOpen(directory: directory)
-                print("| \(total) | \(format(oneWriter, 0)) | \(format(twoWriters, 0)) | \(format(cost, 0)) | \(format(pointRead, 2)) | \(format(list, 1)) | \(format(openMilliseconds, 1)) | \(format(rssMiB, 1)) |")
+                // Reads (and a durable write every 20th) in this process while another merges.
+                let compactor = spawnCompactor(directory: directory)
+                let compactionStart = now()
+                var readLatencies: [Double] = [], writeLatencies: [Double] = []
+                var iteration = 0
+                while waitpid(compactor, nil, WNOHANG) == 0 {
+                    let t = now()
+                    try store.refresh()
+                    precondition(store.get("records", "pre-\((iteration &* 7919) % size)") != nil)
+                    readLatencies.append(now() - t)
+                    if iteration % 20 == 0 {
+                        let (id, record) = StoreCommand.benchmarkRecord(iteration, prefix: "during")
+                        let w = now()
+                        try store.write { tx in tx.put("records", id, record) }
+                        writeLatencies.append(now() - w)
+                    }
+                    iteration += 1
+                }
+                let compactionSeconds = now() - compactionStart
+                try store.refresh()
+                precondition(store.generation > 1, "the compactor did not switch generations")
+
+                let (openMilliseconds, privateMiB) = measureColdOpen(directory: directory, size: size)
+                print("| \(total) | \(format(oneWriter, 0)) | \(format(twoWriters, 0)) | \(format(cost, 0)) | \(format(pointRead, 2)) | \(format(list, 1)) | \(format(openMilliseconds, 1)) | \(format(privateMiB, 1)) | \(format(compactionSeconds, 2)) | \(format(percentile(readLatencies, 0.99) * 1e6, 0)) / \(format((readLatencies.max() ?? 0) * 1e6, 0)) | \(format(percentile(writeLatencies, 0.99) * 1e3, 2)) / \(format((writeLatencies.max() ?? 0) * 1e3, 2)) |")
                 _ = system("rm -rf '\(directory)'")
             }
             if let firstCost, sizes.count > 1 {
@@ -109,9 +131,19 @@ extension StoreCommand {
             return pid
         }
 
-        /// A fresh process opens the store and reports its open time and resident memory.
-        private func measureColdOpen(directory: String) -> (Double, Double) {
-            let command = "'\(executablePath())' store benchmark-writer --data '\(directory)' --count 0 --prefix none"
+        private func spawnCompactor(directory: String) -> pid_t {
+            let argv = [executablePath(), "store", "benchmark-writer", "--data", directory, "--count", "0", "--prefix", "none", "--compact"]
+            var pid: pid_t = 0
+            let cArgs = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            posix_spawn(&pid, argv[0], nil, nil, cArgs, environ)
+            return pid
+        }
+
+        /// A fresh process opens the store, reads 5,000 random records and 200 lists, and reports
+        /// its open time and its private memory (smaps_rollup: what each worker costs on its own).
+        private func measureColdOpen(directory: String, size: Int) -> (Double, Double) {
+            let command = "'\(executablePath())' store benchmark-writer --data '\(directory)' --count 0 --prefix none --sweep \(size)"
             guard let pipe = popen(command, "r") else { return (0, 0) }
             var buffer = [CChar](repeating: 0, count: 256)
             var text = ""
@@ -128,11 +160,24 @@ extension StoreCommand {
         @Option var count: Int
         @Option var prefix: String
         @Option var barrier: String?
+        @Option var sweep: Int?
+        @Flag var compact = false
 
         func run() throws {
             let start = now()
             let store = try Store(directory: data, indexes: StoreCommand.benchmarkIndexes)
             let opened = (now() - start) * 1000
+            if compact {
+                try store.compact()
+                return
+            }
+            if let sweep {
+                var generator = SystemRandomNumberGenerator()
+                for _ in 0..<5_000 { precondition(store.get("records", "pre-\(Int.random(in: 0..<sweep, using: &generator))") != nil) }
+                for _ in 0..<200 { _ = store.lookupRecords("records", index: "by_group", key: "g\(Int.random(in: 0..<max(1, sweep / 100), using: &generator))") }
+                print("\(format(opened, 2)) \(format(privateMiB(), 2))")
+                return
+            }
             if let barrier {
                 close(open("\(barrier).ready.\(prefix)", O_CREAT | O_WRONLY, 0o644))
                 while access(barrier, F_OK) != 0 { usleep(200) }
@@ -158,6 +203,27 @@ func residentMiB() -> Double {
     var size = 0, resident = 0
     withUnsafeMutablePointer(to: &size) { s in withUnsafeMutablePointer(to: &resident) { r in _ = withVaList([s, r]) { vfscanf(file, "%ld %ld", $0) } } }
     return Double(resident * Int(sysconf(Int32(_SC_PAGESIZE)))) / 1_048_576
+}
+
+/// Private_Clean + Private_Dirty of this process (smaps_rollup): memory no other process shares.
+func privateMiB() -> Double {
+    guard let file = fopen("/proc/self/smaps_rollup", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    var kib = 0
+    while fgets(&line, 256, file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("Private_Clean:") || text.hasPrefix("Private_Dirty:") {
+            kib += Int(text.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+        }
+    }
+    return Double(kib) / 1024
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 
 func format(_ value: Double, _ decimals: Int) -> String {
