@@ -22,7 +22,8 @@ public enum ServerAssembly {
 
     public static func application(dataDirectory: String, scoreboardPath: String?, testRoutes: Bool) throws -> Application {
         let families = families(scoreboardPath: scoreboardPath, testRoutes: testRoutes)
-        let store = try Store(directory: dataDirectory, indexes: allIndexes())
+        // The supervisor recovered the store before it started any worker: workers only attach.
+        let store = try Store(directory: dataDirectory, indexes: allIndexes(), options: StoreOptions(recoverOnOpen: false))
         return Application(families: families, store: store)
     }
 

@@ -61,8 +61,11 @@ final class Generation {
     struct OpenOptions {
         /// CRC of the whole data file against the hint's (one sequential pass; the supervisor does it once at start).
         var verifyData = false
-        /// Where a missing, damaged or outdated hint is rebuilt to (under the exclusive lock); in memory only when nil.
+        /// Write a rebuilt hint back (under the exclusive lock); otherwise it lives in this process only.
         var persistRebuiltHint = false
+        /// Rebuild an unusable hint at all; when false, opening fails instead (the caller then
+        /// recovers under the exclusive lock, which rebuilds it once for everyone).
+        var allowHintRebuild = true
     }
 
     /// Maps a published generation. A hint that is missing, damaged, disagrees with its data file
@@ -80,7 +83,9 @@ final class Generation {
         if Files.exists(hintPath) {
             do {
                 let candidate = try HintFile(file: try MappedFile(path: hintPath))
-                let wanted = Set(definitions.flatMap { c, list in list.map { "\(c)/\($0.name)" } })
+                // Collections the data file holds need every index this release defines for them;
+                // one it does not hold yet is indexed from the journal until the next compaction.
+                let wanted = Set(definitions.filter { candidate.collections[$0.key] != nil }.flatMap { c, list in list.map { "\(c)/\($0.name)" } })
                 if candidate.generation != number { problem = "names generation \(candidate.generation)" }
                 else if candidate.dataBytes != data.size { problem = "describes \(candidate.dataBytes) data bytes, the file has \(data.size)" }
                 else if !wanted.isSubset(of: candidate.indexNames) { problem = "lacks indexes \(wanted.subtracting(candidate.indexNames).sorted())" }
@@ -97,6 +102,9 @@ final class Generation {
             problem = "disagrees with the data file's checksum"
         }
         if hint == nil {
+            guard options.allowHintRebuild else {
+                throw StoreError.corrupt(file: "hint-\(number).bin", offset: 0, reason: "\(problem ?? "unusable"); recover under the lock to rebuild it")
+            }
             let bytes = try rebuildHint(data: data, generation: number, definitions: definitions)
             notes.append("hint-\(number).bin \(problem ?? "unusable"): rebuilt from data-\(number).jsonl")
             if options.persistRebuiltHint {

@@ -68,7 +68,7 @@ final class HintFile {
         let strings = UnsafeRawBufferPointer(rebasing: bytes[stringsOffset..<(stringsOffset + stringsLength)])
         var collections: [String: HintCollection] = [:]
         var indexNames = Set<String>()
-        for entry in meta["collections"]?.arrayValue ?? [] {
+        for (ordinal, entry) in (meta["collections"]?.arrayValue ?? []).enumerated() {
             guard case .object(let c) = entry, let collectionName = c["name"]?.stringValue else { throw damaged(16, "hint meta collection without a name") }
             let count = try int(c, "count"), records = try int(c, "records"), byID = try int(c, "by_id")
             guard records + count * 24 <= end, byID + count * 4 <= end else { throw damaged(records, "record table out of bounds") }
@@ -88,7 +88,8 @@ final class HintFile {
                 indexes[indexName] = index
                 indexNames.insert("\(collectionName)/\(indexName)")
             }
-            let collection = HintCollection(bytes: bytes, strings: strings, count: count, records: records, byID: byID, indexes: indexes)
+            let collection = HintCollection(ordinal: ordinal, bytes: bytes, strings: strings, count: count, records: records, byID: byID,
+                                            indexes: indexes)
             guard collection.isWellFormed(dataBytes: dataBytes) else { throw damaged(records, "records of \(collectionName) point outside the data file") }
             collections[collectionName] = collection
         }
@@ -101,6 +102,8 @@ final class HintFile {
 
 /// One collection's tables inside a hint file.
 struct HintCollection {
+    /// Position among the hint's collections: a cheap key for caches.
+    let ordinal: Int
     let bytes: UnsafeRawBufferPointer
     let strings: UnsafeRawBufferPointer
     let count: Int

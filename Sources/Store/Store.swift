@@ -13,11 +13,17 @@ public struct StoreOptions: Sendable {
     /// Check the whole data file against its hint's CRC on open (one sequential read): the
     /// supervisor does it once at start, so a damaged store refuses to start.
     public var verifyDataOnOpen: Bool
+    /// Recover under the exclusive lock on open (cut a torn tail, rebuild a hint, remove stale
+    /// files). Workers start after the supervisor did that and only attach: they map the published
+    /// generation without any lock, so starting (or reloading) a worker never holds up a write.
+    /// Anything that needs repair still falls back to recovery.
+    public var recoverOnOpen: Bool
 
-    public init(compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false) {
+    public init(compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false, recoverOnOpen: Bool = true) {
         self.compactionThreshold = compactionThreshold
         self.fsync = fsync
         self.verifyDataOnOpen = verifyDataOnOpen
+        self.recoverOnOpen = recoverOnOpen
     }
 }
 
@@ -60,7 +66,9 @@ public final class Store {
         lockFD = try Files.openOrThrow(directory + "/store.lock", O_RDWR | O_CREAT)
         do {
             head = try StoreHead(path: directory + "/store.head")
-            try withLock(LOCK_EX) { try recover() }
+            if options.recoverOnOpen || !head.isInitialized || !head.checkValueMatches || (try? attachUnlocked()) != true {
+                try withLock(LOCK_EX) { try recover() }
+            }
         } catch {
             close(lockFD)
             throw error
@@ -129,8 +137,9 @@ public final class Store {
             try applyJournal(upTo: published.committedLength)
             return
         }
-        // A compaction or restore: map the new generation. Its files cannot go away while we hold
-        // the shared lock (the switch after the next compaction removes them under the exclusive lock).
+        // A compaction or restore: map the new generation, without a lock when possible; under the
+        // shared lock (its files cannot go away while we hold it) when files keep changing under us.
+        if (try? attachUnlocked()) == true { return }
         try withLock(LOCK_SH) {
             guard let stable = head.read() else { throw StoreError.system("store head is being repaired; retry") }
             try load(stable)
@@ -257,13 +266,29 @@ public final class Store {
         }
     }
 
+    /// Maps the published generation without taking any lock. A generation's files are removed only
+    /// after a newer one is published: a failure while the head stays the same is a real problem
+    /// (thrown), one after the head moved on is retried against the new head.
+    private func attachUnlocked() throws -> Bool {
+        for _ in 0..<8 {
+            guard let published = head.read() else { return false }
+            do {
+                try load(published, allowHintRebuild: false)
+                return true
+            } catch {
+                guard let current = head.read(), current != published else { throw error }
+            }
+        }
+        return false
+    }
+
     /// Loads the published generation (after a compaction or restore elsewhere).
-    private func load(_ published: StoreHead.Value) throws {
+    private func load(_ published: StoreHead.Value, allowHintRebuild: Bool = true) throws {
         var notes: [String] = []
-        let generation = published.generation == view.generation.number && published.epoch == appliedEpoch
+        let generation = published.generation == view.generation.number && published.epoch == appliedEpoch && view.generation.hint != nil
             ? view.generation
             : try Generation.open(directory: directory, number: published.generation, definitions: definitions,
-                                  options: .init(), notes: &notes)
+                                  options: .init(allowHintRebuild: allowHintRebuild), notes: &notes)
         let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR)
         let fresh = StoreView(generation: generation, definitions: definitions)
         do {

@@ -42,6 +42,18 @@ final class StoreView {
     /// The first read that found damage since `takeDamage()`: the request or write that made the
     /// read must fail instead of acting on a missing record.
     private(set) var damage: StoreError?
+    /// Records decoded recently (data file records by position, journal records by id), so a hot
+    /// record (a token, a delivery partner, a page read again) is not parsed on every request.
+    /// Bounded by count and emptied when full: its memory stays a few MiB whatever the store's size.
+    private var decodedBase: [DecodedKey: JSON] = [:]
+    private var decodedTail: [String: [String: JSON]] = [:]
+    private var decodedTailCount = 0
+    static let decodedLimit = 16_384
+
+    private struct DecodedKey: Hashable {
+        let collection: Int32
+        let record: Int32
+    }
 
     struct Posting {
         var order: String
@@ -103,10 +115,36 @@ final class StoreView {
 
     // MARK: reads
 
+    private func baseValue(_ base: HintCollection, _ number: Int) -> JSON? {
+        let key = DecodedKey(collection: Int32(base.ordinal), record: Int32(number))
+        if let cached = decodedBase[key] { return cached }
+        guard let value = note(generation.value(base, number)) else { return nil }
+        if decodedBase.count >= Self.decodedLimit { decodedBase.removeAll(keepingCapacity: true) }
+        decodedBase[key] = value
+        return value
+    }
+
+    private func tailValue(_ collection: String, _ id: String, _ record: OverlayRecord) -> JSON? {
+        guard let bytes = record.value else { return nil }
+        if let cached = decodedTail[collection]?[id] { return cached }
+        guard let value = parse(bytes) else { return nil }
+        if decodedTailCount >= Self.decodedLimit {
+            decodedTail.removeAll(keepingCapacity: true)
+            decodedTailCount = 0
+        }
+        decodedTail[collection, default: [:]][id] = value
+        decodedTailCount += 1
+        return value
+    }
+
+    private func forgetDecoded(_ collection: String, _ id: String) {
+        if decodedTail[collection]?.removeValue(forKey: id) != nil { decodedTailCount -= 1 }
+    }
+
     func get(_ collection: String, _ id: String) -> JSON? {
-        if let record = collections[collection]?.records[id] { return record.value.flatMap(parse) }
+        if let record = collections[collection]?.records[id] { return tailValue(collection, id, record) }
         guard let base = generation.collection(collection), let number = base.find(id) else { return nil }
-        return note(generation.value(base, number))
+        return baseValue(base, number)
     }
 
     func contains(_ collection: String, _ id: String) -> Bool {
@@ -131,8 +169,8 @@ final class StoreView {
 
     private func value(_ ref: Ref, _ collection: String, _ base: HintCollection?) -> JSON? {
         switch ref {
-        case .base(let number): return note(generation.value(base!, number))
-        case .overlay(let id): return collections[collection]?.records[id]?.value.flatMap(parse)
+        case .base(let number): return baseValue(base!, number)
+        case .overlay(let id): return collections[collection]?.records[id].flatMap { tailValue(collection, id, $0) }
         }
     }
 
@@ -214,7 +252,7 @@ final class StoreView {
             let run = hintIndex.postings(key)
             try walk(count: run.count, descending: descending, offset: offset,
                      sameOrder: ordered ? { compareBytes(hintIndex.order(Int(run[$0])), hintIndex.order(Int(run[$1]))) == 0 } : nil) { i in
-                guard let value = note(generation.value(base, Int(run[i]))) else { return true }
+                guard let value = baseValue(base, Int(run[i])) else { return true }
                 return try body(value)
             }
             return
@@ -288,6 +326,7 @@ final class StoreView {
     }
 
     private func put(_ collection: String, _ id: String, _ value: JSON) {
+        forgetDecoded(collection, id)
         let definitions = definitions[collection] ?? []
         var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
         defer { collections[collection] = overlay }
@@ -327,6 +366,7 @@ final class StoreView {
     }
 
     private func delete(_ collection: String, _ id: String) {
+        forgetDecoded(collection, id)
         let definitions = definitions[collection] ?? []
         var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
         defer { collections[collection] = overlay }
@@ -378,7 +418,7 @@ final class StoreView {
     /// A base record the journal replaces or deletes: its hint entries are skipped from now on.
     private func shadow(_ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay) {
         overlay.shadowed.insert(number)
-        guard let old = note(generation.value(base, number)) else { return }
+        guard let old = baseValue(base, number) else { return }
         for (position, definition) in (definitions[collection] ?? []).enumerated() {
             for key in Set(definition.keys(old)) { overlay.shadowedUnderKey[position][key, default: 0] += 1 }
         }

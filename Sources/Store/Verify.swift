@@ -113,7 +113,7 @@ extension Store {
                 return ["hint-\(g).bin disagrees with data-\(g).jsonl at \(collection)/\(id): rebuilt on next open"]
             }
         }
-        let defined = Set(definitions.flatMap { c, list in list.map { "\(c)/\($0.name)" } })
+        let defined = Set(definitions.filter { hint.collections[$0.key] != nil }.flatMap { c, list in list.map { "\(c)/\($0.name)" } })
         if !defined.isEmpty {
             if !defined.isSubset(of: hint.indexNames) { return ["hint-\(g).bin lacks indexes \(defined.subtracting(hint.indexNames).sorted()): built on next open"] }
             if defined == hint.indexNames, let rebuilt = try? Generation.rebuildHint(data: data, generation: g, definitions: definitions),

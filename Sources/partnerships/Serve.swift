@@ -83,7 +83,7 @@ struct Serve: ParsableCommand {
                               options: StoreOptions(compactionThreshold: compactionThreshold, verifyDataOnOpen: true))
         } catch {
             Log.error("the store cannot be opened; not starting", [("data", worker.data), ("error", String(describing: error))])
-            throw ValidationError("the store in \(worker.data) cannot be opened: \(error)")
+            throw RefusedToStart(message: "the store in \(worker.data) cannot be opened: \(error)")
         }
         for note in store.recoveryNotes { Log.warning("store recovery", [("note", note)]) }
         let address = ListenAddress.parse(listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
@@ -98,6 +98,7 @@ struct Serve: ParsableCommand {
         configuration.gracePeriod = gracePeriod
         configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
         configuration.maintenanceCommand = [executablePath(), "store", "compact", "--data", absolutePath(worker.data), "--background"]
+            + (log == "-" ? [] : ["--log", absolutePath(log)])
         if case .tcp(let host, let port) = socket.address {
             print("listening on \(host):\(port)")
             fflush(nil)
@@ -162,4 +163,10 @@ func makeDirectories(_ path: String) throws {
             throw ValidationError("cannot create folder \(current): \(String(cString: strerror(errno)))")
         }
     }
+}
+
+/// Printed by ArgumentParser as `Error: <message>`, without the usage text a ValidationError adds.
+struct RefusedToStart: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }

@@ -38,7 +38,9 @@ struct StoreCommand: ParsableCommand {
             abstract: "Merge the data file and the journal into a new generation now (writers keep going meanwhile).")
         @OptionGroup var location: Location
         @Flag(help: "Started by the supervisor: JSON log lines, no progress.") var background = false
+        @Option(help: "Log file for --background (JSON lines; default stderr).") var log: String?
         func run() throws {
+            if let log, !Log.open(path: log) { throw ValidationError("cannot open log file \(log)") }
             let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
             let started = Scoreboard.monotonicNanoseconds()
             let showProgress = !background && isatty(2) != 0

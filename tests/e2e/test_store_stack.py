@@ -1,0 +1,78 @@
+"""The store inside a deployed stack: compaction starts on its own in the background (never inside
+a request) and loses nothing; a damaged store refuses to start at once, naming the file and byte."""
+import subprocess
+import threading
+import time
+
+from conftest import BINARY, REPO, Stack, make_state
+from helpers import cli, create_token
+
+
+def store_stats(stack):
+    import json
+    return json.loads(cli(stack, "store", "stats"))
+
+
+def test_compaction_starts_by_itself_off_the_request_path_and_loses_nothing(make_stack):
+    stack = make_stack("--workers", "2", "--compaction-threshold", "20000")
+    headers = {"Authorization": "Bearer " + create_token(stack, staff="compaction test")}
+    generation = store_stats(stack)["generation"]
+    created, slowest = [], [0.0]
+    errors = []
+
+    def writer(prefix):
+        for i in range(150):
+            started = time.monotonic()
+            response = stack.post("/v1/admin/users", json={"name": f"{prefix} user {i} " + "x" * 150}, headers=headers)
+            slowest[0] = max(slowest[0], time.monotonic() - started)
+            if response.status_code != 201:
+                errors.append(response.text)
+            else:
+                created.append(response.json()["id"])
+
+    threads = [threading.Thread(target=writer, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    # The supervisor notices the journal past the threshold and starts `store compact --background`.
+    stack.wait_until(lambda: store_stats(stack)["generation"] > generation, timeout=30, what="a background compaction")
+    stack.wait_until(lambda: any(line.get("message") == "compacted" for line in stack.log_lines()), timeout=30,
+                     what="the compactor's log line")
+    compacted = [line for line in stack.log_lines() if line.get("message") == "compacted"]
+    assert compacted[0]["component"] == "compactor"
+    stats = store_stats(stack)
+    assert stats["records"]["pa_users"] == len(created) == 300
+    verify = cli(stack, "store", "verify")
+    assert verify.strip().endswith("ok"), verify
+    assert len(set(created)) == 300
+
+
+def test_a_damaged_store_refuses_to_start_at_once_naming_the_file_and_byte(tmp_path_factory, docs_root):
+    state = make_state(tmp_path_factory)
+    data = state / "data"
+    subprocess.run([str(BINARY), "token", "create", "--data", str(data), "--staff", "before damage"], check=True, capture_output=True)
+    subprocess.run([str(BINARY), "store", "compact", "--data", str(data)], check=True, capture_output=True)
+    data_file = data / "data-1.jsonl"
+    content = bytearray(data_file.read_bytes())
+    middle = content.index(b"\n") + 40  # inside the first record line
+    content[middle] ^= 0x20
+    data_file.write_bytes(bytes(content))
+
+    stack = Stack(state, ["--workers", "2"], env={"DOCS_ROOT": str(docs_root)})
+    started = time.monotonic()
+    result = stack._run("start", "--https-port", str(stack.https_port), "--http-port", str(stack.http_port),
+                        "--binary", str(BINARY), check=False)
+    elapsed = time.monotonic() - started
+    try:
+        assert result.returncode != 0
+        assert elapsed < 15, f"took {elapsed:.1f} s to refuse"
+        output = result.stdout + result.stderr
+        assert "data-1.jsonl" in output or "data-1.jsonl" in (state / "logs" / "partnerships.log").read_text()
+        log = (state / "logs" / "partnerships.log").read_text()
+        assert "data-1.jsonl is damaged at byte" in log, log
+        verify = subprocess.run([str(BINARY), "store", "verify", "--data", str(data)], capture_output=True, text=True)
+        assert verify.returncode == 1 and "data-1.jsonl" in verify.stdout, verify.stdout
+    finally:
+        stack.stop()
