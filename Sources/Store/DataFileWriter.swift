@@ -13,6 +13,7 @@ struct DataFileWriter {
     private(set) var crc: UInt32 = 0
     private(set) var hint: HintBuilder
     private(set) var records = 0
+    private var closed = false
 
     init(path: String, definitions: [String: [IndexDefinition]]) throws(StoreError) {
         self.path = path
@@ -63,15 +64,18 @@ struct DataFileWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes and fsyncs; the file is closed either way.
+    /// Flushes and fsyncs, then closes the file.
     mutating func finish() throws(StoreError) {
-        defer { close(fd) }
         try flush()
         guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
+        close(fd)
+        closed = true
     }
 
-    func abandon() {
-        close(fd)
+    /// After a failure: closes (once) and removes the file.
+    mutating func abandon() {
+        if !closed { close(fd) }
+        closed = true
         unlink(path)
     }
 

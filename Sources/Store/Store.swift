@@ -66,12 +66,13 @@ public final class Store {
         lockFD = try Files.openOrThrow(directory + "/store.lock", O_RDWR | O_CREAT)
         do {
             head = try StoreHead(path: directory + "/store.head")
-            if options.recoverOnOpen || !head.isInitialized || !head.checkValueMatches || (try? attachUnlocked()) != true {
-                try withLock(LOCK_EX) { try recover() }
-            }
         } catch {
-            close(lockFD)
+            close(lockFD)  // not fully initialized: deinit will not run
             throw error
+        }
+        // From here a failure runs deinit, which closes what was opened.
+        if options.recoverOnOpen || !head.isInitialized || !head.checkValueMatches || (try? attachUnlocked()) != true {
+            try withLock(LOCK_EX) { try recover() }
         }
     }
 
@@ -203,7 +204,8 @@ public final class Store {
                 throw StoreError.corrupt(file: "store.head", offset: 0,
                                          reason: "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it")
             }
-            if Files.exists(journalPath(0)), (try? Files.size(Files.openOrThrow(journalPath(0), O_RDONLY))) ?? 0 > 0 {
+            var info = stat()
+            if stat(journalPath(0), &info) == 0, info.st_size > 0 {
                 recoveryNotes.append("store.head was blank: opened generation 0 from journal-0.jsonl")
             }
             head.publish(.init(generation: 0, committedLength: 0, epoch: 1))
@@ -460,8 +462,11 @@ public final class Store {
         let startGeneration = view.generation.number, epoch = appliedEpoch + 1, next = startGeneration + 1
         let dataTemporary = Generation.dataPath(directory, next) + ".tmp"
         let hintTemporary = Generation.hintPath(directory, next) + ".tmp"
+        var pending: DataFileWriter? = nil
         do {
-            var writer = try DataFileWriter(path: dataTemporary, definitions: definitions)
+            pending = try DataFileWriter(path: dataTemporary, definitions: definitions)
+            var writer = pending!
+            defer { pending = writer }
             var records: [(String, String, HintCollection.Location, JSON)] = []
             let header = try DataFileReader.scan(backup) { records.append(($0, $1, $2, $3)) }
             try writer.header(generation: next, epoch: epoch, sequence: header.sequence, sequences: header.sequences, records: records.count)
@@ -483,6 +488,7 @@ public final class Store {
                 try switchGeneration(to: next, epoch: epoch, journal: [], dataTemporary: dataTemporary, hintTemporary: hintTemporary)
             }
         } catch {
+            pending?.abandon()
             unlink(dataTemporary)
             unlink(hintTemporary)
             throw error
