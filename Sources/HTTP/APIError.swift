@@ -6,7 +6,7 @@ public struct APIError: Error, Sendable, Equatable {
     public enum Kind: String, Sendable {
         case badRequest, malformedBody, unauthorized, forbidden, notFound, methodNotAllowed, conflict
         case payloadTooLarge, unsupportedMediaType, validation, requiredField, wrongType, unknownField
-        case tooManyRequests, internalError
+        case tooManyRequests, internalError, insufficientStorage
     }
 
     public var kind: Kind
@@ -51,6 +51,11 @@ public struct APIError: Error, Sendable, Equatable {
     }
     public static func validation(field: String?, _ detail: String, title: String? = nil) -> APIError {
         APIError(.validation, status: .unprocessableEntity, title: title ?? field ?? "Invalid", detail: detail, field: field)
+    }
+    /// The store's disk is full: the write was not made (nothing was acknowledged); retry later.
+    public static func insufficientStorage(requestID: String) -> APIError {
+        APIError(.insufficientStorage, status: .insufficientStorage, title: "Insufficient storage",
+                 detail: "The server is out of disk space; your change was not saved. Retry later, quoting request id \(requestID) if it persists.")
     }
     public static func internalError(requestID: String) -> APIError {
         APIError(.internalError, status: .internalServerError, title: "Internal server error",

@@ -91,6 +91,7 @@ public struct HTTPStatus: Equatable, Hashable, Sendable, ExpressibleByIntegerLit
     public static let payloadTooLarge = HTTPStatus(413), unsupportedMediaType = HTTPStatus(415)
     public static let unprocessableEntity = HTTPStatus(422), tooManyRequests = HTTPStatus(429)
     public static let internalServerError = HTTPStatus(500), serviceUnavailable = HTTPStatus(503)
+    public static let insufficientStorage = HTTPStatus(507)
 
     public var reason: String {
         switch code {
@@ -111,6 +112,7 @@ public struct HTTPStatus: Equatable, Hashable, Sendable, ExpressibleByIntegerLit
         case 429: return "Too Many Requests"
         case 500: return "Internal Server Error"
         case 502: return "Bad Gateway"
+        case 507: return "Insufficient Storage"
         case 503: return "Service Unavailable"
         case 504: return "Gateway Timeout"
         default: return "Status \(code)"

@@ -29,7 +29,7 @@ struct PartnersErrorFormatter: ErrorFormatter {
         case .wrongType: return "TypeError"
         case .unknownField: return "UnknownFieldError"
         case .unauthorized, .forbidden: return "PermissionError"
-        case .internalError: return "ServerError"
+        case .internalError, .insufficientStorage: return "ServerError"
         default: return "ValueError"
         }
     }

@@ -68,6 +68,11 @@ public final class Application {
         } catch let errors as APIErrors {
             _ = store.takeReadDamage()
             return entry.errorFormatter.response(for: errors.errors)
+        } catch StoreError.diskFull(let what) {
+            _ = store.takeReadDamage()
+            Log.error("write refused: disk full (nothing was written)", [("request_id", request.requestID), ("method", request.method.rawValue),
+                                                                          ("path", request.path), ("error", what)])
+            return entry.errorFormatter.response(for: [.insufficientStorage(requestID: request.requestID)])
         } catch {
             Log.error("request failed", [("request_id", request.requestID), ("method", request.method.rawValue),
                                          ("path", request.path), ("error", String(describing: error))])

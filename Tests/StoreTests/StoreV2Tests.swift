@@ -259,3 +259,37 @@ import Testing
         #expect(try Store(directory: directory).count("items") == 800)
     }
 }
+
+@Suite struct StoreDiskFullTests {
+    /// A real writer process whose journal appends start failing with ENOSPC (strace fault injection):
+    /// the failed write is refused with a disk-full error and leaves no bytes behind; every write
+    /// acknowledged before is there; later writes work once there is room again.
+    @Test func aFullDiskRefusesTheWriteAndLeavesNothingBehind() throws {
+        guard let strace = ["/usr/bin/strace", "/bin/strace"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            Issue.record("strace is not installed (deploy/test installs it)")
+            return
+        }
+        let directory = temporaryDirectory("enospc")
+        _ = try Store(directory: directory)  // created before the injection: the journal appends are what fail
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: strace)
+        process.arguments = ["-f", "-o", "/dev/null", "-e", "trace=pwrite64", "-e", "inject=pwrite64:error=ENOSPC:when=4+",
+                             try tortureExecutable(), "write", directory, "10", "full"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0, "the fourth write failed")
+        let acknowledged = printed.split(separator: "\n").map(String.init)
+        #expect(acknowledged == ["full-0", "full-1", "full-2"], "\(printed)")
+        let verified = Store.verify(directory: directory)
+        #expect(verified.problems.isEmpty, "\(verified)")
+        #expect(!verified.notes.contains { $0.contains("torn") }, "the partial line was cut off by the writer itself: \(verified.notes)")
+        let store = try Store(directory: directory)
+        #expect(store.count("items") == 3)
+        try store.write { tx in tx.put("items", "after", ["ok": true]) }
+        #expect(try Store(directory: directory).count("items") == 4)
+    }
+}

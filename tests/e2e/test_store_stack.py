@@ -76,3 +76,41 @@ def test_a_damaged_store_refuses_to_start_at_once_naming_the_file_and_byte(tmp_p
         assert verify.returncode == 1 and "data-1.jsonl" in verify.stdout, verify.stdout
     finally:
         stack.stop()
+
+
+def test_a_full_disk_answers_507_in_the_family_format_and_saves_nothing(make_stack):
+    """strace makes the only worker's journal appends fail with ENOSPC: the create is answered 507
+    in the Partners API's own error format, nothing is stored, and once the disk has room again
+    (strace detached) the next create works."""
+    import shutil
+    strace = shutil.which("strace")
+    assert strace, "strace is not installed (deploy/test installs it)"
+    stack = make_stack("--workers", "1")
+    headers = {"Authorization": "Bearer " + create_token(stack, staff="disk full test")}
+    before = store_stats(stack)["records"].get("pa_users", 0)
+    worker = next(iter(stack.worker_pids()))
+    tracer = subprocess.Popen([strace, "-p", str(worker), "-o", "/dev/null", "-e", "trace=pwrite64",
+                               "-e", "inject=pwrite64:error=ENOSPC"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        response = None
+        while time.monotonic() < deadline:  # strace needs a moment to attach
+            response = stack.post("/v1/admin/users", json={"name": "not saved"}, headers=headers)
+            if response.status_code == 507:
+                break
+            assert response.status_code == 201, response.text
+            before += 1
+            time.sleep(0.2)
+        assert response is not None and response.status_code == 507, response.text if response is not None else "no answer"
+        body = response.json()
+        assert body[0]["classification"] == "ServerError" and "disk space" in body[0]["message"], body
+    finally:
+        tracer.terminate()
+        tracer.wait(timeout=10)
+    time.sleep(0.5)
+    saved = stack.post("/v1/admin/users", json={"name": "saved"}, headers=headers)
+    assert saved.status_code == 201, saved.text
+    assert store_stats(stack)["records"]["pa_users"] == before + 1
+    assert any(line.get("message", "").startswith("write refused: disk full") for line in stack.log_lines())
+    verify = cli(stack, "store", "verify")
+    assert verify.strip().endswith("ok"), verify
