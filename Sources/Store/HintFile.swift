@@ -232,6 +232,16 @@ struct HintIndex {
     }
 }
 
+@inline(__always) func slice(_ pool: UnsafeRawBufferPointer, _ ref: (UInt32, UInt32)) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(rebasing: pool[Int(ref.0)..<(Int(ref.0) + Int(ref.1))])
+}
+
+/// Byte order of two strings' UTF-8 (what the hint's binary searches compare with memcmp).
+@inline(__always) func bytewiseLess(_ a: String, _ b: String) -> Bool {
+    var a = a, b = b
+    return a.withUTF8 { x in b.withUTF8 { y in compareBytes(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) < 0 } }
+}
+
 /// memcmp order, then length: the order hint tables are sorted in.
 @inline(__always) func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
     let common = min(a.count, b.count)
@@ -281,7 +291,7 @@ struct HintBuilder {
         let number = UInt32(collections[collection]!.records.count)
         collections[collection]!.records.append(record)
         for i in collections[collection]!.indexes.indices {
-            for key in Set(keys[i]) { collections[collection]!.indexes[i].entries.append((key, number)) }
+            for key in keys[i].count < 2 ? keys[i] : Array(Set(keys[i])) { collections[collection]!.indexes[i].entries.append((key, number)) }
             if collections[collection]!.indexes[i].ordered { collections[collection]!.indexes[i].orders.append(orders[i] ?? "") }
         }
     }
@@ -321,42 +331,47 @@ struct HintBuilder {
             }
             align()
             let byIDAt = sections.count
-            let sortedByID = collection.records.indices.sorted { a, b in
-                collection.records[a].id.utf8.lexicographicallyPrecedes(collection.records[b].id.utf8)
+            // Sorted by the interned bytes: no String is touched (or retained) per comparison.
+            let sortedByID = strings.withUnsafeBytes { pool in
+                idRefs.indices.sorted { a, b in compareBytes(slice(pool, idRefs[a]), slice(pool, idRefs[b])) < 0 }
             }
             for record in sortedByID { put32(UInt32(record)) }
             var indexMetas: [JSON] = []
             for (position, index) in collection.indexes.enumerated() {
-                // Runs grouped by key (bytewise), each ordered by (order value, creation).
-                let orders = index.orders
-                let sorted = index.entries.sorted { a, b in
-                    if a.key != b.key { return a.key.utf8.lexicographicallyPrecedes(b.key.utf8) }
-                    if index.ordered {
-                        let oa = orders[Int(a.record)], ob = orders[Int(b.record)]
-                        if oa != ob { return oa.utf8.lexicographicallyPrecedes(ob.utf8) }
-                    }
-                    return a.record < b.record
-                }
+                // Runs grouped by key (bytewise), each ordered by (order value, creation): group by
+                // hashing, then sort the distinct keys and each run (records arrive in creation order).
+                let orderRefs = index.ordered ? index.orders.map(intern) : []
+                var runs: [String: [UInt32]] = [:]
+                for entry in index.entries { runs[entry.key, default: []].append(entry.record) }
+                let keyed = runs.map { (ref: intern($0.key), run: $0.value) }
+                var sorted: [UInt32] = []
+                sorted.reserveCapacity(index.entries.count)
                 var keyTable: [(UInt32, UInt32, UInt32, UInt32)] = []
-                var i = 0
-                while i < sorted.count {
-                    var j = i
-                    while j < sorted.count, sorted[j].key == sorted[i].key { j += 1 }
-                    let ref = intern(sorted[i].key)
-                    keyTable.append((ref.0, ref.1, UInt32(i), UInt32(j - i)))
-                    i = j
+                strings.withUnsafeBytes { pool in
+                    for position in keyed.indices.sorted(by: { compareBytes(slice(pool, keyed[$0].ref), slice(pool, keyed[$1].ref)) < 0 }) {
+                        let entry = keyed[position]
+                        var run = entry.run
+                        if index.ordered {
+                            run.sort { a, b in
+                                let order = compareBytes(slice(pool, orderRefs[Int(a)]), slice(pool, orderRefs[Int(b)]))
+                                return order == 0 ? a < b : order < 0
+                            }
+                        }
+                        keyTable.append((entry.ref.0, entry.ref.1, UInt32(sorted.count), UInt32(run.count)))
+                        sorted.append(contentsOf: run)
+                    }
                 }
                 align()
                 let keysAt = sections.count
                 for entry in keyTable { put32(entry.0); put32(entry.1); put32(entry.2); put32(entry.3) }
                 align()
                 let postingsAt = sections.count
-                for entry in sorted { put32(entry.record) }
+                for record in sorted { put32(record) }
                 var ordersAt: Int? = nil
                 if index.ordered {
                     align()
                     ordersAt = sections.count
-                    for value in orders { let ref = intern(value); put32(ref.0); put32(ref.1) }
+                    for ref in orderRefs { put32(ref.0); put32(ref.1) }
                 }
                 indexPlacements.append((placed.count, position, keysAt, postingsAt, ordersAt))
                 indexMetas.append(["name": .string(index.name), "ordered": .bool(index.ordered), "key_count": .int(keyTable.count),

@@ -418,7 +418,8 @@ public final class Store {
         CrashPoint.reached("switch.published")
         try head.sync()
         CrashPoint.reached("switch.head-synced")
-        try load(head.read()!)
+        // This process maps the new generation on its next refresh, outside the lock (as every
+        // other process does): the lock is held for the fsyncs and renames only.
         unlink(journalPath(previous))
         CrashPoint.reached("switch.old-journal-removed")
         unlink(Generation.dataPath(directory, previous))

@@ -48,7 +48,7 @@ final class StoreView {
     private var decodedBase: [DecodedKey: JSON] = [:]
     private var decodedTail: [String: [String: JSON]] = [:]
     private var decodedTailCount = 0
-    static let decodedLimit = 16_384
+    static let decodedLimit = 8_192
 
     private struct DecodedKey: Hashable {
         let collection: Int32
