@@ -11,8 +11,8 @@ import Glibc
 /// Seeds a fresh store for deploy/loadtest: Lead Provider API reference data with fixed ids (so the
 /// Lua scripts can build valid, unique payloads from a counter) and `--partnerships` partnerships
 /// of one lead provider (the "list 100 of 100k" target). Goes through the same import and
-/// partnership rules as the API, with fsync off while loading, then compacts (the snapshot is
-/// fsynced) so the stack starts from one durable snapshot.
+/// partnership rules as the API, with fsync off while loading, then compacts (the data and hint
+/// files are fsynced) so the stack starts from one durable generation.
 struct BenchSeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-seed",

@@ -20,7 +20,7 @@ struct StoreCommand: ParsableCommand {
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check every line of the snapshot and journal; exit 1 on damage.")
+        static let configuration = CommandConfiguration(abstract: "Check the head, every line of the data file and journal, and the hint against its data file; exit 1 on damage.")
         @OptionGroup var location: Location
         func run() throws {
             let (problems, notes) = Store.verify(directory: location.data, indexes: ServerAssembly.allIndexes())
