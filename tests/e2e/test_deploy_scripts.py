@@ -1,5 +1,6 @@
 """The deploy scripts themselves: a failed build stops deploy/up and deploy/test with the compiler's
-errors and build progress, messages are plain text off a terminal or with NO_COLOR.
+errors and build progress, messages are plain text off a terminal or with NO_COLOR, and
+deploy/loadtest's cleanup stops every process spawn-fcgi started.
 
 The build tests run copies of the scripts in a scratch repository with a stand-in `swift` that
 fails like a real compile error (and a stand-in dpkg-query, so nothing is installed): fast, and
@@ -7,7 +8,9 @@ nothing of this repository's .build is touched."""
 import os
 import pty
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,44 @@ def test_messages_have_colour_only_on_a_terminal_without_no_color():
     no_color = _messages(dict(env, NO_COLOR="1"), terminal=True)
     assert "==> a step" in no_color and "warning: a warning" in no_color
     assert ESC not in no_color
+
+
+def test_loadtest_cleanup_stops_every_spawned_hello(tmp_path):
+    """spawn-fcgi writes its pid file without a final newline; every pid in it must be stopped."""
+    if not shutil.which("spawn-fcgi"):
+        pytest.skip("spawn-fcgi is not installed (deploy/loadtest installs it)")
+    state = tmp_path / "state"
+    (state / "run").mkdir(parents=True)
+    pids_file = state / "run" / "bench-hello.pids"
+    subprocess.run(["spawn-fcgi", "-s", str(state / "run" / "hello.sock"), "-F", "3", "-P", str(pids_file),
+                    "--", "/bin/sleep", "300"], check=True, capture_output=True, timeout=30)
+    pids = [int(line) for line in pids_file.read_text().split()]
+    assert len(pids) == 3 and not pids_file.read_text().endswith("\n")
+    try:
+        # deploy/loadtest's own cleanup function, run as the script's EXIT trap runs it.
+        loadtest = (REPO / "deploy" / "loadtest").read_text()
+        start = loadtest.index("cleanup() {")
+        cleanup = loadtest[start:loadtest.index("\n}\n", start) + 3]
+        subprocess.run(["bash", "-c", f'{cleanup}\ncleanup'], env=dict(os.environ, HELLO_PIDS=str(pids_file), STATE=str(state),
+                                                                     REPO_ROOT=str(tmp_path / "no-repo")),
+                       check=True, timeout=30)
+        deadline = time.monotonic() + 5
+        alive = pids
+        while alive and time.monotonic() < deadline:
+            alive = [pid for pid in pids if _alive(pid)]
+            time.sleep(0.05)
+        assert alive == [], f"cleanup left {alive} of {pids} running"
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
