@@ -1,0 +1,122 @@
+"""The edges of the stack that nginx answers itself: every error it generates is JSON with the right
+status and an X-Request-Id, and API responses are never cached."""
+import json
+import re
+import socket
+import ssl
+
+import pytest
+
+REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def tls_connection(stack, source_address=None, timeout=10):
+    context = ssl.create_default_context(cafile=str(stack.cert))
+    raw = socket.create_connection(("127.0.0.1", stack.https_port), timeout=timeout, source_address=source_address)
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+def read_response(connection):
+    """One HTTP/1.1 response as (status, headers with lower-case names, body): reads to the end of
+    its Content-Length (nginx may keep a refused request's connection open to drain its body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    length = int(headers["content-length"][0]) if "content-length" in headers else None
+    while length is None or len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body
+
+
+def raw_http(stack, request: bytes, source_address=None, tls=True):
+    """Sends bytes exactly as given (invalid URIs, oversized headers), over TLS by default."""
+    if tls:
+        connection = tls_connection(stack, source_address)
+    else:
+        connection = socket.create_connection(("127.0.0.1", stack.https_port), timeout=10)
+    with connection:
+        connection.sendall(request)
+        return read_response(connection)
+
+
+def get(path, *headers):
+    lines = [f"GET {path} HTTP/1.1", "Host: localhost", "Connection: close", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def assert_json_error(status, headers, body, expected):
+    assert status == expected, f"{status} {body[:200]!r}"
+    assert headers["content-type"] == ["application/json"], headers
+    ids = headers.get("x-request-id", [])
+    assert len(ids) == 1 and REQUEST_ID.match(ids[0]), headers
+    parsed = json.loads(body)
+    assert parsed["status"] == expected and parsed["error"], parsed
+    assert parsed["request_id"] == ids[0]
+    assert headers.get("cache-control") == ["no-store"], headers
+    assert headers.get("strict-transport-security"), "security headers on error pages too"
+
+
+CLIENT_ERRORS = [
+    # Paths nginx refuses while parsing them: these were 500s in HTML ("empty URI in redirect").
+    ("traversal out of /docs/", get("/docs/..%2f..%2fstatus"), 400),
+    ("traversal out of /api/", get("/api/..%2f..%2fx"), 400),
+    ("traversal above the root", get("/x/../../y"), 400),
+    ("encoded traversal after /healthz", get("/healthz/..%2f..%2f"), 400),
+    ("NUL byte in an API path", get("/v1/%00"), 400),
+    ("NUL byte in a docs path", get("/docs/%00"), 400),
+    ("unknown path (the fallback)", get("/no-api-here"), 404),
+    ("missing docs page", get("/docs/missing.html"), 404),
+    ("URI too long", get("/api/" + "a" * 9000), 414),
+    ("one header too large", get("/api/x", "X-Big: " + "b" * 9000), 431),
+    ("POST to a static file", b"POST /docs/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 405),
+    ("TRACE", b"TRACE /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 405),
+    ("unknown transfer encoding", b"POST /_test/echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    ("two Authorization headers", get("/healthz", "Authorization: Bearer a", "Authorization: Bearer b"), 400),
+    ("body over 1 MiB", b"POST /_test/echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2000000\r\n\r\n", 413),
+    ("no Host header", b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 400),
+]
+
+
+@pytest.mark.parametrize("request_bytes,expected", [(r, e) for _, r, e in CLIENT_ERRORS], ids=[n for n, _, _ in CLIENT_ERRORS])
+def test_errors_nginx_generates_are_json_with_a_request_id(stack, request_bytes, expected):
+    assert_json_error(*raw_http(stack, request_bytes), expected)
+
+
+def test_plain_http_to_the_https_port_is_a_json_400(stack):
+    assert_json_error(*raw_http(stack, get("/healthz"), tls=False), 400)
+
+
+def test_status_from_another_address_is_a_json_403_with_a_request_id(stack):
+    assert_json_error(*raw_http(stack, get("/status"), source_address=("127.0.0.2", 0)), 403)
+
+
+def test_a_worker_killed_mid_request_is_still_a_json_502_with_a_request_id(stack):
+    status, headers, body = raw_http(stack, get("/_test/sleep?ms=20000"))
+    assert_json_error(status, headers, body, 502)
+
+
+def test_api_responses_are_not_cacheable_and_docs_are(stack):
+    for path in ["/healthz", "/status", "/api/v3/partnerships", "/v1/partners", "/api/directory/private/v1alpha/directories"]:
+        response = stack.get(path)
+        assert response.headers.get("Cache-Control") == "no-store", (path, response.status_code, response.headers)
+        assert REQUEST_ID.match(response.headers["X-Request-Id"]), path
+    # The worker's own X-Request-Id and nginx's are the same id, sent once.
+    status, headers, _ = raw_http(stack, get("/healthz"))
+    assert status == 200 and len(headers["x-request-id"]) == 1 and headers["cache-control"] == ["no-store"]
+    docs = stack.get("/docs/")
+    assert docs.status_code == 200
+    assert "no-store" not in docs.headers["Cache-Control"] and "max-age=600" in docs.headers["Cache-Control"]
+    assert REQUEST_ID.match(docs.headers["X-Request-Id"])
