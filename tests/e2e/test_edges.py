@@ -1,11 +1,17 @@
 """The edges of the stack that nginx answers itself: every error it generates is JSON with the right
-status and an X-Request-Id, and API responses are never cached."""
+status and an X-Request-Id, API responses are never cached, and a pool with no free worker answers
+503 in bounded time."""
 import json
+import os
 import re
+import signal
 import socket
 import ssl
+import threading
+import time
 
 import pytest
+import requests
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -120,3 +126,41 @@ def test_api_responses_are_not_cacheable_and_docs_are(stack):
     assert docs.status_code == 200
     assert "no-store" not in docs.headers["Cache-Control"] and "max-age=600" in docs.headers["Cache-Control"]
     assert REQUEST_ID.match(docs.headers["X-Request-Id"])
+
+
+def test_no_free_worker_gets_a_json_503_with_retry_after_within_seconds(make_stack):
+    """One worker, hung; a socket queue of 2. Requests beyond what the queue holds are refused by the
+    kernel at connect() time, and nginx answers them 503 at once instead of waiting 60 s."""
+    own = make_stack("--workers", "1", "--backlog", "2", "--request-timeout", "30")
+    blockers = []
+
+    def hang():
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(own.cert)
+        try:
+            session.get(own.url("/_test/sleep?ms=2500"), timeout=40)
+        except requests.RequestException:
+            pass
+
+    for _ in range(5):
+        thread = threading.Thread(target=hang)
+        thread.start()
+        blockers.append(thread)
+    time.sleep(1.0)  # the worker has one, the queue the next ones (/status itself would queue now)
+    started = time.monotonic()
+    status, headers, body = raw_http(own, get("/v1/partners"))
+    elapsed = time.monotonic() - started
+    assert_json_error(status, headers, body, 503)
+    assert headers["retry-after"] == ["5"]
+    assert elapsed < 3, f"the 503 took {elapsed:.1f} s"
+    for thread in blockers:
+        thread.join(timeout=60)
+    # Once the worker is free again, requests are served as usual.
+    assert own.get("/healthz").status_code == 200
+    # A pool that is down is the same case: nothing reached a worker, so 503 and retry.
+    os.kill(own.supervisor_pid(), signal.SIGTERM)
+    own.wait_until(lambda: not (own.state / "run" / "partnerships.pid").exists(), what="the supervisor to exit")
+    status, headers, body = raw_http(own, get("/healthz"))
+    assert_json_error(status, headers, body, 503)
+    assert headers["retry-after"] == ["5"]
