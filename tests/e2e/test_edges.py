@@ -1,9 +1,10 @@
 """The edges of the stack that nginx answers itself: every error it generates is JSON with the right
-status and an X-Request-Id, API responses are never cached, and a pool with no free worker answers
-503 in bounded time."""
+status and an X-Request-Id, API responses are never cached, a pool with no free worker answers 503
+in bounded time, and one address cannot take every connection or every worker."""
 import json
 import os
 import re
+import select
 import signal
 import socket
 import ssl
@@ -164,3 +165,72 @@ def test_no_free_worker_gets_a_json_503_with_retry_after_within_seconds(make_sta
     status, headers, body = raw_http(own, get("/healthz"))
     assert_json_error(status, headers, body, 503)
     assert headers["retry-after"] == ["5"]
+
+
+def test_one_address_is_limited_in_requests_in_progress_and_others_are_served(make_stack):
+    own = make_stack("--workers", "4", "--conn-limit", "2", "--request-timeout", "30")
+    holders = []
+    for _ in range(2):
+        connection = tls_connection(own)
+        connection.sendall(get("/_test/sleep?ms=4000"))
+        holders.append(connection)
+    try:
+        time.sleep(0.5)
+        status, headers, body = raw_http(own, get("/healthz"))
+        assert_json_error(status, headers, body, 429)
+        assert headers["retry-after"] == ["1"]
+        # Another address is not affected by the first one's requests.
+        status, headers, body = raw_http(own, get("/healthz"), source_address=("127.0.0.2", 0))
+        assert status == 200 and json.loads(body) == {"status": "ok"}
+    finally:
+        for connection in holders:
+            assert read_response(connection)[0] == 200
+            connection.close()
+
+
+def test_slow_clients_cannot_take_every_connection(make_stack):
+    """Slowloris from 127.0.0.1: 4,200 connections that send a TLS record header and stop, and 50
+    that finish TLS and then send part of their headers and stop (more than the old 4,096
+    connections per nginx worker). A new client is served while they are open, and nginx cuts every
+    one of them off after client_header_timeout (10 s; it was 60 s, so each slow connection held its
+    place for a minute)."""
+    own = make_stack("--workers", "2")
+    slow = []
+    try:
+        for _ in range(4200):
+            s = socket.create_connection(("127.0.0.1", own.https_port), timeout=10)
+            # A TLS handshake record announcing 512 bytes, of which only the first one comes.
+            s.sendall(b"\x16\x03\x01\x02\x00\x01")
+            slow.append(s)
+        for _ in range(50):
+            t = tls_connection(own)
+            t.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: a")
+            slow.append(t)
+        opened = time.monotonic()
+        # A new client is served while every slow connection is still open.
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(own.cert)
+        response = session.get(own.url("/healthz"), timeout=5)
+        assert response.status_code == 200
+        # Keep trickling for a while; nginx must still close them all within ~10 s.
+        deadline = opened + 16
+        poller = select.poll()
+        by_fd = {s.fileno(): s for s in slow}
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        while by_fd and time.monotonic() < deadline:
+            for fd, _ in poller.poll(500):
+                try:
+                    closed = not by_fd[fd].recv(4096)
+                except (ssl.SSLError, OSError):
+                    closed = True
+                if closed:
+                    poller.unregister(fd)
+                    del by_fd[fd]
+        open_sockets = list(by_fd.values())
+        assert not open_sockets, f"{len(open_sockets)} slow connections were still open after 16 s"
+        assert session.get(own.url("/healthz"), timeout=5).status_code == 200
+    finally:
+        for s in slow:
+            s.close()
