@@ -133,22 +133,27 @@ def test_no_free_worker_gets_a_json_503_with_retry_after_within_seconds(make_sta
     """One worker, hung; a socket queue of 2. Requests beyond what the queue holds are refused by the
     kernel at connect() time, and nginx answers them 503 at once instead of waiting 60 s."""
     own = make_stack("--workers", "1", "--backlog", "2", "--request-timeout", "30")
-    blockers = []
+    blockers, outcomes = [], []
 
     def hang():
         session = requests.Session()
         session.trust_env = False
         session.verify = str(own.cert)
         try:
-            session.get(own.url("/_test/sleep?ms=2500"), timeout=40)
-        except requests.RequestException:
-            pass
+            outcomes.append(session.get(own.url("/_test/sleep?ms=2500"), timeout=40).status_code)
+        except requests.RequestException as error:
+            outcomes.append(repr(error))
 
-    for _ in range(5):
+    # One for the worker, up to three for the queue (Linux queues backlog + 1), the rest refused.
+    for _ in range(8):
         thread = threading.Thread(target=hang)
         thread.start()
         blockers.append(thread)
-    time.sleep(1.0)  # the worker has one, the queue the next ones (/status itself would queue now)
+    # The queue is full once the first of them has been refused.
+    deadline = time.monotonic() + 10
+    while 503 not in outcomes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert 503 in outcomes, outcomes
     started = time.monotonic()
     status, headers, body = raw_http(own, get("/v1/partners"))
     elapsed = time.monotonic() - started
@@ -175,8 +180,13 @@ def test_one_address_is_limited_in_requests_in_progress_and_others_are_served(ma
         connection.sendall(get("/_test/sleep?ms=4000"))
         holders.append(connection)
     try:
-        time.sleep(0.5)
-        status, headers, body = raw_http(own, get("/healthz"))
+        # Both are in progress once nginx has read their headers: the next request is refused.
+        deadline = time.monotonic() + 5
+        while True:
+            status, headers, body = raw_http(own, get("/healthz"))
+            if status == 429 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert_json_error(status, headers, body, 429)
         assert headers["retry-after"] == ["1"]
         # Another address is not affected by the first one's requests.
