@@ -4,10 +4,30 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-step() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+# Messages go to stderr, in colour only when stderr is a terminal and NO_COLOR is unset (no-color.org).
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+    COLOR_STEP=$'\033[1;34m' COLOR_WARN=$'\033[1;33m' COLOR_ERROR=$'\033[1;31m' COLOR_OFF=$'\033[0m'
+else
+    COLOR_STEP="" COLOR_WARN="" COLOR_ERROR="" COLOR_OFF=""
+fi
+step() { printf '%s==>%s %s\n' "$COLOR_STEP" "$COLOR_OFF" "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
-warn() { printf '\033[1;33mwarning:\033[0m %s\n' "$*" >&2; }
-die()  { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+warn() { printf '%swarning:%s %s\n' "$COLOR_WARN" "$COLOR_OFF" "$*" >&2; }
+die()  { printf '%serror:%s %s\n' "$COLOR_ERROR" "$COLOR_OFF" "$*" >&2; exit 1; }
+
+# swift build with its own progress lines and the compiler's errors on stderr; exits non-zero
+# (through die) when the build fails. Never filtered, never `|| true`: a failed build must stop the
+# caller, not leave it running an old binary. Not on a terminal (or with NO_COLOR) its output goes
+# through a pipe, so swift prints plain [n/m] lines without colour or cursor movement.
+swift_build() {
+    local status=0
+    if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+        swift build "$@" >&2 || status=$?
+    else
+        swift build "$@" 2>&1 | cat >&2 || status=$?
+    fi
+    [ "$status" = 0 ] || die "the build failed (swift build $*: exit status $status; the compiler's errors are above)"
+}
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"

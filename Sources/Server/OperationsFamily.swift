@@ -28,8 +28,21 @@ public struct OperationsFamily: APIFamily {
         }
     }
 
+    /// True only for a peer address that really is loopback: 127.0.0.0/8, ::1 (or an IPv4-mapped
+    /// ::ffff:127.x.y.z), or nginx's "unix:" for a client on a local unix-socket listener. A missing
+    /// or empty REMOTE_ADDR, or anything that merely starts like one ("127.evil"), is not.
     static func isLoopback(_ address: String) -> Bool {
-        address.hasPrefix("127.") || address == "::1" || address == "unix:" || address.isEmpty
+        if address == "unix:" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, address, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, address, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }  // ::1
+        let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]
+        return Array(bytes[0..<12]) == mappedPrefix && bytes[12] == 127             // ::ffff:127.x.y.z
     }
 
     private func status(store: Store) throws -> JSON {

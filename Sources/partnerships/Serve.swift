@@ -48,6 +48,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds a request may run before its worker is killed and replaced.")
     var requestTimeout: Double = 30
 
+    @Option(help: """
+        Connections the socket queues while every worker is busy (listen backlog). When the queue is \
+        full, Linux refuses a unix-socket connect at once and nginx answers 503 with Retry-After.
+        """)
+    var backlog: Int = 64
+
     @Option(help: "Seconds a graceful stop or reload waits for in-flight requests.")
     var gracePeriod: Double = 35
 
@@ -66,6 +72,7 @@ struct Serve: ParsableCommand {
         guard ListenAddress.parse(listen) != nil else { throw ValidationError("--listen must be unix:/path or HOST:PORT") }
         if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256") }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        guard (1...65_535).contains(backlog) else { throw ValidationError("--backlog must be between 1 and 65535") }
     }
 
     func run() throws {
@@ -88,7 +95,7 @@ struct Serve: ParsableCommand {
         for note in store.recoveryNotes { Log.warning("store recovery", [("note", note)]) }
         let address = ListenAddress.parse(listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
                                           mode: 0o660, group: socketGroup)!
-        let socket = try ListenSocket.bind(address)
+        let socket = try ListenSocket.bind(address, backlog: Int32(backlog))
         var configuration = PoolConfiguration(
             workerCommand: [executablePath(), "worker"] + WorkerArguments.absolutized(worker).forwarded,
             scoreboardPath: absolutePath(runDirectory + "/scoreboard"))

@@ -85,6 +85,25 @@ final class ApplicationTests: XCTestCase {
         request.remoteAddress = "203.0.113.9"
         XCTAssertEqual(application.handle(request).status, .notFound)
     }
+
+    func testStatusTrustsOnlyARealLoopbackAddress() throws {
+        // No REMOTE_ADDR at all (a FastCGI client other than our nginx config) is not loopback.
+        let params = FastCGIParams(["REQUEST_METHOD": "GET", "DOCUMENT_URI": "/status", "REQUEST_URI": "/status"])
+        let unaddressed = try RequestMapping.request(from: params, body: []).get()
+        XCTAssertEqual(application.handle(unaddressed).status, .notFound)
+        for address in ["", " ", "127.evil.example", "1270.0.0.1", "::2", "::ffff:10.0.0.1", "localhost", "0.0.0.0", "128.0.0.1"] {
+            var request = HTTPRequest(method: .GET, path: "/status")
+            request.remoteAddress = address
+            XCTAssertEqual(application.handle(request).status, .notFound, "remote address \(address.debugDescription)")
+            XCTAssertFalse(OperationsFamily.isLoopback(address), address)
+        }
+        for address in ["127.0.0.1", "127.1.2.3", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "unix:"] {
+            XCTAssertTrue(OperationsFamily.isLoopback(address), address)
+            var request = HTTPRequest(method: .GET, path: "/status")
+            request.remoteAddress = address
+            XCTAssertEqual(application.handle(request).status, .ok, address)
+        }
+    }
 }
 
 final class RequestMappingTests: XCTestCase {
