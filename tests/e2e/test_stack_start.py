@@ -24,7 +24,8 @@ def assert_nothing_left_running(stack):
             time.sleep(0.1)
         assert not os.path.exists(f"/proc/{pid}"), "the worker pool of a failed start was left running"
     nginx_pid = stack.state / "nginx" / "nginx.pid"
-    assert not nginx_pid.exists() or not os.path.exists(f"/proc/{nginx_pid.read_text().strip()}")
+    pid = nginx_pid.read_text().strip() if nginx_pid.exists() else ""
+    assert not pid or not os.path.exists(f"/proc/{pid}"), "nginx of a failed start was left running"
 
 
 def test_a_taken_port_is_named(tmp_path_factory, docs_root):
