@@ -46,7 +46,7 @@ final class Generation {
 
     func value(_ collection: HintCollection, _ record: Int) -> Result<JSON, StoreError> {
         valueBytes(collection, record).flatMap { bytes in
-            do { return .success(try JSON.parse(bytes.bindMemory(to: UInt8.self))) } catch {
+            do { return .success(try JSON.parseTrusted(bytes.bindMemory(to: UInt8.self))) } catch {
                 return .failure(.corrupt(file: dataName, offset: collection.location(record).lineOffset, reason: "record is not JSON"))
             }
         }
@@ -66,6 +66,8 @@ final class Generation {
         /// Rebuild an unusable hint at all; when false, opening fails instead (the caller then
         /// recovers under the exclusive lock, which rebuilds it once for everyone).
         var allowHintRebuild = true
+        /// CRC of the whole hint (recovery and verify); bounds are always checked.
+        var verifyHintChecksum = true
     }
 
     /// Maps a published generation. A hint that is missing, damaged, disagrees with its data file
@@ -82,7 +84,7 @@ final class Generation {
         var problem: String? = nil
         if Files.exists(hintPath) {
             do {
-                let candidate = try HintFile(file: try MappedFile(path: hintPath))
+                let candidate = try HintFile(file: try MappedFile(path: hintPath), verifyChecksum: options.verifyHintChecksum)
                 // Collections the data file holds need every index this release defines for them;
                 // one it does not hold yet is indexed from the journal until the next compaction.
                 let wanted = Set(definitions.filter { candidate.collections[$0.key] != nil }.flatMap { c, list in list.map { "\(c)/\($0.name)" } })

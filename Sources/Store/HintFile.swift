@@ -33,8 +33,10 @@ final class HintFile {
 
     var name: String { file.path.split(separator: "/").last.map(String.init) ?? file.path }
 
-    /// Checks the whole file's CRC and every table's bounds, so later lookups need no checks.
-    init(file: MappedFile) throws(StoreError) {
+    /// Checks every table's bounds, so later lookups need no checks, and (with `verifyChecksum`,
+    /// which recovery and verify use) the whole file's CRC. A worker mapping a generation that the
+    /// supervisor or a compactor just checked or wrote skips the CRC pass over the whole file.
+    init(file: MappedFile, verifyChecksum: Bool = true) throws(StoreError) {
         self.file = file
         let name = file.path.split(separator: "/").last.map(String.init) ?? file.path
         func damaged(_ offset: Int, _ reason: String) -> StoreError { .corrupt(file: name, offset: offset, reason: reason) }
@@ -42,7 +44,7 @@ final class HintFile {
         guard bytes.count >= 24, Array(bytes[0..<8]) == Self.magic else { throw damaged(0, "not a hint file") }
         guard Array(bytes[(bytes.count - 4)...]) == Self.endMagic else { throw damaged(bytes.count, "hint file is incomplete") }
         let stored = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt32.self)
-        guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 8)])) == stored else {
+        guard !verifyChecksum || CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 8)])) == stored else {
             throw damaged(bytes.count - 8, "hint file checksum mismatch")
         }
         let metaLength = Int(bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
@@ -343,13 +345,13 @@ struct HintBuilder {
                 let orderRefs = index.ordered ? index.orders.map(intern) : []
                 var runs: [String: [UInt32]] = [:]
                 for entry in index.entries { runs[entry.key, default: []].append(entry.record) }
-                let keyed = runs.map { (ref: intern($0.key), run: $0.value) }
+                // Interned in key order, so the same records always give the same file (verify compares bytes).
+                let keyed = runs.keys.sorted(by: bytewiseLess).map { (ref: intern($0), run: runs[$0]!) }
                 var sorted: [UInt32] = []
                 sorted.reserveCapacity(index.entries.count)
                 var keyTable: [(UInt32, UInt32, UInt32, UInt32)] = []
                 strings.withUnsafeBytes { pool in
-                    for position in keyed.indices.sorted(by: { compareBytes(slice(pool, keyed[$0].ref), slice(pool, keyed[$1].ref)) < 0 }) {
-                        let entry = keyed[position]
+                    for entry in keyed {
                         var run = entry.run
                         if index.ordered {
                             run.sort { a, b in

@@ -290,7 +290,7 @@ public final class Store {
         let generation = published.generation == view.generation.number && published.epoch == appliedEpoch && view.generation.hint != nil
             ? view.generation
             : try Generation.open(directory: directory, number: published.generation, definitions: definitions,
-                                  options: .init(allowHintRebuild: allowHintRebuild), notes: &notes)
+                                  options: .init(allowHintRebuild: allowHintRebuild, verifyHintChecksum: allowHintRebuild), notes: &notes)
         let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR)
         let fresh = StoreView(generation: generation, definitions: definitions)
         do {
@@ -369,18 +369,39 @@ public final class Store {
                                          dataBytes: writer.written, dataCRC: writer.crc)
             try Files.writeAll(hint, to: hintTemporary)
             CrashPoint.reached("compact.hint-written")
-            return try withLock(LOCK_EX) { () throws -> CompactionReport? in
-                let started = monotonicMicroseconds()
-                try catchUpHoldingExclusiveLock()
-                guard view.generation.number == startGeneration, appliedEpoch == epoch else {
-                    throw StoreError.system("the store changed generation during the compaction (a restore?); nothing was switched")
+            let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
+            do {
+                // Most of what was acknowledged since the merge began is copied without the lock,
+                // so the locked part is a small tail and one fsync.
+                var copied = startLength
+                for _ in 0..<4 {
+                    guard let published = head.read(), published.generation == startGeneration, published.epoch == epoch,
+                          published.committedLength - copied > 64 << 10 else { break }
+                    try copyJournal(from: copied, to: published.committedLength, into: journal)
+                    copied = published.committedLength
                 }
-                // The entries acknowledged since the merge began move to the new journal as they are.
-                let carried = try Files.read(journalFD, from: startLength, count: appliedLength - startLength)
-                guard carried.count == appliedLength - startLength else { throw StoreError.system("journal shrank during the compaction") }
-                try switchGeneration(to: next, epoch: epoch, journal: carried, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
-                return CompactionReport(generation: next, records: writer.records, dataBytes: writer.written,
-                                        carriedJournalBytes: carried.count, lockedMicroseconds: monotonicMicroseconds() - started)
+                guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync journal-\(next).jsonl") }
+                let report = try withLock(LOCK_EX) { () throws -> CompactionReport in
+                    let started = monotonicMicroseconds()
+                    try catchUpHoldingExclusiveLock()
+                    guard view.generation.number == startGeneration, appliedEpoch == epoch, appliedLength >= copied else {
+                        throw StoreError.system("the store changed generation during the compaction (a restore?); nothing was switched")
+                    }
+                    try copyJournal(from: copied, to: appliedLength, into: journal)
+                    guard fsync(journal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
+                    CrashPoint.reached("switch.journal-written")
+                    try publishNextGeneration(next, epoch: epoch, journalLength: appliedLength - startLength)
+                    return CompactionReport(generation: next, records: writer.records, dataBytes: writer.written,
+                                            carriedJournalBytes: appliedLength - startLength, lockedMicroseconds: monotonicMicroseconds() - started)
+                }
+                close(journal)
+                removeGeneration(startGeneration)
+                try refresh()  // this process maps the new generation too, outside the lock
+                return report
+            } catch {
+                close(journal)
+                if head.read()?.generation != next { removeGeneration(next) }
+                throw error
             }
         } catch {
             unlink(dataTemporary)
@@ -389,42 +410,55 @@ public final class Store {
         }
     }
 
-    /// Under the exclusive lock: new journal (fsync), rename data and hint into place, fsync the
-    /// folder, publish, msync the head, and only then remove the previous generation. A crash before
-    /// the publish leaves the head naming the old generation, whose files are all still there; after
-    /// it, the new generation is complete.
-    private func switchGeneration(to next: Int, epoch: Int, journal: [UInt8], dataTemporary: String, hintTemporary: String) throws {
-        let previous = view.generation.number
-        let newJournal = try Files.openOrThrow(journalPath(next), O_RDWR | O_CREAT | O_TRUNC)
-        do {
-            try Files.writeAll(newJournal, journal)
-            guard fsync(newJournal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
-            CrashPoint.reached("switch.journal-written")
-            guard rename(dataTemporary, Generation.dataPath(directory, next)) == 0 else { throw StoreError.errno("rename data-\(next).jsonl") }
-            CrashPoint.reached("switch.data-renamed")
-            guard rename(hintTemporary, Generation.hintPath(directory, next)) == 0 else { throw StoreError.errno("rename hint-\(next).bin") }
-            CrashPoint.reached("switch.hint-renamed")
-            try Files.fsyncDirectory(directory)
-            CrashPoint.reached("switch.folder-synced")
-        } catch {
-            close(newJournal)
-            unlink(journalPath(next))
+    /// Without the store's lock (the head still names the current generation, so recovery would
+    /// remove these files after a crash): the data and hint files take their names, the folder is
+    /// fsynced, and the next journal is created. Returns the journal's descriptor.
+    private func prepareNextGeneration(_ next: Int, dataTemporary: String, hintTemporary: String) throws -> Int32 {
+        guard rename(dataTemporary, Generation.dataPath(directory, next)) == 0 else { throw StoreError.errno("rename data-\(next).jsonl") }
+        CrashPoint.reached("switch.data-renamed")
+        guard rename(hintTemporary, Generation.hintPath(directory, next)) == 0 else {
             unlink(Generation.dataPath(directory, next))
-            unlink(Generation.hintPath(directory, next))
+            throw StoreError.errno("rename hint-\(next).bin")
+        }
+        CrashPoint.reached("switch.hint-renamed")
+        let journal: Int32
+        do {
+            journal = try Files.openOrThrow(journalPath(next), O_RDWR | O_CREAT | O_TRUNC)
+            try Files.fsyncDirectory(directory)
+        } catch {
+            removeGeneration(next)
             throw error
         }
-        close(newJournal)
-        head.publish(.init(generation: next, committedLength: journal.count, epoch: epoch))
+        CrashPoint.reached("switch.folder-synced")
+        return journal
+    }
+
+    private func copyJournal(from start: Int, to end: Int, into journal: Int32) throws {
+        guard end > start else { return }
+        let bytes = try Files.read(journalFD, from: start, count: end - start)
+        guard bytes.count == end - start else { throw StoreError.system("journal shrank during the compaction") }
+        try Files.writeAll(journal, bytes)
+    }
+
+    /// Under the exclusive lock, with the next generation's files complete and fsynced: publish,
+    /// then msync the head. A crash before the publish leaves the head naming the old generation,
+    /// whose files are all still there; after it, the new generation is complete. This process maps
+    /// the new generation on its next refresh, outside the lock, as every other process does.
+    private func publishNextGeneration(_ next: Int, epoch: Int, journalLength: Int) throws {
+        head.publish(.init(generation: next, committedLength: journalLength, epoch: epoch))
         CrashPoint.reached("switch.published")
         try head.sync()
         CrashPoint.reached("switch.head-synced")
-        // This process maps the new generation on its next refresh, outside the lock (as every
-        // other process does): the lock is held for the fsyncs and renames only.
-        unlink(journalPath(previous))
+    }
+
+    /// A replaced generation's files (after its successor is published and synced), or an
+    /// unpublished one's (after a failure). Readers still mapping them keep their pages.
+    private func removeGeneration(_ generation: Int) {
+        unlink(journalPath(generation))
         CrashPoint.reached("switch.old-journal-removed")
-        unlink(Generation.dataPath(directory, previous))
-        unlink(Generation.hintPath(directory, previous))
-        unlink(directory + "/snapshot-\(previous).jsonl")
+        unlink(Generation.dataPath(directory, generation))
+        unlink(Generation.hintPath(directory, generation))
+        unlink(directory + "/snapshot-\(generation).jsonl")
     }
 
     private func acquireCompactionLock() throws -> Int32? {
@@ -483,11 +517,22 @@ public final class Store {
                                          dataBytes: writer.written, dataCRC: writer.crc)
             try Files.writeAll(hint, to: hintTemporary)
             CrashPoint.reached("restore.hint-written")
-            try withLock(LOCK_EX) {
-                try catchUpHoldingExclusiveLock()
-                guard view.generation.number == startGeneration else { throw StoreError.system("the store changed generation during the restore") }
-                try switchGeneration(to: next, epoch: epoch, journal: [], dataTemporary: dataTemporary, hintTemporary: hintTemporary)
+            let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
+            defer { close(journal) }
+            do {
+                guard fsync(journal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
+                CrashPoint.reached("switch.journal-written")
+                try withLock(LOCK_EX) {
+                    try catchUpHoldingExclusiveLock()
+                    guard view.generation.number == startGeneration else { throw StoreError.system("the store changed generation during the restore") }
+                    try publishNextGeneration(next, epoch: epoch, journalLength: 0)
+                }
+            } catch {
+                if head.read()?.generation != next { removeGeneration(next) }
+                throw error
             }
+            removeGeneration(startGeneration)
+            try refresh()
         } catch {
             pending?.abandon()
             unlink(dataTemporary)

@@ -104,7 +104,7 @@ final class StoreView {
     }
 
     private func parse(_ bytes: [UInt8]) -> JSON? {
-        note(Result { () throws(JSONError) -> JSON in try JSON.parse(bytes) }.mapError {
+        note(Result { () throws(JSONError) -> JSON in try bytes.withUnsafeBufferPointer { (buffer) throws(JSONError) -> JSON in try JSON.parseTrusted(buffer) } }.mapError {
             StoreError.corrupt(file: "journal-\(generation.number).jsonl", offset: 0, reason: "applied record is not JSON: \($0)")
         })
     }

@@ -41,6 +41,8 @@ struct StoreCommand: ParsableCommand {
         @Option(help: "Log file for --background (JSON lines; default stderr).") var log: String?
         func run() throws {
             if let log, !Log.open(path: log) { throw ValidationError("cannot open log file \(log)") }
+            // In the background the merge yields the CPU to the workers serving requests.
+            if background { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
             let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
             let started = Scoreboard.monotonicNanoseconds()
             let showProgress = !background && isatty(2) != 0
