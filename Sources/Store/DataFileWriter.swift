@@ -14,6 +14,10 @@ struct DataFileWriter {
     private(set) var hint: HintBuilder
     private(set) var records = 0
     private var closed = false
+    private var unsynced = 0
+    /// Written data is synced every few MiB: a merge's final fsync would otherwise push the whole
+    /// file to disk at once, and every worker's journal fsync would wait behind it.
+    static let syncEvery = 8 << 20
 
     init(path: String, definitions: [String: [IndexDefinition]]) throws(StoreError) {
         self.path = path
@@ -61,7 +65,12 @@ struct DataFileWriter {
         try Files.writeAll(fd, buffer)
         crc = buffer.withUnsafeBytes { CRC32.checksum($0, continuing: crc) }
         written += buffer.count
+        unsynced += buffer.count
         buffer.removeAll(keepingCapacity: true)
+        if unsynced >= Self.syncEvery {
+            guard fdatasync(fd) == 0 else { throw StoreError.errno("fdatasync \(path)") }
+            unsynced = 0
+        }
     }
 
     /// Flushes and fsyncs, then closes the file.

@@ -31,6 +31,12 @@ struct JournalScan {
             while offset < buffer.count {
                 let newline = buffer[offset...].firstIndex(of: 0x0A)
                 let lineEnd = newline ?? buffer.count
+                // Reading (not recovering or verifying): an entry this view already holds is skipped
+                // by its sequence number alone, without its CRC or JSON (a switch after a compaction).
+                if view != nil, !allowTornTail, let newline, let entrySequence = leadingSequence(buffer, offset, newline), entrySequence <= sequence {
+                    offset = newline + 1
+                    continue
+                }
                 let line = UnsafeBufferPointer(rebasing: buffer[offset..<lineEnd])
                 var failure: String? = nil
                 var entry: JSONObject = [:]
@@ -68,5 +74,22 @@ struct JournalScan {
             }
             return JournalScan(validEnd: start + buffer.count, tornBytes: 0, entries: entries)
         }
+    }
+
+    /// N of a line starting `{"seq":N,` (how this store writes every entry), or nil.
+    private static func leadingSequence(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        let prefix: StaticString = #"{"seq":"#
+        var i = start
+        for j in 0..<prefix.utf8CodeUnitCount {
+            guard i < end, buffer[i] == prefix.utf8Start[j] else { return nil }
+            i += 1
+        }
+        var value = 0, digits = 0
+        while i < end, buffer[i] >= UInt8(ascii: "0"), buffer[i] <= UInt8(ascii: "9"), digits < 18 {
+            value = value * 10 + Int(buffer[i] - UInt8(ascii: "0"))
+            i += 1
+            digits += 1
+        }
+        return digits > 0 && i < end && buffer[i] == UInt8(ascii: ",") ? value : nil
     }
 }

@@ -292,10 +292,15 @@ public final class Store {
             : try Generation.open(directory: directory, number: published.generation, definitions: definitions,
                                   options: .init(allowHintRebuild: allowHintRebuild, verifyHintChecksum: allowHintRebuild), notes: &notes)
         let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR)
-        let fresh = StoreView(generation: generation, definitions: definitions)
+        // After a compaction (same epoch) this view already holds what the new journal starts with:
+        // move it onto the new base instead of replaying those entries.
+        let fresh = published.epoch == appliedEpoch && generation !== view.generation && generation.lastSequence <= view.lastSequence
+            && generation.lastSequence >= view.generation.lastSequence
+            ? view.rebased(onto: generation, after: generation.lastSequence)
+            : StoreView(generation: generation, definitions: definitions)
         do {
             _ = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: published.committedLength,
-                                    into: fresh, lastSequence: generation.lastSequence, allowTornTail: false)
+                                    into: fresh, lastSequence: fresh.lastSequence, allowTornTail: false)
         } catch {
             close(fd)
             throw error
@@ -383,16 +388,23 @@ public final class Store {
                 guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync journal-\(next).jsonl") }
                 let report = try withLock(LOCK_EX) { () throws -> CompactionReport in
                     let started = monotonicMicroseconds()
-                    try catchUpHoldingExclusiveLock()
-                    guard view.generation.number == startGeneration, appliedEpoch == epoch, appliedLength >= copied else {
+                    guard var end = head.read()?.committedLength, head.read()?.generation == startGeneration,
+                          head.read()?.epoch == epoch, end >= copied else {
                         throw StoreError.system("the store changed generation during the compaction (a restore?); nothing was switched")
                     }
-                    try copyJournal(from: copied, to: appliedLength, into: journal)
+                    // Bytes past the acknowledged length: a writer died after its fsync but before
+                    // publishing (rare). Catching up keeps such an entry (it is durable) and cuts a torn one.
+                    if try Files.size(journalFD) > end {
+                        try catchUpHoldingExclusiveLock()
+                        end = appliedLength
+                    }
+                    // The entries themselves are copied, not applied: this process has no use for them.
+                    try copyJournal(from: copied, to: end, into: journal)
                     guard fsync(journal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
                     CrashPoint.reached("switch.journal-written")
-                    try publishNextGeneration(next, epoch: epoch, journalLength: appliedLength - startLength)
+                    try publishNextGeneration(next, epoch: epoch, journalLength: end - startLength)
                     return CompactionReport(generation: next, records: writer.records, dataBytes: writer.written,
-                                            carriedJournalBytes: appliedLength - startLength, lockedMicroseconds: monotonicMicroseconds() - started)
+                                            carriedJournalBytes: end - startLength, lockedMicroseconds: monotonicMicroseconds() - started)
                 }
                 close(journal)
                 removeGeneration(startGeneration)
@@ -662,10 +674,17 @@ func monotonicMicroseconds() -> Int {
 }
 
 extension Files {
+    /// Writes and fsyncs a new file, syncing every few MiB (see `DataFileWriter.syncEvery`).
     static func writeAll(_ bytes: [UInt8], to path: String) throws(StoreError) {
         let fd = try openOrThrow(path, O_WRONLY | O_CREAT | O_TRUNC)
         defer { close(fd) }
-        try writeAll(fd, bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + DataFileWriter.syncEvery)
+            try writeAll(fd, Array(bytes[offset..<end]))
+            guard fdatasync(fd) == 0 else { throw StoreError.errno("fdatasync \(path)") }
+            offset = end
+        }
         guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
     }
 }

@@ -66,6 +66,8 @@ final class StoreView {
         var rank: Int
         var keys: [[String]]  // per definition of the collection
         var orders: [String?]
+        /// The journal entry that last wrote it: what a switch to the next generation re-applies.
+        var sequence = 0
     }
 
     struct CollectionOverlay {
@@ -311,10 +313,12 @@ final class StoreView {
             switch kind {
             case "put":
                 guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue, let value = op["v"] else { throw .malformedOperation }
-                put(c, id, value)
+                let definitions = definitions[c] ?? []
+                put(c, id, bytes: value.serialized(), keys: definitions.map { Array(Set($0.keys(value))) },
+                    orders: definitions.map { $0.order?(value) }, sequence: sequence)
             case "del":
                 guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue else { throw .malformedOperation }
-                delete(c, id)
+                delete(c, id, sequence: sequence)
             case "seq":
                 guard let name = op["name"]?.stringValue, let value = op["v"]?.intValue else { throw .malformedOperation }
                 sequences[name] = value
@@ -325,13 +329,11 @@ final class StoreView {
         lastSequence = sequence
     }
 
-    private func put(_ collection: String, _ id: String, _ value: JSON) {
+    private func put(_ collection: String, _ id: String, bytes: [UInt8], keys: [[String]], orders: [String?], sequence: Int) {
         forgetDecoded(collection, id)
         let definitions = definitions[collection] ?? []
         var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
         defer { collections[collection] = overlay }
-        let keys = definitions.map { Array(Set($0.keys(value))) }
-        let orders = definitions.map { $0.order?(value) }
         let rank: Int
         if let existing = overlay.records[id] {
             if existing.value != nil {
@@ -349,7 +351,7 @@ final class StoreView {
             rank = newRank(collection, &overlay)
             overlay.live += 1
         }
-        let record = OverlayRecord(value: value.serialized(), rank: rank, keys: keys, orders: orders)
+        let record = OverlayRecord(value: bytes, rank: rank, keys: keys, orders: orders, sequence: sequence)
         overlay.records[id] = record
         for position in definitions.indices {
             for key in keys[position] {
@@ -365,7 +367,7 @@ final class StoreView {
         }
     }
 
-    private func delete(_ collection: String, _ id: String) {
+    private func delete(_ collection: String, _ id: String, sequence: Int) {
         forgetDecoded(collection, id)
         let definitions = definitions[collection] ?? []
         var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
@@ -374,11 +376,37 @@ final class StoreView {
             guard existing.value != nil else { return }
             removePostings(existing, id: id, from: &overlay)
             overlay.records[id]!.value = nil
+            overlay.records[id]!.sequence = sequence
             overlay.live -= 1
         } else if let base = generation.collection(collection), let number = base.find(id) {
             shadow(number, base, collection, &overlay)
-            overlay.records[id] = OverlayRecord(value: nil, rank: number, keys: [], orders: [])
+            overlay.records[id] = OverlayRecord(value: nil, rank: number, keys: [], orders: [], sequence: sequence)
         }
+    }
+
+    /// This view moved onto the next generation, whose data file holds every entry up to
+    /// `sequence`: the journal records written after it are re-applied from memory (bytes, keys
+    /// and order values are kept), in the order they were written, instead of re-reading and
+    /// re-parsing the journal the compaction carried over. The counters are this view's (newer).
+    func rebased(onto next: Generation, after sequence: Int) -> StoreView {
+        let rebased = StoreView(generation: next, definitions: definitions)
+        rebased.sequences = sequences
+        rebased.lastSequence = lastSequence
+        var pending: [(sequence: Int, rank: Int, collection: String, id: String, record: OverlayRecord)] = []
+        for (collection, overlay) in collections {
+            for (id, record) in overlay.records where record.sequence > sequence {
+                pending.append((record.sequence, record.rank, collection, id, record))
+            }
+        }
+        pending.sort { $0.sequence != $1.sequence ? $0.sequence < $1.sequence : $0.rank < $1.rank }
+        for entry in pending {
+            if let bytes = entry.record.value {
+                rebased.put(entry.collection, entry.id, bytes: bytes, keys: entry.record.keys, orders: entry.record.orders, sequence: entry.sequence)
+            } else {
+                rebased.delete(entry.collection, entry.id, sequence: entry.sequence)
+            }
+        }
+        return rebased
     }
 
     private func newRank(_ collection: String, _ overlay: inout CollectionOverlay) -> Int {
