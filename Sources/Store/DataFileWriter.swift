@@ -17,7 +17,7 @@ struct DataFileWriter {
     private var unsynced = 0
     /// Written data is synced every few MiB: a merge's final fsync would otherwise push the whole
     /// file to disk at once, and every worker's journal fsync would wait behind it.
-    static let syncEvery = 8 << 20
+    static let syncEvery = 1 << 20
 
     init(path: String, definitions: [String: [IndexDefinition]]) throws(StoreError) {
         self.path = path
