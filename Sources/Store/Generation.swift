@@ -28,10 +28,25 @@ final class Generation {
 
     /// The record's line (without newline), CRC-checked: damage on disk is reported, never served.
     func line(_ collection: HintCollection, _ record: Int) -> Result<UnsafeRawBufferPointer, StoreError> {
+        guard record >= 0, record < collection.count else {
+            return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records, reason: "record number \(record) out of range"))
+        }
         let location = collection.location(record)
+        guard location.lineOffset >= 0, location.lineOffset + location.lineLength < data!.size,
+              location.valueStart < location.lineLength - LineCodec.trailerLength else {
+            return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records + record * 24, reason: "points outside data-\(number).jsonl"))
+        }
         let line = data!.slice(location.lineOffset, location.lineLength)
         guard LineCodec.verify(line) else {
             return .failure(.corrupt(file: dataName, offset: location.lineOffset, reason: "checksum mismatch"))
+        }
+        // The line must be this record's (`…"id":"<id>","v":`): a hint pointing at another intact
+        // line is caught here, not served as that record.
+        let id = collection.idBytes(record), idEnd = location.valueStart - 6
+        let plain = !id.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        if plain, idEnd - id.count < 0 || compareBytes(UnsafeRawBufferPointer(rebasing: line[(idEnd - id.count)..<idEnd]), id) != 0 {
+            return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records + record * 24,
+                                     reason: "names a line of data-\(number).jsonl that holds another record"))
         }
         return .success(line)
     }

@@ -86,13 +86,17 @@ final class HintFile {
                 }
                 let index = HintIndex(bytes: bytes, strings: strings, keys: keys, keyCount: keyCount, postings: postings,
                                       postingCount: postingCount, orders: ordered ? orders : nil, recordCount: count)
-                guard index.isWellFormed else { throw damaged(keys, "index \(indexName) points outside its tables") }
+                guard !verifyChecksum || index.isWellFormed else { throw damaged(keys, "index \(indexName) points outside its tables") }
                 indexes[indexName] = index
                 indexNames.insert("\(collectionName)/\(indexName)")
             }
             let collection = HintCollection(ordinal: ordinal, bytes: bytes, strings: strings, count: count, records: records, byID: byID,
                                             indexes: indexes)
-            guard collection.isWellFormed(dataBytes: dataBytes) else { throw damaged(records, "records of \(collectionName) point outside the data file") }
+            // A full pass over every entry with the CRC (recovery, verify); otherwise every accessor
+            // checks what it reads, so mapping a generation costs nothing per record.
+            guard !verifyChecksum || collection.isWellFormed(dataBytes: dataBytes) else {
+                throw damaged(records, "records of \(collectionName) point outside the data file")
+            }
             collections[collectionName] = collection
         }
         self.collections = collections
@@ -127,9 +131,11 @@ struct HintCollection {
     }
 
     @inline(__always) func idBytes(_ record: Int) -> UnsafeRawBufferPointer {
+        guard record >= 0, record < count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         let at = records + record * 24
         let offset = Int(bytes.load(fromByteOffset: at + 16, as: UInt32.self))
         let length = Int(bytes.load(fromByteOffset: at + 20, as: UInt32.self))
+        guard offset + length <= strings.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(rebasing: strings[offset..<(offset + length)])
     }
 
@@ -144,6 +150,7 @@ struct HintCollection {
             while low < high {
                 let mid = (low + high) / 2
                 let record = Int(bytes.load(fromByteOffset: byID + mid * 4, as: UInt32.self))
+                guard record < count else { return nil }
                 let order = compareBytes(idBytes(record), wanted)
                 if order == 0 { return record }
                 if order < 0 { low = mid + 1 } else { high = mid }
@@ -182,12 +189,15 @@ struct HintIndex {
     @inline(__always) func keyBytes(_ i: Int) -> UnsafeRawBufferPointer {
         let at = keys + i * 16
         let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
+        guard offset + length <= strings.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(rebasing: strings[offset..<(offset + length)])
     }
 
+    /// Record numbers in a run are checked by their readers (`HintCollection` and `Generation`).
     @inline(__always) func run(_ i: Int) -> UnsafeBufferPointer<UInt32> {
         let at = keys + i * 16
         let start = Int(bytes.load(fromByteOffset: at + 8, as: UInt32.self)), count = Int(bytes.load(fromByteOffset: at + 12, as: UInt32.self))
+        guard start + count <= postingCount else { return UnsafeBufferPointer(start: nil, count: 0) }
         let base = bytes.baseAddress!.advanced(by: postings + start * 4).assumingMemoryBound(to: UInt32.self)
         return UnsafeBufferPointer(start: base, count: count)
     }
@@ -210,8 +220,10 @@ struct HintIndex {
 
     /// A record's order value (ordered indexes only).
     @inline(__always) func order(_ record: Int) -> UnsafeRawBufferPointer {
+        guard record >= 0, record < recordCount else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         let at = orders! + record * 8
         let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
+        guard offset + length <= strings.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(rebasing: strings[offset..<(offset + length)])
     }
 
