@@ -21,13 +21,16 @@ final class Generation {
 
     var lastSequence: Int { hint?.lastSequence ?? 0 }
     var sequences: [String: Int] { hint?.sequences ?? [:] }
-    var epoch: Int? { hint?.epoch }
     var dataName: String { data.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path } ?? "data-\(number).jsonl" }
 
     @inline(__always) func collection(_ name: String) -> HintCollection? { hint?.collections[name] }
 
     /// The record's line (without newline), CRC-checked: damage on disk is reported, never served.
     func line(_ collection: HintCollection, _ record: Int) -> Result<UnsafeRawBufferPointer, StoreError> {
+        checkedLine(collection, record).map(\.line)
+    }
+
+    private func checkedLine(_ collection: HintCollection, _ record: Int) -> Result<(line: UnsafeRawBufferPointer, location: HintCollection.Location), StoreError> {
         guard record >= 0, record < collection.count else {
             return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records, reason: "record number \(record) out of range"))
         }
@@ -48,21 +51,15 @@ final class Generation {
             return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records + record * 24,
                                      reason: "names a line of data-\(number).jsonl that holds another record"))
         }
-        return .success(line)
+        return .success((line, location))
     }
 
     /// The serialized value of a record (inside its checked line).
-    func valueBytes(_ collection: HintCollection, _ record: Int) -> Result<UnsafeRawBufferPointer, StoreError> {
-        line(collection, record).map { line in
-            let location = collection.location(record)
-            return UnsafeRawBufferPointer(rebasing: line[location.valueStart..<(line.count - LineCodec.trailerLength)])
-        }
-    }
-
     func value(_ collection: HintCollection, _ record: Int) -> Result<JSON, StoreError> {
-        valueBytes(collection, record).flatMap { bytes in
+        checkedLine(collection, record).flatMap { line, location in
+            let bytes = UnsafeRawBufferPointer(rebasing: line[location.valueStart..<(line.count - LineCodec.trailerLength)])
             do { return .success(try JSON.parseTrusted(bytes.bindMemory(to: UInt8.self))) } catch {
-                return .failure(.corrupt(file: dataName, offset: collection.location(record).lineOffset, reason: "record is not JSON"))
+                return .failure(.corrupt(file: dataName, offset: location.lineOffset, reason: "record is not JSON"))
             }
         }
     }
@@ -232,24 +229,5 @@ enum DataFileReader {
         }
         guard expect(#"{"c":"#), skipString(), expect(#","id":"#), skipString(), expect(#","v":"#) else { return nil }
         return i
-    }
-}
-
-extension Files {
-    /// temp file, fsync, rename, fsync the folder: the file is there whole or not at all.
-    static func writeDurably(_ bytes: [UInt8], to path: String, directory: String) throws(StoreError) {
-        let temporary = path + ".tmp"
-        let fd = try openOrThrow(temporary, O_WRONLY | O_CREAT | O_TRUNC)
-        do throws(StoreError) {
-            try writeAll(fd, bytes)
-            guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(temporary)") }
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else { unlink(temporary); throw StoreError.errno("rename \(temporary)") }
-        try fsyncDirectory(directory)
     }
 }

@@ -132,11 +132,7 @@ struct HintCollection {
 
     @inline(__always) func idBytes(_ record: Int) -> UnsafeRawBufferPointer {
         guard record >= 0, record < count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        let at = records + record * 24
-        let offset = Int(bytes.load(fromByteOffset: at + 16, as: UInt32.self))
-        let length = Int(bytes.load(fromByteOffset: at + 20, as: UInt32.self))
-        guard offset + length <= strings.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(rebasing: strings[offset..<(offset + length)])
+        return string(at: records + record * 24 + 16, in: bytes, pool: strings)
     }
 
     func id(_ record: Int) -> String { String(decoding: idBytes(record), as: UTF8.self) }
@@ -186,12 +182,7 @@ struct HintIndex {
 
     var isOrdered: Bool { orders != nil }
 
-    @inline(__always) func keyBytes(_ i: Int) -> UnsafeRawBufferPointer {
-        let at = keys + i * 16
-        let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
-        guard offset + length <= strings.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(rebasing: strings[offset..<(offset + length)])
-    }
+    @inline(__always) func keyBytes(_ i: Int) -> UnsafeRawBufferPointer { string(at: keys + i * 16, in: bytes, pool: strings) }
 
     /// Record numbers in a run are checked by their readers (`HintCollection` and `Generation`).
     @inline(__always) func run(_ i: Int) -> UnsafeBufferPointer<UInt32> {
@@ -221,10 +212,7 @@ struct HintIndex {
     /// A record's order value (ordered indexes only).
     @inline(__always) func order(_ record: Int) -> UnsafeRawBufferPointer {
         guard record >= 0, record < recordCount else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        let at = orders! + record * 8
-        let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
-        guard offset + length <= strings.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(rebasing: strings[offset..<(offset + length)])
+        return string(at: orders! + record * 8, in: bytes, pool: strings)
     }
 
     var isWellFormed: Bool {
@@ -244,6 +232,14 @@ struct HintIndex {
         }
         return true
     }
+}
+
+/// The pool bytes a string reference (u32 offset, u32 length at `at`) names; empty when it points
+/// outside the pool, so a damaged entry reads as no match instead of out of bounds.
+@inline(__always) func string(at: Int, in bytes: UnsafeRawBufferPointer, pool: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
+    guard offset + length <= pool.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+    return UnsafeRawBufferPointer(rebasing: pool[offset..<(offset + length)])
 }
 
 @inline(__always) func slice(_ pool: UnsafeRawBufferPointer, _ ref: (UInt32, UInt32)) -> UnsafeRawBufferPointer {

@@ -51,8 +51,4 @@ final class MappedFile {
     func adviseRandom() {
         if let mapping { _ = madvise(mapping, size, MADV_RANDOM) }
     }
-
-    func adviseSequential() {
-        if let mapping { _ = madvise(mapping, size, MADV_SEQUENTIAL) }
-    }
 }

@@ -199,11 +199,7 @@ public final class Store {
         if head.isFormatOne {
             try migrateFormatOne()
         } else if head.isBlank {
-            let leftovers = Files.list(directory).filter { StoreFileName($0)?.generation ?? 0 > 0 || $0.hasPrefix("snapshot-") }
-            guard leftovers.isEmpty else {
-                throw StoreError.corrupt(file: "store.head", offset: 0,
-                                         reason: "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it")
-            }
+            try Recovery.requireNothingButGenerationZero(directory)
             var info = stat()
             if stat(journalPath(0), &info) == 0, info.st_size > 0 {
                 recoveryNotes.append("store.head was blank: opened generation 0 from journal-0.jsonl")
@@ -229,11 +225,7 @@ public final class Store {
         do {
             scan = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: nil, into: fresh,
                                        lastSequence: generation.lastSequence, allowTornTail: true)
-            if scan.validEnd < published.committedLength {
-                throw StoreError.corrupt(file: "journal-\(published.generation).jsonl", offset: scan.validEnd,
-                                         reason: scan.tornBytes > 0 ? "an acknowledged entry is damaged or cut (\(published.committedLength) bytes were acknowledged)"
-                                                                    : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
-            }
+            try Recovery.requireAcknowledged(scan, published)
             if scan.tornBytes > 0 {
                 guard ftruncate(fd, off_t(scan.validEnd)) == 0, fsync(fd) == 0 else { throw StoreError.errno("truncate journal") }
                 recoveryNotes.append("journal-\(published.generation).jsonl: ignored a torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd), never acknowledged)")
@@ -262,7 +254,7 @@ public final class Store {
         guard flock(compactLock, LOCK_EX | LOCK_NB) == 0 else { return }
         defer { flock(compactLock, LOCK_UN) }
         for name in Files.list(directory) {
-            if name.hasSuffix(".tmp") || name.hasPrefix("snapshot-") || (StoreFileName(name).map { $0.generation != current } ?? false) {
+            if Recovery.isStale(name, current: current, formatOne: false) {
                 unlink(directory + "/" + name)
             }
         }
@@ -388,10 +380,11 @@ public final class Store {
                 guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync journal-\(next).jsonl") }
                 let report = try withLock(LOCK_EX) { () throws -> CompactionReport in
                     let started = monotonicMicroseconds()
-                    guard var end = head.read()?.committedLength, head.read()?.generation == startGeneration,
-                          head.read()?.epoch == epoch, end >= copied else {
+                    guard let published = head.read(), published.generation == startGeneration, published.epoch == epoch,
+                          published.committedLength >= copied else {
                         throw StoreError.system("the store changed generation during the compaction (a restore?); nothing was switched")
                     }
+                    var end = published.committedLength
                     // Bytes past the acknowledged length: a writer died after its fsync but before
                     // publishing (rare). Catching up keeps such an entry (it is durable) and cuts a torn one.
                     if try Files.size(journalFD) > end {
@@ -673,21 +666,6 @@ func monotonicMicroseconds() -> Int {
     return now.tv_sec * 1_000_000 + now.tv_nsec / 1_000
 }
 
-extension Files {
-    /// Writes and fsyncs a new file, syncing every few MiB (see `DataFileWriter.syncEvery`).
-    static func writeAll(_ bytes: [UInt8], to path: String) throws(StoreError) {
-        let fd = try openOrThrow(path, O_WRONLY | O_CREAT | O_TRUNC)
-        defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(bytes.count, offset + DataFileWriter.syncEvery)
-            try writeAll(fd, Array(bytes[offset..<end]))
-            guard fdatasync(fd) == 0 else { throw StoreError.errno("fdatasync \(path)") }
-            offset = end
-        }
-        guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
-    }
-}
 
 /// Named steps of compaction and restore where the crash tests stop the process (`_exit`, as a
 /// kill -9 would) through `PARTNERSHIPS_STORE_CRASH_AT`: every step is enumerated, not sampled.
@@ -701,5 +679,31 @@ public enum CrashPoint {
 
     @inline(__always) static func reached(_ name: String) {
         if let target, target == name { _exit(86) }
+    }
+}
+
+/// The rules recovery applies, shared by an open (which acts on them) and `Store.verify` (which
+/// only reports), so both say the same thing about the same files.
+enum Recovery {
+    /// A blank or missing head is accepted only for a folder holding nothing but generation 0.
+    static func requireNothingButGenerationZero(_ directory: String) throws(StoreError) {
+        let leftovers = Files.list(directory).filter { StoreFileName($0)?.generation ?? 0 > 0 || $0.hasPrefix("snapshot-") }
+        guard leftovers.isEmpty else {
+            throw StoreError.corrupt(file: "store.head", offset: 0,
+                                     reason: "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it")
+        }
+    }
+
+    /// Every acknowledged journal byte must have been read back whole.
+    static func requireAcknowledged(_ scan: JournalScan, _ published: StoreHead.Value) throws(StoreError) {
+        guard scan.validEnd < published.committedLength else { return }
+        throw StoreError.corrupt(file: "journal-\(published.generation).jsonl", offset: scan.validEnd,
+                                 reason: scan.tornBytes > 0 ? "an acknowledged entry is damaged or cut (\(published.committedLength) bytes were acknowledged)"
+                                                            : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
+    }
+
+    /// Temporaries and files of other generations (a format-1 store keeps its snapshot until migrated).
+    static func isStale(_ name: String, current: Int, formatOne: Bool) -> Bool {
+        name.hasSuffix(".tmp") || (StoreFileName(name).map { $0.generation != current } ?? false) || (!formatOne && name.hasPrefix("snapshot-"))
     }
 }

@@ -103,6 +103,33 @@ enum Files {
         return names
     }
 
+    /// Writes and fsyncs a new file, syncing every few MiB (see `DataFileWriter.syncEvery`).
+    static func writeAll(_ bytes: [UInt8], to path: String) throws(StoreError) {
+        let fd = try openOrThrow(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + DataFileWriter.syncEvery)
+            try writeAll(fd, Array(bytes[offset..<end]))
+            guard fdatasync(fd) == 0 else { throw StoreError.errno("fdatasync \(path)") }
+            offset = end
+        }
+        guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
+    }
+
+    /// temp file (written and fsynced), rename, fsync the folder: the file is there whole or not at all.
+    static func writeDurably(_ bytes: [UInt8], to path: String, directory: String) throws(StoreError) {
+        let temporary = path + ".tmp"
+        do throws(StoreError) {
+            try writeAll(bytes, to: temporary)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else { unlink(temporary); throw StoreError.errno("rename \(temporary)") }
+        try fsyncDirectory(directory)
+    }
+
     static func makeDirectory(_ path: String) throws(StoreError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {

@@ -40,11 +40,7 @@ extension Store {
                 defer { close(fd) }
                 let scan = try JournalScan.run(fd: fd, name: "journal-\(g).jsonl", from: 0, to: nil, into: nil, lastSequence: lastSequence,
                                                allowTornTail: true)
-                if scan.validEnd < published.committedLength {
-                    throw StoreError.corrupt(file: "journal-\(g).jsonl", offset: scan.validEnd,
-                                             reason: scan.tornBytes > 0 ? "an acknowledged entry is damaged or cut (\(published.committedLength) bytes were acknowledged)"
-                                                                        : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
-                }
+                try Recovery.requireAcknowledged(scan, published)
                 notes.append("journal-\(g).jsonl: \(scan.entries) entries, \(scan.validEnd) bytes (\(published.committedLength) acknowledged)")
                 if scan.tornBytes > 0 {
                     notes.append("journal-\(g).jsonl: torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd), never acknowledged), dropped on next open")
@@ -53,9 +49,7 @@ extension Store {
                 throw StoreError.corrupt(file: "journal-\(g).jsonl", offset: 0,
                                          reason: "the journal is missing; \(published.committedLength) bytes of it were acknowledged")
             }
-            let strays = Files.list(directory).filter { name in
-                name.hasSuffix(".tmp") || (StoreFileName(name).map { $0.generation != g } ?? false) || (!formatOne && name.hasPrefix("snapshot-"))
-            }
+            let strays = Files.list(directory).filter { Recovery.isStale($0, current: g, formatOne: formatOne) }
             if !strays.isEmpty { notes.append("files of other generations or unfinished compactions, removed on next open: \(strays.sorted().joined(separator: ", "))") }
             notes.append("generation \(g), epoch \(published.epoch), \(total) records in the data file")
             return ([], notes)
@@ -67,11 +61,7 @@ extension Store {
     private static func readHead(_ directory: String) throws(StoreError) -> (StoreHead.Value, formatOne: Bool) {
         let path = directory + "/store.head"
         guard Files.exists(path) else {
-            let leftovers = Files.list(directory).filter { StoreFileName($0)?.generation ?? 0 > 0 || $0.hasPrefix("snapshot-") }
-            guard leftovers.isEmpty else {
-                throw StoreError.corrupt(file: "store.head", offset: 0,
-                                         reason: "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it")
-            }
+            try Recovery.requireNothingButGenerationZero(directory)
             return (.init(generation: 0, committedLength: 0, epoch: 1), false)
         }
         let bytes = try Files.readWhole(path)
@@ -80,11 +70,7 @@ extension Store {
         let value = StoreHead.Value(generation: Int(slot(2)), committedLength: Int(slot(3)), epoch: Int(slot(4)))
         if slot(0) == StoreHead.formatOneMagic { return (value, true) }
         if bytes.allSatisfy({ $0 == 0 }) {
-            let leftovers = Files.list(directory).filter { StoreFileName($0)?.generation ?? 0 > 0 || $0.hasPrefix("snapshot-") }
-            guard leftovers.isEmpty else {
-                throw StoreError.corrupt(file: "store.head", offset: 0,
-                                         reason: "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it")
-            }
+            try Recovery.requireNothingButGenerationZero(directory)
             return (.init(generation: 0, committedLength: 0, epoch: 1), false)
         }
         guard slot(0) == StoreHead.magic, slot(5) == StoreHead.check(value) else {
