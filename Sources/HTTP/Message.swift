@@ -112,9 +112,9 @@ public struct HTTPStatus: Equatable, Hashable, Sendable, ExpressibleByIntegerLit
         case 429: return "Too Many Requests"
         case 500: return "Internal Server Error"
         case 502: return "Bad Gateway"
-        case 507: return "Insufficient Storage"
         case 503: return "Service Unavailable"
         case 504: return "Gateway Timeout"
+        case 507: return "Insufficient Storage"
         default: return "Status \(code)"
         }
     }

@@ -56,6 +56,8 @@ public final class Application {
     }
 
     private func run(_ entry: Entry, _ request: HTTPRequest) -> HTTPResponse {
+        // Whatever the outcome, a damage report is about this request only.
+        defer { _ = store.takeReadDamage() }
         do {
             try store.refresh()
             let response = try entry.handler(RequestContext(request: request, store: store))
@@ -63,13 +65,10 @@ public final class Application {
             if let damage = store.takeReadDamage() { throw damage }
             return response
         } catch let error as APIError {
-            _ = store.takeReadDamage()
             return entry.errorFormatter.response(for: [error])
         } catch let errors as APIErrors {
-            _ = store.takeReadDamage()
             return entry.errorFormatter.response(for: errors.errors)
         } catch StoreError.diskFull(let what) {
-            _ = store.takeReadDamage()
             Log.error("write refused: disk full (nothing was written)", [("request_id", request.requestID), ("method", request.method.rawValue),
                                                                           ("path", request.path), ("error", what)])
             return entry.errorFormatter.response(for: [.insufficientStorage(requestID: request.requestID)])

@@ -122,17 +122,16 @@ extension StoreCommand {
         }
 
         private func spawnWriter(directory: String, count: Int, prefix: String, barrier: String) -> pid_t {
-            let argv = [executablePath(), "store", "benchmark-writer", "--data", directory, "--count", String(count),
-                        "--prefix", prefix, "--barrier", barrier]
-            var pid: pid_t = 0
-            let cArgs = argv.map { strdup($0) } + [nil]
-            defer { cArgs.forEach { free($0) } }
-            posix_spawn(&pid, argv[0], nil, nil, cArgs, environ)
-            return pid
+            spawnBenchmarkWriter(["--data", directory, "--count", String(count), "--prefix", prefix, "--barrier", barrier])
         }
 
         private func spawnCompactor(directory: String) -> pid_t {
-            let argv = [executablePath(), "store", "benchmark-writer", "--data", directory, "--count", "0", "--prefix", "none", "--compact"]
+            spawnBenchmarkWriter(["--data", directory, "--count", "0", "--prefix", "none", "--compact"])
+        }
+
+        /// `partnerships store benchmark-writer ARGUMENTS` as a child process.
+        private func spawnBenchmarkWriter(_ arguments: [String]) -> pid_t {
+            let argv = [executablePath(), "store", "benchmark-writer"] + arguments
             var pid: pid_t = 0
             let cArgs = argv.map { strdup($0) } + [nil]
             defer { cArgs.forEach { free($0) } }

@@ -41,22 +41,24 @@ struct StoreCommand: ParsableCommand {
         @Option(help: "Log file for --background (JSON lines; default stderr).") var log: String?
         func run() throws {
             if let log, !Log.open(path: log) { throw ValidationError("cannot open log file \(log)") }
-            // In the background the merge yields the CPU to the workers serving requests.
-            if background { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
-            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
+            if background {
+                Log.component = "compactor"
+                // In the background the merge yields the CPU to the workers serving requests.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            }
+            let store = try TokenCommand.openStore(location.data)
             let started = Scoreboard.monotonicNanoseconds()
             let showProgress = !background && isatty(2) != 0
             guard let report = try store.compact(progress: showProgress ? { done, total in
                 writeStandardError("\r  \(done) / \(total) records")
             } : nil) else {
-                if background { Log.component = "compactor"; Log.info("compaction skipped: another one is running") }
+                if background { Log.info("compaction skipped: another one is running") }
                 else { print("another compaction or restore is running; nothing done") }
                 return
             }
             if showProgress { writeStandardError("\n") }
             let milliseconds = (Scoreboard.monotonicNanoseconds() - started) / 1_000_000
             if background {
-                Log.component = "compactor"
                 Log.info("compacted", [("generation", String(report.generation)), ("records", String(report.records)),
                                        ("data_bytes", String(report.dataBytes)), ("carried_journal_bytes", String(report.carriedJournalBytes)),
                                        ("switch_us", String(report.lockedMicroseconds)), ("duration_ms", String(milliseconds))])
@@ -71,7 +73,7 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var location: Location
         @Argument(help: "Backup file to write.") var file: String
         func run() throws {
-            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
+            let store = try TokenCommand.openStore(location.data)
             try store.backup(to: file)
             print("backup written to \(file) (sequence \(store.lastSequence))")
         }
@@ -86,7 +88,7 @@ struct StoreCommand: ParsableCommand {
         @Flag(help: "Confirm that the current content may be replaced.") var force = false
         func run() throws {
             guard force else { throw ValidationError("restore replaces everything in \(location.data): add --force to confirm") }
-            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
+            let store = try TokenCommand.openStore(location.data)
             try store.restore(from: file)
             print("restored \(file): generation \(store.generation)")
         }
@@ -96,7 +98,7 @@ struct StoreCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Generation, records per collection, file sizes.")
         @OptionGroup var location: Location
         func run() throws {
-            let store = try Store(directory: location.data, indexes: ServerAssembly.allIndexes())
+            let store = try TokenCommand.openStore(location.data)
             let stats = try store.statistics()
             let report: JSON = [
                 "generation": .int(stats.generation), "epoch": .int(stats.epoch), "last_sequence": .int(stats.lastSequence),
