@@ -171,7 +171,7 @@ enum DataFileReader {
         var header: Header? = nil
         var loaded = 0
         while offset < buffer.count {
-            guard let newline = buffer[offset...].firstIndex(of: 0x0A) else {
+            guard let newline = LineCodec.newline(in: buffer, from: offset) else {
                 throw StoreError.corrupt(file: name, offset: offset, reason: "incomplete last line")
             }
             let line = UnsafeRawBufferPointer(rebasing: buffer[offset..<newline]).bindMemory(to: UInt8.self)

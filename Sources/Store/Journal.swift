@@ -29,7 +29,7 @@ struct JournalScan {
             var offset = 0
             var entries = 0
             while offset < buffer.count {
-                let newline = buffer[offset...].firstIndex(of: 0x0A)
+                let newline = LineCodec.newline(in: UnsafeRawBufferPointer(buffer), from: offset)
                 let lineEnd = newline ?? buffer.count
                 // Reading (not recovering or verifying): an entry this view already holds is skipped
                 // by its sequence number alone, without its CRC or JSON (a switch after a compaction).

@@ -1,8 +1,19 @@
 import JSON
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One self-checking JSON line: `{...payload members...,"crc":"1a2b3c4d"}\n`. The CRC covers every
 /// byte before `,"crc"`, so a line stays valid JSON and is verified without re-serializing.
 enum LineCodec {
+    /// The next line end at or after `offset`, by memchr: a generic `firstIndex(of:)` on a slice
+    /// walks byte by byte, and a switch after a compaction skips megabytes of carried entries.
+    static func newline(in buffer: UnsafeRawBufferPointer, from offset: Int) -> Int? {
+        guard offset < buffer.count, let base = buffer.baseAddress,
+              let found = memchr(base + offset, 0x0A, buffer.count - offset) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+
     static let crcMarker: [UInt8] = Array(#","crc":""#.utf8)
 
     static func encode(_ payload: JSONObject) -> [UInt8] {

@@ -27,6 +27,8 @@ public struct StoreOptions: Sendable {
     }
 }
 
+private enum WriteAttempt<T> { case written(T), attachFirst }
+
 /// The file-locked JSON store shared by every worker process: a log-structured store with a key
 /// directory on disk (Bitcask's shape, with the key directory as a mapped hint file).
 ///
@@ -53,6 +55,8 @@ public final class Store {
     private var journalFD: Int32 = -1
     private var appliedLength = 0
     private var appliedEpoch = 1
+    /// Views replaced by a generation switch, freed a slice per `refresh` (see `releaseSome`).
+    private var retiredViews: [StoreView] = []
     /// What recovery found and repaired when this process opened the store (e.g. a torn last line).
     public private(set) var recoveryNotes: [String] = []
 
@@ -118,13 +122,15 @@ public final class Store {
     /// few MiB of writes (the journal tail each process holds stays a small fraction of the store).
     public var needsCompaction: Bool {
         guard let published = head.read() else { return false }
-        return published.committedLength > max(options.compactionThreshold, (view.generation.data?.size ?? 0) / 16)
+        return CompactionWatch.isDue(journalBytes: published.committedLength, dataBytes: view.generation.data?.size ?? 0,
+                                     threshold: options.compactionThreshold)
     }
 
     /// Catches up with the writes other processes acknowledged. Costs a few memory loads when
     /// nothing changed; reads only the new journal bytes when something did; maps the new files
     /// (cheap: nothing is decoded) when a compaction or restore published a new generation.
     public func refresh() throws {
+        if let oldest = retiredViews.first, oldest.releaseSome(budget: 500) { retiredViews.removeFirst() }
         guard let published = head.read() else {
             try withLock(LOCK_EX) { try recover() }
             return
@@ -153,28 +159,46 @@ public final class Store {
     /// as one journal line (fsynced) before returning. If `body` throws, nothing is written.
     @discardableResult
     public func write<T>(_ body: (inout Transaction) throws -> T) throws -> T {
-        try withLock(LOCK_EX) { () throws -> T in
-            try catchUpHoldingExclusiveLock()
-            var transaction = Transaction(view: view)
-            let result = try body(&transaction)
-            if let damage = view.takeDamage() { throw damage }
-            let operations = transaction.operations
-            guard !operations.isEmpty else { return result }
-            let sequence = view.lastSequence + 1
-            let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(operations)])
-            do {
-                try Files.writeAll(journalFD, line, at: appliedLength)
-                if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
-            } catch {
-                // Nothing was acknowledged: cut whatever part of the line reached the file.
-                _ = ftruncate(journalFD, off_t(appliedLength))
-                throw error
+        // A compaction's switch often lands while this writer waits for the lock (the switch holds
+        // it): map the new generation with the lock released, so writers do that in parallel and
+        // nobody waits behind it, then take the lock again.
+        for attempt in 0..<3 {
+            let outcome = try withLock(LOCK_EX) { () throws -> WriteAttempt<T> in
+                if attempt < 2, switchedGeneration { return .attachFirst }
+                return .written(try writeHoldingExclusiveLock(body))
             }
-            try view.apply(operations, sequence: sequence)
-            appliedLength += line.count
-            head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
-            return result
+            if case .written(let result) = outcome { return result }
+            try refresh()
         }
+        preconditionFailure("the last attempt always writes")
+    }
+
+    private var switchedGeneration: Bool {
+        guard let published = head.read() else { return false }
+        return published.generation != view.generation.number || published.epoch != appliedEpoch
+    }
+
+    private func writeHoldingExclusiveLock<T>(_ body: (inout Transaction) throws -> T) throws -> T {
+        try catchUpHoldingExclusiveLock()
+        var transaction = Transaction(view: view)
+        let result = try body(&transaction)
+        if let damage = view.takeDamage() { throw damage }
+        let operations = transaction.operations
+        guard !operations.isEmpty else { return result }
+        let sequence = view.lastSequence + 1
+        let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(operations)])
+        do {
+            try Files.writeAll(journalFD, line, at: appliedLength)
+            if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
+        } catch {
+            // Nothing was acknowledged: cut whatever part of the line reached the file.
+            _ = ftruncate(journalFD, off_t(appliedLength))
+            throw error
+        }
+        try view.apply(operations, sequence: sequence)
+        appliedLength += line.count
+        head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
+        return result
     }
 
     // MARK: locking
@@ -299,6 +323,11 @@ public final class Store {
         }
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
+        if view !== fresh {
+            retiredViews.append(view)
+            // A process that writes without refreshing (a command, a benchmark) frees them here.
+            if retiredViews.count > 2 { retiredViews.removeFirst() }
+        }
         view = fresh
         appliedLength = published.committedLength
         appliedEpoch = published.epoch
@@ -316,7 +345,9 @@ public final class Store {
     private func catchUpHoldingExclusiveLock() throws {
         guard let published = head.read() else { try recover(); return }
         if published.generation != view.generation.number || published.epoch != appliedEpoch || published.committedLength < appliedLength {
-            try load(published)
+            // The same cheap attach as a reader's (hint entries are checked as they are used): a
+            // whole-hint checksum here would hold every other writer up for tens of milliseconds.
+            do { try load(published, allowHintRebuild: false) } catch { try recover() }
         } else if published.committedLength > appliedLength {
             try applyJournal(upTo: published.committedLength)
         }

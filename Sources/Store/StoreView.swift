@@ -139,6 +139,34 @@ final class StoreView {
         return value
     }
 
+    /// Frees up to about `budget` of this (retired) view's heap objects; true once nothing is
+    /// left. After a generation switch the old view holds every record written since the
+    /// previous compaction plus the decoded cache (tens of thousands of small allocations):
+    /// freeing them at once stalled a worker for 100-200 ms, a slice per request costs nothing
+    /// anyone notices.
+    func releaseSome(budget: Int) -> Bool {
+        var left = budget
+        while left > 0, decodedBase.popFirst() != nil { left -= 1 }
+        while left > 0, var (collection, perId) = decodedTail.popFirst() {
+            while left > 0, perId.popFirst() != nil { left -= 1 }
+            if !perId.isEmpty { decodedTail[collection] = perId }
+        }
+        while left > 0, var (name, overlay) = collections.popFirst() {
+            while left > 0, overlay.records.popFirst() != nil { left -= 1 }
+            for position in overlay.postings.indices {
+                while left > 0, var (key, list) = overlay.postings[position].popFirst() {
+                    let cut = min(left, list.count)
+                    list.removeLast(cut)
+                    left -= cut + 1
+                    if !list.isEmpty { overlay.postings[position][key] = list }
+                }
+            }
+            let emptied = overlay.records.isEmpty && overlay.postings.allSatisfy(\.isEmpty)
+            if !emptied { collections[name] = overlay }
+        }
+        return left > 0
+    }
+
     private func forgetDecoded(_ collection: String, _ id: String) {
         if decodedTail[collection]?.removeValue(forKey: id) != nil { decodedTailCount -= 1 }
     }

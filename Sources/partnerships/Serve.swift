@@ -84,15 +84,17 @@ struct Serve: ParsableCommand {
         try makeDirectories(worker.data)
         // Open (and recover) the store once before any worker starts, checking the whole data file:
         // a damaged store refuses to start here, with the file and byte, instead of workers crash-looping.
-        let store: Store
+        // The supervisor keeps no store open afterwards: it only watches the head for compaction.
+        let compactionWatch: CompactionWatch
         do {
-            store = try Store(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(),
-                              options: StoreOptions(compactionThreshold: compactionThreshold, verifyDataOnOpen: true))
+            let store = try Store(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(),
+                                  options: StoreOptions(compactionThreshold: compactionThreshold, verifyDataOnOpen: true))
+            for note in store.recoveryNotes { Log.warning("store recovery", [("note", note)]) }
+            compactionWatch = try CompactionWatch(directory: absolutePath(worker.data), threshold: compactionThreshold)
         } catch {
             Log.error("the store cannot be opened; not starting", [("data", worker.data), ("error", String(describing: error))])
             throw RefusedToStart(message: "the store in \(worker.data) cannot be opened: \(error)")
         }
-        for note in store.recoveryNotes { Log.warning("store recovery", [("note", note)]) }
         let address = ListenAddress.parse(listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
                                           mode: 0o660, group: socketGroup)!
         let socket = try ListenSocket.bind(address, backlog: Int32(backlog))
@@ -110,11 +112,7 @@ struct Serve: ParsableCommand {
             print("listening on \(host):\(port)")
             fflush(nil)
         }
-        let supervisor = try Supervisor(configuration: configuration, socket: socket, maintenanceDue: {
-            // Following the head also lets go of the files a finished compaction replaced.
-            do { try store.refresh() } catch { Log.error("store refresh failed in the supervisor", [("error", String(describing: error))]) }
-            return store.needsCompaction
-        })
+        let supervisor = try Supervisor(configuration: configuration, socket: socket, maintenanceDue: { compactionWatch.isDue })
         throw ExitCode(supervisor.run())
     }
 }

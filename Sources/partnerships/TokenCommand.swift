@@ -11,8 +11,11 @@ struct TokenCommand: ParsableCommand {
         subcommands: [Create.self, List.self, Revoke.self]
     )
 
+    /// Commands attach to the store the way workers do: a running stack's supervisor recovered it,
+    /// and a command that replayed the journal under the exclusive lock (as recovery does) would
+    /// hold up every write meanwhile. A store that needs repair is still recovered.
     static func openStore(_ data: String) throws -> Store {
-        try Store(directory: data, indexes: ServerAssembly.allIndexes())
+        try Store(directory: data, indexes: ServerAssembly.allIndexes(), options: StoreOptions(recoverOnOpen: false))
     }
 
     struct Create: ParsableCommand {
