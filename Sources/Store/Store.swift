@@ -18,6 +18,9 @@ public struct StoreOptions: Sendable {
     /// generation without any lock, so starting (or reloading) a worker never holds up a write.
     /// Anything that needs repair still falls back to recovery.
     public var recoverOnOpen: Bool
+    /// Recovery checks the journal (CRC, sequence, acknowledged length) without holding its
+    /// records: for `Store.recoverForStart`, whose caller never reads.
+    var checkOnly = false
 
     public init(compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false, recoverOnOpen: Bool = true) {
         self.compactionThreshold = compactionThreshold
@@ -78,6 +81,16 @@ public final class Store {
         if options.recoverOnOpen || !head.isInitialized || !head.checkValueMatches || (try? attachUnlocked()) != true {
             try withLock(LOCK_EX) { try recover() }
         }
+    }
+
+    /// What a supervisor does before it starts workers: recover under the exclusive lock (cut a
+    /// torn tail, rebuild a damaged hint, remove stale files) and check every file, the whole data
+    /// file included with `verifyData`, without keeping the journal's records: the workers hold
+    /// those. Throws with the file and offset of any damage; returns what recovery repaired.
+    public static func recoverForStart(directory: String, indexes: [IndexDefinition], verifyData: Bool) throws -> [String] {
+        var options = StoreOptions(verifyDataOnOpen: verifyData)
+        options.checkOnly = true
+        return try Store(directory: directory, indexes: indexes, options: options).recoveryNotes
     }
 
     deinit {
@@ -247,7 +260,7 @@ public final class Store {
         let fresh = StoreView(generation: generation, definitions: definitions)
         let scan: JournalScan
         do {
-            scan = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: nil, into: fresh,
+            scan = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: nil, into: options.checkOnly ? nil : fresh,
                                        lastSequence: generation.lastSequence, allowTornTail: true)
             try Recovery.requireAcknowledged(scan, published)
             if scan.tornBytes > 0 {

@@ -87,9 +87,8 @@ struct Serve: ParsableCommand {
         // The supervisor keeps no store open afterwards: it only watches the head for compaction.
         let compactionWatch: CompactionWatch
         do {
-            let store = try Store(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(),
-                                  options: StoreOptions(compactionThreshold: compactionThreshold, verifyDataOnOpen: true))
-            for note in store.recoveryNotes { Log.warning("store recovery", [("note", note)]) }
+            let notes = try Store.recoverForStart(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(), verifyData: true)
+            for note in notes { Log.warning("store recovery", [("note", note)]) }
             compactionWatch = try CompactionWatch(directory: absolutePath(worker.data), threshold: compactionThreshold)
         } catch {
             Log.error("the store cannot be opened; not starting", [("data", worker.data), ("error", String(describing: error))])

@@ -167,6 +167,25 @@ import Testing
         try store.write { tx in tx.put("items", "next", ["group": "g0"]) }
         #expect(try Store(directory: directory, indexes: indexes).count("items") == 51)
     }
+
+    /// The supervisor's check before it starts workers holds no records but refuses and reports
+    /// exactly what an open does.
+    @Test func theStartCheckRefusesAndReportsLikeAnOpen() throws {
+        let torn = try sample()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: torn + "/journal-1.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"seq":51,"ops":[{"op":"pu"#.utf8))
+        try handle.close()
+        let notes = try Store.recoverForStart(directory: torn, indexes: indexes, verifyData: true)
+        #expect(notes.contains { $0.contains("torn") && $0.contains("never acknowledged") })
+        #expect(try Store(directory: torn, indexes: indexes).count("items") == 50)
+        let damaged = try sample()
+        try flip(damaged + "/journal-1.jsonl") { $0 / 2 }
+        #expect(throws: StoreError.self) { try Store.recoverForStart(directory: damaged, indexes: indexes, verifyData: true) }
+        let damagedData = try sample()
+        try flip(damagedData + "/data-1.jsonl") { $0 / 2 }
+        #expect(throws: StoreError.self) { try Store.recoverForStart(directory: damagedData, indexes: indexes, verifyData: true) }
+    }
 }
 
 @Suite struct StoreFormatOneTests {
