@@ -248,8 +248,14 @@ public final class Store {
         }
         guard let published = head.read() else { throw StoreError.corrupt(file: "store.head", offset: 0, reason: "unreadable") }
         var notes: [String] = []
+        // The start check reads the data and hint files whole only when they changed since the
+        // last time it did (see VerifiedFiles).
+        let alreadyVerified = options.checkOnly && options.verifyDataOnOpen && VerifiedFiles.unchanged(directory, generation: published.generation)
         let generation = try Generation.open(directory: directory, number: published.generation, definitions: definitions,
-                                             options: .init(verifyData: options.verifyDataOnOpen, persistRebuiltHint: true), notes: &notes)
+                                             options: .init(verifyData: options.verifyDataOnOpen && !alreadyVerified, persistRebuiltHint: true,
+                                                            verifyHintChecksum: !alreadyVerified),
+                                             notes: &notes)
+        if options.checkOnly && options.verifyDataOnOpen && !alreadyVerified { VerifiedFiles.record(directory, generation: published.generation) }
         recoveryNotes += notes
         let path = journalPath(published.generation)
         if !Files.exists(path) && published.committedLength > 0 {
@@ -445,6 +451,9 @@ public final class Store {
                 }
                 close(journal)
                 removeGeneration(startGeneration)
+                // Files this process wrote whole, with the data file's CRC computed as it went:
+                // the next start need not read them again to trust them.
+                VerifiedFiles.record(directory, generation: next)
                 try refresh()  // this process maps the new generation too, outside the lock
                 return report
             } catch {
@@ -581,6 +590,7 @@ public final class Store {
                 throw error
             }
             removeGeneration(startGeneration)
+            VerifiedFiles.record(directory, generation: next)
             try refresh()
         } catch {
             pending?.abandon()

@@ -62,6 +62,12 @@ enum Files {
         }
     }
 
+    static func readAll(_ path: String) throws(StoreError) -> [UInt8] {
+        let fd = try openOrThrow(path, O_RDONLY)
+        defer { close(fd) }
+        return try read(fd, from: 0, count: try size(fd))
+    }
+
     static func read(_ fd: Int32, from offset: Int, count: Int) throws(StoreError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         var got = 0

@@ -87,8 +87,10 @@ struct Serve: ParsableCommand {
         // The supervisor keeps no store open afterwards: it only watches the head for compaction.
         let compactionWatch: CompactionWatch
         do {
+            let started = Scoreboard.monotonicNanoseconds()
             let notes = try Store.recoverForStart(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(), verifyData: true)
             for note in notes { Log.warning("store recovery", [("note", note)]) }
+            Log.info("store checked", [("data", worker.data), ("ms", String((Scoreboard.monotonicNanoseconds() - started) / 1_000_000))])
             compactionWatch = try CompactionWatch(directory: absolutePath(worker.data), threshold: compactionThreshold)
         } catch {
             Log.error("the store cannot be opened; not starting", [("data", worker.data), ("error", String(describing: error))])

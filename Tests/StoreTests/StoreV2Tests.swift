@@ -182,8 +182,12 @@ import Testing
         let damaged = try sample()
         try flip(damaged + "/journal-1.jsonl") { $0 / 2 }
         #expect(throws: StoreError.self) { try Store.recoverForStart(directory: damaged, indexes: indexes, verifyData: true) }
+        // Damage after a clean check (which remembers the files it read whole) is still found.
         let damagedData = try sample()
+        _ = try Store.recoverForStart(directory: damagedData, indexes: indexes, verifyData: true)
+        #expect(VerifiedFiles.unchanged(damagedData, generation: 1))
         try flip(damagedData + "/data-1.jsonl") { $0 / 2 }
+        #expect(!VerifiedFiles.unchanged(damagedData, generation: 1))
         #expect(throws: StoreError.self) { try Store.recoverForStart(directory: damagedData, indexes: indexes, verifyData: true) }
     }
 }
