@@ -37,18 +37,8 @@ enum LineCodec {
     }
 
     private static func decodeOrThrow(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> JSONObject {
-        // ...,"crc":"xxxxxxxx"}  : marker (8) + 8 hex + "}  (2)
-        let tail = crcMarker.count + 8 + 2
-        guard line.count > tail, line[line.count - 1] == UInt8(ascii: "}"), line[line.count - 2] == UInt8(ascii: "\"") else {
-            throw .syntax
-        }
-        let markerStart = line.count - tail
-        for i in 0..<crcMarker.count where line[markerStart + i] != crcMarker[i] { throw .syntax }
-        let hexDigits = String(decoding: UnsafeBufferPointer(rebasing: line[(markerStart + crcMarker.count)..<(line.count - 2)]), as: UTF8.self)
-        guard let expected = UInt32(hexDigits, radix: 16) else { throw .syntax }
-        let covered = UnsafeBufferPointer(rebasing: line[0..<markerStart])
-        guard CRC32.checksum(covered) == expected else { throw .checksum }
-        var document = Array(covered)
+        let payloadEnd = try payloadEnd(UnsafeRawBufferPointer(line)).get()
+        var document = Array(UnsafeBufferPointer(rebasing: line[0..<payloadEnd]))
         document.append(UInt8(ascii: "}"))
         // CRC-checked bytes this store serialized: members are distinct.
         guard case .object(let object)? = try? document.withUnsafeBufferPointer({ (buffer) throws(JSONError) -> JSON in try JSON.parseTrusted(buffer) }) else {
@@ -70,11 +60,18 @@ extension LineCodec {
     /// Whether a line (without its newline) carries the CRC of its bytes: checked on every read of
     /// a record from a mapped data file, so damage on disk is never served as data.
     static func verify(_ line: UnsafeRawBufferPointer) -> Bool {
+        if case .success = payloadEnd(line) { return true }
+        return false
+    }
+
+    /// Where the payload ends (the `,` of `,"crc":"xxxxxxxx"}`) when the line carries the CRC of
+    /// the bytes before it, in the lower-case hex this store writes; the one parser of the trailer.
+    static func payloadEnd(_ line: UnsafeRawBufferPointer) -> Result<Int, DecodeError> {
         guard line.count > trailerLength, line[line.count - 1] == UInt8(ascii: "}"), line[line.count - 2] == UInt8(ascii: "\"") else {
-            return false
+            return .failure(.syntax)
         }
         let markerStart = line.count - trailerLength
-        for i in 0..<crcMarker.count where line[markerStart + i] != crcMarker[i] { return false }
+        for i in 0..<crcMarker.count where line[markerStart + i] != crcMarker[i] { return .failure(.syntax) }
         var expected: UInt32 = 0
         for i in (markerStart + crcMarker.count)..<(line.count - 2) {
             let c = line[i]
@@ -82,11 +79,12 @@ extension LineCodec {
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
-            default: return false
+            default: return .failure(.syntax)
             }
             expected = expected << 4 | UInt32(digit)
         }
-        return CRC32.checksum(UnsafeRawBufferPointer(rebasing: line[0..<markerStart])) == expected
+        guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: line[0..<markerStart])) == expected else { return .failure(.checksum) }
+        return .success(markerStart)
     }
 
     /// One record line of a data file, built from a value's serialized bytes without parsing them:

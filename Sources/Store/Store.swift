@@ -267,7 +267,7 @@ public final class Store {
         let scan: JournalScan
         do {
             scan = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: nil, into: options.checkOnly ? nil : fresh,
-                                       lastSequence: generation.lastSequence, allowTornTail: true)
+                                       lastSequence: generation.lastSequence, allowTornTail: true, parse: !options.checkOnly)
             try Recovery.requireAcknowledged(scan, published)
             if scan.tornBytes > 0 {
                 guard ftruncate(fd, off_t(scan.validEnd)) == 0, fsync(fd) == 0 else { throw StoreError.errno("truncate journal") }
