@@ -127,8 +127,9 @@ public enum Tokens {
         let stored = record["last_used_at"]?.stringValue
         if let last = recent.withLock({ $0.lastUsed(id: id, stored: stored) }),
            now.microseconds - last.microseconds < lastUsedResolutionMicroseconds { return }
-        // Best effort: a failure to record usage must not fail the request.
-        _ = try? store.write { tx in
+        // After the request's own writes (see `Store.writeLater`): a failure to record usage must
+        // not fail the request, and this write must not consume the request's If-Match check.
+        store.writeLater { tx in
             guard var fresh = tx.get(collection, id) else { return }
             fresh["last_used_at"] = .string(now.storageText)
             tx.put(collection, id, fresh)

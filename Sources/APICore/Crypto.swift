@@ -2,10 +2,11 @@ import COpenSSL
 
 /// The few primitives the API needs, from libcrypto rather than hand-written.
 public enum Crypto {
-    public static func sha256Hex(_ text: String) -> String {
+    public static func sha256Hex(_ text: String) -> String { sha256Hex(Array(text.utf8)) }
+
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
+        _ = bytes.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
         return hex(digest)
     }
 

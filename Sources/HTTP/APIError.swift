@@ -6,7 +6,7 @@ public struct APIError: Error, Sendable, Equatable {
     public enum Kind: String, Sendable {
         case badRequest, malformedBody, unauthorized, forbidden, notFound, methodNotAllowed, conflict
         case payloadTooLarge, unsupportedMediaType, validation, requiredField, wrongType, unknownField
-        case tooManyRequests, internalError, insufficientStorage
+        case tooManyRequests, internalError, insufficientStorage, preconditionFailed
     }
 
     public var kind: Kind
@@ -51,6 +51,12 @@ public struct APIError: Error, Sendable, Equatable {
     }
     public static func validation(field: String?, _ detail: String, title: String? = nil) -> APIError {
         APIError(.validation, status: .unprocessableEntity, title: title ?? field ?? "Invalid", detail: detail, field: field)
+    }
+    /// `If-Match` named a version that is no longer the resource's current one (or there is none):
+    /// nothing was changed.
+    public static func preconditionFailed() -> APIError {
+        APIError(.preconditionFailed, status: .preconditionFailed, title: "Precondition failed",
+                 detail: "The resource has changed since the version named in If-Match (or does not exist); nothing was changed. Fetch it again and retry.")
     }
     /// The store's disk is full: the write was not made (nothing was acknowledged); retry later.
     public static func insufficientStorage(requestID: String) -> APIError {

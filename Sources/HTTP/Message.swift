@@ -86,6 +86,7 @@ public struct HTTPStatus: Equatable, Hashable, Sendable, ExpressibleByIntegerLit
     public init(integerLiteral value: Int) { self.code = value }
 
     public static let ok = HTTPStatus(200), created = HTTPStatus(201), noContent = HTTPStatus(204)
+    public static let notModified = HTTPStatus(304), preconditionFailed = HTTPStatus(412)
     public static let badRequest = HTTPStatus(400), unauthorized = HTTPStatus(401), forbidden = HTTPStatus(403)
     public static let notFound = HTTPStatus(404), methodNotAllowed = HTTPStatus(405), conflict = HTTPStatus(409)
     public static let payloadTooLarge = HTTPStatus(413), unsupportedMediaType = HTTPStatus(415)
@@ -106,6 +107,7 @@ public struct HTTPStatus: Equatable, Hashable, Sendable, ExpressibleByIntegerLit
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
         case 409: return "Conflict"
+        case 412: return "Precondition Failed"
         case 413: return "Payload Too Large"
         case 415: return "Unsupported Media Type"
         case 422: return "Unprocessable Entity"

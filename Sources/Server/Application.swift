@@ -50,16 +50,44 @@ public final class Application {
         case .notFound:
             response = formatter(for: request.path).response(for: [.notFound()])
         }
+        if (request.method == .GET || request.method == .HEAD) && response.status == .ok {
+            response = ConditionalRequest.tagged(response, ifNoneMatch: request.headers["If-None-Match"])
+        }
         if request.method == .HEAD { response.body = [] }
         response.headers.append(("X-Request-Id", request.requestID))
         return response
     }
 
+    /// The entity tag of what a GET of `request`'s URL answers now, with the caller's credentials;
+    /// nil when it answers anything but 200 (no current representation).
+    private func currentTag(of request: HTTPRequest) -> String? {
+        guard case .found(let entry, let parameters, _) = router.match(.GET, request.path) else { return nil }
+        var get = request
+        get.method = .GET
+        get.body = []
+        get.pathParameters = parameters
+        guard let response = try? entry.handler(RequestContext(request: get, store: store)), response.status == .ok else { return nil }
+        return ConditionalRequest.tag(of: response.body)
+    }
+
     private func run(_ entry: Entry, _ request: HTTPRequest) -> HTTPResponse {
         // Whatever the outcome, a damage report is about this request only.
-        defer { _ = store.takeReadDamage() }
+        defer {
+            _ = store.takeReadDamage()
+            store.setWritePrecondition(nil)
+            for error in store.flushDeferredWrites() {
+                Log.warning("a deferred write failed (the request was answered)", [("request_id", request.requestID), ("error", String(describing: error))])
+            }
+        }
         do {
             try store.refresh()
+            if let ifMatch = request.headers["If-Match"], ConditionalRequest.guardedMethods.contains(request.method) {
+                // Checked under the write lock, against what a GET answers at that moment: two
+                // clients that read the same version cannot both change it.
+                store.setWritePrecondition { [unowned self] in
+                    guard ConditionalRequest.matches(ifMatch, currentTag: currentTag(of: request)) else { throw APIError.preconditionFailed() }
+                }
+            }
             let response = try entry.handler(RequestContext(request: request, store: store))
             // A record the handler read was damaged on disk: its answer may rest on a missing record.
             if let damage = store.takeReadDamage() { throw damage }

@@ -60,6 +60,12 @@ public final class Store {
     private var appliedEpoch = 1
     /// Views replaced by a generation switch, freed a slice per `refresh` (see `releaseSome`).
     private var retiredViews: [StoreView] = []
+    /// Held while this process holds the lock: a write nested in a write (a precondition that
+    /// reads through code that also writes) must not take, then release, the lock the outer holds.
+    private var lockDepth = 0
+    private var heldOperation: Int32 = 0
+    private var writePrecondition: (() throws -> Void)?
+    private var deferredWrites: [(inout Transaction) throws -> Void] = []
     /// What recovery found and repaired when this process opened the store (e.g. a torn last line).
     public private(set) var recoveryNotes: [String] = []
 
@@ -191,8 +197,36 @@ public final class Store {
         return published.generation != view.generation.number || published.epoch != appliedEpoch
     }
 
+    /// A check the next write runs under the exclusive lock, against the fresh view, before its
+    /// body: what makes `If-Match` atomic with the change it guards. If it throws, nothing is
+    /// written. Consumed by that write; `nil` clears it.
+    public func setWritePrecondition(_ check: (() throws -> Void)?) {
+        writePrecondition = check
+    }
+
+    /// A best-effort write made after the request's own (e.g. a token's `last_used_at`): it never
+    /// consumes the request's precondition nor runs while one is being checked.
+    public func writeLater(_ body: @escaping (inout Transaction) throws -> Void) {
+        deferredWrites.append(body)
+    }
+
+    /// Runs the writes `writeLater` queued; returns the errors (the request is answered already).
+    public func flushDeferredWrites() -> [Error] {
+        let queued = deferredWrites
+        deferredWrites = []
+        var errors: [Error] = []
+        for body in queued {
+            do { try write { tx in try body(&tx) } } catch { errors.append(error) }
+        }
+        return errors
+    }
+
     private func writeHoldingExclusiveLock<T>(_ body: (inout Transaction) throws -> T) throws -> T {
         try catchUpHoldingExclusiveLock()
+        if let check = writePrecondition {
+            writePrecondition = nil
+            try check()
+        }
         var transaction = Transaction(view: view)
         let result = try body(&transaction)
         if let damage = view.takeDamage() { throw damage }
@@ -217,10 +251,20 @@ public final class Store {
     // MARK: locking
 
     private func withLock<T>(_ operation: Int32, _ body: () throws -> T) throws -> T {
+        // Nested: the outer holder keeps and releases the lock. A shared hold never writes.
+        if lockDepth > 0 {
+            precondition(heldOperation == LOCK_EX || operation == LOCK_SH, "an exclusive lock asked for inside a shared one")
+            return try body()
+        }
         while flock(lockFD, operation) != 0 {
             if errno != EINTR { throw StoreError.errno("flock") }
         }
-        defer { flock(lockFD, LOCK_UN) }
+        lockDepth += 1
+        heldOperation = operation
+        defer {
+            lockDepth -= 1
+            flock(lockFD, LOCK_UN)
+        }
         return try body()
     }
 

@@ -1,0 +1,58 @@
+import APICore
+import HTTP
+
+/// HTTP conditional requests (RFC 9110 section 13) for every family at once: `ETag` on every 200
+/// answer to a GET or HEAD, `If-None-Match` answered with 304, `If-Match` on PUT, PATCH and
+/// DELETE checked atomically with the write (see `Application`).
+///
+/// A tag is the SHA-256 of the representation's bytes (first 128 bits): two answers share a tag
+/// only when they are byte for byte the same, which makes it a strong validator, as `If-Match`
+/// requires. It covers everything the representation shows (related records' names included),
+/// not only the stored record.
+enum ConditionalRequest {
+    static let guardedMethods: Set<HTTPMethod> = [.PUT, .PATCH, .DELETE]
+
+    static func tag(of body: [UInt8]) -> String {
+        "\"" + String(Crypto.sha256Hex(body).prefix(32)) + "\""
+    }
+
+    /// The response with its `ETag`, or a 304 carrying only the tag when the client has it already.
+    static func tagged(_ response: HTTPResponse, ifNoneMatch: String?) -> HTTPResponse {
+        let etag = tag(of: response.body)
+        if let ifNoneMatch, listMatches(ifNoneMatch, etag, weak: true) {
+            let kept = response.headers.filter { ["cache-control", "vary"].contains($0.0.lowercased()) }
+            return HTTPResponse(status: .notModified, headers: [("ETag", etag)] + kept)
+        }
+        var tagged = response
+        tagged.headers.append(("ETag", etag))
+        return tagged
+    }
+
+    /// `If-Match`: `*` when there is a current representation, else one of the listed tags,
+    /// compared strongly.
+    static func matches(_ ifMatch: String, currentTag: String?) -> Bool {
+        guard let currentTag else { return false }
+        return listMatches(ifMatch, currentTag, weak: false)
+    }
+
+    /// A field value of `*` or comma-separated entity tags. `If-None-Match` compares weakly (a
+    /// `W/` prefix is ignored); `If-Match` strongly (a weak tag never matches).
+    private static func listMatches(_ field: String, _ tag: String, weak: Bool) -> Bool {
+        for item in field.split(separator: ",") {
+            var candidate = item.trimmingSpaces
+            if candidate == "*" { return true }
+            if candidate.hasPrefix("W/") {
+                guard weak else { continue }
+                candidate = String(candidate.dropFirst(2))
+            }
+            if candidate == tag { return true }
+        }
+        return false
+    }
+}
+
+private extension Substring {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

@@ -1,0 +1,97 @@
+import APICore
+import Foundation
+import HTTP
+import JSON
+import Store
+import Testing
+@testable import Server
+
+/// A family with one stored counter per id: GET shows it, PATCH sets it, DELETE removes it.
+private struct CounterFamily: APIFamily {
+    let name = "counters"
+    let pathPrefix = "/api/counters"
+    let errorFormatter: any ErrorFormatter = PlainErrorFormatter()
+    let storeIndexes: [IndexDefinition] = []
+    /// Runs inside PATCH after the handler read the counter and before it writes: another
+    /// process's change landing exactly in that window.
+    nonisolated(unsafe) static var betweenReadAndWrite: (() throws -> Void)?
+
+    func registerRoutes(_ routes: RouteRegistry) {
+        routes.add(.GET, "/api/counters/:id") { context in
+            guard let record = context.store.get("counters", context.request.pathParameter("id")) else { throw APIError.notFound() }
+            return .json(record)
+        }
+        routes.add(.PATCH, "/api/counters/:id") { context in
+            let id = context.request.pathParameter("id")
+            guard let value = context.request.jsonBody()?["value"]?.intValue else { throw APIError.validation(field: "value", "Enter a value") }
+            try Self.betweenReadAndWrite?()
+            try context.store.write { tx in tx.put("counters", id, ["id": .string(id), "value": .int(value)]) }
+            return .json(["id": .string(id), "value": .int(value)])
+        }
+        routes.add(.DELETE, "/api/counters/:id") { context in
+            try context.store.write { tx in tx.delete("counters", context.request.pathParameter("id")) }
+            return .noContent()
+        }
+    }
+}
+
+@Suite(.serialized) struct ConditionalRequestTests {
+    let directory = NSTemporaryDirectory() + "conditional-\(UUID().uuidString)"
+    let application: Application
+
+    init() throws {
+        CounterFamily.betweenReadAndWrite = nil
+        let families: [any APIFamily] = [CounterFamily()]
+        application = Application(families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
+        try application.store.write { tx in tx.put("counters", "c", ["id": "c", "value": 1]) }
+    }
+
+    func request(_ method: HTTPMethod, _ headers: [(String, String)] = [], body: String = "") -> HTTPResponse {
+        application.handle(HTTPRequest(method: method, path: "/api/counters/c", headers: HTTPHeaders(headers), body: Array(body.utf8)))
+    }
+
+    func etag(_ response: HTTPResponse) -> String? { response.headers.first { $0.0 == "ETag" }?.1 }
+
+    @Test func aGetCarriesAStrongTagAndTheSameTagGets304() throws {
+        let first = request(.GET)
+        let tag = try #require(etag(first))
+        #expect(tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count == 34)
+        #expect(etag(request(.HEAD)) == tag, "HEAD carries the GET's tag")
+        let again = request(.GET, [("If-None-Match", tag)])
+        #expect(again.status == .notModified && again.body.isEmpty && etag(again) == tag)
+        #expect(request(.GET, [("If-None-Match", "W/\(tag), \"other\"")]).status == .notModified, "weak comparison for If-None-Match")
+        #expect(request(.GET, [("If-None-Match", "\"other\"")]).status == .ok)
+        _ = request(.PATCH, body: #"{"value":2}"#)
+        let changed = request(.GET, [("If-None-Match", tag)])
+        #expect(changed.status == .ok && etag(changed) != tag)
+    }
+
+    @Test func aStaleIfMatchIsRefusedAndChangesNothing() throws {
+        let tag = try #require(etag(request(.GET)))
+        #expect(request(.PATCH, [("If-Match", tag)], body: #"{"value":2}"#).status == .ok)
+        let stale = request(.PATCH, [("If-Match", tag)], body: #"{"value":3}"#)
+        #expect(stale.status == .preconditionFailed)
+        #expect(application.store.get("counters", "c")?["value"] == 2)
+        #expect(request(.PATCH, [("If-Match", "W/\(try #require(etag(request(.GET))))")], body: #"{"value":4}"#).status == .preconditionFailed,
+                "a weak tag never matches If-Match")
+        #expect(request(.DELETE, [("If-Match", tag)]).status == .preconditionFailed)
+        #expect(request(.PATCH, [("If-Match", "*")], body: #"{"value":5}"#).status == .ok)
+        #expect(request(.DELETE, [("If-Match", try #require(etag(request(.GET))))]).status == .noContent)
+        #expect(request(.PATCH, [("If-Match", "*")], body: #"{"value":6}"#).status == .preconditionFailed, "no current representation")
+    }
+
+    /// The check runs under the write lock, against the store at that moment: a change another
+    /// process makes after the handler read the record but before it writes is seen.
+    @Test func theIfMatchCheckIsAtomicWithTheWrite() throws {
+        let tag = try #require(etag(request(.GET)))
+        let otherProcess = try Store(directory: directory)
+        CounterFamily.betweenReadAndWrite = {
+            try otherProcess.write { tx in tx.put("counters", "c", ["id": "c", "value": 100]) }
+        }
+        let response = request(.PATCH, [("If-Match", tag)], body: #"{"value":2}"#)
+        CounterFamily.betweenReadAndWrite = nil
+        #expect(response.status == .preconditionFailed)
+        try application.store.refresh()
+        #expect(application.store.get("counters", "c")?["value"] == 100)
+    }
+}
