@@ -34,7 +34,7 @@ public final class Application {
 
     /// Every store index the composed families declared, plus the shared token index.
     public static func indexes(of families: [any APIFamily]) -> [IndexDefinition] {
-        Tokens.indexes + families.flatMap(\.storeIndexes)
+        Tokens.indexes + Idempotency.indexes + families.flatMap(\.storeIndexes)
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -88,10 +88,15 @@ public final class Application {
                     guard ConditionalRequest.matches(ifMatch, currentTag: currentTag(of: request)) else { throw APIError.preconditionFailed() }
                 }
             }
+            if request.method == .POST, let key = try Idempotency.key(for: request) {
+                return try runOnce(entry, request, key)
+            }
             let response = try entry.handler(RequestContext(request: request, store: store))
             // A record the handler read was damaged on disk: its answer may rest on a missing record.
             if let damage = store.takeReadDamage() { throw damage }
             return response
+        } catch let used as Idempotency.AlreadyUsed {
+            return answer(used.found, entry)
         } catch let error as APIError {
             return entry.errorFormatter.response(for: [error])
         } catch let errors as APIErrors {
@@ -104,6 +109,40 @@ public final class Application {
             Log.error("request failed", [("request_id", request.requestID), ("method", request.method.rawValue),
                                          ("path", request.path), ("error", String(describing: error))])
             return entry.errorFormatter.response(for: [.internalError(requestID: request.requestID)])
+        }
+    }
+
+    /// A POST with an `Idempotency-Key`: replayed when the key was used for the same request,
+    /// refused when for another, else run with its writes and the key's record committed together.
+    private func runOnce(_ entry: Entry, _ request: HTTPRequest, _ key: Idempotency.Key) throws -> HTTPResponse {
+        if let found = Idempotency.lookup(key, store.get, now: Timestamp.now()) { return answer(found, entry) }
+        store.holdWrites()
+        // Checked again under the lock: a retry sent while the first request runs waits for it.
+        store.setWritePrecondition { [unowned self] in
+            if let found = Idempotency.lookup(key, store.get, now: Timestamp.now()) { throw Idempotency.AlreadyUsed(found: found) }
+        }
+        do {
+            let response = try entry.handler(RequestContext(request: request, store: store))
+            if let damage = store.takeReadDamage() { throw damage }
+            try store.commitHeldWrites { [unowned self] tx in
+                // A failure is not remembered: retrying it runs the request again.
+                if (200..<300).contains(response.status.code) {
+                    Idempotency.remember(key, response, in: &tx, store: store, now: Timestamp.now())
+                }
+            }
+            return response
+        } catch {
+            store.abandonHeldWrites()
+            throw error
+        }
+    }
+
+    private func answer(_ found: Idempotency.Found, _ entry: Entry) -> HTTPResponse {
+        switch found {
+        case .replay(let response): return response
+        case .reusedWithAnotherRequest:
+            return entry.errorFormatter.response(for: [APIError(.conflict, status: .unprocessableEntity, title: "Idempotency-Key reused",
+                                                                detail: "This Idempotency-Key was already used with a different request (method, path, query or body). Use a new key for a new request.")])
         }
     }
 

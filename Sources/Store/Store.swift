@@ -66,6 +66,14 @@ public final class Store {
     private var heldOperation: Int32 = 0
     private var writePrecondition: (() throws -> Void)?
     private var deferredWrites: [(inout Transaction) throws -> Void] = []
+    /// Between `holdWrites` and `commitHeldWrites`: the operations of every write so far (already
+    /// visible to this process's reads), their one sequence number, and whether the lock is held.
+    private var held: HeldWrites?
+    private struct HeldWrites {
+        var locked = false
+        var sequence = 0
+        var operations: [JSON] = []
+    }
     /// What recovery found and repaired when this process opened the store (e.g. a torn last line).
     public private(set) var recoveryNotes: [String] = []
 
@@ -178,6 +186,7 @@ public final class Store {
     /// as one journal line (fsynced) before returning. If `body` throws, nothing is written.
     @discardableResult
     public func write<T>(_ body: (inout Transaction) throws -> T) throws -> T {
+        if held != nil { return try writeHeld(body) }
         // A compaction's switch often lands while this writer waits for the lock (the switch holds
         // it): map the new generation with the lock released, so writers do that in parallel and
         // nobody waits behind it, then take the lock again.
@@ -221,6 +230,98 @@ public final class Store {
         return errors
     }
 
+    // MARK: held writes
+
+    /// Makes the writes until `commitHeldWrites` one transaction: the first takes the exclusive
+    /// lock and keeps it; their operations and whatever `commitHeldWrites` adds become one journal
+    /// line, fsynced once. What a request needs when a record of its own outcome (an idempotency
+    /// key with its response) must be durable together with the change, or not at all.
+    public func holdWrites() {
+        precondition(held == nil, "writes are held already")
+        held = HeldWrites()
+    }
+
+    /// Adds `finish`'s operations to the held ones and makes them durable as one line; runs
+    /// `finish` as a normal write when nothing was held. On failure nothing was written, and this
+    /// process's view is reloaded from disk.
+    public func commitHeldWrites(_ finish: (inout Transaction) throws -> Void) throws {
+        guard let pending = held else { return try write(finish) }
+        held = nil
+        guard pending.locked else { return try write(finish) }
+        defer { releaseHeldLock() }
+        do {
+            var transaction = Transaction(view: view)
+            try finish(&transaction)
+            if let damage = view.takeDamage() { throw damage }
+            let operations = pending.operations + transaction.operations
+            guard !operations.isEmpty else { return }
+            try append(operations, sequence: pending.sequence)
+            try view.apply(transaction.operations, sequence: pending.sequence)
+            head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
+        } catch {
+            if !pending.operations.isEmpty { try? recover() }
+            throw error
+        }
+    }
+
+    /// Drops the held writes (the request failed): nothing of them reaches the disk.
+    public func abandonHeldWrites() {
+        guard let pending = held else { return }
+        held = nil
+        guard pending.locked else { return }
+        if !pending.operations.isEmpty { try? recover() }
+        releaseHeldLock()
+    }
+
+    private func writeHeld<T>(_ body: (inout Transaction) throws -> T) throws -> T {
+        if held!.locked == false {
+            while flock(lockFD, LOCK_EX) != 0 {
+                if errno != EINTR { throw StoreError.errno("flock") }
+            }
+            lockDepth += 1
+            heldOperation = LOCK_EX
+            held!.locked = true
+            do { try catchUpHoldingExclusiveLock() } catch {
+                held = nil
+                releaseHeldLock()
+                throw error
+            }
+            held!.sequence = view.lastSequence + 1
+        }
+        if let check = writePrecondition {
+            writePrecondition = nil
+            try check()
+        }
+        var transaction = Transaction(view: view)
+        let result = try body(&transaction)
+        if let damage = view.takeDamage() { throw damage }
+        let operations = transaction.operations
+        if !operations.isEmpty {
+            try view.apply(operations, sequence: held!.sequence)
+            held!.operations += operations
+        }
+        return result
+    }
+
+    private func releaseHeldLock() {
+        lockDepth -= 1
+        flock(lockFD, LOCK_UN)
+    }
+
+    /// One journal line at the acknowledged end, fsynced; cut off again if anything fails.
+    private func append(_ operations: [JSON], sequence: Int) throws {
+        let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(operations)])
+        do {
+            try Files.writeAll(journalFD, line, at: appliedLength)
+            if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
+        } catch {
+            // Nothing was acknowledged: cut whatever part of the line reached the file.
+            _ = ftruncate(journalFD, off_t(appliedLength))
+            throw error
+        }
+        appliedLength += line.count
+    }
+
     private func writeHoldingExclusiveLock<T>(_ body: (inout Transaction) throws -> T) throws -> T {
         try catchUpHoldingExclusiveLock()
         if let check = writePrecondition {
@@ -233,17 +334,8 @@ public final class Store {
         let operations = transaction.operations
         guard !operations.isEmpty else { return result }
         let sequence = view.lastSequence + 1
-        let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(operations)])
-        do {
-            try Files.writeAll(journalFD, line, at: appliedLength)
-            if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
-        } catch {
-            // Nothing was acknowledged: cut whatever part of the line reached the file.
-            _ = ftruncate(journalFD, off_t(appliedLength))
-            throw error
-        }
+        try append(operations, sequence: sequence)
         try view.apply(operations, sequence: sequence)
-        appliedLength += line.count
         head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
         return result
     }

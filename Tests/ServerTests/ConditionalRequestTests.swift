@@ -6,15 +6,17 @@ import Store
 import Testing
 @testable import Server
 
-/// A family with one stored counter per id: GET shows it, PATCH sets it, DELETE removes it.
-private struct CounterFamily: APIFamily {
+/// A family with one stored counter per id: GET shows it, POST creates one, PATCH sets it,
+/// DELETE removes it.
+struct CounterFamily: APIFamily {
     let name = "counters"
     let pathPrefix = "/api/counters"
     let errorFormatter: any ErrorFormatter = PlainErrorFormatter()
     let storeIndexes: [IndexDefinition] = []
-    /// Runs inside PATCH after the handler read the counter and before it writes: another
-    /// process's change landing exactly in that window.
-    nonisolated(unsafe) static var betweenReadAndWrite: (() throws -> Void)?
+    /// Runs inside POST and PATCH after the handler read and before it writes: another process's
+    /// change landing exactly in that window. One per test (suites run in parallel).
+    final class Window: @unchecked Sendable { var betweenReadAndWrite: (() throws -> Void)? }
+    let window = Window()
 
     func registerRoutes(_ routes: RouteRegistry) {
         routes.add(.GET, "/api/counters/:id") { context in
@@ -24,9 +26,21 @@ private struct CounterFamily: APIFamily {
         routes.add(.PATCH, "/api/counters/:id") { context in
             let id = context.request.pathParameter("id")
             guard let value = context.request.jsonBody()?["value"]?.intValue else { throw APIError.validation(field: "value", "Enter a value") }
-            try Self.betweenReadAndWrite?()
+            try window.betweenReadAndWrite?()
             try context.store.write { tx in tx.put("counters", id, ["id": .string(id), "value": .int(value)]) }
             return .json(["id": .string(id), "value": .int(value)])
+        }
+        routes.add(.POST, "/api/counters") { context in
+            guard let value = context.request.jsonBody()?["value"]?.intValue else { throw APIError.validation(field: "value", "Enter a value") }
+            try window.betweenReadAndWrite?()
+            let id = try context.store.write { tx -> String in
+                let id = "c\(tx.nextSequence("counters"))"
+                tx.put("counters", id, ["id": .string(id), "value": .int(value)])
+                return id
+            }
+            var response = HTTPResponse.json(["id": .string(id), "value": .int(value)], status: .created)
+            response.headers.append(("Location", "/api/counters/\(id)"))
+            return response
         }
         routes.add(.DELETE, "/api/counters/:id") { context in
             try context.store.write { tx in tx.delete("counters", context.request.pathParameter("id")) }
@@ -39,9 +53,10 @@ private struct CounterFamily: APIFamily {
     let directory = NSTemporaryDirectory() + "conditional-\(UUID().uuidString)"
     let application: Application
 
+    let family = CounterFamily()
+
     init() throws {
-        CounterFamily.betweenReadAndWrite = nil
-        let families: [any APIFamily] = [CounterFamily()]
+        let families: [any APIFamily] = [family]
         application = Application(families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
         try application.store.write { tx in tx.put("counters", "c", ["id": "c", "value": 1]) }
     }
@@ -85,11 +100,11 @@ private struct CounterFamily: APIFamily {
     @Test func theIfMatchCheckIsAtomicWithTheWrite() throws {
         let tag = try #require(etag(request(.GET)))
         let otherProcess = try Store(directory: directory)
-        CounterFamily.betweenReadAndWrite = {
+        family.window.betweenReadAndWrite = {
             try otherProcess.write { tx in tx.put("counters", "c", ["id": "c", "value": 100]) }
         }
         let response = request(.PATCH, [("If-Match", tag)], body: #"{"value":2}"#)
-        CounterFamily.betweenReadAndWrite = nil
+        family.window.betweenReadAndWrite = nil
         #expect(response.status == .preconditionFailed)
         try application.store.refresh()
         #expect(application.store.get("counters", "c")?["value"] == 100)

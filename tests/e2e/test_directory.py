@@ -535,3 +535,47 @@ def test_deleting_a_referenced_record_leaves_no_dangling_ids(world):
     api.ok("DELETE", f"/directories/{d}/filters/{f['id']}/", status=204)
     assert api.ok("GET", path)["user_assigned_filter_options"] == []
     api.ok("DELETE", path, status=204)
+
+
+def test_concurrent_read_modify_write_with_if_match_loses_no_update(world):
+    """Each client reads the entry, adds one to the number in its title and writes it back with
+    If-Match; a 412 means another client got there first: read again. No increment is lost."""
+    api, d = world["api"], world["d"]
+    created = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "n=0", "status": "public"}, 201)
+    path = f"/directories/{d}/entries/partners/{created['id']}/"
+    clients, increments = 3, 25
+    conflicts = []
+
+    def client():
+        done = refused = 0
+        while done < increments:
+            current = api.call("GET", path)
+            number = int(current.json()["title"].split("=")[1])
+            written = api.call("PATCH", path, {"title": f"n={number + 1}"}, headers={"If-Match": current.headers["ETag"]})
+            if written.status_code == 412:
+                refused += 1
+                continue
+            assert written.status_code == 200, written.text
+            done += 1
+        conflicts.append(refused)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert api.ok("GET", path)["title"] == f"n={clients * increments}"
+    assert sum(conflicts) > 0, "the clients never collided: the test did not test anything"
+
+
+def test_an_idempotency_key_makes_a_retried_create_happen_once(world):
+    api, d = world["api"], world["d"]
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"title": "Once Only", "status": "public"}
+    first = api.call("POST", f"/directories/{d}/entries/partners/", body, headers=key)
+    retried = api.call("POST", f"/directories/{d}/entries/partners/", body, headers=key)
+    assert first.status_code == retried.status_code == 201 and retried.json() == first.json()
+    other = api.call("POST", f"/directories/{d}/entries/partners/", {**body, "title": "Another"}, headers=key)
+    assert other.status_code == 422, other.text
+    stranger = world["other"].call("POST", f"/directories/{world['other_d']}/entries/partners/", body, headers=key)
+    assert stranger.status_code == 201 and stranger.json()["id"] != first.json()["id"], "keys are per credential"

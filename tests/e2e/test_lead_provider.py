@@ -5,6 +5,7 @@ the import command. Reference data is seeded through the staff endpoints."""
 import json
 import re
 import time
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -600,3 +601,36 @@ def test_token_list_records_last_use_but_never_the_token(world):
     assert "last used never" in listed() and token not in listed()
     expect(Client(world.stack, token).get("/api/v3/partnerships"), 200, {"data": []})
     assert re.search(r"last used \d{4}-\d\d-\d\dT", listed())
+
+
+# --- conditional requests and idempotency (shared by every family; see ConditionalRequest, Idempotency)
+
+def test_a_partnership_carries_an_etag_and_honours_if_none_match_and_if_match(world):
+    _, client, dp1, dp2, _ = world.partner_setup()
+    data = partnership(client, OPEN, world.school()["id"], dp1)
+    path = f"/api/v3/partnerships/{data['id']}"
+    shown = expect(client.get(path), 200)
+    tag = client.get(path).headers["ETag"]
+    assert re.match(r'^"[0-9a-f]{32}"$', tag)
+    cached = client.get(path, headers={"If-None-Match": tag})
+    assert cached.status_code == 304 and cached.content == b"" and cached.headers["ETag"] == tag
+    updated = expect(client.put(path, update_body(dp2), headers={"If-Match": tag}), 200)
+    assert updated["data"]["attributes"]["delivery_partner_id"] == dp2
+    stale = client.put(path, update_body(dp1), headers={"If-Match": tag})
+    assert stale.status_code == 412, stale.text
+    assert stale.json()["errors"][0]["title"] == "Precondition failed"
+    assert expect(client.get(path), 200)["data"]["attributes"]["delivery_partner_id"] == dp2, "a refused update changes nothing"
+    assert shown != expect(client.get(path, headers={"If-None-Match": tag}), 200), "a changed resource is sent again"
+
+
+def test_an_idempotency_key_makes_a_retried_create_happen_once(world):
+    _, client, dp1, _, _ = world.partner_setup()
+    school = world.school()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post("/api/v3/partnerships", create_body(OPEN, school["id"], dp1), headers=key)
+    retried = client.post("/api/v3/partnerships", create_body(OPEN, school["id"], dp1), headers=key)
+    assert first.status_code == retried.status_code == 200, retried.text
+    assert retried.json() == first.json() and retried.headers.get("Idempotent-Replayed") == "true"
+    assert [p["id"] for p in expect(client.get("/api/v3/partnerships"), 200)["data"]] == [first.json()["data"]["id"]]
+    other = client.post("/api/v3/partnerships", create_body(OPEN, world.school()["id"], dp1), headers=key)
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["errors"][0]["detail"]

@@ -2,6 +2,8 @@
 ../shared/reference/partners-v1.md: every endpoint x every role, every error class in the list
 format, limit/since pages with meta.next, both auth words, and the one-default rule under
 concurrent PATCHes. Users, partners and projects are made through the staff endpoints."""
+import uuid
+
 import pytest
 
 from helpers import Client, cli, create_token, expect, raw_request, together
@@ -389,3 +391,31 @@ def test_demo_data_prints_partners_tokens_that_work(make_stack):
     expect(Client(stack, values["LEAD_PROVIDER_TOKEN"]).get("/api/v3/partnerships"), 200)
     # A second run loads nothing and prints no token.
     assert "TOKEN=" not in cli(stack, "lead-provider", "demo")
+
+
+# --- conditional requests and idempotency ---------------------------------------------------------
+
+def test_a_partnership_carries_an_etag_and_a_stale_if_match_is_refused(partners):
+    _, member = partners.user("Etag Member")
+    owner, _ = partners.user("Etag Owner")
+    partner, project = partners.partner("Etag Partner"), partners.project(owner)
+    created = partners.partnership(project["id"], partner["id"])
+    path = f"/v1/partnerships/{created['id']}"
+    tag = partners.staff.get(path).headers["ETag"]
+    assert partners.staff.get(path, headers={"If-None-Match": tag}).status_code == 304
+    expect(partners.staff.patch(path, {"is_support": True}, headers={"If-Match": tag}), 200)
+    stale = partners.staff.patch(path, {"is_support": False}, headers={"If-Match": tag})
+    assert stale.status_code == 412 and stale.json()[0]["classification"] == "ValueError", stale.text
+    assert expect(partners.staff.get(path), 200)["is_support"] is True
+
+
+def test_an_idempotency_key_makes_a_retried_create_happen_once(partners):
+    owner, _ = partners.user("Key Owner")
+    partner, project = partners.partner("Key Partner"), partners.project(owner)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = partners.staff.post(f"/v1/projects/{project['id']}/partnerships", {"partner_id": partner["id"]}, headers=key)
+    retried = partners.staff.post(f"/v1/projects/{project['id']}/partnerships", {"partner_id": partner["id"]}, headers=key)
+    assert first.status_code == retried.status_code == 201 and retried.json() == first.json()
+    assert len(expect(partners.staff.get(f"/v1/projects/{project['id']}/partnerships"), 200)["partnerships"]) == 1
+    other = partners.staff.post(f"/v1/projects/{project['id']}/partnerships", {"partner_id": partner["id"], "is_support": True}, headers=key)
+    assert other.status_code == 422 and other.json()[0]["classification"] == "ValueError"
