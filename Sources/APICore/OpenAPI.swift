@@ -161,7 +161,7 @@ public enum OpenAPIDocument {
                 if let text = documented?.description, !text.isEmpty { object["description"] = .string(text) }
                 return .object(object)
             }
-            for parameter in doc.parameters where parameter.location != .path {
+            for parameter in doc.parameters + ConditionalHeaders.parameters(for: route.method) where parameter.location != .path {
                 var object: JSONObject = ["name": .string(parameter.name), "in": .string(parameter.location.rawValue),
                                           "required": .bool(parameter.required), "schema": parameter.schema]
                 if !parameter.description.isEmpty { object["description"] = .string(parameter.description) }
@@ -175,9 +175,11 @@ public enum OpenAPIDocument {
             for response in doc.responses {
                 var object: JSONObject = ["description": .string(response.description)]
                 if let schema = response.schema { object["content"] = ["application/json": ["schema": schema]] }
+                if route.method == .GET && response.status == 200 { object["headers"] = ConditionalHeaders.etagHeader }
                 responses[String(response.status)] = .object(object)
             }
-            var errors = doc.errors
+            if route.method == .GET { responses["304"] = ["description": "Not Modified: the representation still has the tag named in If-None-Match."] }
+            var errors = doc.errors + ConditionalHeaders.errors(for: route.method)
             if doc.authenticated && !errors.contains(401) { errors.append(401) }
             for status in errors.sorted() where responses[String(status)] == nil {
                 let body = status == 401 && info.unauthorizedSchema != nil ? "Unauthorized" : "Error"
@@ -225,4 +227,40 @@ public enum OpenAPIDocument {
 
 enum HTTPStatusText {
     static func reason(_ status: Int) -> String { HTTPStatus(status).reason }
+}
+
+/// The headers of conditional requests and idempotent retries that the server layer honours on
+/// every route (Sources/Server: ConditionalRequest, Idempotency), documented once for all families.
+enum ConditionalHeaders {
+    static func parameters(for method: HTTPMethod) -> [OperationDoc.Parameter] {
+        switch method {
+        case .GET:
+            return [OperationDoc.Parameter("If-None-Match", in: .header, schema: headerText,
+                              "An ETag from an earlier answer: 304 Not Modified (no body) while it is still current.")]
+        case .PUT, .PATCH, .DELETE:
+            return [OperationDoc.Parameter("If-Match", in: .header, schema: headerText,
+                              "The ETag of the version this change is based on: 412 Precondition Failed, and nothing changed, if the resource changed since.")]
+        case .POST:
+            return [OperationDoc.Parameter("Idempotency-Key", in: .header,
+                              schema: ["type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"],
+                              "A unique key per intended request (a UUID): a retry with the same key and request gets the first answer again (Idempotent-Replayed: true) instead of acting twice; kept 24 hours per credential; the same key with another request gets 422.")]
+        default:
+            return []
+        }
+    }
+
+    /// Visible ASCII and spaces: what an entity-tag list is made of (nginx refuses control bytes).
+    static let headerText: JSON = ["type": "string", "pattern": "^[ -~]*$"]
+
+    static func errors(for method: HTTPMethod) -> [Int] {
+        switch method {
+        case .PUT, .PATCH, .DELETE: return [412]
+        case .POST: return [400, 422]
+        default: return []
+        }
+    }
+
+    static let etagHeader: JSON = [
+        "ETag": ["description": "The representation's strong entity tag, for If-None-Match and If-Match.", "schema": ["type": "string"]],
+    ]
 }
