@@ -379,6 +379,8 @@ public final class Store {
             }
             head.publish(.init(generation: 0, committedLength: 0, epoch: 1))
             try head.sync()
+        } else if head.isInitialized && head.isMidPublish {
+            try repairInterruptedPublish()
         } else if !head.isInitialized || !head.checkValueMatches {
             throw StoreError.corrupt(file: "store.head", offset: 0, reason: "the head is damaged (check value mismatch)")
         }
@@ -422,6 +424,30 @@ public final class Store {
             head.publish(.init(generation: published.generation, committedLength: scan.validEnd, epoch: published.epoch))
         }
         removeStaleFiles(current: published.generation)
+    }
+
+    /// A process was killed inside `publish` (we hold the exclusive lock, so it is not running):
+    /// the head's fields are partly its new value and partly the one before, and the check value
+    /// may match neither. Both values were safe to publish (a writer publishes a length only after
+    /// its fsync; a switch publishes a generation only once its files are complete), so: the
+    /// generation the head names if its files are there, its epoch from its own files, and no
+    /// acknowledged length to hold the journal to; the replay then keeps every complete entry and
+    /// cuts only a torn last one, and the head gets the length found.
+    private func repairInterruptedPublish() throws {
+        let fields = head.readFields()
+        let generation = fields.generation
+        guard generation >= 0, generation == 0 || Files.exists(Generation.dataPath(directory, generation)),
+              Files.exists(journalPath(generation)) || generation == 0 else {
+            throw StoreError.corrupt(file: "store.head", offset: 0,
+                                     reason: "a publish was interrupted and the generation it names (\(generation)) has no files")
+        }
+        var notes: [String] = []
+        let epoch = generation == 0 ? 1
+            : try Generation.open(directory: directory, number: generation, definitions: definitions, options: .init(persistRebuiltHint: true),
+                                  notes: &notes).hint?.epoch ?? 1
+        head.publish(.init(generation: generation, committedLength: 0, epoch: epoch))
+        try head.sync()
+        recoveryNotes.append("store.head: a process died while publishing it; rebuilt from generation \(generation)'s files")
     }
 
     /// Files of other generations and temporaries: only when no compaction or restore is running

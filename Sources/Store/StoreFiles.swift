@@ -201,6 +201,15 @@ final class StoreHead {
         return nil
     }
 
+    /// A publish was started and never finished: its writer died between the two sequence stores.
+    var isMidPublish: Bool { partnerships_atomic_load(base + 1) & 1 == 1 }
+
+    /// The fields as they are, whatever the sequence says (only for repairing a torn publish).
+    func readFields() -> Value {
+        Value(generation: Int(partnerships_atomic_load(base + 2)), committedLength: Int(partnerships_atomic_load(base + 3)),
+              epoch: Int(partnerships_atomic_load(base + 4)))
+    }
+
     /// Whether the stored check value matches the stored fields (a damaged head is refused on open).
     var checkValueMatches: Bool {
         guard let value = read() else { return false }

@@ -73,6 +73,9 @@ extension Store {
             try Recovery.requireNothingButGenerationZero(directory)
             return (.init(generation: 0, committedLength: 0, epoch: 1), false)
         }
+        // A publish cut short by a dead process: the next open rebuilds the head (see
+        // Store.repairInterruptedPublish); nothing acknowledged is at stake.
+        if slot(0) == StoreHead.magic && slot(1) & 1 == 1 { return (.init(generation: value.generation, committedLength: 0, epoch: value.epoch), false) }
         guard slot(0) == StoreHead.magic, slot(5) == StoreHead.check(value) else {
             throw StoreError.corrupt(file: "store.head", offset: 0, reason: "the head is damaged (check value mismatch)")
         }

@@ -12,6 +12,9 @@ final class TokenStoreTests: XCTestCase {
         XCTAssertEqual(Tokens.authenticate(token, store: store), .leadProvider(id: "lp-1"))
         XCTAssertNil(Tokens.authenticate(token + "x", store: store))
         XCTAssertNil(Tokens.authenticate("", store: store))
+        // Recorded after the request's own writes (the server flushes them once it has answered).
+        XCTAssertNil(Tokens.list(in: store).first?.lastUsedAt)
+        XCTAssertTrue(store.flushDeferredWrites().isEmpty)
         XCTAssertNotNil(Tokens.list(in: store).first?.lastUsedAt, "last_used_at recorded")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory)
         for file in files where file.hasSuffix(".jsonl") {

@@ -30,16 +30,34 @@ final class TortureProcess {
     let process = Process()
     private let pipe = Pipe()
 
+    private let errorPath = NSTemporaryDirectory() + "torture-\(UUID().uuidString).err"
+    private var killed = false
+
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: try tortureExecutable())
         process.arguments = arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        // No crash backtracer: it would inherit our pipe, and a kill -9 in the middle of its work
+        // leaves it holding the pipe open for ever (the test then hangs instead of failing).
+        process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }) { $1 }
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
         try process.run()
     }
 
-    func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+    deinit { try? FileManager.default.removeItem(atPath: errorPath) }
+
+    func kill() {
+        killed = true
+        Foundation.kill(process.processIdentifier, SIGKILL)
+    }
+
+    /// Set when the process ended on a signal we did not send (a crash): its stderr.
+    var crash: String? {
+        guard process.terminationReason == .uncaughtSignal, !(killed && process.terminationStatus == SIGKILL) else { return nil }
+        let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        return "signal \(process.terminationStatus): \(text.suffix(2_000))"
+    }
 
     /// Waits for exit and returns the complete lines printed: a line cut by a kill is not counted.
     func finish() -> (lines: [String], status: Int32) {

@@ -238,6 +238,8 @@ final class StoreMultiProcessTests: XCTestCase {
             compactor.kill()
             _ = compactor.finish()
             let (lines, _) = writer.finish()
+            XCTAssertNil(compactor.crash, "the compactor crashed")
+            XCTAssertNil(writer.crash, "the writer crashed")
             acknowledged.formUnion(lines)
             round += 1
         }
