@@ -63,9 +63,7 @@ public final class Supervisor {
     private var stopping = false
     private var stopDeadline = 0.0
     private var reloadDeadline: Double? = nil
-    private var crashTimes: [Double] = []
-    private var spawnBackoff = 0.0
-    private var nextSpawnAllowed = 0.0
+    private var backoff: RestartBackoff
     private let maintenanceDue: (() -> Bool)?
     private var maintenancePID: pid_t? = nil
     private var maintenanceStarted = 0.0
@@ -75,6 +73,7 @@ public final class Supervisor {
         self.configuration = configuration
         self.socket = socket
         self.maintenanceDue = maintenanceDue
+        self.backoff = RestartBackoff(limit: configuration.restartLimit, window: configuration.restartWindow)
         self.scoreboard = try Scoreboard(path: configuration.scoreboardPath, slotCount: configuration.workers * 2 + 2)
     }
 
@@ -249,24 +248,15 @@ public final class Supervisor {
     }
 
     private func noteCrash() {
-        let t = now()
-        crashTimes.append(t)
-        crashTimes.removeAll { $0 < t - configuration.restartWindow }
-        if crashTimes.count > configuration.restartLimit {
-            spawnBackoff = min(max(spawnBackoff * 2, 1), 30)
-            nextSpawnAllowed = t + spawnBackoff
-            Log.error("restart storm: backing off before restarting workers", [
-                ("crashes", String(crashTimes.count)), ("window_s", String(configuration.restartWindow)),
-                ("backoff_s", String(spawnBackoff)),
-            ])
-            crashTimes.removeAll()
-        } else if crashTimes.count <= 1 {
-            spawnBackoff = 0
-        }
+        guard let pause = backoff.noteCrash(at: now()) else { return }
+        Log.error("restart storm: backing off before restarting workers", [
+            ("crashes", String(configuration.restartLimit + 1)), ("window_s", String(configuration.restartWindow)),
+            ("backoff_s", String(pause)),
+        ])
     }
 
     private func ensureWorkers() {
-        guard !stopping, now() >= nextSpawnAllowed else { return }
+        guard !stopping, backoff.mayRestart(at: now()) else { return }
         let live = workers.values.filter { $0.generation == generation && !$0.retiring }.count
         guard live < configuration.workers else { return }
         for _ in live..<configuration.workers {
