@@ -29,11 +29,18 @@ public struct PoolConfiguration: Sendable {
     }
 }
 
-/// Environment variables a worker reads to find its slot.
+/// Environment variables the supervisor gives the processes it starts.
 public enum WorkerEnvironment {
+    /// A worker's slot in the scoreboard, the scoreboard's path and the worker's generation.
     public static let slot = "PARTNERSHIPS_WORKER_SLOT"
     public static let scoreboard = "PARTNERSHIPS_SCOREBOARD"
     public static let generation = "PARTNERSHIPS_WORKER_GENERATION"
+    /// The supervisor's pid, given to workers and the maintenance job alike (`SupervisorLink`).
+    public static let supervisorPID = "PARTNERSHIPS_SUPERVISOR_PID"
+
+    /// Set by this supervisor for each child: never passed on from its own environment (a
+    /// supervisor started by a worker, say, in a test).
+    static let names = [slot, scoreboard, generation, supervisorPID]
 }
 
 /// The supervisor: owns the listening socket and a static pool of single-threaded workers.
@@ -282,7 +289,8 @@ public final class Supervisor {
         ], stdinFromSocket: true)
     }
 
-    /// posix_spawn with default signal handling; workers get the listening socket as fd 0.
+    /// posix_spawn with default signal handling; workers get the listening socket as fd 0. Every child
+    /// learns our pid, to end when we do (`SupervisorLink`).
     private func spawn(_ command: [String], environment extra: [String], stdinFromSocket: Bool) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -309,10 +317,10 @@ public final class Supervisor {
         var cursor = environ
         while let entry = cursor.pointee {
             let text = String(cString: entry)
-            if !text.hasPrefix("PARTNERSHIPS_WORKER_") && !text.hasPrefix(WorkerEnvironment.scoreboard + "=") { environment.append(text) }
+            if !WorkerEnvironment.names.contains(where: { text.hasPrefix($0 + "=") }) { environment.append(text) }
             cursor += 1
         }
-        environment += extra
+        environment += extra + ["\(WorkerEnvironment.supervisorPID)=\(getpid())"]
 
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
