@@ -121,6 +121,7 @@ extension JSON {
         default: return nil
         }
     }
+
     /// The integers an API field takes: I-JSON's range (RFC 7493), +/-(2^53 - 1). A double holds
     /// each of them exactly and JavaScript clients read them back unchanged; beyond it they do not,
     /// and this parser itself keeps a literal past Int64 only as a (rounded) double.
