@@ -13,8 +13,7 @@ public indirect enum FieldType: Sendable, Equatable {
     func accepts(_ value: JSON) -> Bool {
         switch (self, value) {
         case (.string, .string), (.dateTime, .string), (.uuid, .string), (.email, .string), (.url, .string): return true
-        case (.integer, .int): return true
-        case (.integer, .double(let d)): return d.rounded() == d
+        case (.integer, _): return value.exactInteger != nil
         case (.boolean, .bool): return true
         case (.yearString, .string(let s)): return s.count == 4 && Int(s) != nil
         case (.yearString, .int(let i)): return (1000...9999).contains(i)
@@ -28,7 +27,7 @@ public indirect enum FieldType: Sendable, Equatable {
     var openAPI: JSON {
         switch self {
         case .string: return ["type": "string"]
-        case .integer: return ["type": "integer"]
+        case .integer: return ["type": "integer", "minimum": .int(JSON.exactIntegers.lowerBound), "maximum": .int(JSON.exactIntegers.upperBound)]
         case .boolean: return ["type": "boolean"]
         case .dateTime: return ["type": "string", "format": "date-time"]
         case .uuid: return ["type": "string", "format": "uuid"]
@@ -101,12 +100,17 @@ public struct ResourceSchema: Sendable {
         case notAllowed(String)
         case tooLong(String, limit: Int)
         case invalidValue(String)
+        /// A whole number beyond `JSON.exactIntegers` for an integer field (`integerRange` says which).
+        case outOfRange(String)
 
         public var field: String {
             switch self {
-            case .missing(let f), .wrongType(let f, _), .notAllowed(let f), .tooLong(let f, _), .invalidValue(let f): return f
+            case .missing(let f), .wrongType(let f, _), .notAllowed(let f), .tooLong(let f, _), .invalidValue(let f), .outOfRange(let f): return f
             }
         }
+
+        /// "from -9007199254740991 to 9007199254740991", for each family's own wording of `outOfRange`.
+        public static let integerRange = "from \(JSON.exactIntegers.lowerBound) to \(JSON.exactIntegers.upperBound)"
     }
 
     /// Checks a payload against the writable fields. `partial` (PATCH) skips the required check.
@@ -127,6 +131,8 @@ public struct ResourceSchema: Sendable {
                 problems.append(.invalidValue(field.name))
             } else if case .yearString = field.type, !field.type.accepts(value) {
                 problems.append(.invalidValue(field.name))
+            } else if field.type == .integer, value.integerReading == .outOfRange {
+                problems.append(.outOfRange(field.name))
             } else if !field.type.accepts(value) {
                 problems.append(.wrongType(field.name, expected: field.type.name))
             } else if let limit = field.maxLength, let text = value.stringValue, text.unicodeScalars.count > limit {
@@ -140,6 +146,16 @@ public struct ResourceSchema: Sendable {
             }
         }
         return problems
+    }
+
+    /// A payload `validate` accepted, as it is to be stored: an integer field written `7.0` or `7e0`
+    /// holds the integer 7 (kept as a double, it would be shown back as `7.0`).
+    public func normalized(_ payload: JSONObject) -> JSONObject {
+        var result = payload
+        for field in fields where field.type == .integer {
+            if case .double? = payload[field.name], let integer = payload[field.name]?.exactInteger { result[field.name] = .int(integer) }
+        }
+        return result
     }
 
     /// The payload of a partial update (PATCH): the writable fields, none of them required.

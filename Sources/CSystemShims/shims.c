@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include "CSystemShims.h"
 
@@ -16,4 +17,8 @@ int partnerships_tcp_listen_queue(int fd) {
     socklen_t length = sizeof(info);
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
     return (int)info.tcpi_unacked;
+}
+
+int partnerships_set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }

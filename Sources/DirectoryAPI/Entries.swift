@@ -234,7 +234,7 @@ enum Entries {
                 for problem in spec.schema.validate(fields, partial: false) {
                     problems.append(Wire.invalid(Wire.camel(key), "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem))."))
                 }
-                parsed.append((id, fields))
+                parsed.append((id, spec.schema.normalized(fields)))
             }
             result[key] = parsed
         }
@@ -249,6 +249,7 @@ enum Entries {
         case .notAllowed: return "is not a field of this item"
         case .tooLong(_, let limit): return "must have no more than \(limit) characters"
         case .invalidValue: return "is not a valid value"
+        case .outOfRange: return "must be an integer \(ResourceSchema.Problem.integerRange)"
         }
     }
 

@@ -82,6 +82,7 @@ enum Wire {
                 case .notAllowed: return APIError(.unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.", field: field)
                 case .tooLong(_, let limit): return invalid(field, "Ensure this field has no more than \(limit) characters.")
                 case .invalidValue: return invalid(field, "\"\(object[problem.field]?.stringValue ?? "")\" is not a valid choice.")
+                case .outOfRange: return invalid(field, "Ensure this value is an integer \(ResourceSchema.Problem.integerRange).")
                 }
             })
         }
@@ -100,7 +101,7 @@ enum Wire {
             }
         }
         if !malformed.isEmpty { throw APIErrors(malformed) }
-        return object
+        return schema.normalized(object)
     }
 
     static func missing(_ field: String) -> APIError {

@@ -97,8 +97,13 @@ public final class FastCGIConnection {
         }
     }
 
+    /// Ends the request (FCGI_END_REQUEST) and closes its connection, always. nginx asks us to keep
+    /// it (`fastcgi_keep_conn on`, so that it can tell a response cut short by a dying worker from
+    /// a complete one), and libfcgi would then wait for the next request on that connection: this
+    /// worker would be pinned to one nginx connection instead of taking the next from the queue.
     public func finish() {
         FCGX_Finish_r(request)
+        FCGX_Free(request, 1)
     }
 }
 

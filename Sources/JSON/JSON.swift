@@ -121,6 +121,36 @@ extension JSON {
         default: return nil
         }
     }
+
+    /// The integers an API field takes: I-JSON's range (RFC 7493), +/-(2^53 - 1). A double holds
+    /// each of them exactly and JavaScript clients read them back unchanged; beyond it they do not,
+    /// and this parser itself keeps a literal past Int64 only as a (rounded) double.
+    public static let exactIntegers: ClosedRange<Int> = -9_007_199_254_740_991...9_007_199_254_740_991
+
+    /// How a value reads as the value of an integer field.
+    public enum IntegerReading: Equatable, Sendable {
+        /// An integer of `exactIntegers`, however it was written: `7`, `7.0` and `7e0` are 7.
+        case exact(Int)
+        /// A whole number beyond `exactIntegers`: `1e20`, `1e300`, `9223372036854775808`.
+        case outOfRange
+        /// Not a whole number: `1.5`, `"7"`, `true`.
+        case notAnInteger
+    }
+
+    public var integerReading: IntegerReading {
+        switch self {
+        case .int(let i):
+            return JSON.exactIntegers.contains(i) ? .exact(i) : .outOfRange
+        case .double(let d) where d.rounded(.towardZero) == d:
+            return abs(d) <= Double(JSON.exactIntegers.upperBound) ? .exact(Int(d)) : .outOfRange
+        default:
+            return .notAnInteger
+        }
+    }
+
+    /// The integer of an `.exact` reading; nil for anything else.
+    public var exactInteger: Int? { if case .exact(let integer) = integerReading { integer } else { nil } }
+
     public var doubleValue: Double? {
         switch self {
         case .int(let i): return Double(i)

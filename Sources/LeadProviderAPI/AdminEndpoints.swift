@@ -18,11 +18,12 @@ enum AdminEndpoints {
                 case .notAllowed(let f): return Failure.field(f, "'#/\(f)' is not a field you can set.")
                 case .tooLong(let f, let limit): return Failure.field(f, "'#/\(f)' must be at most \(limit) characters.")
                 case .invalidValue(let f): return Failure.field(f, "'#/\(f)' has an invalid value.")
+                case .outOfRange(let f): return Failure.field(f, "'#/\(f)' must be an integer \(ResourceSchema.Problem.integerRange).")
                 }
             })
         }
         if partial && object.isEmpty { throw APIErrors([Failure.field("body", "Send at least one field to change.")]) }
-        return object
+        return schema.normalized(object)
     }
 
     static func created(_ type: String, _ record: JSON, _ schema: ResourceSchema) -> HTTPResponse {

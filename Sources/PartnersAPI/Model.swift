@@ -124,10 +124,11 @@ func payload(_ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool) th
             case .notAllowed(let f): return APIError(.unknownField, status: .badRequest, title: "Unknown field", detail: "Unknown field \"\(f)\".", field: f)
             case .tooLong(let f, let limit): return Failure.value(f, "At most \(limit) characters.")
             case .invalidValue(let f): return Failure.value(f, "Not an accepted value.")
+            case .outOfRange(let f): return Failure.value(f, "Expected an integer \(ResourceSchema.Problem.integerRange).")
             }
         })
     }
-    return object
+    return schema.normalized(object)
 }
 
 func intID(_ text: String, _ what: String) throws -> Int {

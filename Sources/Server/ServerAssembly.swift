@@ -30,6 +30,7 @@ public enum ServerAssembly {
     public static func workerLoop(dataDirectory: String, bodyLimit: Int, maxRequests: Int, testRoutes: Bool) throws -> WorkerLoop {
         let scoreboard = ProcessEnvironment()[WorkerEnvironment.scoreboard]
         let application = try application(dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes)
-        return WorkerLoop(application: application, options: WorkerOptions(bodyLimit: bodyLimit, maxRequests: maxRequests))
+        return WorkerLoop(application: application, options: WorkerOptions(bodyLimit: bodyLimit, maxRequests: maxRequests,
+                                                                                   testHooks: testRoutes))
     }
 }

@@ -29,6 +29,15 @@ public struct TestSupportFamily: APIFamily {
             exit(3)
         }
         routes.add(.GET, "/_test/pid") { _ in .json(["pid": .int(Int(getpid()))]) }
+        // A large response whose worker dies after writing its head and part of its body, as a
+        // worker killed while sending a big list page would (the client must see a failure).
+        routes.add(.GET, "/_test/dies-while-writing") { context in
+            let size = min(max(Int(context.request.query["bytes"] ?? "") ?? 1_100_000, 2), 16 << 20)
+            let written = min(max(Int(context.request.query["die_after"] ?? "") ?? size / 4, 0), size - 1)
+            var response = HTTPResponse.json(.string(String(repeating: "x", count: size - 2)))
+            response.headers.append((TestHook.dieAfterBodyBytes, String(written)))
+            return response
+        }
         routes.add(.POST, "/_test/echo") { context in
             let request = context.request
             return .json([
@@ -42,5 +51,21 @@ public struct TestSupportFamily: APIFamily {
                 "query": .object(JSONObject(request.query.pairs.map { ($0.name, JSON.string($0.value)) })),
             ])
         }
+    }
+}
+
+/// An instruction from a /_test route to the worker loop that no handler could carry out itself:
+/// the loop writes the response. Honoured only by a worker started with `--enable-test-routes`
+/// (`WorkerOptions.testHooks`); any other worker sends the header on like any other.
+enum TestHook {
+    /// Write the response's head and this many bytes of its body, then die without finishing the
+    /// FastCGI request (as a crash or a kill -9 would).
+    static let dieAfterBodyBytes = "X-Test-Die-After-Body-Bytes"
+
+    /// Removes the instruction from the response and returns its byte count.
+    static func takeDeathPoint(from response: inout HTTPResponse) -> Int? {
+        guard let index = response.headers.firstIndex(where: { $0.0 == dieAfterBodyBytes }) else { return nil }
+        let value = Int(response.headers.remove(at: index).1)
+        return value.map { min(max($0, 0), response.body.count) }
     }
 }

@@ -12,10 +12,14 @@ public struct WorkerOptions: Sendable {
     /// Replaced after this many requests (0: never): under a supervisor the worker asks for a
     /// replacement and leaves when told to; alone it exits.
     public var maxRequests: Int = 10_000
+    /// Carry out the /_test routes' instructions to the loop (`TestHook`), such as dying half way
+    /// through a response. Only `--enable-test-routes` sets it; production workers never do.
+    public var testHooks = false
 
-    public init(bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000) {
+    public init(bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000, testHooks: Bool = false) {
         self.bodyLimit = bodyLimit
         self.maxRequests = maxRequests
+        self.testHooks = testHooks
     }
 }
 
@@ -92,7 +96,7 @@ public final class WorkerLoop {
         if let scoreboard, let slot {
             scoreboard.markBusy(slot: slot, request: "\(params["REQUEST_METHOD"] ?? "?") \(params["REQUEST_URI"] ?? "?")")
         }
-        let response: HTTPResponse
+        var response: HTTPResponse
         switch connection.readBody(contentLength: params["CONTENT_LENGTH"].flatMap { Int($0) }, limit: options.bodyLimit) {
         case .tooLarge:
             response = respondWithoutRouting(params, .payloadTooLarge(limit: options.bodyLimit))
@@ -110,8 +114,14 @@ public final class WorkerLoop {
                                                                   title: "Method not allowed", detail: "Method \"\(name)\" not allowed."))
             }
         }
+        let deathPoint = options.testHooks ? TestHook.takeDeathPoint(from: &response) : nil
         let bytes = CGIResponse.encode(status: response.status.code, reason: response.status.reason,
                                        headers: response.headers, body: response.body)
+        if let deathPoint {
+            connection.write(Array(bytes.prefix(bytes.count - response.body.count + deathPoint)))
+            Log.error("test hook: dying part way through a response", [("body_bytes_written", String(deathPoint))])
+            _exit(3)
+        }
         if !connection.write(bytes) {
             Log.warning("client went away before the response was written", [("request_id", params["REQUEST_ID"] ?? "")])
         }

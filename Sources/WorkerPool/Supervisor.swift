@@ -29,11 +29,18 @@ public struct PoolConfiguration: Sendable {
     }
 }
 
-/// Environment variables a worker reads to find its slot.
+/// Environment variables the supervisor gives the processes it starts.
 public enum WorkerEnvironment {
+    /// A worker's slot in the scoreboard, the scoreboard's path and the worker's generation.
     public static let slot = "PARTNERSHIPS_WORKER_SLOT"
     public static let scoreboard = "PARTNERSHIPS_SCOREBOARD"
     public static let generation = "PARTNERSHIPS_WORKER_GENERATION"
+    /// The supervisor's pid, given to workers and the maintenance job alike (`SupervisorLink`).
+    public static let supervisorPID = "PARTNERSHIPS_SUPERVISOR_PID"
+
+    /// Set by this supervisor for each child: never passed on from its own environment (a
+    /// supervisor started by a worker, say, in a test).
+    static let names = [slot, scoreboard, generation, supervisorPID]
 }
 
 /// The supervisor: owns the listening socket and a static pool of single-threaded workers.
@@ -63,9 +70,7 @@ public final class Supervisor {
     private var stopping = false
     private var stopDeadline = 0.0
     private var reloadDeadline: Double? = nil
-    private var crashTimes: [Double] = []
-    private var spawnBackoff = 0.0
-    private var nextSpawnAllowed = 0.0
+    private var backoff: RestartBackoff
     private let maintenanceDue: (() -> Bool)?
     private var maintenancePID: pid_t? = nil
     private var maintenanceStarted = 0.0
@@ -75,6 +80,7 @@ public final class Supervisor {
         self.configuration = configuration
         self.socket = socket
         self.maintenanceDue = maintenanceDue
+        self.backoff = RestartBackoff(limit: configuration.restartLimit, window: configuration.restartWindow)
         self.scoreboard = try Scoreboard(path: configuration.scoreboardPath, slotCount: configuration.workers * 2 + 2)
     }
 
@@ -249,24 +255,15 @@ public final class Supervisor {
     }
 
     private func noteCrash() {
-        let t = now()
-        crashTimes.append(t)
-        crashTimes.removeAll { $0 < t - configuration.restartWindow }
-        if crashTimes.count > configuration.restartLimit {
-            spawnBackoff = min(max(spawnBackoff * 2, 1), 30)
-            nextSpawnAllowed = t + spawnBackoff
-            Log.error("restart storm: backing off before restarting workers", [
-                ("crashes", String(crashTimes.count)), ("window_s", String(configuration.restartWindow)),
-                ("backoff_s", String(spawnBackoff)),
-            ])
-            crashTimes.removeAll()
-        } else if crashTimes.count <= 1 {
-            spawnBackoff = 0
-        }
+        guard let pause = backoff.noteCrash(at: now()) else { return }
+        Log.error("restart storm: backing off before restarting workers", [
+            ("crashes", String(configuration.restartLimit + 1)), ("window_s", String(configuration.restartWindow)),
+            ("backoff_s", String(pause)),
+        ])
     }
 
     private func ensureWorkers() {
-        guard !stopping, now() >= nextSpawnAllowed else { return }
+        guard !stopping, backoff.mayRestart(at: now()) else { return }
         let live = workers.values.filter { $0.generation == generation && !$0.retiring }.count
         guard live < configuration.workers else { return }
         for _ in live..<configuration.workers {
@@ -292,7 +289,8 @@ public final class Supervisor {
         ], stdinFromSocket: true)
     }
 
-    /// posix_spawn with default signal handling; workers get the listening socket as fd 0.
+    /// posix_spawn with default signal handling; workers get the listening socket as fd 0. Every child
+    /// learns our pid, to end when we do (`SupervisorLink`).
     private func spawn(_ command: [String], environment extra: [String], stdinFromSocket: Bool) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -319,10 +317,10 @@ public final class Supervisor {
         var cursor = environ
         while let entry = cursor.pointee {
             let text = String(cString: entry)
-            if !text.hasPrefix("PARTNERSHIPS_WORKER_") && !text.hasPrefix(WorkerEnvironment.scoreboard + "=") { environment.append(text) }
+            if !WorkerEnvironment.names.contains(where: { text.hasPrefix($0 + "=") }) { environment.append(text) }
             cursor += 1
         }
-        environment += extra
+        environment += extra + ["\(WorkerEnvironment.supervisorPID)=\(getpid())"]
 
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]

@@ -128,6 +128,7 @@ struct Worker: ParsableCommand {
 
     func run() throws {
         Log.component = "worker"
+        SupervisorLink.endWithSupervisor()
         let loop = try ServerAssembly.workerLoop(dataDirectory: worker.data, bodyLimit: worker.bodyLimit,
                                                  maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes)
         throw ExitCode(loop.run())

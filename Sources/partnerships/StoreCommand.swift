@@ -43,6 +43,7 @@ struct StoreCommand: ParsableCommand {
             if let log, !Log.open(path: log) { throw ValidationError("cannot open log file \(log)") }
             if background {
                 Log.component = "compactor"
+                SupervisorLink.endWithSupervisor()
                 // In the background the merge yields the CPU to the workers serving requests.
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             }

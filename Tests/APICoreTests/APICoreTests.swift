@@ -63,6 +63,27 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(schema.validate(["name": "x", "note": nil], partial: false), [])
     }
 
+    func testIntegerFieldsTakeExactIntegersOnlyAndStoreThemAsIntegers() throws {
+        let counted = ResourceSchema("Counted", [Field("count", .integer, required: true), Field("order", .integer, nullable: true)])
+        func problems(_ text: String) throws -> [ResourceSchema.Problem] {
+            counted.validate(try XCTUnwrap(JSON.parse(text).objectValue), partial: false)
+        }
+        XCTAssertEqual(try problems(#"{"count": 3, "order": -9007199254740991}"#), [])
+        XCTAssertEqual(try problems(#"{"count": 3.0, "order": null}"#), [])
+        for number in ["1e300", "1e20", "9223372036854775808", "9223372036854775807", "9007199254740992", "-1e16"] {
+            XCTAssertEqual(try problems(#"{"count": \#(number)}"#), [.outOfRange("count")], number)
+            XCTAssertEqual(try problems(#"{"count": 1, "order": \#(number)}"#), [.outOfRange("order")], number)
+        }
+        for value in ["1.5", "1e-3", #""3""#, "true", "[3]"] {
+            XCTAssertEqual(try problems(#"{"count": \#(value)}"#), [.wrongType("count", expected: "integer")], value)
+        }
+        // 3.0 and 3e0 are kept as the integer 3, so they are shown back as 3.
+        let payload = try XCTUnwrap(JSON.parse(#"{"count": 3.0, "order": 3e0}"#).objectValue)
+        XCTAssertEqual(JSON.object(counted.normalized(payload)).text, #"{"count":3,"order":3}"#)
+        XCTAssertEqual(ResourceSchema.Problem.integerRange, "from -9007199254740991 to 9007199254740991")
+        XCTAssertEqual(counted.openAPI()["properties"]?["count"], ["type": "integer", "minimum": -9_007_199_254_740_991, "maximum": 9_007_199_254_740_991])
+    }
+
     func testOpenAPI() {
         let document = schema.openAPI()
         XCTAssertEqual(document["properties"]?["note"]?["type"], ["string", "null"])

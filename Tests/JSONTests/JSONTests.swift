@@ -40,6 +40,30 @@ final class JSONTests: XCTestCase {
         XCTAssertThrowsError(try JSON.parse("1e999"))
     }
 
+    /// What an integer field makes of each way a client can write a number.
+    func testIntegerReadingOfParsedNumbers() throws {
+        let cases: [(String, JSON.IntegerReading)] = [
+            ("7", .exact(7)), ("-7", .exact(-7)), ("0", .exact(0)), ("-0", .exact(0)), ("-0.0", .exact(0)),
+            ("7.0", .exact(7)), ("7e0", .exact(7)), ("2.5e3", .exact(2500)), ("700E-2", .exact(7)),
+            ("9007199254740991", .exact(9_007_199_254_740_991)), ("-9007199254740991", .exact(-9_007_199_254_740_991)),
+            ("9007199254740991.0", .exact(9_007_199_254_740_991)),
+            ("9007199254740992", .outOfRange), ("-9007199254740992", .outOfRange), ("9007199254740992.0", .outOfRange),
+            ("9223372036854775807", .outOfRange), ("-9223372036854775808", .outOfRange),
+            ("9223372036854775808", .outOfRange), ("-9223372036854775809", .outOfRange),
+            ("1e16", .outOfRange), ("1e20", .outOfRange), ("1e300", .outOfRange), ("-1e300", .outOfRange),
+            ("1.5", .notAnInteger), ("-2.5", .notAnInteger), ("1e-3", .notAnInteger), ("0.1", .notAnInteger),
+            (#""7""#, .notAnInteger), ("true", .notAnInteger), ("null", .notAnInteger), ("[7]", .notAnInteger),
+        ]
+        for (text, expected) in cases {
+            XCTAssertEqual(try JSON.parse(text).integerReading, expected, text)
+            XCTAssertEqual(try JSON.parse(text).exactInteger, { if case .exact(let i) = expected { i } else { nil } }(), text)
+        }
+        // Values no parse makes still read safely.
+        XCTAssertEqual(JSON.double(.infinity).integerReading, .outOfRange)
+        XCTAssertEqual(JSON.double(.nan).integerReading, .notAnInteger)
+        XCTAssertEqual(JSON.int(Int.max).integerReading, .outOfRange)
+    }
+
     func testEscapingAndSurrogates() throws {
         XCTAssertEqual(JSON.string("a\"b\\c\u{1}\t").text, #""a\"b\\c\u0001\t""#)
         XCTAssertEqual(try JSON.parse(#""\ud83d\ude00""#), .string("😀"))

@@ -189,6 +189,36 @@ def test_partner_entry_create_update_validation_and_slugs(world):
         api.ok("DELETE", f"/directories/{d}/entries/partners/{e['id']}/", status=204)
 
 
+def test_integers_out_of_range_or_with_a_fraction_are_refused(world, entry):
+    """Integer fields take integers a client can send and get back exactly (+/-(2^53 - 1)): 1e300
+    was taken and shown back as 1e+300. Refused with a 400 naming the field, in this API's format,
+    on a sub-resource, an entry's inline list and the directory settings; 14.0 is the integer 14."""
+    api, d = world["api"], world["d"]
+    certifications = f"/directories/{d}/entries/partners/{entry['id']}/certifications/"
+    out_of_range = "Ensure this value is an integer from -9007199254740991 to 9007199254740991."
+    for number in ("1e300", "1e20", "9223372036854775808", "9223372036854775807", "-9007199254740992"):
+        response = api.call("POST", certifications, **raw(f'{{"title": "Cert", "quantity": {number}}}'))
+        assert response.status_code == 400 and response.json()["errors"] == {"quantity": [out_of_range]}, (number, response.text)
+        response = api.call("PATCH", f"/directories/{d}/settings/", **raw(f'{{"matchmakingPartnerLimit": {number}}}'))
+        assert response.status_code == 400 and response.json()["errors"] == {"matchmakingPartnerLimit": [out_of_range]}, response.text
+        response = api.call("PATCH", f"/directories/{d}/entries/partners/{entry['id']}/",
+                            **raw(f'{{"resources": [{{"title": "Guide", "order": {number}}}]}}'))
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"] == {"resources": [
+            "Item 1: order must be an integer from -9007199254740991 to 9007199254740991."]}, response.text
+    response = api.call("POST", certifications, **raw('{"title": "Cert", "quantity": 1.5}'))
+    assert response.status_code == 400 and response.json()["errors"] == {"quantity": ["Expected a value of type integer."]}
+    assert [c for c in api.ok("GET", certifications)["results"] if c["title"] == "Cert"] == []
+    created = api.call("POST", certifications, **raw('{"title": "Whole", "quantity": 14.0}'))
+    assert created.status_code == 201 and created.json()["quantity"] == 14 and '"quantity":14,' in created.text.replace(" ", "")
+    assert api.ok("GET", f"/directories/{d}/settings/")["matchmaking_partner_limit"] in (2, 3)
+
+
+def raw(text):
+    """A body as written, for numbers Python's json would not write (1e300, 14.0)."""
+    return {"data": text, "headers": {"Content-Type": "application/json"}}
+
+
 def test_entry_listing_filters_and_order(world):
     api, d = world["api"], world["d"]
     tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Platinum"}, 201)

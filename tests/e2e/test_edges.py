@@ -1,6 +1,7 @@
 """The edges of the stack that nginx answers itself: every error it generates is JSON with the right
 status and an X-Request-Id, API responses are never cached, a pool with no free worker answers 503
 in bounded time, and one address cannot take every connection or every worker."""
+import http.client
 import json
 import os
 import re
@@ -113,6 +114,39 @@ def test_status_from_another_address_is_a_json_403_with_a_request_id(stack):
 def test_a_worker_killed_mid_request_is_still_a_json_502_with_a_request_id(stack):
     status, headers, body = raw_http(stack, get("/_test/sleep?ms=20000"))
     assert_json_error(status, headers, body, 502)
+
+
+def test_a_worker_dying_part_way_through_a_response_is_a_failure_not_a_short_200(stack):
+    """A worker that dies after sending the head and 300 KB of a 1.1 MB body: the client on a
+    kept-alive HTTP/1.1 connection sees the connection closed short of Content-Length at once
+    (it used to get a 200, part of the body, then wait for nginx's keepalive timeout), and nginx
+    logs an error (it used to log a plain 200)."""
+    error_log = stack.state / "logs" / "nginx-error.log"
+    logged_before = error_log.stat().st_size if error_log.exists() else 0
+    context = ssl.create_default_context(cafile=str(stack.cert))
+    connection = http.client.HTTPSConnection("localhost", stack.https_port, context=context, timeout=8)
+    started = time.monotonic()
+    try:
+        connection.request("GET", "/_test/dies-while-writing?bytes=1100000&die_after=300000")
+        response = connection.getresponse()
+        # The head was on its way before the worker died: the status cannot change any more.
+        assert response.status == 200 and response.getheader("Content-Length") == "1100000"
+        with pytest.raises(http.client.IncompleteRead) as failure:
+            response.read()
+        elapsed = time.monotonic() - started
+    finally:
+        connection.close()
+    assert 0 < len(failure.value.partial) < 1_100_000
+    assert elapsed < 3, f"the client waited {elapsed:.1f} s for the rest of the body"
+
+    def logged_as_an_error():
+        with open(error_log, "rb") as log:
+            log.seek(logged_before)
+            return [line for line in log.read().decode().splitlines() if "[error]" in line and "prematurely closed" in line]
+    stack.wait_until(logged_as_an_error, timeout=5, what="nginx's error line for the cut response")
+    assert "/_test/dies-while-writing" in logged_as_an_error()[0]
+    # The pool replaced the worker.
+    stack.wait_until(lambda: stack.status()["workers"]["total"] == 2, what="the replacement worker")
 
 
 def test_api_responses_are_not_cacheable_and_docs_are(stack):

@@ -246,6 +246,20 @@ def test_create_error_rows_each_with_exact_title_and_detail(world):
     assert len(expect(client.get("/api/v3/partnerships"), 200)["data"]) == 1
 
 
+def test_a_cohort_sent_as_a_number_must_be_an_exact_year(world):
+    """The cohort is the attribute a JSON number may fill (2025 as well as "2025"). A number out of
+    range, or with a fraction, is refused as an invalid cohort (422 in this API's format), never
+    read as some year."""
+    _, client, dp1, _, _ = world.partner_setup()
+    school = world.school()["id"]
+    for number in ("1e300", "1e20", "9223372036854775808", "9223372036854775807", "9007199254740993", "2025.5", "-2025"):
+        raw = json.dumps(create_body("COHORT", school, dp1)).replace('"COHORT"', number)
+        expect(client.post("/api/v3/partnerships", raw=raw), 422, errors(COHORT_INVALID))
+    assert expect(client.get("/api/v3/partnerships"), 200)["data"] == []
+    created = expect(client.post("/api/v3/partnerships", create_body(int(OPEN), school, dp1)), 200)["data"]
+    assert created["attributes"]["cohort"] == OPEN
+
+
 def test_update_error_rows(world):
     provider_id, client, dp1, dp2, stranger = world.partner_setup(years=(OPEN,))
     school = world.school()["id"]

@@ -291,6 +291,30 @@ def test_every_error_class_in_the_list_format(partners, cast):
     assert fresh not in [p["partner"]["id"] for p in listed]
 
 
+OUT_OF_RANGE = "Expected an integer from -9007199254740991 to 9007199254740991."
+
+
+def test_integers_out_of_range_or_with_a_fraction_are_refused(partners):
+    """Integer fields take integers a client can send and get back exactly (the I-JSON range,
+    +/-(2^53 - 1)): larger ones (1e300 was taken, and read as partner 0) are a ValueError, and numbers
+    with a fraction a TypeError, in this API's list format. An integral number in range is one."""
+    staff = partners.staff
+    owner, _ = partners.user("Range Owner")
+    create = f"/v1/projects/{partners.project(owner)['id']}/partnerships"
+    for number in ("1e300", "1e20", "9223372036854775808", "9223372036854775807", "-9223372036854775809", "9007199254740992"):
+        expect(staff.post(create, raw=f'{{"partner_id": {number}}}'), 400, [error("ValueError", OUT_OF_RANGE, "partner_id")])
+        expect(staff.call("POST", "/v1/admin/projects", raw=f'{{"name": "P", "slug": "{partners.slug("range")}", "owner_id": {number}}}'),
+               400, [error("ValueError", OUT_OF_RANGE, "owner_id")])
+    for number in ("1.5", "1e-3", "-2.5"):
+        expect(staff.post(create, raw=f'{{"partner_id": {number}}}'), 400, [error("TypeError", "Expected an integer.", "partner_id")])
+    assert expect(staff.get(create), 200)["partnerships"] == []
+    # 7.0 and 7e0 are the integer 7.
+    fresh = partners.partner("Exact")["id"]
+    assert expect(staff.post(create, raw=f'{{"partner_id": {fresh}.0}}'), 201)["partner"]["id"] == fresh
+    project_body = f'{{"name": "P", "slug": "{partners.slug("exact")}", "owner_id": {owner}e0}}'
+    assert expect(staff.call("POST", "/v1/admin/projects", raw=project_body), 201)["owner"]["id"] == owner
+
+
 # --- pagination ---------------------------------------------------------------------------------
 
 def test_limit_and_since_pages_with_meta_next(partners):

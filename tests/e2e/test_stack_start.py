@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import subprocess
 import time
 
 from conftest import BINARY, Stack, make_state
@@ -65,23 +66,63 @@ def test_a_rejected_nginx_configuration_is_shown(tmp_path_factory, docs_root, tm
     assert_nothing_left_running(stack)
 
 
-def test_workers_orphaned_by_a_dead_supervisor_are_named(make_stack, tmp_path_factory, docs_root):
+def test_a_socket_held_by_another_process_is_named(tmp_path_factory, docs_root):
+    """Workers of a supervisor killed before they could end with it, or any other program: the new
+    supervisor could not bind the socket, and nginx would talk to whatever holds it."""
+    stack = Stack(make_state(tmp_path_factory), [], env={"DOCS_ROOT": str(docs_root)})
+    (stack.state / "run").mkdir()
+    with socket.socket(socket.AF_UNIX) as squatter:
+        squatter.bind(str(stack.state / "run" / "partnerships.sock"))
+        squatter.listen(1)
+        stack, result = start_failure(tmp_path_factory, docs_root, stack=stack)
+    assert result.returncode != 0
+    assert "is held by other processes" in result.stderr and str(os.getpid()) in result.stderr, result.stderr
+    assert "nginx did not start" not in result.stderr
+    assert_nothing_left_running(stack)
+
+
+def running(pid) -> bool:
+    """Alive and not a zombie (an orphan's new parent may be slow to reap it)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_end_with_a_killed_supervisor_and_the_stack_starts_again(make_stack):
+    """kill -9 of the supervisor: every worker exits within seconds (they used to keep serving
+    unsupervised and hold the socket), and deploy/stack start on the same state works."""
     own = make_stack("--workers", "2")
-    orphans = own.worker_pids()
+    workers = own.worker_pids()
+    assert len(workers) == 2
     os.kill(own.supervisor_pid(), signal.SIGKILL)
     try:
-        time.sleep(0.5)
-        survivors = {pid for pid in orphans if os.path.exists(f"/proc/{pid}")}
-        own.stop()  # stops nginx; the supervisor is gone
-        _, result = start_failure(tmp_path_factory, docs_root, stack=own)
-        assert result.returncode != 0
-        if survivors:
-            assert "is held by other processes" in result.stderr, result.stderr
-            assert all(str(pid) in result.stderr for pid in survivors), result.stderr
-        assert "nginx did not start" not in result.stderr
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(running(pid) for pid in workers):
+            time.sleep(0.05)
+        assert not [pid for pid in workers if running(pid)], "workers outlived their supervisor by 5 s"
+        own.stop()  # nginx; the supervisor is gone
+        own.start()  # raises with deploy/stack's words if it fails
+        assert own.get("/healthz").status_code == 200
+        restarted = own.worker_pids()
+        assert len(restarted) == 2 and not restarted & workers
     finally:
-        for pid in orphans:
+        for pid in workers:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_worker_whose_supervisor_died_before_it_started_exits_at_once(tmp_path):
+    """The race the parent-death signal cannot cover: the supervisor died between starting the
+    worker and the worker asking for the signal. The worker sees that its parent is no longer the
+    supervisor recorded in its environment, and leaves before opening anything."""
+    not_my_parent = os.getppid()
+    result = subprocess.run([str(BINARY), "worker", "--data", str(tmp_path / "data")], stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, PARTNERSHIPS_SUPERVISOR_PID=str(not_my_parent)),
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert "the supervisor that started this process is gone" in result.stderr
+    assert not (tmp_path / "data").exists()

@@ -10,6 +10,10 @@ int partnerships_wait_readable(int fd, const sigset_t *unblocked);
 /// Length of the accept queue of a listening TCP socket (tcpi_unacked), -1 when unknown.
 int partnerships_tcp_listen_queue(int fd);
 
+/// Asks the kernel to send `signal` to this process when its parent dies (PR_SET_PDEATHSIG; prctl
+/// is C-variadic, which Swift cannot call). Returns 0, or -1 with errno.
+int partnerships_set_parent_death_signal(int signal);
+
 
 #include <stdint.h>
 /// Sequentially consistent 64-bit loads and stores on shared memory (the store's mmap'd head):
