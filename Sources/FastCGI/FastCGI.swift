@@ -153,7 +153,11 @@ public enum CGIResponse {
             out.append(contentsOf: value.utf8)
             out.append(contentsOf: [0x0D, 0x0A])
         }
-        out.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+        // A HEAD answer brings the GET's length along (and no body); everything else is measured here.
+        if !headers.contains(where: { $0.0.utf8.count == 14 && $0.0.lowercased() == "content-length" }) {
+            out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
+        }
+        out.append(contentsOf: [0x0D, 0x0A])
         out.append(contentsOf: body)
         return out
     }

@@ -53,7 +53,11 @@ public final class Application {
         if (request.method == .GET || request.method == .HEAD) && response.status == .ok {
             response = ConditionalRequest.tagged(response, ifNoneMatch: request.headers["If-None-Match"])
         }
-        if request.method == .HEAD { response.body = [] }
+        if request.method == .HEAD {
+            // RFC 9110 9.3.2: HEAD answers the GET's Content-Length, without the body.
+            response.headers.append(("Content-Length", String(response.body.count)))
+            response.body = []
+        }
         response.headers.append(("X-Request-Id", request.requestID))
         return response
     }

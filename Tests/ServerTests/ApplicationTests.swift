@@ -78,6 +78,12 @@ final class ApplicationTests: XCTestCase {
         let head = application.handle(HTTPRequest(method: .HEAD, path: "/healthz"))
         XCTAssertEqual(head.status, .ok)
         XCTAssertTrue(head.body.isEmpty)
+        let get = application.handle(HTTPRequest(method: .GET, path: "/healthz"))
+        XCTAssertFalse(get.body.isEmpty)
+        XCTAssertEqual(head.headers.first { $0.0 == "Content-Length" }?.1, String(get.body.count), "HEAD says the GET's length")
+        let encoded = String(decoding: CGIResponse.encode(status: 200, reason: "OK", headers: head.headers, body: head.body), as: UTF8.self)
+        XCTAssertEqual(encoded.components(separatedBy: "Content-Length:").count, 2, "one Content-Length, the GET's: \(encoded)")
+        XCTAssertTrue(encoded.contains("Content-Length: \(get.body.count)\r\n"))
     }
 
     func testStatusIsRefusedToNonLoopbackPeers() {

@@ -40,7 +40,7 @@ final class TortureProcess {
         // leaves it holding the pipe open for ever (the test then hangs instead of failing).
         process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }) { $1 }
         process.standardOutput = pipe
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: errorPath)
         try process.run()
     }

@@ -244,3 +244,12 @@ def test_workers_are_recycled_after_max_requests(make_stack):
     assert codes == [200] * 40
     own.wait_until(lambda: own.status()["restarts"]["recycles"] >= 4, what="recycled workers")
     assert own.status()["restarts"]["crashes"] == 0
+
+
+def test_head_answers_the_get_length_without_a_body(stack):
+    """RFC 9110: a HEAD carries the Content-Length a GET would (it said 0 before)."""
+    get = stack.get("/healthz")
+    head = stack.session.head(stack.url("/healthz"), timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) == len(get.content) > 0
+    assert head.headers["ETag"] == get.headers["ETag"]
