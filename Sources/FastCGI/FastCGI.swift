@@ -153,8 +153,9 @@ public enum CGIResponse {
             out.append(contentsOf: value.utf8)
             out.append(contentsOf: [0x0D, 0x0A])
         }
-        // A HEAD answer brings the GET's length along (and no body); everything else is measured here.
-        if !headers.contains(where: { $0.0.utf8.count == 14 && $0.0.lowercased() == "content-length" }) {
+        // A HEAD answer brings the GET's length along (and no body); everything else is measured
+        // here, except 204 and 304, which have no content and send no length (RFC 9110 8.6).
+        if status != 204 && status != 304 && !headers.contains(where: { $0.0.utf8.count == 14 && $0.0.lowercased() == "content-length" }) {
             out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
         }
         out.append(contentsOf: [0x0D, 0x0A])

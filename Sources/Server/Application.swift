@@ -55,7 +55,9 @@ public final class Application {
         }
         if request.method == .HEAD {
             // RFC 9110 9.3.2: HEAD answers the GET's Content-Length, without the body.
-            response.headers.append(("Content-Length", String(response.body.count)))
+            if response.status != .notModified && response.status != .noContent {
+                response.headers.append(("Content-Length", String(response.body.count)))
+            }
             response.body = []
         }
         response.headers.append(("X-Request-Id", request.requestID))

@@ -48,6 +48,13 @@ final class CGIResponseTests: XCTestCase {
                        "Status: 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
     }
 
+    func testNoContentAndNotModifiedSendNoLength() {
+        for (status, reason) in [(204, "No Content"), (304, "Not Modified")] {
+            let text = String(decoding: CGIResponse.encode(status: status, reason: reason, headers: [("ETag", "\"t\"")], body: []), as: UTF8.self)
+            XCTAssertEqual(text, "Status: \(status) \(reason)\r\nETag: \"t\"\r\n\r\n")
+        }
+    }
+
     func testHeaderInjectionIsDropped() {
         let bytes = CGIResponse.encode(status: 200, reason: "OK", headers: [("X-Evil", "a\r\nSet-Cookie: x=1"), ("X-Ok", "fine")], body: [])
         let text = String(decoding: bytes, as: UTF8.self)
