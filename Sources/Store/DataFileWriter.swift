@@ -68,22 +68,16 @@ struct DataFileWriter {
         unsynced += buffer.count
         buffer.removeAll(keepingCapacity: true)
         if unsynced >= Self.syncEvery {
-            let started = Self.monotonicNanoseconds()
+            let started = monotonicMicroseconds()
             guard fdatasync(fd) == 0 else { throw StoreError.errno("fdatasync \(path)") }
             unsynced = 0
             // Leave the disk to the workers' journal fsyncs for a while: each of them holds the
             // write lock while it waits, so every millisecond a merge adds to an fsync is a
             // millisecond every writer waits. A merge yields about twice the time its own syncs take.
-            let pause = min((Self.monotonicNanoseconds() - started) * 2, 50_000_000)
-            var request = timespec(tv_sec: 0, tv_nsec: Int(pause)), remaining = timespec()
+            let pause = min((monotonicMicroseconds() - started) * 2, 50_000)
+            var request = timespec(tv_sec: 0, tv_nsec: pause * 1_000), remaining = timespec()
             while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
         }
-    }
-
-    private static func monotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     /// Flushes and fsyncs, then closes the file.

@@ -248,15 +248,13 @@ public final class Store {
         guard let pending = held else { return try write(finish) }
         held = nil
         guard pending.locked else { return try write(finish) }
-        defer { releaseHeldLock() }
+        defer { releaseLock() }
         do {
-            var transaction = Transaction(view: view)
-            try finish(&transaction)
-            if let damage = view.takeDamage() { throw damage }
-            let operations = pending.operations + transaction.operations
+            let (_, finishing) = try runBody(finish)
+            let operations = pending.operations + finishing
             guard !operations.isEmpty else { return }
             try append(operations, sequence: pending.sequence)
-            try view.apply(transaction.operations, sequence: pending.sequence)
+            try view.apply(finishing, sequence: pending.sequence)
             head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
         } catch {
             if !pending.operations.isEmpty { try? recover() }
@@ -270,32 +268,21 @@ public final class Store {
         held = nil
         guard pending.locked else { return }
         if !pending.operations.isEmpty { try? recover() }
-        releaseHeldLock()
+        releaseLock()
     }
 
     private func writeHeld<T>(_ body: (inout Transaction) throws -> T) throws -> T {
         if held!.locked == false {
-            while flock(lockFD, LOCK_EX) != 0 {
-                if errno != EINTR { throw StoreError.errno("flock") }
-            }
-            lockDepth += 1
-            heldOperation = LOCK_EX
+            try acquireLock(LOCK_EX)
             held!.locked = true
             do { try catchUpHoldingExclusiveLock() } catch {
                 held = nil
-                releaseHeldLock()
+                releaseLock()
                 throw error
             }
             held!.sequence = view.lastSequence + 1
         }
-        if let check = writePrecondition {
-            writePrecondition = nil
-            try check()
-        }
-        var transaction = Transaction(view: view)
-        let result = try body(&transaction)
-        if let damage = view.takeDamage() { throw damage }
-        let operations = transaction.operations
+        let (result, operations) = try runBody(body)
         if !operations.isEmpty {
             try view.apply(operations, sequence: held!.sequence)
             held!.operations += operations
@@ -303,9 +290,17 @@ public final class Store {
         return result
     }
 
-    private func releaseHeldLock() {
-        lockDepth -= 1
-        flock(lockFD, LOCK_UN)
+    /// Under the exclusive lock, against the fresh view: the pending precondition, then `body`;
+    /// what every kind of write (plain, held, the held commit) runs before it writes anything.
+    private func runBody<T>(_ body: (inout Transaction) throws -> T) throws -> (result: T, operations: [JSON]) {
+        if let check = writePrecondition {
+            writePrecondition = nil
+            try check()
+        }
+        var transaction = Transaction(view: view)
+        let result = try body(&transaction)
+        if let damage = view.takeDamage() { throw damage }
+        return (result, transaction.operations)
     }
 
     /// One journal line at the acknowledged end, fsynced; cut off again if anything fails.
@@ -324,14 +319,7 @@ public final class Store {
 
     private func writeHoldingExclusiveLock<T>(_ body: (inout Transaction) throws -> T) throws -> T {
         try catchUpHoldingExclusiveLock()
-        if let check = writePrecondition {
-            writePrecondition = nil
-            try check()
-        }
-        var transaction = Transaction(view: view)
-        let result = try body(&transaction)
-        if let damage = view.takeDamage() { throw damage }
-        let operations = transaction.operations
+        let (result, operations) = try runBody(body)
         guard !operations.isEmpty else { return result }
         let sequence = view.lastSequence + 1
         try append(operations, sequence: sequence)
@@ -348,16 +336,23 @@ public final class Store {
             precondition(heldOperation == LOCK_EX || operation == LOCK_SH, "an exclusive lock asked for inside a shared one")
             return try body()
         }
+        try acquireLock(operation)
+        defer { releaseLock() }
+        return try body()
+    }
+
+    /// The outermost hold only (see `withLock`, and held writes, which keep it across calls).
+    private func acquireLock(_ operation: Int32) throws {
         while flock(lockFD, operation) != 0 {
             if errno != EINTR { throw StoreError.errno("flock") }
         }
         lockDepth += 1
         heldOperation = operation
-        defer {
-            lockDepth -= 1
-            flock(lockFD, LOCK_UN)
-        }
-        return try body()
+    }
+
+    private func releaseLock() {
+        lockDepth -= 1
+        flock(lockFD, LOCK_UN)
     }
 
     func journalPath(_ generation: Int) -> String { Generation.journalPath(directory, generation) }

@@ -2,9 +2,12 @@
 authenticated JSON calls, raw requests (repeated headers) and starting requests together."""
 import http.client
 import json
+import os
+import signal
 import ssl
 import subprocess
 import threading
+import time
 import uuid
 
 from conftest import BINARY
@@ -123,3 +126,29 @@ def together(calls):
         thread.join(timeout=120)
     assert not errors, errors
     return results
+
+
+def running(pid) -> bool:
+    """Alive and not a zombie (an orphan's new parent may be slow to reap it)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
+    except FileNotFoundError:
+        return False
+
+
+def still_running_after(pids, seconds):
+    """The pids still running once they all ended or `seconds` passed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(running(pid) for pid in pids):
+        time.sleep(0.05)
+    return [pid for pid in pids if running(pid)]
+
+
+def kill_leftovers(pids):
+    """A test's cleanup: SIGKILL whatever of `pids` is still there."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

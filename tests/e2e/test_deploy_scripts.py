@@ -8,12 +8,12 @@ nothing of this repository's .build is touched."""
 import os
 import pty
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from helpers import kill_leftovers, still_running_after
 
 REPO = Path(__file__).resolve().parents[2]
 ESC = "\x1b["
@@ -133,23 +133,7 @@ def test_loadtest_cleanup_stops_every_spawned_hello(tmp_path):
         subprocess.run(["bash", "-c", f'{cleanup}\ncleanup'], env=dict(os.environ, HELLO_PIDS=str(pids_file), STATE=str(state),
                                                                      REPO_ROOT=str(tmp_path / "no-repo")),
                        check=True, timeout=30)
-        deadline = time.monotonic() + 5
-        alive = pids
-        while alive and time.monotonic() < deadline:
-            alive = [pid for pid in pids if _alive(pid)]
-            time.sleep(0.05)
+        alive = still_running_after(pids, 5)
         assert alive == [], f"cleanup left {alive} of {pids} running"
     finally:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
+        kill_leftovers(pids)

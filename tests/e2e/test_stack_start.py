@@ -7,6 +7,7 @@ import subprocess
 import time
 
 from conftest import BINARY, Stack, make_state
+from helpers import kill_leftovers, still_running_after
 
 
 def start_failure(tmp_path_factory, docs_root, *args, env=None, stack=None):
@@ -81,15 +82,6 @@ def test_a_socket_held_by_another_process_is_named(tmp_path_factory, docs_root):
     assert_nothing_left_running(stack)
 
 
-def running(pid) -> bool:
-    """Alive and not a zombie (an orphan's new parent may be slow to reap it)."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
-    except FileNotFoundError:
-        return False
-
-
 def test_workers_end_with_a_killed_supervisor_and_the_stack_starts_again(make_stack):
     """kill -9 of the supervisor: every worker exits within seconds (they used to keep serving
     unsupervised and hold the socket), and deploy/stack start on the same state works."""
@@ -98,21 +90,14 @@ def test_workers_end_with_a_killed_supervisor_and_the_stack_starts_again(make_st
     assert len(workers) == 2
     os.kill(own.supervisor_pid(), signal.SIGKILL)
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(running(pid) for pid in workers):
-            time.sleep(0.05)
-        assert not [pid for pid in workers if running(pid)], "workers outlived their supervisor by 5 s"
+        assert not still_running_after(workers, 5), "workers outlived their supervisor by 5 s"
         own.stop()  # nginx; the supervisor is gone
         own.start()  # raises with deploy/stack's words if it fails
         assert own.get("/healthz").status_code == 200
         restarted = own.worker_pids()
         assert len(restarted) == 2 and not restarted & workers
     finally:
-        for pid in workers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_leftovers(workers)
 
 
 def test_a_worker_whose_supervisor_died_before_it_started_exits_at_once(tmp_path):
