@@ -3,50 +3,23 @@ import JSON
 import Store
 import Synchronization
 
-/// Who is calling. Each API family decides which principals it serves.
-public enum Principal: Equatable, Sendable {
-    case staff(name: String)
-    case leadProvider(id: String)
-    /// Partners API: a user id of that API (partner members, project owners).
-    case partnersUser(id: Int)
-    /// Directory API: a key scoped to one organization and a set of named permissions.
-    case directoryKey(organization: String, permissions: Set<String>)
+/// How a family's principal is kept in a token's record: a JSON object whose `kind` names it
+/// ("lead_provider", "partners_user", ...). Tokens are shared by every family; only the family
+/// that owns a kind reads it, so a token of one family is no credential in another.
+public protocol TokenPrincipal: Sendable {
+    var stored: JSON { get }
+}
 
-    var json: JSON {
-        switch self {
-        case .staff(let name): return ["kind": "staff", "name": .string(name)]
-        case .leadProvider(let id): return ["kind": "lead_provider", "lead_provider_id": .string(id)]
-        case .partnersUser(let id): return ["kind": "partners_user", "user_id": .int(id)]
-        case .directoryKey(let organization, let permissions):
-            return ["kind": "directory_key", "organization_id": .string(organization),
-                    "permissions": .array(permissions.sorted().map(JSON.string))]
-        }
+/// Staff: DfE or platform operators, honoured by the families that have staff operations.
+public struct Staff: TokenPrincipal, Equatable {
+    public static let kind = "staff"
+    public let name: String
+    public init(name: String) { self.name = name }
+    public init?(stored: JSON) {
+        guard stored["kind"]?.stringValue == Self.kind else { return nil }
+        name = stored["name"]?.stringValue ?? ""
     }
-
-    init?(json: JSON) {
-        switch json["kind"]?.stringValue {
-        case "staff": self = .staff(name: json["name"]?.stringValue ?? "")
-        case "lead_provider":
-            guard let id = json["lead_provider_id"]?.stringValue else { return nil }
-            self = .leadProvider(id: id)
-        case "partners_user":
-            guard let id = json["user_id"]?.intValue else { return nil }
-            self = .partnersUser(id: id)
-        case "directory_key":
-            guard let organization = json["organization_id"]?.stringValue else { return nil }
-            self = .directoryKey(organization: organization, permissions: Set((json["permissions"]?.arrayValue ?? []).compactMap(\.stringValue)))
-        default: return nil
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .staff(let name): return "staff \(name)"
-        case .leadProvider(let id): return "lead provider \(id)"
-        case .partnersUser(let id): return "partners user \(id)"
-        case .directoryKey(let organization, _): return "directory key of organization \(organization)"
-        }
-    }
+    public var stored: JSON { ["kind": .string(Self.kind), "name": .string(name)] }
 }
 
 /// API tokens shared by every family. Only the SHA-256 of a token is stored; the token itself is
@@ -64,21 +37,22 @@ public enum Tokens {
     public struct Info: Sendable {
         public var id: String
         public var name: String
-        public var principal: Principal
+        /// As stored (see `TokenPrincipal`); `describe` renders it for people.
+        public var principal: JSON
         public var createdAt: String
         public var lastUsedAt: String?
         public var revokedAt: String?
     }
 
     /// Creates a token; returns its id and the token text (shown once).
-    public static func create(in store: Store, principal: Principal, name: String) throws -> (id: String, token: String) {
+    public static func create(in store: Store, principal: any TokenPrincipal, name: String) throws -> (id: String, token: String) {
         let token = "ptk_" + Crypto.base64URL(Crypto.randomBytes(32))
         let id = Crypto.uuid()
         let now = Timestamp.now().storageText
         try store.write { tx in
             tx.put(collection, id, [
                 "id": .string(id), "name": .string(name), "token_hash": .string(Crypto.sha256Hex(token)),
-                "principal": principal.json, "created_at": .string(now), "last_used_at": .null, "revoked_at": .null,
+                "principal": principal.stored, "created_at": .string(now), "last_used_at": .null, "revoked_at": .null,
             ])
         }
         return (id, token)
@@ -100,14 +74,35 @@ public enum Tokens {
     }
 
     static func info(_ record: JSON) -> Info? {
-        guard let id = record["id"]?.stringValue, let principal = record["principal"].flatMap(Principal.init(json:)) else { return nil }
+        guard let id = record["id"]?.stringValue, let principal = record["principal"], principal["kind"]?.stringValue != nil else { return nil }
         return Info(id: id, name: record["name"]?.stringValue ?? "", principal: principal,
                     createdAt: record["created_at"]?.stringValue ?? "", lastUsedAt: record["last_used_at"]?.stringValue,
                     revokedAt: record["revoked_at"]?.stringValue)
     }
 
-    /// The principal behind a presented token, or nil (unknown, revoked).
-    public static func authenticate(_ token: String, store: Store) -> Principal? {
+    /// "lead provider 7f3c...", "staff alice": a stored principal's kind and values, for people.
+    public static func describe(_ principal: JSON) -> String {
+        guard let object = principal.objectValue else { return "?" }
+        let kind = (object["kind"]?.stringValue ?? "?").split(separator: "_").joined(separator: " ")
+        let values = zip(object.keys, object.values).filter { $0.0 != "kind" }.map { _, value -> String in
+            switch value {
+            case .string(let text): return text
+            case .array(let items): return "[" + items.compactMap(\.stringValue).joined(separator: ", ") + "]"
+            default: return value.text
+            }
+        }
+        return ([kind] + values).joined(separator: " ")
+    }
+
+    /// The stored principal behind the request's `Authorization` credential for the given scheme
+    /// words, or nil (none, unknown, revoked). Families turn it into their own principal type.
+    public static func authenticate(_ request: HTTPRequest, store: Store, schemes: [String], allowBare: Bool = false) -> JSON? {
+        guard let token = credential(from: request.headers["authorization"], schemes: schemes, allowBare: allowBare) else { return nil }
+        return authenticate(token, store: store)
+    }
+
+    /// The stored principal behind a presented token, or nil (unknown, revoked).
+    public static func authenticate(_ token: String, store: Store) -> JSON? {
         guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
         // Hashed on every request: a cache keyed by the token would keep plaintext tokens in memory
         // and compare them with ordinary (not constant-time) string equality.
@@ -115,7 +110,7 @@ public enum Tokens {
         for id in store.lookup(collection, index: "by_hash", key: hash) {
             guard let record = store.get(collection, id), let stored = record["token_hash"]?.stringValue,
                   Crypto.constantTimeEquals(stored, hash), record["revoked_at"]?.isNull ?? true,
-                  let principal = record["principal"].flatMap(Principal.init(json:)) else { continue }
+                  let principal = record["principal"] else { continue }
             touch(id: id, record: record, store: store)
             return principal
         }

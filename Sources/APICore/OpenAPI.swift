@@ -43,12 +43,12 @@ public struct OperationDoc: Sendable {
     public var parameters: [Parameter]
     public var requestBody: JSON?
     public var responses: [Response]
-    /// Error statuses this operation can answer; each is documented with the family's error body.
+    /// Error statuses of the operation's own rules; each is documented with the family's error
+    /// body. The 401 and 403 of its access requirement are added from the `Operation`.
     public var errors: [Int]
-    public var authenticated: Bool
 
     public init(_ summary: String, tag: String, description: String = "", parameters: [Parameter] = [],
-                requestBody: JSON? = nil, responses: [Response], errors: [Int] = [], authenticated: Bool = true) {
+                requestBody: JSON? = nil, responses: [Response], errors: [Int] = []) {
         self.summary = summary
         self.tag = tag
         self.description = description
@@ -56,7 +56,6 @@ public struct OperationDoc: Sendable {
         self.requestBody = requestBody
         self.responses = responses
         self.errors = errors
-        self.authenticated = authenticated
     }
 }
 
@@ -135,13 +134,10 @@ public enum OpenAPIDocument {
     /// The OpenAPI 3.1 document of one family, built from the routes it registers.
     public static func build(_ family: any APIFamily, serverURL: String = "/") -> JSON? {
         guard let info = family.openAPIInfo else { return nil }
-        let registry = RouteRegistry(family: family.name, errorFormatter: family.errorFormatter)
-        family.registerRoutes(registry)
-
         var paths = JSONObject()
         var tags: [String] = []
         var operationIDs = Set<String>()
-        for route in registry.routes {
+        for route in family.routes {
             guard let doc = route.doc else { continue }
             let (template, pathParameters) = openAPIPath(route.pattern)
             var operation = JSONObject()
@@ -179,15 +175,14 @@ public enum OpenAPIDocument {
                 responses[String(response.status)] = .object(object)
             }
             if route.method == .GET { responses["304"] = ["description": "Not Modified: the representation still has the tag named in If-None-Match."] }
-            var errors = doc.errors + ConditionalHeaders.errors(for: route.method)
-            if doc.authenticated && !errors.contains(401) { errors.append(401) }
+            let errors = Set(doc.errors + route.accessErrors + ConditionalHeaders.errors(for: route.method))
             for status in errors.sorted() where responses[String(status)] == nil {
                 let body = status == 401 && info.unauthorizedSchema != nil ? "Unauthorized" : "Error"
                 responses[String(status)] = ["description": .string(HTTPStatusText.reason(status)),
                                              "content": ["application/json": ["schema": OpenAPISchema.ref(body)]]]
             }
             operation["responses"] = .object(responses)
-            operation["security"] = doc.authenticated
+            operation["security"] = route.requirement != .none
                 ? .array(info.securitySchemes.keys.map { JSON.object(JSONObject([($0, .array([]))])) })
                 : []
 

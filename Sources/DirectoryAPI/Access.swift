@@ -5,19 +5,35 @@ import Store
 
 /// Who is calling: an API key of one organization with a set of named permissions
 /// (`generic_directory:read_callouts`, ...; `generic_directory:*` grants all).
-struct Caller {
+public struct Caller: Principal, TokenPrincipal, Equatable {
     static let wildcard = "generic_directory:*"
+    static let kind = "directory_key"
 
-    let organization: String
-    let permissions: Set<String>
+    public let organization: String
+    public let permissions: Set<String>
+
+    public init(organization: String, permissions: Set<String>) {
+        self.organization = organization
+        self.permissions = permissions
+    }
 
     /// The raw key in `Authorization` (the seed's style); `Api-Key <key>` and `Bearer <key>` also work.
-    static func from(_ context: RequestContext) throws -> Caller {
-        guard let key = Tokens.credential(from: context.request.headers["authorization"], schemes: ["Api-Key", "Bearer"], allowBare: true),
-              case .directoryKey(let organization, let permissions)? = Tokens.authenticate(key, store: context.store) else {
+    public static func authenticate(_ context: RequestContext) throws -> Caller {
+        guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["Api-Key", "Bearer"], allowBare: true),
+              let caller = Caller(stored: stored) else {
             throw APIError(.unauthorized, status: .unauthorized, title: "Unauthorized", detail: "Invalid or missing API key.")
         }
-        return Caller(organization: organization, permissions: permissions)
+        return caller
+    }
+
+    public init?(stored: JSON) {
+        guard stored["kind"]?.stringValue == Self.kind, let organization = stored["organization_id"]?.stringValue else { return nil }
+        self.organization = organization
+        self.permissions = Set((stored["permissions"]?.arrayValue ?? []).compactMap(\.stringValue))
+    }
+
+    public var stored: JSON {
+        ["kind": .string(Self.kind), "organization_id": .string(organization), "permissions": .array(permissions.sorted().map(JSON.string))]
     }
 
     /// Throws 403 unless the key holds `generic_directory:<action>_<resource>`.
@@ -35,17 +51,26 @@ struct Caller {
               record["organization_id"]?.stringValue == organization else { throw Wire.notFound() }
         return record
     }
+}
 
-    /// Authenticates, checks the permission, and resolves the directory: what nearly every handler starts with.
-    static func enter(_ context: RequestContext, _ permission: Permission) throws -> (Caller, JSON) {
-        let caller = try from(context)
-        try caller.require(permission)
-        return (caller, try caller.directory(context))
+extension Role<Caller> {
+    /// A key holding `generic_directory:<action>_<resource>` (or the wildcard).
+    static func permission(_ action: Permission.Action, _ resource: String) -> Role {
+        let permission = Permission(action, resource)
+        return Role(permission.name) { try $0.require(permission) }
     }
 }
 
-struct Permission {
-    enum Action: String { case read, create, update, delete, approve }
+/// What a Directory handler gets: the request, the store and the calling key.
+typealias Context = Authenticated<Caller>
+
+extension Authenticated<Caller> {
+    /// The directory of the path, in the key's organization (404 otherwise).
+    func directory() throws -> JSON { try principal.directory(context) }
+}
+
+struct Permission: Sendable {
+    enum Action: String, Sendable { case read, create, update, delete, approve }
     let action: Action
     let resource: String
     var name: String { "generic_directory:\(action.rawValue)_\(resource)" }

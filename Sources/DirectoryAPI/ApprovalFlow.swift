@@ -23,19 +23,19 @@ enum ApprovalFlow {
 
     static let rejection = ResourceSchema("ReviewRejection", [Field("reason", .string, nullable: true, maxLength: 2000)])
 
-    static func register(_ routes: RouteRegistry) {
+    static func register(_ routes: inout OperationGroup<Caller>) {
         let kind = Entries.partner
         let item = kind.responseSchema.openAPI()
         let tag = "Partner entry: Edits approval flow"
         let base = kind.itemPath + "review/"
 
-        routes.add(.POST, base + "submit/", doc: OperationDoc(
+        routes.on(.POST, base + "submit/", access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
             "Partner entry submit review", tag: tag,
             description: "Holds the given changes (same fields as an update) for approval; the live entry does not change.",
             requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(kind.writeSchema.openAPI(writableOnly: true), camel: true)),
             responses: [.init(200, "The entry with its review.", schema: item)], errors: [400, 403, 404, 409])
         ) { context in
-            try transition(context, permission: .update) { record, tx, directory in
+            try transition(context) { record, tx, directory in
                 if record["review"]?["status"]?.stringValue == "submitted" {
                     throw Wire.conflict("An edit of this entry is already waiting for review. Discard it first.")
                 }
@@ -46,23 +46,23 @@ enum ApprovalFlow {
                                     "reviewed_at": .null, "reason": .null]
             }
         }
-        routes.add(.POST, base + "approve/", doc: OperationDoc(
+        routes.on(.POST, base + "approve/", access: .role(.permission(.approve, kind.permission)), doc: OperationDoc(
             "Partner entry approve review", tag: tag, description: "Applies the submitted edit to the live entry.",
             responses: [.init(200, "The updated entry.", schema: item)], errors: [403, 404, 409])
         ) { context in
-            try transition(context, permission: .approve) { record, tx, directory in
+            try transition(context) { record, tx, directory in
                 let changes = try submitted(record)
                 try Entries.apply(changes, to: &record, kind: kind, directory: directory, &tx)
                 record["review"]?["status"] = "approved"
                 record["review"]?["reviewed_at"] = .string(Timestamp.now().storageText)
             }
         }
-        routes.add(.POST, base + "reject/", doc: OperationDoc(
+        routes.on(.POST, base + "reject/", access: .role(.permission(.approve, kind.permission)), doc: OperationDoc(
             "Partner entry reject changes", tag: tag, description: "Refuses the submitted edit; the live entry is unchanged.",
             requestBody: OpenAPIShapes.optional(rejection.openAPI(writableOnly: true)),
             responses: [.init(200, "The entry with its rejected review.", schema: item)], errors: [400, 403, 404, 409])
         ) { context in
-            try transition(context, permission: .approve) { record, _, _ in
+            try transition(context) { record, _, _ in
                 _ = try submitted(record)
                 let body = context.request.body.isEmpty ? [:] : try Wire.payload(context.request, rejection, partial: true)
                 record["review"]?["status"] = "rejected"
@@ -70,11 +70,11 @@ enum ApprovalFlow {
                 record["review"]?["reviewed_at"] = .string(Timestamp.now().storageText)
             }
         }
-        routes.add(.POST, base + "discard/", doc: OperationDoc(
+        routes.on(.POST, base + "discard/", access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
             "Partner entry discard review", tag: tag, description: "Withdraws the submitted edit.",
             responses: [.init(200, "The entry without a pending review.", schema: item)], errors: [403, 404, 409])
         ) { context in
-            try transition(context, permission: .update) { record, _, _ in
+            try transition(context) { record, _, _ in
                 _ = try submitted(record)
                 record["review"] = .null
             }
@@ -88,10 +88,9 @@ enum ApprovalFlow {
         return changes
     }
 
-    static func transition(_ context: RequestContext, permission: Permission.Action,
-                           _ change: (inout JSON, inout Transaction, String) throws -> Void) throws -> HTTPResponse {
+    static func transition(_ context: Context, _ change: (inout JSON, inout Transaction, String) throws -> Void) throws -> HTTPResponse {
         let kind = Entries.partner
-        let (_, directory) = try Caller.enter(context, Permission(permission, kind.permission))
+        let directory = try context.directory()
         let id = try Entries.entry(kind, context, directory)["id"]?.stringValue ?? ""
         let saved = try context.store.write { tx -> JSON in
             guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }

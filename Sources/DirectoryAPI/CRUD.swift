@@ -6,34 +6,34 @@ import Store
 /// List, get, create, update (PATCH) and delete for any `ResourceSpec`, with the spec's permission,
 /// parent scoping, references and list filters.
 enum CRUD {
-    static func register(_ spec: ResourceSpec, _ routes: RouteRegistry) {
+    static func register(_ spec: ResourceSpec, _ routes: inout OperationGroup<Caller>) {
         let item = spec.responseOpenAPI()
         let notFound = [400, 403, 404]
-        routes.add(.GET, spec.collectionPath, doc: OperationDoc(
+        routes.on(.GET, spec.collectionPath, access: .role(.permission(.read, spec.permission)), doc: OperationDoc(
             "List \(spec.title.lowercased().pluralTitle)", tag: spec.tag,
             parameters: OpenAPIShapes.pageParameters + spec.listFilters.map { OperationDoc.Parameter($0, schema: ["type": "boolean"]) },
             responses: [.init(200, "A page of \(spec.title.lowercased().pluralTitle).", schema: OpenAPIShapes.page(of: item))], errors: notFound)
         ) { try list(spec, $0) }
-        routes.add(.POST, spec.collectionPath, doc: OperationDoc(
+        routes.on(.POST, spec.collectionPath, access: .role(.permission(.create, spec.permission)), doc: OperationDoc(
             "Create a \(spec.title.lowercased())", tag: spec.tag, requestBody: spec.requestOpenAPI(),
             responses: [.init(201, "Created.", schema: item)], errors: notFound)
         ) { try create(spec, $0) }
-        routes.add(.GET, spec.itemPath, doc: OperationDoc(
+        routes.on(.GET, spec.itemPath, access: .role(.permission(.read, spec.permission)), doc: OperationDoc(
             "Get a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(200, "The \(spec.title.lowercased()).", schema: item)],
             errors: [403, 404])
         ) { try show(spec, $0) }
-        routes.add(.PATCH, spec.itemPath, doc: OperationDoc(
+        routes.on(.PATCH, spec.itemPath, access: .role(.permission(.update, spec.permission)), doc: OperationDoc(
             "Update a \(spec.title.lowercased())", tag: spec.tag, description: "Partial update: at least one field.",
             requestBody: OpenAPIShapes.optional(spec.requestOpenAPI()),
             responses: [.init(200, "The updated \(spec.title.lowercased()).", schema: item)], errors: notFound)
         ) { try update(spec, $0) }
-        routes.add(.DELETE, spec.itemPath, doc: OperationDoc(
+        routes.on(.DELETE, spec.itemPath, access: .role(.permission(.delete, spec.permission)), doc: OperationDoc(
             "Delete a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(204, "Deleted.")], errors: [403, 404])
         ) { try delete(spec, $0) }
     }
 
     /// The parent record's id after checking it exists in the caller's directory.
-    static func parentID(_ spec: ResourceSpec, _ context: RequestContext, directory: JSON) throws -> String {
+    static func parentID(_ spec: ResourceSpec, _ context: Context, directory: JSON) throws -> String {
         let directoryID = directory["id"]?.stringValue ?? ""
         guard let collection = spec.parent.collection else { return directoryID }
         let id = context.request.pathParameter(spec.parent.key)
@@ -41,7 +41,7 @@ enum CRUD {
         return id
     }
 
-    static func record(_ spec: ResourceSpec, _ context: RequestContext, parent: String) throws -> JSON {
+    static func record(_ spec: ResourceSpec, _ context: Context, parent: String) throws -> JSON {
         let id = context.request.pathParameter(spec.itemParameter)
         guard let record = context.store.get(spec.collection, id), record[spec.parentKey]?.stringValue == parent else { throw Wire.notFound() }
         return record
@@ -60,22 +60,22 @@ enum CRUD {
         }
     }
 
-    static func list(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
-        let (_, directory) = try Caller.enter(context, Permission(.read, spec.permission))
+    static func list(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
+        let directory = try context.directory()
         let parent = try parentID(spec, context, directory: directory)
         var records = children(spec, of: parent, context.store)
         records = try Filtering.apply(spec.listFilters, to: records, context.request)
         return .json(try Wire.page(records.map { spec.response($0, context.store) }, context.request))
     }
 
-    static func show(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
-        let (_, directory) = try Caller.enter(context, Permission(.read, spec.permission))
+    static func show(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
+        let directory = try context.directory()
         let parent = try parentID(spec, context, directory: directory)
         return .json(spec.response(try record(spec, context, parent: parent), context.store))
     }
 
-    static func create(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
-        let (_, directory) = try Caller.enter(context, Permission(.create, spec.permission))
+    static func create(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
+        let directory = try context.directory()
         let parent = try parentID(spec, context, directory: directory)
         let body = try Wire.payload(context.request, spec.schema, partial: false)
         let directoryID = directory["id"]?.stringValue ?? ""
@@ -94,8 +94,8 @@ enum CRUD {
         return .json(spec.response(saved, context.store), status: .created)
     }
 
-    static func update(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
-        let (_, directory) = try Caller.enter(context, Permission(.update, spec.permission))
+    static func update(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
+        let directory = try context.directory()
         let parent = try parentID(spec, context, directory: directory)
         let id = try record(spec, context, parent: parent)["id"]?.stringValue ?? ""
         let body = try Wire.payload(context.request, spec.schema, partial: true)
@@ -110,8 +110,8 @@ enum CRUD {
         return .json(spec.response(saved, context.store))
     }
 
-    static func delete(_ spec: ResourceSpec, _ context: RequestContext) throws -> HTTPResponse {
-        let (_, directory) = try Caller.enter(context, Permission(.delete, spec.permission))
+    static func delete(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
+        let directory = try context.directory()
         let parent = try parentID(spec, context, directory: directory)
         let id = try record(spec, context, parent: parent)["id"]?.stringValue ?? ""
         try context.store.write { tx in

@@ -38,29 +38,28 @@ enum Directories {
         return serialize(directory, shown)
     }
 
-    static func register(_ routes: RouteRegistry) {
+    static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Directory"
         let item = directory.openAPI()
-        routes.add(.GET, Wire.base + "/directories/", doc: OperationDoc(
+        routes.on(.GET, "directories/", access: .role(.permission(.read, "directories")), doc: OperationDoc(
             "Get all directories", tag: tag, parameters: OpenAPIShapes.pageParameters,
             responses: [.init(200, "The directories of the key's organization.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
-            let caller = try Caller.from(context)
-            try caller.require(Permission(.read, "directories"))
+            let caller = context.principal
             let records = context.store.lookupRecords(Collections.directories, index: "by_organization", key: caller.organization)
                 .sorted { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") }
             return .json(try Wire.page(records.map(response), context.request))
         }
-        let path = Wire.base + "/directories/:directory_id/"
-        routes.add(.GET, path, doc: OperationDoc("Get a directory", tag: tag, responses: [.init(200, "The directory.", schema: item)],
+        let path = "directories/:directory_id/"
+        routes.on(.GET, path, access: .role(.permission(.read, "directories")), doc: OperationDoc("Get a directory", tag: tag, responses: [.init(200, "The directory.", schema: item)],
                                                  errors: [403, 404])) { context in
-            .json(response(try Caller.enter(context, Permission(.read, "directories")).1))
+            .json(response(try context.directory()))
         }
-        routes.add(.PATCH, path, doc: OperationDoc(
+        routes.on(.PATCH, path, access: .role(.permission(.update, "directories")), doc: OperationDoc(
             "Update a directory", tag: tag, requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(directory.openAPI(writableOnly: true), camel: true)),
             responses: [.init(200, "The updated directory.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, record) = try Caller.enter(context, Permission(.update, "directories"))
+            let record = try context.directory()
             let body = try Wire.payload(context.request, directory, partial: true)
             if let slug = body["slug"]?.stringValue, slug.isEmpty || slug != Entries.slugBase(slug) {
                 throw APIErrors([Wire.invalid("slug", "Use lower-case letters, digits and single hyphens.")])
@@ -73,8 +72,8 @@ enum Directories {
             }
             return .json(response(saved))
         }
-        for section in [settingsSection, brandingSection] { section.register(routes, tag: tag) }
-        Forms.register(routes)
+        for section in [settingsSection, brandingSection] { section.register(&routes, tag: tag) }
+        Forms.register(&routes)
     }
 
     /// Directory slugs name the public listing, so they are unique across every organization.
@@ -155,69 +154,69 @@ enum Forms {
             .sorted { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") }
     }
 
-    static func register(_ routes: RouteRegistry) {
+    static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Directory: Forms"
-        let base = Wire.base + "/directories/:directory_id/forms/"
+        let base = "directories/:directory_id/forms/"
         let item = schema.openAPI()
         let page = OpenAPIShapes.page(of: item)
-        routes.add(.GET, base, doc: OperationDoc("Get all custom forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
+        routes.on(.GET, base, access: .role(.permission(.read, "forms")), doc: OperationDoc("Get all custom forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
                                                  responses: [.init(200, "Every form of the directory.", schema: page)], errors: [400, 403, 404])) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
+            let directory = try context.directory()
             return .json(try Wire.page(forms(directory, context.store).map(response), context.request))
         }
-        routes.add(.GET, base + "currency-options/", doc: OperationDoc(
+        routes.on(.GET, base + "currency-options/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
             "Get all currency field options", tag: tag,
             responses: [.init(200, "Currencies a currency field offers.", schema: [
                 "type": "object", "properties": ["results": ["type": "array", "items": [
                     "type": "object", "properties": ["code": ["type": "string"], "name": ["type": "string"]], "required": ["code", "name"]]]],
                 "required": ["results"]])], errors: [403, 404])
         ) { context in
-            _ = try Caller.enter(context, Permission(.read, "forms"))
+            _ = try context.directory()
             return .json(["results": .array(currencies.map { ["code": .string($0.0), "name": .string($0.1)] })])
         }
-        routes.add(.GET, base + "contact-requests/", doc: OperationDoc(
+        routes.on(.GET, base + "contact-requests/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
             "Get all contact request forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
             responses: [.init(200, "The contact request forms.", schema: page)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
+            let directory = try context.directory()
             return .json(try Wire.page(forms(directory, context.store, kind: "contact_request").map(response), context.request))
         }
-        routes.add(.GET, base + "contact-requests/default/", doc: OperationDoc(
+        routes.on(.GET, base + "contact-requests/default/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
             "Get the default contact request form", tag: tag, description: "The built-in form (id null) a directory uses until it activates its own.",
             responses: [.init(200, "The default form.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
         ) { context in
-            _ = try Caller.enter(context, Permission(.read, "forms"))
+            _ = try context.directory()
             return .json(builtInDefault)
         }
-        routes.add(.GET, base + "contact-requests/active/", doc: OperationDoc(
+        routes.on(.GET, base + "contact-requests/active/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
             "Get the active contact request form", tag: tag, description: "The form marked active, or the built-in default (id null).",
             responses: [.init(200, "The form in use.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "forms"))
+            let directory = try context.directory()
             let chosen = forms(directory, context.store, kind: "contact_request").last { $0["is_active"]?.boolValue == true }
             return .json(chosen.map(response) ?? builtInDefault)
         }
         let writeBody = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
-        routes.add(.POST, base + "contact-requests/", doc: OperationDoc(
+        routes.on(.POST, base + "contact-requests/", access: .role(.permission(.create, "forms")), doc: OperationDoc(
             "Create a contact request custom form", tag: tag, requestBody: writeBody,
             responses: [.init(201, "The form.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.create, "forms"))
+            let directory = try context.directory()
             return .json(response(try save(context, directory, replacing: nil)), status: .created)
         }
-        routes.add(.PUT, base + "contact-requests/:form_id/", doc: OperationDoc(
+        routes.on(.PUT, base + "contact-requests/:form_id/", access: .role(.permission(.update, "forms")), doc: OperationDoc(
             "Configure a contact request form", tag: tag, description: "Replaces the form whole (name, fields, is_active).",
             requestBody: writeBody, responses: [.init(200, "The form.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.update, "forms"))
+            let directory = try context.directory()
             let id = context.request.pathParameter("form_id")
             guard let form = context.store.get(Collections.forms, id), form["directory_id"] == directory["id"] else { throw Wire.notFound() }
             return .json(response(try save(context, directory, replacing: form)))
         }
-        routes.add(.DELETE, base + "contact-requests/:form_id/", doc: OperationDoc(
+        routes.on(.DELETE, base + "contact-requests/:form_id/", access: .role(.permission(.delete, "forms")), doc: OperationDoc(
             "Delete a contact request custom form", tag: tag, responses: [.init(204, "Deleted.")], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.delete, "forms"))
+            let directory = try context.directory()
             let id = context.request.pathParameter("form_id")
             try context.store.write { tx in
                 guard let form = tx.get(Collections.forms, id), form["directory_id"] == directory["id"],
@@ -229,7 +228,7 @@ enum Forms {
     }
 
     /// Creates a form, or replaces one whole; activating it deactivates the others.
-    static func save(_ context: RequestContext, _ directory: JSON, replacing existing: JSON?) throws -> JSON {
+    static func save(_ context: Context, _ directory: JSON, replacing existing: JSON?) throws -> JSON {
         let body = try Wire.payload(context.request, schema, partial: false)
         try checkFields(body["fields"]?.arrayValue ?? [])
         let directoryID = directory["id"]?.stringValue ?? ""
@@ -297,18 +296,18 @@ struct DirectorySection {
         return schema.serialize(values)
     }
 
-    func register(_ routes: RouteRegistry, tag: String) {
-        let path = Wire.base + "/directories/:directory_id/\(key)/"
+    func register(_ routes: inout OperationGroup<Caller>, tag: String) {
+        let path = "directories/:directory_id/\(key)/"
         let item = schema.openAPI()
-        routes.add(.GET, path, doc: OperationDoc(summaries.get, tag: tag, responses: [.init(200, "The \(key).", schema: item)],
+        routes.on(.GET, path, access: .role(.permission(.read, permission)), doc: OperationDoc(summaries.get, tag: tag, responses: [.init(200, "The \(key).", schema: item)],
                                                  errors: [403, 404])) { context in
-            .json(response(try Caller.enter(context, Permission(.read, permission)).1))
+            .json(response(try context.directory()))
         }
-        routes.add(.PATCH, path, doc: OperationDoc(
+        routes.on(.PATCH, path, access: .role(.permission(.update, permission)), doc: OperationDoc(
             summaries.update, tag: tag, requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)),
             responses: [.init(200, "The updated \(key).", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, record) = try Caller.enter(context, Permission(.update, permission))
+            let record = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: true)
             try check(body)
             let saved = try Directories.save(record, context.store) { current, _ in

@@ -13,15 +13,20 @@ public struct DirectoryFamily: APIFamily {
 
     public init() {}
 
-    public func registerRoutes(_ routes: RouteRegistry) {
-        Directories.register(routes)
-        for spec in Catalogue.all { CRUD.register(spec, routes) }
-        Tiers.register(routes)
-        Entries.register(routes)
-        ContactRequests.register(routes)
-        Matchmaking.register(routes)
-        Reviews.register(routes)
-        PublicListing.register(routes)
+    /// Every operation: keys' operations under the private base, each with the permission it
+    /// needs; the public listing for visitors under the public base.
+    public var routes: [Route] {
+        var keys = OperationGroup<Caller>(Wire.base, access: .authenticated)
+        Directories.register(&keys)
+        for spec in Catalogue.all { CRUD.register(spec, &keys) }
+        Tiers.register(&keys)
+        Entries.register(&keys)
+        ContactRequests.register(&keys)
+        Matchmaking.register(&keys)
+        Reviews.register(&keys)
+        var visitors = OperationGroup<Caller>(PublicListing.base, access: .anyone)
+        PublicListing.register(&visitors)
+        return keys.routes + visitors.routes
     }
 
     public var openAPIInfo: OpenAPIInfo? {
@@ -85,7 +90,7 @@ public enum DirectoryAdmin {
     public static func createKey(_ store: Store, organization: String, permissions: [String], name: String) throws -> (id: String, key: String) {
         let known = Set(DirectoryFamily.permissionNames)
         if let unknown = permissions.first(where: { !known.contains($0) }) { throw AdminError.unknownPermission(unknown) }
-        let made = try Tokens.create(in: store, principal: .directoryKey(organization: organization, permissions: Set(permissions)), name: name)
+        let made = try Tokens.create(in: store, principal: Caller(organization: organization, permissions: Set(permissions)), name: name)
         return (made.id, made.token)
     }
 

@@ -40,7 +40,7 @@ struct EntryKind {
         responseSchema = makeResponseSchema()
     }
 
-    var collectionPath: String { Wire.base + "/directories/:directory_id/entries/\(segment)/" }
+    var collectionPath: String { "directories/:directory_id/entries/\(segment)/" }
     var itemPath: String { collectionPath + ":entry_id/" }
     var tag: String { "\(name.prefix(1).uppercased() + name.dropFirst()) entry" }
 
@@ -180,7 +180,7 @@ enum Entries {
         Collections.records(kind.collection, of: directory, store)
     }
 
-    static func entry(_ kind: EntryKind, _ context: RequestContext, _ directory: JSON) throws -> JSON {
+    static func entry(_ kind: EntryKind, _ context: Context, _ directory: JSON) throws -> JSON {
         guard let record = context.store.get(kind.collection, context.request.pathParameter("entry_id")),
               record["directory_id"] == directory["id"] else { throw Wire.notFound() }
         return record
@@ -302,14 +302,14 @@ enum Entries {
         for id in existing.subtracting(kept) { CRUD.deleteCascading(spec.collection, id, &tx) }
     }
 
-    static func register(_ routes: RouteRegistry) {
-        for kind in kinds { register(kind, routes) }
+    static func register(_ routes: inout OperationGroup<Caller>) {
+        for kind in kinds { register(kind, &routes) }
         let summary: JSON = ["type": "object", "properties": [
             "id": ["type": "string", "format": "uuid"], "type": ["type": "string", "enum": ["partner", "app"]],
             "title": ["type": "string"], "slug": ["type": ["string", "null"]], "status": ["type": "string"],
             "featured": ["type": "boolean"], "tier": ["type": ["string", "null"]], "recommended_order": ["type": ["integer", "null"]],
             "href": ["type": "string"]]]
-        routes.add(.GET, Wire.base + "/directories/:directory_id/entries/", doc: OperationDoc(
+        routes.on(.GET, "directories/:directory_id/entries/", access: .role(.permission(.read, "entries")), doc: OperationDoc(
             "Get all entries", tag: "Entries", description: "Partner and app entries together, in recommended order.",
             parameters: OpenAPIShapes.pageParameters + [
                 OperationDoc.Parameter("type", schema: ["type": "string", "enum": ["partner", "app"]]),
@@ -320,7 +320,7 @@ enum Entries {
             ],
             responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "entries"))
+            let directory = try context.directory()
             let wanted = context.request.query["type"]
             var items: [(JSON, EntryKind)] = []
             for kind in kinds where wanted == nil || wanted == kind.name {
@@ -330,35 +330,35 @@ enum Entries {
             items.sort { order[$0.0["id"]?.stringValue ?? ""] ?? 0 < order[$1.0["id"]?.stringValue ?? ""] ?? 0 }
             return .json(try Wire.page(items.map { $1.listItem($0, context.store) }, context.request))
         }
-        ApprovalFlow.register(routes)
-        Invites.register(routes)
+        ApprovalFlow.register(&routes)
+        Invites.register(&routes)
     }
 
-    static func register(_ kind: EntryKind, _ routes: RouteRegistry) {
+    static func register(_ kind: EntryKind, _ routes: inout OperationGroup<Caller>) {
         let item = kind.responseSchema.openAPI()
         let request = OpenAPIShapes.casing(kind.writeSchema.openAPI(writableOnly: true), camel: true)
         let tag = kind.tag
-        routes.add(.GET, kind.collectionPath, doc: OperationDoc(
+        routes.on(.GET, kind.collectionPath, access: .role(.permission(.read, kind.permission)), doc: OperationDoc(
             "Get all \(kind.name) entries", tag: tag,
             parameters: OpenAPIShapes.pageParameters + kind.listFilters.map { OperationDoc.Parameter($0) }
                 + (kind.name == "partner" ? [OperationDoc.Parameter("filter_option", "Entries carrying this filter option id.")] : []),
             responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, kind.permission))
+            let directory = try context.directory()
             let records = sorted(try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters))
             return .json(try Wire.page(records.map { kind.response($0, context.store) }, context.request))
         }
-        routes.add(.GET, kind.itemPath, doc: OperationDoc(
+        routes.on(.GET, kind.itemPath, access: .role(.permission(.read, kind.permission)), doc: OperationDoc(
             "Get a \(kind.name) entry", tag: tag, responses: [.init(200, "The entry.", schema: item)], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, kind.permission))
+            let directory = try context.directory()
             return .json(kind.response(try entry(kind, context, directory), context.store))
         }
-        routes.add(.POST, kind.collectionPath, doc: OperationDoc(
+        routes.on(.POST, kind.collectionPath, access: .role(.permission(.create, kind.permission)), doc: OperationDoc(
             "Create a \(kind.name) entry", tag: tag, requestBody: request, responses: [.init(201, "The entry.", schema: item)],
             errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.create, kind.permission))
+            let directory = try context.directory()
             let body = try Wire.payload(context.request, kind.writeSchema, partial: false)
             _ = try nestedItems(body, kind: kind)
             let directoryID = directory["id"]?.stringValue ?? ""
@@ -373,11 +373,11 @@ enum Entries {
             }
             return .json(kind.response(saved, context.store), status: .created)
         }
-        routes.add(.PATCH, kind.itemPath, doc: OperationDoc(
+        routes.on(.PATCH, kind.itemPath, access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
             "Update a \(kind.name) entry", tag: tag, description: "Partial update: at least one field. Applies at once; to hold an edit for approval, use review/submit.",
             requestBody: OpenAPIShapes.optional(request), responses: [.init(200, "The entry.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.update, kind.permission))
+            let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
             let body = try Wire.payload(context.request, kind.writeSchema, partial: true)
             _ = try nestedItems(body, kind: kind)
@@ -389,11 +389,11 @@ enum Entries {
             }
             return .json(kind.response(saved, context.store))
         }
-        routes.add(.DELETE, kind.itemPath, doc: OperationDoc(
+        routes.on(.DELETE, kind.itemPath, access: .role(.permission(.delete, kind.permission)), doc: OperationDoc(
             "Delete a \(kind.name) entry", tag: tag, description: "Deletes its sub-resources, invites and reviews too.",
             responses: [.init(204, "Deleted.")], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.delete, kind.permission))
+            let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
             try context.store.write { tx in
                 guard tx.get(kind.collection, id) != nil else { throw Wire.notFound() }
@@ -404,11 +404,11 @@ enum Entries {
             return .noContent()
         }
         let orderSchema = ResourceSchema("RecommendedOrder", [Field("order", .integer, required: true, "0 or more; lower comes first.")])
-        routes.add(.POST, kind.itemPath + "recommended-order/", doc: OperationDoc(
+        routes.on(.POST, kind.itemPath + "recommended-order/", access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
             "Update the recommended order of a \(kind.name) entry", tag: tag, requestBody: orderSchema.openAPI(writableOnly: true),
             responses: [.init(200, "The entry.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.update, kind.permission))
+            let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
             let body = try Wire.payload(context.request, orderSchema, partial: false)
             guard let order = body["order"]?.intValue, order >= 0 else { throw APIErrors([Wire.invalid("order", "Ensure this value is greater than or equal to 0.")]) }

@@ -47,43 +47,43 @@ enum Invites {
         return trimmed.isEmpty ? nil : String(trimmed)
     }
 
-    static func register(_ routes: RouteRegistry) {
+    static func register(_ routes: inout OperationGroup<Caller>) {
         let kind = Entries.partner
         let tag = "Partner entry: Invites"
         let base = kind.itemPath + "invites/"
         let invitesPage = OpenAPIShapes.page(of: inviteResponse.openAPI())
 
-        func entry(_ context: RequestContext, _ action: Permission.Action) throws -> (JSON, JSON) {
-            let (_, directory) = try Caller.enter(context, Permission(action, "invites"))
+        func entry(_ context: Context) throws -> (JSON, JSON) {
+            let directory = try context.directory()
             return (try Entries.entry(kind, context, directory), directory)
         }
 
-        routes.add(.GET, base + "organization-matches/", doc: OperationDoc(
+        routes.on(.GET, base + "organization-matches/", access: .role(.permission(.read, "invites")), doc: OperationDoc(
             "Get organization matches for partner invite", tag: tag,
             description: "Organizations whose email domain is the domain of the entry's website.",
             responses: [.init(200, "Matching organizations.", schema: ["type": "object", "properties": [
                 "results": ["type": "array", "items": organization.openAPI()]], "required": ["results"]])], errors: [403, 404])
         ) { context in
-            let (record, _) = try entry(context, .read)
+            let (record, _) = try entry(context)
             let wanted = record["website"]?.stringValue.flatMap(domain(of:))
             let matches = wanted == nil ? [] : context.store.all(Collections.organizations)
                 .filter { $0["domain"]?.stringValue?.lowercased() == wanted }
                 .map { organization.serialize(["id": $0["id"] ?? .null, "name": $0["name"] ?? .null, "domain": $0["domain"] ?? .null]) }
             return .json(["results": .array(matches)])
         }
-        routes.add(.GET, base + "organization/", doc: OperationDoc(
+        routes.on(.GET, base + "organization/", access: .role(.permission(.read, "invites")), doc: OperationDoc(
             "Get partner entry owner organization invite", tag: tag,
             responses: [.init(200, "The latest organization invite.", schema: inviteResponse.openAPI())], errors: [403, 404])
         ) { context in
-            let (record, _) = try entry(context, .read)
+            let (record, _) = try entry(context)
             guard let latest = invites(record["id"]?.stringValue ?? "", kind: "organization", context.store).last else { throw Wire.notFound() }
             return .json(response(latest))
         }
-        routes.add(.POST, base + "organization/", doc: OperationDoc(
+        routes.on(.POST, base + "organization/", access: .role(.permission(.create, "invites")), doc: OperationDoc(
             "Invite organization to own partner entry", tag: tag, requestBody: organizationInvite.openAPI(writableOnly: true),
             responses: [.init(201, "The invite; an earlier pending one is revoked.", schema: inviteResponse.openAPI())], errors: [400, 403, 404])
         ) { context in
-            let (record, _) = try entry(context, .create)
+            let (record, _) = try entry(context)
             let body = try Wire.payload(context.request, organizationInvite, partial: false)
             let organizationID = body["organization"]?.stringValue ?? ""
             guard context.store.get(Collections.organizations, organizationID) != nil else {
@@ -104,19 +104,19 @@ enum Invites {
             }
             return .json(response(saved), status: .created)
         }
-        routes.add(.GET, base + "users/", doc: OperationDoc(
+        routes.on(.GET, base + "users/", access: .role(.permission(.read, "invites")), doc: OperationDoc(
             "Get partner entry owner user invites", tag: tag, parameters: OpenAPIShapes.pageParameters,
             responses: [.init(200, "A page of user invites.", schema: invitesPage)], errors: [400, 403, 404])
         ) { context in
-            let (record, _) = try entry(context, .read)
+            let (record, _) = try entry(context)
             return .json(try Wire.page(invites(record["id"]?.stringValue ?? "", kind: "user", context.store).map(response), context.request))
         }
-        routes.add(.POST, base + "users/", doc: OperationDoc(
+        routes.on(.POST, base + "users/", access: .role(.permission(.create, "invites")), doc: OperationDoc(
             "Invite users to partner entry ownership", tag: tag, requestBody: userInvite.openAPI(writableOnly: true),
             responses: [.init(201, "The new invites (addresses already invited are skipped).", schema: ["type": "object", "properties": [
                 "results": ["type": "array", "items": inviteResponse.openAPI()]], "required": ["results"]])], errors: [400, 403, 404])
         ) { context in
-            let (record, _) = try entry(context, .create)
+            let (record, _) = try entry(context)
             let body = try Wire.payload(context.request, userInvite, partial: false)
             let emails = (body["emails"]?.arrayValue ?? []).compactMap(\.stringValue).map { $0.lowercased() }
             var problems: [APIError] = []
@@ -141,11 +141,11 @@ enum Invites {
             }
             return .json(["results": .array(created.map(response))], status: .created)
         }
-        routes.add(.GET, kind.itemPath + "contact-information/", doc: OperationDoc(
+        routes.on(.GET, kind.itemPath + "contact-information/", access: .role(.permission(.read, kind.permission)), doc: OperationDoc(
             "Return entry contact information", tag: "Partner entry: Contact information",
             responses: [.init(200, "How to reach the partner.", schema: contact.openAPI())], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, kind.permission))
+            let directory = try context.directory()
             let record = try Entries.entry(kind, context, directory)
             return .json(serialize(contact, record))
         }

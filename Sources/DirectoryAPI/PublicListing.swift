@@ -19,8 +19,8 @@ enum PublicListing {
         Field("filter_options", .array(.uuid), readOnly: true),
     ])
 
-    static func register(_ routes: RouteRegistry) {
-        routes.add(.GET, base + "/directories/:directory_slug/entries/", doc: OperationDoc(
+    static func register(_ routes: inout OperationGroup<Caller>) {
+        routes.onPublic(.GET, "directories/:directory_slug/entries/", doc: OperationDoc(
             "List a directory's public entries", tag: "Public listing",
             description: "No key needed. Entries with status public, in recommended order.",
             parameters: OpenAPIShapes.pageParameters + [
@@ -29,7 +29,7 @@ enum PublicListing {
                 OperationDoc.Parameter("filter_option", "A filter option id."),
             ],
             responses: [.init(200, "A page of public entries.", schema: OpenAPIShapes.page(of: entry.openAPI()))],
-            errors: [400, 404], authenticated: false)
+            errors: [400, 404])
         ) { context in
             let slug = context.request.pathParameter("directory_slug")
             guard let directory = context.store.lookupRecords(Collections.directories, index: "by_slug", key: slug).first,

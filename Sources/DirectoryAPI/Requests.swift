@@ -15,30 +15,30 @@ enum ContactRequests {
         Field("created", .dateTime, readOnly: true),
     ])
 
-    static func register(_ routes: RouteRegistry) {
+    static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Contact requests"
-        let path = Wire.base + "/directories/:directory_id/contact-requests/"
+        let path = "directories/:directory_id/contact-requests/"
         let item = schema.openAPI()
-        routes.add(.GET, path, doc: OperationDoc(
+        routes.on(.GET, path, access: .role(.permission(.read, "contact_requests")), doc: OperationDoc(
             "Get all contact requests", tag: tag, parameters: OpenAPIShapes.pageParameters + [OperationDoc.Parameter("entry", "Only those to this entry.")],
             responses: [.init(200, "A page of contact requests, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "contact_requests"))
+            let directory = try context.directory()
             var records = newestFirst(Collections.records(Collections.contactRequests, of: directory, context.store))
             if let entry = context.request.query["entry"] { records = records.filter { $0["entry"]?.stringValue == entry } }
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
-        routes.add(.GET, path + ":request_id/", doc: OperationDoc(
+        routes.on(.GET, path + ":request_id/", access: .role(.permission(.read, "contact_requests")), doc: OperationDoc(
             "Get a contact request", tag: tag, responses: [.init(200, "The contact request.", schema: item)], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "contact_requests"))
+            let directory = try context.directory()
             return .json(serialize(schema, try owned(Collections.contactRequests, context.request.pathParameter("request_id"), directory, context.store)))
         }
-        routes.add(.POST, path, doc: OperationDoc(
+        routes.on(.POST, path, access: .role(.permission(.create, "contact_requests")), doc: OperationDoc(
             "Create a new partner contact request", tag: tag, requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
             responses: [.init(201, "The contact request.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.create, "contact_requests"))
+            let directory = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: false)
             let directoryID = directory["id"]?.stringValue ?? ""
             var problems: [APIError] = []
@@ -83,43 +83,42 @@ enum Matchmaking {
     static let ownerSchema = ResourceSchema("MatchmakingOwner", [Field("owner", .email, required: true, maxLength: 254, "Email of the staff member.")])
     static let partnersSchema = ResourceSchema("MatchmakingPartners", [Field("partners", .array(.uuid), required: true, "Partner entry ids; replaces the list.")])
 
-    static func register(_ routes: RouteRegistry) {
+    static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Matchmaking"
         let item = schema.openAPI()
         let page = OpenAPIShapes.page(of: item)
-        let path = Wire.base + "/directories/:directory_id/matchmaking-requests/"
-        func list(_ context: RequestContext, _ directories: [JSON]) throws -> HTTPResponse {
+        let path = "directories/:directory_id/matchmaking-requests/"
+        func list(_ context: Context, _ directories: [JSON]) throws -> HTTPResponse {
             let records = newestFirst(directories.flatMap {
                 Collections.records(Collections.matchmaking, of: $0, context.store)
             })
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
-        routes.add(.GET, Wire.base + "/matchmaking-requests/", doc: OperationDoc(
+        routes.on(.GET, "matchmaking-requests/", access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
             "Get all matchmaking requests", tag: tag, description: "Across every directory of the key's organization.",
             parameters: OpenAPIShapes.pageParameters, responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
         ) { context in
-            let caller = try Caller.from(context)
-            try caller.require(Permission(.read, "matchmaking"))
+            let caller = context.principal
             return try list(context, context.store.lookupRecords(Collections.directories, index: "by_organization", key: caller.organization))
         }
-        routes.add(.GET, path, doc: OperationDoc(
+        routes.on(.GET, path, access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
             "Get all matchmaking requests of a directory", tag: "Directory: Matchmaking", parameters: OpenAPIShapes.pageParameters,
             responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
         ) { context in
-            try list(context, [try Caller.enter(context, Permission(.read, "matchmaking")).1])
+            try list(context, [try context.directory()])
         }
-        routes.add(.GET, path + ":request_id/", doc: OperationDoc(
+        routes.on(.GET, path + ":request_id/", access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
             "Get a matchmaking request", tag: tag, responses: [.init(200, "The request.", schema: item)], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "matchmaking"))
+            let directory = try context.directory()
             return .json(serialize(schema, try owned(Collections.matchmaking, context.request.pathParameter("request_id"), directory, context.store)))
         }
-        routes.add(.POST, path, doc: OperationDoc(
+        routes.on(.POST, path, access: .role(.permission(.create, "matchmaking")), doc: OperationDoc(
             "Create a new matchmaking request for a directory", tag: tag,
             requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
             responses: [.init(201, "The request with its proposed partners.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.create, "matchmaking"))
+            let directory = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: false)
             guard Invites.isEmail(body["email"]?.stringValue ?? "") else { throw APIErrors([Wire.invalid("email", "Enter a valid email address.")]) }
             let directoryID = directory["id"]?.stringValue ?? ""
@@ -150,12 +149,12 @@ enum Matchmaking {
         }
         let partnerSummary: JSON = ["type": "object", "properties": [
             "id": ["type": "string", "format": "uuid"], "title": ["type": "string"], "requests": ["type": "integer"]]]
-        routes.add(.GET, path + "partners/", doc: OperationDoc(
+        routes.on(.GET, path + "partners/", access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
             "Get all partners assigned to matchmaking requests", tag: tag, parameters: OpenAPIShapes.pageParameters,
             responses: [.init(200, "Partner entries with how many requests they are proposed in.", schema: OpenAPIShapes.page(of: partnerSummary))],
             errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "matchmaking"))
+            let directory = try context.directory()
             var counts: [String: Int] = [:]
             for request in Collections.records(Collections.matchmaking, of: directory, context.store) {
                 for partner in request["partners"]?.arrayValue ?? [] { counts[partner.stringValue ?? "", default: 0] += 1 }
@@ -164,11 +163,11 @@ enum Matchmaking {
             return .json(try Wire.page(entries.map { ["id": $0["id"] ?? .null, "title": $0["title"] ?? .null,
                                                        "requests": .int(counts[$0["id"]?.stringValue ?? ""] ?? 0)] }, context.request))
         }
-        routes.add(.POST, path + ":request_id/owner/", doc: OperationDoc(
+        routes.on(.POST, path + ":request_id/owner/", access: .role(.permission(.update, "matchmaking")), doc: OperationDoc(
             "Assign an owner to a matchmaking request", tag: tag, requestBody: ownerSchema.openAPI(writableOnly: true),
             responses: [.init(200, "The request.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.update, "matchmaking"))
+            let directory = try context.directory()
             let body = try Wire.payload(context.request, ownerSchema, partial: false)
             guard Invites.isEmail(body["owner"]?.stringValue ?? "") else { throw APIErrors([Wire.invalid("owner", "Enter a valid email address.")]) }
             return .json(serialize(schema, try change(context, directory) { record, _ in
@@ -176,11 +175,11 @@ enum Matchmaking {
                 record["status"] = "assigned"
             }))
         }
-        routes.add(.PUT, path + ":request_id/partners/", doc: OperationDoc(
+        routes.on(.PUT, path + ":request_id/partners/", access: .role(.permission(.update, "matchmaking")), doc: OperationDoc(
             "Replace partners of a matchmaking request", tag: tag, requestBody: partnersSchema.openAPI(writableOnly: true),
             responses: [.init(200, "The request.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.update, "matchmaking"))
+            let directory = try context.directory()
             let body = try Wire.payload(context.request, partnersSchema, partial: false)
             let ids = (body["partners"]?.arrayValue ?? []).compactMap(\.stringValue)
             guard Set(ids).count == ids.count else { throw APIErrors([Wire.invalid("partners", "A partner is listed twice.")]) }
@@ -191,7 +190,7 @@ enum Matchmaking {
         }
     }
 
-    static func change(_ context: RequestContext, _ directory: JSON, _ body: (inout JSON, Transaction) throws -> Void) throws -> JSON {
+    static func change(_ context: Context, _ directory: JSON, _ body: (inout JSON, Transaction) throws -> Void) throws -> JSON {
         let id = try owned(Collections.matchmaking, context.request.pathParameter("request_id"), directory, context.store)["id"]?.stringValue ?? ""
         return try context.store.write { tx -> JSON in
             guard var record = tx.get(Collections.matchmaking, id) else { throw Wire.notFound() }
@@ -263,26 +262,26 @@ enum Reviews {
         }
     }
 
-    static func register(_ routes: RouteRegistry) {
+    static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Reviews"
-        let path = Wire.base + "/directories/:directory_id/reviews/"
+        let path = "directories/:directory_id/reviews/"
         let item = responseOpenAPI()
         let request = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
-        routes.add(.GET, path, doc: OperationDoc(
+        routes.on(.GET, path, access: .role(.permission(.read, "reviews")), doc: OperationDoc(
             "Get all reviews", tag: tag, parameters: OpenAPIShapes.pageParameters + [
                 OperationDoc.Parameter("status", schema: ["type": "string", "enum": ["P", "A", "D"]]), OperationDoc.Parameter("entry")],
             responses: [.init(200, "A page of reviews, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "reviews"))
+            let directory = try context.directory()
             var records = newestFirst(Collections.records(Collections.reviews, of: directory, context.store))
             if let status = context.request.query["status"] { records = records.filter { ($0["status"]?.stringValue ?? "P") == status } }
             if let entry = context.request.query["entry"] { records = records.filter { $0["entry"]?.stringValue == entry } }
             return .json(try Wire.page(records.map { response($0, context.store) }, context.request))
         }
-        routes.add(.POST, path, doc: OperationDoc(
+        routes.on(.POST, path, access: .role(.permission(.create, "reviews")), doc: OperationDoc(
             "Create a review", tag: tag, requestBody: request, responses: [.init(201, "The review.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (caller, directory) = try Caller.enter(context, Permission(.create, "reviews"))
+            let caller = context.principal, directory = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: false)
             try checkRating(body)
             let directoryID = directory["id"]?.stringValue ?? ""
@@ -304,19 +303,19 @@ enum Reviews {
             }
             return .json(response(saved, context.store), status: .created)
         }
-        routes.add(.GET, path + ":review_id/", doc: OperationDoc(
+        routes.on(.GET, path + ":review_id/", access: .role(.permission(.read, "reviews")), doc: OperationDoc(
             "Get a review", tag: tag, responses: [.init(200, "The review.", schema: item)], errors: [403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "reviews"))
+            let directory = try context.directory()
             return .json(response(try owned(Collections.reviews, context.request.pathParameter("review_id"), directory, context.store), context.store))
         }
         var patch = OpenAPIShapes.optional(request)
         patch["properties"]?["entry"] = nil
-        routes.add(.PATCH, path + ":review_id/", doc: OperationDoc(
+        routes.on(.PATCH, path + ":review_id/", access: .role(.permission(.update, "reviews")), doc: OperationDoc(
             "Update a review", tag: tag, description: "status A approves (approvedBy = caller, declinedBy cleared), D declines (the reverse), P resets both.",
             requestBody: patch, responses: [.init(200, "The review.", schema: item)], errors: [400, 403, 404])
         ) { context in
-            let (caller, directory) = try Caller.enter(context, Permission(.update, "reviews"))
+            let caller = context.principal, directory = try context.directory()
             let id = try owned(Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)["id"]?.stringValue ?? ""
             let body = try Wire.payload(context.request, schema, partial: true)
             if body["entry"] != nil { throw APIErrors([Wire.invalid("entry", "A review cannot move to another entry.")]) }

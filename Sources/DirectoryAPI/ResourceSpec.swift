@@ -13,10 +13,10 @@ struct ResourceSpec {
 
         var pathPrefix: String {
             switch self {
-            case .directory: return Wire.base + "/directories/:directory_id"
-            case .partnerEntry: return Wire.base + "/directories/:directory_id/entries/partners/:entry_id"
-            case .appEntry: return Wire.base + "/directories/:directory_id/entries/apps/:entry_id"
-            case .filter: return Wire.base + "/directories/:directory_id/filters/:filter_id"
+            case .directory: return "directories/:directory_id"
+            case .partnerEntry: return "directories/:directory_id/entries/partners/:entry_id"
+            case .appEntry: return "directories/:directory_id/entries/apps/:entry_id"
+            case .filter: return "directories/:directory_id/filters/:filter_id"
             }
         }
         var key: String {

@@ -38,23 +38,23 @@ enum Tiers {
         Field("unassign", .array(.uuid), "Entry ids to take out of this tier."),
     ])
 
-    static func register(_ routes: RouteRegistry) {
-        let path = Wire.base + "/directories/:directory_id/tiers/:tier_id/entries/"
+    static func register(_ routes: inout OperationGroup<Caller>) {
+        let path = "directories/:directory_id/tiers/:tier_id/entries/"
         let summary: JSON = ["type": "object"]
         let tag = "Directory: Tiers"
-        routes.add(.GET, path, doc: OperationDoc(
+        routes.on(.GET, path, access: .role(.permission(.read, "tiers")), doc: OperationDoc(
             "Get all entries assigned to a tier", tag: tag, parameters: OpenAPIShapes.pageParameters,
             responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.read, "tiers"))
+            let directory = try context.directory()
             let tier = try tierRecord(context, directory)
             return .json(try Wire.page(listed(tier, context.store), context.request))
         }
-        routes.add(.POST, path, doc: OperationDoc(
+        routes.on(.POST, path, access: .role(.permission(.update, "tiers")), doc: OperationDoc(
             "Assign or unassign entries to a tier", tag: tag, requestBody: OpenAPIShapes.casing(assignment.openAPI(writableOnly: true), camel: true),
             responses: [.init(200, "The tier's entries after the change.", schema: OpenAPIShapes.page(of: summary))], errors: [400, 403, 404])
         ) { context in
-            let (_, directory) = try Caller.enter(context, Permission(.update, "tiers"))
+            let directory = try context.directory()
             let tier = try tierRecord(context, directory)
             let body = try Wire.payload(context.request, assignment, partial: false)
             let assign = (body["assign"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -87,7 +87,7 @@ enum Tiers {
         }
     }
 
-    static func tierRecord(_ context: RequestContext, _ directory: JSON) throws -> JSON {
+    static func tierRecord(_ context: Context, _ directory: JSON) throws -> JSON {
         guard let tier = context.store.get(Catalogue.tiers.collection, context.request.pathParameter("tier_id")),
               tier["directory_id"] == directory["id"] else { throw Wire.notFound() }
         return tier

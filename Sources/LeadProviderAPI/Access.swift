@@ -3,26 +3,54 @@ import HTTP
 import JSON
 import Store
 
-/// Who may call, and how list queries are read, with the reference's exact errors.
-enum Access {
-    /// A staff or lead provider token. Another family's token (a Partners API user, a Directory
-    /// key) is no credential here: 401 like an unknown token, as the real service knows no such token.
-    static func principal(_ context: RequestContext) throws -> Principal {
-        guard let token = Tokens.credential(from: context.request.headers["authorization"], schemes: ["Bearer"]),
-              let principal = Tokens.authenticate(token, store: context.store) else { throw APIError.unauthorized() }
-        switch principal {
-        case .staff, .leadProvider: return principal
-        default: throw APIError.unauthorized()
+/// Who calls the Lead Provider API: DfE staff or one lead provider. Another family's token (a
+/// Partners API user, a Directory key) is no credential here: 401 like an unknown token, as the
+/// real service knows no such token.
+public enum LeadProviderPrincipal: Principal, TokenPrincipal, Equatable {
+    case staff(Staff)
+    case leadProvider(id: String)
+
+    static let kind = "lead_provider"
+
+    public static func authenticate(_ context: RequestContext) throws -> LeadProviderPrincipal {
+        guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["Bearer"]),
+              let principal = LeadProviderPrincipal(stored: stored) else { throw APIError.unauthorized() }
+        return principal
+    }
+
+    public init?(stored: JSON) {
+        if let staff = Staff(stored: stored) {
+            self = .staff(staff)
+        } else if stored["kind"]?.stringValue == Self.kind, let id = stored["lead_provider_id"]?.stringValue {
+            self = .leadProvider(id: id)
+        } else {
+            return nil
         }
     }
 
-    static func leadProvider(_ context: RequestContext) throws -> String {
-        guard case .leadProvider(let id) = try principal(context) else { throw Failure.leadProvidersOnly }
-        return id
+    public var stored: JSON {
+        switch self {
+        case .staff(let staff): return staff.stored
+        case .leadProvider(let id): return ["kind": .string(Self.kind), "lead_provider_id": .string(id)]
+        }
     }
+}
 
-    static func staff(_ context: RequestContext) throws {
-        guard case .staff = try principal(context) else { throw Failure.staffOnly }
+extension Role<LeadProviderPrincipal> {
+    static let staff = Role("staff") { guard case .staff = $0 else { throw Failure.staffOnly } }
+    static let leadProvider = Role("lead provider") { guard case .leadProvider = $0 else { throw Failure.leadProvidersOnly } }
+}
+
+/// What a Lead Provider handler gets: the request, the store and the authenticated caller.
+typealias Context = Authenticated<LeadProviderPrincipal>
+
+extension Authenticated<LeadProviderPrincipal> {
+    /// The calling lead provider's id (the `leadProvider` role admitted only lead providers).
+    var provider: String {
+        get throws {
+            guard case .leadProvider(let id) = principal else { throw Failure.leadProvidersOnly }
+            return id
+        }
     }
 }
 

@@ -44,8 +44,7 @@ enum AdminEndpoints {
         return shownRecord
     }
 
-    static func createCohort(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func createCohort(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.cohort, partial: false)
         let year = yearText(body["year"])!
         let now = Timestamp.now().storageText
@@ -61,8 +60,7 @@ enum AdminEndpoints {
         return created("cohort", cohortRecord(record), Schemas.cohort)
     }
 
-    static func updateCohort(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func updateCohort(_ context: Context) throws -> HTTPResponse {
         let year = context.request.pathParameter("year")
         let body = try payload(context.request, Schemas.cohort, partial: true)
         let record = try context.store.write { tx -> JSON in
@@ -77,8 +75,7 @@ enum AdminEndpoints {
         return response
     }
 
-    static func listCohorts(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func listCohorts(_ context: Context) throws -> HTTPResponse {
         return document(.array(context.store.all(Collection.cohorts).map { record in
             var values: [String: JSON] = [:]
             for (key, value) in cohortRecord(record).objectValue ?? [:] { values[key] = key.hasSuffix("_at") && value.stringValue != nil ? shown(value) : value }
@@ -88,9 +85,8 @@ enum AdminEndpoints {
 
     // MARK: lead providers, delivery partners, links
 
-    static func createNamed(_ collection: String, type: String) -> Handler {
+    static func createNamed(_ collection: String, type: String) -> (Context) throws -> HTTPResponse {
         { context in
-            try Access.staff(context)
             let body = try payload(context.request, Schemas.named, partial: false)
             let id = Crypto.uuid(), now = Timestamp.now().storageText
             let record: JSON = ["id": .string(id), "name": body["name"]!, "created_at": .string(now), "updated_at": .string(now)]
@@ -99,8 +95,7 @@ enum AdminEndpoints {
         }
     }
 
-    static func createLink(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func createLink(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.link, partial: false)
         let provider = body["lead_provider_id"]!.stringValue!, partner = body["delivery_partner_id"]!.stringValue!
         let cohort = yearText(body["cohort"])!
@@ -120,15 +115,13 @@ enum AdminEndpoints {
 
     // MARK: schools and participants
 
-    static func createSchool(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func createSchool(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.adminSchool, partial: false)
         let record = try context.store.write { tx -> JSON in try SchoolRecords.create(&tx, body) }
         return created("school", record, Schemas.adminSchool)
     }
 
-    static func updateSchool(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func updateSchool(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.adminSchool, partial: true)
         let id = context.request.pathParameter("id")
         let record = try context.store.write { tx -> JSON in
@@ -147,15 +140,13 @@ enum AdminEndpoints {
         return response
     }
 
-    static func createParticipant(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func createParticipant(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.participant, partial: false)
         let record = try context.store.write { tx -> JSON in try ParticipantRecords.create(&tx, body) }
         return created("participant", record, Schemas.participant)
     }
 
-    static func updateParticipant(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func updateParticipant(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.participant, partial: true)
         let id = context.request.pathParameter("id")
         let record = try context.store.write { tx -> JSON in
@@ -176,8 +167,7 @@ enum AdminEndpoints {
 
     // MARK: partnerships
 
-    static func createAdditionalPartnership(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func createAdditionalPartnership(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.adminPartnership, partial: false)
         let provider = body["lead_provider_id"]!.stringValue!
         let now = Timestamp.now()
@@ -192,8 +182,7 @@ enum AdminEndpoints {
     }
 
     /// Copies the school's most recent partnership (latest cohort, then latest created) into a cohort.
-    static func rollover(_ context: RequestContext) throws -> HTTPResponse {
-        try Access.staff(context)
+    static func rollover(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.rollover, partial: false)
         let school = body["school_id"]!.stringValue!, cohort = yearText(body["cohort"])!
         let now = Timestamp.now()

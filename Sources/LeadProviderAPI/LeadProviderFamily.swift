@@ -13,33 +13,110 @@ public struct LeadProviderFamily: APIFamily {
 
     public init() {}
 
-    public func registerRoutes(_ routes: RouteRegistry) {
+    /// Every operation: lead providers under `/api/v3`, DfE staff under `/api/v3/admin`.
+    public var routes: [Route] {
         typealias D = LeadProviderDocs
-        routes.add(.GET, "/api/v3/partnerships", doc: D.listPartnerships, PublicEndpoints.listPartnerships)
-        routes.add(.POST, "/api/v3/partnerships", doc: D.createPartnership, PublicEndpoints.createPartnership)
-        routes.add(.GET, "/api/v3/partnerships/:id", doc: D.showPartnership, PublicEndpoints.showPartnership)
-        routes.add(.PUT, "/api/v3/partnerships/:id", doc: D.updatePartnership, PublicEndpoints.updatePartnership)
-        routes.add(.PATCH, "/api/v3/partnerships/:id", doc: D.updatePartnership, PublicEndpoints.updatePartnership)
-        routes.add(.GET, "/api/v3/schools", doc: D.listSchools, PublicEndpoints.listSchools)
-        routes.add(.GET, "/api/v3/schools/:id", doc: D.showSchool, PublicEndpoints.showSchool)
-        routes.add(.GET, "/api/v3/delivery-partners", doc: D.listDeliveryPartners, PublicEndpoints.listDeliveryPartners)
-        routes.add(.GET, "/api/v3/delivery-partners/:id", doc: D.showDeliveryPartner, PublicEndpoints.showDeliveryPartner)
+        typealias R = OperationDoc.Response
+        typealias P = OperationDoc.Parameter
+        var api = OperationGroup<LeadProviderPrincipal>("/api/v3", access: .role(.leadProvider))
+        api.on(.GET, "partnerships", doc: OperationDoc(
+            "List your partnerships", tag: "Partnerships",
+            description: "The calling lead provider's partnerships, oldest first unless `sort` says otherwise.",
+            parameters: [D.cohortList, D.updatedSince, P("filter[delivery_partner_id]", "Comma-separated delivery partner ids."), D.sort]
+                + D.paging,
+            responses: [R(200, "A page of partnerships", schema: D.list("Partnership"))], errors: [400]),
+            PublicEndpoints.listPartnerships)
+        api.on(.POST, "partnerships", doc: OperationDoc(
+            "Create a partnership", tag: "Partnerships",
+            description: "Confirms a partnership with a school for a cohort and a delivery partner you are linked with. One per school, cohort and lead provider.",
+            requestBody: OpenAPISchema.ref("PartnershipRequest"),
+            responses: [R(200, "The new partnership", schema: D.one("Partnership"))], errors: [400, 422]),
+            PublicEndpoints.createPartnership)
+        api.on(.GET, "partnerships/:id", doc: OperationDoc(
+            "Retrieve a partnership", tag: "Partnerships", parameters: [D.uuid("Partnership id. Another provider's: 404.")],
+            responses: [R(200, "The partnership", schema: D.one("Partnership"))], errors: [404]),
+            PublicEndpoints.showPartnership)
+        for method in [HTTPMethod.PUT, .PATCH] {
+            api.on(method, "partnerships/:id", doc: OperationDoc(
+                "Change a partnership's delivery partner", tag: "Partnerships",
+                description: "Only `delivery_partner_id` changes; it must be linked with you in the partnership's cohort.",
+                parameters: [D.uuid("Partnership id.")], requestBody: D.partnershipChange,
+                responses: [R(200, "The updated partnership", schema: D.one("Partnership"))], errors: [400, 404, 422]),
+                PublicEndpoints.updatePartnership)
+        }
+        api.on(.GET, "schools", doc: OperationDoc(
+            "List schools in a cohort", tag: "Schools",
+            description: "Schools eligible for funding in the cohort, plus ineligible ones with a partnership in it.",
+            parameters: [D.requiredCohort, P("filter[urn]", "A school URN."), D.updatedSince, D.sort] + D.paging,
+            responses: [R(200, "A page of schools", schema: D.list("School"))], errors: [400]),
+            PublicEndpoints.listSchools)
+        api.on(.GET, "schools/:id", doc: OperationDoc(
+            "Retrieve a school in a cohort", tag: "Schools", parameters: [D.uuid("School id."), D.requiredCohort],
+            responses: [R(200, "The school", schema: D.one("School"))], errors: [400, 404]),
+            PublicEndpoints.showSchool)
+        api.on(.GET, "delivery-partners", doc: OperationDoc(
+            "List your delivery partners", tag: "Delivery partners",
+            description: "Delivery partners linked with the calling lead provider in any (or the given) cohorts.",
+            parameters: [D.cohortList, D.sort] + D.paging,
+            responses: [R(200, "A page of delivery partners", schema: D.list("DeliveryPartner"))], errors: [400]),
+            PublicEndpoints.listDeliveryPartners)
+        api.on(.GET, "delivery-partners/:id", doc: OperationDoc(
+            "Retrieve a delivery partner", tag: "Delivery partners", parameters: [D.uuid("Delivery partner id. Not linked with you: 404.")],
+            responses: [R(200, "The delivery partner", schema: D.one("DeliveryPartner"))], errors: [404]),
+            PublicEndpoints.showDeliveryPartner)
 
-        routes.add(.GET, "/api/v3/admin/cohorts", doc: D.listCohorts, AdminEndpoints.listCohorts)
-        routes.add(.POST, "/api/v3/admin/cohorts", doc: D.createCohort, AdminEndpoints.createCohort)
-        routes.add(.PATCH, "/api/v3/admin/cohorts/:year", doc: D.updateCohort, AdminEndpoints.updateCohort)
-        routes.add(.POST, "/api/v3/admin/lead-providers", doc: D.createNamed("lead provider"),
-                   AdminEndpoints.createNamed(Collection.leadProviders, type: "lead-provider"))
-        routes.add(.POST, "/api/v3/admin/delivery-partners", doc: D.createNamed("delivery partner"),
-                   AdminEndpoints.createNamed(Collection.deliveryPartners, type: "delivery-partner"))
-        routes.add(.POST, "/api/v3/admin/delivery-partner-links", doc: D.createLink, AdminEndpoints.createLink)
-        routes.add(.POST, "/api/v3/admin/schools", doc: D.createSchool, AdminEndpoints.createSchool)
-        routes.add(.PATCH, "/api/v3/admin/schools/:id", doc: D.updateSchool, AdminEndpoints.updateSchool)
-        routes.add(.POST, "/api/v3/admin/participants", doc: D.createParticipant, AdminEndpoints.createParticipant)
-        routes.add(.PATCH, "/api/v3/admin/participants/:id", doc: D.updateParticipant, AdminEndpoints.updateParticipant)
-        routes.add(.POST, "/api/v3/admin/partnerships", doc: D.createAdditionalPartnership, AdminEndpoints.createAdditionalPartnership)
-        routes.add(.POST, "/api/v3/admin/partnerships/rollover", doc: D.rollover, AdminEndpoints.rollover)
+        var admin = OperationGroup<LeadProviderPrincipal>("/api/v3/admin", access: .role(.staff))
+        admin.on(.GET, "cohorts", doc: OperationDoc(
+            "List cohorts", tag: "Staff", responses: [R(200, "Every cohort", schema: D.list("CohortResource"))]),
+            AdminEndpoints.listCohorts)
+        admin.on(.POST, "cohorts", doc: D.staff(
+            "Create a cohort", description: "Status is derived from the registration dates and the current time.",
+            input: "CohortInput", status: 201, component: "CohortResource"),
+            AdminEndpoints.createCohort)
+        admin.on(.PATCH, "cohorts/:year", doc: D.staff(
+            "Change a cohort's registration dates", parameters: [P("year", in: .path, required: true, "Cohort year.")],
+            input: "CohortChanges", status: 200, component: "CohortResource", errors: [400, 404, 422]),
+            AdminEndpoints.updateCohort)
+        admin.on(.POST, "lead-providers", doc: D.staff(
+            "Create a lead provider", input: "NamedInput", status: 201, component: "LeadProvider"),
+            AdminEndpoints.createNamed(Collection.leadProviders, type: "lead-provider"))
+        admin.on(.POST, "delivery-partners", doc: D.staff(
+            "Create a delivery partner", input: "NamedInput", status: 201, component: "DeliveryPartnerRecord"),
+            AdminEndpoints.createNamed(Collection.deliveryPartners, type: "delivery-partner"))
+        admin.on(.POST, "delivery-partner-links", doc: D.staff(
+            "Link a lead provider with a delivery partner in a cohort", description: "Idempotent: an existing link is answered again.",
+            input: "DeliveryPartnerLinkInput", status: 201, component: "DeliveryPartnerLinkResource"),
+            AdminEndpoints.createLink)
+        admin.on(.POST, "schools", doc: D.staff(
+            "Create a school", description: "URNs are unique.", input: "SchoolInput", status: 201, component: "AdminSchoolResource"),
+            AdminEndpoints.createSchool)
+        admin.on(.PATCH, "schools/:id", doc: D.staff(
+            "Change a school", parameters: [D.uuid("School id.")], input: "SchoolChanges", status: 200,
+            component: "AdminSchoolResource", errors: [400, 404, 422]),
+            AdminEndpoints.updateSchool)
+        admin.on(.POST, "participants", doc: D.staff(
+            "Register a participant", input: "ParticipantInput", status: 201, component: "ParticipantResource"),
+            AdminEndpoints.createParticipant)
+        admin.on(.PATCH, "participants/:id", doc: D.staff(
+            "Change a participant", description: "Only `lead_provider_id`, `training_programme` and `status` change.",
+            parameters: [D.uuid("Participant id.")], input: "ParticipantChanges", status: 200,
+            component: "ParticipantResource", errors: [400, 404, 422]),
+            AdminEndpoints.updateParticipant)
+        admin.on(.POST, "partnerships", doc: D.staff(
+            "Add an additional partnership",
+            description: "A second delivery partner under the same lead provider: the duplicate rule does not apply, the others do.",
+            input: "AdditionalPartnershipInput", status: 201, component: "Partnership"),
+            AdminEndpoints.createAdditionalPartnership)
+        admin.on(.POST, "partnerships/rollover", doc: D.staff(
+            "Roll a school's latest partnership into a cohort",
+            description: "Copies the most recent partnership (by cohort, then creation) for the same provider and delivery partner.",
+            input: "RolloverInput", status: 201, component: "Partnership"),
+            AdminEndpoints.rollover)
+        return api.routes + admin.routes
     }
+
+    /// Whether a lead provider exists (the token command checks before issuing a token).
+    public static func leadProviderExists(_ id: String, in store: Store) -> Bool { store.get(Collection.leadProviders, id) != nil }
 
     public var openAPIInfo: OpenAPIInfo? { LeadProviderDocs.info }
 }
@@ -132,81 +209,20 @@ enum LeadProviderDocs {
                         "Comma-separated `created_at` / `updated_at`, `-` for descending (default `created_at`). Other names are ignored.")
     static func uuid(_ what: String) -> P { P("id", in: .path, required: true, schema: ["type": "string", "format": "uuid"], what) }
 
-    // MARK: public endpoints
-
-    static let listPartnerships = OperationDoc(
-        "List your partnerships", tag: "Partnerships",
-        description: "The calling lead provider's partnerships, oldest first unless `sort` says otherwise.",
-        parameters: [cohortList, updatedSince,
-                     P("filter[delivery_partner_id]", "Comma-separated delivery partner ids."), sort] + paging,
-        responses: [R(200, "A page of partnerships", schema: list("Partnership"))], errors: [400, 403])
-    static let createPartnership = OperationDoc(
-        "Create a partnership", tag: "Partnerships",
-        description: "Confirms a partnership with a school for a cohort and a delivery partner you are linked with. One per school, cohort and lead provider.",
-        requestBody: OpenAPISchema.ref("PartnershipRequest"),
-        responses: [R(200, "The new partnership", schema: one("Partnership"))], errors: [400, 403, 422])
-    static let showPartnership = OperationDoc(
-        "Retrieve a partnership", tag: "Partnerships", parameters: [uuid("Partnership id. Another provider's: 404.")],
-        responses: [R(200, "The partnership", schema: one("Partnership"))], errors: [403, 404])
-    static let updatePartnership = OperationDoc(
-        "Change a partnership's delivery partner", tag: "Partnerships",
-        description: "Only `delivery_partner_id` changes; it must be linked with you in the partnership's cohort.",
-        parameters: [uuid("Partnership id.")],
-        requestBody: OpenAPISchema.object([
-            ("data", OpenAPISchema.object([("attributes", OpenAPISchema.object([("delivery_partner_id", ["type": "string", "format": "uuid"])],
-                                                                                closed: false))], closed: false)),
-        ], closed: false),
-        responses: [R(200, "The updated partnership", schema: one("Partnership"))], errors: [400, 403, 404, 422])
-    static let listSchools = OperationDoc(
-        "List schools in a cohort", tag: "Schools",
-        description: "Schools eligible for funding in the cohort, plus ineligible ones with a partnership in it.",
-        parameters: [requiredCohort, P("filter[urn]", "A school URN."), updatedSince, sort] + paging,
-        responses: [R(200, "A page of schools", schema: list("School"))], errors: [400, 403])
-    static let showSchool = OperationDoc(
-        "Retrieve a school in a cohort", tag: "Schools", parameters: [uuid("School id."), requiredCohort],
-        responses: [R(200, "The school", schema: one("School"))], errors: [400, 403, 404])
-    static let listDeliveryPartners = OperationDoc(
-        "List your delivery partners", tag: "Delivery partners",
-        description: "Delivery partners linked with the calling lead provider in any (or the given) cohorts.",
-        parameters: [cohortList, sort] + paging,
-        responses: [R(200, "A page of delivery partners", schema: list("DeliveryPartner"))], errors: [400, 403])
-    static let showDeliveryPartner = OperationDoc(
-        "Retrieve a delivery partner", tag: "Delivery partners", parameters: [uuid("Delivery partner id. Not linked with you: 404.")],
-        responses: [R(200, "The delivery partner", schema: one("DeliveryPartner"))], errors: [403, 404])
+    /// `PUT`/`PATCH /partnerships/{id}`: only the delivery partner changes.
+    static let partnershipChange = OpenAPISchema.object([
+        ("data", OpenAPISchema.object([("attributes", OpenAPISchema.object([("delivery_partner_id", ["type": "string", "format": "uuid"])],
+                                                                            closed: false))], closed: false)),
+    ], closed: false)
 
     // MARK: staff endpoints
 
     static func staff(_ summary: String, description: String = "", parameters: [P] = [], input: String?,
-                      status: Int, component: String, errors: [Int] = [400, 403, 422]) -> OperationDoc {
+                      status: Int, component: String, errors: [Int] = [400, 422]) -> OperationDoc {
         OperationDoc(summary, tag: "Staff", description: description, parameters: parameters,
                      requestBody: input.map(OpenAPISchema.ref),
                      responses: [R(status, status == 201 ? "Created" : "OK", schema: one(component))], errors: errors)
     }
-
-    static let listCohorts = OperationDoc(
-        "List cohorts", tag: "Staff", responses: [R(200, "Every cohort", schema: list("CohortResource"))], errors: [403])
-    static let createCohort = staff("Create a cohort", description: "Status is derived from the registration dates and the current time.",
-                                    input: "CohortInput", status: 201, component: "CohortResource")
-    static let updateCohort = staff("Change a cohort's registration dates", parameters: [P("year", in: .path, required: true, "Cohort year.")],
-                                    input: "CohortChanges", status: 200, component: "CohortResource", errors: [400, 403, 404, 422])
-    static func createNamed(_ what: String) -> OperationDoc {
-        staff("Create a \(what)", input: "NamedInput", status: 201, component: what == "lead provider" ? "LeadProvider" : "DeliveryPartnerRecord")
-    }
-    static let createLink = staff("Link a lead provider with a delivery partner in a cohort", description: "Idempotent: an existing link is answered again.",
-                                  input: "DeliveryPartnerLinkInput", status: 201, component: "DeliveryPartnerLinkResource")
-    static let createSchool = staff("Create a school", description: "URNs are unique.", input: "SchoolInput", status: 201, component: "AdminSchoolResource")
-    static let updateSchool = staff("Change a school", parameters: [uuid("School id.")], input: "SchoolChanges", status: 200,
-                                    component: "AdminSchoolResource", errors: [400, 403, 404, 422])
-    static let createParticipant = staff("Register a participant", input: "ParticipantInput", status: 201, component: "ParticipantResource")
-    static let updateParticipant = staff("Change a participant", description: "Only `lead_provider_id`, `training_programme` and `status` change.",
-                                         parameters: [uuid("Participant id.")], input: "ParticipantChanges", status: 200,
-                                         component: "ParticipantResource", errors: [400, 403, 404, 422])
-    static let createAdditionalPartnership = staff(
-        "Add an additional partnership", description: "A second delivery partner under the same lead provider: the duplicate rule does not apply, the others do.",
-        input: "AdditionalPartnershipInput", status: 201, component: "Partnership")
-    static let rollover = staff(
-        "Roll a school's latest partnership into a cohort", description: "Copies the most recent partnership (by cohort, then creation) for the same provider and delivery partner.",
-        input: "RolloverInput", status: 201, component: "Partnership")
 }
 
 private extension String {

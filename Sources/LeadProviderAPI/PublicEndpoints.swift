@@ -30,8 +30,8 @@ enum PublicEndpoints {
         return resource(id: record["id"]?.stringValue ?? "", type: "partnership", attributes: Schemas.partnership.serialize(attributes))
     }
 
-    static func listPartnerships(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func listPartnerships(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         let query = try ListQuery(context.request.query)
         let page = try partnershipsPage(query, provider: provider, store: context.store)
         return document(.array(page.map { partnershipResource($0, store: context.store) }))
@@ -75,19 +75,19 @@ enum PublicEndpoints {
         }
     }
 
-    static func ownPartnership(_ context: RequestContext, provider: String) throws -> JSON {
+    static func ownPartnership(_ context: Context, provider: String) throws -> JSON {
         guard let record = context.store.get(Collection.partnerships, context.request.pathParameter("id")),
               record["lead_provider_id"]?.stringValue == provider else { throw Failure.notFound }
         return record
     }
 
-    static func showPartnership(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func showPartnership(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         return document(partnershipResource(try ownPartnership(context, provider: provider), store: context.store))
     }
 
-    static func createPartnership(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func createPartnership(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         let attributes = try requestAttributes(context.request)
         let now = Timestamp.now()
         let id = try context.store.write { tx -> String in
@@ -97,8 +97,8 @@ enum PublicEndpoints {
         return document(partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
     }
 
-    static func updatePartnership(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func updatePartnership(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         let id = context.request.pathParameter("id")
         guard let existing = context.store.get(Collection.partnerships, id), existing["lead_provider_id"]?.stringValue == provider else {
             throw Failure.notFound
@@ -170,8 +170,8 @@ enum PublicEndpoints {
         return cohort
     }
 
-    static func listSchools(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func listSchools(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         let query = try ListQuery(context.request.query)
         let cohort = try requiredCohort(query)
         let since = try query.updatedSince()
@@ -186,8 +186,8 @@ enum PublicEndpoints {
         return document(.array(query.paged(sorted).map(\.resource)))
     }
 
-    static func showSchool(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func showSchool(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         let query = try ListQuery(context.request.query)
         let cohort = try requiredCohort(query)
         let id = context.request.pathParameter("id")
@@ -219,8 +219,8 @@ enum PublicEndpoints {
         ]))
     }
 
-    static func listDeliveryPartners(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func listDeliveryPartners(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         let query = try ListQuery(context.request.query)
         var years = linkedYears(provider: provider, store: context.store)
         if let cohorts = query.filters["cohort"] {
@@ -232,8 +232,8 @@ enum PublicEndpoints {
         return document(.array(query.paged(sorted).map { deliveryPartnerResource($0, years: years[$0["id"]?.stringValue ?? ""] ?? []) }))
     }
 
-    static func showDeliveryPartner(_ context: RequestContext) throws -> HTTPResponse {
-        let provider = try Access.leadProvider(context)
+    static func showDeliveryPartner(_ context: Context) throws -> HTTPResponse {
+        let provider = try context.provider
         let id = context.request.pathParameter("id")
         let years = linkedYears(provider: provider, store: context.store)
         guard let record = context.store.get(Collection.deliveryPartners, id), let linked = years[id] else { throw Failure.notFound }

@@ -3,25 +3,39 @@ import HTTP
 import JSON
 import Store
 
-/// The roles of this API and who may see what.
-struct Caller {
-    let principal: Principal
+/// Who calls the Partners API: staff, or a user of this API (partner members, project owners).
+/// A token of another family is no credential here (401).
+public enum PartnersPrincipal: Principal, TokenPrincipal, Equatable {
+    case staff(Staff)
+    case user(id: Int)
 
-    static func from(_ context: RequestContext) throws -> Caller {
-        guard let token = Tokens.credential(from: context.request.headers["authorization"], schemes: ["APIKey", "Bearer"]),
-              let principal = Tokens.authenticate(token, store: context.store) else { throw Failure.unauthorized }
-        switch principal {
-        case .staff, .partnersUser: return Caller(principal: principal)
-        default: throw Failure.unauthorized  // a token of another API family is not a credential here
+    static let kind = "partners_user"
+
+    public static func authenticate(_ context: RequestContext) throws -> PartnersPrincipal {
+        guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["APIKey", "Bearer"]),
+              let principal = PartnersPrincipal(stored: stored) else { throw Failure.unauthorized }
+        return principal
+    }
+
+    public init?(stored: JSON) {
+        if let staff = Staff(stored: stored) {
+            self = .staff(staff)
+        } else if stored["kind"]?.stringValue == Self.kind, let id = stored["user_id"]?.intValue {
+            self = .user(id: id)
+        } else {
+            return nil
         }
     }
 
-    var isStaff: Bool { if case .staff = principal { return true } else { return false } }
-    var userID: Int? { if case .partnersUser(let id) = principal { return id } else { return nil } }
-
-    func requireStaff() throws {
-        guard isStaff else { throw Failure.forbidden("This endpoint is only accessible to staff.") }
+    public var stored: JSON {
+        switch self {
+        case .staff(let staff): return staff.stored
+        case .user(let id): return ["kind": .string(Self.kind), "user_id": .int(id)]
+        }
     }
+
+    var isStaff: Bool { if case .staff = self { return true } else { return false } }
+    var userID: Int? { if case .user(let id) = self { return id } else { return nil } }
 
     func isMember(of partner: Int, _ store: Store) -> Bool {
         guard let userID else { return false }
@@ -39,6 +53,13 @@ struct Caller {
         }
     }
 }
+
+extension Role<PartnersPrincipal> {
+    static let staff = Role("staff") { guard $0.isStaff else { throw Failure.forbidden("This endpoint is only accessible to staff.") } }
+}
+
+/// What a Partners API handler gets: the request, the store and the authenticated caller.
+typealias Context = Authenticated<PartnersPrincipal>
 
 /// `limit` (default and maximum 20) and `since` (the last id of the previous page).
 struct CursorPage {

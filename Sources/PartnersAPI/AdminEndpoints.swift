@@ -5,16 +5,11 @@ import Store
 
 /// Staff management of users, partners (and their members) and projects (and their owners).
 enum AdminEndpoints {
-    static func staff(_ context: RequestContext) throws {
-        try Caller.from(context).requireStaff()
-    }
-
     static func requireUser(_ tx: Transaction, _ id: Int?, field: String) throws {
         guard let id, tx.get(Collection.users, String(id)) != nil else { throw Failure.value(field, "User \(id ?? 0) does not exist.") }
     }
 
-    static func createUser(_ context: RequestContext) throws -> HTTPResponse {
-        try staff(context)
+    static func createUser(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.user, partial: false)
         let record = try context.store.write { tx -> JSON in
             let id = tx.nextSequence(Collection.users)
@@ -25,8 +20,7 @@ enum AdminEndpoints {
         return .json(record, status: .created)
     }
 
-    static func savePartner(_ context: RequestContext, creating: Bool) throws -> HTTPResponse {
-        try staff(context)
+    static func savePartner(_ context: Context, creating: Bool) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.partner, partial: !creating)
         let pathID = creating ? nil : context.request.pathParameter("id")
         let record = try context.store.write { tx -> JSON in
@@ -48,8 +42,7 @@ enum AdminEndpoints {
         return .json(Resources.partner(record), status: creating ? .created : .ok)
     }
 
-    static func addMember(_ context: RequestContext) throws -> HTTPResponse {
-        try staff(context)
+    static func addMember(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.membership, partial: false)
         let partnerText = context.request.pathParameter("id")
         let user = body["user_id"]?.intValue ?? 0
@@ -61,8 +54,7 @@ enum AdminEndpoints {
         return .json(["partner_id": .int(Int(partnerText) ?? 0), "user_id": .int(user)], status: .created)
     }
 
-    static func removeMember(_ context: RequestContext) throws -> HTTPResponse {
-        try staff(context)
+    static func removeMember(_ context: Context) throws -> HTTPResponse {
         let key = "\(context.request.pathParameter("id"))|\(context.request.pathParameter("user_id"))"
         try context.store.write { tx in
             guard tx.get(Collection.memberships, key) != nil else { throw Failure.notFound("Membership", key) }
@@ -71,8 +63,7 @@ enum AdminEndpoints {
         return .noContent()
     }
 
-    static func saveProject(_ context: RequestContext, creating: Bool) throws -> HTTPResponse {
-        try staff(context)
+    static func saveProject(_ context: Context, creating: Bool) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.project, partial: !creating)
         let pathID = creating ? nil : context.request.pathParameter("id")
         let record = try context.store.write { tx -> JSON in

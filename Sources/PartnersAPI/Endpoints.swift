@@ -40,13 +40,13 @@ enum Resources {
 }
 
 enum Endpoints {
-    static func project(_ context: RequestContext) throws -> JSON {
+    static func project(_ context: Context) throws -> JSON {
         let text = context.request.pathParameter("id")
         guard let record = context.store.get(Collection.projects, String(try intID(text, "Project"))) else { throw Failure.notFound("Project", text) }
         return record
     }
 
-    static func partnershipRecord(_ context: RequestContext) throws -> JSON {
+    static func partnershipRecord(_ context: Context) throws -> JSON {
         let text = context.request.pathParameter("id")
         guard let record = context.store.get(Collection.partnerships, String(try intID(text, "Partnership"))) else {
             throw Failure.notFound("Partnership", text)
@@ -54,8 +54,8 @@ enum Endpoints {
         return record
     }
 
-    static func showPartnership(_ context: RequestContext) throws -> HTTPResponse {
-        let caller = try Caller.from(context)
+    static func showPartnership(_ context: Context) throws -> HTTPResponse {
+        let caller = context.principal
         let record = try partnershipRecord(context)
         guard caller.isStaff || caller.isMember(of: record["partner_id"]?.intValue ?? 0, context.store) else {
             throw Failure.forbidden("Only users of this partnership's partner may see it.")
@@ -72,9 +72,7 @@ enum Endpoints {
         }
     }
 
-    static func createPartnership(_ context: RequestContext) throws -> HTTPResponse {
-        let caller = try Caller.from(context)
-        try caller.requireStaff()
+    static func createPartnership(_ context: Context) throws -> HTTPResponse {
         let projectRecord = try project(context)
         let body = try payload(context.request, Schemas.partnershipCreate, partial: false)
         let projectID = projectRecord["id"]?.intValue ?? 0
@@ -99,9 +97,7 @@ enum Endpoints {
         return .json(Resources.partnership(record, context.store), status: .created)
     }
 
-    static func updatePartnership(_ context: RequestContext) throws -> HTTPResponse {
-        let caller = try Caller.from(context)
-        try caller.requireStaff()
+    static func updatePartnership(_ context: Context) throws -> HTTPResponse {
         let existing = try partnershipRecord(context)
         let body = try payload(context.request, Schemas.partnershipUpdate, partial: true)
         let id = existing["id"]?.intValue ?? 0
@@ -115,9 +111,7 @@ enum Endpoints {
         return .json(Resources.partnership(record, context.store))
     }
 
-    static func deletePartnership(_ context: RequestContext) throws -> HTTPResponse {
-        let caller = try Caller.from(context)
-        try caller.requireStaff()
+    static func deletePartnership(_ context: Context) throws -> HTTPResponse {
         let id = try partnershipRecord(context)["id"]?.intValue ?? 0
         try context.store.write { tx in
             guard tx.get(Collection.partnerships, String(id)) != nil else { throw Failure.notFound("Partnership", String(id)) }
@@ -126,8 +120,8 @@ enum Endpoints {
         return .noContent()
     }
 
-    static func listProjectPartnerships(_ context: RequestContext) throws -> HTTPResponse {
-        let caller = try Caller.from(context)
+    static func listProjectPartnerships(_ context: Context) throws -> HTTPResponse {
+        let caller = context.principal
         let record = try project(context)
         guard caller.canListPartnerships(of: record, context.store) else {
             throw Failure.forbidden("Only the project owner and users of its partners may list its partnerships.")
@@ -138,8 +132,8 @@ enum Endpoints {
         return .json(["partnerships": .array(items.map { Resources.partnership($0, context.store) }), "meta": meta])
     }
 
-    static func showProject(_ context: RequestContext) throws -> HTTPResponse {
-        let caller = try Caller.from(context)
+    static func showProject(_ context: Context) throws -> HTTPResponse {
+        let caller = context.principal
         let record = try project(context)
         var body = Resources.project(record, context.store)
         let extra = Set((context.request.query["extra_fields"] ?? "").split(separator: ",").map(String.init))
@@ -156,15 +150,14 @@ enum Endpoints {
         return store.lookupRecords(Collection.partners, index: "by_slug", key: text).first
     }
 
-    static func showPartner(_ context: RequestContext) throws -> HTTPResponse {
-        _ = try Caller.from(context)
+    static func showPartner(_ context: Context) throws -> HTTPResponse {
         let text = context.request.pathParameter("partner")
         guard let id = Int(text), let record = context.store.get(Collection.partners, String(id)) else { throw Failure.notFound("Partner", text) }
         return .json(Resources.partner(record))
     }
 
-    static func partnerProjects(_ context: RequestContext) throws -> HTTPResponse {
-        let caller = try Caller.from(context)
+    static func partnerProjects(_ context: Context) throws -> HTTPResponse {
+        let caller = context.principal
         let text = context.request.pathParameter("partner")
         guard let partner = partner(byIDOrSlug: text, context.store) else { throw Failure.notFound("Partner", text) }
         let partnerID = partner["id"]?.intValue ?? 0

@@ -12,24 +12,83 @@ public struct PartnersFamily: APIFamily {
 
     public init() {}
 
-    public func registerRoutes(_ routes: RouteRegistry) {
+    /// Every operation: partners' users and staff under `/v1`, staff alone under `/v1/admin`.
+    public var routes: [Route] {
         typealias D = PartnersDocs
-        routes.add(.GET, "/v1/partnerships/:id", doc: D.showPartnership, Endpoints.showPartnership)
-        routes.add(.PATCH, "/v1/partnerships/:id", doc: D.updatePartnership, Endpoints.updatePartnership)
-        routes.add(.DELETE, "/v1/partnerships/:id", doc: D.deletePartnership, Endpoints.deletePartnership)
-        routes.add(.GET, "/v1/projects/:id", doc: D.showProject, Endpoints.showProject)
-        routes.add(.GET, "/v1/projects/:id/partnerships", doc: D.listProjectPartnerships, Endpoints.listProjectPartnerships)
-        routes.add(.POST, "/v1/projects/:id/partnerships", doc: D.createPartnership, Endpoints.createPartnership)
-        routes.add(.GET, "/v1/partners/:partner", doc: D.showPartner, Endpoints.showPartner)
-        routes.add(.GET, "/v1/partners/:partner/projects", doc: D.partnerProjects, Endpoints.partnerProjects)
+        typealias R = OperationDoc.Response
+        typealias P = OperationDoc.Parameter
+        typealias S = OpenAPISchema
+        var api = OperationGroup<PartnersPrincipal>("/v1", access: .authenticated)
+        api.on(.GET, "partnerships/:id", doc: OperationDoc(
+            "Retrieve a partnership", tag: "Partnerships", description: "Staff, and users of the partnership's partner.",
+            parameters: [D.id("Partnership")], responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [403, 404]),
+            Endpoints.showPartnership)
+        api.on(.PATCH, "partnerships/:id", access: .role(.staff), doc: OperationDoc(
+            "Update a partnership", tag: "Partnerships",
+            description: "Staff only. Making a partnership the default clears the project's previous default in the same write.",
+            parameters: [D.id("Partnership")], requestBody: S.ref("PartnershipUpdate"),
+            responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [400, 404]),
+            Endpoints.updatePartnership)
+        api.on(.DELETE, "partnerships/:id", access: .role(.staff), doc: OperationDoc(
+            "Delete a partnership", tag: "Partnerships", description: "Staff only.", parameters: [D.id("Partnership")],
+            responses: [R(204, "Deleted")], errors: [404]),
+            Endpoints.deletePartnership)
+        api.on(.GET, "projects/:id", doc: OperationDoc(
+            "Retrieve a project", tag: "Projects", description: "Any valid token.",
+            parameters: [D.id("Project"), P("extra_fields", schema: ["type": "string", "example": "partnerships"],
+                                            "Comma list; `partnerships` embeds them when the caller may list them.")],
+            responses: [R(200, "The project", schema: S.ref("Project"))], errors: [404]),
+            Endpoints.showProject)
+        api.on(.GET, "projects/:id/partnerships", doc: OperationDoc(
+            "List project partnerships", tag: "Partnerships",
+            description: "Staff, the project owner, and users of a partner in partnership with the project. Ordered by id.",
+            parameters: [D.id("Project")] + D.paging,
+            responses: [R(200, "A page of partnerships", schema: D.page("partnerships", "Partnership"))], errors: [400, 403, 404]),
+            Endpoints.listProjectPartnerships)
+        api.on(.POST, "projects/:id/partnerships", access: .role(.staff), doc: OperationDoc(
+            "Create a project partnership", tag: "Partnerships",
+            description: "Staff only. One partnership per partner and project (409 otherwise).",
+            parameters: [D.id("Project")], requestBody: S.ref("PartnershipCreate"),
+            responses: [R(201, "The new partnership", schema: S.ref("Partnership"))], errors: [400, 404, 409]),
+            Endpoints.createPartnership)
+        api.on(.GET, "partners/:partner", doc: OperationDoc(
+            "Retrieve a partner", tag: "Partners", description: "Any valid token.", parameters: [D.id("Partner", name: "partner")],
+            responses: [R(200, "The partner", schema: S.ref("Partner"))], errors: [404]),
+            Endpoints.showPartner)
+        api.on(.GET, "partners/:partner/projects", doc: OperationDoc(
+            "List a partner's projects", tag: "Partners",
+            description: "Projects in partnership with the partner. Users of that partner and staff; anyone with a valid token when `status=online`.",
+            parameters: [P("partner", in: .path, required: true, "Partner id or slug."),
+                         P("status", schema: ["type": "string", "enum": ["new", "pending", "online", "offline", "finished"]],
+                           "Only projects with this status.")] + D.paging,
+            responses: [R(200, "A page of projects", schema: D.page("projects", "Project"))], errors: [400, 403, 404]),
+            Endpoints.partnerProjects)
 
-        routes.add(.POST, "/v1/admin/users", doc: D.createUser, AdminEndpoints.createUser)
-        routes.add(.POST, "/v1/admin/partners", doc: D.createPartner) { try AdminEndpoints.savePartner($0, creating: true) }
-        routes.add(.PATCH, "/v1/admin/partners/:id", doc: D.updatePartner) { try AdminEndpoints.savePartner($0, creating: false) }
-        routes.add(.POST, "/v1/admin/partners/:id/members", doc: D.addMember, AdminEndpoints.addMember)
-        routes.add(.DELETE, "/v1/admin/partners/:id/members/:user_id", doc: D.removeMember, AdminEndpoints.removeMember)
-        routes.add(.POST, "/v1/admin/projects", doc: D.createProject) { try AdminEndpoints.saveProject($0, creating: true) }
-        routes.add(.PATCH, "/v1/admin/projects/:id", doc: D.updateProject) { try AdminEndpoints.saveProject($0, creating: false) }
+        var admin = OperationGroup<PartnersPrincipal>("/v1/admin", access: .role(.staff))
+        admin.on(.POST, "users", doc: D.staff("Create a user", input: "UserInput", status: 201, output: "User"),
+                 AdminEndpoints.createUser)
+        admin.on(.POST, "partners", doc: D.staff(
+            "Create a partner", "Staff only. Slugs are unique (409).", input: "PartnerInput", status: 201, output: "Partner", errors: [400, 409])
+        ) { try AdminEndpoints.savePartner($0, creating: true) }
+        admin.on(.PATCH, "partners/:id", doc: D.staff(
+            "Update a partner", parameters: [D.id("Partner")], input: "PartnerChanges", status: 200, output: "Partner", errors: [400, 404, 409])
+        ) { try AdminEndpoints.savePartner($0, creating: false) }
+        admin.on(.POST, "partners/:id/members", doc: D.staff(
+            "Add a partner user", "Staff only. The user becomes a user of the partner.", parameters: [D.id("Partner")],
+            input: "MembershipInput", status: 201, output: "Membership", errors: [400, 404]),
+                 AdminEndpoints.addMember)
+        admin.on(.DELETE, "partners/:id/members/:user_id", doc: D.staff(
+            "Remove a partner user", parameters: [D.id("Partner"), D.id("User", name: "user_id")], input: nil, status: 204, output: nil,
+            errors: [404]),
+                 AdminEndpoints.removeMember)
+        admin.on(.POST, "projects", doc: D.staff(
+            "Create a project", "Staff only. Slugs are unique (409).", input: "ProjectInput", status: 201, output: "Project", errors: [400, 409])
+        ) { try AdminEndpoints.saveProject($0, creating: true) }
+        admin.on(.PATCH, "projects/:id", doc: D.staff(
+            "Update a project", "Staff only. A new `owner_id` transfers ownership.", parameters: [D.id("Project")],
+            input: "ProjectChanges", status: 200, output: "Project", errors: [400, 404, 409])
+        ) { try AdminEndpoints.saveProject($0, creating: false) }
+        return api.routes + admin.routes
     }
 
     public var openAPIInfo: OpenAPIInfo? { PartnersDocs.info }
@@ -109,65 +168,12 @@ enum PartnersDocs {
     ]
     static func page(_ key: String, _ component: String) -> JSON { S.object([(key, S.array(S.ref(component))), ("meta", S.ref("PageMeta"))]) }
 
-    // MARK: public endpoints
-
-    static let showPartnership = OperationDoc(
-        "Retrieve a partnership", tag: "Partnerships", description: "Staff, and users of the partnership's partner.",
-        parameters: [id("Partnership")], responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [403, 404])
-    static let updatePartnership = OperationDoc(
-        "Update a partnership", tag: "Partnerships",
-        description: "Staff only. Making a partnership the default clears the project's previous default in the same write.",
-        parameters: [id("Partnership")], requestBody: S.ref("PartnershipUpdate"),
-        responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [400, 403, 404])
-    static let deletePartnership = OperationDoc(
-        "Delete a partnership", tag: "Partnerships", description: "Staff only.", parameters: [id("Partnership")],
-        responses: [R(204, "Deleted")], errors: [403, 404])
-    static let showProject = OperationDoc(
-        "Retrieve a project", tag: "Projects", description: "Any valid token.",
-        parameters: [id("Project"), P("extra_fields", schema: ["type": "string", "example": "partnerships"],
-                                      "Comma list; `partnerships` embeds them when the caller may list them.")],
-        responses: [R(200, "The project", schema: S.ref("Project"))], errors: [404])
-    static let listProjectPartnerships = OperationDoc(
-        "List project partnerships", tag: "Partnerships",
-        description: "Staff, the project owner, and users of a partner in partnership with the project. Ordered by id.",
-        parameters: [id("Project")] + paging,
-        responses: [R(200, "A page of partnerships", schema: page("partnerships", "Partnership"))], errors: [400, 403, 404])
-    static let createPartnership = OperationDoc(
-        "Create a project partnership", tag: "Partnerships",
-        description: "Staff only. One partnership per partner and project (409 otherwise).",
-        parameters: [id("Project")], requestBody: S.ref("PartnershipCreate"),
-        responses: [R(201, "The new partnership", schema: S.ref("Partnership"))], errors: [400, 403, 404, 409])
-    static let showPartner = OperationDoc(
-        "Retrieve a partner", tag: "Partners", description: "Any valid token.", parameters: [id("Partner", name: "partner")],
-        responses: [R(200, "The partner", schema: S.ref("Partner"))], errors: [404])
-    static let partnerProjects = OperationDoc(
-        "List a partner's projects", tag: "Partners",
-        description: "Projects in partnership with the partner. Users of that partner and staff; anyone with a valid token when `status=online`.",
-        parameters: [P("partner", in: .path, required: true, "Partner id or slug."),
-                     P("status", schema: ["type": "string", "enum": ["new", "pending", "online", "offline", "finished"]], "Only projects with this status.")]
-            + paging,
-        responses: [R(200, "A page of projects", schema: page("projects", "Project"))], errors: [400, 403, 404])
-
     // MARK: staff endpoints
 
     static func staff(_ summary: String, _ description: String = "Staff only.", parameters: [P] = [], input: String?,
-                      status: Int, output: String?, errors: [Int] = [400, 403]) -> OperationDoc {
+                      status: Int, output: String?, errors: [Int] = [400]) -> OperationDoc {
         OperationDoc(summary, tag: "Staff", description: description, parameters: parameters, requestBody: input.map(S.ref),
                      responses: [R(status, status == 201 ? "Created" : status == 204 ? "Deleted" : "OK", schema: output.map(S.ref))],
                      errors: errors)
     }
-
-    static let createUser = staff("Create a user", input: "UserInput", status: 201, output: "User")
-    static let createPartner = staff("Create a partner", "Staff only. Slugs are unique (409).", input: "PartnerInput", status: 201,
-                                     output: "Partner", errors: [400, 403, 409])
-    static let updatePartner = staff("Update a partner", parameters: [id("Partner")], input: "PartnerChanges", status: 200, output: "Partner",
-                                     errors: [400, 403, 404, 409])
-    static let addMember = staff("Add a partner user", "Staff only. The user becomes a user of the partner.", parameters: [id("Partner")],
-                                 input: "MembershipInput", status: 201, output: "Membership", errors: [400, 403, 404])
-    static let removeMember = staff("Remove a partner user", parameters: [id("Partner"), id("User", name: "user_id")], input: nil,
-                                    status: 204, output: nil, errors: [403, 404])
-    static let createProject = staff("Create a project", "Staff only. Slugs are unique (409).", input: "ProjectInput", status: 201,
-                                     output: "Project", errors: [400, 403, 409])
-    static let updateProject = staff("Update a project", "Staff only. A new `owner_id` transfers ownership.", parameters: [id("Project")],
-                                     input: "ProjectChanges", status: 200, output: "Project", errors: [400, 403, 404, 409])
 }

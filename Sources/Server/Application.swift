@@ -21,10 +21,8 @@ public final class Application {
         self.families = families
         self.store = store
         for family in families {
-            let registry = RouteRegistry(family: family.name, errorFormatter: family.errorFormatter)
-            family.registerRoutes(registry)
-            for route in registry.routes {
-                router.add(route.method, route.pattern, Entry(handler: route.handler, errorFormatter: route.errorFormatter))
+            for route in family.routes {
+                router.add(route.method, route.pattern, Entry(handler: route.handler, errorFormatter: family.errorFormatter))
             }
             if !family.pathPrefix.isEmpty { prefixes.append((family.pathPrefix, family.errorFormatter)) }
         }

@@ -20,12 +20,14 @@ public struct OperationsFamily: APIFamily {
         self.scoreboardPath = scoreboardPath
     }
 
-    public func registerRoutes(_ routes: RouteRegistry) {
-        routes.add(.GET, "/healthz") { _ in .json(["status": "ok"]) }
-        routes.add(.GET, "/status") { context in
+    public var routes: [Route] {
+        var routes = OperationGroup<Nobody>("", access: .anyone)
+        routes.onPublic(.GET, "/healthz", doc: nil) { _ in .json(["status": "ok"]) }
+        routes.onPublic(.GET, "/status", doc: nil) { context in
             guard Self.isLoopback(context.request.remoteAddress) else { throw APIError.notFound() }
             return .json(try status(store: context.store))
         }
+        return routes.routes
     }
 
     /// True only for a peer address that really is loopback: 127.0.0.0/8, ::1 (or an IPv4-mapped

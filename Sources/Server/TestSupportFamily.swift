@@ -18,27 +18,28 @@ public struct TestSupportFamily: APIFamily {
 
     public init() {}
 
-    public func registerRoutes(_ routes: RouteRegistry) {
-        routes.add(.GET, "/_test/sleep") { context in
+    public var routes: [Route] {
+        var routes = OperationGroup<Nobody>("/_test", access: .anyone)
+        routes.onPublic(.GET, "sleep", doc: nil) { context in
             let milliseconds = Int(context.request.query["ms"] ?? "") ?? 1000
             usleep(UInt32(min(max(milliseconds, 0), 600_000)) * 1000)
             return .json(["slept_ms": .int(milliseconds), "pid": .int(Int(getpid()))])
         }
-        routes.add(.POST, "/_test/crash") { _ in
+        routes.onPublic(.POST, "crash", doc: nil) { _ in
             Log.error("test route: crashing on purpose")
             exit(3)
         }
-        routes.add(.GET, "/_test/pid") { _ in .json(["pid": .int(Int(getpid()))]) }
+        routes.onPublic(.GET, "pid", doc: nil) { _ in .json(["pid": .int(Int(getpid()))]) }
         // A large response whose worker dies after writing its head and part of its body, as a
         // worker killed while sending a big list page would (the client must see a failure).
-        routes.add(.GET, "/_test/dies-while-writing") { context in
+        routes.onPublic(.GET, "dies-while-writing", doc: nil) { context in
             let size = min(max(Int(context.request.query["bytes"] ?? "") ?? 1_100_000, 2), 16 << 20)
             let written = min(max(Int(context.request.query["die_after"] ?? "") ?? size / 4, 0), size - 1)
             var response = HTTPResponse.json(.string(String(repeating: "x", count: size - 2)))
             response.headers.append((TestHook.dieAfterBodyBytes, String(written)))
             return response
         }
-        routes.add(.POST, "/_test/echo") { context in
+        routes.onPublic(.POST, "echo", doc: nil) { context in
             let request = context.request
             return .json([
                 "method": .string(request.method.rawValue),
@@ -51,6 +52,7 @@ public struct TestSupportFamily: APIFamily {
                 "query": .object(JSONObject(request.query.pairs.map { ($0.name, JSON.string($0.value)) })),
             ])
         }
+        return routes.routes
     }
 }
 

@@ -94,9 +94,9 @@ struct BenchSeedCommand: ParsableCommand {
 
         let durable = try Store(directory: data, indexes: families)
         for p in 0..<providers {
-            print("PROVIDER_\(p)_TOKEN=\(try Tokens.create(in: durable, principal: .leadProvider(id: Self.provider(p)), name: "loadtest").token)")
+            print("PROVIDER_\(p)_TOKEN=\(try Tokens.create(in: durable, principal: LeadProviderPrincipal.leadProvider(id: Self.provider(p)), name: "loadtest").token)")
         }
-        print("STAFF_TOKEN=\(try Tokens.create(in: durable, principal: .staff(name: "loadtest"), name: "loadtest").token)")
+        print("STAFF_TOKEN=\(try Tokens.create(in: durable, principal: Staff(name: "loadtest"), name: "loadtest").token)")
         print("SEED_SCHOOLS=\(schools)")
         print("SEED_CREATORS=\(creators)")
         print("SEED_UPDATE_TARGETS=\(updateTargets)")

@@ -1,5 +1,6 @@
 import APICore
 import ArgumentParser
+import LeadProviderAPI
 import PartnersAPI
 import Server
 import Store
@@ -34,19 +35,20 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             let store = try TokenCommand.openStore(data)
-            let principal: Principal
+            let principal: any TokenPrincipal
             if let leadProvider {
-                guard store.get("lp_lead_providers", leadProvider) != nil else { throw ValidationError("no lead provider \(leadProvider)") }
-                principal = .leadProvider(id: leadProvider)
+                guard LeadProviderFamily.leadProviderExists(leadProvider, in: store) else { throw ValidationError("no lead provider \(leadProvider)") }
+                principal = LeadProviderPrincipal.leadProvider(id: leadProvider)
             } else if let partnersUser {
                 guard PartnersFamily.userExists(partnersUser, in: store) else { throw ValidationError("no Partners API user \(partnersUser)") }
-                principal = .partnersUser(id: partnersUser)
+                principal = PartnersPrincipal.user(id: partnersUser)
             } else {
-                principal = .staff(name: staff!)
+                principal = Staff(name: staff!)
             }
-            let (id, token) = try Tokens.create(in: store, principal: principal, name: name ?? principal.description)
+            let description = Tokens.describe(principal.stored)
+            let (id, token) = try Tokens.create(in: store, principal: principal, name: name ?? description)
             print(token)
-            print("token id \(id) for \(principal.description); store it now, it is not shown again")
+            print("token id \(id) for \(description); store it now, it is not shown again")
         }
     }
 
@@ -56,7 +58,7 @@ struct TokenCommand: ParsableCommand {
         func run() throws {
             for info in Tokens.list(in: try TokenCommand.openStore(data)) {
                 let state = info.revokedAt == nil ? "active" : "revoked \(info.revokedAt!)"
-                print("\(info.id)  \(info.principal.description)  \"\(info.name)\"  created \(info.createdAt)  last used \(info.lastUsedAt ?? "never")  \(state)")
+                print("\(info.id)  \(Tokens.describe(info.principal))  \"\(info.name)\"  created \(info.createdAt)  last used \(info.lastUsedAt ?? "never")  \(state)")
             }
         }
     }

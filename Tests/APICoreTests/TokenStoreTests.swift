@@ -7,9 +7,9 @@ final class TokenStoreTests: XCTestCase {
     func testCreateAuthenticateRevokeAndNoPlaintextOnDisk() throws {
         let directory = NSTemporaryDirectory() + "tokens-\(UUID().uuidString)"
         let store = try Store(directory: directory, indexes: Tokens.indexes)
-        let (id, token) = try Tokens.create(in: store, principal: .leadProvider(id: "lp-1"), name: "test")
+        let (id, token) = try Tokens.create(in: store, principal: Staff(name: "lp-1"), name: "test")
         XCTAssertTrue(token.hasPrefix("ptk_"))
-        XCTAssertEqual(Tokens.authenticate(token, store: store), .leadProvider(id: "lp-1"))
+        XCTAssertEqual(Tokens.authenticate(token, store: store).flatMap(Staff.init(stored:)), Staff(name: "lp-1"))
         XCTAssertNil(Tokens.authenticate(token + "x", store: store))
         XCTAssertNil(Tokens.authenticate("", store: store))
         // Recorded after the request's own writes (the server flushes them once it has answered).

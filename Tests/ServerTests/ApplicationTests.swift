@@ -19,13 +19,15 @@ private struct SampleFamily: APIFamily {
     let errorFormatter: any ErrorFormatter = BracketFormatter()
     let storeIndexes: [IndexDefinition] = []
 
-    func registerRoutes(_ routes: RouteRegistry) {
-        routes.add(.GET, "/api/sample/items/:id") { context in .json(["id": .string(context.request.pathParameter("id"))]) }
-        routes.add(.POST, "/api/sample/fail") { _ in throw APIErrors([.validation(field: "a", "Enter a"), .validation(field: "b", "Enter b")]) }
-        routes.add(.GET, "/api/sample/bug") { _ in
+    var routes: [Route] {
+        var routes = OperationGroup<Nobody>("/api/sample", access: .anyone)
+        routes.onPublic(.GET, "items/:id", doc: nil) { context in .json(["id": .string(context.request.pathParameter("id"))]) }
+        routes.onPublic(.POST, "fail", doc: nil) { _ in throw APIErrors([.validation(field: "a", "Enter a"), .validation(field: "b", "Enter b")]) }
+        routes.onPublic(.GET, "bug", doc: nil) { _ in
             struct Unexpected: Error {}
             throw Unexpected()
         }
+        return routes.routes
     }
 }
 

@@ -18,19 +18,20 @@ struct CounterFamily: APIFamily {
     final class Window: @unchecked Sendable { var betweenReadAndWrite: (() throws -> Void)? }
     let window = Window()
 
-    func registerRoutes(_ routes: RouteRegistry) {
-        routes.add(.GET, "/api/counters/:id") { context in
+    var routes: [Route] {
+        var routes = OperationGroup<Nobody>("/api/counters", access: .anyone)
+        routes.onPublic(.GET, ":id", doc: nil) { context in
             guard let record = context.store.get("counters", context.request.pathParameter("id")) else { throw APIError.notFound() }
             return .json(record)
         }
-        routes.add(.PATCH, "/api/counters/:id") { context in
+        routes.onPublic(.PATCH, ":id", doc: nil) { context in
             let id = context.request.pathParameter("id")
             guard let value = context.request.jsonBody()?["value"]?.intValue else { throw APIError.validation(field: "value", "Enter a value") }
             try window.betweenReadAndWrite?()
             try context.store.write { tx in tx.put("counters", id, ["id": .string(id), "value": .int(value)]) }
             return .json(["id": .string(id), "value": .int(value)])
         }
-        routes.add(.POST, "/api/counters") { context in
+        routes.onPublic(.POST, "", doc: nil) { context in
             guard let value = context.request.jsonBody()?["value"]?.intValue else { throw APIError.validation(field: "value", "Enter a value") }
             try window.betweenReadAndWrite?()
             let id = try context.store.write { tx -> String in
@@ -42,10 +43,11 @@ struct CounterFamily: APIFamily {
             response.headers.append(("Location", "/api/counters/\(id)"))
             return response
         }
-        routes.add(.DELETE, "/api/counters/:id") { context in
+        routes.onPublic(.DELETE, ":id", doc: nil) { context in
             try context.store.write { tx in tx.delete("counters", context.request.pathParameter("id")) }
             return .noContent()
         }
+        return routes.routes
     }
 }
 

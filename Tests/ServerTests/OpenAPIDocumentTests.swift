@@ -17,10 +17,8 @@ final class OpenAPIDocumentTests: XCTestCase {
         for family in families {
             let document = try XCTUnwrap(OpenAPIDocument.build(family))
             XCTAssertEqual(OpenAPISchema.unresolvedReferences(in: document), [], family.name)
-            let registry = RouteRegistry(family: family.name, errorFormatter: family.errorFormatter)
-            family.registerRoutes(registry)
             var ids = Set<String>()
-            for route in registry.routes {
+            for route in family.routes {
                 XCTAssertNotNil(route.doc, "\(family.name): \(route.method.rawValue) \(route.pattern) has no OperationDoc")
                 let template = route.pattern.split(separator: "/", omittingEmptySubsequences: false)
                     .map { $0.first == ":" ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
@@ -30,8 +28,10 @@ final class OpenAPIDocumentTests: XCTestCase {
                 XCTAssertFalse(operation["summary"]?.stringValue?.isEmpty ?? true)
                 let statuses = operation["responses"]?.objectValue?.keys ?? []
                 XCTAssertTrue(statuses.contains { $0.hasPrefix("2") }, "\(id): no success response")
-                // An operation that requires a credential documents the answer without one.
-                if !(operation["security"]?.arrayValue ?? []).isEmpty { XCTAssertTrue(statuses.contains("401"), "\(id): no 401") }
+                // Security, 401 and 403 come from the operation's access requirement.
+                XCTAssertEqual((operation["security"]?.arrayValue ?? []).isEmpty, route.requirement == .none, id)
+                XCTAssertEqual(statuses.contains("401"), route.requirement != .none, "\(id): 401 iff a credential is required")
+                if case .role = route.requirement { XCTAssertTrue(statuses.contains("403"), "\(id): a role refuses with 403") }
                 // Every `{name}` of the path is declared as a path parameter.
                 let declared = Set((operation["parameters"]?.arrayValue ?? []).filter { $0["in"] == "path" }.compactMap { $0["name"]?.stringValue })
                 XCTAssertEqual(declared, Set(route.pattern.split(separator: "/").filter { $0.first == ":" }.map { String($0.dropFirst()) }), id)
