@@ -51,9 +51,11 @@ let package = Package(
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore", "JSON", "Store", "HTTP"]),
-        .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "APICore", "HTTP", "JSON", "Store"]),
-        .testTarget(name: "PartnersAPITests", dependencies: ["PartnersAPI", "HTTP", "JSON"]),
-        .testTarget(name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store"]),
+        // The whole application in-process (temporary store, tokens, requests): each family's rules in milliseconds.
+        .target(name: "TestClient", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store"], path: "Tests/TestClient"),
+        .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "PartnersAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
+        .testTarget(name: "PartnersAPITests", dependencies: ["PartnersAPI", "LeadProviderAPI", "APICore", "HTTP", "JSON", "TestClient"]),
+        .testTarget(name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
     ]
 )
