@@ -1,7 +1,8 @@
 import JSON
 
-/// An error a handler or the shared layers raise. It carries what every family's format needs;
-/// each API family renders it in its own wire format through an `ErrorFormatter`.
+/// An error a handler or the shared layers raise, in HTTP's own terms (a kind, a status, a heading,
+/// a human detail, the field concerned): no family's vocabulary. Each API family renders it in its
+/// own wire format through an `ErrorFormatter`.
 public struct APIError: Error, Sendable, Equatable {
     public enum Kind: String, Sendable {
         case badRequest, malformedBody, unauthorized, forbidden, notFound, methodNotAllowed, conflict
@@ -11,7 +12,8 @@ public struct APIError: Error, Sendable, Equatable {
 
     public var kind: Kind
     public var status: HTTPStatus
-    /// Short label: the LP API's `title`, or the field name for field errors.
+    /// A short heading ("Not found", "Bad request"), or the field's name for a field error. Each
+    /// family's `ErrorFormatter` decides whether and where its format shows it.
     public var title: String
     /// Human text shown to the caller.
     public var detail: String
