@@ -1,6 +1,7 @@
 import ArgumentParser
 import JSON
 import Store
+import WorkerPool
 #if canImport(Glibc)
 import Glibc
 #endif
