@@ -40,7 +40,7 @@ def scratch_repo(tmp_path):
     (its stamps match, so nothing is installed); stale binaries from an earlier build in .build."""
     repo = tmp_path / "repo"
     shutil.copytree(REPO / "deploy", repo / "deploy")
-    for name in ("tests/requirements.txt", "docs/requirements.txt"):
+    for name in ("IntegrationTests/requirements.txt", "docs/requirements.txt"):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, repo / name)
     if (REPO / ".venv").exists():
