@@ -44,6 +44,12 @@ let package = Package(
             "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The benchmarks (`store benchmark`, `bench-seed` for deploy/loadtest): their own executable,
+        // not in the production binary. Built with `swift build --product partnerships-bench`.
+        .executableTarget(name: "partnerships-bench", dependencies: [
+            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/PartnershipsBench"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),

@@ -6,6 +6,6 @@ struct Partnerships: ParsableCommand {
         commandName: "partnerships",
         abstract: "The Partnerships API server: a FastCGI worker pool behind nginx, and its admin commands.",
         subcommands: [Serve.self, Worker.self, StoreCommand.self, TokenCommand.self, LeadProviderCommand.self, DirectoryCommand.self,
-                      BenchSeedCommand.self, OpenAPICommand.self, RoutesCommand.self]
+                      OpenAPICommand.self, RoutesCommand.self]
     )
 }

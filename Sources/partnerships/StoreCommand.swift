@@ -11,7 +11,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Inspect and maintain the JSON store (safe while the server runs).",
-        subcommands: [Verify.self, Compact.self, Backup.self, Restore.self, Stats.self, Benchmark.self, BenchmarkWriter.self]
+        subcommands: [Verify.self, Compact.self, Backup.self, Restore.self, Stats.self]
     )
 
     struct Location: ParsableArguments {

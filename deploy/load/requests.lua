@@ -1,7 +1,7 @@
 -- The request kinds the load test mixes, one function per kind, grouped by API family. Each returns
 -- a raw HTTP request (wrk.format). Payloads are valid and, for creates, unique: `ctx:next(name)`
 -- hands out indexes no earlier request of this load test run used (see run.lua), and the seed
--- (partnerships bench-seed) gave schools, providers and delivery partners fixed ids.
+-- (partnerships-bench bench-seed) gave schools, providers and delivery partners fixed ids.
 local R = {}
 
 local function auth(token)

@@ -1,6 +1,7 @@
-"""The deploy scripts themselves: a failed build stops deploy/up and deploy/test with the compiler's
-errors and build progress, messages are plain text off a terminal or with NO_COLOR, and
-deploy/loadtest's cleanup stops every process spawn-fcgi started.
+"""The deploy scripts themselves: a failed build stops deploy/up, deploy/test and deploy/loadtest
+(either of its two products) with the compiler's errors and build progress, messages are plain
+text off a terminal or with NO_COLOR, and deploy/loadtest's cleanup stops every process spawn-fcgi
+started.
 
 The build tests run copies of the scripts in a scratch repository with a stand-in `swift` that
 fails like a real compile error (and a stand-in dpkg-query, so nothing is installed): fast, and
@@ -21,6 +22,8 @@ ESC = "\x1b["
 FAKE_SWIFT = """#!/bin/sh
 case "$1" in
     build)
+        # FAKE_SWIFT_BUILDS=PRODUCT: that product builds, every other build fails.
+        case "$*" in *"--product ${FAKE_SWIFT_BUILDS:-none}") exit 0 ;; esac
         echo "[1/3] Compiling JSON JSON.swift"
         echo "[2/3] Compiling Server Broken.swift"
         echo "/repo/Sources/Server/Broken.swift:3:5: error: cannot find 'frobnicate' in scope" >&2
@@ -37,14 +40,14 @@ def scratch_repo(tmp_path):
     (its stamps match, so nothing is installed); stale binaries from an earlier build in .build."""
     repo = tmp_path / "repo"
     shutil.copytree(REPO / "deploy", repo / "deploy")
-    for name in ("tests/requirements.txt", "docs/requirements.txt"):
+    for name in ("IntegrationTests/requirements.txt", "docs/requirements.txt"):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, repo / name)
     if (REPO / ".venv").exists():
         (repo / ".venv").symlink_to(REPO / ".venv")
-    for config in ("debug", "release"):
-        stale = repo / ".build" / config / "partnerships"
-        stale.parent.mkdir(parents=True)
+    for config, product in [(c, p) for c in ("debug", "release") for p in ("partnerships", "partnerships-bench")]:
+        stale = repo / ".build" / config / product
+        stale.parent.mkdir(parents=True, exist_ok=True)
         stale.write_text("#!/bin/sh\necho 'stale binary ran' >&2\nexit 1\n")
         stale.chmod(0o755)
     bin_dir = tmp_path / "bin"
@@ -58,9 +61,13 @@ def scratch_repo(tmp_path):
     return repo, env
 
 
-@pytest.mark.parametrize("script", ["up", "test"])
-def test_a_failed_build_stops_the_script_with_the_compilers_errors_and_progress(scratch_repo, script):
+@pytest.mark.parametrize("script, builds", [("up", None), ("test", None), ("loadtest", None),
+                                             ("loadtest", "partnerships")])
+def test_a_failed_build_stops_the_script_with_the_compilers_errors_and_progress(scratch_repo, script, builds):
+    """("loadtest", "partnerships"): the server builds, the benchmarks' product (partnerships-bench) fails."""
     repo, env = scratch_repo
+    if builds:
+        env["FAKE_SWIFT_BUILDS"] = builds
     result = subprocess.run([str(repo / "deploy" / script)], cwd=repo, env=env, stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=120)
     output = result.stdout + result.stderr
@@ -68,6 +75,8 @@ def test_a_failed_build_stops_the_script_with_the_compilers_errors_and_progress(
     assert "error: cannot find 'frobnicate' in scope" in result.stderr, output
     assert "[1/3] Compiling JSON JSON.swift" in result.stderr, "build progress must be shown:\n" + output
     assert "the build failed" in result.stderr, output
+    if builds:
+        assert "--product partnerships-bench" in result.stderr, output
     # Nothing ran after the failed build: no stale binary, no tests, no "running" banner.
     assert "stale binary ran" not in output
     assert "SWIFT TEST RAN" not in output

@@ -116,7 +116,7 @@ def documents(contract_stack):
 def test_every_family_has_a_document_and_credentials(contract_stack, documents):
     assert {"lead-provider-v3", "partners-v1", "directory"} <= set(documents)
     missing = set(documents) - set(contract_stack.credentials)
-    assert not missing, f"no test credentials for {missing}: add them to contract_stack in tests/e2e/test_contract.py"
+    assert not missing, f"no test credentials for {missing}: add them to contract_stack in IntegrationTests/e2e/test_contract.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import JSON
 import Store
+import WorkerPool
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -129,7 +130,7 @@ extension StoreCommand {
             spawnBenchmarkWriter(["--data", directory, "--count", "0", "--prefix", "none", "--compact"])
         }
 
-        /// `partnerships store benchmark-writer ARGUMENTS` as a child process.
+        /// `partnerships-bench store benchmark-writer ARGUMENTS` as a child process.
         private func spawnBenchmarkWriter(_ arguments: [String]) -> pid_t {
             let argv = [executablePath(), "store", "benchmark-writer"] + arguments
             var pid: pid_t = 0
