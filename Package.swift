@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.12.0"),
     ],
     targets: [
         // libfcgi through its Debian package; the shim includes fcgiapp.h only (never fcgi_stdio.h).
@@ -19,6 +20,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // ppoll and friends: GNU extensions Swift's Glibc module does not export.
         .target(name: "CSystemShims"),
+        // swift-log's LogHandler for the server's log: one JSON object per line, one write(2) each,
+        // on a file SIGUSR1 reopens. Nothing project-specific.
+        .target(name: "JSONLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // A JSON value with its own parser and serializer: the wire format and the store format.
         .target(name: "JSON"),
         // libfcgi accept loop, request reading with a body cap, CGI response writing.
@@ -51,6 +55,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/PartnershipsBench"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "JSONLoggingTests", dependencies: ["JSONLogging", "JSON", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),
         // A writer process the store tests start, kill and race against each other.
