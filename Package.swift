@@ -30,23 +30,24 @@ let package = Package(
         // Transport-free HTTP: request/response values, router, query parsing, errors.
         .target(name: "HTTP", dependencies: ["JSON"]),
         // The supervisor: socket binding, worker processes, signals, scoreboard.
-        .target(name: "WorkerPool", dependencies: ["CSystemShims"]),
+        .target(name: "WorkerPool", dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
         // data file (ids, offsets, index keys), an fsynced journal, all shared by every worker.
         .target(name: "Store", dependencies: ["JSON", "CSystemShims", "CZlib"]),
         // What every API family shares: request context, family protocol, auth, pagination, schemas.
-        .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store", "COpenSSL"]),
+        .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // Lead Provider API v3 (seed 001).
-        .target(name: "LeadProviderAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
+        .target(name: "LeadProviderAPI", dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
         // Partners API v1 (seed 000).
-        .target(name: "PartnersAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
+        .target(name: "PartnersAPI", dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
         // Directory API (seed 002).
-        .target(name: "DirectoryAPI", dependencies: ["APICore", "HTTP", "JSON", "Store"]),
+        .target(name: "DirectoryAPI", dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
-        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI"]),
+        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
+                                         .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "partnerships", dependencies: [
-            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI", "JSONLogging",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
         // The benchmarks (`store benchmark`, `bench-seed` for deploy/loadtest): their own executable,
         // not in the production binary. Built with `swift build --product partnerships-bench`.

@@ -1,5 +1,6 @@
 import HTTP
 import JSON
+import Logging
 import Store
 
 /// What one request's handler gets: the request (with path parameters filled in) and the store,
@@ -7,10 +8,25 @@ import Store
 public final class RequestContext {
     public var request: HTTPRequest
     public let store: Store
+    /// This request's logger: its lines carry `request_id`, `method` and `path`. Made when first
+    /// used unless given: a request that logs nothing pays nothing for it.
+    public lazy var logger: Logger = RequestContext.logger(for: request)
 
-    public init(request: HTTPRequest, store: Store) {
+    public init(request: HTTPRequest, store: Store, logger: Logger? = nil) {
         self.request = request
         self.store = store
+        if let logger { self.logger = logger }
+    }
+
+    private static let requestLogger = Logger(label: "partnerships.request")
+
+    /// A logger whose lines carry the request's id, method and path (no string is built for it).
+    public static func logger(for request: HTTPRequest) -> Logger {
+        var logger = requestLogger
+        logger[metadataKey: "request_id"] = .string(request.requestID)
+        logger[metadataKey: "method"] = .string(request.method.rawValue)
+        logger[metadataKey: "path"] = .string(request.path)
+        return logger
     }
 }
 

@@ -1,6 +1,7 @@
 import APICore
 import HTTP
 import JSON
+import Logging
 import Store
 import WorkerPool
 
@@ -80,7 +81,7 @@ public final class Application {
             _ = store.takeReadDamage()
             store.setWritePrecondition(nil)
             for error in store.flushDeferredWrites() {
-                Log.warning("a deferred write failed (the request was answered)", [("request_id", request.requestID), ("error", String(describing: error))])
+                RequestContext.logger(for: request).warning("a deferred write failed (the request was answered)", error: error)
             }
         }
         do {
@@ -106,12 +107,10 @@ public final class Application {
         } catch let errors as APIErrors {
             return entry.errorFormatter.response(for: errors.errors)
         } catch StoreError.diskFull(let what) {
-            Log.error("write refused: disk full (nothing was written)", [("request_id", request.requestID), ("method", request.method.rawValue),
-                                                                          ("path", request.path), ("error", what)])
+            RequestContext.logger(for: request).error("write refused: disk full (nothing was written)", metadata: ["error": .string(what)])
             return entry.errorFormatter.response(for: [.insufficientStorage(requestID: request.requestID)])
         } catch {
-            Log.error("request failed", [("request_id", request.requestID), ("method", request.method.rawValue),
-                                         ("path", request.path), ("error", String(describing: error))])
+            RequestContext.logger(for: request).error("request failed", error: error)
             return entry.errorFormatter.response(for: [.internalError(requestID: request.requestID)])
         }
     }

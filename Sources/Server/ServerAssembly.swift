@@ -27,10 +27,11 @@ public enum ServerAssembly {
         return Application(families: families, store: store)
     }
 
-    public static func workerLoop(dataDirectory: String, bodyLimit: Int, maxRequests: Int, testRoutes: Bool) throws -> WorkerLoop {
+    public static func workerLoop(dataDirectory: String, bodyLimit: Int, maxRequests: Int, testRoutes: Bool,
+                                  reopenLog: (@Sendable () throws -> Void)? = nil) throws -> WorkerLoop {
         let scoreboard = ProcessEnvironment()[WorkerEnvironment.scoreboard]
         let application = try application(dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes)
         return WorkerLoop(application: application, options: WorkerOptions(bodyLimit: bodyLimit, maxRequests: maxRequests,
-                                                                                   testHooks: testRoutes))
+                                                                                   testHooks: testRoutes, reopenLog: reopenLog))
     }
 }

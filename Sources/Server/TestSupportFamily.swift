@@ -25,8 +25,8 @@ public struct TestSupportFamily: APIFamily {
             usleep(UInt32(min(max(milliseconds, 0), 600_000)) * 1000)
             return .json(["slept_ms": .int(milliseconds), "pid": .int(Int(getpid()))])
         }
-        routes.onPublic(.POST, "crash", doc: nil) { _ in
-            Log.error("test route: crashing on purpose")
+        routes.onPublic(.POST, "crash", doc: nil) { context in
+            context.logger.error("test route: crashing on purpose")
             exit(3)
         }
         routes.onPublic(.GET, "pid", doc: nil) { _ in .json(["pid": .int(Int(getpid()))]) }

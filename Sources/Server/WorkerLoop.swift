@@ -1,6 +1,7 @@
 import FastCGI
 import HTTP
 import JSON
+import Logging
 import WorkerPool
 #if canImport(Glibc)
 import Glibc
@@ -15,11 +16,14 @@ public struct WorkerOptions: Sendable {
     /// Carry out the /_test routes' instructions to the loop (`TestHook`), such as dying half way
     /// through a response. Only `--enable-test-routes` sets it; production workers never do.
     public var testHooks = false
+    /// Opens the log file again (SIGUSR1, after logrotate moved it).
+    public var reopenLog: (@Sendable () throws -> Void)?
 
-    public init(bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000, testHooks: Bool = false) {
+    public init(bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000, testHooks: Bool = false, reopenLog: (@Sendable () throws -> Void)? = nil) {
         self.bodyLimit = bodyLimit
         self.maxRequests = maxRequests
         self.testHooks = testHooks
+        self.reopenLog = reopenLog
     }
 }
 
@@ -30,6 +34,7 @@ public final class WorkerLoop {
     private let options: WorkerOptions
     private let scoreboard: Scoreboard?
     private let slot: Int?
+    private let logger = Logger(label: "partnerships.worker")
 
     public init(application: Application, options: WorkerOptions) {
         self.application = application
@@ -51,7 +56,7 @@ public final class WorkerLoop {
         let connection = FastCGIConnection(listenSocket: 0)
         var served = 0
         if let scoreboard, let slot { scoreboard.markIdle(slot: slot, requests: 0) }
-        Log.info("worker ready", [("slot", slot.map(String.init) ?? "-")])
+        logger.info("worker ready", metadata: ["slot": .string(slot.map(String.init) ?? "-")])
         var replacementRequested = false
         while true {
             if options.maxRequests > 0 && served >= options.maxRequests && !replacementRequested {
@@ -60,14 +65,16 @@ public final class WorkerLoop {
                 guard let scoreboard, let slot else { break }
                 scoreboard.requestReplacement(slot: slot)
                 replacementRequested = true
-                Log.info("max_requests reached; serving until the replacement is ready", [("served", String(served))])
+                logger.info("max_requests reached; serving until the replacement is ready", metadata: ["served": "\(served)"])
             }
             switch WorkerRuntime.waitForConnection(listenSocket: 0) {
             case .stop:
                 if let scoreboard, let slot { scoreboard.markStopping(slot: slot) }
                 return 0
             case .reopenLogs:
-                Log.reopen()
+                do { try options.reopenLog?() } catch {
+                    logger.error("cannot reopen the log file; still writing to the one open", error: error)
+                }
                 continue
             case .connectionReady:
                 break
@@ -82,11 +89,11 @@ public final class WorkerLoop {
             case .failed(let code) where code == EAGAIN || code == EWOULDBLOCK:
                 continue  // another worker took this connection
             case .failed(let code):
-                Log.error("accept failed; worker exits", [("errno", String(code))])
+                logger.error("accept failed; worker exits", metadata: ["errno": "\(code)"])
                 return 1
             }
         }
-        Log.info("worker recycled after max_requests", [("served", String(served))])
+        logger.info("worker recycled after max_requests", metadata: ["served": "\(served)"])
         return 0
     }
 
@@ -101,7 +108,7 @@ public final class WorkerLoop {
         case .tooLarge:
             response = respondWithoutRouting(params, .payloadTooLarge(limit: options.bodyLimit))
         case .truncated:
-            Log.warning("request body ended early; client went away", [("request_id", params["REQUEST_ID"] ?? "")])
+            logger.warning("request body ended early; client went away", metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
             return
         case .body(let body):
             switch RequestMapping.request(from: params, body: body) {
@@ -119,11 +126,11 @@ public final class WorkerLoop {
                                        headers: response.headers, body: response.body)
         if let deathPoint {
             connection.write(Array(bytes.prefix(bytes.count - response.body.count + deathPoint)))
-            Log.error("test hook: dying part way through a response", [("body_bytes_written", String(deathPoint))])
+            logger.error("test hook: dying part way through a response", metadata: ["body_bytes_written": "\(deathPoint)"])
             _exit(3)
         }
         if !connection.write(bytes) {
-            Log.warning("client went away before the response was written", [("request_id", params["REQUEST_ID"] ?? "")])
+            logger.warning("client went away before the response was written", metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
         }
     }
 

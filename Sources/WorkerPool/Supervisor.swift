@@ -1,3 +1,4 @@
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,6 +23,8 @@ public struct PoolConfiguration: Sendable {
     /// to the supervisor says it is due; at most one runs at a time, never inside a request.
     public var maintenanceCommand: [String]?
     public var maintenanceCheckInterval: Double = 1
+    /// Opens the log file again (SIGUSR1, after logrotate moved it); the workers get the signal too.
+    public var reopenLog: (@Sendable () throws -> Void)?
 
     public init(workerCommand: [String], scoreboardPath: String) {
         self.workerCommand = workerCommand
@@ -75,6 +78,7 @@ public final class Supervisor {
     private var maintenancePID: pid_t? = nil
     private var maintenanceStarted = 0.0
     private var nextMaintenanceCheck = 0.0
+    private let logger = Logger(label: "partnerships.supervisor")
 
     public init(configuration: PoolConfiguration, socket: ListenSocket, maintenanceDue: (() -> Bool)? = nil) throws {
         self.configuration = configuration
@@ -93,9 +97,9 @@ public final class Supervisor {
         sigprocmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
         if let pidFile = configuration.pidFile { writePIDFile(pidFile) }
-        Log.info("supervisor started", [("listen", socket.address.description), ("workers", String(configuration.workers)),
-                                         ("max_requests", String(configuration.maxRequests)),
-                                         ("request_timeout", String(configuration.requestTimeout))])
+        logger.info("supervisor started", metadata: ["listen": "\(socket.address)", "workers": "\(configuration.workers)",
+                                                     "max_requests": "\(configuration.maxRequests)",
+                                                     "request_timeout": "\(configuration.requestTimeout)"])
         ensureWorkers()
 
         while true {
@@ -105,8 +109,12 @@ public final class Supervisor {
             case SIGTERM, SIGQUIT, SIGINT: beginStop(signal: received)
             case SIGHUP: beginReload()
             case SIGUSR1:
-                Log.reopen()
-                Log.info("log reopened")
+                do {
+                    try configuration.reopenLog?()
+                    logger.info("log reopened")
+                } catch {
+                    logger.error("cannot reopen the log file; still writing to the one open", error: error)
+                }
                 for pid in workers.keys { kill(pid, SIGUSR1) }
             default: break
             }
@@ -114,7 +122,7 @@ public final class Supervisor {
             if stopping {
                 if workers.isEmpty && maintenancePID == nil { break }
                 if now() > stopDeadline {
-                    Log.warning("grace period over; killing remaining workers", [("count", String(workers.count))])
+                    logger.warning("grace period over; killing remaining workers", metadata: ["count": "\(workers.count)"])
                     for pid in workers.keys { kill(pid, SIGKILL) }
                     stopDeadline = .infinity
                 }
@@ -128,7 +136,7 @@ public final class Supervisor {
             startMaintenanceIfDue()
         }
         cleanUp()
-        Log.info("supervisor stopped")
+        logger.info("supervisor stopped")
         return 0
     }
 
@@ -138,7 +146,7 @@ public final class Supervisor {
         guard !stopping else { return }
         stopping = true
         stopDeadline = now() + configuration.gracePeriod
-        Log.info("graceful stop", [("signal", String(signal)), ("workers", String(workers.count))])
+        logger.info("graceful stop", metadata: ["signal": "\(signal)", "workers": "\(workers.count)"])
         for pid in workers.keys { kill(pid, SIGTERM) }
         // A compaction stopped part way leaves the published generation as it was (crash-safe by design).
         if let maintenancePID { kill(maintenancePID, SIGTERM) }
@@ -146,14 +154,14 @@ public final class Supervisor {
 
     private func beginReload() {
         guard reloadDeadline == nil else {
-            Log.warning("reload already in progress; SIGHUP ignored")
+            logger.warning("reload already in progress; SIGHUP ignored")
             return
         }
         generation += 1
         scoreboard.increment(.reloads)
         scoreboard.increment(.generation)
         reloadDeadline = now() + 15
-        Log.info("graceful reload: starting a new generation", [("generation", String(generation))])
+        logger.info("graceful reload: starting a new generation", metadata: ["generation": "\(generation)"])
         for (pid, worker) in workers where worker.generation < generation {
             workers[pid]?.retiring = true  // not respawned when they leave; asked to leave once the new ones are up
         }
@@ -170,10 +178,10 @@ public final class Supervisor {
         if ready {
             let old = workers.filter { $0.value.generation < generation }
             for pid in old.keys { kill(pid, SIGTERM) }
-            Log.info("graceful reload: new generation ready; old workers finishing", [("old_workers", String(old.count))])
+            logger.info("graceful reload: new generation ready; old workers finishing", metadata: ["old_workers": "\(old.count)"])
             reloadDeadline = nil
         } else if now() > deadline {
-            Log.error("graceful reload failed: new workers did not become ready; keeping the old generation")
+            logger.error("graceful reload failed: new workers did not become ready; keeping the old generation")
             for (pid, worker) in workers where worker.generation == generation { kill(pid, SIGKILL); workers[pid]?.retiring = true }
             generation -= 1
             for (pid, worker) in workers where worker.generation == generation { workers[pid]?.retiring = false }
@@ -187,7 +195,7 @@ public final class Supervisor {
         for (pid, worker) in workers where !worker.retiring && scoreboard.slot(worker.slot).wantsReplacement {
             workers[pid]?.retiring = true
             workers[pid]?.recycling = true
-            Log.info("worker reached max_requests; starting its replacement", [("worker_pid", String(pid))])
+            logger.info("worker reached max_requests; starting its replacement", metadata: ["worker_pid": "\(pid)"])
         }
     }
 
@@ -212,9 +220,9 @@ public final class Supervisor {
         for (pid, worker) in workers where !worker.killedForTimeout {
             let slot = scoreboard.slot(worker.slot)
             guard slot.state == .busy, slot.busySince > 0, nowNanoseconds - slot.busySince > limit else { continue }
-            Log.warning("slow request: worker killed after the request timeout", [
-                ("worker_pid", String(pid)), ("slot", String(worker.slot)), ("request", slot.currentRequest),
-                ("elapsed_ms", String((nowNanoseconds - slot.busySince) / 1_000_000)),
+            logger.warning("slow request: worker killed after the request timeout", metadata: [
+                "worker_pid": "\(pid)", "slot": "\(worker.slot)", "request": .string(slot.currentRequest),
+                "elapsed_ms": "\((nowNanoseconds - slot.busySince) / 1_000_000)",
             ])
             kill(pid, SIGKILL)
             workers[pid]?.killedForTimeout = true
@@ -249,16 +257,16 @@ public final class Supervisor {
             }
             scoreboard.increment(.crashRestarts)
             let how = exitedNormally ? "exit status \(exitCode)" : "signal \(signalNumber)"
-            Log.error("worker died; restarting", [("worker_pid", String(pid)), ("slot", String(worker.slot)), ("cause", how)])
+            logger.error("worker died; restarting", metadata: ["worker_pid": "\(pid)", "slot": "\(worker.slot)", "cause": .string(how)])
             noteCrash()
         }
     }
 
     private func noteCrash() {
         guard let pause = backoff.noteCrash(at: now()) else { return }
-        Log.error("restart storm: backing off before restarting workers", [
-            ("crashes", String(configuration.restartLimit + 1)), ("window_s", String(configuration.restartWindow)),
-            ("backoff_s", String(pause)),
+        logger.error("restart storm: backing off before restarting workers", metadata: [
+            "crashes": "\(configuration.restartLimit + 1)", "window_s": "\(configuration.restartWindow)",
+            "backoff_s": "\(pause)",
         ])
     }
 
@@ -268,7 +276,7 @@ public final class Supervisor {
         guard live < configuration.workers else { return }
         for _ in live..<configuration.workers {
             guard let slot = scoreboard.claimSlot(generation: generation) else {
-                Log.error("no free scoreboard slot; cannot start a worker")
+                logger.error("no free scoreboard slot; cannot start a worker")
                 return
             }
             if let pid = spawnWorker(slot: slot) {
@@ -331,7 +339,7 @@ public final class Supervisor {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard rc == 0 else {
-            Log.error("cannot start process", [("command", command[0]), ("error", String(cString: strerror(rc)))])
+            logger.error("cannot start process", metadata: ["command": .string(command[0]), "error": .string(String(cString: strerror(rc)))])
             return nil
         }
         return pid
@@ -349,17 +357,17 @@ public final class Supervisor {
         }
         maintenancePID = pid
         maintenanceStarted = t
-        Log.info("maintenance started", [("command", command.dropFirst().joined(separator: " ")), ("pid", String(pid))])
+        logger.info("maintenance started", metadata: ["command": .string(command.dropFirst().joined(separator: " ")), "pid": "\(pid)"])
     }
 
     private func maintenanceFinished(status: Int32) {
         let milliseconds = String(Int((now() - maintenanceStarted) * 1000))
         if (status & 0x7f) == 0 && (status >> 8) & 0xff == 0 {
-            Log.info("maintenance finished", [("pid", String(maintenancePID ?? 0)), ("duration_ms", milliseconds)])
+            logger.info("maintenance finished", metadata: ["pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds)])
         } else {
             // Retried later: a failed compaction leaves the published generation as it was.
-            Log.error("maintenance failed; retrying in 30 s", [("pid", String(maintenancePID ?? 0)), ("duration_ms", milliseconds),
-                                                              ("status", String(status))])
+            logger.error("maintenance failed; retrying in 30 s", metadata: ["pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds),
+                                                                           "status": "\(status)"])
             nextMaintenanceCheck = now() + 30
         }
         maintenancePID = nil
@@ -368,7 +376,7 @@ public final class Supervisor {
     private func writePIDFile(_ path: String) {
         let text = "\(getpid())\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { Log.warning("cannot write pid file", [("path", path)]); return }
+        guard fd >= 0 else { logger.warning("cannot write pid file", metadata: ["path": .string(path)]); return }
         _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
         close(fd)
     }

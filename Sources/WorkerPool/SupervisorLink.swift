@@ -1,4 +1,5 @@
 import CSystemShims
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,12 +17,13 @@ public enum SupervisorLink {
         guard let text = getenv(WorkerEnvironment.supervisorPID), let supervisor = pid_t(String(cString: text)) else { return }
         // The kernel signals when the thread that started us ends: the supervisor starts every child
         // from its main thread, which lives as long as it does.
+        let logger = Logger(label: "partnerships.supervisor-link")
         if partnerships_set_parent_death_signal(SIGTERM) != 0 {
-            Log.warning("cannot ask to end with the supervisor", [("error", String(cString: strerror(errno)))])
+            logger.warning("cannot ask to end with the supervisor", metadata: ["error": .string(String(cString: strerror(errno)))])
         }
         // A supervisor that died before the line above sends nothing: we were re-parented already.
         if getppid() != supervisor {
-            Log.warning("the supervisor that started this process is gone; exiting", [("supervisor_pid", String(supervisor))])
+            logger.warning("the supervisor that started this process is gone; exiting", metadata: ["supervisor_pid": "\(supervisor)"])
             exit(0)
         }
     }

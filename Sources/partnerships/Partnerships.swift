@@ -8,4 +8,9 @@ struct Partnerships: ParsableCommand {
         subcommands: [Serve.self, Worker.self, StoreCommand.self, TokenCommand.self, LeadProviderCommand.self, DirectoryCommand.self,
                       OpenAPICommand.self, RoutesCommand.self]
     )
+
+    static func main() {
+        LogSetup.bootstrap()
+        main(nil)
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Server
 import Store
 import WorkerPool
@@ -63,6 +64,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Log file (JSON lines); '-' for stderr.")
     var log: String = "-"
 
+    @Option(help: """
+        Lowest level logged, by the supervisor and every process it starts: trace, debug, info, notice, \
+        warning, error, critical (default: $PARTNERSHIPS_LOG_LEVEL, else info).
+        """)
+    var logLevel: Logger.Level?
+
     @Option(help: "Journal bytes after which the supervisor starts a background compaction.")
     var compactionThreshold: Int = StoreOptions().compactionThreshold
 
@@ -76,10 +83,10 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        Log.component = "supervisor"
-        if log != "-" {
-            guard Log.open(path: absolutePath(log)) else { throw ValidationError("cannot open log file \(log)") }
-        }
+        LogSetup.output.component = "supervisor"
+        if let logLevel { LogSetup.setLevel(logLevel) }
+        if log != "-" { try LogSetup.open(absolutePath(log)) }
+        let logger = Logger(label: "partnerships.serve")
         try makeDirectories(runDirectory)
         try makeDirectories(worker.data)
         // Open (and recover) the store once before any worker starts, checking the whole data file:
@@ -89,11 +96,11 @@ struct Serve: ParsableCommand {
         do {
             let started = Scoreboard.monotonicNanoseconds()
             let notes = try Store.recoverForStart(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(), verifyData: true)
-            for note in notes { Log.warning("store recovery", [("note", note)]) }
-            Log.info("store checked", [("data", worker.data), ("ms", String((Scoreboard.monotonicNanoseconds() - started) / 1_000_000))])
+            for note in notes { logger.warning("store recovery", metadata: ["note": .string(note)]) }
+            logger.info("store checked", metadata: ["data": .string(worker.data), "ms": "\((Scoreboard.monotonicNanoseconds() - started) / 1_000_000)"])
             compactionWatch = try CompactionWatch(directory: absolutePath(worker.data), threshold: compactionThreshold)
         } catch {
-            Log.error("the store cannot be opened; not starting", [("data", worker.data), ("error", String(describing: error))])
+            logger.error("the store cannot be opened; not starting", error: error, metadata: ["data": .string(worker.data)])
             throw RefusedToStart(message: "the store in \(worker.data) cannot be opened: \(error)")
         }
         let address = ListenAddress.parse(listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
@@ -107,6 +114,7 @@ struct Serve: ParsableCommand {
         configuration.requestTimeout = requestTimeout
         configuration.gracePeriod = gracePeriod
         configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
+        configuration.reopenLog = { try LogSetup.output.reopen() }
         configuration.maintenanceCommand = [executablePath(), "store", "compact", "--data", absolutePath(worker.data), "--background"]
             + (log == "-" ? [] : ["--log", absolutePath(log)])
         if case .tcp(let host, let port) = socket.address {
@@ -127,10 +135,11 @@ struct Worker: ParsableCommand {
     @OptionGroup var worker: WorkerArguments
 
     func run() throws {
-        Log.component = "worker"
+        LogSetup.output.component = "worker"
         SupervisorLink.endWithSupervisor()
         let loop = try ServerAssembly.workerLoop(dataDirectory: worker.data, bodyLimit: worker.bodyLimit,
-                                                 maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes)
+                                                 maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes,
+                                                 reopenLog: { try LogSetup.output.reopen() })
         throw ExitCode(loop.run())
     }
 }

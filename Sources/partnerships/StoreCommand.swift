@@ -1,5 +1,6 @@
 import ArgumentParser
 import JSON
+import Logging
 import Server
 import Store
 import WorkerPool
@@ -40,9 +41,10 @@ struct StoreCommand: ParsableCommand {
         @Flag(help: "Started by the supervisor: JSON log lines, no progress.") var background = false
         @Option(help: "Log file for --background (JSON lines; default stderr).") var log: String?
         func run() throws {
-            if let log, !Log.open(path: log) { throw ValidationError("cannot open log file \(log)") }
+            if let log { try LogSetup.open(log) }
+            let logger = Logger(label: "partnerships.compactor")
             if background {
-                Log.component = "compactor"
+                LogSetup.output.component = "compactor"
                 SupervisorLink.endWithSupervisor()
                 // In the background the merge yields the CPU to the workers serving requests.
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
@@ -53,16 +55,16 @@ struct StoreCommand: ParsableCommand {
             guard let report = try store.compact(progress: showProgress ? { done, total in
                 writeStandardError("\r  \(done) / \(total) records")
             } : nil) else {
-                if background { Log.info("compaction skipped: another one is running") }
+                if background { logger.info("compaction skipped: another one is running") }
                 else { print("another compaction or restore is running; nothing done") }
                 return
             }
             if showProgress { writeStandardError("\n") }
             let milliseconds = (Scoreboard.monotonicNanoseconds() - started) / 1_000_000
             if background {
-                Log.info("compacted", [("generation", String(report.generation)), ("records", String(report.records)),
-                                       ("data_bytes", String(report.dataBytes)), ("carried_journal_bytes", String(report.carriedJournalBytes)),
-                                       ("switch_us", String(report.lockedMicroseconds)), ("duration_ms", String(milliseconds))])
+                logger.info("compacted", metadata: ["generation": "\(report.generation)", "records": "\(report.records)",
+                                                    "data_bytes": "\(report.dataBytes)", "carried_journal_bytes": "\(report.carriedJournalBytes)",
+                                                    "switch_us": "\(report.lockedMicroseconds)", "duration_ms": "\(milliseconds)"])
             } else {
                 print("compacted: generation \(report.generation), \(report.records) records, \(report.dataBytes) bytes in \(milliseconds) ms (lock held \(report.lockedMicroseconds) µs)")
             }
