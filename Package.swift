@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "WorkerPool", dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
         // data file (ids, offsets, index keys), an fsynced journal, all shared by every worker.
-        .target(name: "Store", dependencies: ["JSON", "CSystemShims", "CZlib"]),
+        .target(name: "Store", dependencies: ["JSON", "CSystemShims", "CZlib", .product(name: "Logging", package: "swift-log")]),
         // What every API family shares: request context, family protocol, auth, pagination, schemas.
         .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // Lead Provider API v3 (seed 001).

@@ -71,7 +71,15 @@ public final class Application {
         get.method = .GET
         get.body = []
         get.pathParameters = parameters
-        guard let response = try? entry.handler(RequestContext(request: get, store: store)), response.status == .ok else { return nil }
+        let response: HTTPResponse
+        do { response = try entry.handler(RequestContext(request: get, store: store)) } catch {
+            // An API error is the GET's answer (no current representation); anything else is a failure the 412 would hide.
+            if !(error is APIError || error is APIErrors) {
+                RequestContext.logger(for: request).error("If-Match: the current representation could not be read", error: error)
+            }
+            return nil
+        }
+        guard response.status == .ok else { return nil }
         return ConditionalRequest.tag(of: response.body)
     }
 

@@ -40,13 +40,16 @@ public final class WorkerLoop {
         self.application = application
         self.options = options
         let environment = ProcessEnvironment()
-        if let path = environment[WorkerEnvironment.scoreboard], let slotText = environment[WorkerEnvironment.slot],
-           let slot = Int(slotText), let board = try? Scoreboard(path: path) {
-            self.scoreboard = board
-            self.slot = slot
-        } else {
-            self.scoreboard = nil
-            self.slot = nil
+        var opened: (Scoreboard, Int)? = nil
+        var failure: (path: String, error: Error)? = nil
+        if let path = environment[WorkerEnvironment.scoreboard], let slotText = environment[WorkerEnvironment.slot], let slot = Int(slotText) {
+            do { opened = (try Scoreboard(path: path), slot) } catch { failure = (path, error) }
+        }
+        scoreboard = opened?.0
+        slot = opened?.1
+        if let failure {
+            // Served anyway, but the supervisor cannot see this worker (no request timeout, no recycling).
+            logger.error("cannot open the scoreboard; serving without it", error: failure.error, metadata: ["path": .string(failure.path)])
         }
     }
 

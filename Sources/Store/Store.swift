@@ -1,4 +1,5 @@
 import JSON
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,6 +77,9 @@ public final class Store {
     }
     /// What recovery found and repaired when this process opened the store (e.g. a torn last line).
     public private(set) var recoveryNotes: [String] = []
+    /// Where the store reports a failure it carries on after (a rollback that could not reload, a
+    /// fast path that fell back to the slow one).
+    public var logger = Logger(label: "partnerships.store")
 
     public init(directory: String, indexes: [IndexDefinition] = [], options: StoreOptions = StoreOptions()) throws {
         self.directory = directory
@@ -92,7 +96,7 @@ public final class Store {
             throw error
         }
         // From here a failure runs deinit, which closes what was opened.
-        if options.recoverOnOpen || !head.isInitialized || !head.checkValueMatches || (try? attachUnlocked()) != true {
+        if options.recoverOnOpen || !head.isInitialized || !head.checkValueMatches || !attachedUnlocked() {
             try withLock(LOCK_EX) { try recover() }
         }
     }
@@ -173,7 +177,7 @@ public final class Store {
         }
         // A compaction or restore: map the new generation, without a lock when possible; under the
         // shared lock (its files cannot go away while we hold it) when files keep changing under us.
-        if (try? attachUnlocked()) == true { return }
+        if attachedUnlocked() { return }
         try withLock(LOCK_SH) {
             guard let stable = head.read() else { throw StoreError.system("store head is being repaired; retry") }
             try load(stable)
@@ -257,7 +261,7 @@ public final class Store {
             try view.apply(finishing, sequence: pending.sequence)
             head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
         } catch {
-            if !pending.operations.isEmpty { try? recover() }
+            if !pending.operations.isEmpty { reloadAfterRollback() }
             throw error
         }
     }
@@ -267,8 +271,17 @@ public final class Store {
         guard let pending = held else { return }
         held = nil
         guard pending.locked else { return }
-        if !pending.operations.isEmpty { try? recover() }
+        if !pending.operations.isEmpty { reloadAfterRollback() }
         releaseLock()
+    }
+
+    /// Held writes were applied to this process's view and never committed: reload it from disk.
+    private func reloadAfterRollback() {
+        do { try recover() } catch {
+            // The caller's own error is what the request reports; this one must not go unseen: until
+            // the next reload succeeds this process may answer with the writes that were dropped.
+            logger.error("cannot reload the store after dropping uncommitted writes", error: error, metadata: ["directory": .string(directory)])
+        }
     }
 
     private func writeHeld<T>(_ body: (inout Transaction) throws -> T) throws -> T {
@@ -388,7 +401,7 @@ public final class Store {
                                              options: .init(verifyData: options.verifyDataOnOpen && !alreadyVerified, persistRebuiltHint: true,
                                                             verifyHintChecksum: !alreadyVerified),
                                              notes: &notes)
-        if options.checkOnly && options.verifyDataOnOpen && !alreadyVerified { VerifiedFiles.record(directory, generation: published.generation) }
+        if options.checkOnly && options.verifyDataOnOpen && !alreadyVerified { VerifiedFiles.record(directory, generation: published.generation, logger: logger) }
         recoveryNotes += notes
         let path = journalPath(published.generation)
         if !Files.exists(path) && published.committedLength > 0 {
@@ -460,6 +473,15 @@ public final class Store {
         }
     }
 
+    /// `attachUnlocked`, false when it failed: the caller falls back to doing it under a lock, which
+    /// reports a real problem itself.
+    private func attachedUnlocked() -> Bool {
+        do { return try attachUnlocked() } catch {
+            logger.debug("attaching without the lock failed; trying under the lock", error: error, metadata: ["directory": .string(directory)])
+            return false
+        }
+    }
+
     /// Maps the published generation without taking any lock. A generation's files are removed only
     /// after a newer one is published: a failure while the head stays the same is a real problem
     /// (thrown), one after the head moved on is retried against the new head.
@@ -523,7 +545,11 @@ public final class Store {
         if published.generation != view.generation.number || published.epoch != appliedEpoch || published.committedLength < appliedLength {
             // The same cheap attach as a reader's (hint entries are checked as they are used): a
             // whole-hint checksum here would hold every other writer up for tens of milliseconds.
-            do { try load(published, allowHintRebuild: false) } catch { try recover() }
+            do { try load(published, allowHintRebuild: false) } catch {
+                logger.warning("cannot attach the published generation; recovering it under the lock", error: error,
+                               metadata: ["directory": .string(directory), "generation": "\(published.generation)"])
+                try recover()
+            }
         } else if published.committedLength > appliedLength {
             try applyJournal(upTo: published.committedLength)
         }
@@ -610,7 +636,7 @@ public final class Store {
                 removeGeneration(startGeneration)
                 // Files this process wrote whole, with the data file's CRC computed as it went:
                 // the next start need not read them again to trust them.
-                VerifiedFiles.record(directory, generation: next)
+                VerifiedFiles.record(directory, generation: next, logger: logger)
                 try refresh()  // this process maps the new generation too, outside the lock
                 return report
             } catch {
@@ -747,7 +773,7 @@ public final class Store {
                 throw error
             }
             removeGeneration(startGeneration)
-            VerifiedFiles.record(directory, generation: next)
+            VerifiedFiles.record(directory, generation: next, logger: logger)
             try refresh()
         } catch {
             pending?.abandon()

@@ -1,3 +1,4 @@
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,10 +18,14 @@ enum VerifiedFiles {
         return String(decoding: bytes, as: UTF8.self) == expected
     }
 
-    /// Best effort: without the record the next start checks the files again.
-    static func record(_ directory: String, generation: Int) {
+    /// Best effort: without the record the next start checks the files again (a failure is logged:
+    /// it is a folder the store cannot write to).
+    static func record(_ directory: String, generation: Int, logger: Logger) {
         guard let stamp = stamp(directory, generation: generation) else { return }
-        try? Files.writeAll(Array(stamp.utf8), to: directory + "/" + name)
+        do { try Files.writeAll(Array(stamp.utf8), to: directory + "/" + name) } catch {
+            logger.warning("cannot record the verified files; the next start checks them again", error: error,
+                           metadata: ["directory": .string(directory), "generation": "\(generation)"])
+        }
     }
 
     private static func stamp(_ directory: String, generation: Int) -> String? {

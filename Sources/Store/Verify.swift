@@ -105,9 +105,15 @@ extension Store {
         let defined = Set(definitions.filter { hint.collections[$0.key] != nil }.flatMap { c, list in list.map { "\(c)/\($0.name)" } })
         if !defined.isEmpty {
             if !defined.isSubset(of: hint.indexNames) { return ["hint-\(g).bin lacks indexes \(defined.subtracting(hint.indexNames).sorted()): built on next open"] }
-            if defined == hint.indexNames, let rebuilt = try? Generation.rebuildHint(data: data, generation: g, definitions: definitions),
-               !rebuilt.elementsEqual(hint.file.bytes) {
-                return ["hint-\(g).bin index entries disagree with the records: rebuilt on next open"]
+            if defined == hint.indexNames {
+                // Compared with a hint built afresh; a build that fails is reported, not taken for agreement.
+                let rebuilt: [UInt8]
+                do { rebuilt = try Generation.rebuildHint(data: data, generation: g, definitions: definitions) } catch {
+                    return ["hint-\(g).bin index entries could not be compared with the records: \(error)"]
+                }
+                if !rebuilt.elementsEqual(hint.file.bytes) {
+                    return ["hint-\(g).bin index entries disagree with the records: rebuilt on next open"]
+                }
             }
         }
         return ["hint-\(g).bin: \(hint.recordCount) records, indexes \(hint.indexNames.count), agrees with the data file"]

@@ -376,8 +376,14 @@ public final class Supervisor {
     private func writePIDFile(_ path: String) {
         let text = "\(getpid())\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { logger.warning("cannot write pid file", metadata: ["path": .string(path)]); return }
-        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        guard fd >= 0 else {
+            logger.warning("cannot write pid file", metadata: ["path": .string(path), "error": .string(String(cString: strerror(errno)))])
+            return
+        }
+        let written = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        if written != text.utf8.count {
+            logger.warning("cannot write pid file", metadata: ["path": .string(path), "error": .string(written < 0 ? String(cString: strerror(errno)) : "short write")])
+        }
         close(fd)
     }
 
