@@ -197,6 +197,16 @@ def test_sigusr1_reopens_the_log(stack):
     os.kill(stack.supervisor_pid(), signal.SIGUSR1)
     stack.wait_until(lambda: log.exists() and "log reopened" in log.read_text(), what="a reopened log")
 
+    # The workers reopen it too: a handler's line (through the request's logger) lands in the new file.
+    def a_worker_line_in_the_new_log():
+        response = stack.post("/_test/log?note=after-rotation")
+        assert response.status_code == 200
+        request_id = response.headers["X-Request-Id"]
+        return any(line.get("request_id") == request_id and line["message"] == "test route: a line from the handler"
+                   and line["component"] == "worker" and line["method"] == "POST" and line["path"] == "/_test/log"
+                   and line["note"] == "after-rotation" for line in stack.log_lines())
+    stack.wait_until(a_worker_line_in_the_new_log, what="a worker's line in the reopened log")
+
 
 def test_static_docs_are_served_with_caching_and_gzip(stack):
     response = stack.get("/docs/")

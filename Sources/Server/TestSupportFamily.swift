@@ -30,6 +30,11 @@ public struct TestSupportFamily: APIFamily {
             exit(3)
         }
         routes.onPublic(.GET, "pid", doc: nil) { _ in .json(["pid": .int(Int(getpid()))]) }
+        // One log line from the handler, through the request's logger (request_id, method, path).
+        routes.onPublic(.POST, "log", doc: nil) { context in
+            context.logger.info("test route: a line from the handler", metadata: ["note": .string(context.request.query["note"] ?? "")])
+            return .json(["pid": .int(Int(getpid()))])
+        }
         // A large response whose worker dies after writing its head and part of its body, as a
         // worker killed while sending a big list page would (the client must see a failure).
         routes.onPublic(.GET, "dies-while-writing", doc: nil) { context in

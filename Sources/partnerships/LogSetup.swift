@@ -36,6 +36,20 @@ enum LogSetup {
         do { try output.open(path: path) } catch { throw ValidationError(error.description) }
     }
 
+    /// The supervisor's log file, for the processes it starts: a worker writes to it already (its
+    /// standard error), and needs its name to open it again on SIGUSR1.
+    static func passOn(file path: String?) {
+        if let path { setenv(fileVariable, path, 1) } else { unsetenv(fileVariable) }
+    }
+
+    /// In a worker: the file the supervisor named, opened again so that SIGUSR1 can reopen it.
+    static func adoptSupervisorsFile() {
+        guard let path = getenv(fileVariable).map({ String(cString: $0) }), !path.isEmpty else { return }
+        do { try output.open(path: path) } catch {
+            Logger(label: "partnerships.worker").warning("cannot open the log file; SIGUSR1 will not reopen it", error: error)
+        }
+    }
+
     /// The level from `--log-level`, for this process and every process it starts.
     static func setLevel(_ level: Logger.Level) {
         output.logLevel = level

@@ -86,6 +86,7 @@ struct Serve: ParsableCommand {
         LogSetup.output.component = "supervisor"
         if let logLevel { LogSetup.setLevel(logLevel) }
         if log != "-" { try LogSetup.open(absolutePath(log)) }
+        LogSetup.passOn(file: log == "-" ? nil : absolutePath(log))
         let logger = Logger(label: "partnerships.serve")
         try makeDirectories(runDirectory)
         try makeDirectories(worker.data)
@@ -136,6 +137,7 @@ struct Worker: ParsableCommand {
 
     func run() throws {
         LogSetup.output.component = "worker"
+        LogSetup.adoptSupervisorsFile()
         SupervisorLink.endWithSupervisor()
         let loop = try ServerAssembly.workerLoop(dataDirectory: worker.data, bodyLimit: worker.bodyLimit,
                                                  maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes,
