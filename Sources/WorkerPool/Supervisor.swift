@@ -357,16 +357,16 @@ public final class Supervisor {
         }
         maintenancePID = pid
         maintenanceStarted = t
-        logger.info("maintenance started", metadata: ["command": .string(command.dropFirst().joined(separator: " ")), "pid": "\(pid)"])
+        logger.info("maintenance started", metadata: ["command": .string(command.dropFirst().joined(separator: " ")), "maintenance_pid": "\(pid)"])
     }
 
     private func maintenanceFinished(status: Int32) {
         let milliseconds = String(Int((now() - maintenanceStarted) * 1000))
         if (status & 0x7f) == 0 && (status >> 8) & 0xff == 0 {
-            logger.info("maintenance finished", metadata: ["pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds)])
+            logger.info("maintenance finished", metadata: ["maintenance_pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds)])
         } else {
             // Retried later: a failed compaction leaves the published generation as it was.
-            logger.error("maintenance failed; retrying in 30 s", metadata: ["pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds),
+            logger.error("maintenance failed; retrying in 30 s", metadata: ["maintenance_pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds),
                                                                            "status": "\(status)"])
             nextMaintenanceCheck = now() + 30
         }
