@@ -30,6 +30,11 @@ public final class RequestContext {
     }
 }
 
+extension Authenticated {
+    /// The request's logger (`RequestContext.logger`).
+    public var logger: Logger { context.logger }
+}
+
 public typealias Handler = (RequestContext) throws -> HTTPResponse
 
 /// One API family (Lead Provider v3, Partners v1, Directory): its operations, its error format,
