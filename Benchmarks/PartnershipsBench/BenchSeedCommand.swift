@@ -4,8 +4,9 @@ import JSON
 import LeadProviderAPI
 import Server
 import Store
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Seeds a fresh store for deploy/loadtest: Lead Provider API reference data with fixed ids (so the
@@ -21,10 +22,16 @@ struct BenchSeedCommand: ParsableCommand {
     @Option(help: "Folder of the JSON store (must be empty).") var data: String
     @Option(help: "Schools; each is eligible in both open cohorts.") var schools: Int = 50_000
     @Option(help: "Partnerships of the list lead provider (at most 2 x --schools).") var partnerships: Int = 100_000
-    @Option(help: "Partnerships of the update lead provider: each is updated at most once per load test run (at most 2 x --schools).")
+    @Option(
+        help:
+            "Partnerships of the update lead provider: each is updated at most once per load test run (at most 2 x --schools)."
+    )
     var updateTargets: Int = 100_000
     @Option(help: "Lead providers that create partnerships (each can create 2 x --schools).") var creators: Int = 4
-    @Option(help: "Folder to write ids files to: list-ids.txt (first 1,000 of the list provider), update-ids.txt (all update targets).")
+    @Option(
+        help:
+            "Folder to write ids files to: list-ids.txt (first 1,000 of the list provider), update-ids.txt (all update targets)."
+    )
     var ids: String
 
     /// The open cohorts creates use; the Lua scripts know them too (deploy/load/lib.lua).
@@ -52,37 +59,58 @@ struct BenchSeedCommand: ParsableCommand {
         // Every family's indexes, as the server builds them.
         let families = Application.indexes(of: ServerAssembly.families(scoreboardPath: nil, testRoutes: false))
         let store = try Store(directory: data, indexes: families, options: StoreOptions(fsync: false))
-        guard ReferenceData.isEmpty(store) else { throw ValidationError("\(data) already holds data: seed an empty folder") }
+        guard ReferenceData.isEmpty(store) else {
+            throw ValidationError("\(data) already holds data: seed an empty folder")
+        }
         let started = now()
 
         let years = Self.cohorts
-        try ReferenceData.importRows(years.map { year in
-            ["year": .string(year), "registration_opens_at": .string("\(Int(year)! - 1)-06-01T00:00:00Z"), "registration_closes_at": .null]
-        }, kind: .cohorts, into: store)
-        try ReferenceData.importRows((0..<providers).map { ["id": .string(Self.provider($0)), "name": .string("Bench Provider \($0)")] },
-                                     kind: .leadProviders, into: store)
-        try ReferenceData.importRows((0..<Self.deliveryPartners).map { ["id": .string(Self.deliveryPartner($0)), "name": .string("Bench Partner \($0)")] },
-                                     kind: .deliveryPartners, into: store)
+        try ReferenceData.importRows(
+            years.map { year in
+                [
+                    "year": .string(year), "registration_opens_at": .string("\(Int(year)! - 1)-06-01T00:00:00Z"),
+                    "registration_closes_at": .null,
+                ]
+            }, kind: .cohorts, into: store)
+        try ReferenceData.importRows(
+            (0..<providers).map { ["id": .string(Self.provider($0)), "name": .string("Bench Provider \($0)")] },
+            kind: .leadProviders, into: store)
+        try ReferenceData.importRows(
+            (0..<Self.deliveryPartners).map {
+                ["id": .string(Self.deliveryPartner($0)), "name": .string("Bench Partner \($0)")]
+            },
+            kind: .deliveryPartners, into: store)
         var links: [JSONObject] = []
         for p in 0..<providers {
             for d in 0..<Self.deliveryPartners {
-                for year in years { links.append(["lead_provider_id": .string(Self.provider(p)), "delivery_partner_id": .string(Self.deliveryPartner(d)), "cohort": .string(year)]) }
+                for year in years {
+                    links.append([
+                        "lead_provider_id": .string(Self.provider(p)),
+                        "delivery_partner_id": .string(Self.deliveryPartner(d)), "cohort": .string(year),
+                    ])
+                }
             }
         }
         try ReferenceData.importRows(links, kind: .links, into: store)
         // Schools in batches: one transaction each, so no single journal line gets huge.
         for batchStart in stride(from: 0, to: schools, by: 5_000) {
-            try ReferenceData.importRows((batchStart..<min(schools, batchStart + 5_000)).map { i in
-                ["id": .string(Self.school(i)), "urn": .string(String(500_000 + i)), "name": .string("Bench School \(i)"),
-                 "funding_eligible_cohorts": .array(years.map(JSON.string)),
-                 "induction_tutor_name": .string("Tutor \(i)"), "induction_tutor_email": .string("tutor\(i)@school\(i).example.org")]
-            }, kind: .schools, into: store)
+            try ReferenceData.importRows(
+                (batchStart..<min(schools, batchStart + 5_000)).map { i in
+                    [
+                        "id": .string(Self.school(i)), "urn": .string(String(500_000 + i)),
+                        "name": .string("Bench School \(i)"),
+                        "funding_eligible_cohorts": .array(years.map(JSON.string)),
+                        "induction_tutor_name": .string("Tutor \(i)"),
+                        "induction_tutor_email": .string("tutor\(i)@school\(i).example.org"),
+                    ]
+                }, kind: .schools, into: store)
         }
 
         func seedPartnerships(provider: Int, count: Int) throws -> [String] {
             try (0..<count).map { i in
-                try ReferenceData.createPartnership(in: store, leadProvider: Self.provider(provider), school: Self.school(i % schools),
-                                                    deliveryPartner: Self.deliveryPartner(0), cohort: years[i / schools])
+                try ReferenceData.createPartnership(
+                    in: store, leadProvider: Self.provider(provider), school: Self.school(i % schools),
+                    deliveryPartner: Self.deliveryPartner(0), cohort: years[i / schools])
             }
         }
         let listed = try seedPartnerships(provider: 0, count: partnerships)
@@ -94,9 +122,12 @@ struct BenchSeedCommand: ParsableCommand {
 
         let durable = try Store(directory: data, indexes: families)
         for p in 0..<providers {
-            print("PROVIDER_\(p)_TOKEN=\(try Tokens.create(in: durable, principal: LeadProviderPrincipal.leadProvider(id: Self.provider(p)), name: "loadtest").token)")
+            print(
+                "PROVIDER_\(p)_TOKEN=\(try Tokens.create(in: durable, principal: LeadProviderPrincipal.leadProvider(id: Self.provider(p)), name: "loadtest").token)"
+            )
         }
-        print("STAFF_TOKEN=\(try Tokens.create(in: durable, principal: Staff(name: "loadtest"), name: "loadtest").token)")
+        print(
+            "STAFF_TOKEN=\(try Tokens.create(in: durable, principal: Staff(name: "loadtest"), name: "loadtest").token)")
         print("SEED_SCHOOLS=\(schools)")
         print("SEED_CREATORS=\(creators)")
         print("SEED_UPDATE_TARGETS=\(updateTargets)")

@@ -2,8 +2,9 @@ import ArgumentParser
 import JSON
 import Store
 import WorkerPool
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Store figures at several sizes: durable create throughput (1 and 2 writer processes), the cost
@@ -11,28 +12,34 @@ import Glibc
 /// cold open, resident memory. Reported, never asserted: absolute numbers vary run to run.
 extension StoreCommand {
     static let benchmarkIndexes = [
-        IndexDefinition(collection: "records", name: "by_group") { [$0["group"]?.stringValue ?? ""] },
+        IndexDefinition(collection: "records", name: "by_group") { [$0["group"]?.stringValue ?? ""] }
     ]
 
     static func benchmarkRecord(_ index: Int, prefix: String) -> (String, JSON) {
         let id = "\(prefix)-\(index)"
-        return (id, [
-            "id": .string(id), "group": .string("g\(index / 100)"), "cohort": "2025",
-            "school_id": .string("school-\(index % 5000)"), "lead_provider_id": "lp-1",
-            "delivery_partner_id": .string("dp-\(index % 40)"), "delivery_partner_name": "Example Delivery Partner",
-            "induction_tutor_name": "Jo Example", "induction_tutor_email": "jo@example.org",
-            "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
-        ])
+        return (
+            id,
+            [
+                "id": .string(id), "group": .string("g\(index / 100)"), "cohort": "2025",
+                "school_id": .string("school-\(index % 5000)"), "lead_provider_id": "lp-1",
+                "delivery_partner_id": .string("dp-\(index % 40)"), "delivery_partner_name": "Example Delivery Partner",
+                "induction_tutor_name": "Jo Example", "induction_tutor_email": "jo@example.org",
+                "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
+            ]
+        )
     }
 
     struct Benchmark: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Measure the store at 1k, 10k and 100k records (not a test).")
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the store at 1k, 10k and 100k records (not a test).")
         @Option(help: "Sizes to measure.") var sizes: [Int] = [1_000, 10_000, 100_000]
         @Option(help: "Durable creates measured at each size.") var writes: Int = 400
         @Option(help: "Scratch folder (removed afterwards).") var scratch: String = "/tmp/partnerships-store-benchmark"
 
         func run() throws {
-            print("| records (after the run) | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | private MiB after a read sweep | compaction s | read p99 / max µs during it | durable write p99 / max ms during it |")
+            print(
+                "| records (after the run) | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | private MiB after a read sweep | compaction s | read p99 / max µs during it | durable write p99 / max ms during it |"
+            )
             print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             var firstCost: Double? = nil
             var lastCost = 0.0
@@ -40,7 +47,8 @@ extension StoreCommand {
                 let directory = "\(scratch)/\(size)"
                 _ = system("rm -rf '\(directory)'")
                 // Preload without fsync: the figures below measure durable writes at this size.
-                let loader = try Store(directory: directory, indexes: StoreCommand.benchmarkIndexes, options: StoreOptions(fsync: false))
+                let loader = try Store(
+                    directory: directory, indexes: StoreCommand.benchmarkIndexes, options: StoreOptions(fsync: false))
                 var loaded = 0
                 while loaded < size {
                     let batch = min(1000, size - loaded)
@@ -68,11 +76,16 @@ extension StoreCommand {
                 // Both writers open the store first (a cold open is measured separately), then start together.
                 let barrier = "\(scratch)/go-\(size)"
                 unlink(barrier)
-                let children = (0..<2).map { spawnWriter(directory: directory, count: writes, prefix: "two\($0)", barrier: barrier) }
+                let children = (0..<2).map {
+                    spawnWriter(directory: directory, count: writes, prefix: "two\($0)", barrier: barrier)
+                }
                 while (0..<2).contains(where: { access("\(barrier).ready.two\($0)", F_OK) != 0 }) { usleep(1000) }
                 let twoStart = now()
                 close(open(barrier, O_CREAT | O_WRONLY, 0o644))
-                for pid in children { var status: Int32 = 0; waitpid(pid, &status, 0) }
+                for pid in children {
+                    var status: Int32 = 0
+                    waitpid(pid, &status, 0)
+                }
                 let twoWriters = Double(2 * writes) / (now() - twoStart)
 
                 try store.refresh()
@@ -87,7 +100,9 @@ extension StoreCommand {
                 let lists = 2_000
                 let listStart = now()
                 var listed = 0
-                for i in 0..<lists { listed += store.lookupRecords("records", index: "by_group", key: "g\(i % max(1, size / 100))").count }
+                for i in 0..<lists {
+                    listed += store.lookupRecords("records", index: "by_group", key: "g\(i % max(1, size / 100))").count
+                }
                 let list = (now() - listStart) / Double(lists) * 1e6
                 precondition(listed >= lists * min(100, size))
 
@@ -114,16 +129,22 @@ extension StoreCommand {
                 precondition(store.generation > 1, "the compactor did not switch generations")
 
                 let (openMilliseconds, privateMiB) = measureColdOpen(directory: directory, size: size)
-                print("| \(total) | \(format(oneWriter, 0)) | \(format(twoWriters, 0)) | \(format(cost, 0)) | \(format(pointRead, 2)) | \(format(list, 1)) | \(format(openMilliseconds, 1)) | \(format(privateMiB, 1)) | \(format(compactionSeconds, 2)) | \(format(percentile(readLatencies, 0.99) * 1e6, 0)) / \(format((readLatencies.max() ?? 0) * 1e6, 0)) | \(format(percentile(writeLatencies, 0.99) * 1e3, 2)) / \(format((writeLatencies.max() ?? 0) * 1e3, 2)) |")
+                print(
+                    "| \(total) | \(format(oneWriter, 0)) | \(format(twoWriters, 0)) | \(format(cost, 0)) | \(format(pointRead, 2)) | \(format(list, 1)) | \(format(openMilliseconds, 1)) | \(format(privateMiB, 1)) | \(format(compactionSeconds, 2)) | \(format(percentile(readLatencies, 0.99) * 1e6, 0)) / \(format((readLatencies.max() ?? 0) * 1e6, 0)) | \(format(percentile(writeLatencies, 0.99) * 1e3, 2)) / \(format((writeLatencies.max() ?? 0) * 1e3, 2)) |"
+                )
                 _ = system("rm -rf '\(directory)'")
             }
             if let firstCost, sizes.count > 1 {
-                print("\ncost per durable create at \(sizes.last!) records relative to \(sizes.first!): \(format(lastCost / firstCost, 2))x")
+                print(
+                    "\ncost per durable create at \(sizes.last!) records relative to \(sizes.first!): \(format(lastCost / firstCost, 2))x"
+                )
             }
         }
 
         private func spawnWriter(directory: String, count: Int, prefix: String, barrier: String) -> pid_t {
-            spawnBenchmarkWriter(["--data", directory, "--count", String(count), "--prefix", prefix, "--barrier", barrier])
+            spawnBenchmarkWriter([
+                "--data", directory, "--count", String(count), "--prefix", prefix, "--barrier", barrier,
+            ])
         }
 
         private func spawnCompactor(directory: String) -> pid_t {
@@ -143,11 +164,14 @@ extension StoreCommand {
         /// A fresh process opens the store, reads 5,000 random records and 200 lists, and reports
         /// its open time and its private memory (smaps_rollup: what each worker costs on its own).
         private func measureColdOpen(directory: String, size: Int) -> (Double, Double) {
-            let command = "'\(executablePath())' store benchmark-writer --data '\(directory)' --count 0 --prefix none --sweep \(size)"
+            let command =
+                "'\(executablePath())' store benchmark-writer --data '\(directory)' --count 0 --prefix none --sweep \(size)"
             guard let pipe = popen(command, "r") else { return (0, 0) }
             var buffer = [CChar](repeating: 0, count: 256)
             var text = ""
-            while fgets(&buffer, 256, pipe) != nil { text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            while fgets(&buffer, 256, pipe) != nil {
+                text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
             pclose(pipe)
             let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
             return parts.count >= 2 ? (parts[0], parts[1]) : (0, 0)
@@ -173,8 +197,14 @@ extension StoreCommand {
             }
             if let sweep {
                 var generator = SystemRandomNumberGenerator()
-                for _ in 0..<5_000 { precondition(store.get("records", "pre-\(Int.random(in: 0..<sweep, using: &generator))") != nil) }
-                for _ in 0..<200 { _ = store.lookupRecords("records", index: "by_group", key: "g\(Int.random(in: 0..<max(1, sweep / 100), using: &generator))") }
+                for _ in 0..<5_000 {
+                    precondition(store.get("records", "pre-\(Int.random(in: 0..<sweep, using: &generator))") != nil)
+                }
+                for _ in 0..<200 {
+                    _ = store.lookupRecords(
+                        "records", index: "by_group",
+                        key: "g\(Int.random(in: 0..<max(1, sweep / 100), using: &generator))")
+                }
                 print("\(format(opened, 2)) \(format(privateMiB(), 2))")
                 return
             }
@@ -201,7 +231,9 @@ func residentMiB() -> Double {
     guard let file = fopen("/proc/self/statm", "r") else { return 0 }
     defer { fclose(file) }
     var size = 0, resident = 0
-    withUnsafeMutablePointer(to: &size) { s in withUnsafeMutablePointer(to: &resident) { r in _ = withVaList([s, r]) { vfscanf(file, "%ld %ld", $0) } } }
+    withUnsafeMutablePointer(to: &size) { s in
+        withUnsafeMutablePointer(to: &resident) { r in _ = withVaList([s, r]) { vfscanf(file, "%ld %ld", $0) } }
+    }
     return Double(resident * Int(sysconf(Int32(_SC_PAGESIZE)))) / 1_048_576
 }
 

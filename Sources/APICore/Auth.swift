@@ -28,7 +28,7 @@ public struct Staff: TokenPrincipal, Equatable {
 public enum Tokens {
     public static let collection = "api_tokens"
     public static let indexes = [
-        IndexDefinition(collection: collection, name: "by_hash") { [$0["token_hash"]?.stringValue ?? ""] },
+        IndexDefinition(collection: collection, name: "by_hash") { [$0["token_hash"]?.stringValue ?? ""] }
     ]
     /// `last_used_at` is written at most this often per token: a store write per request would
     /// cost an fsync per request.
@@ -45,15 +45,20 @@ public enum Tokens {
     }
 
     /// Creates a token; returns its id and the token text (shown once).
-    public static func create(in store: Store, principal: any TokenPrincipal, name: String) throws -> (id: String, token: String) {
+    public static func create(
+        in store: Store, principal: any TokenPrincipal, name: String
+    ) throws -> (id: String, token: String) {
         let token = "ptk_" + Crypto.base64URL(Crypto.randomBytes(32))
         let id = Crypto.uuid()
         let now = Timestamp.now().storageText
         try store.write { tx in
-            tx.put(collection, id, [
-                "id": .string(id), "name": .string(name), "token_hash": .string(Crypto.sha256Hex(token)),
-                "principal": principal.stored, "created_at": .string(now), "last_used_at": .null, "revoked_at": .null,
-            ])
+            tx.put(
+                collection, id,
+                [
+                    "id": .string(id), "name": .string(name), "token_hash": .string(Crypto.sha256Hex(token)),
+                    "principal": principal.stored, "created_at": .string(now), "last_used_at": .null,
+                    "revoked_at": .null,
+                ])
         }
         return (id, token)
     }
@@ -74,10 +79,13 @@ public enum Tokens {
     }
 
     static func info(_ record: JSON) -> Info? {
-        guard let id = record["id"]?.stringValue, let principal = record["principal"], principal["kind"]?.stringValue != nil else { return nil }
-        return Info(id: id, name: record["name"]?.stringValue ?? "", principal: principal,
-                    createdAt: record["created_at"]?.stringValue ?? "", lastUsedAt: record["last_used_at"]?.stringValue,
-                    revokedAt: record["revoked_at"]?.stringValue)
+        guard let id = record["id"]?.stringValue, let principal = record["principal"],
+            principal["kind"]?.stringValue != nil
+        else { return nil }
+        return Info(
+            id: id, name: record["name"]?.stringValue ?? "", principal: principal,
+            createdAt: record["created_at"]?.stringValue ?? "", lastUsedAt: record["last_used_at"]?.stringValue,
+            revokedAt: record["revoked_at"]?.stringValue)
     }
 
     /// "lead provider 7f3c...", "staff alice": a stored principal's kind and values, for people.
@@ -96,8 +104,11 @@ public enum Tokens {
 
     /// The stored principal behind the request's `Authorization` credential for the given scheme
     /// words, or nil (none, unknown, revoked). Families turn it into their own principal type.
-    public static func authenticate(_ request: HTTPRequest, store: Store, schemes: [String], allowBare: Bool = false) -> JSON? {
-        guard let token = credential(from: request.headers["authorization"], schemes: schemes, allowBare: allowBare) else { return nil }
+    public static func authenticate(
+        _ request: HTTPRequest, store: Store, schemes: [String], allowBare: Bool = false
+    ) -> JSON? {
+        guard let token = credential(from: request.headers["authorization"], schemes: schemes, allowBare: allowBare)
+        else { return nil }
         return authenticate(token, store: store)
     }
 
@@ -109,8 +120,9 @@ public enum Tokens {
         let hash = Crypto.sha256Hex(token)
         for id in store.lookup(collection, index: "by_hash", key: hash) {
             guard let record = store.get(collection, id), let stored = record["token_hash"]?.stringValue,
-                  Crypto.constantTimeEquals(stored, hash), record["revoked_at"]?.isNull ?? true,
-                  let principal = record["principal"] else { continue }
+                Crypto.constantTimeEquals(stored, hash), record["revoked_at"]?.isNull ?? true,
+                let principal = record["principal"]
+            else { continue }
             touch(id: id, record: record, store: store)
             return principal
         }
@@ -121,7 +133,10 @@ public enum Tokens {
         let now = Timestamp.now()
         let stored = record["last_used_at"]?.stringValue
         if let last = recent.withLock({ $0.lastUsed(id: id, stored: stored) }),
-           now.microseconds - last.microseconds < lastUsedResolutionMicroseconds { return }
+            now.microseconds - last.microseconds < lastUsedResolutionMicroseconds
+        {
+            return
+        }
         // After the request's own writes (see `Store.writeLater`): a failure to record usage must
         // not fail the request, and this write must not consume the request's If-Match check.
         store.writeLater { tx in

@@ -30,7 +30,8 @@ public enum Crypto {
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         let h = hex(bytes)
         let c = Array(h)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-"
+            + String(c[20..<32])
     }
 
     public static func base64URL(_ bytes: [UInt8]) -> String {
@@ -39,16 +40,22 @@ public enum Crypto {
         var i = 0
         while i + 2 < bytes.count {
             let n = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
-            out.append(alphabet[n >> 18]); out.append(alphabet[(n >> 12) & 63]); out.append(alphabet[(n >> 6) & 63]); out.append(alphabet[n & 63])
+            out.append(alphabet[n >> 18])
+            out.append(alphabet[(n >> 12) & 63])
+            out.append(alphabet[(n >> 6) & 63])
+            out.append(alphabet[n & 63])
             i += 3
         }
         let rest = bytes.count - i
         if rest == 1 {
             let n = Int(bytes[i]) << 16
-            out.append(alphabet[n >> 18]); out.append(alphabet[(n >> 12) & 63])
+            out.append(alphabet[n >> 18])
+            out.append(alphabet[(n >> 12) & 63])
         } else if rest == 2 {
             let n = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8
-            out.append(alphabet[n >> 18]); out.append(alphabet[(n >> 12) & 63]); out.append(alphabet[(n >> 6) & 63])
+            out.append(alphabet[n >> 18])
+            out.append(alphabet[(n >> 12) & 63])
+            out.append(alphabet[(n >> 6) & 63])
         }
         return out
     }
@@ -57,7 +64,10 @@ public enum Crypto {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 }

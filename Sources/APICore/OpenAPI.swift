@@ -14,8 +14,10 @@ public struct OperationDoc: Sendable {
         public var schema: JSON
         public var description: String
 
-        public init(_ name: String, in location: Location = .query, required: Bool = false,
-                    schema: JSON = ["type": "string"], _ description: String = "") {
+        public init(
+            _ name: String, in location: Location = .query, required: Bool = false,
+            schema: JSON = ["type": "string"], _ description: String = ""
+        ) {
             self.name = name
             self.location = location
             self.required = required
@@ -47,8 +49,10 @@ public struct OperationDoc: Sendable {
     /// body. The 401 and 403 of its access requirement are added from the `Operation`.
     public var errors: [Int]
 
-    public init(_ summary: String, tag: String, description: String = "", parameters: [Parameter] = [],
-                requestBody: JSON? = nil, responses: [Response], errors: [Int] = []) {
+    public init(
+        _ summary: String, tag: String, description: String = "", parameters: [Parameter] = [],
+        requestBody: JSON? = nil, responses: [Response], errors: [Int] = []
+    ) {
         self.summary = summary
         self.tag = tag
         self.description = description
@@ -73,8 +77,10 @@ public struct OpenAPIInfo: Sendable {
     /// Named schemas (`#/components/schemas/<name>`) that operations refer to with `OpenAPISchema.ref`.
     public var schemas: JSONObject
 
-    public init(title: String, version: String, description: String, securitySchemes: JSONObject, errorSchema: JSON,
-                unauthorizedSchema: JSON? = nil, schemas: JSONObject = [:]) {
+    public init(
+        title: String, version: String, description: String, securitySchemes: JSONObject, errorSchema: JSON,
+        unauthorizedSchema: JSON? = nil, schemas: JSONObject = [:]
+    ) {
         self.title = title
         self.version = version
         self.description = description
@@ -118,7 +124,9 @@ public enum OpenAPISchema {
             case .object(let object):
                 if let target = object["$ref"]?.stringValue {
                     let prefix = "#/components/schemas/"
-                    if !target.hasPrefix(prefix) || !names.contains(String(target.dropFirst(prefix.count))) { missing.append(target) }
+                    if !target.hasPrefix(prefix) || !names.contains(String(target.dropFirst(prefix.count))) {
+                        missing.append(target)
+                    }
                 }
                 for (_, member) in object { visit(member) }
             case .array(let items): items.forEach(visit)
@@ -152,14 +160,19 @@ public enum OpenAPIDocument {
 
             var parameters: [JSON] = pathParameters.map { name in
                 let documented = doc.parameters.first { $0.location == .path && $0.name == name }
-                var object: JSONObject = ["name": .string(name), "in": "path", "required": true,
-                                          "schema": documented?.schema ?? ["type": "string"]]
+                var object: JSONObject = [
+                    "name": .string(name), "in": "path", "required": true,
+                    "schema": documented?.schema ?? ["type": "string"],
+                ]
                 if let text = documented?.description, !text.isEmpty { object["description"] = .string(text) }
                 return .object(object)
             }
-            for parameter in doc.parameters + ConditionalHeaders.parameters(for: route.method) where parameter.location != .path {
-                var object: JSONObject = ["name": .string(parameter.name), "in": .string(parameter.location.rawValue),
-                                          "required": .bool(parameter.required), "schema": parameter.schema]
+            for parameter in doc.parameters + ConditionalHeaders.parameters(for: route.method)
+            where parameter.location != .path {
+                var object: JSONObject = [
+                    "name": .string(parameter.name), "in": .string(parameter.location.rawValue),
+                    "required": .bool(parameter.required), "schema": parameter.schema,
+                ]
                 if !parameter.description.isEmpty { object["description"] = .string(parameter.description) }
                 parameters.append(.object(object))
             }
@@ -174,15 +187,22 @@ public enum OpenAPIDocument {
                 if route.method == .GET && response.status == 200 { object["headers"] = ConditionalHeaders.etagHeader }
                 responses[String(response.status)] = .object(object)
             }
-            if route.method == .GET { responses["304"] = ["description": "Not Modified: the representation still has the tag named in If-None-Match."] }
+            if route.method == .GET {
+                responses["304"] = [
+                    "description": "Not Modified: the representation still has the tag named in If-None-Match."
+                ]
+            }
             let errors = Set(doc.errors + route.accessErrors + ConditionalHeaders.errors(for: route.method))
             for status in errors.sorted() where responses[String(status)] == nil {
                 let body = status == 401 && info.unauthorizedSchema != nil ? "Unauthorized" : "Error"
-                responses[String(status)] = ["description": .string(HTTPStatusText.reason(status)),
-                                             "content": ["application/json": ["schema": OpenAPISchema.ref(body)]]]
+                responses[String(status)] = [
+                    "description": .string(HTTPStatusText.reason(status)),
+                    "content": ["application/json": ["schema": OpenAPISchema.ref(body)]],
+                ]
             }
             operation["responses"] = .object(responses)
-            operation["security"] = route.requirement != .none
+            operation["security"] =
+                route.requirement != .none
                 ? .array(info.securitySchemes.keys.map { JSON.object(JSONObject([($0, .array([]))])) })
                 : []
 
@@ -195,7 +215,10 @@ public enum OpenAPIDocument {
         if let unauthorized = info.unauthorizedSchema { schemas["Unauthorized"] = unauthorized }
         return [
             "openapi": "3.1.0",
-            "info": ["title": .string(info.title), "version": .string(info.version), "description": .string(info.description)],
+            "info": [
+                "title": .string(info.title), "version": .string(info.version),
+                "description": .string(info.description),
+            ],
             "servers": [["url": .string(serverURL)]],
             "tags": .array(tags.map { ["name": .string($0)] }),
             "paths": .object(paths),
@@ -230,15 +253,26 @@ enum ConditionalHeaders {
     static func parameters(for method: HTTPMethod) -> [OperationDoc.Parameter] {
         switch method {
         case .GET:
-            return [OperationDoc.Parameter("If-None-Match", in: .header, schema: headerText,
-                              "An ETag from an earlier answer: 304 Not Modified (no body) while it is still current.")]
+            return [
+                OperationDoc.Parameter(
+                    "If-None-Match", in: .header, schema: headerText,
+                    "An ETag from an earlier answer: 304 Not Modified (no body) while it is still current.")
+            ]
         case .PUT, .PATCH, .DELETE:
-            return [OperationDoc.Parameter("If-Match", in: .header, schema: headerText,
-                              "The ETag of the version this change is based on: 412 Precondition Failed, and nothing changed, if the resource changed since.")]
+            return [
+                OperationDoc.Parameter(
+                    "If-Match", in: .header, schema: headerText,
+                    "The ETag of the version this change is based on: 412 Precondition Failed, and nothing changed, if the resource changed since."
+                )
+            ]
         case .POST:
-            return [OperationDoc.Parameter("Idempotency-Key", in: .header,
-                              schema: ["type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"],
-                              "A unique key per intended request (a UUID): a retry with the same key and request gets the first answer again (Idempotent-Replayed: true) instead of acting twice; kept 24 hours per credential; the same key with another request gets 422.")]
+            return [
+                OperationDoc.Parameter(
+                    "Idempotency-Key", in: .header,
+                    schema: ["type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"],
+                    "A unique key per intended request (a UUID): a retry with the same key and request gets the first answer again (Idempotent-Replayed: true) instead of acting twice; kept 24 hours per credential; the same key with another request gets 422."
+                )
+            ]
         default:
             return []
         }
@@ -256,6 +290,9 @@ enum ConditionalHeaders {
     }
 
     static let etagHeader: JSON = [
-        "ETag": ["description": "The representation's strong entity tag, for If-None-Match and If-Match.", "schema": ["type": "string"]],
+        "ETag": [
+            "description": "The representation's strong entity tag, for If-None-Match and If-Match.",
+            "schema": ["type": "string"],
+        ]
     ]
 }

@@ -61,8 +61,10 @@ public struct Operation<P: Principal> {
     public let body: Body
 
     /// An operation for principals: the access defaults to its group's.
-    public init(_ method: HTTPMethod, _ path: String, access: Access<P>, doc: OperationDoc?,
-                _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse) {
+    public init(
+        _ method: HTTPMethod, _ path: String, access: Access<P>, doc: OperationDoc?,
+        _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse
+    ) {
         self.method = method
         self.path = path
         self.access = access
@@ -71,8 +73,10 @@ public struct Operation<P: Principal> {
     }
 
     /// An operation anyone may call.
-    public init(public method: HTTPMethod, _ path: String, doc: OperationDoc?,
-                _ handler: @escaping (RequestContext) throws -> HTTPResponse) {
+    public init(
+        public method: HTTPMethod, _ path: String, doc: OperationDoc?,
+        _ handler: @escaping (RequestContext) throws -> HTTPResponse
+    ) {
         self.method = method
         self.path = path
         self.access = .anyone
@@ -90,7 +94,9 @@ public struct Operation<P: Principal> {
             handler = open
             requirement = .none
         case (.authenticated, .anyone):
-            preconditionFailure("\(method.rawValue) \(pattern): a handler that takes a principal cannot be open to anyone (use onPublic)")
+            preconditionFailure(
+                "\(method.rawValue) \(pattern): a handler that takes a principal cannot be open to anyone (use onPublic)"
+            )
         case (.authenticated(let run), .authenticated):
             handler = { context in try run(Authenticated(context: context, principal: try P.authenticate(context))) }
             requirement = .principal
@@ -125,14 +131,18 @@ public struct OperationGroup<P: Principal> {
     }
 
     /// An operation with the group's access, or `access` when given.
-    public mutating func on(_ method: HTTPMethod, _ path: String, access: Access<P>? = nil, doc: OperationDoc?,
-                            _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse) {
+    public mutating func on(
+        _ method: HTTPMethod, _ path: String, access: Access<P>? = nil, doc: OperationDoc?,
+        _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse
+    ) {
         operations.append(Operation(method, path, access: access ?? self.access, doc: doc, handler))
     }
 
     /// An operation anyone may call, whatever the group's access.
-    public mutating func onPublic(_ method: HTTPMethod, _ path: String, doc: OperationDoc?,
-                                  _ handler: @escaping (RequestContext) throws -> HTTPResponse) {
+    public mutating func onPublic(
+        _ method: HTTPMethod, _ path: String, doc: OperationDoc?,
+        _ handler: @escaping (RequestContext) throws -> HTTPResponse
+    ) {
         operations.append(Operation(public: method, path, doc: doc, handler))
     }
 

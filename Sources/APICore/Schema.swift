@@ -27,7 +27,11 @@ public indirect enum FieldType: Sendable, Equatable {
     var openAPI: JSON {
         switch self {
         case .string: return ["type": "string"]
-        case .integer: return ["type": "integer", "minimum": .int(JSON.exactIntegers.lowerBound), "maximum": .int(JSON.exactIntegers.upperBound)]
+        case .integer:
+            return [
+                "type": "integer", "minimum": .int(JSON.exactIntegers.lowerBound),
+                "maximum": .int(JSON.exactIntegers.upperBound),
+            ]
         case .boolean: return ["type": "boolean"]
         case .dateTime: return ["type": "string", "format": "date-time"]
         case .uuid: return ["type": "string", "format": "uuid"]
@@ -62,8 +66,10 @@ public struct Field: Sendable {
     public var description: String
     public var maxLength: Int?
 
-    public init(_ name: String, _ type: FieldType, nullable: Bool = false, required: Bool = false, readOnly: Bool = false,
-                maxLength: Int? = nil, _ description: String = "") {
+    public init(
+        _ name: String, _ type: FieldType, nullable: Bool = false, required: Bool = false, readOnly: Bool = false,
+        maxLength: Int? = nil, _ description: String = ""
+    ) {
         self.name = name
         self.type = type
         self.nullable = nullable
@@ -105,7 +111,9 @@ public struct ResourceSchema: Sendable {
 
         public var field: String {
             switch self {
-            case .missing(let f), .wrongType(let f, _), .notAllowed(let f), .tooLong(let f, _), .invalidValue(let f), .outOfRange(let f): return f
+            case .missing(let f), .wrongType(let f, _), .notAllowed(let f), .tooLong(let f, _), .invalidValue(let f),
+                .outOfRange(let f):
+                return f
             }
         }
 
@@ -124,7 +132,10 @@ public struct ResourceSchema: Sendable {
                 continue
             }
             if value.isNull {
-                if !field.nullable { problems.append(field.required ? .missing(field.name) : .wrongType(field.name, expected: field.type.name)) }
+                if !field.nullable {
+                    problems.append(
+                        field.required ? .missing(field.name) : .wrongType(field.name, expected: field.type.name))
+                }
                 continue
             }
             if case .enumeration = field.type, case .string = value, !field.type.accepts(value) {
@@ -153,7 +164,9 @@ public struct ResourceSchema: Sendable {
     public func normalized(_ payload: JSONObject) -> JSONObject {
         var result = payload
         for field in fields where field.type == .integer {
-            if case .double? = payload[field.name], let integer = payload[field.name]?.exactInteger { result[field.name] = .int(integer) }
+            if case .double? = payload[field.name], let integer = payload[field.name]?.exactInteger {
+                result[field.name] = .int(integer)
+            }
         }
         return result
     }
@@ -171,7 +184,9 @@ public struct ResourceSchema: Sendable {
     /// The OpenAPI 3.1 schema object. `writableOnly`: the payload the validator accepts (no read-only
     /// fields, no unknown ones). `overriding` replaces a field's schema (e.g. a `$ref` for an embedded
     /// resource); `omitting` leaves fields out (write-only fields a response does not show).
-    public func openAPI(writableOnly: Bool = false, overriding: [String: JSON] = [:], omitting: Set<String> = []) -> JSON {
+    public func openAPI(
+        writableOnly: Bool = false, overriding: [String: JSON] = [:], omitting: Set<String> = []
+    ) -> JSON {
         var properties = JSONObject()
         var required: [JSON] = []
         for field in fields where !(writableOnly && field.readOnly) && !omitting.contains(field.name) {
@@ -218,7 +233,8 @@ enum Formats {
     }
 
     static func isHostname(_ text: Substring) -> Bool {
-        isDotted(text, allowed: labelCharacters) && text.split(separator: ".").allSatisfy { $0.first != "-" && $0.last != "-" && $0.count <= 63 }
+        isDotted(text, allowed: labelCharacters)
+            && text.split(separator: ".").allSatisfy { $0.first != "-" && $0.last != "-" && $0.count <= 63 }
     }
 
     /// Non-empty words of `allowed` characters joined by single dots.
@@ -238,7 +254,10 @@ enum Formats {
         let authority = rest[..<authorityEnd]
         let hostAndPort = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard isHostname(hostAndPort[0]) else { return false }
-        if hostAndPort.count == 2 && !(hostAndPort[1].count <= 5 && hostAndPort[1].allSatisfy(\.isASCII) && hostAndPort[1].allSatisfy(\.isNumber)) {
+        if hostAndPort.count == 2
+            && !(hostAndPort[1].count <= 5 && hostAndPort[1].allSatisfy(\.isASCII)
+                && hostAndPort[1].allSatisfy(\.isNumber))
+        {
             return false
         }
         let tail = rest[authorityEnd...]
@@ -250,7 +269,9 @@ enum Formats {
         var characters = text.makeIterator()
         while let c = characters.next() {
             if c == "%" {
-                guard let a = characters.next(), let b = characters.next(), a.isHexDigit, b.isHexDigit else { return false }
+                guard let a = characters.next(), let b = characters.next(), a.isHexDigit, b.isHexDigit else {
+                    return false
+                }
             } else if !pathCharacters.contains(c) {
                 return false
             }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Times as the APIs show them: RFC 3339 UTC. Stored with microseconds (`…:32.123456Z`) so that
@@ -44,13 +44,26 @@ public struct Timestamp: Comparable, Hashable, Sendable {
                 }
                 at += width
             }
-            func put(_ byte: Unicode.Scalar) { buffer[at] = UInt8(ascii: byte); at += 1 }
-            put(year, yearDigits); put("-"); put(Int(parts.tm_mon) + 1, 2); put("-"); put(Int(parts.tm_mday), 2)
-            put("T"); put(Int(parts.tm_hour), 2); put(":"); put(Int(parts.tm_min), 2); put(":"); put(Int(parts.tm_sec), 2)
+            func put(_ byte: Unicode.Scalar) {
+                buffer[at] = UInt8(ascii: byte)
+                at += 1
+            }
+            put(year, yearDigits)
+            put("-")
+            put(Int(parts.tm_mon) + 1, 2)
+            put("-")
+            put(Int(parts.tm_mday), 2)
+            put("T")
+            put(Int(parts.tm_hour), 2)
+            put(":")
+            put(Int(parts.tm_min), 2)
+            put(":")
+            put(Int(parts.tm_sec), 2)
             if fractionDigits > 0 {
                 var fraction = micros
                 for _ in fractionDigits..<6 { fraction /= 10 }
-                put("."); put(fraction, fractionDigits)
+                put(".")
+                put(fraction, fractionDigits)
             }
             put("Z")
             return at
@@ -73,11 +86,15 @@ public struct Timestamp: Comparable, Hashable, Sendable {
                 }
                 return value
             }
-            let separators: [(Int, UInt8)] = [(4, UInt8(ascii: "-")), (7, UInt8(ascii: "-")), (10, UInt8(ascii: "T")), (13, UInt8(ascii: ":")),
-                                              (16, UInt8(ascii: ":")), (19, UInt8(ascii: ".")), (26, UInt8(ascii: "Z"))]
+            let separators: [(Int, UInt8)] = [
+                (4, UInt8(ascii: "-")), (7, UInt8(ascii: "-")), (10, UInt8(ascii: "T")), (13, UInt8(ascii: ":")),
+                (16, UInt8(ascii: ":")), (19, UInt8(ascii: ".")), (26, UInt8(ascii: "Z")),
+            ]
             guard separators.allSatisfy({ bytes[$0.0] == $0.1 }), let year = number(0, 4), let month = number(5, 2),
-                  let day = number(8, 2), let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-                  number(20, 6) != nil, (1...12).contains(month), hour < 24, minute < 60, second < 60 else { return nil }
+                let day = number(8, 2), let hour = number(11, 2), let minute = number(14, 2),
+                let second = number(17, 2),
+                number(20, 6) != nil, (1...12).contains(month), hour < 24, minute < 60, second < 60
+            else { return nil }
             let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
             let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
             guard (1...days).contains(day) else { return nil }
@@ -110,14 +127,19 @@ public struct Timestamp: Comparable, Hashable, Sendable {
             i += 1
             return true
         }
-        guard let year = number(4), expect(UInt8(ascii: "-")), let month = number(2), expect(UInt8(ascii: "-")), let day = number(2),
-              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        guard let year = number(4), expect(UInt8(ascii: "-")), let month = number(2), expect(UInt8(ascii: "-")),
+            let day = number(2),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
         var hour = 0, minute = 0, second = 0, micros = 0, offset = 0
         if i < c.count {
-            guard c[i] == UInt8(ascii: "T") || c[i] == UInt8(ascii: "t") || c[i] == UInt8(ascii: " ") else { return nil }
+            guard c[i] == UInt8(ascii: "T") || c[i] == UInt8(ascii: "t") || c[i] == UInt8(ascii: " ") else {
+                return nil
+            }
             i += 1
             guard let h = number(2), expect(UInt8(ascii: ":")), let m = number(2), h < 24, m < 60 else { return nil }
-            hour = h; minute = m
+            hour = h
+            minute = m
             if expect(UInt8(ascii: ":")) {
                 guard let s = number(2), s < 61 else { return nil }
                 second = s

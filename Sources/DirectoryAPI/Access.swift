@@ -19,21 +19,30 @@ public struct Caller: Principal, TokenPrincipal, Equatable {
 
     /// The raw key in `Authorization` (the seed's style); `Api-Key <key>` and `Bearer <key>` also work.
     public static func authenticate(_ context: RequestContext) throws -> Caller {
-        guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["Api-Key", "Bearer"], allowBare: true),
-              let caller = Caller(stored: stored) else {
-            throw APIError(.unauthorized, status: .unauthorized, title: "Unauthorized", detail: "Invalid or missing API key.")
+        guard
+            let stored = Tokens.authenticate(
+                context.request, store: context.store, schemes: ["Api-Key", "Bearer"], allowBare: true),
+            let caller = Caller(stored: stored)
+        else {
+            throw APIError(
+                .unauthorized, status: .unauthorized, title: "Unauthorized", detail: "Invalid or missing API key.")
         }
         return caller
     }
 
     public init?(stored: JSON) {
-        guard stored["kind"]?.stringValue == Self.kind, let organization = stored["organization_id"]?.stringValue else { return nil }
+        guard stored["kind"]?.stringValue == Self.kind, let organization = stored["organization_id"]?.stringValue else {
+            return nil
+        }
         self.organization = organization
         self.permissions = Set((stored["permissions"]?.arrayValue ?? []).compactMap(\.stringValue))
     }
 
     public var stored: JSON {
-        ["kind": .string(Self.kind), "organization_id": .string(organization), "permissions": .array(permissions.sorted().map(JSON.string))]
+        [
+            "kind": .string(Self.kind), "organization_id": .string(organization),
+            "permissions": .array(permissions.sorted().map(JSON.string)),
+        ]
     }
 
     /// Throws 403 unless the key holds `generic_directory:<action>_<resource>`.
@@ -48,7 +57,8 @@ public struct Caller: Principal, TokenPrincipal, Equatable {
     func directory(_ context: RequestContext) throws -> JSON {
         let id = context.request.pathParameter("directory_id")
         guard let record = context.store.get(Collections.directories, id),
-              record["organization_id"]?.stringValue == organization else { throw Wire.notFound() }
+            record["organization_id"]?.stringValue == organization
+        else { throw Wire.notFound() }
         return record
     }
 }
@@ -106,15 +116,22 @@ enum Collections {
 
     static var indexes: [IndexDefinition] {
         [directories, partnerEntries, appEntries, forms, contactRequests, matchmaking, reviews].map(directoryIndex) + [
-            IndexDefinition(collection: directories, name: "by_organization") { [$0["organization_id"]?.stringValue ?? ""] },
+            IndexDefinition(collection: directories, name: "by_organization") {
+                [$0["organization_id"]?.stringValue ?? ""]
+            },
             IndexDefinition(collection: directories, name: "by_slug") { [$0["slug"]?.stringValue ?? ""] },
             IndexDefinition(collection: partnerEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
             IndexDefinition(collection: invites, name: byParent) { [$0["entry_id"]?.stringValue ?? ""] },
             IndexDefinition(collection: reviews, name: "by_entry") { [$0["entry"]?.stringValue ?? ""] },
             IndexDefinition(collection: appEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
-        ] + Catalogue.all.flatMap { spec in
-            [directoryIndex(spec.collection),
-             IndexDefinition(collection: spec.collection, name: byParent) { [$0[spec.parentKey]?.stringValue ?? ""] }]
-        }
+        ]
+            + Catalogue.all.flatMap { spec in
+                [
+                    directoryIndex(spec.collection),
+                    IndexDefinition(collection: spec.collection, name: byParent) {
+                        [$0[spec.parentKey]?.stringValue ?? ""]
+                    },
+                ]
+            }
     }
 }

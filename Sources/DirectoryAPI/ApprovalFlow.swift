@@ -21,7 +21,8 @@ enum ApprovalFlow {
         ]
     }
 
-    static let rejection = ResourceSchema("ReviewRejection", [Field("reason", .string, nullable: true, maxLength: 2000)])
+    static let rejection = ResourceSchema(
+        "ReviewRejection", [Field("reason", .string, nullable: true, maxLength: 2000)])
 
     static func register(_ routes: inout OperationGroup<Caller>) {
         let kind = Entries.partner
@@ -29,11 +30,15 @@ enum ApprovalFlow {
         let tag = "Partner entry: Edits approval flow"
         let base = kind.itemPath + "review/"
 
-        routes.on(.POST, base + "submit/", access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
-            "Partner entry submit review", tag: tag,
-            description: "Holds the given changes (same fields as an update) for approval; the live entry does not change.",
-            requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(kind.writeSchema.openAPI(writableOnly: true), camel: true)),
-            responses: [.init(200, "The entry with its review.", schema: item)], errors: [400, 403, 404, 409])
+        routes.on(
+            .POST, base + "submit/", access: .role(.permission(.update, kind.permission)),
+            doc: OperationDoc(
+                "Partner entry submit review", tag: tag,
+                description:
+                    "Holds the given changes (same fields as an update) for approval; the live entry does not change.",
+                requestBody: OpenAPIShapes.optional(
+                    OpenAPIShapes.casing(kind.writeSchema.openAPI(writableOnly: true), camel: true)),
+                responses: [.init(200, "The entry with its review.", schema: item)], errors: [400, 403, 404, 409])
         ) { context in
             try transition(context) { record, tx, directory in
                 if record["review"]?["status"]?.stringValue == "submitted" {
@@ -42,13 +47,18 @@ enum ApprovalFlow {
                 let changes = try Wire.payload(context.request, kind.writeSchema, partial: true)
                 try References.check(kind.references, changes, directory: directory, tx)
                 _ = try Entries.nestedItems(changes, kind: kind)
-                record["review"] = ["status": "submitted", "changes": .object(changes), "submitted_at": .string(Timestamp.now().storageText),
-                                    "reviewed_at": .null, "reason": .null]
+                record["review"] = [
+                    "status": "submitted", "changes": .object(changes),
+                    "submitted_at": .string(Timestamp.now().storageText),
+                    "reviewed_at": .null, "reason": .null,
+                ]
             }
         }
-        routes.on(.POST, base + "approve/", access: .role(.permission(.approve, kind.permission)), doc: OperationDoc(
-            "Partner entry approve review", tag: tag, description: "Applies the submitted edit to the live entry.",
-            responses: [.init(200, "The updated entry.", schema: item)], errors: [403, 404, 409])
+        routes.on(
+            .POST, base + "approve/", access: .role(.permission(.approve, kind.permission)),
+            doc: OperationDoc(
+                "Partner entry approve review", tag: tag, description: "Applies the submitted edit to the live entry.",
+                responses: [.init(200, "The updated entry.", schema: item)], errors: [403, 404, 409])
         ) { context in
             try transition(context) { record, tx, directory in
                 let changes = try submitted(record)
@@ -57,22 +67,29 @@ enum ApprovalFlow {
                 record["review"]?["reviewed_at"] = .string(Timestamp.now().storageText)
             }
         }
-        routes.on(.POST, base + "reject/", access: .role(.permission(.approve, kind.permission)), doc: OperationDoc(
-            "Partner entry reject changes", tag: tag, description: "Refuses the submitted edit; the live entry is unchanged.",
-            requestBody: OpenAPIShapes.optional(rejection.openAPI(writableOnly: true)),
-            responses: [.init(200, "The entry with its rejected review.", schema: item)], errors: [400, 403, 404, 409])
+        routes.on(
+            .POST, base + "reject/", access: .role(.permission(.approve, kind.permission)),
+            doc: OperationDoc(
+                "Partner entry reject changes", tag: tag,
+                description: "Refuses the submitted edit; the live entry is unchanged.",
+                requestBody: OpenAPIShapes.optional(rejection.openAPI(writableOnly: true)),
+                responses: [.init(200, "The entry with its rejected review.", schema: item)],
+                errors: [400, 403, 404, 409])
         ) { context in
             try transition(context) { record, _, _ in
                 _ = try submitted(record)
-                let body = context.request.body.isEmpty ? [:] : try Wire.payload(context.request, rejection, partial: true)
+                let body =
+                    context.request.body.isEmpty ? [:] : try Wire.payload(context.request, rejection, partial: true)
                 record["review"]?["status"] = "rejected"
                 record["review"]?["reason"] = body["reason"] ?? .null
                 record["review"]?["reviewed_at"] = .string(Timestamp.now().storageText)
             }
         }
-        routes.on(.POST, base + "discard/", access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
-            "Partner entry discard review", tag: tag, description: "Withdraws the submitted edit.",
-            responses: [.init(200, "The entry without a pending review.", schema: item)], errors: [403, 404, 409])
+        routes.on(
+            .POST, base + "discard/", access: .role(.permission(.update, kind.permission)),
+            doc: OperationDoc(
+                "Partner entry discard review", tag: tag, description: "Withdraws the submitted edit.",
+                responses: [.init(200, "The entry without a pending review.", schema: item)], errors: [403, 404, 409])
         ) { context in
             try transition(context) { record, _, _ in
                 _ = try submitted(record)
@@ -82,13 +99,17 @@ enum ApprovalFlow {
     }
 
     static func submitted(_ record: JSON) throws -> JSONObject {
-        guard record["review"]?["status"]?.stringValue == "submitted", let changes = record["review"]?["changes"]?.objectValue else {
+        guard record["review"]?["status"]?.stringValue == "submitted",
+            let changes = record["review"]?["changes"]?.objectValue
+        else {
             throw Wire.conflict("This entry has no edit waiting for review.")
         }
         return changes
     }
 
-    static func transition(_ context: Context, _ change: (inout JSON, inout Transaction, String) throws -> Void) throws -> HTTPResponse {
+    static func transition(
+        _ context: Context, _ change: (inout JSON, inout Transaction, String) throws -> Void
+    ) throws -> HTTPResponse {
         let kind = Entries.partner
         let directory = try context.directory()
         let id = try Entries.entry(kind, context, directory)["id"]?.stringValue ?? ""

@@ -9,26 +9,43 @@ enum CRUD {
     static func register(_ spec: ResourceSpec, _ routes: inout OperationGroup<Caller>) {
         let item = spec.responseOpenAPI()
         let notFound = [400, 403, 404]
-        routes.on(.GET, spec.collectionPath, access: .role(.permission(.read, spec.permission)), doc: OperationDoc(
-            "List \(spec.title.lowercased().pluralTitle)", tag: spec.tag,
-            parameters: OpenAPIShapes.pageParameters + spec.listFilters.map { OperationDoc.Parameter($0, schema: ["type": "boolean"]) },
-            responses: [.init(200, "A page of \(spec.title.lowercased().pluralTitle).", schema: OpenAPIShapes.page(of: item))], errors: notFound)
+        routes.on(
+            .GET, spec.collectionPath, access: .role(.permission(.read, spec.permission)),
+            doc: OperationDoc(
+                "List \(spec.title.lowercased().pluralTitle)", tag: spec.tag,
+                parameters: OpenAPIShapes.pageParameters
+                    + spec.listFilters.map { OperationDoc.Parameter($0, schema: ["type": "boolean"]) },
+                responses: [
+                    .init(
+                        200, "A page of \(spec.title.lowercased().pluralTitle).", schema: OpenAPIShapes.page(of: item))
+                ], errors: notFound)
         ) { try list(spec, $0) }
-        routes.on(.POST, spec.collectionPath, access: .role(.permission(.create, spec.permission)), doc: OperationDoc(
-            "Create a \(spec.title.lowercased())", tag: spec.tag, requestBody: spec.requestOpenAPI(),
-            responses: [.init(201, "Created.", schema: item)], errors: notFound)
+        routes.on(
+            .POST, spec.collectionPath, access: .role(.permission(.create, spec.permission)),
+            doc: OperationDoc(
+                "Create a \(spec.title.lowercased())", tag: spec.tag, requestBody: spec.requestOpenAPI(),
+                responses: [.init(201, "Created.", schema: item)], errors: notFound)
         ) { try create(spec, $0) }
-        routes.on(.GET, spec.itemPath, access: .role(.permission(.read, spec.permission)), doc: OperationDoc(
-            "Get a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(200, "The \(spec.title.lowercased()).", schema: item)],
-            errors: [403, 404])
+        routes.on(
+            .GET, spec.itemPath, access: .role(.permission(.read, spec.permission)),
+            doc: OperationDoc(
+                "Get a \(spec.title.lowercased())", tag: spec.tag,
+                responses: [.init(200, "The \(spec.title.lowercased()).", schema: item)],
+                errors: [403, 404])
         ) { try show(spec, $0) }
-        routes.on(.PATCH, spec.itemPath, access: .role(.permission(.update, spec.permission)), doc: OperationDoc(
-            "Update a \(spec.title.lowercased())", tag: spec.tag, description: "Partial update: at least one field.",
-            requestBody: OpenAPIShapes.optional(spec.requestOpenAPI()),
-            responses: [.init(200, "The updated \(spec.title.lowercased()).", schema: item)], errors: notFound)
+        routes.on(
+            .PATCH, spec.itemPath, access: .role(.permission(.update, spec.permission)),
+            doc: OperationDoc(
+                "Update a \(spec.title.lowercased())", tag: spec.tag,
+                description: "Partial update: at least one field.",
+                requestBody: OpenAPIShapes.optional(spec.requestOpenAPI()),
+                responses: [.init(200, "The updated \(spec.title.lowercased()).", schema: item)], errors: notFound)
         ) { try update(spec, $0) }
-        routes.on(.DELETE, spec.itemPath, access: .role(.permission(.delete, spec.permission)), doc: OperationDoc(
-            "Delete a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(204, "Deleted.")], errors: [403, 404])
+        routes.on(
+            .DELETE, spec.itemPath, access: .role(.permission(.delete, spec.permission)),
+            doc: OperationDoc(
+                "Delete a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(204, "Deleted.")],
+                errors: [403, 404])
         ) { try delete(spec, $0) }
     }
 
@@ -37,13 +54,17 @@ enum CRUD {
         let directoryID = directory["id"]?.stringValue ?? ""
         guard let collection = spec.parent.collection else { return directoryID }
         let id = context.request.pathParameter(spec.parent.key)
-        guard let parent = context.store.get(collection, id), parent["directory_id"]?.stringValue == directoryID else { throw Wire.notFound() }
+        guard let parent = context.store.get(collection, id), parent["directory_id"]?.stringValue == directoryID else {
+            throw Wire.notFound()
+        }
         return id
     }
 
     static func record(_ spec: ResourceSpec, _ context: Context, parent: String) throws -> JSON {
         let id = context.request.pathParameter(spec.itemParameter)
-        guard let record = context.store.get(spec.collection, id), record[spec.parentKey]?.stringValue == parent else { throw Wire.notFound() }
+        guard let record = context.store.get(spec.collection, id), record[spec.parentKey]?.stringValue == parent else {
+            throw Wire.notFound()
+        }
         return record
     }
 
@@ -84,7 +105,9 @@ enum CRUD {
             let now = Timestamp.now().storageText
             var record: JSONObject = ["id": .string(Crypto.uuid()), "directory_id": .string(directoryID)]
             if spec.parentKey != "directory_id" { record[spec.parentKey] = .string(parent) }
-            for field in spec.fields where !field.readOnly { record[field.name] = body[field.name] ?? spec.defaultValue(field) }
+            for field in spec.fields where !field.readOnly {
+                record[field.name] = body[field.name] ?? spec.defaultValue(field)
+            }
             record["created"] = .string(now)
             record["modified"] = .string(now)
             let value = JSON.object(record)
@@ -146,7 +169,8 @@ enum References {
 
     static let referrers: [String: [Referrer]] = {
         var result: [String: [Referrer]] = [:]
-        let owners = Catalogue.all.map { ($0.collection, $0.fields, $0.references) }
+        let owners =
+            Catalogue.all.map { ($0.collection, $0.fields, $0.references) }
             + Entries.kinds.map { ($0.collection, $0.fields, $0.references) }
         for (collection, fields, references) in owners {
             for (field, target) in references {
@@ -162,11 +186,16 @@ enum References {
     static func detach(_ collection: String, _ id: String, directory: String, _ tx: inout Transaction) {
         for referrer in referrers[collection] ?? [] {
             for other in tx.lookup(referrer.collection, index: Collections.byDirectory, key: directory) {
-                guard var record = tx.get(referrer.collection, other), let value = record[referrer.field] else { continue }
+                guard var record = tx.get(referrer.collection, other), let value = record[referrer.field] else {
+                    continue
+                }
                 if case .array(let ids) = value, ids.contains(.string(id)) {
                     record[referrer.field] = .array(ids.filter { $0 != .string(id) })
                 } else if value == .string(id) {
-                    if referrer.required { CRUD.deleteCascading(referrer.collection, other, &tx); continue }
+                    if referrer.required {
+                        CRUD.deleteCascading(referrer.collection, other, &tx)
+                        continue
+                    }
                     record[referrer.field] = .null
                 } else {
                     continue

@@ -5,30 +5,43 @@ import Store
 
 /// Directories (created by staff with the `directory` admin command), their settings and forms.
 enum Directories {
-    static let directory = ResourceSchema("Directory", [
-        Field("id", .uuid, readOnly: true),
-        Field("name", .string, required: true, maxLength: 200),
-        Field("slug", .string, maxLength: 100, "Names the public listing; unique across all directories (a-z, 0-9, -)."),
-        Field("description", .string, nullable: true, maxLength: 2000),
-        Field("public_url", .url, nullable: true, maxLength: 2000),
-        Field("organization", .uuid, readOnly: true, "The organization that owns the directory."),
-        Field("created", .dateTime, readOnly: true),
-        Field("modified", .dateTime, readOnly: true),
-    ])
+    static let directory = ResourceSchema(
+        "Directory",
+        [
+            Field("id", .uuid, readOnly: true),
+            Field("name", .string, required: true, maxLength: 200),
+            Field(
+                "slug", .string, maxLength: 100,
+                "Names the public listing; unique across all directories (a-z, 0-9, -)."),
+            Field("description", .string, nullable: true, maxLength: 2000),
+            Field("public_url", .url, nullable: true, maxLength: 2000),
+            Field("organization", .uuid, readOnly: true, "The organization that owns the directory."),
+            Field("created", .dateTime, readOnly: true),
+            Field("modified", .dateTime, readOnly: true),
+        ])
 
-    static let settings = ResourceSchema("DirectorySettings", [
-        Field("public_listing", .boolean, "Entries with status public are listed without a key under /api/directory/public/v1alpha/."),
-        Field("require_edit_approval", .boolean, "Partner entry edits must be submitted and approved before they go live."),
-        Field("allow_reviews", .boolean),
-        Field("matchmaking_enabled", .boolean),
-        Field("matchmaking_partner_limit", .integer, "How many partners a new matchmaking request is matched with (1-20)."),
-        Field("contact_email", .email, nullable: true, maxLength: 200),
-        Field("primary_color", .string, nullable: true, maxLength: 20),
-        Field("default_currency", .string, maxLength: 3),
-    ])
+    static let settings = ResourceSchema(
+        "DirectorySettings",
+        [
+            Field(
+                "public_listing", .boolean,
+                "Entries with status public are listed without a key under /api/directory/public/v1alpha/."),
+            Field(
+                "require_edit_approval", .boolean,
+                "Partner entry edits must be submitted and approved before they go live."),
+            Field("allow_reviews", .boolean),
+            Field("matchmaking_enabled", .boolean),
+            Field(
+                "matchmaking_partner_limit", .integer,
+                "How many partners a new matchmaking request is matched with (1-20)."),
+            Field("contact_email", .email, nullable: true, maxLength: 200),
+            Field("primary_color", .string, nullable: true, maxLength: 20),
+            Field("default_currency", .string, maxLength: 3),
+        ])
 
     static let defaultSettings: JSONObject = [
-        "public_listing": true, "require_edit_approval": false, "allow_reviews": true, "matchmaking_enabled": true, "matchmaking_partner_limit": 3,
+        "public_listing": true, "require_edit_approval": false, "allow_reviews": true, "matchmaking_enabled": true,
+        "matchmaking_partner_limit": 3,
         "contact_email": .null, "primary_color": .null, "default_currency": "USD",
     ]
 
@@ -41,23 +54,37 @@ enum Directories {
     static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Directory"
         let item = directory.openAPI()
-        routes.on(.GET, "directories/", access: .role(.permission(.read, "directories")), doc: OperationDoc(
-            "Get all directories", tag: tag, parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "The directories of the key's organization.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
+        routes.on(
+            .GET, "directories/", access: .role(.permission(.read, "directories")),
+            doc: OperationDoc(
+                "Get all directories", tag: tag, parameters: OpenAPIShapes.pageParameters,
+                responses: [
+                    .init(200, "The directories of the key's organization.", schema: OpenAPIShapes.page(of: item))
+                ], errors: [400, 403, 404])
         ) { context in
             let caller = context.principal
-            let records = context.store.lookupRecords(Collections.directories, index: "by_organization", key: caller.organization)
-                .sorted { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") }
+            let records = context.store.lookupRecords(
+                Collections.directories, index: "by_organization", key: caller.organization
+            )
+            .sorted { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") }
             return .json(try Wire.page(records.map(response), context.request))
         }
         let path = "directories/:directory_id/"
-        routes.on(.GET, path, access: .role(.permission(.read, "directories")), doc: OperationDoc("Get a directory", tag: tag, responses: [.init(200, "The directory.", schema: item)],
-                                                 errors: [403, 404])) { context in
+        routes.on(
+            .GET, path, access: .role(.permission(.read, "directories")),
+            doc: OperationDoc(
+                "Get a directory", tag: tag, responses: [.init(200, "The directory.", schema: item)],
+                errors: [403, 404])
+        ) { context in
             .json(response(try context.directory()))
         }
-        routes.on(.PATCH, path, access: .role(.permission(.update, "directories")), doc: OperationDoc(
-            "Update a directory", tag: tag, requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(directory.openAPI(writableOnly: true), camel: true)),
-            responses: [.init(200, "The updated directory.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .PATCH, path, access: .role(.permission(.update, "directories")),
+            doc: OperationDoc(
+                "Update a directory", tag: tag,
+                requestBody: OpenAPIShapes.optional(
+                    OpenAPIShapes.casing(directory.openAPI(writableOnly: true), camel: true)),
+                responses: [.init(200, "The updated directory.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let record = try context.directory()
             let body = try Wire.payload(context.request, directory, partial: true)
@@ -81,7 +108,8 @@ enum Directories {
         !tx.lookup(Collections.directories, index: "by_slug", key: slug).contains { $0 != id }
     }
 
-    static func save(_ record: JSON, _ store: Store, _ change: (inout JSON, Transaction) throws -> Void) throws -> JSON {
+    static func save(_ record: JSON, _ store: Store, _ change: (inout JSON, Transaction) throws -> Void) throws -> JSON
+    {
         let id = record["id"]?.stringValue ?? ""
         return try store.write { tx -> JSON in
             guard var current = tx.get(Collections.directories, id) else { throw Wire.notFound() }
@@ -98,35 +126,48 @@ enum Directories {
 
     static let settingsSection = DirectorySection(
         key: "settings", permission: "settings", schema: settings, defaults: defaultSettings,
-        summaries: ("Retrieve the settings for a directory", "Update the settings for a directory")) { body in
+        summaries: ("Retrieve the settings for a directory", "Update the settings for a directory")
+    ) { body in
         if let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) {
             throw APIErrors([Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")])
         }
     }
 
-    static let branding = ResourceSchema("DirectoryBranding", [
-        Field("logo", .url, nullable: true, maxLength: 2000), Field("favicon", .url, nullable: true, maxLength: 2000),
-        Field("primary_color", .string, nullable: true, maxLength: 20), Field("secondary_color", .string, nullable: true, maxLength: 20),
-        Field("font_family", .string, nullable: true, maxLength: 100), Field("header_text", .string, nullable: true, maxLength: 500),
-    ])
+    static let branding = ResourceSchema(
+        "DirectoryBranding",
+        [
+            Field("logo", .url, nullable: true, maxLength: 2000),
+            Field("favicon", .url, nullable: true, maxLength: 2000),
+            Field("primary_color", .string, nullable: true, maxLength: 20),
+            Field("secondary_color", .string, nullable: true, maxLength: 20),
+            Field("font_family", .string, nullable: true, maxLength: 100),
+            Field("header_text", .string, nullable: true, maxLength: 500),
+        ])
     static let brandingSection = DirectorySection(
         key: "branding", permission: "branding", schema: branding,
-        defaults: ["logo": .null, "favicon": .null, "primary_color": .null, "secondary_color": .null, "font_family": .null, "header_text": .null],
-        summaries: ("Get the branding of a directory", "Update the branding of a directory")) { _ in }
+        defaults: [
+            "logo": .null, "favicon": .null, "primary_color": .null, "secondary_color": .null, "font_family": .null,
+            "header_text": .null,
+        ],
+        summaries: ("Get the branding of a directory", "Update the branding of a directory")
+    ) { _ in }
 }
 
 /// Custom forms and the contact request form of a directory.
 enum Forms {
     static let fieldTypes = ["text", "textarea", "email", "number", "currency", "select", "checkbox"]
-    static let schema = ResourceSchema("Form", [
-        Field("id", .uuid, readOnly: true),
-        Field("name", .string, required: true, maxLength: 200),
-        Field("kind", .enumeration(["custom", "contact_request"]), readOnly: true),
-        Field("fields", .array(.object), required: true,
-              "Each: {name, label, type (\(fieldTypes.joined(separator: ", "))), required, options}."),
-        Field("is_active", .boolean, "The form the directory uses for contact requests (one at a time)."),
-        Field("created", .dateTime, readOnly: true),
-    ])
+    static let schema = ResourceSchema(
+        "Form",
+        [
+            Field("id", .uuid, readOnly: true),
+            Field("name", .string, required: true, maxLength: 200),
+            Field("kind", .enumeration(["custom", "contact_request"]), readOnly: true),
+            Field(
+                "fields", .array(.object), required: true,
+                "Each: {name, label, type (\(fieldTypes.joined(separator: ", "))), required, options}."),
+            Field("is_active", .boolean, "The form the directory uses for contact requests (one at a time)."),
+            Field("created", .dateTime, readOnly: true),
+        ])
 
     /// What a directory uses until it defines its own contact request form.
     static let builtInDefault: JSON = [
@@ -143,7 +184,8 @@ enum Forms {
 
     static let currencies: [(String, String)] = [
         ("USD", "US Dollar"), ("EUR", "Euro"), ("GBP", "Pound Sterling"), ("CAD", "Canadian Dollar"),
-        ("AUD", "Australian Dollar"), ("JPY", "Yen"), ("CHF", "Swiss Franc"), ("INR", "Indian Rupee"), ("BRL", "Brazilian Real"),
+        ("AUD", "Australian Dollar"), ("JPY", "Yen"), ("CHF", "Swiss Franc"), ("INR", "Indian Rupee"),
+        ("BRL", "Brazilian Real"),
     ]
 
     static func response(_ record: JSON) -> JSON { serialize(schema, record) }
@@ -159,68 +201,111 @@ enum Forms {
         let base = "directories/:directory_id/forms/"
         let item = schema.openAPI()
         let page = OpenAPIShapes.page(of: item)
-        routes.on(.GET, base, access: .role(.permission(.read, "forms")), doc: OperationDoc("Get all custom forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
-                                                 responses: [.init(200, "Every form of the directory.", schema: page)], errors: [400, 403, 404])) { context in
+        routes.on(
+            .GET, base, access: .role(.permission(.read, "forms")),
+            doc: OperationDoc(
+                "Get all custom forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
+                responses: [.init(200, "Every form of the directory.", schema: page)], errors: [400, 403, 404])
+        ) { context in
             let directory = try context.directory()
             return .json(try Wire.page(forms(directory, context.store).map(response), context.request))
         }
-        routes.on(.GET, base + "currency-options/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
-            "Get all currency field options", tag: tag,
-            responses: [.init(200, "Currencies a currency field offers.", schema: [
-                "type": "object", "properties": ["results": ["type": "array", "items": [
-                    "type": "object", "properties": ["code": ["type": "string"], "name": ["type": "string"]], "required": ["code", "name"]]]],
-                "required": ["results"]])], errors: [403, 404])
+        routes.on(
+            .GET, base + "currency-options/", access: .role(.permission(.read, "forms")),
+            doc: OperationDoc(
+                "Get all currency field options", tag: tag,
+                responses: [
+                    .init(
+                        200, "Currencies a currency field offers.",
+                        schema: [
+                            "type": "object",
+                            "properties": [
+                                "results": [
+                                    "type": "array",
+                                    "items": [
+                                        "type": "object",
+                                        "properties": ["code": ["type": "string"], "name": ["type": "string"]],
+                                        "required": ["code", "name"],
+                                    ],
+                                ]
+                            ],
+                            "required": ["results"],
+                        ])
+                ], errors: [403, 404])
         ) { context in
             _ = try context.directory()
             return .json(["results": .array(currencies.map { ["code": .string($0.0), "name": .string($0.1)] })])
         }
-        routes.on(.GET, base + "contact-requests/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
-            "Get all contact request forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "The contact request forms.", schema: page)], errors: [400, 403, 404])
+        routes.on(
+            .GET, base + "contact-requests/", access: .role(.permission(.read, "forms")),
+            doc: OperationDoc(
+                "Get all contact request forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
+                responses: [.init(200, "The contact request forms.", schema: page)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            return .json(try Wire.page(forms(directory, context.store, kind: "contact_request").map(response), context.request))
+            return .json(
+                try Wire.page(forms(directory, context.store, kind: "contact_request").map(response), context.request))
         }
-        routes.on(.GET, base + "contact-requests/default/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
-            "Get the default contact request form", tag: tag, description: "The built-in form (id null) a directory uses until it activates its own.",
-            responses: [.init(200, "The default form.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
+        routes.on(
+            .GET, base + "contact-requests/default/", access: .role(.permission(.read, "forms")),
+            doc: OperationDoc(
+                "Get the default contact request form", tag: tag,
+                description: "The built-in form (id null) a directory uses until it activates its own.",
+                responses: [.init(200, "The default form.", schema: OpenAPIShapes.nullableID(item))],
+                errors: [403, 404])
         ) { context in
             _ = try context.directory()
             return .json(builtInDefault)
         }
-        routes.on(.GET, base + "contact-requests/active/", access: .role(.permission(.read, "forms")), doc: OperationDoc(
-            "Get the active contact request form", tag: tag, description: "The form marked active, or the built-in default (id null).",
-            responses: [.init(200, "The form in use.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
+        routes.on(
+            .GET, base + "contact-requests/active/", access: .role(.permission(.read, "forms")),
+            doc: OperationDoc(
+                "Get the active contact request form", tag: tag,
+                description: "The form marked active, or the built-in default (id null).",
+                responses: [.init(200, "The form in use.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
         ) { context in
             let directory = try context.directory()
-            let chosen = forms(directory, context.store, kind: "contact_request").last { $0["is_active"]?.boolValue == true }
+            let chosen = forms(directory, context.store, kind: "contact_request").last {
+                $0["is_active"]?.boolValue == true
+            }
             return .json(chosen.map(response) ?? builtInDefault)
         }
         let writeBody = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
-        routes.on(.POST, base + "contact-requests/", access: .role(.permission(.create, "forms")), doc: OperationDoc(
-            "Create a contact request custom form", tag: tag, requestBody: writeBody,
-            responses: [.init(201, "The form.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .POST, base + "contact-requests/", access: .role(.permission(.create, "forms")),
+            doc: OperationDoc(
+                "Create a contact request custom form", tag: tag, requestBody: writeBody,
+                responses: [.init(201, "The form.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             return .json(response(try save(context, directory, replacing: nil)), status: .created)
         }
-        routes.on(.PUT, base + "contact-requests/:form_id/", access: .role(.permission(.update, "forms")), doc: OperationDoc(
-            "Configure a contact request form", tag: tag, description: "Replaces the form whole (name, fields, is_active).",
-            requestBody: writeBody, responses: [.init(200, "The form.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .PUT, base + "contact-requests/:form_id/", access: .role(.permission(.update, "forms")),
+            doc: OperationDoc(
+                "Configure a contact request form", tag: tag,
+                description: "Replaces the form whole (name, fields, is_active).",
+                requestBody: writeBody, responses: [.init(200, "The form.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let id = context.request.pathParameter("form_id")
-            guard let form = context.store.get(Collections.forms, id), form["directory_id"] == directory["id"] else { throw Wire.notFound() }
+            guard let form = context.store.get(Collections.forms, id), form["directory_id"] == directory["id"] else {
+                throw Wire.notFound()
+            }
             return .json(response(try save(context, directory, replacing: form)))
         }
-        routes.on(.DELETE, base + "contact-requests/:form_id/", access: .role(.permission(.delete, "forms")), doc: OperationDoc(
-            "Delete a contact request custom form", tag: tag, responses: [.init(204, "Deleted.")], errors: [403, 404])
+        routes.on(
+            .DELETE, base + "contact-requests/:form_id/", access: .role(.permission(.delete, "forms")),
+            doc: OperationDoc(
+                "Delete a contact request custom form", tag: tag, responses: [.init(204, "Deleted.")],
+                errors: [403, 404])
         ) { context in
             let directory = try context.directory()
             let id = context.request.pathParameter("form_id")
             try context.store.write { tx in
                 guard let form = tx.get(Collections.forms, id), form["directory_id"] == directory["id"],
-                      form["kind"]?.stringValue == "contact_request" else { throw Wire.notFound() }
+                    form["kind"]?.stringValue == "contact_request"
+                else { throw Wire.notFound() }
                 tx.delete(Collections.forms, id)
             }
             return .noContent()
@@ -237,15 +322,20 @@ enum Forms {
             if existing != nil, tx.get(Collections.forms, id) == nil { throw Wire.notFound() }
             let isActive = body["is_active"]?.boolValue ?? false
             if isActive {
-                for other in tx.lookup(Collections.forms, index: Collections.byDirectory, key: directoryID) where other != id {
-                    guard var form = tx.get(Collections.forms, other), form["is_active"]?.boolValue == true else { continue }
+                for other in tx.lookup(Collections.forms, index: Collections.byDirectory, key: directoryID)
+                where other != id {
+                    guard var form = tx.get(Collections.forms, other), form["is_active"]?.boolValue == true else {
+                        continue
+                    }
                     form["is_active"] = false
                     tx.put(Collections.forms, other, form)
                 }
             }
-            let record: JSON = ["id": .string(id), "directory_id": .string(directoryID), "name": body["name"]!,
-                                "kind": "contact_request", "fields": body["fields"]!, "is_active": .bool(isActive),
-                                "created": existing?["created"] ?? .string(Timestamp.now().storageText)]
+            let record: JSON = [
+                "id": .string(id), "directory_id": .string(directoryID), "name": body["name"]!,
+                "kind": "contact_request", "fields": body["fields"]!, "is_active": .bool(isActive),
+                "created": existing?["created"] ?? .string(Timestamp.now().storageText),
+            ]
             tx.put(Collections.forms, id, record)
             return record
         }
@@ -257,13 +347,21 @@ enum Forms {
         var names = Set<String>()
         for (index, field) in fields.enumerated() {
             guard let name = field["name"]?.stringValue, !name.isEmpty, name.count <= 100 else {
-                problems.append(Wire.invalid("fields", "Field \(index + 1): \"name\" must be a non-empty string.")); continue
+                problems.append(Wire.invalid("fields", "Field \(index + 1): \"name\" must be a non-empty string."))
+                continue
             }
-            if !names.insert(name).inserted { problems.append(Wire.invalid("fields", "Field \(index + 1): the name \"\(name)\" is used twice.")) }
+            if !names.insert(name).inserted {
+                problems.append(Wire.invalid("fields", "Field \(index + 1): the name \"\(name)\" is used twice."))
+            }
             if let type = field["type"]?.stringValue, !fieldTypes.contains(type) {
-                problems.append(Wire.invalid("fields", "Field \(index + 1): \"type\" must be one of \(fieldTypes.joined(separator: ", ")).")); continue
+                problems.append(
+                    Wire.invalid(
+                        "fields", "Field \(index + 1): \"type\" must be one of \(fieldTypes.joined(separator: ", "))."))
+                continue
             }
-            if field["type"] == nil { problems.append(Wire.invalid("fields", "Field \(index + 1): \"type\" is required.")) }
+            if field["type"] == nil {
+                problems.append(Wire.invalid("fields", "Field \(index + 1): \"type\" is required."))
+            }
         }
         if !problems.isEmpty { throw APIErrors(problems) }
     }
@@ -271,7 +369,9 @@ enum Forms {
 
 extension OpenAPIShapes {
     static func nullableID(_ schema: JSON) -> JSON {
-        guard case .object(var object) = schema, var properties = object["properties"]?.objectValue else { return schema }
+        guard case .object(var object) = schema, var properties = object["properties"]?.objectValue else {
+            return schema
+        }
         properties["id"] = ["type": ["string", "null"]]
         properties["created"] = ["type": ["string", "null"]]
         object["properties"] = .object(properties)
@@ -299,13 +399,21 @@ struct DirectorySection {
     func register(_ routes: inout OperationGroup<Caller>, tag: String) {
         let path = "directories/:directory_id/\(key)/"
         let item = schema.openAPI()
-        routes.on(.GET, path, access: .role(.permission(.read, permission)), doc: OperationDoc(summaries.get, tag: tag, responses: [.init(200, "The \(key).", schema: item)],
-                                                 errors: [403, 404])) { context in
+        routes.on(
+            .GET, path, access: .role(.permission(.read, permission)),
+            doc: OperationDoc(
+                summaries.get, tag: tag, responses: [.init(200, "The \(key).", schema: item)],
+                errors: [403, 404])
+        ) { context in
             .json(response(try context.directory()))
         }
-        routes.on(.PATCH, path, access: .role(.permission(.update, permission)), doc: OperationDoc(
-            summaries.update, tag: tag, requestBody: OpenAPIShapes.optional(OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)),
-            responses: [.init(200, "The updated \(key).", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .PATCH, path, access: .role(.permission(.update, permission)),
+            doc: OperationDoc(
+                summaries.update, tag: tag,
+                requestBody: OpenAPIShapes.optional(
+                    OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)),
+                responses: [.init(200, "The updated \(key).", schema: item)], errors: [400, 403, 404])
         ) { context in
             let record = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: true)

@@ -40,17 +40,26 @@ public struct DirectoryFamily: APIFamily {
                 `generic_directory:approve_partner_entries` to approve edits, `generic_directory:*` for all). \
                 Request bodies take camelCase (snake_case is accepted too); responses are snake_case except where noted.
                 """,
-            securitySchemes: ["apiKey": ["type": "apiKey", "in": "header", "name": "Authorization", "description": "The raw API key."]],
+            securitySchemes: [
+                "apiKey": [
+                    "type": "apiKey", "in": "header", "name": "Authorization", "description": "The raw API key.",
+                ]
+            ],
             errorSchema: DirectoryErrorFormatter.schema)
     }
 
     /// Every permission name an operation can require, for key creation and the docs.
     public static var permissionNames: [String] {
-        let resources = Set(Catalogue.all.map(\.permission) + ["directories", "settings", "branding", "forms", "entries", "partner_entries",
-                                                               "app_entries", "invites", "contact_requests", "matchmaking", "reviews"])
+        let resources = Set(
+            Catalogue.all.map(\.permission) + [
+                "directories", "settings", "branding", "forms", "entries", "partner_entries",
+                "app_entries", "invites", "contact_requests", "matchmaking", "reviews",
+            ])
         var names: [String] = []
         for resource in resources.sorted() {
-            for action in ["read", "create", "update", "delete"] { names.append("generic_directory:\(action)_\(resource)") }
+            for action in ["read", "create", "update", "delete"] {
+                names.append("generic_directory:\(action)_\(resource)")
+            }
         }
         return names + ["generic_directory:approve_partner_entries", Caller.wildcard]
     }
@@ -62,13 +71,19 @@ public enum DirectoryAdmin {
     public static func createOrganization(_ store: Store, name: String, domain: String?) throws -> String {
         let id = Crypto.uuid()
         try store.write { tx in
-            tx.put(Collections.organizations, id, ["id": .string(id), "name": .string(name), "domain": JSON(domain?.lowercased()),
-                                                   "created": .string(Timestamp.now().storageText)])
+            tx.put(
+                Collections.organizations, id,
+                [
+                    "id": .string(id), "name": .string(name), "domain": JSON(domain?.lowercased()),
+                    "created": .string(Timestamp.now().storageText),
+                ])
         }
         return id
     }
 
-    public static func organizationExists(_ store: Store, _ id: String) -> Bool { store.get(Collections.organizations, id) != nil }
+    public static func organizationExists(_ store: Store, _ id: String) -> Bool {
+        store.get(Collections.organizations, id) != nil
+    }
 
     @discardableResult
     public static func createDirectory(_ store: Store, organization: String, name: String) throws -> String {
@@ -78,27 +93,41 @@ public enum DirectoryAdmin {
             let base = Entries.slugBase(name).isEmpty ? "directory" : Entries.slugBase(name)
             var slug = base
             var n = 2
-            while !Directories.isFree(slug, for: id, tx) { slug = "\(base)-\(n)"; n += 1 }
-            tx.put(Collections.directories, id, ["id": .string(id), "organization_id": .string(organization), "name": .string(name),
-                                                 "slug": .string(slug), "description": .null, "public_url": .null,
-                                                 "settings": .object(Directories.defaultSettings), "created": .string(now), "modified": .string(now)])
+            while !Directories.isFree(slug, for: id, tx) {
+                slug = "\(base)-\(n)"
+                n += 1
+            }
+            tx.put(
+                Collections.directories, id,
+                [
+                    "id": .string(id), "organization_id": .string(organization), "name": .string(name),
+                    "slug": .string(slug), "description": .null, "public_url": .null,
+                    "settings": .object(Directories.defaultSettings), "created": .string(now), "modified": .string(now),
+                ])
         }
         return id
     }
 
     /// Unknown permission names are refused, so a typo cannot silently create a useless key.
-    public static func createKey(_ store: Store, organization: String, permissions: [String], name: String) throws -> (id: String, key: String) {
+    public static func createKey(
+        _ store: Store, organization: String, permissions: [String], name: String
+    ) throws -> (id: String, key: String) {
         let known = Set(DirectoryFamily.permissionNames)
-        if let unknown = permissions.first(where: { !known.contains($0) }) { throw AdminError.unknownPermission(unknown) }
-        let made = try Tokens.create(in: store, principal: Caller(organization: organization, permissions: Set(permissions)), name: name)
+        if let unknown = permissions.first(where: { !known.contains($0) }) {
+            throw AdminError.unknownPermission(unknown)
+        }
+        let made = try Tokens.create(
+            in: store, principal: Caller(organization: organization, permissions: Set(permissions)), name: name)
         return (made.id, made.token)
     }
 
     public enum AdminError: Error, CustomStringConvertible {
         case unknownPermission(String)
         public var description: String {
-            switch self { case .unknownPermission(let name): return "unknown permission \(name) (see `partnerships directory permissions`)" }
+            switch self {
+            case .unknownPermission(let name):
+                return "unknown permission \(name) (see `partnerships directory permissions`)"
+            }
         }
     }
 }
-

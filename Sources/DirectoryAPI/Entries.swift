@@ -5,11 +5,11 @@ import Store
 
 /// Partner and app entries: what both kinds share is described once by `EntryKind`.
 struct EntryKind {
-    let name: String            // "partner", "app"
-    let segment: String         // "partners", "apps"
+    let name: String  // "partner", "app"
+    let segment: String  // "partners", "apps"
     let collection: String
     let permission: String
-    let fields: [Field]         // writable, snake_case
+    let fields: [Field]  // writable, snake_case
     let references: [String: String]
     let listFilters: [String]
     let embedded: [(key: String, spec: ResourceSpec)]
@@ -23,9 +23,13 @@ struct EntryKind {
     private(set) var writeSchema = ResourceSchema("", [])
     private(set) var responseSchema = ResourceSchema("", [])
 
-    init(name: String, segment: String, collection: String, permission: String, fields: [Field], references: [String: String],
-         listFilters: [String], embedded: [(key: String, spec: ResourceSpec)], nested: [(key: String, spec: ResourceSpec)],
-         responseOrder: [String]) {
+    init(
+        name: String, segment: String, collection: String, permission: String, fields: [Field],
+        references: [String: String],
+        listFilters: [String], embedded: [(key: String, spec: ResourceSpec)],
+        nested: [(key: String, spec: ResourceSpec)],
+        responseOrder: [String]
+    ) {
         self.name = name
         self.segment = segment
         self.collection = collection
@@ -45,10 +49,15 @@ struct EntryKind {
     var tag: String { "\(name.prefix(1).uppercased() + name.dropFirst()) entry" }
 
     func makeWriteSchema() -> ResourceSchema {
-        ResourceSchema(tag.replacingSpaces, fields + nested.map {
-            Field($0.key, .array(.object), "Replaces the entry's \($0.key.replacingUnderscores): an item whose id is one of them updates it, "
-                  + "other items are created, and those left out are deleted.")
-        })
+        ResourceSchema(
+            tag.replacingSpaces,
+            fields
+                + nested.map {
+                    Field(
+                        $0.key, .array(.object),
+                        "Replaces the entry's \($0.key.replacingUnderscores): an item whose id is one of them updates it, "
+                            + "other items are created, and those left out are deleted.")
+                })
     }
 
     /// The response fields in order, the writable ones taken from `fields` so both stay one definition.
@@ -60,14 +69,16 @@ struct EntryKind {
             "metadata": Field("metadata", .object, readOnly: true, "{external_id}"),
             "tracking": Field("tracking", .object, readOnly: true, "{umami_website_id, umami_share_id}"),
             "tier": Field("tier", .object, nullable: true, readOnly: true, "The tier, with its entry count."),
-            "review": Field("review", .object, nullable: true, readOnly: true,
-                            "The edit held for approval: {status, changes, submitted_at, reviewed_at, reason}."),
+            "review": Field(
+                "review", .object, nullable: true, readOnly: true,
+                "The edit held for approval: {status, changes, submitted_at, reviewed_at, reason}."),
             "created": Field("created", .dateTime, readOnly: true),
             "modified": Field("modified", .dateTime, readOnly: true),
         ].merging(embedded.map { ($0.key, Field($0.key, .array(.object), readOnly: true)) }) { a, _ in a }
         var ordered: [Field] = []
         var seen = Set<String>()
-        for name in responseOrder + fields.map(\.name) + ["review", "created", "modified"] where seen.insert(name).inserted {
+        for name in responseOrder + fields.map(\.name) + ["review", "created", "modified"]
+        where seen.insert(name).inserted {
             // In responses the tier is an object (computed wins) and external_id lives in metadata.
             if name == "external_id" && seen.contains("metadata") { continue }
             if let field = computed[name] ?? byName[name] { ordered.append(field) }
@@ -79,7 +90,9 @@ struct EntryKind {
         let id = record["id"]?.stringValue ?? ""
         let directory = record["directory_id"]?.stringValue ?? ""
         var values: [String: JSON] = [:]
-        for field in fields { values[field.name] = record[field.name] ?? (field.nullable ? .null : defaultValue(field)) }
+        for field in fields {
+            values[field.name] = record[field.name] ?? (field.nullable ? .null : defaultValue(field))
+        }
         values["id"] = .string(id)
         values["href"] = .string(Wire.base + "/directories/\(directory)/entries/\(segment)/\(id)/")
         values["metadata"] = ["external_id": record["external_id"] ?? .null]
@@ -106,10 +119,13 @@ struct EntryKind {
     func listItem(_ record: JSON, _ store: Store) -> JSON {
         let id = record["id"]?.stringValue ?? ""
         return [
-            "id": .string(id), "type": .string(name), "title": record["title"] ?? .null, "slug": record["slug"] ?? .null,
-            "status": record["status"] ?? .null, "featured": record["featured"] ?? false, "tier": record["tier"] ?? .null,
+            "id": .string(id), "type": .string(name), "title": record["title"] ?? .null,
+            "slug": record["slug"] ?? .null,
+            "status": record["status"] ?? .null, "featured": record["featured"] ?? false,
+            "tier": record["tier"] ?? .null,
             "recommended_order": record["recommended_order"] ?? .null,
-            "href": .string(Wire.base + "/directories/\(record["directory_id"]?.stringValue ?? "")/entries/\(segment)/\(id)/"),
+            "href": .string(
+                Wire.base + "/directories/\(record["directory_id"]?.stringValue ?? "")/entries/\(segment)/\(id)/"),
         ]
     }
 }
@@ -122,14 +138,19 @@ enum Entries {
         name: "partner", segment: "partners", collection: Collections.partnerEntries, permission: "partner_entries",
         fields: [
             C.required("title"), C.text("headline", 500), Field("type", .string, nullable: true, maxLength: 50),
-            C.text("description", 10000), C.text("integration_description", 10000), C.link("icon"), C.link("image"), C.link("award"),
-            C.text("slug", 100), C.text("custom_slug", 100), Field("status", .enumeration(statuses)), C.flag("featured"),
+            C.text("description", 10000), C.text("integration_description", 10000), C.link("icon"), C.link("image"),
+            C.link("award"),
+            C.text("slug", 100), C.text("custom_slug", 100), Field("status", .enumeration(statuses)),
+            C.flag("featured"),
             Field("owner", .uuid, nullable: true, "The organization that owns the entry."),
-            C.link("website"), C.text("location", 500), C.link("call_to_action_url"), C.text("call_to_action_label", 200),
+            C.link("website"), C.text("location", 500), C.link("call_to_action_url"),
+            C.text("call_to_action_label", 200),
             C.link("internal_point_of_contact_cta_url"), C.text("internal_point_of_contact_cta_label", 200),
             C.link("internal_channel_contact_cta_url"), C.text("internal_channel_contact_cta_label", 200),
-            C.link("external_url"), C.text("external_id", 200), Field("support_email", .email, nullable: true, maxLength: 200),
-            C.text("developer_name", 200), C.flag("display_on_internal_directory"), C.text("internal_description", 10000),
+            C.link("external_url"), C.text("external_id", 200),
+            Field("support_email", .email, nullable: true, maxLength: 200),
+            C.text("developer_name", 200), C.flag("display_on_internal_directory"),
+            C.text("internal_description", 10000),
             Field("user_assigned_filter_options", .array(.uuid), "Ids of filter options of the directory."),
             Field("tier", .uuid, nullable: true, "Id of a tier of the directory."),
             Field("recommended_order", .integer, nullable: true, "Lower comes first in lists."),
@@ -137,19 +158,27 @@ enum Entries {
         references: ["user_assigned_filter_options": C.filterOptions.collection, "tier": C.tiers.collection],
         listFilters: ["status", "featured", "tier"],
         embedded: C.embeddedInPartnerEntry,
-        nested: [("resources", C.entryResources), ("verifications", C.entryVerifications), ("media", C.entryMedia),
-                 ("callouts", C.entryCallouts), ("keywords", C.entryKeywords)],
-        responseOrder: ["id", "href", "title", "headline", "description", "icon", "image", "slug", "custom_slug", "status", "featured",
-                        "owner", "website", "location", "call_to_action_url", "call_to_action_label", "external_url", "support_email",
-                        "developer_name", "metadata", "award", "use_cases", "callouts", "media", "resources", "special_offers",
-                        "clients", "testimonials", "certifications", "verifications", "tracking", "display_on_internal_directory", "tier"])
+        nested: [
+            ("resources", C.entryResources), ("verifications", C.entryVerifications), ("media", C.entryMedia),
+            ("callouts", C.entryCallouts), ("keywords", C.entryKeywords),
+        ],
+        responseOrder: [
+            "id", "href", "title", "headline", "description", "icon", "image", "slug", "custom_slug", "status",
+            "featured",
+            "owner", "website", "location", "call_to_action_url", "call_to_action_label", "external_url",
+            "support_email",
+            "developer_name", "metadata", "award", "use_cases", "callouts", "media", "resources", "special_offers",
+            "clients", "testimonials", "certifications", "verifications", "tracking", "display_on_internal_directory",
+            "tier",
+        ])
 
     static let app = EntryKind(
         name: "app", segment: "apps", collection: Collections.appEntries, permission: "app_entries",
         fields: [
             C.required("title"), C.text("headline", 500), C.text("description", 10000), C.link("icon"), C.link("image"),
             C.text("slug", 100), Field("status", .enumeration(statuses)), C.flag("featured"), C.link("website"),
-            C.text("developer_name", 200), Field("support_email", .email, nullable: true, maxLength: 200), C.text("external_id", 200),
+            C.text("developer_name", 200), Field("support_email", .email, nullable: true, maxLength: 200),
+            C.text("external_id", 200),
             Field("tier", .uuid, nullable: true, "Id of a tier of the directory."),
             Field("recommended_order", .integer, nullable: true, "Lower comes first in lists."),
         ],
@@ -157,8 +186,10 @@ enum Entries {
         listFilters: ["status", "featured", "tier"],
         embedded: [("callouts", C.appCallouts)],
         nested: [("callouts", C.appCallouts)],
-        responseOrder: ["id", "href", "title", "headline", "description", "icon", "image", "slug", "status", "featured", "website",
-                        "developer_name", "support_email", "metadata", "callouts", "tier"])
+        responseOrder: [
+            "id", "href", "title", "headline", "description", "icon", "image", "slug", "status", "featured", "website",
+            "developer_name", "support_email", "metadata", "callouts", "tier",
+        ])
 
     static let kinds = [partner, app]
 
@@ -182,7 +213,8 @@ enum Entries {
 
     static func entry(_ kind: EntryKind, _ context: Context, _ directory: JSON) throws -> JSON {
         guard let record = context.store.get(kind.collection, context.request.pathParameter("entry_id")),
-              record["directory_id"] == directory["id"] else { throw Wire.notFound() }
+            record["directory_id"] == directory["id"]
+        else { throw Wire.notFound() }
         return record
     }
 
@@ -195,22 +227,32 @@ enum Entries {
     }
 
     /// A slug from the title, unique in the directory ("acme", "acme-2", ...).
-    static func slug(for title: String, directory: String, excluding id: String, _ tx: Transaction, kind: EntryKind) -> String {
+    static func slug(
+        for title: String, directory: String, excluding id: String, _ tx: Transaction, kind: EntryKind
+    ) -> String {
         var base = slugBase(title)
         if base.isEmpty { base = kind.name }
-        let taken = Set(tx.lookup(kind.collection, index: Collections.byDirectory, key: directory).compactMap { other -> String? in
-            other == id ? nil : tx.get(kind.collection, other)?["slug"]?.stringValue
-        })
+        let taken = Set(
+            tx.lookup(kind.collection, index: Collections.byDirectory, key: directory).compactMap { other -> String? in
+                other == id ? nil : tx.get(kind.collection, other)?["slug"]?.stringValue
+            })
         var candidate = base
         var n = 2
-        while taken.contains(candidate) { candidate = "\(base)-\(n)"; n += 1 }
+        while taken.contains(candidate) {
+            candidate = "\(base)-\(n)"
+            n += 1
+        }
         return candidate
     }
 
     static func slugBase(_ title: String) -> String {
         var base = ""
         for character in title.lowercased() {
-            if character.isLetter || character.isNumber { base.append(character) } else if !base.hasSuffix("-") { base.append("-") }
+            if character.isLetter || character.isNumber {
+                base.append(character)
+            } else if !base.hasSuffix("-") {
+                base.append("-")
+            }
         }
         return String(base.trimming("-").prefix(90))
     }
@@ -232,7 +274,9 @@ enum Entries {
                 let id = fields["id"]?.stringValue
                 fields["id"] = nil
                 for problem in spec.schema.validate(fields, partial: false) {
-                    problems.append(Wire.invalid(Wire.camel(key), "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem))."))
+                    problems.append(
+                        Wire.invalid(
+                            Wire.camel(key), "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem))."))
                 }
                 parsed.append((id, spec.schema.normalized(fields)))
             }
@@ -255,7 +299,9 @@ enum Entries {
 
     /// Applies validated changes to an entry inside a write: references, inline lists, slug
     /// uniqueness, timestamps.
-    static func apply(_ changes: JSONObject, to record: inout JSON, kind: EntryKind, directory: String, _ tx: inout Transaction) throws {
+    static func apply(
+        _ changes: JSONObject, to record: inout JSON, kind: EntryKind, directory: String, _ tx: inout Transaction
+    ) throws {
         try References.check(kind.references, changes, directory: directory, tx)
         let nestedKeys = Set(kind.nested.map(\.key))
         for (key, value) in changes where !nestedKeys.contains(key) { record[key] = value }
@@ -278,8 +324,10 @@ enum Entries {
 
     /// Makes the entry's `spec` children exactly `items`: known ids are updated in place, the rest
     /// created; children left out are deleted. Without an explicit `order`, an item's position is its order.
-    static func replaceChildren(_ spec: ResourceSpec, of entry: String, with items: [NestedItem], directory: String,
-                                _ tx: inout Transaction) throws {
+    static func replaceChildren(
+        _ spec: ResourceSpec, of entry: String, with items: [NestedItem], directory: String,
+        _ tx: inout Transaction
+    ) throws {
         let existing = Set(tx.lookup(spec.collection, index: Collections.byParent, key: entry))
         var kept = Set<String>()
         let now = Timestamp.now().storageText
@@ -292,7 +340,10 @@ enum Entries {
                 record = current
                 kept.insert(id)
             } else {
-                record = ["id": .string(Crypto.uuid()), "directory_id": .string(directory), spec.parentKey: .string(entry), "created": .string(now)]
+                record = [
+                    "id": .string(Crypto.uuid()), "directory_id": .string(directory), spec.parentKey: .string(entry),
+                    "created": .string(now),
+                ]
                 for field in spec.fields where !field.readOnly { record[field.name] = spec.defaultValue(field) }
             }
             for (key, value) in fields { record[key] = value }
@@ -304,29 +355,43 @@ enum Entries {
 
     static func register(_ routes: inout OperationGroup<Caller>) {
         for kind in kinds { register(kind, &routes) }
-        let summary: JSON = ["type": "object", "properties": [
-            "id": ["type": "string", "format": "uuid"], "type": ["type": "string", "enum": ["partner", "app"]],
-            "title": ["type": "string"], "slug": ["type": ["string", "null"]], "status": ["type": "string"],
-            "featured": ["type": "boolean"], "tier": ["type": ["string", "null"]], "recommended_order": ["type": ["integer", "null"]],
-            "href": ["type": "string"]]]
-        routes.on(.GET, "directories/:directory_id/entries/", access: .role(.permission(.read, "entries")), doc: OperationDoc(
-            "Get all entries", tag: "Entries", description: "Partner and app entries together, in recommended order.",
-            parameters: OpenAPIShapes.pageParameters + [
-                OperationDoc.Parameter("type", schema: ["type": "string", "enum": ["partner", "app"]]),
-                OperationDoc.Parameter("status", schema: ["type": "string", "enum": .array(statuses.map(JSON.string))]),
-                OperationDoc.Parameter("featured", schema: ["type": "boolean"]),
-                OperationDoc.Parameter("tier", schema: ["type": "string"]),
-                OperationDoc.Parameter("filter_option", schema: ["type": "string"], "Partner entries carrying this filter option."),
+        let summary: JSON = [
+            "type": "object",
+            "properties": [
+                "id": ["type": "string", "format": "uuid"], "type": ["type": "string", "enum": ["partner", "app"]],
+                "title": ["type": "string"], "slug": ["type": ["string", "null"]], "status": ["type": "string"],
+                "featured": ["type": "boolean"], "tier": ["type": ["string", "null"]],
+                "recommended_order": ["type": ["integer", "null"]],
+                "href": ["type": "string"],
             ],
-            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))], errors: [400, 403, 404])
+        ]
+        routes.on(
+            .GET, "directories/:directory_id/entries/", access: .role(.permission(.read, "entries")),
+            doc: OperationDoc(
+                "Get all entries", tag: "Entries",
+                description: "Partner and app entries together, in recommended order.",
+                parameters: OpenAPIShapes.pageParameters + [
+                    OperationDoc.Parameter("type", schema: ["type": "string", "enum": ["partner", "app"]]),
+                    OperationDoc.Parameter(
+                        "status", schema: ["type": "string", "enum": .array(statuses.map(JSON.string))]),
+                    OperationDoc.Parameter("featured", schema: ["type": "boolean"]),
+                    OperationDoc.Parameter("tier", schema: ["type": "string"]),
+                    OperationDoc.Parameter(
+                        "filter_option", schema: ["type": "string"], "Partner entries carrying this filter option."),
+                ],
+                responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))],
+                errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let wanted = context.request.query["type"]
             var items: [(JSON, EntryKind)] = []
             for kind in kinds where wanted == nil || wanted == kind.name {
-                items += try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters).map { ($0, kind) }
+                items += try filtered(
+                    entries(kind, directory, context.store), context.request, listFilters: kind.listFilters
+                ).map { ($0, kind) }
             }
-            let order = Dictionary(uniqueKeysWithValues: sorted(items.map(\.0)).enumerated().map { ($1["id"]?.stringValue ?? "", $0) })
+            let order = Dictionary(
+                uniqueKeysWithValues: sorted(items.map(\.0)).enumerated().map { ($1["id"]?.stringValue ?? "", $0) })
             items.sort { order[$0.0["id"]?.stringValue ?? ""] ?? 0 < order[$1.0["id"]?.stringValue ?? ""] ?? 0 }
             return .json(try Wire.page(items.map { $1.listItem($0, context.store) }, context.request))
         }
@@ -338,25 +403,36 @@ enum Entries {
         let item = kind.responseSchema.openAPI()
         let request = OpenAPIShapes.casing(kind.writeSchema.openAPI(writableOnly: true), camel: true)
         let tag = kind.tag
-        routes.on(.GET, kind.collectionPath, access: .role(.permission(.read, kind.permission)), doc: OperationDoc(
-            "Get all \(kind.name) entries", tag: tag,
-            parameters: OpenAPIShapes.pageParameters + kind.listFilters.map { OperationDoc.Parameter($0) }
-                + (kind.name == "partner" ? [OperationDoc.Parameter("filter_option", "Entries carrying this filter option id.")] : []),
-            responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
+        routes.on(
+            .GET, kind.collectionPath, access: .role(.permission(.read, kind.permission)),
+            doc: OperationDoc(
+                "Get all \(kind.name) entries", tag: tag,
+                parameters: OpenAPIShapes.pageParameters + kind.listFilters.map { OperationDoc.Parameter($0) }
+                    + (kind.name == "partner"
+                        ? [OperationDoc.Parameter("filter_option", "Entries carrying this filter option id.")] : []),
+                responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: item))],
+                errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let records = sorted(try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters))
+            let records = sorted(
+                try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters))
             return .json(try Wire.page(records.map { kind.response($0, context.store) }, context.request))
         }
-        routes.on(.GET, kind.itemPath, access: .role(.permission(.read, kind.permission)), doc: OperationDoc(
-            "Get a \(kind.name) entry", tag: tag, responses: [.init(200, "The entry.", schema: item)], errors: [403, 404])
+        routes.on(
+            .GET, kind.itemPath, access: .role(.permission(.read, kind.permission)),
+            doc: OperationDoc(
+                "Get a \(kind.name) entry", tag: tag, responses: [.init(200, "The entry.", schema: item)],
+                errors: [403, 404])
         ) { context in
             let directory = try context.directory()
             return .json(kind.response(try entry(kind, context, directory), context.store))
         }
-        routes.on(.POST, kind.collectionPath, access: .role(.permission(.create, kind.permission)), doc: OperationDoc(
-            "Create a \(kind.name) entry", tag: tag, requestBody: request, responses: [.init(201, "The entry.", schema: item)],
-            errors: [400, 403, 404])
+        routes.on(
+            .POST, kind.collectionPath, access: .role(.permission(.create, kind.permission)),
+            doc: OperationDoc(
+                "Create a \(kind.name) entry", tag: tag, requestBody: request,
+                responses: [.init(201, "The entry.", schema: item)],
+                errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let body = try Wire.payload(context.request, kind.writeSchema, partial: false)
@@ -364,18 +440,27 @@ enum Entries {
             let directoryID = directory["id"]?.stringValue ?? ""
             let saved = try context.store.write { tx -> JSON in
                 let now = Timestamp.now().storageText
-                var record: JSON = ["id": .string(Crypto.uuid()), "directory_id": .string(directoryID), "created": .string(now)]
+                var record: JSON = [
+                    "id": .string(Crypto.uuid()), "directory_id": .string(directoryID), "created": .string(now),
+                ]
                 for field in kind.fields { record[field.name] = field.nullable ? .null : kind.defaultValue(field) }
-                if body["tier"] == nil, let tier = Tiers.defaultTier(directory: directoryID, tx) { record["tier"] = .string(tier) }
+                if body["tier"] == nil, let tier = Tiers.defaultTier(directory: directoryID, tx) {
+                    record["tier"] = .string(tier)
+                }
                 try apply(body, to: &record, kind: kind, directory: directoryID, &tx)
                 tx.put(kind.collection, record["id"]!.stringValue!, record)
                 return record
             }
             return .json(kind.response(saved, context.store), status: .created)
         }
-        routes.on(.PATCH, kind.itemPath, access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
-            "Update a \(kind.name) entry", tag: tag, description: "Partial update: at least one field. Applies at once; to hold an edit for approval, use review/submit.",
-            requestBody: OpenAPIShapes.optional(request), responses: [.init(200, "The entry.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .PATCH, kind.itemPath, access: .role(.permission(.update, kind.permission)),
+            doc: OperationDoc(
+                "Update a \(kind.name) entry", tag: tag,
+                description:
+                    "Partial update: at least one field. Applies at once; to hold an edit for approval, use review/submit.",
+                requestBody: OpenAPIShapes.optional(request), responses: [.init(200, "The entry.", schema: item)],
+                errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
@@ -389,29 +474,42 @@ enum Entries {
             }
             return .json(kind.response(saved, context.store))
         }
-        routes.on(.DELETE, kind.itemPath, access: .role(.permission(.delete, kind.permission)), doc: OperationDoc(
-            "Delete a \(kind.name) entry", tag: tag, description: "Deletes its sub-resources, invites and reviews too.",
-            responses: [.init(204, "Deleted.")], errors: [403, 404])
+        routes.on(
+            .DELETE, kind.itemPath, access: .role(.permission(.delete, kind.permission)),
+            doc: OperationDoc(
+                "Delete a \(kind.name) entry", tag: tag,
+                description: "Deletes its sub-resources, invites and reviews too.",
+                responses: [.init(204, "Deleted.")], errors: [403, 404])
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
             try context.store.write { tx in
                 guard tx.get(kind.collection, id) != nil else { throw Wire.notFound() }
                 CRUD.deleteCascading(kind.collection, id, &tx)
-                for invite in tx.lookup(Collections.invites, index: Collections.byParent, key: id) { tx.delete(Collections.invites, invite) }
-                for review in tx.lookup(Collections.reviews, index: "by_entry", key: id) { tx.delete(Collections.reviews, review) }
+                for invite in tx.lookup(Collections.invites, index: Collections.byParent, key: id) {
+                    tx.delete(Collections.invites, invite)
+                }
+                for review in tx.lookup(Collections.reviews, index: "by_entry", key: id) {
+                    tx.delete(Collections.reviews, review)
+                }
             }
             return .noContent()
         }
-        let orderSchema = ResourceSchema("RecommendedOrder", [Field("order", .integer, required: true, "0 or more; lower comes first.")])
-        routes.on(.POST, kind.itemPath + "recommended-order/", access: .role(.permission(.update, kind.permission)), doc: OperationDoc(
-            "Update the recommended order of a \(kind.name) entry", tag: tag, requestBody: orderSchema.openAPI(writableOnly: true),
-            responses: [.init(200, "The entry.", schema: item)], errors: [400, 403, 404])
+        let orderSchema = ResourceSchema(
+            "RecommendedOrder", [Field("order", .integer, required: true, "0 or more; lower comes first.")])
+        routes.on(
+            .POST, kind.itemPath + "recommended-order/", access: .role(.permission(.update, kind.permission)),
+            doc: OperationDoc(
+                "Update the recommended order of a \(kind.name) entry", tag: tag,
+                requestBody: orderSchema.openAPI(writableOnly: true),
+                responses: [.init(200, "The entry.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
             let body = try Wire.payload(context.request, orderSchema, partial: false)
-            guard let order = body["order"]?.intValue, order >= 0 else { throw APIErrors([Wire.invalid("order", "Ensure this value is greater than or equal to 0.")]) }
+            guard let order = body["order"]?.intValue, order >= 0 else {
+                throw APIErrors([Wire.invalid("order", "Ensure this value is greater than or equal to 0.")])
+            }
             let saved = try context.store.write { tx -> JSON in
                 guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }
                 record["recommended_order"] = .int(order)

@@ -9,34 +9,43 @@ import Store
 enum PublicListing {
     static let base = "/api/directory/public/v1alpha"
 
-    static let entry = ResourceSchema("PublicEntry", [
-        Field("id", .uuid, readOnly: true), Field("type", .enumeration(["partner", "app"]), readOnly: true),
-        Field("title", .string, readOnly: true), Field("headline", .string, nullable: true, readOnly: true),
-        Field("description", .string, nullable: true, readOnly: true), Field("slug", .string, nullable: true, readOnly: true),
-        Field("icon", .url, nullable: true, readOnly: true), Field("image", .url, nullable: true, readOnly: true),
-        Field("website", .url, nullable: true, readOnly: true), Field("featured", .boolean, readOnly: true),
-        Field("tier", .string, nullable: true, readOnly: true, "The tier's title (Platinum, Gold, ...)."),
-        Field("filter_options", .array(.uuid), readOnly: true),
-    ])
+    static let entry = ResourceSchema(
+        "PublicEntry",
+        [
+            Field("id", .uuid, readOnly: true), Field("type", .enumeration(["partner", "app"]), readOnly: true),
+            Field("title", .string, readOnly: true), Field("headline", .string, nullable: true, readOnly: true),
+            Field("description", .string, nullable: true, readOnly: true),
+            Field("slug", .string, nullable: true, readOnly: true),
+            Field("icon", .url, nullable: true, readOnly: true), Field("image", .url, nullable: true, readOnly: true),
+            Field("website", .url, nullable: true, readOnly: true), Field("featured", .boolean, readOnly: true),
+            Field("tier", .string, nullable: true, readOnly: true, "The tier's title (Platinum, Gold, ...)."),
+            Field("filter_options", .array(.uuid), readOnly: true),
+        ])
 
     static func register(_ routes: inout OperationGroup<Caller>) {
-        routes.onPublic(.GET, "directories/:directory_slug/entries/", doc: OperationDoc(
-            "List a directory's public entries", tag: "Public listing",
-            description: "No key needed. Entries with status public, in recommended order.",
-            parameters: OpenAPIShapes.pageParameters + [
-                OperationDoc.Parameter("featured", schema: ["type": "boolean"]),
-                OperationDoc.Parameter("tier", "A tier title, e.g. Gold."),
-                OperationDoc.Parameter("filter_option", "A filter option id."),
-            ],
-            responses: [.init(200, "A page of public entries.", schema: OpenAPIShapes.page(of: entry.openAPI()))],
-            errors: [400, 404])
+        routes.onPublic(
+            .GET, "directories/:directory_slug/entries/",
+            doc: OperationDoc(
+                "List a directory's public entries", tag: "Public listing",
+                description: "No key needed. Entries with status public, in recommended order.",
+                parameters: OpenAPIShapes.pageParameters + [
+                    OperationDoc.Parameter("featured", schema: ["type": "boolean"]),
+                    OperationDoc.Parameter("tier", "A tier title, e.g. Gold."),
+                    OperationDoc.Parameter("filter_option", "A filter option id."),
+                ],
+                responses: [.init(200, "A page of public entries.", schema: OpenAPIShapes.page(of: entry.openAPI()))],
+                errors: [400, 404])
         ) { context in
             let slug = context.request.pathParameter("directory_slug")
-            guard let directory = context.store.lookupRecords(Collections.directories, index: "by_slug", key: slug).first,
-                  Directories.setting("public_listing", of: directory).boolValue != false else { throw Wire.notFound() }
+            guard
+                let directory = context.store.lookupRecords(Collections.directories, index: "by_slug", key: slug).first,
+                Directories.setting("public_listing", of: directory).boolValue != false
+            else { throw Wire.notFound() }
             var items: [(JSON, EntryKind)] = []
             for kind in Entries.kinds {
-                let visible = Entries.entries(kind, directory, context.store).filter { $0["status"]?.stringValue == "public" }
+                let visible = Entries.entries(kind, directory, context.store).filter {
+                    $0["status"]?.stringValue == "public"
+                }
                 items += try Entries.filtered(visible, context.request, listFilters: ["featured"]).map { ($0, kind) }
             }
             if let tier = context.request.query["tier"] {
@@ -44,15 +53,17 @@ enum PublicListing {
             }
             let ordered = Entries.sorted(items.map(\.0))
             let kinds = Dictionary(items.map { ($0.0["id"]?.stringValue ?? "", $0.1.name) }) { a, _ in a }
-            return .json(try Wire.page(ordered.map { record in
-                var values: [String: JSON] = [:]
-                for field in entry.fields { values[field.name] = record[field.name] ?? .null }
-                values["type"] = .string(kinds[record["id"]?.stringValue ?? ""] ?? "partner")
-                values["featured"] = record["featured"] ?? false
-                values["tier"] = tierTitle(record, context.store).map(JSON.string) ?? .null
-                values["filter_options"] = record["user_assigned_filter_options"] ?? []
-                return entry.serialize(values)
-            }, context.request))
+            return .json(
+                try Wire.page(
+                    ordered.map { record in
+                        var values: [String: JSON] = [:]
+                        for field in entry.fields { values[field.name] = record[field.name] ?? .null }
+                        values["type"] = .string(kinds[record["id"]?.stringValue ?? ""] ?? "partner")
+                        values["featured"] = record["featured"] ?? false
+                        values["tier"] = tierTitle(record, context.store).map(JSON.string) ?? .null
+                        values["filter_options"] = record["user_assigned_filter_options"] ?? []
+                        return entry.serialize(values)
+                    }, context.request))
         }
     }
 

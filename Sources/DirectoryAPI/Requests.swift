@@ -5,51 +5,79 @@ import Store
 
 /// What visitors send to a directory: contact requests to a partner, matchmaking requests, reviews.
 enum ContactRequests {
-    static let schema = ResourceSchema("ContactRequest", [
-        Field("id", .uuid, readOnly: true),
-        Field("entry", .uuid, required: true, "The partner entry contacted."),
-        Field("form", .uuid, nullable: true, "The contact request form used, if not the default."),
-        Catalogue.required("first_name", 100), Catalogue.required("last_name", 100),
-        Field("email", .email, required: true, maxLength: 254), Catalogue.text("company", 200), Catalogue.text("message", 5000),
-        Field("fields", .object, nullable: true, "Answers to the form's extra fields, by field name."),
-        Field("created", .dateTime, readOnly: true),
-    ])
+    static let schema = ResourceSchema(
+        "ContactRequest",
+        [
+            Field("id", .uuid, readOnly: true),
+            Field("entry", .uuid, required: true, "The partner entry contacted."),
+            Field("form", .uuid, nullable: true, "The contact request form used, if not the default."),
+            Catalogue.required("first_name", 100), Catalogue.required("last_name", 100),
+            Field("email", .email, required: true, maxLength: 254), Catalogue.text("company", 200),
+            Catalogue.text("message", 5000),
+            Field("fields", .object, nullable: true, "Answers to the form's extra fields, by field name."),
+            Field("created", .dateTime, readOnly: true),
+        ])
 
     static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Contact requests"
         let path = "directories/:directory_id/contact-requests/"
         let item = schema.openAPI()
-        routes.on(.GET, path, access: .role(.permission(.read, "contact_requests")), doc: OperationDoc(
-            "Get all contact requests", tag: tag, parameters: OpenAPIShapes.pageParameters + [OperationDoc.Parameter("entry", "Only those to this entry.")],
-            responses: [.init(200, "A page of contact requests, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
+        routes.on(
+            .GET, path, access: .role(.permission(.read, "contact_requests")),
+            doc: OperationDoc(
+                "Get all contact requests", tag: tag,
+                parameters: OpenAPIShapes.pageParameters + [
+                    OperationDoc.Parameter("entry", "Only those to this entry.")
+                ],
+                responses: [
+                    .init(200, "A page of contact requests, newest first.", schema: OpenAPIShapes.page(of: item))
+                ], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             var records = newestFirst(Collections.records(Collections.contactRequests, of: directory, context.store))
-            if let entry = context.request.query["entry"] { records = records.filter { $0["entry"]?.stringValue == entry } }
+            if let entry = context.request.query["entry"] {
+                records = records.filter { $0["entry"]?.stringValue == entry }
+            }
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
-        routes.on(.GET, path + ":request_id/", access: .role(.permission(.read, "contact_requests")), doc: OperationDoc(
-            "Get a contact request", tag: tag, responses: [.init(200, "The contact request.", schema: item)], errors: [403, 404])
+        routes.on(
+            .GET, path + ":request_id/", access: .role(.permission(.read, "contact_requests")),
+            doc: OperationDoc(
+                "Get a contact request", tag: tag, responses: [.init(200, "The contact request.", schema: item)],
+                errors: [403, 404])
         ) { context in
             let directory = try context.directory()
-            return .json(serialize(schema, try owned(Collections.contactRequests, context.request.pathParameter("request_id"), directory, context.store)))
+            return .json(
+                serialize(
+                    schema,
+                    try owned(
+                        Collections.contactRequests, context.request.pathParameter("request_id"), directory,
+                        context.store)))
         }
-        routes.on(.POST, path, access: .role(.permission(.create, "contact_requests")), doc: OperationDoc(
-            "Create a new partner contact request", tag: tag, requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
-            responses: [.init(201, "The contact request.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .POST, path, access: .role(.permission(.create, "contact_requests")),
+            doc: OperationDoc(
+                "Create a new partner contact request", tag: tag,
+                requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
+                responses: [.init(201, "The contact request.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: false)
             let directoryID = directory["id"]?.stringValue ?? ""
             var problems: [APIError] = []
-            if !Invites.isEmail(body["email"]?.stringValue ?? "") { problems.append(Wire.invalid("email", "Enter a valid email address.")) }
+            if !Invites.isEmail(body["email"]?.stringValue ?? "") {
+                problems.append(Wire.invalid("email", "Enter a valid email address."))
+            }
             let saved = try context.store.write { tx -> JSON in
-                try References.check(["entry": Collections.partnerEntries, "form": Collections.forms], body, directory: directoryID, tx)
+                try References.check(
+                    ["entry": Collections.partnerEntries, "form": Collections.forms], body, directory: directoryID, tx)
                 if let form = body["form"]?.stringValue.flatMap({ tx.get(Collections.forms, $0) }) {
                     let answers = body["fields"]?.objectValue ?? [:]
                     for field in form["fields"]?.arrayValue ?? [] where field["required"]?.boolValue == true {
                         let name = field["name"]?.stringValue ?? ""
-                        if !["first_name", "last_name", "email"].contains(name), answers[name] == nil || answers[name]!.isNull {
+                        if !["first_name", "last_name", "email"].contains(name),
+                            answers[name] == nil || answers[name]!.isNull
+                        {
                             problems.append(Wire.invalid("fields", "The form field \"\(name)\" is required."))
                         }
                     }
@@ -70,18 +98,26 @@ enum ContactRequests {
 /// Matchmaking: a visitor describes a need; the directory proposes partners whose filter options
 /// match (up to the directory's `matchmaking_partner_limit`), and staff can change them or assign an owner.
 enum Matchmaking {
-    static let schema = ResourceSchema("MatchmakingRequest", [
-        Field("id", .uuid, readOnly: true),
-        Catalogue.required("first_name", 100), Catalogue.required("last_name", 100),
-        Field("email", .email, required: true, maxLength: 254), Catalogue.text("company", 200), Catalogue.text("description", 5000),
-        Field("filter_options", .array(.uuid), "Filter option ids describing the need; partners carrying them are proposed."),
-        Field("owner", .email, nullable: true, readOnly: true, "The staff member handling the request."),
-        Field("partners", .array(.uuid), readOnly: true, "Partner entry ids proposed to the visitor."),
-        Field("status", .enumeration(["new", "assigned"]), readOnly: true),
-        Field("created", .dateTime, readOnly: true),
-    ])
-    static let ownerSchema = ResourceSchema("MatchmakingOwner", [Field("owner", .email, required: true, maxLength: 254, "Email of the staff member.")])
-    static let partnersSchema = ResourceSchema("MatchmakingPartners", [Field("partners", .array(.uuid), required: true, "Partner entry ids; replaces the list.")])
+    static let schema = ResourceSchema(
+        "MatchmakingRequest",
+        [
+            Field("id", .uuid, readOnly: true),
+            Catalogue.required("first_name", 100), Catalogue.required("last_name", 100),
+            Field("email", .email, required: true, maxLength: 254), Catalogue.text("company", 200),
+            Catalogue.text("description", 5000),
+            Field(
+                "filter_options", .array(.uuid),
+                "Filter option ids describing the need; partners carrying them are proposed."),
+            Field("owner", .email, nullable: true, readOnly: true, "The staff member handling the request."),
+            Field("partners", .array(.uuid), readOnly: true, "Partner entry ids proposed to the visitor."),
+            Field("status", .enumeration(["new", "assigned"]), readOnly: true),
+            Field("created", .dateTime, readOnly: true),
+        ])
+    static let ownerSchema = ResourceSchema(
+        "MatchmakingOwner", [Field("owner", .email, required: true, maxLength: 254, "Email of the staff member.")])
+    static let partnersSchema = ResourceSchema(
+        "MatchmakingPartners",
+        [Field("partners", .array(.uuid), required: true, "Partner entry ids; replaces the list.")])
 
     static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Matchmaking"
@@ -89,47 +125,78 @@ enum Matchmaking {
         let page = OpenAPIShapes.page(of: item)
         let path = "directories/:directory_id/matchmaking-requests/"
         func list(_ context: Context, _ directories: [JSON]) throws -> HTTPResponse {
-            let records = newestFirst(directories.flatMap {
-                Collections.records(Collections.matchmaking, of: $0, context.store)
-            })
+            let records = newestFirst(
+                directories.flatMap {
+                    Collections.records(Collections.matchmaking, of: $0, context.store)
+                })
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
-        routes.on(.GET, "matchmaking-requests/", access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
-            "Get all matchmaking requests", tag: tag, description: "Across every directory of the key's organization.",
-            parameters: OpenAPIShapes.pageParameters, responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
+        routes.on(
+            .GET, "matchmaking-requests/", access: .role(.permission(.read, "matchmaking")),
+            doc: OperationDoc(
+                "Get all matchmaking requests", tag: tag,
+                description: "Across every directory of the key's organization.",
+                parameters: OpenAPIShapes.pageParameters,
+                responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
         ) { context in
             let caller = context.principal
-            return try list(context, context.store.lookupRecords(Collections.directories, index: "by_organization", key: caller.organization))
+            return try list(
+                context,
+                context.store.lookupRecords(Collections.directories, index: "by_organization", key: caller.organization)
+            )
         }
-        routes.on(.GET, path, access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
-            "Get all matchmaking requests of a directory", tag: "Directory: Matchmaking", parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
+        routes.on(
+            .GET, path, access: .role(.permission(.read, "matchmaking")),
+            doc: OperationDoc(
+                "Get all matchmaking requests of a directory", tag: "Directory: Matchmaking",
+                parameters: OpenAPIShapes.pageParameters,
+                responses: [.init(200, "A page of requests, newest first.", schema: page)], errors: [400, 403, 404])
         ) { context in
             try list(context, [try context.directory()])
         }
-        routes.on(.GET, path + ":request_id/", access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
-            "Get a matchmaking request", tag: tag, responses: [.init(200, "The request.", schema: item)], errors: [403, 404])
+        routes.on(
+            .GET, path + ":request_id/", access: .role(.permission(.read, "matchmaking")),
+            doc: OperationDoc(
+                "Get a matchmaking request", tag: tag, responses: [.init(200, "The request.", schema: item)],
+                errors: [403, 404])
         ) { context in
             let directory = try context.directory()
-            return .json(serialize(schema, try owned(Collections.matchmaking, context.request.pathParameter("request_id"), directory, context.store)))
+            return .json(
+                serialize(
+                    schema,
+                    try owned(
+                        Collections.matchmaking, context.request.pathParameter("request_id"), directory, context.store))
+            )
         }
-        routes.on(.POST, path, access: .role(.permission(.create, "matchmaking")), doc: OperationDoc(
-            "Create a new matchmaking request for a directory", tag: tag,
-            requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
-            responses: [.init(201, "The request with its proposed partners.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .POST, path, access: .role(.permission(.create, "matchmaking")),
+            doc: OperationDoc(
+                "Create a new matchmaking request for a directory", tag: tag,
+                requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
+                responses: [.init(201, "The request with its proposed partners.", schema: item)],
+                errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: false)
-            guard Invites.isEmail(body["email"]?.stringValue ?? "") else { throw APIErrors([Wire.invalid("email", "Enter a valid email address.")]) }
+            guard Invites.isEmail(body["email"]?.stringValue ?? "") else {
+                throw APIErrors([Wire.invalid("email", "Enter a valid email address.")])
+            }
             let directoryID = directory["id"]?.stringValue ?? ""
             let limit = Directories.setting("matchmaking_partner_limit", of: directory).intValue ?? 3
             let saved = try context.store.write { tx -> JSON in
-                try References.check(["filter_options": Catalogue.filterOptions.collection], body, directory: directoryID, tx)
+                try References.check(
+                    ["filter_options": Catalogue.filterOptions.collection], body, directory: directoryID, tx)
                 let wanted = Set((body["filter_options"]?.arrayValue ?? []).compactMap(\.stringValue))
                 let candidates = tx.lookup(Collections.partnerEntries, index: Collections.byDirectory, key: directoryID)
                     .compactMap { tx.get(Collections.partnerEntries, $0) }
                     .filter { $0["status"]?.stringValue == "public" }
-                    .map { entry in (entry, Set((entry["user_assigned_filter_options"]?.arrayValue ?? []).compactMap(\.stringValue)).intersection(wanted).count) }
+                    .map { entry in
+                        (
+                            entry,
+                            Set((entry["user_assigned_filter_options"]?.arrayValue ?? []).compactMap(\.stringValue))
+                                .intersection(wanted).count
+                        )
+                    }
                     .filter { wanted.isEmpty || $0.1 > 0 }
                 let ranked = candidates.sorted { a, b in
                     a.1 != b.1 ? a.1 > b.1 : Entries.sorted([a.0, b.0]).first?["id"] == a.0["id"]
@@ -147,51 +214,92 @@ enum Matchmaking {
             }
             return .json(serialize(schema, saved), status: .created)
         }
-        let partnerSummary: JSON = ["type": "object", "properties": [
-            "id": ["type": "string", "format": "uuid"], "title": ["type": "string"], "requests": ["type": "integer"]]]
-        routes.on(.GET, path + "partners/", access: .role(.permission(.read, "matchmaking")), doc: OperationDoc(
-            "Get all partners assigned to matchmaking requests", tag: tag, parameters: OpenAPIShapes.pageParameters,
-            responses: [.init(200, "Partner entries with how many requests they are proposed in.", schema: OpenAPIShapes.page(of: partnerSummary))],
-            errors: [400, 403, 404])
+        let partnerSummary: JSON = [
+            "type": "object",
+            "properties": [
+                "id": ["type": "string", "format": "uuid"], "title": ["type": "string"],
+                "requests": ["type": "integer"],
+            ],
+        ]
+        routes.on(
+            .GET, path + "partners/", access: .role(.permission(.read, "matchmaking")),
+            doc: OperationDoc(
+                "Get all partners assigned to matchmaking requests", tag: tag, parameters: OpenAPIShapes.pageParameters,
+                responses: [
+                    .init(
+                        200, "Partner entries with how many requests they are proposed in.",
+                        schema: OpenAPIShapes.page(of: partnerSummary))
+                ],
+                errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             var counts: [String: Int] = [:]
             for request in Collections.records(Collections.matchmaking, of: directory, context.store) {
-                for partner in request["partners"]?.arrayValue ?? [] { counts[partner.stringValue ?? "", default: 0] += 1 }
+                for partner in request["partners"]?.arrayValue ?? [] {
+                    counts[partner.stringValue ?? "", default: 0] += 1
+                }
             }
             let entries = Entries.sorted(counts.keys.compactMap { context.store.get(Collections.partnerEntries, $0) })
-            return .json(try Wire.page(entries.map { ["id": $0["id"] ?? .null, "title": $0["title"] ?? .null,
-                                                       "requests": .int(counts[$0["id"]?.stringValue ?? ""] ?? 0)] }, context.request))
+            return .json(
+                try Wire.page(
+                    entries.map {
+                        [
+                            "id": $0["id"] ?? .null, "title": $0["title"] ?? .null,
+                            "requests": .int(counts[$0["id"]?.stringValue ?? ""] ?? 0),
+                        ]
+                    }, context.request))
         }
-        routes.on(.POST, path + ":request_id/owner/", access: .role(.permission(.update, "matchmaking")), doc: OperationDoc(
-            "Assign an owner to a matchmaking request", tag: tag, requestBody: ownerSchema.openAPI(writableOnly: true),
-            responses: [.init(200, "The request.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .POST, path + ":request_id/owner/", access: .role(.permission(.update, "matchmaking")),
+            doc: OperationDoc(
+                "Assign an owner to a matchmaking request", tag: tag,
+                requestBody: ownerSchema.openAPI(writableOnly: true),
+                responses: [.init(200, "The request.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let body = try Wire.payload(context.request, ownerSchema, partial: false)
-            guard Invites.isEmail(body["owner"]?.stringValue ?? "") else { throw APIErrors([Wire.invalid("owner", "Enter a valid email address.")]) }
-            return .json(serialize(schema, try change(context, directory) { record, _ in
-                record["owner"] = body["owner"]!
-                record["status"] = "assigned"
-            }))
+            guard Invites.isEmail(body["owner"]?.stringValue ?? "") else {
+                throw APIErrors([Wire.invalid("owner", "Enter a valid email address.")])
+            }
+            return .json(
+                serialize(
+                    schema,
+                    try change(context, directory) { record, _ in
+                        record["owner"] = body["owner"]!
+                        record["status"] = "assigned"
+                    }))
         }
-        routes.on(.PUT, path + ":request_id/partners/", access: .role(.permission(.update, "matchmaking")), doc: OperationDoc(
-            "Replace partners of a matchmaking request", tag: tag, requestBody: partnersSchema.openAPI(writableOnly: true),
-            responses: [.init(200, "The request.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .PUT, path + ":request_id/partners/", access: .role(.permission(.update, "matchmaking")),
+            doc: OperationDoc(
+                "Replace partners of a matchmaking request", tag: tag,
+                requestBody: partnersSchema.openAPI(writableOnly: true),
+                responses: [.init(200, "The request.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let body = try Wire.payload(context.request, partnersSchema, partial: false)
             let ids = (body["partners"]?.arrayValue ?? []).compactMap(\.stringValue)
-            guard Set(ids).count == ids.count else { throw APIErrors([Wire.invalid("partners", "A partner is listed twice.")]) }
-            return .json(serialize(schema, try change(context, directory) { record, tx in
-                try References.check(["partners": Collections.partnerEntries], body, directory: directory["id"]?.stringValue ?? "", tx)
-                record["partners"] = body["partners"]!
-            }))
+            guard Set(ids).count == ids.count else {
+                throw APIErrors([Wire.invalid("partners", "A partner is listed twice.")])
+            }
+            return .json(
+                serialize(
+                    schema,
+                    try change(context, directory) { record, tx in
+                        try References.check(
+                            ["partners": Collections.partnerEntries], body,
+                            directory: directory["id"]?.stringValue ?? "", tx)
+                        record["partners"] = body["partners"]!
+                    }))
         }
     }
 
-    static func change(_ context: Context, _ directory: JSON, _ body: (inout JSON, Transaction) throws -> Void) throws -> JSON {
-        let id = try owned(Collections.matchmaking, context.request.pathParameter("request_id"), directory, context.store)["id"]?.stringValue ?? ""
+    static func change(
+        _ context: Context, _ directory: JSON, _ body: (inout JSON, Transaction) throws -> Void
+    ) throws -> JSON {
+        let id =
+            try owned(Collections.matchmaking, context.request.pathParameter("request_id"), directory, context.store)[
+                "id"]?.stringValue ?? ""
         return try context.store.write { tx -> JSON in
             guard var record = tx.get(Collections.matchmaking, id) else { throw Wire.notFound() }
             try body(&record, tx)
@@ -205,26 +313,34 @@ enum Matchmaking {
 /// clears declinedBy), `D` declined (the reverse). Responses are camelCase, as the real API's are.
 enum Reviews {
     static let statusDisplay = ["P": "Pending", "A": "Approved", "D": "Declined"]
-    static let schema = ResourceSchema("Review", [
-        Field("id", .uuid, readOnly: true),
-        Field("entry", .uuid, required: true, "A partner or app entry of the directory; shown as {id, owner, title}."),
-        Field("entry_type", .enumeration(["partner", "app"]), readOnly: true),
-        Catalogue.required("title"), Catalogue.text("company", 200), Field("summary", .string, required: true, maxLength: 5000),
-        Field("short_summary", .string, readOnly: true, "The summary cut to 100 characters."),
-        Catalogue.text("first_name", 100), Catalogue.text("last_name", 100), Field("email", .email, nullable: true, maxLength: 254),
-        Field("rating", .integer, required: true, "1 to 5."),
-        Field("created", .dateTime, readOnly: true),
-        Field("status", .enumeration(["P", "A", "D"]), "P pending (default), A approved, D declined."),
-        Field("status_display", .string, readOnly: true),
-        Field("approved_by", .string, nullable: true, readOnly: true), Field("declined_by", .string, nullable: true, readOnly: true),
-    ])
+    static let schema = ResourceSchema(
+        "Review",
+        [
+            Field("id", .uuid, readOnly: true),
+            Field(
+                "entry", .uuid, required: true, "A partner or app entry of the directory; shown as {id, owner, title}."),
+            Field("entry_type", .enumeration(["partner", "app"]), readOnly: true),
+            Catalogue.required("title"), Catalogue.text("company", 200),
+            Field("summary", .string, required: true, maxLength: 5000),
+            Field("short_summary", .string, readOnly: true, "The summary cut to 100 characters."),
+            Catalogue.text("first_name", 100), Catalogue.text("last_name", 100),
+            Field("email", .email, nullable: true, maxLength: 254),
+            Field("rating", .integer, required: true, "1 to 5."),
+            Field("created", .dateTime, readOnly: true),
+            Field("status", .enumeration(["P", "A", "D"]), "P pending (default), A approved, D declined."),
+            Field("status_display", .string, readOnly: true),
+            Field("approved_by", .string, nullable: true, readOnly: true),
+            Field("declined_by", .string, nullable: true, readOnly: true),
+        ])
 
     static func response(_ record: JSON, _ store: Store) -> JSON {
         var values: [String: JSON] = [:]
         for field in schema.fields { values[field.name] = record[field.name] ?? .null }
         let entryID = record["entry"]?.stringValue ?? ""
         if let (kind, entry) = Entries.kind(of: entryID, store) {
-            values["entry"] = ["id": .string(entryID), "owner": entry["owner"] ?? .null, "title": entry["title"] ?? .null]
+            values["entry"] = [
+                "id": .string(entryID), "owner": entry["owner"] ?? .null, "title": entry["title"] ?? .null,
+            ]
             values["entry_type"] = .string(kind.name)
         } else {
             values["entry"] = ["id": .string(entryID), "owner": .null, "title": .null]
@@ -239,8 +355,12 @@ enum Reviews {
 
     static func responseOpenAPI() -> JSON {
         var schema = OpenAPIShapes.casing(self.schema.openAPI(), camel: true)
-        schema["properties"]?["entry"] = ["type": "object", "properties": [
-            "id": ["type": "string"], "owner": ["type": ["string", "null"]], "title": ["type": ["string", "null"]]]]
+        schema["properties"]?["entry"] = [
+            "type": "object",
+            "properties": [
+                "id": ["type": "string"], "owner": ["type": ["string", "null"]], "title": ["type": ["string", "null"]],
+            ],
+        ]
         return schema
     }
 
@@ -250,9 +370,15 @@ enum Reviews {
     static func apply(status: String, by caller: Caller, to record: inout JSON) {
         record["status"] = .string(status)
         switch status {
-        case "A": record["approved_by"] = actor(caller); record["declined_by"] = .null
-        case "D": record["declined_by"] = actor(caller); record["approved_by"] = .null
-        default: record["approved_by"] = .null; record["declined_by"] = .null
+        case "A":
+            record["approved_by"] = actor(caller)
+            record["declined_by"] = .null
+        case "D":
+            record["declined_by"] = actor(caller)
+            record["approved_by"] = .null
+        default:
+            record["approved_by"] = .null
+            record["declined_by"] = .null
         }
     }
 
@@ -267,19 +393,32 @@ enum Reviews {
         let path = "directories/:directory_id/reviews/"
         let item = responseOpenAPI()
         let request = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
-        routes.on(.GET, path, access: .role(.permission(.read, "reviews")), doc: OperationDoc(
-            "Get all reviews", tag: tag, parameters: OpenAPIShapes.pageParameters + [
-                OperationDoc.Parameter("status", schema: ["type": "string", "enum": ["P", "A", "D"]]), OperationDoc.Parameter("entry")],
-            responses: [.init(200, "A page of reviews, newest first.", schema: OpenAPIShapes.page(of: item))], errors: [400, 403, 404])
+        routes.on(
+            .GET, path, access: .role(.permission(.read, "reviews")),
+            doc: OperationDoc(
+                "Get all reviews", tag: tag,
+                parameters: OpenAPIShapes.pageParameters + [
+                    OperationDoc.Parameter("status", schema: ["type": "string", "enum": ["P", "A", "D"]]),
+                    OperationDoc.Parameter("entry"),
+                ],
+                responses: [.init(200, "A page of reviews, newest first.", schema: OpenAPIShapes.page(of: item))],
+                errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             var records = newestFirst(Collections.records(Collections.reviews, of: directory, context.store))
-            if let status = context.request.query["status"] { records = records.filter { ($0["status"]?.stringValue ?? "P") == status } }
-            if let entry = context.request.query["entry"] { records = records.filter { $0["entry"]?.stringValue == entry } }
+            if let status = context.request.query["status"] {
+                records = records.filter { ($0["status"]?.stringValue ?? "P") == status }
+            }
+            if let entry = context.request.query["entry"] {
+                records = records.filter { $0["entry"]?.stringValue == entry }
+            }
             return .json(try Wire.page(records.map { response($0, context.store) }, context.request))
         }
-        routes.on(.POST, path, access: .role(.permission(.create, "reviews")), doc: OperationDoc(
-            "Create a review", tag: tag, requestBody: request, responses: [.init(201, "The review.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .POST, path, access: .role(.permission(.create, "reviews")),
+            doc: OperationDoc(
+                "Create a review", tag: tag, requestBody: request, responses: [.init(201, "The review.", schema: item)],
+                errors: [400, 403, 404])
         ) { context in
             let caller = context.principal, directory = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: false)
@@ -290,7 +429,11 @@ enum Reviews {
             }
             let saved = try context.store.write { tx -> JSON in
                 let entryID = body["entry"]?.stringValue ?? ""
-                guard Entries.kinds.contains(where: { tx.get($0.collection, entryID)?["directory_id"]?.stringValue == directoryID }) else {
+                guard
+                    Entries.kinds.contains(where: {
+                        tx.get($0.collection, entryID)?["directory_id"]?.stringValue == directoryID
+                    })
+                else {
                     throw APIErrors([Wire.invalid("entry", "Invalid pk \"\(entryID)\" - object does not exist.")])
                 }
                 var record = JSON.object(body)
@@ -303,22 +446,36 @@ enum Reviews {
             }
             return .json(response(saved, context.store), status: .created)
         }
-        routes.on(.GET, path + ":review_id/", access: .role(.permission(.read, "reviews")), doc: OperationDoc(
-            "Get a review", tag: tag, responses: [.init(200, "The review.", schema: item)], errors: [403, 404])
+        routes.on(
+            .GET, path + ":review_id/", access: .role(.permission(.read, "reviews")),
+            doc: OperationDoc(
+                "Get a review", tag: tag, responses: [.init(200, "The review.", schema: item)], errors: [403, 404])
         ) { context in
             let directory = try context.directory()
-            return .json(response(try owned(Collections.reviews, context.request.pathParameter("review_id"), directory, context.store), context.store))
+            return .json(
+                response(
+                    try owned(
+                        Collections.reviews, context.request.pathParameter("review_id"), directory, context.store),
+                    context.store))
         }
         var patch = OpenAPIShapes.optional(request)
         patch["properties"]?["entry"] = nil
-        routes.on(.PATCH, path + ":review_id/", access: .role(.permission(.update, "reviews")), doc: OperationDoc(
-            "Update a review", tag: tag, description: "status A approves (approvedBy = caller, declinedBy cleared), D declines (the reverse), P resets both.",
-            requestBody: patch, responses: [.init(200, "The review.", schema: item)], errors: [400, 403, 404])
+        routes.on(
+            .PATCH, path + ":review_id/", access: .role(.permission(.update, "reviews")),
+            doc: OperationDoc(
+                "Update a review", tag: tag,
+                description:
+                    "status A approves (approvedBy = caller, declinedBy cleared), D declines (the reverse), P resets both.",
+                requestBody: patch, responses: [.init(200, "The review.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let caller = context.principal, directory = try context.directory()
-            let id = try owned(Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)["id"]?.stringValue ?? ""
+            let id =
+                try owned(Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)[
+                    "id"]?.stringValue ?? ""
             let body = try Wire.payload(context.request, schema, partial: true)
-            if body["entry"] != nil { throw APIErrors([Wire.invalid("entry", "A review cannot move to another entry.")]) }
+            if body["entry"] != nil {
+                throw APIErrors([Wire.invalid("entry", "A review cannot move to another entry.")])
+            }
             try checkRating(body)
             let saved = try context.store.write { tx -> JSON in
                 guard var record = tx.get(Collections.reviews, id) else { throw Wire.notFound() }
@@ -334,7 +491,9 @@ enum Reviews {
 
 /// A record of `collection` that belongs to the directory, or 404.
 func owned(_ collection: String, _ id: String, _ directory: JSON, _ store: Store) throws -> JSON {
-    guard let record = store.get(collection, id), record["directory_id"] == directory["id"] else { throw Wire.notFound() }
+    guard let record = store.get(collection, id), record["directory_id"] == directory["id"] else {
+        throw Wire.notFound()
+    }
     return record
 }
 

@@ -64,8 +64,10 @@ struct ResourceSpec {
     var computedFields: [Field] = []
     var compute: (@Sendable (JSON, Store) -> [String: JSON])? = nil
 
-    init(_ title: String, _ segment: String, under parent: Parent, permission: String, camelCase: Bool = false,
-         references: [String: String] = [:], filters: [String] = [], _ fields: [Field]) {
+    init(
+        _ title: String, _ segment: String, under parent: Parent, permission: String, camelCase: Bool = false,
+        references: [String: String] = [:], filters: [String] = [], _ fields: [Field]
+    ) {
         self.title = title
         self.segment = segment
         self.parent = parent
@@ -92,8 +94,13 @@ struct ResourceSpec {
     var itemParameter: String { segment.replacingHyphens.singularized + "_id" }
     var itemPath: String { parent.pathPrefix + "/" + segment + "/:" + itemParameter + "/" }
     var schemaName: String { Self.schemaName(parent, title) }
-    static func schemaName(_ parent: Parent, _ title: String) -> String { parent.tagPrefix.replacingSpaces + title.replacingSpaces }
-    var tag: String { parent == .directory || parent == .filter ? "Directory: \(title.pluralTitle)" : "\(parent.tagPrefix): \(title.pluralTitle)" }
+    static func schemaName(_ parent: Parent, _ title: String) -> String {
+        parent.tagPrefix.replacingSpaces + title.replacingSpaces
+    }
+    var tag: String {
+        parent == .directory || parent == .filter
+            ? "Directory: \(title.pluralTitle)" : "\(parent.tagPrefix): \(title.pluralTitle)"
+    }
     var hasOrder: Bool { fields.contains { $0.name == "order" } }
 
     /// Validation and serialization share this schema (`id` is read-only); built once, not per request.
@@ -137,7 +144,9 @@ struct ResourceSpec {
 enum OpenAPIShapes {
     /// Renames the properties (and `required`) of an object schema.
     static func casing(_ schema: JSON, camel: Bool) -> JSON {
-        guard camel, case .object(var object) = schema, let properties = object["properties"]?.objectValue else { return schema }
+        guard camel, case .object(var object) = schema, let properties = object["properties"]?.objectValue else {
+            return schema
+        }
         object["properties"] = .object(JSONObject(properties.map { (Wire.camel($0.key), $0.value) }))
         if let required = object["required"]?.arrayValue {
             object["required"] = .array(required.map { .string(Wire.camel($0.stringValue ?? "")) })
@@ -146,16 +155,22 @@ enum OpenAPIShapes {
     }
 
     static func page(of item: JSON) -> JSON {
-        ["type": "object",
-         "properties": ["count": ["type": "integer"], "next": ["type": ["string", "null"]], "previous": ["type": ["string", "null"]],
-                        "results": ["type": "array", "items": item]],
-         "required": ["count", "next", "previous", "results"]]
+        [
+            "type": "object",
+            "properties": [
+                "count": ["type": "integer"], "next": ["type": ["string", "null"]],
+                "previous": ["type": ["string", "null"]],
+                "results": ["type": "array", "items": item],
+            ],
+            "required": ["count", "next", "previous", "results"],
+        ]
     }
 
     static let pageParameters: [OperationDoc.Parameter] = [
         OperationDoc.Parameter("page", schema: ["type": "integer", "minimum": 1], "1-based page number."),
-        OperationDoc.Parameter("page_size", schema: ["type": "integer", "minimum": 1],
-                               "Items per page (default \(Wire.defaultPageSize), larger values are capped at \(Wire.maximumPageSize))."),
+        OperationDoc.Parameter(
+            "page_size", schema: ["type": "integer", "minimum": 1],
+            "Items per page (default \(Wire.defaultPageSize), larger values are capped at \(Wire.maximumPageSize))."),
     ]
 }
 

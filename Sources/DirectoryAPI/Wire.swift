@@ -28,7 +28,10 @@ enum Wire {
         var out = ""
         var upper = false
         for character in name {
-            if character == "_" { upper = true; continue }
+            if character == "_" {
+                upper = true
+                continue
+            }
             out.append(upper ? Character(character.uppercased()) : character)
             upper = false
         }
@@ -42,8 +45,12 @@ enum Wire {
 
     // MARK: errors
 
-    static func notFound() -> APIError { APIError(.notFound, status: .notFound, title: "Not found", detail: "Not found.") }
-    static func conflict(_ detail: String) -> APIError { APIError(.conflict, status: .conflict, title: "Conflict", detail: detail) }
+    static func notFound() -> APIError {
+        APIError(.notFound, status: .notFound, title: "Not found", detail: "Not found.")
+    }
+    static func conflict(_ detail: String) -> APIError {
+        APIError(.conflict, status: .conflict, title: "Conflict", detail: detail)
+    }
     static func invalid(_ field: String, _ message: String) -> APIError {
         APIError(.validation, status: .badRequest, title: "Invalid", detail: message, field: field)
     }
@@ -73,18 +80,27 @@ enum Wire {
         }
         let problems = schema.validate(object, partial: partial)
         guard problems.isEmpty else {
-            throw APIErrors(problems.map { problem -> APIError in
-                let field = sentName[problem.field] ?? camel(problem.field)
-                switch problem {
-                case .missing: return missing(field)
-                case .wrongType(_, let expected):
-                    return APIError(.wrongType, status: .badRequest, title: "Invalid", detail: "Expected a value of type \(expected).", field: field)
-                case .notAllowed: return APIError(.unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.", field: field)
-                case .tooLong(_, let limit): return invalid(field, "Ensure this field has no more than \(limit) characters.")
-                case .invalidValue: return invalid(field, "\"\(object[problem.field]?.stringValue ?? "")\" is not a valid choice.")
-                case .outOfRange: return invalid(field, "Ensure this value is an integer \(ResourceSchema.Problem.integerRange).")
-                }
-            })
+            throw APIErrors(
+                problems.map { problem -> APIError in
+                    let field = sentName[problem.field] ?? camel(problem.field)
+                    switch problem {
+                    case .missing: return missing(field)
+                    case .wrongType(_, let expected):
+                        return APIError(
+                            .wrongType, status: .badRequest, title: "Invalid",
+                            detail: "Expected a value of type \(expected).", field: field)
+                    case .notAllowed:
+                        return APIError(
+                            .unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.",
+                            field: field)
+                    case .tooLong(_, let limit):
+                        return invalid(field, "Ensure this field has no more than \(limit) characters.")
+                    case .invalidValue:
+                        return invalid(field, "\"\(object[problem.field]?.stringValue ?? "")\" is not a valid choice.")
+                    case .outOfRange:
+                        return invalid(field, "Ensure this value is an integer \(ResourceSchema.Problem.integerRange).")
+                    }
+                })
         }
         // Ids are UUIDs (the document says `format: uuid`); the shared schema checks only that they are strings.
         var malformed: [APIError] = []
@@ -118,17 +134,25 @@ enum Wire {
         var number = 1
         var size = defaultPageSize
         if let text = request.query["page"] {
-            guard let value = Paging.positiveInteger(text) else { throw APIError(.notFound, status: .notFound, title: "Not found", detail: "Invalid page.") }
+            guard let value = Paging.positiveInteger(text) else {
+                throw APIError(.notFound, status: .notFound, title: "Not found", detail: "Invalid page.")
+            }
             number = value
         }
         if let text = request.query["page_size"] {
-            guard let value = Paging.positiveInteger(text) else { throw invalid("page_size", "A positive integer is required.") }
+            guard let value = Paging.positiveInteger(text) else {
+                throw invalid("page_size", "A positive integer is required.")
+            }
             size = min(value, maximumPageSize)
         }
         let pages = max(1, (items.count + size - 1) / size)
-        guard number <= pages else { throw APIError(.notFound, status: .notFound, title: "Not found", detail: "Invalid page.") }
+        guard number <= pages else {
+            throw APIError(.notFound, status: .notFound, title: "Not found", detail: "Invalid page.")
+        }
         func link(_ n: Int) -> JSON {
-            var pairs = request.query.pairs.filter { $0.name != "page" && $0.name != "page_size" }.map { "\(escape($0.name))=\(escape($0.value))" }
+            var pairs = request.query.pairs.filter { $0.name != "page" && $0.name != "page_size" }.map {
+                "\(escape($0.name))=\(escape($0.value))"
+            }
             pairs.append("page=\(n)")
             pairs.append("page_size=\(size)")
             return .string(request.path + "?" + pairs.joined(separator: "&"))
@@ -145,12 +169,16 @@ enum Wire {
         var out = ""
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: "["), UInt8(ascii: "]"):
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: "["),
+                UInt8(ascii: "]"):
                 out.append(Character(UnicodeScalar(byte)))
             default:
                 let digits = Array("0123456789ABCDEF")
-                out.append("%"); out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)])
+                out.append("%")
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 15)])
             }
         }
         return out
@@ -160,7 +188,10 @@ enum Wire {
         let bytes = Array(text.utf8)
         guard bytes.count == 36 else { return false }
         for (i, b) in bytes.enumerated() {
-            if [8, 13, 18, 23].contains(i) { if b != UInt8(ascii: "-") { return false } ; continue }
+            if [8, 13, 18, 23].contains(i) {
+                if b != UInt8(ascii: "-") { return false }
+                continue
+            }
             let hex = (b >= 48 && b <= 57) || (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
             if !hex { return false }
         }

@@ -1,6 +1,7 @@
 import CFastCGI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One FastCGI request as the worker sees it: the params copied out of libfcgi (its strings die at
@@ -85,7 +86,9 @@ public final class FastCGIConnection {
         return bytes.withUnsafeBufferPointer { buffer -> Bool in
             while offset < buffer.count {
                 let chunk = min(buffer.count - offset, 1 << 20)
-                let written = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: chunk) {
+                let written = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(
+                    to: CChar.self, capacity: chunk
+                ) {
                     FCGX_PutStr($0, Int32(chunk), request.pointee.out)
                 }
                 if written < 0 || FCGX_GetError(request.pointee.out) != 0 { return false }
@@ -116,8 +119,10 @@ public enum BodyReadResult: Equatable {
 
 /// Body reading separated from libfcgi so the cap can be tested without a socket.
 public enum BodyReader {
-    public static func read(contentLength: Int?, limit: Int,
-                            from source: (UnsafeMutablePointer<CChar>, Int) -> Int) -> BodyReadResult {
+    public static func read(
+        contentLength: Int?, limit: Int,
+        from source: (UnsafeMutablePointer<CChar>, Int) -> Int
+    ) -> BodyReadResult {
         let announced = contentLength ?? 0
         if announced > limit { return .tooLarge }
         if announced <= 0 { return .body([]) }
@@ -125,7 +130,9 @@ public enum BodyReader {
         var filled = 0
         let complete = body.withUnsafeMutableBufferPointer { buffer -> Bool in
             while filled < announced {
-                let got = buffer.baseAddress!.advanced(by: filled).withMemoryRebound(to: CChar.self, capacity: announced - filled) {
+                let got = buffer.baseAddress!.advanced(by: filled).withMemoryRebound(
+                    to: CChar.self, capacity: announced - filled
+                ) {
                     source($0, announced - filled)
                 }
                 if got <= 0 { return false }
@@ -145,7 +152,9 @@ public enum CGIResponse {
         out.append(contentsOf: "Status: \(status) \(reason)\r\n".utf8)
         for (name, value) in headers {
             // A CR or LF inside a header value would split the response: drop such headers.
-            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) || name.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A })
+                || name.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A })
+            {
                 continue
             }
             out.append(contentsOf: name.utf8)
@@ -155,7 +164,9 @@ public enum CGIResponse {
         }
         // A HEAD answer brings the GET's length along (and no body); everything else is measured
         // here, except 204 and 304, which have no content and send no length (RFC 9110 8.6).
-        if status != 204 && status != 304 && !headers.contains(where: { $0.0.utf8.count == 14 && $0.0.lowercased() == "content-length" }) {
+        if status != 204 && status != 304
+            && !headers.contains(where: { $0.0.utf8.count == 14 && $0.0.lowercased() == "content-length" })
+        {
             out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
         }
         out.append(contentsOf: [0x0D, 0x0A])

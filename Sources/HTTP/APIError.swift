@@ -37,37 +37,49 @@ public struct APIError: Error, Sendable, Equatable {
     public static func malformedBody(_ detail: String) -> APIError {
         APIError(.malformedBody, status: .badRequest, title: "Bad request", detail: detail)
     }
-    public static func unauthorized(_ detail: String = "Authentication credentials were not provided or are invalid.") -> APIError {
+    public static func unauthorized(
+        _ detail: String = "Authentication credentials were not provided or are invalid."
+    ) -> APIError {
         APIError(.unauthorized, status: .unauthorized, title: "Unauthorized", detail: detail)
     }
     public static func forbidden(_ detail: String = "You do not have permission to perform this action.") -> APIError {
         APIError(.forbidden, status: .forbidden, title: "Forbidden", detail: detail)
     }
     public static func methodNotAllowed(_ method: HTTPMethod) -> APIError {
-        APIError(.methodNotAllowed, status: .methodNotAllowed, title: "Method not allowed",
-                 detail: "Method \"\(method.rawValue)\" not allowed.")
+        APIError(
+            .methodNotAllowed, status: .methodNotAllowed, title: "Method not allowed",
+            detail: "Method \"\(method.rawValue)\" not allowed.")
     }
     public static func payloadTooLarge(limit: Int) -> APIError {
-        APIError(.payloadTooLarge, status: .payloadTooLarge, title: "Payload too large",
-                 detail: "The request body is larger than \(limit) bytes.")
+        APIError(
+            .payloadTooLarge, status: .payloadTooLarge, title: "Payload too large",
+            detail: "The request body is larger than \(limit) bytes.")
     }
     public static func validation(field: String?, _ detail: String, title: String? = nil) -> APIError {
-        APIError(.validation, status: .unprocessableEntity, title: title ?? field ?? "Invalid", detail: detail, field: field)
+        APIError(
+            .validation, status: .unprocessableEntity, title: title ?? field ?? "Invalid", detail: detail, field: field)
     }
     /// `If-Match` named a version that is no longer the resource's current one (or there is none):
     /// nothing was changed.
     public static func preconditionFailed() -> APIError {
-        APIError(.preconditionFailed, status: .preconditionFailed, title: "Precondition failed",
-                 detail: "The resource has changed since the version named in If-Match (or does not exist); nothing was changed. Fetch it again and retry.")
+        APIError(
+            .preconditionFailed, status: .preconditionFailed, title: "Precondition failed",
+            detail:
+                "The resource has changed since the version named in If-Match (or does not exist); nothing was changed. Fetch it again and retry."
+        )
     }
     /// The store's disk is full: the write was not made (nothing was acknowledged); retry later.
     public static func insufficientStorage(requestID: String) -> APIError {
-        APIError(.insufficientStorage, status: .insufficientStorage, title: "Insufficient storage",
-                 detail: "The server is out of disk space; your change was not saved. Retry later, quoting request id \(requestID) if it persists.")
+        APIError(
+            .insufficientStorage, status: .insufficientStorage, title: "Insufficient storage",
+            detail:
+                "The server is out of disk space; your change was not saved. Retry later, quoting request id \(requestID) if it persists."
+        )
     }
     public static func internalError(requestID: String) -> APIError {
-        APIError(.internalError, status: .internalServerError, title: "Internal server error",
-                 detail: "Something went wrong on our side. Quote request id \(requestID) if you contact support.")
+        APIError(
+            .internalError, status: .internalServerError, title: "Internal server error",
+            detail: "Something went wrong on our side. Quote request id \(requestID) if you contact support.")
     }
 }
 

@@ -37,9 +37,11 @@ public struct HTTPRequest: Sendable {
     /// Filled by the router from `:name` segments.
     public var pathParameters: [String: String] = [:]
 
-    public init(method: HTTPMethod, path: String, query: QueryParameters = QueryParameters(""),
-                headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], remoteAddress: String = "127.0.0.1",
-                requestID: String = "") {
+    public init(
+        method: HTTPMethod, path: String, query: QueryParameters = QueryParameters(""),
+        headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], remoteAddress: String = "127.0.0.1",
+        requestID: String = ""
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -70,7 +72,8 @@ public struct HTTPResponse: Sendable {
     }
 
     public static func json(_ value: JSON, status: HTTPStatus = .ok) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: value.serialized())
+        HTTPResponse(
+            status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: value.serialized())
     }
 
     public static func text(_ value: String, status: HTTPStatus = .ok) -> HTTPResponse {

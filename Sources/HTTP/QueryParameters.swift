@@ -40,7 +40,9 @@ public struct QueryParameters: Sendable {
     /// Percent-decoding with `+` as space (HTML form convention, which clients use in queries).
     /// Invalid escapes are kept literally; invalid UTF-8 is replaced rather than crashing.
     static func decode(_ text: Substring) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(text) }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+            return String(text)
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = Array(text.utf8)[...]
@@ -49,7 +51,8 @@ public struct QueryParameters: Sendable {
             case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
                 if iterator.count >= 2, let high = hexValue(iterator[iterator.startIndex]),
-                   let low = hexValue(iterator[iterator.startIndex + 1]) {
+                    let low = hexValue(iterator[iterator.startIndex + 1])
+                {
                     bytes.append(high << 4 | low)
                     iterator = iterator.dropFirst(2)
                 } else {

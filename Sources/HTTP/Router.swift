@@ -26,7 +26,8 @@ public final class Router<Handler> {
             if segment.first == ":" {
                 let name = String(segment.dropFirst())
                 if let existing = node.parameterChild {
-                    precondition(existing.name == name, "route \(pattern): parameter :\(name) conflicts with :\(existing.name)")
+                    precondition(
+                        existing.name == name, "route \(pattern): parameter :\(name) conflicts with :\(existing.name)")
                     node = existing.node
                 } else {
                     let child = Node()

@@ -79,7 +79,10 @@ public struct JSONObject: Equatable, Sendable, Sequence, ExpressibleByDictionary
     }
 
     private mutating func rebuildIndex() {
-        guard keys.count > Self.indexThreshold else { index = nil; return }
+        guard keys.count > Self.indexThreshold else {
+            index = nil
+            return
+        }
         var built = [String: Int](minimumCapacity: keys.count)
         for (i, key) in keys.enumerated() { built[key] = i }
         index = built

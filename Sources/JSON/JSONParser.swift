@@ -64,9 +64,15 @@ private struct Parser {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw error("Unexpected character")
         }
@@ -86,10 +92,15 @@ private struct Parser {
         if distinctMembers { return try parseDistinctMembers(depth: depth) }
         var object = JSONObject()
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(object) }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            return .object(object)
+        }
         while true {
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("Expected a member name") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                throw error("Expected a member name")
+            }
             let key = try parseString()
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("Expected ':'") }
@@ -99,8 +110,14 @@ private struct Parser {
             object[key] = try parseValue(depth: depth)
             skipWhitespace()
             guard position < bytes.count else { throw error("Unexpected end of input") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(object) }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return .object(object)
+            }
             throw error("Expected ',' or '}'")
         }
     }
@@ -109,10 +126,15 @@ private struct Parser {
     mutating func parseDistinctMembers(depth: Int) throws(JSONError) -> JSON {
         var keys: [String] = [], values: [JSON] = []
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(JSONObject()) }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            return .object(JSONObject())
+        }
         while true {
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("Expected a member name") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                throw error("Expected a member name")
+            }
             keys.append(try parseString())
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("Expected ':'") }
@@ -121,8 +143,14 @@ private struct Parser {
             values.append(try parseValue(depth: depth))
             skipWhitespace()
             guard position < bytes.count else { throw error("Unexpected end of input") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(JSONObject(uniqueKeys: keys, values: values)) }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return .object(JSONObject(uniqueKeys: keys, values: values))
+            }
             throw error("Expected ',' or '}'")
         }
     }
@@ -132,14 +160,23 @@ private struct Parser {
         position += 1
         var array: [JSON] = []
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(array) }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+            position += 1
+            return .array(array)
+        }
         while true {
             skipWhitespace()
             array.append(try parseValue(depth: depth))
             skipWhitespace()
             guard position < bytes.count else { throw error("Unexpected end of input") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(array) }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                return .array(array)
+            }
             throw error("Expected ',' or ']'")
         }
     }
@@ -239,7 +276,10 @@ private struct Parser {
     mutating func parseNumber() throws(JSONError) -> JSON {
         let start = position
         var negative = false
-        if bytes[position] == UInt8(ascii: "-") { negative = true; position += 1 }
+        if bytes[position] == UInt8(ascii: "-") {
+            negative = true
+            position += 1
+        }
         guard position < bytes.count, isDigit(bytes[position]) else { throw error("Invalid number") }
         if bytes[position] == UInt8(ascii: "0"), position + 1 < bytes.count, isDigit(bytes[position + 1]) {
             throw error("Leading zero in number")

@@ -81,13 +81,22 @@ extension JSON {
     }
 
     public static func appendInteger(_ value: Int, to out: inout [UInt8]) {
-        if value == 0 { out.append(UInt8(ascii: "0")); return }
-        if value == Int.min { out.append(contentsOf: String(value).utf8); return }
+        if value == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        if value == Int.min {
+            out.append(contentsOf: String(value).utf8)
+            return
+        }
         var magnitude = value < 0 ? -value : value
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         withUnsafeMutableBytes(of: &digits) { buffer in
             while magnitude > 0 {
@@ -100,7 +109,10 @@ extension JSON {
     }
 
     static func appendDouble(_ value: Double, to out: inout [UInt8]) {
-        guard value.isFinite else { out.append(contentsOf: Literal.null); return }
+        guard value.isFinite else {
+            out.append(contentsOf: Literal.null)
+            return
+        }
         // Swift's description is the shortest text that reads back to the same double.
         out.append(contentsOf: value.description.utf8)
     }
@@ -127,11 +139,15 @@ extension JSON {
                 case 0x08: out.append(UInt8(ascii: "b"))
                 case 0x0C: out.append(UInt8(ascii: "f"))
                 default:
-                    out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                            hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+                    out.append(contentsOf: [
+                        UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                        hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)],
+                    ])
                 }
             }
-            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+            if runStart < bytes.count {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+            }
         }
         out.append(UInt8(ascii: "\""))
     }

@@ -1,6 +1,7 @@
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A swift-log `LogHandler` writing one JSON object per line:
@@ -21,7 +22,9 @@ public struct JSONLinesLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     private var ownLevel: Logger.Level?
 
-    public init(label: String, output: JSONLinesLogOutput = .standardError, metadataProvider: Logger.MetadataProvider? = nil) {
+    public init(
+        label: String, output: JSONLinesLogOutput = .standardError, metadataProvider: Logger.MetadataProvider? = nil
+    ) {
         self.label = label
         self.output = output
         self.metadataProvider = metadataProvider
@@ -53,16 +56,20 @@ public struct JSONLinesLogHandler: LogHandler {
             fields.append((key, given[key]!))
         }
         if let error = event.error { fields.append(("error", .string(String(describing: error)))) }
-        output.write(JSONLines.line(time: JSONLines.timestamp(), level: event.level, component: output.component, pid: getpid(),
-                                    message: event.message.description, fields: fields))
+        output.write(
+            JSONLines.line(
+                time: JSONLines.timestamp(), level: event.level, component: output.component, pid: getpid(),
+                message: event.message.description, fields: fields))
     }
 }
 
 /// The line format on its own, for the handler and its tests.
 public enum JSONLines {
     /// One line, newline included.
-    public static func line(time: String, level: Logger.Level, component: String, pid: Int32, message: String,
-                            fields: [(String, Logger.MetadataValue)]) -> [UInt8] {
+    public static func line(
+        time: String, level: Logger.Level, component: String, pid: Int32, message: String,
+        fields: [(String, Logger.MetadataValue)]
+    ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(96 + message.utf8.count + fields.count * 24)
         out.append(contentsOf: #"{"time":"#.utf8)
@@ -120,8 +127,10 @@ public enum JSONLines {
             case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+                out.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                    hex[Int(byte >> 4)], hex[Int(byte & 0xf)],
+                ])
             default: out.append(byte)
             }
         }
@@ -143,6 +152,7 @@ public enum JSONLines {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(milliseconds), 3))Z"
+        return
+            "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(milliseconds), 3))Z"
     }
 }

@@ -1,7 +1,8 @@
 import Logging
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where JSON log lines go: one file descriptor (standard error in the server, so a crash message
@@ -62,7 +63,9 @@ public final class JSONLinesLogOutput: Sendable {
         let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw LogFileError(path: path, errno: errno) }
         defer { close(fd) }
-        guard fd == fileDescriptor || dup2(fd, fileDescriptor) >= 0 else { throw LogFileError(path: path, errno: errno) }
+        guard fd == fileDescriptor || dup2(fd, fileDescriptor) >= 0 else {
+            throw LogFileError(path: path, errno: errno)
+        }
     }
 
     /// One line, whole, in one `write(2)` (a second one only if the kernel took part of it).

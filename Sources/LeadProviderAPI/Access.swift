@@ -14,7 +14,8 @@ public enum LeadProviderPrincipal: Principal, TokenPrincipal, Equatable {
 
     public static func authenticate(_ context: RequestContext) throws -> LeadProviderPrincipal {
         guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["Bearer"]),
-              let principal = LeadProviderPrincipal(stored: stored) else { throw APIError.unauthorized() }
+            let principal = LeadProviderPrincipal(stored: stored)
+        else { throw APIError.unauthorized() }
         return principal
     }
 
@@ -38,7 +39,9 @@ public enum LeadProviderPrincipal: Principal, TokenPrincipal, Equatable {
 
 extension Role<LeadProviderPrincipal> {
     static let staff = Role("staff") { guard case .staff = $0 else { throw Failure.staffOnly } }
-    static let leadProvider = Role("lead provider") { guard case .leadProvider = $0 else { throw Failure.leadProvidersOnly } }
+    static let leadProvider = Role("lead provider") {
+        guard case .leadProvider = $0 else { throw Failure.leadProvidersOnly }
+    }
 }
 
 /// What a Lead Provider handler gets: the request, the store and the authenticated caller.
@@ -78,7 +81,10 @@ struct ListQuery {
             let parsed = text.split(separator: ",").compactMap { item -> (String, Bool)? in
                 let trimmed = item.trimming(" ")
                 let descending = trimmed.hasPrefix("-")
-                let name = descending ? String(trimmed.dropFirst()) : String(trimmed.hasPrefix("+") ? trimmed.dropFirst() : Substring(trimmed))
+                let name =
+                    descending
+                    ? String(trimmed.dropFirst())
+                    : String(trimmed.hasPrefix("+") ? trimmed.dropFirst() : Substring(trimmed))
                 return sortable.contains(name) ? (name, descending) : nil
             }
             if !parsed.isEmpty { sort = parsed }
@@ -125,7 +131,10 @@ struct ListQuery {
         var skipped = 0
         walk(0) { item in
             guard matches(item) else { return true }
-            if skipped < window.lowerBound { skipped += 1; return true }
+            if skipped < window.lowerBound {
+                skipped += 1
+                return true
+            }
             items.append(item)
             return items.count < window.count
         }

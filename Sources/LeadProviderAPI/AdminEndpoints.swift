@@ -11,16 +11,19 @@ enum AdminEndpoints {
         guard case .object(let object)? = request.jsonBody() else { throw Failure.badJSON }
         let problems = schema.validate(object, partial: partial)
         if !problems.isEmpty {
-            throw APIErrors(problems.map { problem in
-                switch problem {
-                case .missing(let f): return Failure.missing(f)
-                case .wrongType(let f, let expected): return Failure.field(f, "'#/\(f)' must be a \(expected).")
-                case .notAllowed(let f): return Failure.field(f, "'#/\(f)' is not a field you can set.")
-                case .tooLong(let f, let limit): return Failure.field(f, "'#/\(f)' must be at most \(limit) characters.")
-                case .invalidValue(let f): return Failure.field(f, "'#/\(f)' has an invalid value.")
-                case .outOfRange(let f): return Failure.field(f, "'#/\(f)' must be an integer \(ResourceSchema.Problem.integerRange).")
-                }
-            })
+            throw APIErrors(
+                problems.map { problem in
+                    switch problem {
+                    case .missing(let f): return Failure.missing(f)
+                    case .wrongType(let f, let expected): return Failure.field(f, "'#/\(f)' must be a \(expected).")
+                    case .notAllowed(let f): return Failure.field(f, "'#/\(f)' is not a field you can set.")
+                    case .tooLong(let f, let limit):
+                        return Failure.field(f, "'#/\(f)' must be at most \(limit) characters.")
+                    case .invalidValue(let f): return Failure.field(f, "'#/\(f)' has an invalid value.")
+                    case .outOfRange(let f):
+                        return Failure.field(f, "'#/\(f)' must be an integer \(ResourceSchema.Problem.integerRange).")
+                    }
+                })
         }
         if partial && object.isEmpty { throw APIErrors([Failure.field("body", "Send at least one field to change.")]) }
         return schema.normalized(object)
@@ -28,12 +31,18 @@ enum AdminEndpoints {
 
     static func created(_ type: String, _ record: JSON, _ schema: ResourceSchema) -> HTTPResponse {
         var values: [String: JSON] = [:]
-        for (key, value) in record.objectValue ?? [:] { values[key] = key.hasSuffix("_at") && value.stringValue != nil ? shown(value) : value }
-        return document(resource(id: record["id"]?.stringValue ?? "", type: type, attributes: schema.serialize(values)), status: .created)
+        for (key, value) in record.objectValue ?? [:] {
+            values[key] = key.hasSuffix("_at") && value.stringValue != nil ? shown(value) : value
+        }
+        return document(
+            resource(id: record["id"]?.stringValue ?? "", type: type, attributes: schema.serialize(values)),
+            status: .created)
     }
 
     static func requireExisting(_ tx: Transaction, _ collection: String, _ id: String?, field: String) throws {
-        guard let id, tx.get(collection, id) != nil else { throw APIErrors([Failure.field(field, "'#/\(field)' does not exist.")]) }
+        guard let id, tx.get(collection, id) != nil else {
+            throw APIErrors([Failure.field(field, "'#/\(field)' does not exist.")])
+        }
     }
 
     // MARK: cohorts
@@ -49,10 +58,14 @@ enum AdminEndpoints {
         let year = yearText(body["year"])!
         let now = Timestamp.now().storageText
         let record = try context.store.write { tx -> JSON in
-            guard tx.get(Collection.cohorts, year) == nil else { throw APIErrors([Failure.field("year", "Cohort \(year) already exists.")]) }
+            guard tx.get(Collection.cohorts, year) == nil else {
+                throw APIErrors([Failure.field("year", "Cohort \(year) already exists.")])
+            }
             let record: JSON = [
-                "id": .string(year), "year": .string(year), "registration_opens_at": body["registration_opens_at"] ?? .null,
-                "registration_closes_at": body["registration_closes_at"] ?? .null, "created_at": .string(now), "updated_at": .string(now),
+                "id": .string(year), "year": .string(year),
+                "registration_opens_at": body["registration_opens_at"] ?? .null,
+                "registration_closes_at": body["registration_closes_at"] ?? .null, "created_at": .string(now),
+                "updated_at": .string(now),
             ]
             tx.put(Collection.cohorts, year, record)
             return record
@@ -65,7 +78,9 @@ enum AdminEndpoints {
         let body = try payload(context.request, Schemas.cohort, partial: true)
         let record = try context.store.write { tx -> JSON in
             guard var record = tx.get(Collection.cohorts, year) else { throw Failure.notFound }
-            for key in ["registration_opens_at", "registration_closes_at"] { if let value = body[key] { record[key] = value } }
+            for key in ["registration_opens_at", "registration_closes_at"] {
+                if let value = body[key] { record[key] = value }
+            }
             record["updated_at"] = .string(Timestamp.now().storageText)
             tx.put(Collection.cohorts, year, record)
             return record
@@ -76,11 +91,17 @@ enum AdminEndpoints {
     }
 
     static func listCohorts(_ context: Context) throws -> HTTPResponse {
-        return document(.array(context.store.all(Collection.cohorts).map { record in
-            var values: [String: JSON] = [:]
-            for (key, value) in cohortRecord(record).objectValue ?? [:] { values[key] = key.hasSuffix("_at") && value.stringValue != nil ? shown(value) : value }
-            return resource(id: record["id"]?.stringValue ?? "", type: "cohort", attributes: Schemas.cohort.serialize(values))
-        }))
+        return document(
+            .array(
+                context.store.all(Collection.cohorts).map { record in
+                    var values: [String: JSON] = [:]
+                    for (key, value) in cohortRecord(record).objectValue ?? [:] {
+                        values[key] = key.hasSuffix("_at") && value.stringValue != nil ? shown(value) : value
+                    }
+                    return resource(
+                        id: record["id"]?.stringValue ?? "", type: "cohort",
+                        attributes: Schemas.cohort.serialize(values))
+                }))
     }
 
     // MARK: lead providers, delivery partners, links
@@ -89,7 +110,9 @@ enum AdminEndpoints {
         { context in
             let body = try payload(context.request, Schemas.named, partial: false)
             let id = Crypto.uuid(), now = Timestamp.now().storageText
-            let record: JSON = ["id": .string(id), "name": body["name"]!, "created_at": .string(now), "updated_at": .string(now)]
+            let record: JSON = [
+                "id": .string(id), "name": body["name"]!, "created_at": .string(now), "updated_at": .string(now),
+            ]
             try context.store.write { tx in tx.put(collection, id, record) }
             return created(type, record, Schemas.named)
         }
@@ -105,8 +128,10 @@ enum AdminEndpoints {
             try requireExisting(tx, Collection.deliveryPartners, partner, field: "delivery_partner_id")
             try requireExisting(tx, Collection.cohorts, cohort, field: "cohort")
             if let existing = tx.get(Collection.links, id) { return existing }
-            let record: JSON = ["id": .string(id), "lead_provider_id": .string(provider), "delivery_partner_id": .string(partner),
-                                "cohort": .string(cohort), "created_at": .string(Timestamp.now().storageText)]
+            let record: JSON = [
+                "id": .string(id), "lead_provider_id": .string(provider), "delivery_partner_id": .string(partner),
+                "cohort": .string(cohort), "created_at": .string(Timestamp.now().storageText),
+            ]
             tx.put(Collection.links, id, record)
             return record
         }
@@ -127,10 +152,15 @@ enum AdminEndpoints {
         let record = try context.store.write { tx -> JSON in
             guard var record = tx.get(Collection.schools, id) else { throw Failure.notFound }
             if let urn = body["urn"]?.stringValue, urn != record["urn"]?.stringValue,
-               !tx.lookup(Collection.schools, index: "by_urn", key: urn).isEmpty {
+                !tx.lookup(Collection.schools, index: "by_urn", key: urn).isEmpty
+            {
                 throw APIErrors([Failure.field("urn", "A school with URN \(urn) already exists.")])
             }
-            for (key, value) in body { record[key] = key == "funding_eligible_cohorts" ? .array((value.arrayValue ?? []).map { .string(yearText($0) ?? "") }) : value }
+            for (key, value) in body {
+                record[key] =
+                    key == "funding_eligible_cohorts"
+                    ? .array((value.arrayValue ?? []).map { .string(yearText($0) ?? "") }) : value
+            }
             record["updated_at"] = .string(Timestamp.now().storageText)
             tx.put(Collection.schools, id, record)
             return record
@@ -152,8 +182,12 @@ enum AdminEndpoints {
         let record = try context.store.write { tx -> JSON in
             guard var record = tx.get(Collection.participants, id) else { throw Failure.notFound }
             let before = (record["school_id"]?.stringValue ?? "", record["cohort"]?.stringValue ?? "")
-            for key in ["lead_provider_id", "training_programme", "status"] { if let value = body[key] { record[key] = value } }
-            if let provider = body["lead_provider_id"]?.stringValue { try requireExisting(tx, Collection.leadProviders, provider, field: "lead_provider_id") }
+            for key in ["lead_provider_id", "training_programme", "status"] {
+                if let value = body[key] { record[key] = value }
+            }
+            if let provider = body["lead_provider_id"]?.stringValue {
+                try requireExisting(tx, Collection.leadProviders, provider, field: "lead_provider_id")
+            }
             let now = Timestamp.now().storageText
             record["updated_at"] = .string(now)
             tx.put(Collection.participants, id, record)
@@ -173,10 +207,12 @@ enum AdminEndpoints {
         let now = Timestamp.now()
         let id = try context.store.write { tx -> String in
             try requireExisting(tx, Collection.leadProviders, provider, field: "lead_provider_id")
-            let checked = try PartnershipRules.validateCreate(tx, provider: provider, attributes: body, now: now, checkDuplicate: false)
+            let checked = try PartnershipRules.validateCreate(
+                tx, provider: provider, attributes: body, now: now, checkDuplicate: false)
             return PartnershipRules.insert(&tx, provider: provider, checked, now: now)
         }
-        var response = document(PublicEndpoints.partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+        var response = document(
+            PublicEndpoints.partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
         response.status = .created
         return response
     }
@@ -192,19 +228,26 @@ enum AdminEndpoints {
             let candidates = tx.lookup(Collection.partnerships, index: "by_school", key: school)
                 .compactMap { tx.get(Collection.partnerships, $0) }
                 .filter { ($0["cohort"]?.stringValue ?? "") != cohort }
-            guard let latest = candidates.max(by: { a, b in
-                let ka = (a["cohort"]?.stringValue ?? "", a["created_at"]?.stringValue ?? "")
-                let kb = (b["cohort"]?.stringValue ?? "", b["created_at"]?.stringValue ?? "")
-                return ka < kb
-            }), let provider = latest["lead_provider_id"]?.stringValue, let partner = latest["delivery_partner_id"]?.stringValue else {
+            guard
+                let latest = candidates.max(by: { a, b in
+                    let ka = (a["cohort"]?.stringValue ?? "", a["created_at"]?.stringValue ?? "")
+                    let kb = (b["cohort"]?.stringValue ?? "", b["created_at"]?.stringValue ?? "")
+                    return ka < kb
+                }), let provider = latest["lead_provider_id"]?.stringValue,
+                let partner = latest["delivery_partner_id"]?.stringValue
+            else {
                 throw APIErrors([Failure.field("school_id", "This school has no partnership to roll over.")])
             }
             let existing = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: "\(school)|\(cohort)")
                 .compactMap { tx.get(Collection.partnerships, $0) }
-            if existing.contains(where: { $0["lead_provider_id"]?.stringValue == provider }) { throw APIErrors([Failure.duplicate]) }
-            return PartnershipRules.insert(&tx, provider: provider, .init(cohort: cohort, school: school, deliveryPartner: partner), now: now)
+            if existing.contains(where: { $0["lead_provider_id"]?.stringValue == provider }) {
+                throw APIErrors([Failure.duplicate])
+            }
+            return PartnershipRules.insert(
+                &tx, provider: provider, .init(cohort: cohort, school: school, deliveryPartner: partner), now: now)
         }
-        var response = document(PublicEndpoints.partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+        var response = document(
+            PublicEndpoints.partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
         response.status = .created
         return response
     }
@@ -221,8 +264,10 @@ public enum SchoolRecords {
         let now = Timestamp.now().storageText
         let record: JSON = [
             "id": .string(id), "urn": .string(urn), "name": body["name"] ?? .null,
-            "funding_eligible_cohorts": .array((body["funding_eligible_cohorts"]?.arrayValue ?? []).compactMap { yearText($0).map(JSON.string) }),
-            "induction_tutor_name": body["induction_tutor_name"] ?? .null, "induction_tutor_email": body["induction_tutor_email"] ?? .null,
+            "funding_eligible_cohorts": .array(
+                (body["funding_eligible_cohorts"]?.arrayValue ?? []).compactMap { yearText($0).map(JSON.string) }),
+            "induction_tutor_name": body["induction_tutor_name"] ?? .null,
+            "induction_tutor_email": body["induction_tutor_email"] ?? .null,
             "created_at": .string(now), "updated_at": .string(now),
         ]
         tx.put(Collection.schools, id, record)
@@ -244,15 +289,17 @@ public enum ParticipantRecords {
         // The reference: participants registered after a partnership is confirmed default to that
         // provider and delivery partner (the school's first partnership in the cohort).
         if provider.isNull, programme.stringValue == "provider_led",
-           let confirmed = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: "\(school)|\(cohort)")
-               .compactMap({ tx.get(Collection.partnerships, $0) })
-               .min(by: { ($0["created_at"]?.stringValue ?? "") < ($1["created_at"]?.stringValue ?? "") }) {
+            let confirmed = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: "\(school)|\(cohort)")
+                .compactMap({ tx.get(Collection.partnerships, $0) })
+                .min(by: { ($0["created_at"]?.stringValue ?? "") < ($1["created_at"]?.stringValue ?? "") })
+        {
             provider = confirmed["lead_provider_id"] ?? .null
             deliveryPartner = confirmed["delivery_partner_id"] ?? .null
         }
         let record: JSON = [
             "id": .string(id), "school_id": .string(school), "cohort": .string(cohort), "lead_provider_id": provider,
-            "delivery_partner_id": deliveryPartner, "training_programme": programme, "status": body["status"] ?? "active",
+            "delivery_partner_id": deliveryPartner, "training_programme": programme,
+            "status": body["status"] ?? "active",
             "created_at": .string(now), "updated_at": .string(now),
         ]
         tx.put(Collection.participants, id, record)

@@ -3,12 +3,19 @@ import JSON
 import Store
 
 enum CohortStatus: String {
-    case notYetOpen = "not_yet_open", open, closed
+    case notYetOpen = "not_yet_open"
+    case open, closed
 
     init(_ cohort: JSON, now: Timestamp) {
         let opens = cohort["registration_opens_at"]?.stringValue.flatMap(Timestamp.parse)
         let closes = cohort["registration_closes_at"]?.stringValue.flatMap(Timestamp.parse)
-        if let opens, now < opens { self = .notYetOpen } else if let closes, now > closes { self = .closed } else { self = .open }
+        if let opens, now < opens {
+            self = .notYetOpen
+        } else if let closes, now > closes {
+            self = .closed
+        } else {
+            self = .open
+        }
     }
 }
 
@@ -36,10 +43,13 @@ struct SchoolCohortState {
 
     var json: JSON {
         [
-            "in_partnership": .bool(inPartnership), "programme_choice": .string(programmeChoice), "changed_at": JSON(changedAt),
-            "interest": .object(JSONObject(interest.sorted { $0.key < $1.key }.map {
-                ($0.key, ["value": .bool($0.value.value), "changed_at": .string($0.value.changedAt)] as JSON)
-            })),
+            "in_partnership": .bool(inPartnership), "programme_choice": .string(programmeChoice),
+            "changed_at": JSON(changedAt),
+            "interest": .object(
+                JSONObject(
+                    interest.sorted { $0.key < $1.key }.map {
+                        ($0.key, ["value": .bool($0.value.value), "changed_at": .string($0.value.changedAt)] as JSON)
+                    })),
         ]
     }
 
@@ -55,14 +65,18 @@ struct SchoolCohortState {
 
     static func programmeChoice(_ activeParticipants: [JSON]) -> String {
         if activeParticipants.isEmpty { return "not_yet_known" }
-        if activeParticipants.contains(where: { $0["training_programme"]?.stringValue == "provider_led" }) { return "provider_led" }
+        if activeParticipants.contains(where: { $0["training_programme"]?.stringValue == "provider_led" }) {
+            return "provider_led"
+        }
         return "school_led"
     }
 
     /// Recomputes the state of `school` in `cohort` inside a write and stores it when it changed.
     static func recompute(_ tx: inout Transaction, school: String, cohort: String, now: String) {
         let key = "\(school)|\(cohort)"
-        let partnerships = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: key).compactMap { tx.get(Collection.partnerships, $0) }
+        let partnerships = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: key).compactMap {
+            tx.get(Collection.partnerships, $0)
+        }
         let active = tx.lookup(Collection.participants, index: "by_school_cohort", key: key)
             .compactMap { tx.get(Collection.participants, $0) }
             .filter { $0["status"]?.stringValue != "left" }

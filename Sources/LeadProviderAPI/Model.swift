@@ -17,16 +17,24 @@ enum Collection {
 
     static let indexes: [IndexDefinition] = [
         // Kept in created_at order: the default list pages straight from it (PublicEndpoints).
-        IndexDefinition(collection: partnerships, name: "by_lead_provider", order: { $0["created_at"]?.stringValue ?? "" }) {
+        IndexDefinition(
+            collection: partnerships, name: "by_lead_provider", order: { $0["created_at"]?.stringValue ?? "" }
+        ) {
             [$0["lead_provider_id"]?.stringValue ?? ""]
         },
-        IndexDefinition(collection: partnerships, name: "by_school_cohort") { [schoolCohortKey($0["school_id"], $0["cohort"])] },
+        IndexDefinition(collection: partnerships, name: "by_school_cohort") {
+            [schoolCohortKey($0["school_id"], $0["cohort"])]
+        },
         IndexDefinition(collection: partnerships, name: "by_school") { [$0["school_id"]?.stringValue ?? ""] },
         IndexDefinition(collection: partnerships, name: "by_cohort") { [$0["cohort"]?.stringValue ?? ""] },
         IndexDefinition(collection: links, name: "by_lead_provider") { [$0["lead_provider_id"]?.stringValue ?? ""] },
         IndexDefinition(collection: schools, name: "by_urn") { [$0["urn"]?.stringValue ?? ""] },
-        IndexDefinition(collection: schools, name: "by_eligible_cohort") { ($0["funding_eligible_cohorts"]?.arrayValue ?? []).compactMap(\.stringValue) },
-        IndexDefinition(collection: participants, name: "by_school_cohort") { [schoolCohortKey($0["school_id"], $0["cohort"])] },
+        IndexDefinition(collection: schools, name: "by_eligible_cohort") {
+            ($0["funding_eligible_cohorts"]?.arrayValue ?? []).compactMap(\.stringValue)
+        },
+        IndexDefinition(collection: participants, name: "by_school_cohort") {
+            [schoolCohortKey($0["school_id"], $0["cohort"])]
+        },
     ]
 
     static func schoolCohortKey(_ school: JSON?, _ cohort: JSON?) -> String {
@@ -40,34 +48,58 @@ enum Collection {
 
 /// The reference's exact error texts.
 enum Failure {
-    static let notFound = APIError(.notFound, status: .notFound, title: "Resource not found",
-                                   detail: "Nothing could be found for the provided details")
-    static let badJSON = APIError(.malformedBody, status: .badRequest, title: "Bad request",
-                                  detail: "Correct json data structure required. See API docs for reference.")
-    static let cohortFilterMissing = APIError(.badRequest, status: .badRequest, title: "Bad parameter",
-                                              detail: "The filter '#/cohort' must be included in your request")
-    static let updatedSinceInvalid = APIError(.badRequest, status: .badRequest, title: "Bad request",
-                                              detail: "The filter '#/updated_since' must be a valid ISO 8601 date")
-    static let pageInvalid = APIError(.badRequest, status: .badRequest, title: "Bad request",
-                                      detail: "The '#/page[page]' and '#/page[per_page]' parameter values must be a valid positive number")
-    static let staffOnly = APIError(.forbidden, status: .forbidden, title: "Forbidden", detail: "This endpoint is for DfE staff tokens only.")
-    static let leadProvidersOnly = APIError(.forbidden, status: .forbidden, title: "Forbidden", detail: "This endpoint is for lead provider tokens.")
+    static let notFound = APIError(
+        .notFound, status: .notFound, title: "Resource not found",
+        detail: "Nothing could be found for the provided details")
+    static let badJSON = APIError(
+        .malformedBody, status: .badRequest, title: "Bad request",
+        detail: "Correct json data structure required. See API docs for reference.")
+    static let cohortFilterMissing = APIError(
+        .badRequest, status: .badRequest, title: "Bad parameter",
+        detail: "The filter '#/cohort' must be included in your request")
+    static let updatedSinceInvalid = APIError(
+        .badRequest, status: .badRequest, title: "Bad request",
+        detail: "The filter '#/updated_since' must be a valid ISO 8601 date")
+    static let pageInvalid = APIError(
+        .badRequest, status: .badRequest, title: "Bad request",
+        detail: "The '#/page[page]' and '#/page[per_page]' parameter values must be a valid positive number")
+    static let staffOnly = APIError(
+        .forbidden, status: .forbidden, title: "Forbidden", detail: "This endpoint is for DfE staff tokens only.")
+    static let leadProvidersOnly = APIError(
+        .forbidden, status: .forbidden, title: "Forbidden", detail: "This endpoint is for lead provider tokens.")
 
     static func field(_ name: String, _ detail: String) -> APIError {
         APIError(.validation, status: .unprocessableEntity, title: name, detail: detail, field: name)
     }
 
     static func missing(_ name: String) -> APIError { field(name, "Enter a '#/\(name)'.") }
-    static let cohortInvalid = field("cohort", "The '#/cohort' you have entered is invalid. Check cohort details and try again.")
+    static let cohortInvalid = field(
+        "cohort", "The '#/cohort' you have entered is invalid. Check cohort details and try again.")
     static let cohortFuture = field("cohort", "You cannot create a partnership for a future cohort.")
     static let cohortClosed = field("cohort", "You cannot create this partnership as the cohort is closed.")
-    static let schoolInvalid = field("school_id", "The '#/school_id' you have entered is invalid. Check school details and try again. Contact the DfE for support if you are unable to find the '#/school_id'.")
-    static let schoolIneligible = field("school_id", "The school you have entered is currently ineligible for DfE funding. Contact the school for more information.")
-    static let duplicate = field("school_id", "You are already in a confirmed partnership with this school for the entered cohort.")
-    static let schoolLed = field("school_id", "This school has only registered school-led participants. Contact the school for more information.")
-    static let deliveryPartnerInvalid = field("delivery_partner_id", "The '#/delivery_partner_id' you have entered is invalid. Check delivery partner details and try again.")
-    static let deliveryPartnerNotLinked = field("delivery_partner_id", "The entered delivery partner is not recognised to be working in partnership with you for the given cohort. Contact the DfE for more information.")
-    static let deliveryPartnerAlready = field("delivery_partner_id", "We are unable to process this request. You are already confirmed to be in partnership with the entered delivery partner. Contact the DfE for support.")
+    static let schoolInvalid = field(
+        "school_id",
+        "The '#/school_id' you have entered is invalid. Check school details and try again. Contact the DfE for support if you are unable to find the '#/school_id'."
+    )
+    static let schoolIneligible = field(
+        "school_id",
+        "The school you have entered is currently ineligible for DfE funding. Contact the school for more information.")
+    static let duplicate = field(
+        "school_id", "You are already in a confirmed partnership with this school for the entered cohort.")
+    static let schoolLed = field(
+        "school_id", "This school has only registered school-led participants. Contact the school for more information."
+    )
+    static let deliveryPartnerInvalid = field(
+        "delivery_partner_id",
+        "The '#/delivery_partner_id' you have entered is invalid. Check delivery partner details and try again.")
+    static let deliveryPartnerNotLinked = field(
+        "delivery_partner_id",
+        "The entered delivery partner is not recognised to be working in partnership with you for the given cohort. Contact the DfE for more information."
+    )
+    static let deliveryPartnerAlready = field(
+        "delivery_partner_id",
+        "We are unable to process this request. You are already confirmed to be in partnership with the entered delivery partner. Contact the DfE for support."
+    )
 }
 
 /// `{"errors":[{"title","detail"}]}`, except 401, which the real service answers with
@@ -89,89 +121,124 @@ struct LeadProviderErrorFormatter: ErrorFormatter {
 
 /// The resources as clients see them; each schema also produces the OpenAPI components.
 enum Schemas {
-    static let partnership = ResourceSchema("PartnershipAttributes", [
-        Field("cohort", .yearString, required: true, "The cohort's year."),
-        Field("urn", .string, readOnly: true, "The school's unique reference number."),
-        Field("school_id", .uuid, required: true),
-        Field("delivery_partner_id", .uuid, required: true),
-        Field("delivery_partner_name", .string, readOnly: true),
-        Field("induction_tutor_name", .string, nullable: true, readOnly: true, "The school's induction tutor."),
-        Field("induction_tutor_email", .email, nullable: true, readOnly: true),
-        Field("participants_currently_training", .integer, readOnly: true,
-              "Active participants at the school in this cohort registered with this lead provider."),
-        Field("created_at", .dateTime, readOnly: true),
-        Field("updated_at", .dateTime, readOnly: true),
-    ])
+    static let partnership = ResourceSchema(
+        "PartnershipAttributes",
+        [
+            Field("cohort", .yearString, required: true, "The cohort's year."),
+            Field("urn", .string, readOnly: true, "The school's unique reference number."),
+            Field("school_id", .uuid, required: true),
+            Field("delivery_partner_id", .uuid, required: true),
+            Field("delivery_partner_name", .string, readOnly: true),
+            Field("induction_tutor_name", .string, nullable: true, readOnly: true, "The school's induction tutor."),
+            Field("induction_tutor_email", .email, nullable: true, readOnly: true),
+            Field(
+                "participants_currently_training", .integer, readOnly: true,
+                "Active participants at the school in this cohort registered with this lead provider."),
+            Field("created_at", .dateTime, readOnly: true),
+            Field("updated_at", .dateTime, readOnly: true),
+        ])
 
-    static let school = ResourceSchema("SchoolAttributes", [
-        Field("name", .string, readOnly: true),
-        Field("urn", .string, readOnly: true),
-        Field("cohort", .yearString, readOnly: true, "The requested cohort."),
-        Field("in_partnership", .boolean, readOnly: true, "Any lead provider has a partnership with the school in the cohort."),
-        Field("induction_programme_choice", .enumeration(["school_led", "provider_led", "not_yet_known"]), readOnly: true),
-        Field("expression_of_interest", .boolean, readOnly: true, "The school registered participants with you, or you have a partnership there."),
-        Field("induction_tutor_name", .string, nullable: true, readOnly: true, "Only when expression_of_interest is true."),
-        Field("induction_tutor_email", .email, nullable: true, readOnly: true, "Only when expression_of_interest is true."),
-        Field("created_at", .dateTime, readOnly: true),
-        Field("updated_at", .dateTime, readOnly: true),
-    ])
+    static let school = ResourceSchema(
+        "SchoolAttributes",
+        [
+            Field("name", .string, readOnly: true),
+            Field("urn", .string, readOnly: true),
+            Field("cohort", .yearString, readOnly: true, "The requested cohort."),
+            Field(
+                "in_partnership", .boolean, readOnly: true,
+                "Any lead provider has a partnership with the school in the cohort."),
+            Field(
+                "induction_programme_choice", .enumeration(["school_led", "provider_led", "not_yet_known"]),
+                readOnly: true),
+            Field(
+                "expression_of_interest", .boolean, readOnly: true,
+                "The school registered participants with you, or you have a partnership there."),
+            Field(
+                "induction_tutor_name", .string, nullable: true, readOnly: true,
+                "Only when expression_of_interest is true."),
+            Field(
+                "induction_tutor_email", .email, nullable: true, readOnly: true,
+                "Only when expression_of_interest is true."),
+            Field("created_at", .dateTime, readOnly: true),
+            Field("updated_at", .dateTime, readOnly: true),
+        ])
 
-    static let deliveryPartner = ResourceSchema("DeliveryPartnerAttributes", [
-        Field("name", .string, readOnly: true),
-        Field("created_at", .dateTime, readOnly: true),
-        Field("updated_at", .dateTime, readOnly: true),
-        Field("cohort", .array(.yearString), readOnly: true, "Years in which you work with this delivery partner."),
-    ])
+    static let deliveryPartner = ResourceSchema(
+        "DeliveryPartnerAttributes",
+        [
+            Field("name", .string, readOnly: true),
+            Field("created_at", .dateTime, readOnly: true),
+            Field("updated_at", .dateTime, readOnly: true),
+            Field("cohort", .array(.yearString), readOnly: true, "Years in which you work with this delivery partner."),
+        ])
 
     // Staff (admin) payloads.
-    static let cohort = ResourceSchema("Cohort", [
-        Field("year", .yearString, required: true),
-        Field("registration_opens_at", .dateTime, required: true),
-        Field("registration_closes_at", .dateTime, nullable: true),
-        Field("status", .enumeration(["not_yet_open", "open", "closed"]), readOnly: true),
-        Field("created_at", .dateTime, readOnly: true),
-        Field("updated_at", .dateTime, readOnly: true),
-    ])
-    static let named = ResourceSchema("NamedRecord", [
-        Field("name", .string, required: true, maxLength: 200),
-        Field("created_at", .dateTime, readOnly: true),
-        Field("updated_at", .dateTime, readOnly: true),
-    ])
-    static let link = ResourceSchema("DeliveryPartnerLink", [
-        Field("lead_provider_id", .uuid, required: true),
-        Field("delivery_partner_id", .uuid, required: true),
-        Field("cohort", .yearString, required: true),
-        Field("created_at", .dateTime, readOnly: true),
-    ])
-    static let adminSchool = ResourceSchema("AdminSchool", [
-        Field("urn", .string, required: true, maxLength: 20),
-        Field("name", .string, required: true, maxLength: 200),
-        Field("funding_eligible_cohorts", .array(.yearString)),
-        Field("induction_tutor_name", .string, nullable: true, maxLength: 200),
-        Field("induction_tutor_email", .email, nullable: true, maxLength: 200),
-        Field("created_at", .dateTime, readOnly: true),
-        Field("updated_at", .dateTime, readOnly: true),
-    ])
-    static let participant = ResourceSchema("Participant", [
-        Field("school_id", .uuid, required: true),
-        Field("cohort", .yearString, required: true),
-        Field("lead_provider_id", .uuid, nullable: true, "Absent or null on a provider-led participant: the school's confirmed partnership's provider."),
-        Field("delivery_partner_id", .uuid, nullable: true, readOnly: true, "From the confirmed partnership the participant defaulted to."),
-        Field("training_programme", .enumeration(["provider_led", "school_led"]), required: true),
-        Field("status", .enumeration(["active", "left"])),
-        Field("created_at", .dateTime, readOnly: true),
-        Field("updated_at", .dateTime, readOnly: true),
-    ])
-    static let adminPartnership = ResourceSchema("AdminPartnership", [
-        Field("lead_provider_id", .uuid, required: true),
-        Field("school_id", .uuid, required: true),
-        Field("delivery_partner_id", .uuid, required: true),
-        Field("cohort", .yearString, required: true),
-    ])
-    static let rollover = ResourceSchema("Rollover", [
-        Field("school_id", .uuid, required: true),
-        Field("cohort", .yearString, required: true),
-    ])
+    static let cohort = ResourceSchema(
+        "Cohort",
+        [
+            Field("year", .yearString, required: true),
+            Field("registration_opens_at", .dateTime, required: true),
+            Field("registration_closes_at", .dateTime, nullable: true),
+            Field("status", .enumeration(["not_yet_open", "open", "closed"]), readOnly: true),
+            Field("created_at", .dateTime, readOnly: true),
+            Field("updated_at", .dateTime, readOnly: true),
+        ])
+    static let named = ResourceSchema(
+        "NamedRecord",
+        [
+            Field("name", .string, required: true, maxLength: 200),
+            Field("created_at", .dateTime, readOnly: true),
+            Field("updated_at", .dateTime, readOnly: true),
+        ])
+    static let link = ResourceSchema(
+        "DeliveryPartnerLink",
+        [
+            Field("lead_provider_id", .uuid, required: true),
+            Field("delivery_partner_id", .uuid, required: true),
+            Field("cohort", .yearString, required: true),
+            Field("created_at", .dateTime, readOnly: true),
+        ])
+    static let adminSchool = ResourceSchema(
+        "AdminSchool",
+        [
+            Field("urn", .string, required: true, maxLength: 20),
+            Field("name", .string, required: true, maxLength: 200),
+            Field("funding_eligible_cohorts", .array(.yearString)),
+            Field("induction_tutor_name", .string, nullable: true, maxLength: 200),
+            Field("induction_tutor_email", .email, nullable: true, maxLength: 200),
+            Field("created_at", .dateTime, readOnly: true),
+            Field("updated_at", .dateTime, readOnly: true),
+        ])
+    static let participant = ResourceSchema(
+        "Participant",
+        [
+            Field("school_id", .uuid, required: true),
+            Field("cohort", .yearString, required: true),
+            Field(
+                "lead_provider_id", .uuid, nullable: true,
+                "Absent or null on a provider-led participant: the school's confirmed partnership's provider."),
+            Field(
+                "delivery_partner_id", .uuid, nullable: true, readOnly: true,
+                "From the confirmed partnership the participant defaulted to."),
+            Field("training_programme", .enumeration(["provider_led", "school_led"]), required: true),
+            Field("status", .enumeration(["active", "left"])),
+            Field("created_at", .dateTime, readOnly: true),
+            Field("updated_at", .dateTime, readOnly: true),
+        ])
+    static let adminPartnership = ResourceSchema(
+        "AdminPartnership",
+        [
+            Field("lead_provider_id", .uuid, required: true),
+            Field("school_id", .uuid, required: true),
+            Field("delivery_partner_id", .uuid, required: true),
+            Field("cohort", .yearString, required: true),
+        ])
+    static let rollover = ResourceSchema(
+        "Rollover",
+        [
+            Field("school_id", .uuid, required: true),
+            Field("cohort", .yearString, required: true),
+        ])
 }
 
 /// A year given as "2025" or 2025.

@@ -15,18 +15,23 @@ enum PartnershipRules {
     /// Presence, cohort exists, started, open, school exists, eligible, delivery partner exists,
     /// linked to the provider in the cohort, duplicate, school-led. A field's later checks are
     /// skipped once it has an error; checks that need another field wait for it to be valid.
-    static func validateCreate(_ tx: Transaction, provider: String, attributes: JSONObject, now: Timestamp,
-                               checkDuplicate: Bool) throws -> Checked {
+    static func validateCreate(
+        _ tx: Transaction, provider: String, attributes: JSONObject, now: Timestamp,
+        checkDuplicate: Bool
+    ) throws -> Checked {
         var errors: [APIError] = []
         func text(_ name: String) -> String? {
-            name == "cohort" ? yearText(attributes[name]) : attributes[name]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            name == "cohort"
+                ? yearText(attributes[name]) : attributes[name]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         }
         let present = ["cohort", "school_id", "delivery_partner_id"].filter { name in
             guard let value = attributes[name], !value.isNull else { return false }
             if case .string(let s) = value, s.isEmpty { return false }
             return true
         }
-        for name in ["cohort", "school_id", "delivery_partner_id"] where !present.contains(name) { errors.append(Failure.missing(name)) }
+        for name in ["cohort", "school_id", "delivery_partner_id"] where !present.contains(name) {
+            errors.append(Failure.missing(name))
+        }
 
         var cohortExists = false, cohortValid = false
         let cohort = text("cohort")
@@ -47,8 +52,14 @@ enum PartnershipRules {
         let school = text("school_id")
         if present.contains("school_id") {
             if let school, let record = tx.get(Collection.schools, school) {
-                let eligible = (record["funding_eligible_cohorts"]?.arrayValue ?? []).contains { $0.stringValue == cohort }
-                if cohortExists && !eligible { errors.append(Failure.schoolIneligible) } else { schoolValid = cohortExists }
+                let eligible = (record["funding_eligible_cohorts"]?.arrayValue ?? []).contains {
+                    $0.stringValue == cohort
+                }
+                if cohortExists && !eligible {
+                    errors.append(Failure.schoolIneligible)
+                } else {
+                    schoolValid = cohortExists
+                }
             } else {
                 errors.append(Failure.schoolInvalid)
             }
@@ -58,7 +69,10 @@ enum PartnershipRules {
         if present.contains("delivery_partner_id") {
             if let partner, tx.get(Collection.deliveryPartners, partner) != nil {
                 if cohortExists, let cohort,
-                   tx.get(Collection.links, Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: cohort)) == nil {
+                    tx.get(
+                        Collection.links,
+                        Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: cohort)) == nil
+                {
                     errors.append(Failure.deliveryPartnerNotLinked)
                 }
             } else {
@@ -69,8 +83,12 @@ enum PartnershipRules {
         if schoolValid, let school, let cohort {
             let key = "\(school)|\(cohort)"
             if checkDuplicate {
-                let existing = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: key).compactMap { tx.get(Collection.partnerships, $0) }
-                if existing.contains(where: { $0["lead_provider_id"]?.stringValue == provider }) { errors.append(Failure.duplicate) }
+                let existing = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: key).compactMap {
+                    tx.get(Collection.partnerships, $0)
+                }
+                if existing.contains(where: { $0["lead_provider_id"]?.stringValue == provider }) {
+                    errors.append(Failure.duplicate)
+                }
             }
             let active = tx.lookup(Collection.participants, index: "by_school_cohort", key: key)
                 .compactMap { tx.get(Collection.participants, $0) }
@@ -86,11 +104,13 @@ enum PartnershipRules {
     static func insert(_ tx: inout Transaction, provider: String, _ checked: Checked, now: Timestamp) -> String {
         let id = Crypto.uuid()
         let stamp = now.storageText
-        tx.put(Collection.partnerships, id, [
-            "id": .string(id), "lead_provider_id": .string(provider), "school_id": .string(checked.school),
-            "delivery_partner_id": .string(checked.deliveryPartner), "cohort": .string(checked.cohort),
-            "created_at": .string(stamp), "updated_at": .string(stamp),
-        ])
+        tx.put(
+            Collection.partnerships, id,
+            [
+                "id": .string(id), "lead_provider_id": .string(provider), "school_id": .string(checked.school),
+                "delivery_partner_id": .string(checked.deliveryPartner), "cohort": .string(checked.cohort),
+                "created_at": .string(stamp), "updated_at": .string(stamp),
+            ])
         SchoolCohortState.recompute(&tx, school: checked.school, cohort: checked.cohort, now: stamp)
         return id
     }

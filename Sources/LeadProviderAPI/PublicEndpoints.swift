@@ -27,7 +27,9 @@ enum PublicEndpoints {
             "created_at": shown(record["created_at"]),
             "updated_at": shown(record["updated_at"]),
         ]
-        return resource(id: record["id"]?.stringValue ?? "", type: "partnership", attributes: Schemas.partnership.serialize(attributes))
+        return resource(
+            id: record["id"]?.stringValue ?? "", type: "partnership",
+            attributes: Schemas.partnership.serialize(attributes))
     }
 
     static func listPartnerships(_ context: Context) throws -> HTTPResponse {
@@ -43,16 +45,20 @@ enum PublicEndpoints {
     static func partnershipsPage(_ query: ListQuery, provider: String, store: Store) throws -> [JSON] {
         let matches = try partnershipFilter(query)
         if query.sort.count == 1, query.sort[0].0 == "created_at" {
-            return query.page(from: { offset, body in
-                store.forEach(Collection.partnerships, index: "by_lead_provider", key: provider, descending: query.sort[0].1,
-                              offset: offset, body)
-            }, where: matches)
+            return query.page(
+                from: { offset, body in
+                    store.forEach(
+                        Collection.partnerships, index: "by_lead_provider", key: provider, descending: query.sort[0].1,
+                        offset: offset, body)
+                }, where: matches)
         }
         return sortedPartnershipsPage(query, provider: provider, store: store, where: matches)
     }
 
     /// Reads all of the provider's partnerships: any sort, and the reference the streamed page must equal.
-    static func sortedPartnershipsPage(_ query: ListQuery, provider: String, store: Store, where matches: ((JSON) -> Bool)?) -> [JSON] {
+    static func sortedPartnershipsPage(
+        _ query: ListQuery, provider: String, store: Store, where matches: ((JSON) -> Bool)?
+    ) -> [JSON] {
         var records = store.lookupRecords(Collection.partnerships, index: "by_lead_provider", key: provider)
         if let matches { records = records.filter(matches) }
         return Array(query.paged(query.sorted(records) { $0[$1]?.stringValue ?? "" }))
@@ -65,7 +71,9 @@ enum PublicEndpoints {
         let years = query.filters["cohort"].map { cohorts in
             Set(cohorts.split(separator: ",").map { $0.trimming(" ") }.filter { Int($0) != nil }.map(String.init))
         }
-        let partners = query.filters["delivery_partner_id"].map { ids in Set(ids.split(separator: ",").map { String($0.trimming(" ")) }) }
+        let partners = query.filters["delivery_partner_id"].map { ids in
+            Set(ids.split(separator: ",").map { String($0.trimming(" ")) })
+        }
         if since == nil, years == nil, partners == nil { return nil }
         return { record in
             if let years, !years.contains(record["cohort"]?.stringValue ?? "") { return false }
@@ -77,7 +85,8 @@ enum PublicEndpoints {
 
     static func ownPartnership(_ context: Context, provider: String) throws -> JSON {
         guard let record = context.store.get(Collection.partnerships, context.request.pathParameter("id")),
-              record["lead_provider_id"]?.stringValue == provider else { throw Failure.notFound }
+            record["lead_provider_id"]?.stringValue == provider
+        else { throw Failure.notFound }
         return record
     }
 
@@ -91,7 +100,8 @@ enum PublicEndpoints {
         let attributes = try requestAttributes(context.request)
         let now = Timestamp.now()
         let id = try context.store.write { tx -> String in
-            let checked = try PartnershipRules.validateCreate(tx, provider: provider, attributes: attributes, now: now, checkDuplicate: true)
+            let checked = try PartnershipRules.validateCreate(
+                tx, provider: provider, attributes: attributes, now: now, checkDuplicate: true)
             return PartnershipRules.insert(&tx, provider: provider, checked, now: now)
         }
         return document(partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
@@ -100,26 +110,38 @@ enum PublicEndpoints {
     static func updatePartnership(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
         let id = context.request.pathParameter("id")
-        guard let existing = context.store.get(Collection.partnerships, id), existing["lead_provider_id"]?.stringValue == provider else {
+        guard let existing = context.store.get(Collection.partnerships, id),
+            existing["lead_provider_id"]?.stringValue == provider
+        else {
             throw Failure.notFound
         }
         let attributes = try requestAttributes(context.request)
         let now = Timestamp.now().storageText
         try context.store.write { tx in
-            guard var record = tx.get(Collection.partnerships, id), record["lead_provider_id"]?.stringValue == provider else {
+            guard var record = tx.get(Collection.partnerships, id), record["lead_provider_id"]?.stringValue == provider
+            else {
                 throw Failure.notFound
             }
             guard let partner = attributes["delivery_partner_id"]?.stringValue, !partner.isEmpty else {
                 throw APIErrors([Failure.missing("delivery_partner_id")])
             }
-            guard tx.get(Collection.deliveryPartners, partner) != nil else { throw APIErrors([Failure.deliveryPartnerInvalid]) }
+            guard tx.get(Collection.deliveryPartners, partner) != nil else {
+                throw APIErrors([Failure.deliveryPartnerInvalid])
+            }
             let cohort = record["cohort"]?.stringValue ?? ""
-            guard tx.get(Collection.links, Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: cohort)) != nil else {
+            guard
+                tx.get(
+                    Collection.links,
+                    Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: cohort)) != nil
+            else {
                 throw APIErrors([Failure.deliveryPartnerNotLinked])
             }
-            let siblings = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: Collection.schoolCohortKey(record["school_id"], record["cohort"]))
-                .compactMap { tx.get(Collection.partnerships, $0) }
-                .filter { $0["lead_provider_id"]?.stringValue == provider }
+            let siblings = tx.lookup(
+                Collection.partnerships, index: "by_school_cohort",
+                key: Collection.schoolCohortKey(record["school_id"], record["cohort"])
+            )
+            .compactMap { tx.get(Collection.partnerships, $0) }
+            .filter { $0["lead_provider_id"]?.stringValue == provider }
             guard !siblings.contains(where: { $0["delivery_partner_id"]?.stringValue == partner }) else {
                 throw APIErrors([Failure.deliveryPartnerAlready])
             }
@@ -138,14 +160,17 @@ enum PublicEndpoints {
         var seen = Set(schools.compactMap { $0["id"]?.stringValue })
         for partnership in store.lookupRecords(Collection.partnerships, index: "by_cohort", key: cohort) {
             guard let schoolID = partnership["school_id"]?.stringValue, !seen.contains(schoolID),
-                  let school = store.get(Collection.schools, schoolID) else { continue }
+                let school = store.get(Collection.schools, schoolID)
+            else { continue }
             seen.insert(schoolID)
             schools.append(school)
         }
         return schools
     }
 
-    static func schoolView(_ school: JSON, cohort: String, provider: String, store: Store) -> (resource: JSON, updatedAt: String) {
+    static func schoolView(
+        _ school: JSON, cohort: String, provider: String, store: Store
+    ) -> (resource: JSON, updatedAt: String) {
         let schoolID = school["id"]?.stringValue ?? ""
         let state = SchoolCohortState(store.get(Collection.schoolCohortState, "\(schoolID)|\(cohort)"))
         let interest = state.expressionOfInterest(provider)
@@ -192,7 +217,10 @@ enum PublicEndpoints {
         let cohort = try requiredCohort(query)
         let id = context.request.pathParameter("id")
         guard context.store.get(Collection.cohorts, cohort) != nil,
-              let school = listedSchools(cohort: cohort, store: context.store).first(where: { $0["id"]?.stringValue == id }) else {
+            let school = listedSchools(cohort: cohort, store: context.store).first(where: {
+                $0["id"]?.stringValue == id
+            })
+        else {
             throw Failure.notFound
         }
         return document(schoolView(school, cohort: cohort, provider: provider, store: context.store).resource)
@@ -204,19 +232,22 @@ enum PublicEndpoints {
     static func linkedYears(provider: String, store: Store) -> [String: [String]] {
         var years: [String: [String]] = [:]
         for link in store.lookupRecords(Collection.links, index: "by_lead_provider", key: provider) {
-            guard let partner = link["delivery_partner_id"]?.stringValue, let cohort = link["cohort"]?.stringValue else { continue }
+            guard let partner = link["delivery_partner_id"]?.stringValue, let cohort = link["cohort"]?.stringValue
+            else { continue }
             years[partner, default: []].append(cohort)
         }
         return years.mapValues { Array(Set($0)).sorted() }
     }
 
     static func deliveryPartnerResource(_ record: JSON, years: [String]) -> JSON {
-        resource(id: record["id"]?.stringValue ?? "", type: "delivery-partner", attributes: Schemas.deliveryPartner.serialize([
-            "name": record["name"] ?? .null,
-            "created_at": shown(record["created_at"]),
-            "updated_at": shown(record["updated_at"]),
-            "cohort": .array(years.map(JSON.string)),
-        ]))
+        resource(
+            id: record["id"]?.stringValue ?? "", type: "delivery-partner",
+            attributes: Schemas.deliveryPartner.serialize([
+                "name": record["name"] ?? .null,
+                "created_at": shown(record["created_at"]),
+                "updated_at": shown(record["updated_at"]),
+                "cohort": .array(years.map(JSON.string)),
+            ]))
     }
 
     static func listDeliveryPartners(_ context: Context) throws -> HTTPResponse {
@@ -227,16 +258,23 @@ enum PublicEndpoints {
             let wanted = Set(cohorts.split(separator: ",").map { String($0.trimming(" ")) })
             years = years.filter { !wanted.isDisjoint(with: $0.value) }
         }
-        let records = context.store.all(Collection.deliveryPartners).filter { years[$0["id"]?.stringValue ?? ""] != nil }
+        let records = context.store.all(Collection.deliveryPartners).filter {
+            years[$0["id"]?.stringValue ?? ""] != nil
+        }
         let sorted = query.sorted(records) { $0[$1]?.stringValue ?? "" }
-        return document(.array(query.paged(sorted).map { deliveryPartnerResource($0, years: years[$0["id"]?.stringValue ?? ""] ?? []) }))
+        return document(
+            .array(
+                query.paged(sorted).map { deliveryPartnerResource($0, years: years[$0["id"]?.stringValue ?? ""] ?? []) }
+            ))
     }
 
     static func showDeliveryPartner(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
         let id = context.request.pathParameter("id")
         let years = linkedYears(provider: provider, store: context.store)
-        guard let record = context.store.get(Collection.deliveryPartners, id), let linked = years[id] else { throw Failure.notFound }
+        guard let record = context.store.get(Collection.deliveryPartners, id), let linked = years[id] else {
+            throw Failure.notFound
+        }
         return document(deliveryPartnerResource(record, years: linked))
     }
 }

@@ -7,8 +7,11 @@ import Store
 /// schemas and rules as the staff endpoints.
 public enum ReferenceData {
     public enum Kind: String, CaseIterable, Sendable {
-        case cohorts, leadProviders = "lead-providers", deliveryPartners = "delivery-partners"
-        case links = "delivery-partner-links", schools, participants
+        case cohorts
+        case leadProviders = "lead-providers"
+        case deliveryPartners = "delivery-partners"
+        case links = "delivery-partner-links"
+        case schools, participants
 
         var schema: ResourceSchema {
             switch self {
@@ -42,7 +45,9 @@ public enum ReferenceData {
                 do {
                     ids.append(try insert(&tx, kind: kind, row, id: fixedID))
                 } catch let errors as APIErrors {
-                    throw RowError(row: index + 1, message: errors.errors.map { "\($0.title): \($0.detail)" }.joined(separator: "; "))
+                    throw RowError(
+                        row: index + 1,
+                        message: errors.errors.map { "\($0.title): \($0.detail)" }.joined(separator: "; "))
                 }
             }
             return ids
@@ -54,15 +59,20 @@ public enum ReferenceData {
         switch kind {
         case .cohorts:
             let year = yearText(row["year"])!
-            tx.put(Collection.cohorts, year, [
-                "id": .string(year), "year": .string(year), "registration_opens_at": row["registration_opens_at"] ?? .null,
-                "registration_closes_at": row["registration_closes_at"] ?? .null, "created_at": .string(now), "updated_at": .string(now),
-            ])
+            tx.put(
+                Collection.cohorts, year,
+                [
+                    "id": .string(year), "year": .string(year),
+                    "registration_opens_at": row["registration_opens_at"] ?? .null,
+                    "registration_closes_at": row["registration_closes_at"] ?? .null, "created_at": .string(now),
+                    "updated_at": .string(now),
+                ])
             return year
         case .leadProviders, .deliveryPartners:
             let id = fixedID ?? Crypto.uuid()
-            tx.put(kind == .leadProviders ? Collection.leadProviders : Collection.deliveryPartners, id,
-                   ["id": .string(id), "name": row["name"]!, "created_at": .string(now), "updated_at": .string(now)])
+            tx.put(
+                kind == .leadProviders ? Collection.leadProviders : Collection.deliveryPartners, id,
+                ["id": .string(id), "name": row["name"]!, "created_at": .string(now), "updated_at": .string(now)])
             return id
         case .links:
             let provider = row["lead_provider_id"]!.stringValue!, partner = row["delivery_partner_id"]!.stringValue!
@@ -71,8 +81,12 @@ public enum ReferenceData {
             try AdminEndpoints.requireExisting(tx, Collection.deliveryPartners, partner, field: "delivery_partner_id")
             try AdminEndpoints.requireExisting(tx, Collection.cohorts, cohort, field: "cohort")
             let id = Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: cohort)
-            tx.put(Collection.links, id, ["id": .string(id), "lead_provider_id": .string(provider), "delivery_partner_id": .string(partner),
-                                          "cohort": .string(cohort), "created_at": .string(now)])
+            tx.put(
+                Collection.links, id,
+                [
+                    "id": .string(id), "lead_provider_id": .string(provider), "delivery_partner_id": .string(partner),
+                    "cohort": .string(cohort), "created_at": .string(now),
+                ])
             return id
         case .schools:
             var body = row
@@ -84,13 +98,18 @@ public enum ReferenceData {
     }
 
     /// Creates a partnership through the public rules (for demo data).
-    public static func createPartnership(in store: Store, leadProvider: String, school: String, deliveryPartner: String,
-                                         cohort: String) throws -> String {
+    public static func createPartnership(
+        in store: Store, leadProvider: String, school: String, deliveryPartner: String,
+        cohort: String
+    ) throws -> String {
         let now = Timestamp.now()
         return try store.write { tx -> String in
-            let checked = try PartnershipRules.validateCreate(tx, provider: leadProvider, attributes: [
-                "cohort": .string(cohort), "school_id": .string(school), "delivery_partner_id": .string(deliveryPartner),
-            ], now: now, checkDuplicate: true)
+            let checked = try PartnershipRules.validateCreate(
+                tx, provider: leadProvider,
+                attributes: [
+                    "cohort": .string(cohort), "school_id": .string(school),
+                    "delivery_partner_id": .string(deliveryPartner),
+                ], now: now, checkDuplicate: true)
             return PartnershipRules.insert(&tx, provider: leadProvider, checked, now: now)
         }
     }
@@ -130,23 +149,34 @@ enum CSV {
         while let c = iterator.popFirst() {
             if quoted {
                 if c == "\"" {
-                    if iterator.first == "\"" { field.unicodeScalars.append("\""); iterator = iterator.dropFirst() } else { quoted = false }
+                    if iterator.first == "\"" {
+                        field.unicodeScalars.append("\"")
+                        iterator = iterator.dropFirst()
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     field.unicodeScalars.append(c)
                 }
             } else if c == "\"" {
                 quoted = true
             } else if c == "," {
-                row.append(field); field = ""
+                row.append(field)
+                field = ""
             } else if c == "\n" || c == "\r" {
                 if c == "\r", iterator.first == "\n" { iterator = iterator.dropFirst() }
-                row.append(field); field = ""
-                rows.append(row); row = []
+                row.append(field)
+                field = ""
+                rows.append(row)
+                row = []
             } else {
                 field.unicodeScalars.append(c)
             }
         }
-        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        if !field.isEmpty || !row.isEmpty {
+            row.append(field)
+            rows.append(row)
+        }
         return rows
     }
 }

@@ -13,7 +13,8 @@ public enum PartnersPrincipal: Principal, TokenPrincipal, Equatable {
 
     public static func authenticate(_ context: RequestContext) throws -> PartnersPrincipal {
         guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["APIKey", "Bearer"]),
-              let principal = PartnersPrincipal(stored: stored) else { throw Failure.unauthorized }
+            let principal = PartnersPrincipal(stored: stored)
+        else { throw Failure.unauthorized }
         return principal
     }
 
@@ -55,7 +56,9 @@ public enum PartnersPrincipal: Principal, TokenPrincipal, Equatable {
 }
 
 extension Role<PartnersPrincipal> {
-    static let staff = Role("staff") { guard $0.isStaff else { throw Failure.forbidden("This endpoint is only accessible to staff.") } }
+    static let staff = Role("staff") {
+        guard $0.isStaff else { throw Failure.forbidden("This endpoint is only accessible to staff.") }
+    }
 }
 
 /// What a Partners API handler gets: the request, the store and the authenticated caller.
@@ -70,13 +73,17 @@ struct CursorPage {
     init(_ query: QueryParameters) throws {
         if let text = query["limit"] {
             guard let value = Paging.positiveInteger(text) else {
-                throw APIError(.wrongType, status: .badRequest, title: "Type", detail: "limit must be a positive integer.", field: "limit")
+                throw APIError(
+                    .wrongType, status: .badRequest, title: "Type", detail: "limit must be a positive integer.",
+                    field: "limit")
             }
             limit = min(value, Self.maximum)
         }
         if let text = query["since"] {
             guard let value = Paging.positiveInteger(text) else {
-                throw APIError(.wrongType, status: .badRequest, title: "Type", detail: "since must be a positive integer.", field: "since")
+                throw APIError(
+                    .wrongType, status: .badRequest, title: "Type", detail: "since must be a positive integer.",
+                    field: "since")
             }
             since = value
         }
@@ -87,7 +94,9 @@ struct CursorPage {
         let ordered = records.sorted { ($0["id"]?.intValue ?? 0) < ($1["id"]?.intValue ?? 0) }
             .filter { ($0["id"]?.intValue ?? 0) > since }
         let items = Array(ordered.prefix(limit))
-        let next: JSON = ordered.count > limit ? .string("?limit=\(limit)&since=\(items.last?["id"]?.intValue ?? 0)\(extraQuery)") : .null
+        let next: JSON =
+            ordered.count > limit
+            ? .string("?limit=\(limit)&since=\(items.last?["id"]?.intValue ?? 0)\(extraQuery)") : .null
         return (items, ["limit": .int(limit), "next": next])
     }
 }

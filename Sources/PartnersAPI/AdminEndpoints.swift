@@ -6,7 +6,9 @@ import Store
 /// Staff management of users, partners (and their members) and projects (and their owners).
 enum AdminEndpoints {
     static func requireUser(_ tx: Transaction, _ id: Int?, field: String) throws {
-        guard let id, tx.get(Collection.users, String(id)) != nil else { throw Failure.value(field, "User \(id ?? 0) does not exist.") }
+        guard let id, tx.get(Collection.users, String(id)) != nil else {
+            throw Failure.value(field, "User \(id ?? 0) does not exist.")
+        }
     }
 
     static func createUser(_ context: Context) throws -> HTTPResponse {
@@ -26,12 +28,21 @@ enum AdminEndpoints {
         let record = try context.store.write { tx -> JSON in
             var record: JSON
             if let pathID {
-                guard let id = Int(pathID), let existing = tx.get(Collection.partners, String(id)) else { throw Failure.notFound("Partner", pathID) }
+                guard let id = Int(pathID), let existing = tx.get(Collection.partners, String(id)) else {
+                    throw Failure.notFound("Partner", pathID)
+                }
                 record = existing
             } else {
-                record = ["id": .int(tx.nextSequence(Collection.partners)), "logo": .null, "ribbon": .null, "url": .null, "user_id": .null]
+                record = [
+                    "id": .int(tx.nextSequence(Collection.partners)), "logo": .null, "ribbon": .null, "url": .null,
+                    "user_id": .null,
+                ]
             }
-            if let slug = body["slug"]?.stringValue, tx.lookup(Collection.partners, index: "by_slug", key: slug).contains(where: { $0 != String(record["id"]?.intValue ?? 0) }) {
+            if let slug = body["slug"]?.stringValue,
+                tx.lookup(Collection.partners, index: "by_slug", key: slug).contains(where: {
+                    $0 != String(record["id"]?.intValue ?? 0)
+                })
+            {
                 throw Failure.value("slug", "A partner with slug \"\(slug)\" already exists.", status: .conflict)
             }
             if let user = body["user_id"], !user.isNull { try requireUser(tx, user.intValue, field: "user_id") }
@@ -47,7 +58,9 @@ enum AdminEndpoints {
         let partnerText = context.request.pathParameter("id")
         let user = body["user_id"]?.intValue ?? 0
         try context.store.write { tx in
-            guard let partner = Int(partnerText), tx.get(Collection.partners, String(partner)) != nil else { throw Failure.notFound("Partner", partnerText) }
+            guard let partner = Int(partnerText), tx.get(Collection.partners, String(partner)) != nil else {
+                throw Failure.notFound("Partner", partnerText)
+            }
             try requireUser(tx, user, field: "user_id")
             tx.put(Collection.memberships, "\(partner)|\(user)", ["partner_id": .int(partner), "user_id": .int(user)])
         }
@@ -69,12 +82,18 @@ enum AdminEndpoints {
         let record = try context.store.write { tx -> JSON in
             var record: JSON
             if let pathID {
-                guard let id = Int(pathID), let existing = tx.get(Collection.projects, String(id)) else { throw Failure.notFound("Project", pathID) }
+                guard let id = Int(pathID), let existing = tx.get(Collection.projects, String(id)) else {
+                    throw Failure.notFound("Project", pathID)
+                }
                 record = existing
             } else {
                 record = ["id": .int(tx.nextSequence(Collection.projects)), "status": "new", "lang": "en"]
             }
-            if let slug = body["slug"]?.stringValue, tx.lookup(Collection.projects, index: "by_slug", key: slug).contains(where: { $0 != String(record["id"]?.intValue ?? 0) }) {
+            if let slug = body["slug"]?.stringValue,
+                tx.lookup(Collection.projects, index: "by_slug", key: slug).contains(where: {
+                    $0 != String(record["id"]?.intValue ?? 0)
+                })
+            {
                 throw Failure.value("slug", "A project with slug \"\(slug)\" already exists.", status: .conflict)
             }
             if let owner = body["owner_id"] { try requireUser(tx, owner.intValue, field: "owner_id") }

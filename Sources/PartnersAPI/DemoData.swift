@@ -17,24 +17,38 @@ public enum PartnersDemoData {
     public static func isEmpty(_ store: Store) -> Bool { store.count(Collection.partners) == 0 }
 
     public static func load(into store: Store) throws -> World {
-        let partnerNames = [("Greenfield Foundation", "greenfield"), ("Open Arts Collective", "open-arts"), ("Riverside Makers", "riverside-makers")]
-        let projectNames = ["Community Garden", "Street Library", "Repair Café", "Youth Orchestra", "Solar Rooftops", "River Clean-up",
-                            "Film Festival", "Coding Club"]
+        let partnerNames = [
+            ("Greenfield Foundation", "greenfield"), ("Open Arts Collective", "open-arts"),
+            ("Riverside Makers", "riverside-makers"),
+        ]
+        let projectNames = [
+            "Community Garden", "Street Library", "Repair Café", "Youth Orchestra", "Solar Rooftops", "River Clean-up",
+            "Film Festival", "Coding Club",
+        ]
         let statuses = ["online", "online", "pending", "online", "new", "online", "finished", "online"]
         return try store.write { tx -> World in
             func user(_ name: String) -> Int {
                 let id = tx.nextSequence(Collection.users)
-                tx.put(Collection.users, String(id), ["id": .int(id), "name": .string(name),
-                                                      "email": .string(name.lowercased().split(separator: " ").joined(separator: ".") + "@example.org")])
+                tx.put(
+                    Collection.users, String(id),
+                    [
+                        "id": .int(id), "name": .string(name),
+                        "email": .string(
+                            name.lowercased().split(separator: " ").joined(separator: ".") + "@example.org"),
+                    ])
                 return id
             }
             var partners: [Int] = [], members: [Int] = []
             for (name, slug) in partnerNames {
                 let member = user("\(name.split(separator: " ")[0]) Staffer")
                 let id = tx.nextSequence(Collection.partners)
-                tx.put(Collection.partners, String(id), ["id": .int(id), "name": .string(name), "slug": .string(slug),
-                                                         "url": .string("https://\(slug).example.org"), "user_id": .int(member),
-                                                         "logo": .null, "ribbon": .null])
+                tx.put(
+                    Collection.partners, String(id),
+                    [
+                        "id": .int(id), "name": .string(name), "slug": .string(slug),
+                        "url": .string("https://\(slug).example.org"), "user_id": .int(member),
+                        "logo": .null, "ribbon": .null,
+                    ])
                 tx.put(Collection.memberships, "\(id)|\(member)", ["partner_id": .int(id), "user_id": .int(member)])
                 partners.append(id)
                 members.append(member)
@@ -44,20 +58,33 @@ public enum PartnersDemoData {
                 let owner = user("Owner \(i + 1)")
                 let id = tx.nextSequence(Collection.projects)
                 let slug = name.lowercased().split(whereSeparator: { $0 == " " || $0 == "-" }).joined(separator: "-")
-                tx.put(Collection.projects, String(id), ["id": .int(id), "slug": .string(slug), "name": .string(name),
-                                                         "owner_id": .int(owner), "status": .string(statuses[i]), "lang": "en"])
+                tx.put(
+                    Collection.projects, String(id),
+                    [
+                        "id": .int(id), "slug": .string(slug), "name": .string(name),
+                        "owner_id": .int(owner), "status": .string(statuses[i]), "lang": "en",
+                    ])
                 projects.append(id)
                 // Each project partners with one or two partners; the first one is its default.
-                for (k, partner) in [partners[i % partners.count], partners[(i + 1) % partners.count]].prefix(1 + i % 2).enumerated() {
+                for (k, partner) in [partners[i % partners.count], partners[(i + 1) % partners.count]].prefix(1 + i % 2)
+                    .enumerated()
+                {
                     let pid = tx.nextSequence(Collection.partnerships)
-                    tx.put(Collection.partnerships, String(pid), ["id": .int(pid), "partner_id": .int(partner), "project_id": .int(id),
-                                                                  "is_default": .bool(k == 0), "is_support": .bool(k == 1)])
+                    tx.put(
+                        Collection.partnerships, String(pid),
+                        [
+                            "id": .int(pid), "partner_id": .int(partner), "project_id": .int(id),
+                            "is_default": .bool(k == 0), "is_support": .bool(k == 1),
+                        ])
                     partnerships.append(pid)
                 }
             }
-            return World(partnerUser: members[0], partnerUserName: "\(partnerNames[0].0.split(separator: " ")[0]) Staffer",
-                         partnerSlug: partnerNames[0].1, project: projects[0], partnership: partnerships[0],
-                         summary: "\(partners.count) partners, \(projects.count) projects, \(partnerships.count) partnerships, \(members.count + projects.count) users")
+            return World(
+                partnerUser: members[0], partnerUserName: "\(partnerNames[0].0.split(separator: " ")[0]) Staffer",
+                partnerSlug: partnerNames[0].1, project: projects[0], partnership: partnerships[0],
+                summary:
+                    "\(partners.count) partners, \(projects.count) projects, \(partnerships.count) partnerships, \(members.count + projects.count) users"
+            )
         }
     }
 }

@@ -21,20 +21,23 @@ enum Resources {
         let ownerID = record["owner_id"]?.intValue ?? 0
         let owner = store.get(Collection.users, String(ownerID))
         let slug = record["slug"]?.stringValue ?? ""
-        return .object(JSONObject([
-            ("id", record["id"] ?? .null), ("slug", .string(slug)), ("name", record["name"] ?? .null),
-            ("owner", ["id": .int(ownerID), "name": owner?["name"] ?? .null]),
-            ("status", record["status"] ?? "new"), ("lang", record["lang"] ?? "en"),
-            ("absolute_url", .string("/projects/\(slug)")),
-        ]))
+        return .object(
+            JSONObject([
+                ("id", record["id"] ?? .null), ("slug", .string(slug)), ("name", record["name"] ?? .null),
+                ("owner", ["id": .int(ownerID), "name": owner?["name"] ?? .null]),
+                ("status", record["status"] ?? "new"), ("lang", record["lang"] ?? "en"),
+                ("absolute_url", .string("/projects/\(slug)")),
+            ]))
     }
 
     static func partnership(_ record: JSON, _ store: Store) -> JSON {
         let partner = store.get(Collection.partners, String(record["partner_id"]?.intValue ?? 0))
         let project = store.get(Collection.projects, String(record["project_id"]?.intValue ?? 0))
         return Schemas.partnership.serialize([
-            "id": record["id"] ?? .null, "is_default": record["is_default"] ?? false, "is_support": record["is_support"] ?? false,
-            "partner": partner.map(Resources.partner) ?? .null, "project": project.map { Resources.project($0, store) } ?? .null,
+            "id": record["id"] ?? .null, "is_default": record["is_default"] ?? false,
+            "is_support": record["is_support"] ?? false,
+            "partner": partner.map(Resources.partner) ?? .null,
+            "project": project.map { Resources.project($0, store) } ?? .null,
         ])
     }
 }
@@ -42,7 +45,9 @@ enum Resources {
 enum Endpoints {
     static func project(_ context: Context) throws -> JSON {
         let text = context.request.pathParameter("id")
-        guard let record = context.store.get(Collection.projects, String(try intID(text, "Project"))) else { throw Failure.notFound("Project", text) }
+        guard let record = context.store.get(Collection.projects, String(try intID(text, "Project"))) else {
+            throw Failure.notFound("Project", text)
+        }
         return record
     }
 
@@ -65,8 +70,11 @@ enum Endpoints {
 
     /// Making `keep` the default clears every other default of the project, in the same write.
     static func clearOtherDefaults(_ tx: inout Transaction, project: Int, keep: Int) {
-        for id in tx.lookup(Collection.partnerships, index: "by_project", key: String(project)) where id != String(keep) {
-            guard var other = tx.get(Collection.partnerships, id), other["is_default"]?.boolValue == true else { continue }
+        for id in tx.lookup(Collection.partnerships, index: "by_project", key: String(project)) where id != String(keep)
+        {
+            guard var other = tx.get(Collection.partnerships, id), other["is_default"]?.boolValue == true else {
+                continue
+            }
             other["is_default"] = false
             tx.put(Collection.partnerships, id, other)
         }
@@ -78,18 +86,25 @@ enum Endpoints {
         let projectID = projectRecord["id"]?.intValue ?? 0
         let partnerID = body["partner_id"]?.intValue ?? 0
         let record = try context.store.write { tx -> JSON in
-            guard tx.get(Collection.projects, String(projectID)) != nil else { throw Failure.notFound("Project", String(projectID)) }
+            guard tx.get(Collection.projects, String(projectID)) != nil else {
+                throw Failure.notFound("Project", String(projectID))
+            }
             guard tx.get(Collection.partners, String(partnerID)) != nil else {
                 throw Failure.value("partner_id", "Partner \(partnerID) does not exist.")
             }
-            let existing = tx.lookup(Collection.partnerships, index: "by_project", key: String(projectID)).compactMap { tx.get(Collection.partnerships, $0) }
+            let existing = tx.lookup(Collection.partnerships, index: "by_project", key: String(projectID)).compactMap {
+                tx.get(Collection.partnerships, $0)
+            }
             guard !existing.contains(where: { $0["partner_id"]?.intValue == partnerID }) else {
-                throw Failure.value("partner_id", "This partner is already in partnership with this project.", status: .conflict)
+                throw Failure.value(
+                    "partner_id", "This partner is already in partnership with this project.", status: .conflict)
             }
             let id = tx.nextSequence(Collection.partnerships)
             let isDefault = body["is_default"]?.boolValue ?? false
-            let record: JSON = ["id": .int(id), "partner_id": .int(partnerID), "project_id": .int(projectID),
-                                "is_default": .bool(isDefault), "is_support": .bool(body["is_support"]?.boolValue ?? false)]
+            let record: JSON = [
+                "id": .int(id), "partner_id": .int(partnerID), "project_id": .int(projectID),
+                "is_default": .bool(isDefault), "is_support": .bool(body["is_support"]?.boolValue ?? false),
+            ]
             tx.put(Collection.partnerships, String(id), record)
             if isDefault { clearOtherDefaults(&tx, project: projectID, keep: id) }
             return record
@@ -102,10 +117,14 @@ enum Endpoints {
         let body = try payload(context.request, Schemas.partnershipUpdate, partial: true)
         let id = existing["id"]?.intValue ?? 0
         let record = try context.store.write { tx -> JSON in
-            guard var record = tx.get(Collection.partnerships, String(id)) else { throw Failure.notFound("Partnership", String(id)) }
+            guard var record = tx.get(Collection.partnerships, String(id)) else {
+                throw Failure.notFound("Partnership", String(id))
+            }
             for key in ["is_default", "is_support"] { if let value = body[key] { record[key] = value } }
             tx.put(Collection.partnerships, String(id), record)
-            if record["is_default"]?.boolValue == true { clearOtherDefaults(&tx, project: record["project_id"]?.intValue ?? 0, keep: id) }
+            if record["is_default"]?.boolValue == true {
+                clearOtherDefaults(&tx, project: record["project_id"]?.intValue ?? 0, keep: id)
+            }
             return record
         }
         return .json(Resources.partnership(record, context.store))
@@ -114,7 +133,9 @@ enum Endpoints {
     static func deletePartnership(_ context: Context) throws -> HTTPResponse {
         let id = try partnershipRecord(context)["id"]?.intValue ?? 0
         try context.store.write { tx in
-            guard tx.get(Collection.partnerships, String(id)) != nil else { throw Failure.notFound("Partnership", String(id)) }
+            guard tx.get(Collection.partnerships, String(id)) != nil else {
+                throw Failure.notFound("Partnership", String(id))
+            }
             tx.delete(Collection.partnerships, String(id))
         }
         return .noContent()
@@ -127,7 +148,8 @@ enum Endpoints {
             throw Failure.forbidden("Only the project owner and users of its partners may list its partnerships.")
         }
         let page = try CursorPage(context.request.query)
-        let all = context.store.lookupRecords(Collection.partnerships, index: "by_project", key: String(record["id"]?.intValue ?? 0))
+        let all = context.store.lookupRecords(
+            Collection.partnerships, index: "by_project", key: String(record["id"]?.intValue ?? 0))
         let (items, meta) = page.page(all)
         return .json(["partnerships": .array(items.map { Resources.partnership($0, context.store) }), "meta": meta])
     }
@@ -138,8 +160,10 @@ enum Endpoints {
         var body = Resources.project(record, context.store)
         let extra = Set((context.request.query["extra_fields"] ?? "").split(separator: ",").map(String.init))
         if extra.contains("partnerships") && caller.canListPartnerships(of: record, context.store) {
-            let partnerships = context.store.lookupRecords(Collection.partnerships, index: "by_project", key: String(record["id"]?.intValue ?? 0))
-                .sorted { ($0["id"]?.intValue ?? 0) < ($1["id"]?.intValue ?? 0) }
+            let partnerships = context.store.lookupRecords(
+                Collection.partnerships, index: "by_project", key: String(record["id"]?.intValue ?? 0)
+            )
+            .sorted { ($0["id"]?.intValue ?? 0) < ($1["id"]?.intValue ?? 0) }
             body["partnerships"] = .array(partnerships.map { Resources.partnership($0, context.store) })
         }
         return .json(body)
@@ -152,7 +176,9 @@ enum Endpoints {
 
     static func showPartner(_ context: Context) throws -> HTTPResponse {
         let text = context.request.pathParameter("partner")
-        guard let id = Int(text), let record = context.store.get(Collection.partners, String(id)) else { throw Failure.notFound("Partner", text) }
+        guard let id = Int(text), let record = context.store.get(Collection.partners, String(id)) else {
+            throw Failure.notFound("Partner", text)
+        }
         return .json(Resources.partner(record))
     }
 

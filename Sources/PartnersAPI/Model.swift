@@ -35,72 +35,90 @@ struct PartnersErrorFormatter: ErrorFormatter {
     }
 
     func response(for errors: [APIError]) -> HTTPResponse {
-        var response = HTTPResponse.json(.array(errors.map { error in
-            [
-                "classification": .string(Self.classification(error.kind)),
-                "fieldNames": .array(error.field.map { [JSON.string($0)] } ?? []),
-                "message": .string(error.detail),
-            ]
-        }), status: errors[0].status)
+        var response = HTTPResponse.json(
+            .array(
+                errors.map { error in
+                    [
+                        "classification": .string(Self.classification(error.kind)),
+                        "fieldNames": .array(error.field.map { [JSON.string($0)] } ?? []),
+                        "message": .string(error.detail),
+                    ]
+                }), status: errors[0].status)
         if errors[0].kind == .unauthorized { response.headers.append(("WWW-Authenticate", "APIKey, Bearer")) }
         return response
     }
 }
 
 enum Failure {
-    static let unauthorized = APIError(.unauthorized, status: .unauthorized, title: "Unauthorized",
-                                       detail: "Authentication credentials were not provided or are not valid.")
-    static func forbidden(_ detail: String) -> APIError { APIError(.forbidden, status: .forbidden, title: "Forbidden", detail: detail) }
+    static let unauthorized = APIError(
+        .unauthorized, status: .unauthorized, title: "Unauthorized",
+        detail: "Authentication credentials were not provided or are not valid.")
+    static func forbidden(_ detail: String) -> APIError {
+        APIError(.forbidden, status: .forbidden, title: "Forbidden", detail: detail)
+    }
     static func notFound(_ what: String, _ id: String) -> APIError {
         APIError(.notFound, status: .notFound, title: "Not found", detail: "\(what) \(id) does not exist.")
     }
-    static let notJSON = APIError(.malformedBody, status: .badRequest, title: "Bad request", detail: "The request body must be a JSON object.")
+    static let notJSON = APIError(
+        .malformedBody, status: .badRequest, title: "Bad request", detail: "The request body must be a JSON object.")
     static func value(_ field: String?, _ detail: String, status: HTTPStatus = .badRequest) -> APIError {
         APIError(.validation, status: status, title: "Invalid value", detail: detail, field: field)
     }
 }
 
 enum Schemas {
-    static let partnershipCreate = ResourceSchema("PartnershipCreate", [
-        Field("partner_id", .integer, required: true, "Unique ID of the partner."),
-        Field("is_default", .boolean, "If true, the partner is the default one for the project."),
-        Field("is_support", .boolean),
-    ])
-    static let partnershipUpdate = ResourceSchema("PartnershipUpdate", [
-        Field("is_default", .boolean, "If true, the partner is the default one for the project."),
-        Field("is_support", .boolean),
-    ])
-    static let partnership = ResourceSchema("Partnership", [
-        Field("id", .integer, readOnly: true, "Unique ID of the partnership."),
-        Field("is_default", .boolean, readOnly: true),
-        Field("is_support", .boolean, readOnly: true),
-        Field("partner", .object, readOnly: true),
-        Field("project", .object, readOnly: true),
-    ])
-    static let partner = ResourceSchema("Partner", [
-        Field("id", .integer, readOnly: true),
-        Field("name", .string, required: true, maxLength: 200),
-        Field("slug", .string, required: true, maxLength: 100),
-        Field("url", .url, nullable: true, maxLength: 500, "The partner's website."),
-        Field("user_id", .integer, nullable: true, "The partner's user."),
-        Field("logo", .object, nullable: true, readOnly: true),
-        Field("ribbon", .object, nullable: true, readOnly: true),
-    ])
-    static let project = ResourceSchema("Project", [
-        Field("id", .integer, readOnly: true),
-        Field("slug", .string, required: true, maxLength: 100),
-        Field("name", .string, required: true, maxLength: 200),
-        Field("owner", .object, readOnly: true),
-        Field("owner_id", .integer, required: true),
-        Field("status", .enumeration(["new", "pending", "online", "offline", "finished"])),
-        Field("lang", .string, maxLength: 10),
-        Field("absolute_url", .url, readOnly: true),
-    ])
-    static let user = ResourceSchema("User", [
-        Field("id", .integer, readOnly: true),
-        Field("name", .string, required: true, maxLength: 200),
-        Field("email", .email, nullable: true, maxLength: 200),
-    ])
+    static let partnershipCreate = ResourceSchema(
+        "PartnershipCreate",
+        [
+            Field("partner_id", .integer, required: true, "Unique ID of the partner."),
+            Field("is_default", .boolean, "If true, the partner is the default one for the project."),
+            Field("is_support", .boolean),
+        ])
+    static let partnershipUpdate = ResourceSchema(
+        "PartnershipUpdate",
+        [
+            Field("is_default", .boolean, "If true, the partner is the default one for the project."),
+            Field("is_support", .boolean),
+        ])
+    static let partnership = ResourceSchema(
+        "Partnership",
+        [
+            Field("id", .integer, readOnly: true, "Unique ID of the partnership."),
+            Field("is_default", .boolean, readOnly: true),
+            Field("is_support", .boolean, readOnly: true),
+            Field("partner", .object, readOnly: true),
+            Field("project", .object, readOnly: true),
+        ])
+    static let partner = ResourceSchema(
+        "Partner",
+        [
+            Field("id", .integer, readOnly: true),
+            Field("name", .string, required: true, maxLength: 200),
+            Field("slug", .string, required: true, maxLength: 100),
+            Field("url", .url, nullable: true, maxLength: 500, "The partner's website."),
+            Field("user_id", .integer, nullable: true, "The partner's user."),
+            Field("logo", .object, nullable: true, readOnly: true),
+            Field("ribbon", .object, nullable: true, readOnly: true),
+        ])
+    static let project = ResourceSchema(
+        "Project",
+        [
+            Field("id", .integer, readOnly: true),
+            Field("slug", .string, required: true, maxLength: 100),
+            Field("name", .string, required: true, maxLength: 200),
+            Field("owner", .object, readOnly: true),
+            Field("owner_id", .integer, required: true),
+            Field("status", .enumeration(["new", "pending", "online", "offline", "finished"])),
+            Field("lang", .string, maxLength: 10),
+            Field("absolute_url", .url, readOnly: true),
+        ])
+    static let user = ResourceSchema(
+        "User",
+        [
+            Field("id", .integer, readOnly: true),
+            Field("name", .string, required: true, maxLength: 200),
+            Field("email", .email, nullable: true, maxLength: 200),
+        ])
     static let membership = ResourceSchema("Membership", [Field("user_id", .integer, required: true)])
 }
 
@@ -108,25 +126,38 @@ enum Schemas {
 func payload(_ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool) throws -> JSONObject {
     guard !request.body.isEmpty else {
         if partial { return [:] }
-        throw APIErrors(schema.fields.filter { $0.required && !$0.readOnly }.map {
-            APIError(.requiredField, status: .badRequest, title: "Required", detail: "This field is required.", field: $0.name)
-        })
+        throw APIErrors(
+            schema.fields.filter { $0.required && !$0.readOnly }.map {
+                APIError(
+                    .requiredField, status: .badRequest, title: "Required", detail: "This field is required.",
+                    field: $0.name)
+            })
     }
     guard let body = request.jsonBody() else { throw Failure.notJSON }
     guard case .object(let object) = body else { throw Failure.notJSON }
     let problems = schema.validate(object, partial: partial)
     if !problems.isEmpty {
-        throw APIErrors(problems.map { problem -> APIError in
-            switch problem {
-            case .missing(let f): return APIError(.requiredField, status: .badRequest, title: "Required", detail: "This field is required.", field: f)
-            case .wrongType(let f, let expected):
-                return APIError(.wrongType, status: .badRequest, title: "Type", detail: "Expected \(expected == "integer" ? "an" : "a") \(expected).", field: f)
-            case .notAllowed(let f): return APIError(.unknownField, status: .badRequest, title: "Unknown field", detail: "Unknown field \"\(f)\".", field: f)
-            case .tooLong(let f, let limit): return Failure.value(f, "At most \(limit) characters.")
-            case .invalidValue(let f): return Failure.value(f, "Not an accepted value.")
-            case .outOfRange(let f): return Failure.value(f, "Expected an integer \(ResourceSchema.Problem.integerRange).")
-            }
-        })
+        throw APIErrors(
+            problems.map { problem -> APIError in
+                switch problem {
+                case .missing(let f):
+                    return APIError(
+                        .requiredField, status: .badRequest, title: "Required", detail: "This field is required.",
+                        field: f)
+                case .wrongType(let f, let expected):
+                    return APIError(
+                        .wrongType, status: .badRequest, title: "Type",
+                        detail: "Expected \(expected == "integer" ? "an" : "a") \(expected).", field: f)
+                case .notAllowed(let f):
+                    return APIError(
+                        .unknownField, status: .badRequest, title: "Unknown field", detail: "Unknown field \"\(f)\".",
+                        field: f)
+                case .tooLong(let f, let limit): return Failure.value(f, "At most \(limit) characters.")
+                case .invalidValue(let f): return Failure.value(f, "Not an accepted value.")
+                case .outOfRange(let f):
+                    return Failure.value(f, "Expected an integer \(ResourceSchema.Problem.integerRange).")
+                }
+            })
     }
     return schema.normalized(object)
 }

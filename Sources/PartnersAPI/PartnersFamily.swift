@@ -19,74 +19,125 @@ public struct PartnersFamily: APIFamily {
         typealias P = OperationDoc.Parameter
         typealias S = OpenAPISchema
         var api = OperationGroup<PartnersPrincipal>("/v1", access: .authenticated)
-        api.on(.GET, "partnerships/:id", doc: OperationDoc(
-            "Retrieve a partnership", tag: "Partnerships", description: "Staff, and users of the partnership's partner.",
-            parameters: [D.id("Partnership")], responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [403, 404]),
+        api.on(
+            .GET, "partnerships/:id",
+            doc: OperationDoc(
+                "Retrieve a partnership", tag: "Partnerships",
+                description: "Staff, and users of the partnership's partner.",
+                parameters: [D.id("Partnership")], responses: [R(200, "The partnership", schema: S.ref("Partnership"))],
+                errors: [403, 404]),
             Endpoints.showPartnership)
-        api.on(.PATCH, "partnerships/:id", access: .role(.staff), doc: OperationDoc(
-            "Update a partnership", tag: "Partnerships",
-            description: "Staff only. Making a partnership the default clears the project's previous default in the same write.",
-            parameters: [D.id("Partnership")], requestBody: S.ref("PartnershipUpdate"),
-            responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [400, 404]),
+        api.on(
+            .PATCH, "partnerships/:id", access: .role(.staff),
+            doc: OperationDoc(
+                "Update a partnership", tag: "Partnerships",
+                description:
+                    "Staff only. Making a partnership the default clears the project's previous default in the same write.",
+                parameters: [D.id("Partnership")], requestBody: S.ref("PartnershipUpdate"),
+                responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [400, 404]),
             Endpoints.updatePartnership)
-        api.on(.DELETE, "partnerships/:id", access: .role(.staff), doc: OperationDoc(
-            "Delete a partnership", tag: "Partnerships", description: "Staff only.", parameters: [D.id("Partnership")],
-            responses: [R(204, "Deleted")], errors: [404]),
+        api.on(
+            .DELETE, "partnerships/:id", access: .role(.staff),
+            doc: OperationDoc(
+                "Delete a partnership", tag: "Partnerships", description: "Staff only.",
+                parameters: [D.id("Partnership")],
+                responses: [R(204, "Deleted")], errors: [404]),
             Endpoints.deletePartnership)
-        api.on(.GET, "projects/:id", doc: OperationDoc(
-            "Retrieve a project", tag: "Projects", description: "Any valid token.",
-            parameters: [D.id("Project"), P("extra_fields", schema: ["type": "string", "example": "partnerships"],
-                                            "Comma list; `partnerships` embeds them when the caller may list them.")],
-            responses: [R(200, "The project", schema: S.ref("Project"))], errors: [404]),
+        api.on(
+            .GET, "projects/:id",
+            doc: OperationDoc(
+                "Retrieve a project", tag: "Projects", description: "Any valid token.",
+                parameters: [
+                    D.id("Project"),
+                    P(
+                        "extra_fields", schema: ["type": "string", "example": "partnerships"],
+                        "Comma list; `partnerships` embeds them when the caller may list them."),
+                ],
+                responses: [R(200, "The project", schema: S.ref("Project"))], errors: [404]),
             Endpoints.showProject)
-        api.on(.GET, "projects/:id/partnerships", doc: OperationDoc(
-            "List project partnerships", tag: "Partnerships",
-            description: "Staff, the project owner, and users of a partner in partnership with the project. Ordered by id.",
-            parameters: [D.id("Project")] + D.paging,
-            responses: [R(200, "A page of partnerships", schema: D.page("partnerships", "Partnership"))], errors: [400, 403, 404]),
+        api.on(
+            .GET, "projects/:id/partnerships",
+            doc: OperationDoc(
+                "List project partnerships", tag: "Partnerships",
+                description:
+                    "Staff, the project owner, and users of a partner in partnership with the project. Ordered by id.",
+                parameters: [D.id("Project")] + D.paging,
+                responses: [R(200, "A page of partnerships", schema: D.page("partnerships", "Partnership"))],
+                errors: [400, 403, 404]),
             Endpoints.listProjectPartnerships)
-        api.on(.POST, "projects/:id/partnerships", access: .role(.staff), doc: OperationDoc(
-            "Create a project partnership", tag: "Partnerships",
-            description: "Staff only. One partnership per partner and project (409 otherwise).",
-            parameters: [D.id("Project")], requestBody: S.ref("PartnershipCreate"),
-            responses: [R(201, "The new partnership", schema: S.ref("Partnership"))], errors: [400, 404, 409]),
+        api.on(
+            .POST, "projects/:id/partnerships", access: .role(.staff),
+            doc: OperationDoc(
+                "Create a project partnership", tag: "Partnerships",
+                description: "Staff only. One partnership per partner and project (409 otherwise).",
+                parameters: [D.id("Project")], requestBody: S.ref("PartnershipCreate"),
+                responses: [R(201, "The new partnership", schema: S.ref("Partnership"))], errors: [400, 404, 409]),
             Endpoints.createPartnership)
-        api.on(.GET, "partners/:partner", doc: OperationDoc(
-            "Retrieve a partner", tag: "Partners", description: "Any valid token.", parameters: [D.id("Partner", name: "partner")],
-            responses: [R(200, "The partner", schema: S.ref("Partner"))], errors: [404]),
+        api.on(
+            .GET, "partners/:partner",
+            doc: OperationDoc(
+                "Retrieve a partner", tag: "Partners", description: "Any valid token.",
+                parameters: [D.id("Partner", name: "partner")],
+                responses: [R(200, "The partner", schema: S.ref("Partner"))], errors: [404]),
             Endpoints.showPartner)
-        api.on(.GET, "partners/:partner/projects", doc: OperationDoc(
-            "List a partner's projects", tag: "Partners",
-            description: "Projects in partnership with the partner. Users of that partner and staff; anyone with a valid token when `status=online`.",
-            parameters: [P("partner", in: .path, required: true, "Partner id or slug."),
-                         P("status", schema: ["type": "string", "enum": ["new", "pending", "online", "offline", "finished"]],
-                           "Only projects with this status.")] + D.paging,
-            responses: [R(200, "A page of projects", schema: D.page("projects", "Project"))], errors: [400, 403, 404]),
+        api.on(
+            .GET, "partners/:partner/projects",
+            doc: OperationDoc(
+                "List a partner's projects", tag: "Partners",
+                description:
+                    "Projects in partnership with the partner. Users of that partner and staff; anyone with a valid token when `status=online`.",
+                parameters: [
+                    P("partner", in: .path, required: true, "Partner id or slug."),
+                    P(
+                        "status",
+                        schema: ["type": "string", "enum": ["new", "pending", "online", "offline", "finished"]],
+                        "Only projects with this status."),
+                ] + D.paging,
+                responses: [R(200, "A page of projects", schema: D.page("projects", "Project"))],
+                errors: [400, 403, 404]),
             Endpoints.partnerProjects)
 
         var admin = OperationGroup<PartnersPrincipal>("/v1/admin", access: .role(.staff))
-        admin.on(.POST, "users", doc: D.staff("Create a user", input: "UserInput", status: 201, output: "User"),
-                 AdminEndpoints.createUser)
-        admin.on(.POST, "partners", doc: D.staff(
-            "Create a partner", "Staff only. Slugs are unique (409).", input: "PartnerInput", status: 201, output: "Partner", errors: [400, 409])
+        admin.on(
+            .POST, "users", doc: D.staff("Create a user", input: "UserInput", status: 201, output: "User"),
+            AdminEndpoints.createUser)
+        admin.on(
+            .POST, "partners",
+            doc: D.staff(
+                "Create a partner", "Staff only. Slugs are unique (409).", input: "PartnerInput", status: 201,
+                output: "Partner", errors: [400, 409])
         ) { try AdminEndpoints.savePartner($0, creating: true) }
-        admin.on(.PATCH, "partners/:id", doc: D.staff(
-            "Update a partner", parameters: [D.id("Partner")], input: "PartnerChanges", status: 200, output: "Partner", errors: [400, 404, 409])
+        admin.on(
+            .PATCH, "partners/:id",
+            doc: D.staff(
+                "Update a partner", parameters: [D.id("Partner")], input: "PartnerChanges", status: 200,
+                output: "Partner", errors: [400, 404, 409])
         ) { try AdminEndpoints.savePartner($0, creating: false) }
-        admin.on(.POST, "partners/:id/members", doc: D.staff(
-            "Add a partner user", "Staff only. The user becomes a user of the partner.", parameters: [D.id("Partner")],
-            input: "MembershipInput", status: 201, output: "Membership", errors: [400, 404]),
-                 AdminEndpoints.addMember)
-        admin.on(.DELETE, "partners/:id/members/:user_id", doc: D.staff(
-            "Remove a partner user", parameters: [D.id("Partner"), D.id("User", name: "user_id")], input: nil, status: 204, output: nil,
-            errors: [404]),
-                 AdminEndpoints.removeMember)
-        admin.on(.POST, "projects", doc: D.staff(
-            "Create a project", "Staff only. Slugs are unique (409).", input: "ProjectInput", status: 201, output: "Project", errors: [400, 409])
+        admin.on(
+            .POST, "partners/:id/members",
+            doc: D.staff(
+                "Add a partner user", "Staff only. The user becomes a user of the partner.",
+                parameters: [D.id("Partner")],
+                input: "MembershipInput", status: 201, output: "Membership", errors: [400, 404]),
+            AdminEndpoints.addMember)
+        admin.on(
+            .DELETE, "partners/:id/members/:user_id",
+            doc: D.staff(
+                "Remove a partner user", parameters: [D.id("Partner"), D.id("User", name: "user_id")], input: nil,
+                status: 204, output: nil,
+                errors: [404]),
+            AdminEndpoints.removeMember)
+        admin.on(
+            .POST, "projects",
+            doc: D.staff(
+                "Create a project", "Staff only. Slugs are unique (409).", input: "ProjectInput", status: 201,
+                output: "Project", errors: [400, 409])
         ) { try AdminEndpoints.saveProject($0, creating: true) }
-        admin.on(.PATCH, "projects/:id", doc: D.staff(
-            "Update a project", "Staff only. A new `owner_id` transfers ownership.", parameters: [D.id("Project")],
-            input: "ProjectChanges", status: 200, output: "Project", errors: [400, 404, 409])
+        admin.on(
+            .PATCH, "projects/:id",
+            doc: D.staff(
+                "Update a project", "Staff only. A new `owner_id` transfers ownership.", parameters: [D.id("Project")],
+                input: "ProjectChanges", status: 200, output: "Project", errors: [400, 404, 409])
         ) { try AdminEndpoints.saveProject($0, creating: false) }
         return api.routes + admin.routes
     }
@@ -117,9 +168,12 @@ enum PartnersDocs {
         var project = projectSchema
         // `GET /v1/projects/{id}?extra_fields=partnerships` adds the list when the caller may see it.
         project["properties"]?["partnerships"] = ["type": "array", "items": S.ref("Partnership"), "readOnly": true]
-        let image = S.object([("id", S.integer), ("name", S.string), ("type", S.string), ("url", S.string),
-                              ("versions", S.object(["small", "medium", "large", "full"].map { ($0, S.string) }, closed: false))],
-                             closed: false)
+        let image = S.object(
+            [
+                ("id", S.integer), ("name", S.string), ("type", S.string), ("url", S.string),
+                ("versions", S.object(["small", "medium", "large", "full"].map { ($0, S.string) }, closed: false)),
+            ],
+            closed: false)
         return OpenAPIInfo(
             title: "Partners API",
             version: "1.0.0",
@@ -127,19 +181,32 @@ enum PartnersDocs {
                 Partners, projects and the partnerships between them. Integer ids; lists are cursor-paginated \
                 with `limit` and `since`. Staff tokens call `/v1/admin/`. Guides: [/docs/partners/](/docs/partners/).
                 """,
-            securitySchemes: ["apiKey": [
-                "type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "The whole header value: `APIKey <token>` or `Bearer <token>` (both words are accepted everywhere).",
-            ]],
-            errorSchema: S.array(S.object([
-                ("classification", ["type": "string", "enum": [
-                    "DeserializationError", "RequiredError", "TypeError", "UnknownFieldError", "ValueError", "PermissionError", "ServerError",
-                ]]),
-                ("fieldNames", S.array(S.string)),
-                ("message", S.string),
-            ])),
+            securitySchemes: [
+                "apiKey": [
+                    "type": "apiKey", "in": "header", "name": "Authorization",
+                    "description":
+                        "The whole header value: `APIKey <token>` or `Bearer <token>` (both words are accepted everywhere).",
+                ]
+            ],
+            errorSchema: S.array(
+                S.object([
+                    (
+                        "classification",
+                        [
+                            "type": "string",
+                            "enum": [
+                                "DeserializationError", "RequiredError", "TypeError", "UnknownFieldError", "ValueError",
+                                "PermissionError", "ServerError",
+                            ],
+                        ]
+                    ),
+                    ("fieldNames", S.array(S.string)),
+                    ("message", S.string),
+                ])),
             schemas: [
-                "Partnership": Schemas.partnership.openAPI(overriding: ["partner": S.ref("Partner"), "project": S.ref("Project")]),
+                "Partnership": Schemas.partnership.openAPI(overriding: [
+                    "partner": S.ref("Partner"), "project": S.ref("Project"),
+                ]),
                 "Partner": Schemas.partner.openAPI(overriding: ["logo": S.ref("Image"), "ribbon": S.ref("Image")]),
                 "Project": project,
                 "User": Schemas.user.openAPI(),
@@ -147,8 +214,14 @@ enum PartnersDocs {
                 "Membership": S.object([("partner_id", S.integer), ("user_id", S.integer)]),
                 "PageMeta": S.object([
                     ("limit", S.integer),
-                    ("next", ["type": ["string", "null"], "description": "The query of the next page; null on the last page.",
-                              "example": "?limit=20&since=41"]),
+                    (
+                        "next",
+                        [
+                            "type": ["string", "null"],
+                            "description": "The query of the next page; null on the last page.",
+                            "example": "?limit=20&since=41",
+                        ]
+                    ),
                 ]),
                 "PartnershipCreate": Schemas.partnershipCreate.openAPI(writableOnly: true),
                 "PartnershipUpdate": Schemas.partnershipUpdate.openAPIChanges(),
@@ -161,19 +234,30 @@ enum PartnersDocs {
             ])
     }
 
-    static func id(_ what: String, name: String = "id") -> P { P(name, in: .path, required: true, schema: S.positiveInteger, "\(what) id.") }
+    static func id(_ what: String, name: String = "id") -> P {
+        P(name, in: .path, required: true, schema: S.positiveInteger, "\(what) id.")
+    }
     static let paging = [
-        P("limit", schema: S.positiveInteger, "Page size: default and at most 20 (larger values are clamped). Not a positive integer: 400."),
+        P(
+            "limit", schema: S.positiveInteger,
+            "Page size: default and at most 20 (larger values are clamped). Not a positive integer: 400."),
         P("since", schema: S.positiveInteger, "Cursor: the last id of the previous page. Not a positive integer: 400."),
     ]
-    static func page(_ key: String, _ component: String) -> JSON { S.object([(key, S.array(S.ref(component))), ("meta", S.ref("PageMeta"))]) }
+    static func page(_ key: String, _ component: String) -> JSON {
+        S.object([(key, S.array(S.ref(component))), ("meta", S.ref("PageMeta"))])
+    }
 
     // MARK: staff endpoints
 
-    static func staff(_ summary: String, _ description: String = "Staff only.", parameters: [P] = [], input: String?,
-                      status: Int, output: String?, errors: [Int] = [400]) -> OperationDoc {
-        OperationDoc(summary, tag: "Staff", description: description, parameters: parameters, requestBody: input.map(S.ref),
-                     responses: [R(status, status == 201 ? "Created" : status == 204 ? "Deleted" : "OK", schema: output.map(S.ref))],
-                     errors: errors)
+    static func staff(
+        _ summary: String, _ description: String = "Staff only.", parameters: [P] = [], input: String?,
+        status: Int, output: String?, errors: [Int] = [400]
+    ) -> OperationDoc {
+        OperationDoc(
+            summary, tag: "Staff", description: description, parameters: parameters, requestBody: input.map(S.ref),
+            responses: [
+                R(status, status == 201 ? "Created" : status == 204 ? "Deleted" : "OK", schema: output.map(S.ref))
+            ],
+            errors: errors)
     }
 }

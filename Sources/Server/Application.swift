@@ -23,7 +23,8 @@ public final class Application {
         self.store = store
         for family in families {
             for route in family.routes {
-                router.add(route.method, route.pattern, Entry(handler: route.handler, errorFormatter: family.errorFormatter))
+                router.add(
+                    route.method, route.pattern, Entry(handler: route.handler, errorFormatter: family.errorFormatter))
             }
             if !family.pathPrefix.isEmpty { prefixes.append((family.pathPrefix, family.errorFormatter)) }
         }
@@ -75,7 +76,8 @@ public final class Application {
         do { response = try entry.handler(RequestContext(request: get, store: store)) } catch {
             // An API error is the GET's answer (no current representation); anything else is a failure the 412 would hide.
             if !(error is APIError || error is APIErrors) {
-                RequestContext.logger(for: request).error("If-Match: the current representation could not be read", error: error)
+                RequestContext.logger(for: request).error(
+                    "If-Match: the current representation could not be read", error: error)
             }
             return nil
         }
@@ -89,7 +91,8 @@ public final class Application {
             _ = store.takeReadDamage()
             store.setWritePrecondition(nil)
             for error in store.flushDeferredWrites() {
-                RequestContext.logger(for: request).warning("a deferred write failed (the request was answered)", error: error)
+                RequestContext.logger(for: request).warning(
+                    "a deferred write failed (the request was answered)", error: error)
             }
         }
         do {
@@ -98,7 +101,9 @@ public final class Application {
                 // Checked under the write lock, against what a GET answers at that moment: two
                 // clients that read the same version cannot both change it.
                 store.setWritePrecondition { [unowned self] in
-                    guard ConditionalRequest.matches(ifMatch, currentTag: currentTag(of: request)) else { throw APIError.preconditionFailed() }
+                    guard ConditionalRequest.matches(ifMatch, currentTag: currentTag(of: request)) else {
+                        throw APIError.preconditionFailed()
+                    }
                 }
             }
             if request.method == .POST, let key = try Idempotency.key(for: request) {
@@ -115,7 +120,8 @@ public final class Application {
         } catch let errors as APIErrors {
             return entry.errorFormatter.response(for: errors.errors)
         } catch StoreError.diskFull(let what) {
-            RequestContext.logger(for: request).error("write refused: disk full (nothing was written)", metadata: ["error": .string(what)])
+            RequestContext.logger(for: request).error(
+                "write refused: disk full (nothing was written)", metadata: ["error": .string(what)])
             return entry.errorFormatter.response(for: [.insufficientStorage(requestID: request.requestID)])
         } catch {
             RequestContext.logger(for: request).error("request failed", error: error)
@@ -130,7 +136,9 @@ public final class Application {
         store.holdWrites()
         // Checked again under the lock: a retry sent while the first request runs waits for it.
         store.setWritePrecondition { [unowned self] in
-            if let found = Idempotency.lookup(key, store.get, now: Timestamp.now()) { throw Idempotency.AlreadyUsed(found: found) }
+            if let found = Idempotency.lookup(key, store.get, now: Timestamp.now()) {
+                throw Idempotency.AlreadyUsed(found: found)
+            }
         }
         do {
             let response = try entry.handler(RequestContext(request: request, store: store))
@@ -152,8 +160,13 @@ public final class Application {
         switch found {
         case .replay(let response): return response
         case .reusedWithAnotherRequest:
-            return entry.errorFormatter.response(for: [APIError(.conflict, status: .unprocessableEntity, title: "Idempotency-Key reused",
-                                                                detail: "This Idempotency-Key was already used with a different request (method, path, query or body). Use a new key for a new request.")])
+            return entry.errorFormatter.response(for: [
+                APIError(
+                    .conflict, status: .unprocessableEntity, title: "Idempotency-Key reused",
+                    detail:
+                        "This Idempotency-Key was already used with a different request (method, path, query or body). Use a new key for a new request."
+                )
+            ])
         }
     }
 

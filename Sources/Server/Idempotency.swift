@@ -15,7 +15,7 @@ enum Idempotency {
     static let indexes = [
         IndexDefinition(collection: collection, name: "by_scope", order: { $0["created_at"]?.stringValue ?? "" }) {
             [$0["scope"]?.stringValue ?? ""]
-        },
+        }
     ]
 
     struct Key {
@@ -39,28 +39,38 @@ enum Idempotency {
     static func key(for request: HTTPRequest) throws(APIError) -> Key? {
         guard let text = request.headers["Idempotency-Key"] else { return nil }
         guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
-            throw APIError.badRequest("The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID, say).")
+            throw APIError.badRequest(
+                "The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID, say).")
         }
         let scope = Crypto.sha256Hex(request.headers["Authorization"] ?? "")
-        var fingerprint = Array("\(request.method.rawValue) \(request.path)?\(request.query.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "&"))\n".utf8)
+        var fingerprint = Array(
+            "\(request.method.rawValue) \(request.path)?\(request.query.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "&"))\n"
+                .utf8)
         fingerprint += request.body
-        return Key(recordID: Crypto.sha256Hex(scope + "\n" + text), scope: scope, fingerprint: Crypto.sha256Hex(fingerprint))
+        return Key(
+            recordID: Crypto.sha256Hex(scope + "\n" + text), scope: scope, fingerprint: Crypto.sha256Hex(fingerprint))
     }
 
     /// What an earlier request with this key left, if it is still kept.
     static func lookup(_ key: Key, _ get: (String, String) -> JSON?, now: Timestamp) -> Found? {
         guard let record = get(collection, key.recordID), !isExpired(record, now: now) else { return nil }
         guard record["fingerprint"]?.stringValue == key.fingerprint else { return .reusedWithAnotherRequest }
-        var headers: [(String, String)] = [("Content-Type", record["content_type"]?.stringValue ?? "application/json; charset=utf-8"),
-                                           ("Idempotent-Replayed", "true")]
+        var headers: [(String, String)] = [
+            ("Content-Type", record["content_type"]?.stringValue ?? "application/json; charset=utf-8"),
+            ("Idempotent-Replayed", "true"),
+        ]
         if let location = record["location"]?.stringValue { headers.append(("Location", location)) }
-        return .replay(HTTPResponse(status: HTTPStatus(record["status"]?.intValue ?? 200), headers: headers,
-                                    body: Array((record["body"]?.stringValue ?? "").utf8)))
+        return .replay(
+            HTTPResponse(
+                status: HTTPStatus(record["status"]?.intValue ?? 200), headers: headers,
+                body: Array((record["body"]?.stringValue ?? "").utf8)))
     }
 
     /// Records the answer (in the transaction of the request's own writes) and forgets a few of
     /// this credential's expired keys, so they never pile up.
-    static func remember(_ key: Key, _ response: HTTPResponse, in transaction: inout Transaction, store: Store, now: Timestamp) {
+    static func remember(
+        _ key: Key, _ response: HTTPResponse, in transaction: inout Transaction, store: Store, now: Timestamp
+    ) {
         var expired: [String] = []
         // Oldest first; under the write lock the store's view is current.
         store.forEach(collection, index: "by_scope", key: key.scope) { record in

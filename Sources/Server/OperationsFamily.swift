@@ -3,8 +3,9 @@ import HTTP
 import JSON
 import Store
 import WorkerPool
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `/healthz` for load balancers and `/status` for operators. nginx exposes `/status` to loopback
@@ -44,7 +45,7 @@ public struct OperationsFamily: APIFamily {
         let bytes = withUnsafeBytes(of: &v6) { Array($0) }
         if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }  // ::1
         let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]
-        return Array(bytes[0..<12]) == mappedPrefix && bytes[12] == 127             // ::ffff:127.x.y.z
+        return Array(bytes[0..<12]) == mappedPrefix && bytes[12] == 127  // ::ffff:127.x.y.z
     }
 
     private func status(store: Store) throws -> JSON {

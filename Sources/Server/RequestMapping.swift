@@ -24,9 +24,11 @@ public enum RequestMapping {
         // nginx's normalized, percent-decoded path ($document_uri); the query stays raw.
         let path = params["DOCUMENT_URI"] ?? params["REQUEST_URI"].map { String($0.prefix { $0 != "?" }) } ?? "/"
         let requestID = params["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? generateRequestID()
-        return .success(HTTPRequest(method: method, path: path, query: QueryParameters(params["QUERY_STRING"] ?? ""),
-                                    headers: headers, body: body, remoteAddress: params["REMOTE_ADDR"] ?? "",
-                                    requestID: requestID))
+        return .success(
+            HTTPRequest(
+                method: method, path: path, query: QueryParameters(params["QUERY_STRING"] ?? ""),
+                headers: headers, body: body, remoteAddress: params["REMOTE_ADDR"] ?? "",
+                requestID: requestID))
     }
 
     /// `ACCEPT_ENCODING` -> `accept-encoding`, byte by byte: param names are ASCII (nginx builds

@@ -1,15 +1,17 @@
-import WorkerPool
 import APICore
-import LeadProviderAPI
-import PartnersAPI
 import DirectoryAPI
 import HTTP
+import LeadProviderAPI
+import PartnersAPI
 import Store
+import WorkerPool
 
 /// Which families a worker serves, and the store they share. The one place to add a family.
 public enum ServerAssembly {
     public static func families(scoreboardPath: String?, testRoutes: Bool) -> [any APIFamily] {
-        var families: [any APIFamily] = [OperationsFamily(scoreboardPath: scoreboardPath), LeadProviderFamily(), PartnersFamily(), DirectoryFamily()]
+        var families: [any APIFamily] = [
+            OperationsFamily(scoreboardPath: scoreboardPath), LeadProviderFamily(), PartnersFamily(), DirectoryFamily(),
+        ]
         if testRoutes { families.append(TestSupportFamily()) }
         return families
     }
@@ -20,18 +22,27 @@ public enum ServerAssembly {
         Application.indexes(of: families(scoreboardPath: nil, testRoutes: true))
     }
 
-    public static func application(dataDirectory: String, scoreboardPath: String?, testRoutes: Bool) throws -> Application {
+    public static func application(
+        dataDirectory: String, scoreboardPath: String?, testRoutes: Bool
+    ) throws -> Application {
         let families = families(scoreboardPath: scoreboardPath, testRoutes: testRoutes)
         // The supervisor recovered the store before it started any worker: workers only attach.
-        let store = try Store(directory: dataDirectory, indexes: allIndexes(), options: StoreOptions(recoverOnOpen: false))
+        let store = try Store(
+            directory: dataDirectory, indexes: allIndexes(), options: StoreOptions(recoverOnOpen: false))
         return Application(families: families, store: store)
     }
 
-    public static func workerLoop(dataDirectory: String, bodyLimit: Int, maxRequests: Int, testRoutes: Bool,
-                                  reopenLog: (@Sendable () throws -> Void)? = nil) throws -> WorkerLoop {
+    public static func workerLoop(
+        dataDirectory: String, bodyLimit: Int, maxRequests: Int, testRoutes: Bool,
+        reopenLog: (@Sendable () throws -> Void)? = nil
+    ) throws -> WorkerLoop {
         let scoreboard = ProcessEnvironment()[WorkerEnvironment.scoreboard]
-        let application = try application(dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes)
-        return WorkerLoop(application: application, options: WorkerOptions(bodyLimit: bodyLimit, maxRequests: maxRequests,
-                                                                                   testHooks: testRoutes, reopenLog: reopenLog))
+        let application = try application(
+            dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes)
+        return WorkerLoop(
+            application: application,
+            options: WorkerOptions(
+                bodyLimit: bodyLimit, maxRequests: maxRequests,
+                testHooks: testRoutes, reopenLog: reopenLog))
     }
 }

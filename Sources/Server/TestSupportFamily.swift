@@ -1,10 +1,11 @@
-import WorkerPool
 import APICore
 import HTTP
 import JSON
 import Store
+import WorkerPool
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Routes that let the end-to-end tests provoke what production must survive: a hung request,
@@ -32,7 +33,8 @@ public struct TestSupportFamily: APIFamily {
         routes.onPublic(.GET, "pid", doc: nil) { _ in .json(["pid": .int(Int(getpid()))]) }
         // One log line from the handler, through the request's logger (request_id, method, path).
         routes.onPublic(.POST, "log", doc: nil) { context in
-            context.logger.info("test route: a line from the handler", metadata: ["note": .string(context.request.query["note"] ?? "")])
+            context.logger.info(
+                "test route: a line from the handler", metadata: ["note": .string(context.request.query["note"] ?? "")])
             return .json(["pid": .int(Int(getpid()))])
         }
         // A large response whose worker dies after writing its head and part of its body, as a

@@ -3,8 +3,9 @@ import HTTP
 import JSON
 import Logging
 import WorkerPool
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct WorkerOptions: Sendable {
@@ -19,7 +20,10 @@ public struct WorkerOptions: Sendable {
     /// Opens the log file again (SIGUSR1, after logrotate moved it).
     public var reopenLog: (@Sendable () throws -> Void)?
 
-    public init(bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000, testHooks: Bool = false, reopenLog: (@Sendable () throws -> Void)? = nil) {
+    public init(
+        bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000, testHooks: Bool = false,
+        reopenLog: (@Sendable () throws -> Void)? = nil
+    ) {
         self.bodyLimit = bodyLimit
         self.maxRequests = maxRequests
         self.testHooks = testHooks
@@ -42,14 +46,18 @@ public final class WorkerLoop {
         let environment = ProcessEnvironment()
         var opened: (Scoreboard, Int)? = nil
         var failure: (path: String, error: Error)? = nil
-        if let path = environment[WorkerEnvironment.scoreboard], let slotText = environment[WorkerEnvironment.slot], let slot = Int(slotText) {
+        if let path = environment[WorkerEnvironment.scoreboard], let slotText = environment[WorkerEnvironment.slot],
+            let slot = Int(slotText)
+        {
             do { opened = (try Scoreboard(path: path), slot) } catch { failure = (path, error) }
         }
         scoreboard = opened?.0
         slot = opened?.1
         if let failure {
             // Served anyway, but the supervisor cannot see this worker (no request timeout, no recycling).
-            logger.error("cannot open the scoreboard; serving without it", error: failure.error, metadata: ["path": .string(failure.path)])
+            logger.error(
+                "cannot open the scoreboard; serving without it", error: failure.error,
+                metadata: ["path": .string(failure.path)])
         }
     }
 
@@ -68,7 +76,8 @@ public final class WorkerLoop {
                 guard let scoreboard, let slot else { break }
                 scoreboard.requestReplacement(slot: slot)
                 replacementRequested = true
-                logger.info("max_requests reached; serving until the replacement is ready", metadata: ["served": "\(served)"])
+                logger.info(
+                    "max_requests reached; serving until the replacement is ready", metadata: ["served": "\(served)"])
             }
             switch WorkerRuntime.waitForConnection(listenSocket: 0) {
             case .stop:
@@ -104,36 +113,49 @@ public final class WorkerLoop {
         defer { connection.finish() }
         let params = connection.params()
         if let scoreboard, let slot {
-            scoreboard.markBusy(slot: slot, request: "\(params["REQUEST_METHOD"] ?? "?") \(params["REQUEST_URI"] ?? "?")")
+            scoreboard.markBusy(
+                slot: slot, request: "\(params["REQUEST_METHOD"] ?? "?") \(params["REQUEST_URI"] ?? "?")")
         }
         var response: HTTPResponse
-        switch connection.readBody(contentLength: params["CONTENT_LENGTH"].flatMap { Int($0) }, limit: options.bodyLimit) {
+        switch connection.readBody(
+            contentLength: params["CONTENT_LENGTH"].flatMap { Int($0) }, limit: options.bodyLimit)
+        {
         case .tooLarge:
             response = respondWithoutRouting(params, .payloadTooLarge(limit: options.bodyLimit))
         case .truncated:
-            logger.warning("request body ended early; client went away", metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
+            logger.warning(
+                "request body ended early; client went away",
+                metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
             return
         case .body(let body):
             switch RequestMapping.request(from: params, body: body) {
             case .success(let request):
                 response = application.handle(request)
             case .failure(.repeatedAuthorization):
-                response = respondWithoutRouting(params, .badRequest("The request carries more than one Authorization header."))
+                response = respondWithoutRouting(
+                    params, .badRequest("The request carries more than one Authorization header."))
             case .failure(.unsupportedMethod(let name)):
-                response = respondWithoutRouting(params, APIError(.methodNotAllowed, status: .methodNotAllowed,
-                                                                  title: "Method not allowed", detail: "Method \"\(name)\" not allowed."))
+                response = respondWithoutRouting(
+                    params,
+                    APIError(
+                        .methodNotAllowed, status: .methodNotAllowed,
+                        title: "Method not allowed", detail: "Method \"\(name)\" not allowed."))
             }
         }
         let deathPoint = options.testHooks ? TestHook.takeDeathPoint(from: &response) : nil
-        let bytes = CGIResponse.encode(status: response.status.code, reason: response.status.reason,
-                                       headers: response.headers, body: response.body)
+        let bytes = CGIResponse.encode(
+            status: response.status.code, reason: response.status.reason,
+            headers: response.headers, body: response.body)
         if let deathPoint {
             connection.write(Array(bytes.prefix(bytes.count - response.body.count + deathPoint)))
-            logger.error("test hook: dying part way through a response", metadata: ["body_bytes_written": "\(deathPoint)"])
+            logger.error(
+                "test hook: dying part way through a response", metadata: ["body_bytes_written": "\(deathPoint)"])
             _exit(3)
         }
         if !connection.write(bytes) {
-            logger.warning("client went away before the response was written", metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
+            logger.warning(
+                "client went away before the response was written",
+                metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
         }
     }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What the supervisor needs to decide when to compact: the published head and the size of the
@@ -25,7 +25,8 @@ public final class CompactionWatch {
         guard head.isInitialized, let published = head.read() else { return false }
         if published.generation != sizedGeneration {
             var info = stat()
-            dataBytes = published.generation > 0 && stat(Generation.dataPath(directory, published.generation), &info) == 0
+            dataBytes =
+                published.generation > 0 && stat(Generation.dataPath(directory, published.generation), &info) == 0
                 ? Int(info.st_size) : 0
             sizedGeneration = published.generation
         }

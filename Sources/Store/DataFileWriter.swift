@@ -1,6 +1,7 @@
 import JSON
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes a data file (or a backup: same format) and collects its hint as it goes. Used by
@@ -26,32 +27,48 @@ struct DataFileWriter {
         buffer.reserveCapacity(1 << 20)
     }
 
-    mutating func header(generation: Int, epoch: Int, sequence: Int, sequences: [String: Int], records: Int) throws(StoreError) {
-        buffer.append(contentsOf: LineCodec.encode([
-            "format": .int(DataFileReader.formatVersion), "generation": .int(generation), "epoch": .int(epoch), "seq": .int(sequence),
-            "sequences": .object(JSONObject(sequences.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-            "records": .int(records),
-        ]))
+    mutating func header(
+        generation: Int, epoch: Int, sequence: Int, sequences: [String: Int], records: Int
+    ) throws(StoreError) {
+        buffer.append(
+            contentsOf: LineCodec.encode([
+                "format": .int(DataFileReader.formatVersion), "generation": .int(generation), "epoch": .int(epoch),
+                "seq": .int(sequence),
+                "sequences": .object(JSONObject(sequences.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+                "records": .int(records),
+            ]))
         try flushIfFull()
     }
 
     /// A record line copied as it is (already checked), with its index entries known.
-    mutating func copy(line: UnsafeRawBufferPointer, collection: String, id: String, valueStart: Int, keys: [[String]], orders: [String?]) throws(StoreError) {
+    mutating func copy(
+        line: UnsafeRawBufferPointer, collection: String, id: String, valueStart: Int, keys: [[String]],
+        orders: [String?]
+    ) throws(StoreError) {
         let offset = written + buffer.count
         buffer.append(contentsOf: line)
         buffer.append(0x0A)
-        hint.add(collection: collection, record: .init(lineOffset: offset, lineLength: line.count, valueStart: valueStart, id: id),
-                 keys: keys, orders: orders)
+        hint.add(
+            collection: collection,
+            record: .init(lineOffset: offset, lineLength: line.count, valueStart: valueStart, id: id),
+            keys: keys, orders: orders)
         records += 1
         try flushIfFull()
     }
 
     /// A record line built from a value's serialized bytes.
-    mutating func add(collection: String, id: String, value: [UInt8], keys: [[String]], orders: [String?]) throws(StoreError) {
+    mutating func add(
+        collection: String, id: String, value: [UInt8], keys: [[String]], orders: [String?]
+    ) throws(StoreError) {
         let base = written
-        let placed = value.withUnsafeBytes { LineCodec.recordLine(collection: collection, id: id, value: $0, into: &buffer) }
-        hint.add(collection: collection, record: .init(lineOffset: base + placed.start, lineLength: placed.length,
-                                                       valueStart: placed.valueStart, id: id), keys: keys, orders: orders)
+        let placed = value.withUnsafeBytes {
+            LineCodec.recordLine(collection: collection, id: id, value: $0, into: &buffer)
+        }
+        hint.add(
+            collection: collection,
+            record: .init(
+                lineOffset: base + placed.start, lineLength: placed.length,
+                valueStart: placed.valueStart, id: id), keys: keys, orders: orders)
         records += 1
         try flushIfFull()
     }
@@ -97,11 +114,14 @@ struct DataFileWriter {
 
     /// Writes every live record a view holds, base records copied line for line, index entries
     /// carried over from the old hint (no record is decoded unless an index is new).
-    static func writeView(_ view: StoreView, to path: String, generation: Int, epoch: Int,
-                          definitions: [String: [IndexDefinition]], progress: ((Int, Int) -> Void)? = nil) throws(StoreError) -> DataFileWriter {
+    static func writeView(
+        _ view: StoreView, to path: String, generation: Int, epoch: Int,
+        definitions: [String: [IndexDefinition]], progress: ((Int, Int) -> Void)? = nil
+    ) throws(StoreError) -> DataFileWriter {
         var writer = try DataFileWriter(path: path, definitions: definitions)
         do throws(StoreError) {
-            let names = Set((view.generation.hint?.collections.keys).map(Array.init) ?? []).union(view.collections.keys).sorted()
+            let names = Set((view.generation.hint?.collections.keys).map(Array.init) ?? []).union(view.collections.keys)
+                .sorted()
             var merged: [(String, [StoreView.MergeRecord])] = []
             var total = 0
             for name in names {
@@ -110,7 +130,9 @@ struct DataFileWriter {
                 merged.append((name, records))
                 total += records.count
             }
-            try writer.header(generation: generation, epoch: epoch, sequence: view.lastSequence, sequences: view.sequences, records: total)
+            try writer.header(
+                generation: generation, epoch: epoch, sequence: view.lastSequence, sequences: view.sequences,
+                records: total)
             var done = 0
             for (name, records) in merged {
                 let collectionDefinitions = definitions[name] ?? []
@@ -137,7 +159,9 @@ struct DataFileWriter {
                             keys = collectionDefinitions.map { $0.keys(value) }
                             orders = collectionDefinitions.map { $0.order?(value) }
                         }
-                        try writer.copy(line: line, collection: name, id: base.id(number), valueStart: location.valueStart, keys: keys, orders: orders)
+                        try writer.copy(
+                            line: line, collection: name, id: base.id(number), valueStart: location.valueStart,
+                            keys: keys, orders: orders)
                     case .journal(let id, let value, let keys, let orders):
                         try writer.add(collection: name, id: id, value: value, keys: keys, orders: orders)
                     }
@@ -156,7 +180,9 @@ struct DataFileWriter {
 
     /// Each base record's keys and order values per definition, read back from the hint's
     /// postings; `complete` is false when the hint lacks one of the definitions.
-    private static func carriedKeys(_ base: HintCollection, _ definitions: [IndexDefinition]) -> (complete: Bool, keys: [[[String]]], orders: [[String]?]) {
+    private static func carriedKeys(
+        _ base: HintCollection, _ definitions: [IndexDefinition]
+    ) -> (complete: Bool, keys: [[[String]]], orders: [[String]?]) {
         var keys: [[[String]]] = []
         var orders: [[String]?] = []
         for definition in definitions {
@@ -167,7 +193,8 @@ struct DataFileWriter {
                 for number in index.run(k) { perRecord[Int(number)].append(key) }
             }
             keys.append(perRecord)
-            orders.append(index.isOrdered ? (0..<base.count).map { String(decoding: index.order($0), as: UTF8.self) } : nil)
+            orders.append(
+                index.isOrdered ? (0..<base.count).map { String(decoding: index.order($0), as: UTF8.self) } : nil)
         }
         return (true, keys, orders)
     }

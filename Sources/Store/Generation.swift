@@ -1,6 +1,7 @@
 import JSON
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The immutable part of one generation: its data file (`data-<g>.jsonl`, one record per line, in
@@ -21,7 +22,9 @@ final class Generation {
 
     var lastSequence: Int { hint?.lastSequence ?? 0 }
     var sequences: [String: Int] { hint?.sequences ?? [:] }
-    var dataName: String { data.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path } ?? "data-\(number).jsonl" }
+    var dataName: String {
+        data.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path } ?? "data-\(number).jsonl"
+    }
 
     @inline(__always) func collection(_ name: String) -> HintCollection? { hint?.collections[name] }
 
@@ -30,14 +33,23 @@ final class Generation {
         checkedLine(collection, record).map(\.line)
     }
 
-    private func checkedLine(_ collection: HintCollection, _ record: Int) -> Result<(line: UnsafeRawBufferPointer, location: HintCollection.Location), StoreError> {
+    private func checkedLine(
+        _ collection: HintCollection, _ record: Int
+    ) -> Result<(line: UnsafeRawBufferPointer, location: HintCollection.Location), StoreError> {
         guard record >= 0, record < collection.count else {
-            return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records, reason: "record number \(record) out of range"))
+            return .failure(
+                .corrupt(
+                    file: "hint-\(number).bin", offset: collection.records,
+                    reason: "record number \(record) out of range"))
         }
         let location = collection.location(record)
         guard location.lineOffset >= 0, location.lineOffset + location.lineLength < data!.size,
-              location.valueStart < location.lineLength - LineCodec.trailerLength else {
-            return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records + record * 24, reason: "points outside data-\(number).jsonl"))
+            location.valueStart < location.lineLength - LineCodec.trailerLength
+        else {
+            return .failure(
+                .corrupt(
+                    file: "hint-\(number).bin", offset: collection.records + record * 24,
+                    reason: "points outside data-\(number).jsonl"))
         }
         let line = data!.slice(location.lineOffset, location.lineLength)
         guard LineCodec.verify(line) else {
@@ -47,9 +59,14 @@ final class Generation {
         // line is caught here, not served as that record.
         let id = collection.idBytes(record), idEnd = location.valueStart - 6
         let plain = !id.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        if plain, idEnd - id.count < 0 || compareBytes(UnsafeRawBufferPointer(rebasing: line[(idEnd - id.count)..<idEnd]), id) != 0 {
-            return .failure(.corrupt(file: "hint-\(number).bin", offset: collection.records + record * 24,
-                                     reason: "names a line of data-\(number).jsonl that holds another record"))
+        if plain,
+            idEnd - id.count < 0
+                || compareBytes(UnsafeRawBufferPointer(rebasing: line[(idEnd - id.count)..<idEnd]), id) != 0
+        {
+            return .failure(
+                .corrupt(
+                    file: "hint-\(number).bin", offset: collection.records + record * 24,
+                    reason: "names a line of data-\(number).jsonl that holds another record"))
         }
         return .success((line, location))
     }
@@ -57,7 +74,8 @@ final class Generation {
     /// The serialized value of a record (inside its checked line).
     func value(_ collection: HintCollection, _ record: Int) -> Result<JSON, StoreError> {
         checkedLine(collection, record).flatMap { line, location in
-            let bytes = UnsafeRawBufferPointer(rebasing: line[location.valueStart..<(line.count - LineCodec.trailerLength)])
+            let bytes = UnsafeRawBufferPointer(
+                rebasing: line[location.valueStart..<(line.count - LineCodec.trailerLength)])
             do { return .success(try JSON.parseTrusted(bytes.bindMemory(to: UInt8.self))) } catch {
                 return .failure(.corrupt(file: dataName, offset: location.lineOffset, reason: "record is not JSON"))
             }
@@ -68,7 +86,9 @@ final class Generation {
 
     static func dataPath(_ directory: String, _ generation: Int) -> String { "\(directory)/data-\(generation).jsonl" }
     static func hintPath(_ directory: String, _ generation: Int) -> String { "\(directory)/hint-\(generation).bin" }
-    static func journalPath(_ directory: String, _ generation: Int) -> String { "\(directory)/journal-\(generation).jsonl" }
+    static func journalPath(_ directory: String, _ generation: Int) -> String {
+        "\(directory)/journal-\(generation).jsonl"
+    }
 
     struct OpenOptions {
         /// CRC of the whole data file against the hint's (one sequential pass; the supervisor does it once at start).
@@ -84,26 +104,38 @@ final class Generation {
 
     /// Maps a published generation. A hint that is missing, damaged, disagrees with its data file
     /// or lacks an index this process defines is rebuilt from the data file (and never trusted).
-    static func open(directory: String, number: Int, definitions: [String: [IndexDefinition]], options: OpenOptions,
-                     notes: inout [String]) throws(StoreError) -> Generation {
+    static func open(
+        directory: String, number: Int, definitions: [String: [IndexDefinition]], options: OpenOptions,
+        notes: inout [String]
+    ) throws(StoreError) -> Generation {
         guard number > 0 else { return .empty() }
         let dataPath = dataPath(directory, number), hintPath = hintPath(directory, number)
         guard Files.exists(dataPath) else {
-            throw StoreError.corrupt(file: "data-\(number).jsonl", offset: 0, reason: "the data file the head names is missing")
+            throw StoreError.corrupt(
+                file: "data-\(number).jsonl", offset: 0, reason: "the data file the head names is missing")
         }
         let data = try MappedFile(path: dataPath)
         var hint: HintFile? = nil
         var problem: String? = nil
         if Files.exists(hintPath) {
             do {
-                let candidate = try HintFile(file: try MappedFile(path: hintPath), verifyChecksum: options.verifyHintChecksum)
+                let candidate = try HintFile(
+                    file: try MappedFile(path: hintPath), verifyChecksum: options.verifyHintChecksum)
                 // Collections the data file holds need every index this release defines for them;
                 // one it does not hold yet is indexed from the journal until the next compaction.
-                let wanted = Set(definitions.filter { candidate.collections[$0.key] != nil }.flatMap { c, list in list.map { "\(c)/\($0.name)" } })
-                if candidate.generation != number { problem = "names generation \(candidate.generation)" }
-                else if candidate.dataBytes != data.size { problem = "describes \(candidate.dataBytes) data bytes, the file has \(data.size)" }
-                else if !wanted.isSubset(of: candidate.indexNames) { problem = "lacks indexes \(wanted.subtracting(candidate.indexNames).sorted())" }
-                else { hint = candidate }
+                let wanted = Set(
+                    definitions.filter { candidate.collections[$0.key] != nil }.flatMap { c, list in
+                        list.map { "\(c)/\($0.name)" }
+                    })
+                if candidate.generation != number {
+                    problem = "names generation \(candidate.generation)"
+                } else if candidate.dataBytes != data.size {
+                    problem = "describes \(candidate.dataBytes) data bytes, the file has \(data.size)"
+                } else if !wanted.isSubset(of: candidate.indexNames) {
+                    problem = "lacks indexes \(wanted.subtracting(candidate.indexNames).sorted())"
+                } else {
+                    hint = candidate
+                }
             } catch {
                 problem = error.description
             }
@@ -117,7 +149,9 @@ final class Generation {
         }
         if hint == nil {
             guard options.allowHintRebuild else {
-                throw StoreError.corrupt(file: "hint-\(number).bin", offset: 0, reason: "\(problem ?? "unusable"); recover under the lock to rebuild it")
+                throw StoreError.corrupt(
+                    file: "hint-\(number).bin", offset: 0,
+                    reason: "\(problem ?? "unusable"); recover under the lock to rebuild it")
             }
             let bytes = try rebuildHint(data: data, generation: number, definitions: definitions)
             notes.append("hint-\(number).bin \(problem ?? "unusable"): rebuilt from data-\(number).jsonl")
@@ -133,14 +167,20 @@ final class Generation {
     }
 
     /// Reads every line of a data file (checking each) and builds its hint.
-    static func rebuildHint(data: MappedFile, generation: Int, definitions: [String: [IndexDefinition]]) throws(StoreError) -> [UInt8] {
+    static func rebuildHint(
+        data: MappedFile, generation: Int, definitions: [String: [IndexDefinition]]
+    ) throws(StoreError) -> [UInt8] {
         var builder = HintBuilder(definitions: definitions)
         let header = try DataFileReader.scan(data) { collection, id, location, value in
-            builder.add(collection: collection, record: .init(lineOffset: location.lineOffset, lineLength: location.lineLength,
-                                                              valueStart: location.valueStart, id: id), value: value)
+            builder.add(
+                collection: collection,
+                record: .init(
+                    lineOffset: location.lineOffset, lineLength: location.lineLength,
+                    valueStart: location.valueStart, id: id), value: value)
         }
-        return builder.build(generation: generation, epoch: header.epoch, lastSequence: header.sequence, sequences: header.sequences,
-                             dataBytes: data.size, dataCRC: CRC32.checksum(data.bytes))
+        return builder.build(
+            generation: generation, epoch: header.epoch, lastSequence: header.sequence, sequences: header.sequences,
+            dataBytes: data.size, dataCRC: CRC32.checksum(data.bytes))
     }
 }
 
@@ -164,7 +204,9 @@ enum DataFileReader {
 
     /// Checks every line and hands each record to `body`; returns the header.
     @discardableResult
-    static func scan(_ file: MappedFile, _ body: (String, String, HintCollection.Location, JSON) throws(StoreError) -> Void) throws(StoreError) -> Header {
+    static func scan(
+        _ file: MappedFile, _ body: (String, String, HintCollection.Location, JSON) throws(StoreError) -> Void
+    ) throws(StoreError) -> Header {
         let name = file.path.split(separator: "/").last.map(String.init) ?? file.path
         let buffer = file.bytes
         var offset = 0
@@ -183,26 +225,38 @@ enum DataFileReader {
             if header == nil {
                 guard let format = object["format"]?.intValue else { throw StoreError.notAStoreFile(file.path) }
                 guard format <= formatVersion else {
-                    throw StoreError.corrupt(file: name, offset: 0, reason: "format \(format) is newer than this server understands (\(formatVersion))")
+                    throw StoreError.corrupt(
+                        file: name, offset: 0,
+                        reason: "format \(format) is newer than this server understands (\(formatVersion))")
                 }
                 var sequences: [String: Int] = [:]
                 for (key, value) in object["sequences"]?.objectValue ?? [:] { sequences[key] = value.intValue ?? 0 }
-                header = Header(generation: object["generation"]?.intValue ?? 0, epoch: object["epoch"]?.intValue ?? 1,
-                                sequence: object["seq"]?.intValue ?? 0, sequences: sequences, records: object["records"]?.intValue ?? -1)
+                header = Header(
+                    generation: object["generation"]?.intValue ?? 0, epoch: object["epoch"]?.intValue ?? 1,
+                    sequence: object["seq"]?.intValue ?? 0, sequences: sequences,
+                    records: object["records"]?.intValue ?? -1)
             } else {
-                guard let collection = object["c"]?.stringValue, let id = object["id"]?.stringValue, let value = object["v"] else {
+                guard let collection = object["c"]?.stringValue, let id = object["id"]?.stringValue,
+                    let value = object["v"]
+                else {
                     throw StoreError.corrupt(file: name, offset: offset, reason: "record line without c/id/v")
                 }
                 let valueStart = valueOffset(in: line)
-                guard let valueStart else { throw StoreError.corrupt(file: name, offset: offset, reason: "record line not in the data file layout") }
-                try body(collection, id, .init(lineOffset: offset, lineLength: newline - offset, valueStart: valueStart), value)
+                guard let valueStart else {
+                    throw StoreError.corrupt(
+                        file: name, offset: offset, reason: "record line not in the data file layout")
+                }
+                try body(
+                    collection, id, .init(lineOffset: offset, lineLength: newline - offset, valueStart: valueStart),
+                    value)
                 loaded += 1
             }
             offset = newline + 1
         }
         guard let header else { throw StoreError.notAStoreFile(file.path) }
         guard header.records == loaded else {
-            throw StoreError.corrupt(file: name, offset: buffer.count, reason: "header announces \(header.records) records, found \(loaded)")
+            throw StoreError.corrupt(
+                file: name, offset: buffer.count, reason: "header announces \(header.records) records, found \(loaded)")
         }
         return header
     }
@@ -221,8 +275,14 @@ enum DataFileReader {
             guard i < line.count, line[i] == UInt8(ascii: "\"") else { return false }
             i += 1
             while i < line.count {
-                if line[i] == UInt8(ascii: "\\") { i += 2; continue }
-                if line[i] == UInt8(ascii: "\"") { i += 1; return true }
+                if line[i] == UInt8(ascii: "\\") {
+                    i += 2
+                    continue
+                }
+                if line[i] == UInt8(ascii: "\"") {
+                    i += 1
+                    return true
+                }
                 i += 1
             }
             return false

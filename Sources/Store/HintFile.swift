@@ -1,6 +1,7 @@
 import JSON
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The hint file of one data file (`hint-<g>.bin`): everything a process needs to find records
@@ -39,17 +40,25 @@ final class HintFile {
     init(file: MappedFile, verifyChecksum: Bool = true) throws(StoreError) {
         self.file = file
         let name = file.path.split(separator: "/").last.map(String.init) ?? file.path
-        func damaged(_ offset: Int, _ reason: String) -> StoreError { .corrupt(file: name, offset: offset, reason: reason) }
+        func damaged(_ offset: Int, _ reason: String) -> StoreError {
+            .corrupt(file: name, offset: offset, reason: reason)
+        }
         let bytes = file.bytes
         guard bytes.count >= 24, Array(bytes[0..<8]) == Self.magic else { throw damaged(0, "not a hint file") }
-        guard Array(bytes[(bytes.count - 4)...]) == Self.endMagic else { throw damaged(bytes.count, "hint file is incomplete") }
+        guard Array(bytes[(bytes.count - 4)...]) == Self.endMagic else {
+            throw damaged(bytes.count, "hint file is incomplete")
+        }
         let stored = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt32.self)
-        guard !verifyChecksum || CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 8)])) == stored else {
+        guard
+            !verifyChecksum || CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 8)])) == stored
+        else {
             throw damaged(bytes.count - 8, "hint file checksum mismatch")
         }
         let metaLength = Int(bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         guard metaLength > 0, 16 + metaLength <= bytes.count - 8,
-              case .object(let meta)? = try? JSON.parse(UnsafeRawBufferPointer(rebasing: bytes[16..<(16 + metaLength)]).bindMemory(to: UInt8.self)) else {
+            case .object(let meta)? = try? JSON.parse(
+                UnsafeRawBufferPointer(rebasing: bytes[16..<(16 + metaLength)]).bindMemory(to: UInt8.self))
+        else {
             throw damaged(16, "hint meta is not JSON")
         }
         func int(_ object: JSONObject, _ key: String) throws(StoreError) -> Int {
@@ -71,27 +80,39 @@ final class HintFile {
         var collections: [String: HintCollection] = [:]
         var indexNames = Set<String>()
         for (ordinal, entry) in (meta["collections"]?.arrayValue ?? []).enumerated() {
-            guard case .object(let c) = entry, let collectionName = c["name"]?.stringValue else { throw damaged(16, "hint meta collection without a name") }
+            guard case .object(let c) = entry, let collectionName = c["name"]?.stringValue else {
+                throw damaged(16, "hint meta collection without a name")
+            }
             let count = try int(c, "count"), records = try int(c, "records"), byID = try int(c, "by_id")
-            guard records + count * 24 <= end, byID + count * 4 <= end else { throw damaged(records, "record table out of bounds") }
+            guard records + count * 24 <= end, byID + count * 4 <= end else {
+                throw damaged(records, "record table out of bounds")
+            }
             var indexes: [String: HintIndex] = [:]
             for indexEntry in c["indexes"]?.arrayValue ?? [] {
-                guard case .object(let i) = indexEntry, let indexName = i["name"]?.stringValue else { throw damaged(16, "hint index without a name") }
+                guard case .object(let i) = indexEntry, let indexName = i["name"]?.stringValue else {
+                    throw damaged(16, "hint index without a name")
+                }
                 let keys = try int(i, "keys"), keyCount = try int(i, "key_count"), postings = try int(i, "postings")
                 let postingCount = try int(i, "posting_count")
                 let ordered = i["ordered"]?.boolValue ?? false
                 let orders = ordered ? try int(i, "orders") : 0
-                guard keys + keyCount * 16 <= end, postings + postingCount * 4 <= end, !ordered || orders + count * 8 <= end else {
+                guard keys + keyCount * 16 <= end, postings + postingCount * 4 <= end,
+                    !ordered || orders + count * 8 <= end
+                else {
                     throw damaged(keys, "index \(indexName) out of bounds")
                 }
-                let index = HintIndex(bytes: bytes, strings: strings, keys: keys, keyCount: keyCount, postings: postings,
-                                      postingCount: postingCount, orders: ordered ? orders : nil, recordCount: count)
-                guard !verifyChecksum || index.isWellFormed else { throw damaged(keys, "index \(indexName) points outside its tables") }
+                let index = HintIndex(
+                    bytes: bytes, strings: strings, keys: keys, keyCount: keyCount, postings: postings,
+                    postingCount: postingCount, orders: ordered ? orders : nil, recordCount: count)
+                guard !verifyChecksum || index.isWellFormed else {
+                    throw damaged(keys, "index \(indexName) points outside its tables")
+                }
                 indexes[indexName] = index
                 indexNames.insert("\(collectionName)/\(indexName)")
             }
-            let collection = HintCollection(ordinal: ordinal, bytes: bytes, strings: strings, count: count, records: records, byID: byID,
-                                            indexes: indexes)
+            let collection = HintCollection(
+                ordinal: ordinal, bytes: bytes, strings: strings, count: count, records: records, byID: byID,
+                indexes: indexes)
             // A full pass over every entry with the CRC (recovery, verify); otherwise every accessor
             // checks what it reads, so mapping a generation costs nothing per record.
             guard !verifyChecksum || collection.isWellFormed(dataBytes: dataBytes) else {
@@ -125,9 +146,10 @@ struct HintCollection {
 
     @inline(__always) func location(_ record: Int) -> Location {
         let at = records + record * 24
-        return Location(lineOffset: Int(bytes.load(fromByteOffset: at, as: UInt64.self)),
-                        lineLength: Int(bytes.load(fromByteOffset: at + 8, as: UInt32.self)),
-                        valueStart: Int(bytes.load(fromByteOffset: at + 12, as: UInt32.self)))
+        return Location(
+            lineOffset: Int(bytes.load(fromByteOffset: at, as: UInt64.self)),
+            lineLength: Int(bytes.load(fromByteOffset: at + 8, as: UInt32.self)),
+            valueStart: Int(bytes.load(fromByteOffset: at + 12, as: UInt32.self)))
     }
 
     @inline(__always) func idBytes(_ record: Int) -> UnsafeRawBufferPointer {
@@ -162,8 +184,9 @@ struct HintCollection {
             let idOffset = Int(bytes.load(fromByteOffset: at + 16, as: UInt32.self))
             let idLength = Int(bytes.load(fromByteOffset: at + 20, as: UInt32.self))
             guard location.lineOffset + location.lineLength < dataBytes, location.valueStart < location.lineLength,
-                  idOffset + idLength <= strings.count,
-                  Int(bytes.load(fromByteOffset: byID + record * 4, as: UInt32.self)) < count else { return false }
+                idOffset + idLength <= strings.count,
+                Int(bytes.load(fromByteOffset: byID + record * 4, as: UInt32.self)) < count
+            else { return false }
         }
         return true
     }
@@ -182,12 +205,15 @@ struct HintIndex {
 
     var isOrdered: Bool { orders != nil }
 
-    @inline(__always) func keyBytes(_ i: Int) -> UnsafeRawBufferPointer { string(at: keys + i * 16, in: bytes, pool: strings) }
+    @inline(__always) func keyBytes(_ i: Int) -> UnsafeRawBufferPointer {
+        string(at: keys + i * 16, in: bytes, pool: strings)
+    }
 
     /// Record numbers in a run are checked by their readers (`HintCollection` and `Generation`).
     @inline(__always) func run(_ i: Int) -> UnsafeBufferPointer<UInt32> {
         let at = keys + i * 16
-        let start = Int(bytes.load(fromByteOffset: at + 8, as: UInt32.self)), count = Int(bytes.load(fromByteOffset: at + 12, as: UInt32.self))
+        let start = Int(bytes.load(fromByteOffset: at + 8, as: UInt32.self)),
+            count = Int(bytes.load(fromByteOffset: at + 12, as: UInt32.self))
         guard start + count <= postingCount else { return UnsafeBufferPointer(start: nil, count: 0) }
         let base = bytes.baseAddress!.advanced(by: postings + start * 4).assumingMemoryBound(to: UInt32.self)
         return UnsafeBufferPointer(start: base, count: count)
@@ -218,15 +244,19 @@ struct HintIndex {
     var isWellFormed: Bool {
         for i in 0..<keyCount {
             let at = keys + i * 16
-            let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
-            let start = Int(bytes.load(fromByteOffset: at + 8, as: UInt32.self)), count = Int(bytes.load(fromByteOffset: at + 12, as: UInt32.self))
+            let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)),
+                length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
+            let start = Int(bytes.load(fromByteOffset: at + 8, as: UInt32.self)),
+                count = Int(bytes.load(fromByteOffset: at + 12, as: UInt32.self))
             guard offset + length <= strings.count, start + count <= postingCount else { return false }
         }
-        for i in 0..<postingCount where Int(bytes.load(fromByteOffset: postings + i * 4, as: UInt32.self)) >= recordCount { return false }
+        for i in 0..<postingCount
+        where Int(bytes.load(fromByteOffset: postings + i * 4, as: UInt32.self)) >= recordCount { return false }
         if let orders {
             for record in 0..<recordCount {
                 let at = orders + record * 8
-                let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
+                let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)),
+                    length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
                 guard offset + length <= strings.count else { return false }
             }
         }
@@ -236,8 +266,11 @@ struct HintIndex {
 
 /// The pool bytes a string reference (u32 offset, u32 length at `at`) names; empty when it points
 /// outside the pool, so a damaged entry reads as no match instead of out of bounds.
-@inline(__always) func string(at: Int, in bytes: UnsafeRawBufferPointer, pool: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-    let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)), length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
+@inline(__always) func string(
+    at: Int, in bytes: UnsafeRawBufferPointer, pool: UnsafeRawBufferPointer
+) -> UnsafeRawBufferPointer {
+    let offset = Int(bytes.load(fromByteOffset: at, as: UInt32.self)),
+        length = Int(bytes.load(fromByteOffset: at + 4, as: UInt32.self))
     guard offset + length <= pool.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
     return UnsafeRawBufferPointer(rebasing: pool[offset..<(offset + length)])
 }
@@ -249,7 +282,8 @@ struct HintIndex {
 /// Byte order of two strings' UTF-8 (what the hint's binary searches compare with memcmp).
 @inline(__always) func bytewiseLess(_ a: String, _ b: String) -> Bool {
     var a = a, b = b
-    return a.withUTF8 { x in b.withUTF8 { y in compareBytes(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) < 0 } }
+    return a.withUTF8 { x in b.withUTF8 { y in compareBytes(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) < 0 }
+    }
 }
 
 /// memcmp order, then length: the order hint tables are sorted in.
@@ -294,25 +328,35 @@ struct HintBuilder {
     /// collection's i-th definition).
     mutating func add(collection: String, record: Record, keys: [[String]], orders: [String?]) {
         if collections[collection] == nil {
-            collections[collection] = Collection(name: collection, indexes: (definitions[collection] ?? []).map {
-                Index(name: $0.name, ordered: $0.order != nil)
-            })
+            collections[collection] = Collection(
+                name: collection,
+                indexes: (definitions[collection] ?? []).map {
+                    Index(name: $0.name, ordered: $0.order != nil)
+                })
         }
         let number = UInt32(collections[collection]!.records.count)
         collections[collection]!.records.append(record)
         for i in collections[collection]!.indexes.indices {
-            for key in keys[i].count < 2 ? keys[i] : Array(Set(keys[i])) { collections[collection]!.indexes[i].entries.append((key, number)) }
-            if collections[collection]!.indexes[i].ordered { collections[collection]!.indexes[i].orders.append(orders[i] ?? "") }
+            for key in keys[i].count < 2 ? keys[i] : Array(Set(keys[i])) {
+                collections[collection]!.indexes[i].entries.append((key, number))
+            }
+            if collections[collection]!.indexes[i].ordered {
+                collections[collection]!.indexes[i].orders.append(orders[i] ?? "")
+            }
         }
     }
 
     /// Adds a record by computing its keys from its value.
     mutating func add(collection: String, record: Record, value: JSON) {
         let definitions = definitions[collection] ?? []
-        add(collection: collection, record: record, keys: definitions.map { $0.keys(value) }, orders: definitions.map { $0.order?(value) })
+        add(
+            collection: collection, record: record, keys: definitions.map { $0.keys(value) },
+            orders: definitions.map { $0.order?(value) })
     }
 
-    func build(generation: Int, epoch: Int, lastSequence: Int, sequences: [String: Int], dataBytes: Int, dataCRC: UInt32) -> [UInt8] {
+    func build(
+        generation: Int, epoch: Int, lastSequence: Int, sequences: [String: Int], dataBytes: Int, dataCRC: UInt32
+    ) -> [UInt8] {
         var strings: [UInt8] = []
         func intern(_ text: String) -> (UInt32, UInt32) {
             let offset = strings.count
@@ -324,7 +368,13 @@ struct HintBuilder {
         func put32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { sections.append(contentsOf: $0) } }
         func put64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { sections.append(contentsOf: $0) } }
 
-        struct Placed { var name: String; var count: Int; var records: Int; var byID: Int; var indexes: [JSON] }
+        struct Placed {
+            var name: String
+            var count: Int
+            var records: Int
+            var byID: Int
+            var indexes: [JSON]
+        }
         var placed: [Placed] = []
         var indexPlacements: [(collection: Int, index: Int, keys: Int, postings: Int, orders: Int?)] = []
         for name in collections.keys.sorted() {
@@ -336,8 +386,11 @@ struct HintBuilder {
             for record in collection.records {
                 let ref = intern(record.id)
                 idRefs.append(ref)
-                put64(UInt64(record.lineOffset)); put32(UInt32(record.lineLength)); put32(UInt32(record.valueStart))
-                put32(ref.0); put32(ref.1)
+                put64(UInt64(record.lineOffset))
+                put32(UInt32(record.lineLength))
+                put32(UInt32(record.valueStart))
+                put32(ref.0)
+                put32(ref.1)
             }
             align()
             let byIDAt = sections.count
@@ -373,7 +426,12 @@ struct HintBuilder {
                 }
                 align()
                 let keysAt = sections.count
-                for entry in keyTable { put32(entry.0); put32(entry.1); put32(entry.2); put32(entry.3) }
+                for entry in keyTable {
+                    put32(entry.0)
+                    put32(entry.1)
+                    put32(entry.2)
+                    put32(entry.3)
+                }
                 align()
                 let postingsAt = sections.count
                 for record in sorted { put32(record) }
@@ -381,13 +439,20 @@ struct HintBuilder {
                 if index.ordered {
                     align()
                     ordersAt = sections.count
-                    for ref in orderRefs { put32(ref.0); put32(ref.1) }
+                    for ref in orderRefs {
+                        put32(ref.0)
+                        put32(ref.1)
+                    }
                 }
                 indexPlacements.append((placed.count, position, keysAt, postingsAt, ordersAt))
-                indexMetas.append(["name": .string(index.name), "ordered": .bool(index.ordered), "key_count": .int(keyTable.count),
-                                   "posting_count": .int(sorted.count)])
+                indexMetas.append([
+                    "name": .string(index.name), "ordered": .bool(index.ordered), "key_count": .int(keyTable.count),
+                    "posting_count": .int(sorted.count),
+                ])
             }
-            placed.append(Placed(name: name, count: collection.records.count, records: recordsAt, byID: byIDAt, indexes: indexMetas))
+            placed.append(
+                Placed(
+                    name: name, count: collection.records.count, records: recordsAt, byID: byIDAt, indexes: indexMetas))
         }
         align()
         let stringsAt = sections.count
@@ -405,8 +470,10 @@ struct HintBuilder {
                     if let orders = placement.orders { object["orders"] = .int(sectionsStart + orders) }
                     indexes[placement.index] = .object(object)
                 }
-                collectionsJSON.append(["name": .string(p.name), "count": .int(p.count), "records": .int(sectionsStart + p.records),
-                                        "by_id": .int(sectionsStart + p.byID), "indexes": .array(indexes)])
+                collectionsJSON.append([
+                    "name": .string(p.name), "count": .int(p.count), "records": .int(sectionsStart + p.records),
+                    "by_id": .int(sectionsStart + p.byID), "indexes": .array(indexes),
+                ])
             }
             let document: JSON = [
                 "format": 1, "generation": .int(generation), "epoch": .int(epoch), "seq": .int(lastSequence),

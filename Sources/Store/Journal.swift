@@ -1,6 +1,7 @@
 import JSON
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Replays journal lines from a byte range into a view.
@@ -16,15 +17,18 @@ struct JournalScan {
     /// `into: nil` only checks: each line's CRC and sequence number, and with `parse` (what
     /// `store verify` does) its JSON too; without it (the start check) the CRC stands for the
     /// bytes this store wrote, and the workers that apply the entries parse them.
-    static func run(fd: Int32, name: String, from start: Int, to end: Int?, into view: StoreView?, lastSequence: Int,
-                    allowTornTail: Bool, parse: Bool = true) throws(StoreError) -> JournalScan {
+    static func run(
+        fd: Int32, name: String, from start: Int, to end: Int?, into view: StoreView?, lastSequence: Int,
+        allowTornTail: Bool, parse: Bool = true
+    ) throws(StoreError) -> JournalScan {
         let limit: Int
         if let end { limit = end } else { limit = try Files.size(fd) }
         guard limit > start else { return JournalScan(validEnd: start, tornBytes: 0, entries: 0) }
         let bytes = try Files.read(fd, from: start, count: limit - start)
         guard bytes.count == limit - start else {
-            throw StoreError.corrupt(file: name, offset: start + bytes.count,
-                                     reason: "journal ends before its acknowledged length (\(limit) bytes)")
+            throw StoreError.corrupt(
+                file: name, offset: start + bytes.count,
+                reason: "journal ends before its acknowledged length (\(limit) bytes)")
         }
         var sequence = lastSequence
         return try bytes.withUnsafeBufferPointer { (buffer) throws(StoreError) -> JournalScan in
@@ -35,7 +39,9 @@ struct JournalScan {
                 let lineEnd = newline ?? buffer.count
                 // Reading (not recovering or verifying): an entry this view already holds is skipped
                 // by its sequence number alone, without its CRC or JSON (a switch after a compaction).
-                if view != nil, !allowTornTail, let newline, let entrySequence = leadingSequence(buffer, offset, newline), entrySequence <= sequence {
+                if view != nil, !allowTornTail, let newline,
+                    let entrySequence = leadingSequence(buffer, offset, newline), entrySequence <= sequence
+                {
                     offset = newline + 1
                     continue
                 }
@@ -72,7 +78,8 @@ struct JournalScan {
                 }
                 if entrySequence > sequence {
                     guard entrySequence == sequence + 1 else {
-                        throw StoreError.corrupt(file: name, offset: start + offset, reason: "sequence \(entrySequence) follows \(sequence)")
+                        throw StoreError.corrupt(
+                            file: name, offset: start + offset, reason: "sequence \(entrySequence) follows \(sequence)")
                     }
                     if let view {
                         do { try view.apply(operations, sequence: entrySequence) } catch {

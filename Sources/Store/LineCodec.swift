@@ -1,6 +1,7 @@
 import JSON
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One self-checking JSON line: `{...payload members...,"crc":"1a2b3c4d"}\n`. The CRC covers every
@@ -10,7 +11,8 @@ enum LineCodec {
     /// walks byte by byte, and a switch after a compaction skips megabytes of carried entries.
     static func newline(in buffer: UnsafeRawBufferPointer, from offset: Int) -> Int? {
         guard offset < buffer.count, let base = buffer.baseAddress,
-              let found = memchr(base + offset, 0x0A, buffer.count - offset) else { return nil }
+            let found = memchr(base + offset, 0x0A, buffer.count - offset)
+        else { return nil }
         return base.distance(to: UnsafeRawPointer(found))
     }
 
@@ -41,7 +43,11 @@ enum LineCodec {
         var document = Array(UnsafeBufferPointer(rebasing: line[0..<payloadEnd]))
         document.append(UInt8(ascii: "}"))
         // CRC-checked bytes this store serialized: members are distinct.
-        guard case .object(let object)? = try? document.withUnsafeBufferPointer({ (buffer) throws(JSONError) -> JSON in try JSON.parseTrusted(buffer) }) else {
+        guard
+            case .object(let object)? = try? document.withUnsafeBufferPointer({ (buffer) throws(JSONError) -> JSON in
+                try JSON.parseTrusted(buffer)
+            })
+        else {
             throw .syntax
         }
         return object
@@ -67,7 +73,9 @@ extension LineCodec {
     /// Where the payload ends (the `,` of `,"crc":"xxxxxxxx"}`) when the line carries the CRC of
     /// the bytes before it, in the lower-case hex this store writes; the one parser of the trailer.
     static func payloadEnd(_ line: UnsafeRawBufferPointer) -> Result<Int, DecodeError> {
-        guard line.count > trailerLength, line[line.count - 1] == UInt8(ascii: "}"), line[line.count - 2] == UInt8(ascii: "\"") else {
+        guard line.count > trailerLength, line[line.count - 1] == UInt8(ascii: "}"),
+            line[line.count - 2] == UInt8(ascii: "\"")
+        else {
             return .failure(.syntax)
         }
         let markerStart = line.count - trailerLength
@@ -83,13 +91,17 @@ extension LineCodec {
             }
             expected = expected << 4 | UInt32(digit)
         }
-        guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: line[0..<markerStart])) == expected else { return .failure(.checksum) }
+        guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: line[0..<markerStart])) == expected else {
+            return .failure(.checksum)
+        }
         return .success(markerStart)
     }
 
     /// One record line of a data file, built from a value's serialized bytes without parsing them:
     /// `{"c":"<collection>","id":"<id>","v":<value>,"crc":"…"}\n`. Returns where the value starts.
-    static func recordLine(collection: String, id: String, value: UnsafeRawBufferPointer, into out: inout [UInt8]) -> (start: Int, valueStart: Int, length: Int) {
+    static func recordLine(
+        collection: String, id: String, value: UnsafeRawBufferPointer, into out: inout [UInt8]
+    ) -> (start: Int, valueStart: Int, length: Int) {
         let start = out.count
         out.append(contentsOf: #"{"c":"#.utf8)
         JSON.appendString(collection, to: &out)

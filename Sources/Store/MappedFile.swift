@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An immutable file mapped read-only and shared: every process that maps the same data or hint
@@ -19,7 +19,10 @@ final class MappedFile {
         defer { close(fd) }
         size = try Files.size(fd)
         owned = nil
-        guard size > 0 else { mapping = nil; return }
+        guard size > 0 else {
+            mapping = nil
+            return
+        }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
             throw StoreError.errno("mmap \(path)")
         }

@@ -1,7 +1,8 @@
 import JSON
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct StoreOptions: Sendable {
@@ -23,7 +24,10 @@ public struct StoreOptions: Sendable {
     /// records: for `Store.recoverForStart`, whose caller never reads.
     var checkOnly = false
 
-    public init(compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false, recoverOnOpen: Bool = true) {
+    public init(
+        compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false,
+        recoverOnOpen: Bool = true
+    ) {
         self.compactionThreshold = compactionThreshold
         self.fsync = fsync
         self.verifyDataOnOpen = verifyDataOnOpen
@@ -31,7 +35,10 @@ public struct StoreOptions: Sendable {
     }
 }
 
-private enum WriteAttempt<T> { case written(T), attachFirst }
+private enum WriteAttempt<T> {
+    case written(T)
+    case attachFirst
+}
 
 /// The file-locked JSON store shared by every worker process: a log-structured store with a key
 /// directory on disk (Bitcask's shape, with the key directory as a mapped hint file).
@@ -105,7 +112,9 @@ public final class Store {
     /// torn tail, rebuild a damaged hint, remove stale files) and check every file, the whole data
     /// file included with `verifyData`, without keeping the journal's records: the workers hold
     /// those. Throws with the file and offset of any damage; returns what recovery repaired.
-    public static func recoverForStart(directory: String, indexes: [IndexDefinition], verifyData: Bool) throws -> [String] {
+    public static func recoverForStart(
+        directory: String, indexes: [IndexDefinition], verifyData: Bool
+    ) throws -> [String] {
         var options = StoreOptions(verifyDataOnOpen: verifyData)
         options.checkOnly = true
         return try Store(directory: directory, indexes: indexes, options: options).recoveryNotes
@@ -138,8 +147,10 @@ public final class Store {
     /// returns false, without copying them out: a page of a large list costs the records it reads,
     /// not the whole list. `descending` visits the largest order values first, records sharing a
     /// value in creation order (what a stable sort by that value, descending, gives).
-    public func forEach(_ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
-                        _ body: (JSON) throws -> Bool) rethrows {
+    public func forEach(
+        _ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
+        _ body: (JSON) throws -> Bool
+    ) rethrows {
         try view.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
     }
     public var collectionNames: [String] { view.collectionNames }
@@ -153,8 +164,9 @@ public final class Store {
     /// few MiB of writes (the journal tail each process holds stays a small fraction of the store).
     public var needsCompaction: Bool {
         guard let published = head.read() else { return false }
-        return CompactionWatch.isDue(journalBytes: published.committedLength, dataBytes: view.generation.data?.size ?? 0,
-                                     threshold: options.compactionThreshold)
+        return CompactionWatch.isDue(
+            journalBytes: published.committedLength, dataBytes: view.generation.data?.size ?? 0,
+            threshold: options.compactionThreshold)
     }
 
     /// Catches up with the writes other processes acknowledged. Costs a few memory loads when
@@ -167,11 +179,13 @@ public final class Store {
             return
         }
         if published.generation == view.generation.number && published.committedLength == appliedLength
-            && published.epoch == appliedEpoch {
+            && published.epoch == appliedEpoch
+        {
             return
         }
         if published.generation == view.generation.number && published.epoch == appliedEpoch
-            && published.committedLength > appliedLength {
+            && published.committedLength > appliedLength
+        {
             try applyJournal(upTo: published.committedLength)
             return
         }
@@ -280,7 +294,9 @@ public final class Store {
         do { try recover() } catch {
             // The caller's own error is what the request reports; this one must not go unseen: until
             // the next reload succeeds this process may answer with the writes that were dropped.
-            logger.error("cannot reload the store after dropping uncommitted writes", error: error, metadata: ["directory": .string(directory)])
+            logger.error(
+                "cannot reload the store after dropping uncommitted writes", error: error,
+                metadata: ["directory": .string(directory)])
         }
     }
 
@@ -346,7 +362,8 @@ public final class Store {
     private func withLock<T>(_ operation: Int32, _ body: () throws -> T) throws -> T {
         // Nested: the outer holder keeps and releases the lock. A shared hold never writes.
         if lockDepth > 0 {
-            precondition(heldOperation == LOCK_EX || operation == LOCK_SH, "an exclusive lock asked for inside a shared one")
+            precondition(
+                heldOperation == LOCK_EX || operation == LOCK_SH, "an exclusive lock asked for inside a shared one")
             return try body()
         }
         try acquireLock(operation)
@@ -390,34 +407,50 @@ public final class Store {
         } else if head.isInitialized && head.isMidPublish {
             try repairInterruptedPublish()
         } else if !head.isInitialized || !head.checkValueMatches {
-            throw StoreError.corrupt(file: "store.head", offset: 0, reason: "the head is damaged (check value mismatch)")
+            throw StoreError.corrupt(
+                file: "store.head", offset: 0, reason: "the head is damaged (check value mismatch)")
         }
-        guard let published = head.read() else { throw StoreError.corrupt(file: "store.head", offset: 0, reason: "unreadable") }
+        guard let published = head.read() else {
+            throw StoreError.corrupt(file: "store.head", offset: 0, reason: "unreadable")
+        }
         var notes: [String] = []
         // The start check reads the data and hint files whole only when they changed since the
         // last time it did (see VerifiedFiles).
-        let alreadyVerified = options.checkOnly && options.verifyDataOnOpen && VerifiedFiles.unchanged(directory, generation: published.generation)
-        let generation = try Generation.open(directory: directory, number: published.generation, definitions: definitions,
-                                             options: .init(verifyData: options.verifyDataOnOpen && !alreadyVerified, persistRebuiltHint: true,
-                                                            verifyHintChecksum: !alreadyVerified),
-                                             notes: &notes)
-        if options.checkOnly && options.verifyDataOnOpen && !alreadyVerified { VerifiedFiles.record(directory, generation: published.generation, logger: logger) }
+        let alreadyVerified =
+            options.checkOnly && options.verifyDataOnOpen
+            && VerifiedFiles.unchanged(directory, generation: published.generation)
+        let generation = try Generation.open(
+            directory: directory, number: published.generation, definitions: definitions,
+            options: .init(
+                verifyData: options.verifyDataOnOpen && !alreadyVerified, persistRebuiltHint: true,
+                verifyHintChecksum: !alreadyVerified),
+            notes: &notes)
+        if options.checkOnly && options.verifyDataOnOpen && !alreadyVerified {
+            VerifiedFiles.record(directory, generation: published.generation, logger: logger)
+        }
         recoveryNotes += notes
         let path = journalPath(published.generation)
         if !Files.exists(path) && published.committedLength > 0 {
-            throw StoreError.corrupt(file: "journal-\(published.generation).jsonl", offset: 0,
-                                     reason: "the journal is missing; \(published.committedLength) bytes of it were acknowledged")
+            throw StoreError.corrupt(
+                file: "journal-\(published.generation).jsonl", offset: 0,
+                reason: "the journal is missing; \(published.committedLength) bytes of it were acknowledged")
         }
         let fd = try Files.openOrThrow(path, O_RDWR | O_CREAT)
         let fresh = StoreView(generation: generation, definitions: definitions)
         let scan: JournalScan
         do {
-            scan = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: nil, into: options.checkOnly ? nil : fresh,
-                                       lastSequence: generation.lastSequence, allowTornTail: true, parse: !options.checkOnly)
+            scan = try JournalScan.run(
+                fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: nil,
+                into: options.checkOnly ? nil : fresh,
+                lastSequence: generation.lastSequence, allowTornTail: true, parse: !options.checkOnly)
             try Recovery.requireAcknowledged(scan, published)
             if scan.tornBytes > 0 {
-                guard ftruncate(fd, off_t(scan.validEnd)) == 0, fsync(fd) == 0 else { throw StoreError.errno("truncate journal") }
-                recoveryNotes.append("journal-\(published.generation).jsonl: ignored a torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd), never acknowledged)")
+                guard ftruncate(fd, off_t(scan.validEnd)) == 0, fsync(fd) == 0 else {
+                    throw StoreError.errno("truncate journal")
+                }
+                recoveryNotes.append(
+                    "journal-\(published.generation).jsonl: ignored a torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd), never acknowledged)"
+                )
             }
         } catch {
             close(fd)
@@ -429,7 +462,8 @@ public final class Store {
         appliedLength = scan.validEnd
         appliedEpoch = published.epoch
         if scan.validEnd != published.committedLength {
-            head.publish(.init(generation: published.generation, committedLength: scan.validEnd, epoch: published.epoch))
+            head.publish(
+                .init(generation: published.generation, committedLength: scan.validEnd, epoch: published.epoch))
         }
         removeStaleFiles(current: published.generation)
     }
@@ -445,17 +479,25 @@ public final class Store {
         let fields = head.readFields()
         let generation = fields.generation
         guard generation >= 0, generation == 0 || Files.exists(Generation.dataPath(directory, generation)),
-              Files.exists(journalPath(generation)) || generation == 0 else {
-            throw StoreError.corrupt(file: "store.head", offset: 0,
-                                     reason: "a publish was interrupted and the generation it names (\(generation)) has no files")
+            Files.exists(journalPath(generation)) || generation == 0
+        else {
+            throw StoreError.corrupt(
+                file: "store.head", offset: 0,
+                reason: "a publish was interrupted and the generation it names (\(generation)) has no files")
         }
         var notes: [String] = []
-        let epoch = generation == 0 ? 1
-            : try Generation.open(directory: directory, number: generation, definitions: definitions, options: .init(persistRebuiltHint: true),
-                                  notes: &notes).hint?.epoch ?? 1
+        let epoch =
+            generation == 0
+            ? 1
+            : try Generation.open(
+                directory: directory, number: generation, definitions: definitions,
+                options: .init(persistRebuiltHint: true),
+                notes: &notes
+            ).hint?.epoch ?? 1
         head.publish(.init(generation: generation, committedLength: 0, epoch: epoch))
         try head.sync()
-        recoveryNotes.append("store.head: a process died while publishing it; rebuilt from generation \(generation)'s files")
+        recoveryNotes.append(
+            "store.head: a process died while publishing it; rebuilt from generation \(generation)'s files")
     }
 
     /// Files of other generations and temporaries: only when no compaction or restore is running
@@ -477,7 +519,9 @@ public final class Store {
     /// reports a real problem itself.
     private func attachedUnlocked() -> Bool {
         do { return try attachUnlocked() } catch {
-            logger.debug("attaching without the lock failed; trying under the lock", error: error, metadata: ["directory": .string(directory)])
+            logger.debug(
+                "attaching without the lock failed; trying under the lock", error: error,
+                metadata: ["directory": .string(directory)])
             return false
         }
     }
@@ -501,20 +545,26 @@ public final class Store {
     /// Loads the published generation (after a compaction or restore elsewhere).
     private func load(_ published: StoreHead.Value, allowHintRebuild: Bool = true) throws {
         var notes: [String] = []
-        let generation = published.generation == view.generation.number && published.epoch == appliedEpoch && view.generation.hint != nil
+        let generation =
+            published.generation == view.generation.number && published.epoch == appliedEpoch
+                && view.generation.hint != nil
             ? view.generation
-            : try Generation.open(directory: directory, number: published.generation, definitions: definitions,
-                                  options: .init(allowHintRebuild: allowHintRebuild, verifyHintChecksum: allowHintRebuild), notes: &notes)
+            : try Generation.open(
+                directory: directory, number: published.generation, definitions: definitions,
+                options: .init(allowHintRebuild: allowHintRebuild, verifyHintChecksum: allowHintRebuild), notes: &notes)
         let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR)
         // After a compaction (same epoch) this view already holds what the new journal starts with:
         // move it onto the new base instead of replaying those entries.
-        let fresh = published.epoch == appliedEpoch && generation !== view.generation && generation.lastSequence <= view.lastSequence
-            && generation.lastSequence >= view.generation.lastSequence
+        let fresh =
+            published.epoch == appliedEpoch && generation !== view.generation
+                && generation.lastSequence <= view.lastSequence
+                && generation.lastSequence >= view.generation.lastSequence
             ? view.rebased(onto: generation, after: generation.lastSequence)
             : StoreView(generation: generation, definitions: definitions)
         do {
-            _ = try JournalScan.run(fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: published.committedLength,
-                                    into: fresh, lastSequence: fresh.lastSequence, allowTornTail: false)
+            _ = try JournalScan.run(
+                fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: published.committedLength,
+                into: fresh, lastSequence: fresh.lastSequence, allowTornTail: false)
         } catch {
             close(fd)
             throw error
@@ -532,8 +582,9 @@ public final class Store {
     }
 
     private func applyJournal(upTo length: Int) throws {
-        let scan = try JournalScan.run(fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: length,
-                                       into: view, lastSequence: view.lastSequence, allowTornTail: false)
+        let scan = try JournalScan.run(
+            fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: length,
+            into: view, lastSequence: view.lastSequence, allowTornTail: false)
         appliedLength = scan.validEnd
     }
 
@@ -541,13 +592,19 @@ public final class Store {
     /// either a complete entry whose writer died after fsync but before publishing (kept: it is
     /// durable) or a torn one (cut off).
     private func catchUpHoldingExclusiveLock() throws {
-        guard let published = head.read() else { try recover(); return }
-        if published.generation != view.generation.number || published.epoch != appliedEpoch || published.committedLength < appliedLength {
+        guard let published = head.read() else {
+            try recover()
+            return
+        }
+        if published.generation != view.generation.number || published.epoch != appliedEpoch
+            || published.committedLength < appliedLength
+        {
             // The same cheap attach as a reader's (hint entries are checked as they are used): a
             // whole-hint checksum here would hold every other writer up for tens of milliseconds.
             do { try load(published, allowHintRebuild: false) } catch {
-                logger.warning("cannot attach the published generation; recovering it under the lock", error: error,
-                               metadata: ["directory": .string(directory), "generation": "\(published.generation)"])
+                logger.warning(
+                    "cannot attach the published generation; recovering it under the lock", error: error,
+                    metadata: ["directory": .string(directory), "generation": "\(published.generation)"])
                 try recover()
             }
         } else if published.committedLength > appliedLength {
@@ -555,8 +612,9 @@ public final class Store {
         }
         let size = try Files.size(journalFD)
         guard size > appliedLength else { return }
-        let scan = try JournalScan.run(fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: nil,
-                                       into: view, lastSequence: view.lastSequence, allowTornTail: true)
+        let scan = try JournalScan.run(
+            fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: nil,
+            into: view, lastSequence: view.lastSequence, allowTornTail: true)
         if scan.tornBytes > 0 {
             guard ftruncate(journalFD, off_t(scan.validEnd)) == 0 else { throw StoreError.errno("truncate journal") }
         }
@@ -591,12 +649,14 @@ public final class Store {
         let next = startGeneration + 1
         let dataTemporary = Generation.dataPath(directory, next) + ".tmp"
         let hintTemporary = Generation.hintPath(directory, next) + ".tmp"
-        let writer = try DataFileWriter.writeView(base, to: dataTemporary, generation: next, epoch: epoch, definitions: definitions,
-                                                  progress: progress)
+        let writer = try DataFileWriter.writeView(
+            base, to: dataTemporary, generation: next, epoch: epoch, definitions: definitions,
+            progress: progress)
         CrashPoint.reached("compact.data-written")
         do {
-            let hint = writer.hint.build(generation: next, epoch: epoch, lastSequence: base.lastSequence, sequences: base.sequences,
-                                         dataBytes: writer.written, dataCRC: writer.crc)
+            let hint = writer.hint.build(
+                generation: next, epoch: epoch, lastSequence: base.lastSequence, sequences: base.sequences,
+                dataBytes: writer.written, dataCRC: writer.crc)
             try Files.writeAll(hint, to: hintTemporary)
             CrashPoint.reached("compact.hint-written")
             let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
@@ -605,17 +665,22 @@ public final class Store {
                 // so the locked part is a small tail and one fsync.
                 var copied = startLength
                 for _ in 0..<4 {
-                    guard let published = head.read(), published.generation == startGeneration, published.epoch == epoch,
-                          published.committedLength - copied > 64 << 10 else { break }
+                    guard let published = head.read(), published.generation == startGeneration,
+                        published.epoch == epoch,
+                        published.committedLength - copied > 64 << 10
+                    else { break }
                     try copyJournal(from: copied, to: published.committedLength, into: journal)
                     copied = published.committedLength
                 }
                 guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync journal-\(next).jsonl") }
                 let report = try withLock(LOCK_EX) { () throws -> CompactionReport in
                     let started = monotonicMicroseconds()
-                    guard let published = head.read(), published.generation == startGeneration, published.epoch == epoch,
-                          published.committedLength >= copied else {
-                        throw StoreError.system("the store changed generation during the compaction (a restore?); nothing was switched")
+                    guard let published = head.read(), published.generation == startGeneration,
+                        published.epoch == epoch,
+                        published.committedLength >= copied
+                    else {
+                        throw StoreError.system(
+                            "the store changed generation during the compaction (a restore?); nothing was switched")
                     }
                     var end = published.committedLength
                     // Bytes past the acknowledged length: a writer died after its fsync but before
@@ -629,8 +694,9 @@ public final class Store {
                     guard fsync(journal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
                     CrashPoint.reached("switch.journal-written")
                     try publishNextGeneration(next, epoch: epoch, journalLength: end - startLength)
-                    return CompactionReport(generation: next, records: writer.records, dataBytes: writer.written,
-                                            carriedJournalBytes: end - startLength, lockedMicroseconds: monotonicMicroseconds() - started)
+                    return CompactionReport(
+                        generation: next, records: writer.records, dataBytes: writer.written,
+                        carriedJournalBytes: end - startLength, lockedMicroseconds: monotonicMicroseconds() - started)
                 }
                 close(journal)
                 removeGeneration(startGeneration)
@@ -655,7 +721,9 @@ public final class Store {
     /// remove these files after a crash): the data and hint files take their names, the folder is
     /// fsynced, and the next journal is created. Returns the journal's descriptor.
     private func prepareNextGeneration(_ next: Int, dataTemporary: String, hintTemporary: String) throws -> Int32 {
-        guard rename(dataTemporary, Generation.dataPath(directory, next)) == 0 else { throw StoreError.errno("rename data-\(next).jsonl") }
+        guard rename(dataTemporary, Generation.dataPath(directory, next)) == 0 else {
+            throw StoreError.errno("rename data-\(next).jsonl")
+        }
         CrashPoint.reached("switch.data-renamed")
         guard rename(hintTemporary, Generation.hintPath(directory, next)) == 0 else {
             unlink(Generation.dataPath(directory, next))
@@ -718,9 +786,13 @@ public final class Store {
     public func backup(to path: String, progress: ((Int, Int) -> Void)? = nil) throws {
         try refresh()
         let temporary = path + ".tmp"
-        _ = try DataFileWriter.writeView(view, to: temporary, generation: view.generation.number, epoch: appliedEpoch,
-                                         definitions: [:], progress: progress)
-        guard rename(temporary, path) == 0 else { unlink(temporary); throw StoreError.errno("rename \(path)") }
+        _ = try DataFileWriter.writeView(
+            view, to: temporary, generation: view.generation.number, epoch: appliedEpoch,
+            definitions: [:], progress: progress)
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw StoreError.errno("rename \(path)")
+        }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         try Files.fsyncDirectory(folder.isEmpty ? "/" : folder)
     }
@@ -745,17 +817,22 @@ public final class Store {
             defer { pending = writer }
             var records: [(String, String, HintCollection.Location, JSON)] = []
             let header = try DataFileReader.scan(backup) { records.append(($0, $1, $2, $3)) }
-            try writer.header(generation: next, epoch: epoch, sequence: header.sequence, sequences: header.sequences, records: records.count)
+            try writer.header(
+                generation: next, epoch: epoch, sequence: header.sequence, sequences: header.sequences,
+                records: records.count)
             for (collection, id, location, value) in records {
                 let line = backup.slice(location.lineOffset, location.lineLength)
                 let collectionDefinitions = definitions[collection] ?? []
-                try writer.copy(line: line, collection: collection, id: id, valueStart: location.valueStart,
-                                keys: collectionDefinitions.map { $0.keys(value) }, orders: collectionDefinitions.map { $0.order?(value) })
+                try writer.copy(
+                    line: line, collection: collection, id: id, valueStart: location.valueStart,
+                    keys: collectionDefinitions.map { $0.keys(value) },
+                    orders: collectionDefinitions.map { $0.order?(value) })
             }
             try writer.finish()
             CrashPoint.reached("restore.data-written")
-            let hint = writer.hint.build(generation: next, epoch: epoch, lastSequence: header.sequence, sequences: header.sequences,
-                                         dataBytes: writer.written, dataCRC: writer.crc)
+            let hint = writer.hint.build(
+                generation: next, epoch: epoch, lastSequence: header.sequence, sequences: header.sequences,
+                dataBytes: writer.written, dataCRC: writer.crc)
             try Files.writeAll(hint, to: hintTemporary)
             CrashPoint.reached("restore.hint-written")
             let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
@@ -765,7 +842,9 @@ public final class Store {
                 CrashPoint.reached("switch.journal-written")
                 try withLock(LOCK_EX) {
                     try catchUpHoldingExclusiveLock()
-                    guard view.generation.number == startGeneration else { throw StoreError.system("the store changed generation during the restore") }
+                    guard view.generation.number == startGeneration else {
+                        throw StoreError.system("the store changed generation during the restore")
+                    }
                     try publishNextGeneration(next, epoch: epoch, journalLength: 0)
                 }
             } catch {
@@ -797,9 +876,10 @@ public final class Store {
         try refresh()
         var records: [String: Int] = [:]
         for name in view.collectionNames { records[name] = view.count(name) }
-        return Statistics(generation: view.generation.number, epoch: appliedEpoch, lastSequence: view.lastSequence, records: records,
-                          journalBytes: appliedLength, dataBytes: view.generation.data?.size ?? 0,
-                          hintBytes: view.generation.hint?.file.size ?? 0)
+        return Statistics(
+            generation: view.generation.number, epoch: appliedEpoch, lastSequence: view.lastSequence, records: records,
+            journalBytes: appliedLength, dataBytes: view.generation.data?.size ?? 0,
+            hintBytes: view.generation.hint?.file.size ?? 0)
     }
 
     // MARK: format 1
@@ -808,21 +888,28 @@ public final class Store {
     /// Its snapshot becomes generation g's data file (a hard link, so a worker of the old release
     /// still running during a reload keeps its file), a hint is built, the head is rewritten.
     private func migrateFormatOne() throws {
-        guard let published = head.read() else { throw StoreError.corrupt(file: "store.head", offset: 0, reason: "unreadable format-1 head") }
+        guard let published = head.read() else {
+            throw StoreError.corrupt(file: "store.head", offset: 0, reason: "unreadable format-1 head")
+        }
         let g = published.generation
         let snapshot = "\(directory)/snapshot-\(g).jsonl"
         if g > 0 {
             guard Files.exists(snapshot) || Files.exists(Generation.dataPath(directory, g)) else {
-                throw StoreError.corrupt(file: "snapshot-\(g).jsonl", offset: 0, reason: "the format-1 head names a snapshot that is missing")
+                throw StoreError.corrupt(
+                    file: "snapshot-\(g).jsonl", offset: 0, reason: "the format-1 head names a snapshot that is missing"
+                )
             }
             if !Files.exists(Generation.dataPath(directory, g)) {
-                guard link(snapshot, Generation.dataPath(directory, g)) == 0 else { throw StoreError.errno("link snapshot-\(g).jsonl") }
+                guard link(snapshot, Generation.dataPath(directory, g)) == 0 else {
+                    throw StoreError.errno("link snapshot-\(g).jsonl")
+                }
                 try Files.fsyncDirectory(directory)
             }
         }
         head.publish(published)
         try head.sync()
-        recoveryNotes.append("migrated a format-1 store (generation \(g)): snapshot-\(g).jsonl is now data-\(g).jsonl, with a hint file")
+        recoveryNotes.append(
+            "migrated a format-1 store (generation \(g)): snapshot-\(g).jsonl is now data-\(g).jsonl, with a hint file")
     }
 }
 
@@ -888,7 +975,8 @@ struct StoreFileName {
     init?(_ name: String) {
         var base = name
         if base.hasSuffix(".tmp") { base.removeLast(4) }
-        for (prefix, suffix) in [("data-", ".jsonl"), ("hint-", ".bin"), ("journal-", ".jsonl")] where base.hasPrefix(prefix) && base.hasSuffix(suffix) {
+        for (prefix, suffix) in [("data-", ".jsonl"), ("hint-", ".bin"), ("journal-", ".jsonl")]
+        where base.hasPrefix(prefix) && base.hasSuffix(suffix) {
             guard let number = Int(base.dropFirst(prefix.count).dropLast(suffix.count)) else { return nil }
             generation = number
             return
@@ -902,7 +990,6 @@ func monotonicMicroseconds() -> Int {
     clock_gettime(CLOCK_MONOTONIC, &now)
     return now.tv_sec * 1_000_000 + now.tv_nsec / 1_000
 }
-
 
 /// Named steps of compaction and restore where the crash tests stop the process (`_exit`, as a
 /// kill -9 would) through `PARTNERSHIPS_STORE_CRASH_AT`: every step is enumerated, not sampled.
@@ -924,23 +1011,31 @@ public enum CrashPoint {
 enum Recovery {
     /// A blank or missing head is accepted only for a folder holding nothing but generation 0.
     static func requireNothingButGenerationZero(_ directory: String) throws(StoreError) {
-        let leftovers = Files.list(directory).filter { StoreFileName($0)?.generation ?? 0 > 0 || $0.hasPrefix("snapshot-") }
+        let leftovers = Files.list(directory).filter {
+            StoreFileName($0)?.generation ?? 0 > 0 || $0.hasPrefix("snapshot-")
+        }
         guard leftovers.isEmpty else {
-            throw StoreError.corrupt(file: "store.head", offset: 0,
-                                     reason: "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it")
+            throw StoreError.corrupt(
+                file: "store.head", offset: 0,
+                reason:
+                    "the head is missing or blank while \(leftovers.sorted().joined(separator: ", ")) exist; it names the current generation, so the store cannot be opened without it"
+            )
         }
     }
 
     /// Every acknowledged journal byte must have been read back whole.
     static func requireAcknowledged(_ scan: JournalScan, _ published: StoreHead.Value) throws(StoreError) {
         guard scan.validEnd < published.committedLength else { return }
-        throw StoreError.corrupt(file: "journal-\(published.generation).jsonl", offset: scan.validEnd,
-                                 reason: scan.tornBytes > 0 ? "an acknowledged entry is damaged or cut (\(published.committedLength) bytes were acknowledged)"
-                                                            : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
+        throw StoreError.corrupt(
+            file: "journal-\(published.generation).jsonl", offset: scan.validEnd,
+            reason: scan.tornBytes > 0
+                ? "an acknowledged entry is damaged or cut (\(published.committedLength) bytes were acknowledged)"
+                : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
     }
 
     /// Temporaries and files of other generations (a format-1 store keeps its snapshot until migrated).
     static func isStale(_ name: String, current: Int, formatOne: Bool) -> Bool {
-        name.hasSuffix(".tmp") || (StoreFileName(name).map { $0.generation != current } ?? false) || (!formatOne && name.hasPrefix("snapshot-"))
+        name.hasSuffix(".tmp") || (StoreFileName(name).map { $0.generation != current } ?? false)
+            || (!formatOne && name.hasPrefix("snapshot-"))
     }
 }

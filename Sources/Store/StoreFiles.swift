@@ -1,7 +1,8 @@
 import CSystemShims
 import JSON
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum StoreError: Error, CustomStringConvertible, Equatable {
@@ -17,7 +18,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .system(let text): return text
         case .corrupt(let file, let offset, let reason):
-            return "store file \(file) is damaged at byte \(offset) (\(reason)); restore a backup (partnerships store restore) or repair it"
+            return
+                "store file \(file) is damaged at byte \(offset) (\(reason)); restore a backup (partnerships store restore) or repair it"
         case .malformedOperation: return "a journal entry holds an operation this version does not understand"
         case .notAStoreFile(let path): return "\(path) is not a store data file or backup"
         case .diskFull(let what): return "no space left on the store's disk (\(what)); the write was not made"
@@ -72,7 +74,9 @@ enum Files {
         var buffer = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!.advanced(by: got), count - got, off_t(offset + got)) }
+            let n = buffer.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress!.advanced(by: got), count - got, off_t(offset + got))
+            }
             if n < 0 {
                 if Glibc.errno == EINTR { continue }
                 throw StoreError.errno("read")
@@ -132,7 +136,10 @@ enum Files {
             unlink(temporary)
             throw error
         }
-        guard rename(temporary, path) == 0 else { unlink(temporary); throw StoreError.errno("rename \(temporary)") }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw StoreError.errno("rename \(temporary)")
+        }
         try fsyncDirectory(directory)
     }
 
@@ -170,7 +177,9 @@ final class StoreHead {
         self.path = path
         let fd = try Files.openOrThrow(path, O_RDWR | O_CREAT)
         defer { close(fd) }
-        if try Files.size(fd) < 4096 { guard ftruncate(fd, 4096) == 0 else { throw StoreError.errno("ftruncate head") } }
+        if try Files.size(fd) < 4096 {
+            guard ftruncate(fd, 4096) == 0 else { throw StoreError.errno("ftruncate head") }
+        }
         guard let mapped = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
             throw StoreError.errno("mmap head")
         }
@@ -193,9 +202,10 @@ final class StoreHead {
                 if attempt > 100 { sched_yield() }
                 continue
             }
-            let value = Value(generation: Int(partnerships_atomic_load(base + 2)),
-                              committedLength: Int(partnerships_atomic_load(base + 3)),
-                              epoch: Int(partnerships_atomic_load(base + 4)))
+            let value = Value(
+                generation: Int(partnerships_atomic_load(base + 2)),
+                committedLength: Int(partnerships_atomic_load(base + 3)),
+                epoch: Int(partnerships_atomic_load(base + 4)))
             if partnerships_atomic_load(base + 1) == before { return value }
         }
         return nil
@@ -206,8 +216,10 @@ final class StoreHead {
 
     /// The fields as they are, whatever the sequence says (only for repairing a torn publish).
     func readFields() -> Value {
-        Value(generation: Int(partnerships_atomic_load(base + 2)), committedLength: Int(partnerships_atomic_load(base + 3)),
-              epoch: Int(partnerships_atomic_load(base + 4)))
+        Value(
+            generation: Int(partnerships_atomic_load(base + 2)),
+            committedLength: Int(partnerships_atomic_load(base + 3)),
+            epoch: Int(partnerships_atomic_load(base + 4)))
     }
 
     /// Whether the stored check value matches the stored fields (a damaged head is refused on open).

@@ -17,8 +17,10 @@ public struct IndexDefinition: Sendable {
     public let order: (@Sendable (JSON) -> String)?
     public let keys: @Sendable (JSON) -> [String]
 
-    public init(collection: String, name: String, order: (@Sendable (JSON) -> String)? = nil,
-                keys: @escaping @Sendable (JSON) -> [String]) {
+    public init(
+        collection: String, name: String, order: (@Sendable (JSON) -> String)? = nil,
+        keys: @escaping @Sendable (JSON) -> [String]
+    ) {
         self.collection = collection
         self.name = name
         self.order = order
@@ -106,9 +108,14 @@ final class StoreView {
     }
 
     private func parse(_ bytes: [UInt8]) -> JSON? {
-        note(Result { () throws(JSONError) -> JSON in try bytes.withUnsafeBufferPointer { (buffer) throws(JSONError) -> JSON in try JSON.parseTrusted(buffer) } }.mapError {
-            StoreError.corrupt(file: "journal-\(generation.number).jsonl", offset: 0, reason: "applied record is not JSON: \($0)")
-        })
+        note(
+            Result { () throws(JSONError) -> JSON in
+                try bytes.withUnsafeBufferPointer { (buffer) throws(JSONError) -> JSON in try JSON.parseTrusted(buffer)
+                }
+            }.mapError {
+                StoreError.corrupt(
+                    file: "journal-\(generation.number).jsonl", offset: 0, reason: "applied record is not JSON: \($0)")
+            })
     }
 
     private func definitionPosition(_ collection: String, _ index: String) -> Int? {
@@ -189,7 +196,8 @@ final class StoreView {
     }
 
     var collectionNames: [String] {
-        Set((generation.hint?.collections.keys).map(Array.init) ?? []).union(collections.keys).filter { count($0) > 0 }.sorted()
+        Set((generation.hint?.collections.keys).map(Array.init) ?? []).union(collections.keys).filter { count($0) > 0 }
+            .sorted()
     }
 
     private enum Ref {
@@ -217,13 +225,21 @@ final class StoreView {
         let overlay = collections[collection]
         var refs: [Ref] = []
         refs.reserveCapacity(count(collection))
-        let added = (overlay?.records ?? [:]).filter { $0.value.value != nil }.map { ($0.value.rank, $0.key) }.sorted { $0.0 < $1.0 }
+        let added = (overlay?.records ?? [:]).filter { $0.value.value != nil }.map { ($0.value.rank, $0.key) }.sorted {
+            $0.0 < $1.0
+        }
         var next = 0
         for number in 0..<(base?.count ?? 0) {
-            while next < added.count, added[next].0 <= number { refs.append(.overlay(added[next].1)); next += 1 }
+            while next < added.count, added[next].0 <= number {
+                refs.append(.overlay(added[next].1))
+                next += 1
+            }
             if overlay?.shadowed.contains(number) != true { refs.append(.base(number)) }
         }
-        while next < added.count { refs.append(.overlay(added[next].1)); next += 1 }
+        while next < added.count {
+            refs.append(.overlay(added[next].1))
+            next += 1
+        }
         return refs
     }
 
@@ -246,10 +262,16 @@ final class StoreView {
         refs.reserveCapacity(numbers.count + added.count)
         var next = 0
         for number in numbers {
-            while next < added.count, added[next].rank <= Int(number) { refs.append(.overlay(added[next].id)); next += 1 }
+            while next < added.count, added[next].rank <= Int(number) {
+                refs.append(.overlay(added[next].id))
+                next += 1
+            }
             refs.append(.base(Int(number)))
         }
-        while next < added.count { refs.append(.overlay(added[next].id)); next += 1 }
+        while next < added.count {
+            refs.append(.overlay(added[next].id))
+            next += 1
+        }
         return refs
     }
 
@@ -270,18 +292,24 @@ final class StoreView {
     /// largest down and records sharing a value in creation order, as a stable sort by that value
     /// descending does. A key the journal has not touched since the generation began is walked
     /// straight from the hint file: a page costs the records it reads.
-    func forEach(_ collection: String, index: String, key: String, descending: Bool, offset: Int,
-                 _ body: (JSON) throws -> Bool) rethrows {
+    func forEach(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int,
+        _ body: (JSON) throws -> Bool
+    ) rethrows {
         guard let position = definitionPosition(collection, index), offset >= 0 else { return }
         let ordered = definitions[collection]![position].order != nil
         let base = generation.collection(collection)
         let overlay = collections[collection]
-        let untouched = (overlay?.postings[position][key]?.isEmpty ?? true) && (overlay?.shadowedUnderKey[position][key] ?? 0) == 0
+        let untouched =
+            (overlay?.postings[position][key]?.isEmpty ?? true) && (overlay?.shadowedUnderKey[position][key] ?? 0) == 0
         if untouched {
             guard let base, let hintIndex = base.indexes[index] else { return }
             let run = hintIndex.postings(key)
-            try walk(count: run.count, descending: descending, offset: offset,
-                     sameOrder: ordered ? { compareBytes(hintIndex.order(Int(run[$0])), hintIndex.order(Int(run[$1]))) == 0 } : nil) { i in
+            try walk(
+                count: run.count, descending: descending, offset: offset,
+                sameOrder: ordered
+                    ? { compareBytes(hintIndex.order(Int(run[$0])), hintIndex.order(Int(run[$1]))) == 0 } : nil
+            ) { i in
                 guard let value = baseValue(base, Int(run[i])) else { return true }
                 return try body(value)
             }
@@ -291,13 +319,23 @@ final class StoreView {
         var entries: [(order: String, rank: Int, ref: Ref)] = []
         if let base, let hintIndex = base.indexes[index] {
             for number in hintIndex.postings(key) where overlay?.shadowed.contains(Int(number)) != true {
-                entries.append((ordered ? String(decoding: hintIndex.order(Int(number)), as: UTF8.self) : "", Int(number), .base(Int(number))))
+                entries.append(
+                    (
+                        ordered ? String(decoding: hintIndex.order(Int(number)), as: UTF8.self) : "", Int(number),
+                        .base(Int(number))
+                    ))
             }
         }
-        for posting in overlay?.postings[position][key] ?? [] { entries.append((posting.order, posting.rank, .overlay(posting.id))) }
-        entries.sort { a, b in a.order != b.order ? a.order.utf8.lexicographicallyPrecedes(b.order.utf8) : a.rank < b.rank }
-        try walk(count: entries.count, descending: descending, offset: offset,
-                 sameOrder: ordered ? { entries[$0].order == entries[$1].order } : nil) { i in
+        for posting in overlay?.postings[position][key] ?? [] {
+            entries.append((posting.order, posting.rank, .overlay(posting.id)))
+        }
+        entries.sort { a, b in
+            a.order != b.order ? a.order.utf8.lexicographicallyPrecedes(b.order.utf8) : a.rank < b.rank
+        }
+        try walk(
+            count: entries.count, descending: descending, offset: offset,
+            sameOrder: ordered ? { entries[$0].order == entries[$1].order } : nil
+        ) { i in
             guard let value = value(entries[i].ref, collection, base) else { return true }
             return try body(value)
         }
@@ -305,8 +343,10 @@ final class StoreView {
 
     /// The page walk over a list sorted by (order, creation): ascending from `offset`; descending by
     /// groups of equal order values, last group first, each group in creation order.
-    private func walk(count: Int, descending: Bool, offset: Int, sameOrder: ((Int, Int) -> Bool)?,
-                      _ visit: (Int) throws -> Bool) rethrows {
+    private func walk(
+        count: Int, descending: Bool, offset: Int, sameOrder: ((Int, Int) -> Bool)?,
+        _ visit: (Int) throws -> Bool
+    ) rethrows {
         guard offset < count else { return }
         guard descending else {
             for i in offset..<count where try !visit(i) { return }
@@ -340,15 +380,20 @@ final class StoreView {
             guard case .object(let op) = operation, let kind = op["op"]?.stringValue else { throw .malformedOperation }
             switch kind {
             case "put":
-                guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue, let value = op["v"] else { throw .malformedOperation }
+                guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue, let value = op["v"] else {
+                    throw .malformedOperation
+                }
                 let definitions = definitions[c] ?? []
-                put(c, id, bytes: value.serialized(), keys: definitions.map { Array(Set($0.keys(value))) },
+                put(
+                    c, id, bytes: value.serialized(), keys: definitions.map { Array(Set($0.keys(value))) },
                     orders: definitions.map { $0.order?(value) }, sequence: sequence)
             case "del":
                 guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue else { throw .malformedOperation }
                 delete(c, id, sequence: sequence)
             case "seq":
-                guard let name = op["name"]?.stringValue, let value = op["v"]?.intValue else { throw .malformedOperation }
+                guard let name = op["name"]?.stringValue, let value = op["v"]?.intValue else {
+                    throw .malformedOperation
+                }
                 sequences[name] = value
             default:
                 throw .malformedOperation
@@ -357,7 +402,9 @@ final class StoreView {
         lastSequence = sequence
     }
 
-    private func put(_ collection: String, _ id: String, bytes: [UInt8], keys: [[String]], orders: [String?], sequence: Int) {
+    private func put(
+        _ collection: String, _ id: String, bytes: [UInt8], keys: [[String]], orders: [String?], sequence: Int
+    ) {
         forgetDecoded(collection, id)
         let definitions = definitions[collection] ?? []
         var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
@@ -429,7 +476,9 @@ final class StoreView {
         pending.sort { $0.sequence != $1.sequence ? $0.sequence < $1.sequence : $0.rank < $1.rank }
         for entry in pending {
             if let bytes = entry.record.value {
-                rebased.put(entry.collection, entry.id, bytes: bytes, keys: entry.record.keys, orders: entry.record.orders, sequence: entry.sequence)
+                rebased.put(
+                    entry.collection, entry.id, bytes: bytes, keys: entry.record.keys, orders: entry.record.orders,
+                    sequence: entry.sequence)
             } else {
                 rebased.delete(entry.collection, entry.id, sequence: entry.sequence)
             }
@@ -472,7 +521,8 @@ final class StoreView {
     }
 
     /// A base record the journal replaces or deletes: its hint entries are skipped from now on.
-    private func shadow(_ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay) {
+    private func shadow(_ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay)
+    {
         overlay.shadowed.insert(number)
         guard let old = baseValue(base, number) else { return }
         for (position, definition) in (definitions[collection] ?? []).enumerated() {

@@ -1,6 +1,7 @@
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Which generation's immutable files (data and hint) a whole-file check last found intact, by
@@ -14,7 +15,8 @@ enum VerifiedFiles {
 
     static func unchanged(_ directory: String, generation: Int) -> Bool {
         guard let expected = stamp(directory, generation: generation),
-              let bytes = try? Files.readAll(directory + "/" + name) else { return false }
+            let bytes = try? Files.readAll(directory + "/" + name)
+        else { return false }
         return String(decoding: bytes, as: UTF8.self) == expected
     }
 
@@ -23,15 +25,17 @@ enum VerifiedFiles {
     static func record(_ directory: String, generation: Int, logger: Logger) {
         guard let stamp = stamp(directory, generation: generation) else { return }
         do { try Files.writeAll(Array(stamp.utf8), to: directory + "/" + name) } catch {
-            logger.warning("cannot record the verified files; the next start checks them again", error: error,
-                           metadata: ["directory": .string(directory), "generation": "\(generation)"])
+            logger.warning(
+                "cannot record the verified files; the next start checks them again", error: error,
+                metadata: ["directory": .string(directory), "generation": "\(generation)"])
         }
     }
 
     private static func stamp(_ directory: String, generation: Int) -> String? {
         guard generation > 0,
-              let data = identity(Generation.dataPath(directory, generation)),
-              let hint = identity(Generation.hintPath(directory, generation)) else { return nil }
+            let data = identity(Generation.dataPath(directory, generation)),
+            let hint = identity(Generation.hintPath(directory, generation))
+        else { return nil }
         return "generation \(generation)\ndata \(data)\nhint \(hint)\n"
     }
 

@@ -1,6 +1,7 @@
 import JSON
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Store {
@@ -9,7 +10,9 @@ extension Store {
     /// every index entry), every journal entry against the acknowledged length. `problems` are
     /// what makes an open refuse (same messages); `notes` include what an open repairs by itself
     /// (a torn unacknowledged tail, a hint to rebuild).
-    public static func verify(directory: String, indexes: [IndexDefinition] = []) -> (problems: [String], notes: [String]) {
+    public static func verify(
+        directory: String, indexes: [IndexDefinition] = []
+    ) -> (problems: [String], notes: [String]) {
         var notes: [String] = []
         do {
             let (published, formatOne) = try readHead(directory)
@@ -18,39 +21,55 @@ extension Store {
             var lastSequence = 0
             var total = 0
             if g > 0 {
-                let dataName = formatOne && !Files.exists(Generation.dataPath(directory, g)) ? "snapshot-\(g).jsonl" : "data-\(g).jsonl"
+                let dataName =
+                    formatOne && !Files.exists(Generation.dataPath(directory, g))
+                    ? "snapshot-\(g).jsonl" : "data-\(g).jsonl"
                 guard Files.exists("\(directory)/\(dataName)") else {
-                    throw StoreError.corrupt(file: dataName, offset: 0, reason: "the data file the head names is missing")
+                    throw StoreError.corrupt(
+                        file: dataName, offset: 0, reason: "the data file the head names is missing")
                 }
                 let data = try MappedFile(path: "\(directory)/\(dataName)")
                 var scanned: [String: [(String, Int)]] = [:]
-                let header = try DataFileReader.scan(data) { collection, id, location, _ in scanned[collection, default: []].append((id, location.lineOffset)) }
+                let header = try DataFileReader.scan(data) { collection, id, location, _ in
+                    scanned[collection, default: []].append((id, location.lineOffset))
+                }
                 lastSequence = header.sequence
                 total = header.records
                 notes.append("\(dataName): \(header.records) records, sequence \(header.sequence), \(data.size) bytes")
                 if formatOne {
                     notes.append("format-1 store: migrated to data and hint files on the next open")
                 } else {
-                    notes += verifyHint(directory: directory, generation: g, data: data, scanned: scanned, definitions: definitions)
+                    notes += verifyHint(
+                        directory: directory, generation: g, data: data, scanned: scanned, definitions: definitions)
                 }
             }
             let path = Generation.journalPath(directory, g)
             if Files.exists(path) {
                 let fd = try Files.openOrThrow(path, O_RDONLY)
                 defer { close(fd) }
-                let scan = try JournalScan.run(fd: fd, name: "journal-\(g).jsonl", from: 0, to: nil, into: nil, lastSequence: lastSequence,
-                                               allowTornTail: true)
+                let scan = try JournalScan.run(
+                    fd: fd, name: "journal-\(g).jsonl", from: 0, to: nil, into: nil, lastSequence: lastSequence,
+                    allowTornTail: true)
                 try Recovery.requireAcknowledged(scan, published)
-                notes.append("journal-\(g).jsonl: \(scan.entries) entries, \(scan.validEnd) bytes (\(published.committedLength) acknowledged)")
+                notes.append(
+                    "journal-\(g).jsonl: \(scan.entries) entries, \(scan.validEnd) bytes (\(published.committedLength) acknowledged)"
+                )
                 if scan.tornBytes > 0 {
-                    notes.append("journal-\(g).jsonl: torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd), never acknowledged), dropped on next open")
+                    notes.append(
+                        "journal-\(g).jsonl: torn last entry (\(scan.tornBytes) bytes at offset \(scan.validEnd), never acknowledged), dropped on next open"
+                    )
                 }
             } else if published.committedLength > 0 {
-                throw StoreError.corrupt(file: "journal-\(g).jsonl", offset: 0,
-                                         reason: "the journal is missing; \(published.committedLength) bytes of it were acknowledged")
+                throw StoreError.corrupt(
+                    file: "journal-\(g).jsonl", offset: 0,
+                    reason: "the journal is missing; \(published.committedLength) bytes of it were acknowledged")
             }
             let strays = Files.list(directory).filter { Recovery.isStale($0, current: g, formatOne: formatOne) }
-            if !strays.isEmpty { notes.append("files of other generations or unfinished compactions, removed on next open: \(strays.sorted().joined(separator: ", "))") }
+            if !strays.isEmpty {
+                notes.append(
+                    "files of other generations or unfinished compactions, removed on next open: \(strays.sorted().joined(separator: ", "))"
+                )
+            }
             notes.append("generation \(g), epoch \(published.epoch), \(total) records in the data file")
             return ([], notes)
         } catch {
@@ -65,8 +84,12 @@ extension Store {
             return (.init(generation: 0, committedLength: 0, epoch: 1), false)
         }
         let bytes = try Files.readWhole(path)
-        guard bytes.count >= 64 else { throw StoreError.corrupt(file: "store.head", offset: bytes.count, reason: "the head is cut short") }
-        func slot(_ i: Int) -> Int64 { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 8, as: Int64.self) } }
+        guard bytes.count >= 64 else {
+            throw StoreError.corrupt(file: "store.head", offset: bytes.count, reason: "the head is cut short")
+        }
+        func slot(_ i: Int) -> Int64 {
+            bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 8, as: Int64.self) }
+        }
         let value = StoreHead.Value(generation: Int(slot(2)), committedLength: Int(slot(3)), epoch: Int(slot(4)))
         if slot(0) == StoreHead.formatOneMagic { return (value, true) }
         if bytes.allSatisfy({ $0 == 0 }) {
@@ -75,16 +98,21 @@ extension Store {
         }
         // A publish cut short by a dead process: the next open rebuilds the head (see
         // Store.repairInterruptedPublish); nothing acknowledged is at stake.
-        if slot(0) == StoreHead.magic && slot(1) & 1 == 1 { return (.init(generation: value.generation, committedLength: 0, epoch: value.epoch), false) }
+        if slot(0) == StoreHead.magic && slot(1) & 1 == 1 {
+            return (.init(generation: value.generation, committedLength: 0, epoch: value.epoch), false)
+        }
         guard slot(0) == StoreHead.magic, slot(5) == StoreHead.check(value) else {
-            throw StoreError.corrupt(file: "store.head", offset: 0, reason: "the head is damaged (check value mismatch)")
+            throw StoreError.corrupt(
+                file: "store.head", offset: 0, reason: "the head is damaged (check value mismatch)")
         }
         return (value, false)
     }
 
     /// Notes about the hint: what an open would rebuild, or that it agrees.
-    private static func verifyHint(directory: String, generation g: Int, data: MappedFile, scanned: [String: [(String, Int)]],
-                                   definitions: [String: [IndexDefinition]]) -> [String] {
+    private static func verifyHint(
+        directory: String, generation g: Int, data: MappedFile, scanned: [String: [(String, Int)]],
+        definitions: [String: [IndexDefinition]]
+    ) -> [String] {
         let path = Generation.hintPath(directory, g)
         guard Files.exists(path) else { return ["hint-\(g).bin is missing: rebuilt from the data file on next open"] }
         let hint: HintFile
@@ -98,13 +126,20 @@ extension Store {
             guard let tables = hint.collections[collection], tables.count == records.count else {
                 return ["hint-\(g).bin disagrees with data-\(g).jsonl on \(collection)'s records: rebuilt on next open"]
             }
-            for (number, (id, offset)) in records.enumerated() where tables.id(number) != id || tables.location(number).lineOffset != offset || tables.find(id) != number {
+            for (number, (id, offset)) in records.enumerated()
+            where tables.id(number) != id || tables.location(number).lineOffset != offset || tables.find(id) != number {
                 return ["hint-\(g).bin disagrees with data-\(g).jsonl at \(collection)/\(id): rebuilt on next open"]
             }
         }
-        let defined = Set(definitions.filter { hint.collections[$0.key] != nil }.flatMap { c, list in list.map { "\(c)/\($0.name)" } })
+        let defined = Set(
+            definitions.filter { hint.collections[$0.key] != nil }.flatMap { c, list in list.map { "\(c)/\($0.name)" } }
+        )
         if !defined.isEmpty {
-            if !defined.isSubset(of: hint.indexNames) { return ["hint-\(g).bin lacks indexes \(defined.subtracting(hint.indexNames).sorted()): built on next open"] }
+            if !defined.isSubset(of: hint.indexNames) {
+                return [
+                    "hint-\(g).bin lacks indexes \(defined.subtracting(hint.indexNames).sorted()): built on next open"
+                ]
+            }
             if defined == hint.indexNames {
                 // Compared with a hint built afresh; a build that fails is reported, not taken for agreement.
                 let rebuilt: [UInt8]
@@ -116,6 +151,8 @@ extension Store {
                 }
             }
         }
-        return ["hint-\(g).bin: \(hint.recordCount) records, indexes \(hint.indexNames.count), agrees with the data file"]
+        return [
+            "hint-\(g).bin: \(hint.recordCount) records, indexes \(hint.indexNames.count), agrees with the data file"
+        ]
     }
 }

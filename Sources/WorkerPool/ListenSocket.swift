@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
@@ -19,7 +19,9 @@ public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String, mode: mode_t = 0o660, group: String? = nil) -> ListenAddress? {
         if text.hasPrefix("unix:") { return .unix(path: String(text.dropFirst(5)), mode: mode, group: group) }
         if text.hasPrefix("/") { return .unix(path: text, mode: mode, group: group) }
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            return nil
+        }
         return .tcp(host: String(text[..<colon]), port: port)
     }
 }
@@ -38,7 +40,8 @@ public struct ListenSocket {
     public static func bind(_ address: ListenAddress, backlog: Int32 = 1024) throws -> ListenSocket {
         switch address {
         case .unix(let path, let mode, let group):
-            return ListenSocket(fd: try bindUnix(path: path, mode: mode, group: group, backlog: backlog), address: address)
+            return ListenSocket(
+                fd: try bindUnix(path: path, mode: mode, group: group, backlog: backlog), address: address)
         case .tcp(let host, let port):
             let (fd, actualPort) = try bindTCP(host: host, port: port, backlog: backlog)
             return ListenSocket(fd: fd, address: .tcp(host: host, port: actualPort))
@@ -70,13 +73,29 @@ public struct ListenSocket {
                 Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard result == 0 else { close(fd); throw SocketError("bind \(path)") }
-        guard chmod(path, mode) == 0 else { close(fd); throw SocketError("chmod \(path)") }
-        if let group {
-            guard let entry = getgrnam(group) else { close(fd); errno = ENOENT; throw SocketError("group \(group)") }
-            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else { close(fd); throw SocketError("chown \(path)") }
+        guard result == 0 else {
+            close(fd)
+            throw SocketError("bind \(path)")
         }
-        guard listen(fd, backlog) == 0 else { close(fd); throw SocketError("listen \(path)") }
+        guard chmod(path, mode) == 0 else {
+            close(fd)
+            throw SocketError("chmod \(path)")
+        }
+        if let group {
+            guard let entry = getgrnam(group) else {
+                close(fd)
+                errno = ENOENT
+                throw SocketError("group \(group)")
+            }
+            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
+                close(fd)
+                throw SocketError("chown \(path)")
+            }
+        }
+        guard listen(fd, backlog) == 0 else {
+            close(fd)
+            throw SocketError("listen \(path)")
+        }
         try makeNonBlocking(fd)
         return fd
     }
@@ -89,12 +108,24 @@ public struct ListenSocket {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { close(fd); errno = EINVAL; throw SocketError("address \(host)") }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            close(fd)
+            errno = EINVAL
+            throw SocketError("address \(host)")
         }
-        guard result == 0 else { close(fd); throw SocketError("bind \(host):\(port)") }
-        guard listen(fd, backlog) == 0 else { close(fd); throw SocketError("listen") }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw SocketError("bind \(host):\(port)")
+        }
+        guard listen(fd, backlog) == 0 else {
+            close(fd)
+            throw SocketError("listen")
+        }
         var bound = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &bound) {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Paths of the processes the pool starts: the supervisor runs its own binary again as each worker

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small shared-memory table (an mmap'd file in the state folder), as Apache and PHP-FPM keep:
@@ -9,7 +9,8 @@ import Glibc
 /// atomic on the platforms we run on, and a torn *pair* of fields is harmless for statistics.
 public final class Scoreboard {
     public enum WorkerState: Int, Sendable {
-        case empty = 0, starting, idle, busy, stopping
+        case empty = 0
+        case starting, idle, busy, stopping
 
         public var name: String {
             switch self {
@@ -99,14 +100,20 @@ public final class Scoreboard {
     @inline(__always) private func slotBase(_ index: Int) -> Int { Self.headerSize + index * Self.slotSize }
 
     public var header: Header {
-        Header(supervisorPID: word(0, at: 16).pointee, startedAt: word(0, at: 24).pointee,
-               crashRestarts: word(0, at: 32).pointee, timeoutKills: word(0, at: 40).pointee,
-               recycles: word(0, at: 48).pointee, reloads: word(0, at: 56).pointee, generation: word(0, at: 64).pointee,
-               retiredRequests: word(0, at: 72).pointee)
+        Header(
+            supervisorPID: word(0, at: 16).pointee, startedAt: word(0, at: 24).pointee,
+            crashRestarts: word(0, at: 32).pointee, timeoutKills: word(0, at: 40).pointee,
+            recycles: word(0, at: 48).pointee, reloads: word(0, at: 56).pointee, generation: word(0, at: 64).pointee,
+            retiredRequests: word(0, at: 72).pointee)
     }
 
     public enum Counter: Int {
-        case crashRestarts = 32, timeoutKills = 40, recycles = 48, reloads = 56, generation = 64, retiredRequests = 72
+        case crashRestarts = 32
+        case timeoutKills = 40
+        case recycles = 48
+        case reloads = 56
+        case generation = 64
+        case retiredRequests = 72
     }
 
     public func increment(_ counter: Counter, by amount: Int = 1) { word(0, at: counter.rawValue).pointee += amount }
@@ -114,11 +121,13 @@ public final class Scoreboard {
     public func slot(_ index: Int) -> Slot {
         let b = slotBase(index)
         let textLength = min(max(word(b, at: 56).pointee, 0), Self.slotSize - Self.textOffset)
-        let text = String(decoding: UnsafeRawBufferPointer(start: base + b + Self.textOffset, count: textLength), as: UTF8.self)
-        return Slot(index: index, pid: word(b, at: 0).pointee, state: WorkerState(rawValue: word(b, at: 8).pointee) ?? .empty,
-                    generation: word(b, at: 16).pointee, requests: word(b, at: 24).pointee,
-                    busySince: word(b, at: 32).pointee, startedAt: word(b, at: 40).pointee,
-                    wantsReplacement: word(b, at: 48).pointee != 0, currentRequest: text)
+        let text = String(
+            decoding: UnsafeRawBufferPointer(start: base + b + Self.textOffset, count: textLength), as: UTF8.self)
+        return Slot(
+            index: index, pid: word(b, at: 0).pointee, state: WorkerState(rawValue: word(b, at: 8).pointee) ?? .empty,
+            generation: word(b, at: 16).pointee, requests: word(b, at: 24).pointee,
+            busySince: word(b, at: 32).pointee, startedAt: word(b, at: 40).pointee,
+            wantsReplacement: word(b, at: 48).pointee != 0, currentRequest: text)
     }
 
     public var slots: [Slot] { (0..<slotCount).map(slot) }

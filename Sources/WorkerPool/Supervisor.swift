@@ -1,6 +1,7 @@
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct PoolConfiguration: Sendable {
@@ -97,9 +98,13 @@ public final class Supervisor {
         sigprocmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
         if let pidFile = configuration.pidFile { writePIDFile(pidFile) }
-        logger.info("supervisor started", metadata: ["listen": "\(socket.address)", "workers": "\(configuration.workers)",
-                                                     "max_requests": "\(configuration.maxRequests)",
-                                                     "request_timeout": "\(configuration.requestTimeout)"])
+        logger.info(
+            "supervisor started",
+            metadata: [
+                "listen": "\(socket.address)", "workers": "\(configuration.workers)",
+                "max_requests": "\(configuration.maxRequests)",
+                "request_timeout": "\(configuration.requestTimeout)",
+            ])
         ensureWorkers()
 
         while true {
@@ -122,7 +127,8 @@ public final class Supervisor {
             if stopping {
                 if workers.isEmpty && maintenancePID == nil { break }
                 if now() > stopDeadline {
-                    logger.warning("grace period over; killing remaining workers", metadata: ["count": "\(workers.count)"])
+                    logger.warning(
+                        "grace period over; killing remaining workers", metadata: ["count": "\(workers.count)"])
                     for pid in workers.keys { kill(pid, SIGKILL) }
                     stopDeadline = .infinity
                 }
@@ -172,17 +178,24 @@ public final class Supervisor {
     private func progressReload() {
         guard let deadline = reloadDeadline else { return }
         let current = workers.filter { $0.value.generation == generation }
-        let ready = current.count == configuration.workers && current.values.allSatisfy {
-            scoreboard.slot($0.slot).state == .idle || scoreboard.slot($0.slot).state == .busy
-        }
+        let ready =
+            current.count == configuration.workers
+            && current.values.allSatisfy {
+                scoreboard.slot($0.slot).state == .idle || scoreboard.slot($0.slot).state == .busy
+            }
         if ready {
             let old = workers.filter { $0.value.generation < generation }
             for pid in old.keys { kill(pid, SIGTERM) }
-            logger.info("graceful reload: new generation ready; old workers finishing", metadata: ["old_workers": "\(old.count)"])
+            logger.info(
+                "graceful reload: new generation ready; old workers finishing",
+                metadata: ["old_workers": "\(old.count)"])
             reloadDeadline = nil
         } else if now() > deadline {
             logger.error("graceful reload failed: new workers did not become ready; keeping the old generation")
-            for (pid, worker) in workers where worker.generation == generation { kill(pid, SIGKILL); workers[pid]?.retiring = true }
+            for (pid, worker) in workers where worker.generation == generation {
+                kill(pid, SIGKILL)
+                workers[pid]?.retiring = true
+            }
             generation -= 1
             for (pid, worker) in workers where worker.generation == generation { workers[pid]?.retiring = false }
             reloadDeadline = nil
@@ -220,10 +233,12 @@ public final class Supervisor {
         for (pid, worker) in workers where !worker.killedForTimeout {
             let slot = scoreboard.slot(worker.slot)
             guard slot.state == .busy, slot.busySince > 0, nowNanoseconds - slot.busySince > limit else { continue }
-            logger.warning("slow request: worker killed after the request timeout", metadata: [
-                "worker_pid": "\(pid)", "slot": "\(worker.slot)", "request": .string(slot.currentRequest),
-                "elapsed_ms": "\((nowNanoseconds - slot.busySince) / 1_000_000)",
-            ])
+            logger.warning(
+                "slow request: worker killed after the request timeout",
+                metadata: [
+                    "worker_pid": "\(pid)", "slot": "\(worker.slot)", "request": .string(slot.currentRequest),
+                    "elapsed_ms": "\((nowNanoseconds - slot.busySince) / 1_000_000)",
+                ])
             kill(pid, SIGKILL)
             workers[pid]?.killedForTimeout = true
             scoreboard.increment(.timeoutKills)
@@ -257,17 +272,21 @@ public final class Supervisor {
             }
             scoreboard.increment(.crashRestarts)
             let how = exitedNormally ? "exit status \(exitCode)" : "signal \(signalNumber)"
-            logger.error("worker died; restarting", metadata: ["worker_pid": "\(pid)", "slot": "\(worker.slot)", "cause": .string(how)])
+            logger.error(
+                "worker died; restarting",
+                metadata: ["worker_pid": "\(pid)", "slot": "\(worker.slot)", "cause": .string(how)])
             noteCrash()
         }
     }
 
     private func noteCrash() {
         guard let pause = backoff.noteCrash(at: now()) else { return }
-        logger.error("restart storm: backing off before restarting workers", metadata: [
-            "crashes": "\(configuration.restartLimit + 1)", "window_s": "\(configuration.restartWindow)",
-            "backoff_s": "\(pause)",
-        ])
+        logger.error(
+            "restart storm: backing off before restarting workers",
+            metadata: [
+                "crashes": "\(configuration.restartLimit + 1)", "window_s": "\(configuration.restartWindow)",
+                "backoff_s": "\(pause)",
+            ])
     }
 
     private func ensureWorkers() {
@@ -291,10 +310,12 @@ public final class Supervisor {
     }
 
     private func spawnWorker(slot: Int) -> pid_t? {
-        spawn(configuration.workerCommand, environment: [
-            "\(WorkerEnvironment.slot)=\(slot)", "\(WorkerEnvironment.scoreboard)=\(configuration.scoreboardPath)",
-            "\(WorkerEnvironment.generation)=\(generation)",
-        ], stdinFromSocket: true)
+        spawn(
+            configuration.workerCommand,
+            environment: [
+                "\(WorkerEnvironment.slot)=\(slot)", "\(WorkerEnvironment.scoreboard)=\(configuration.scoreboardPath)",
+                "\(WorkerEnvironment.generation)=\(generation)",
+            ], stdinFromSocket: true)
     }
 
     /// posix_spawn with default signal handling; workers get the listening socket as fd 0. Every child
@@ -339,14 +360,18 @@ public final class Supervisor {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard rc == 0 else {
-            logger.error("cannot start process", metadata: ["command": .string(command[0]), "error": .string(String(cString: strerror(rc)))])
+            logger.error(
+                "cannot start process",
+                metadata: ["command": .string(command[0]), "error": .string(String(cString: strerror(rc)))])
             return nil
         }
         return pid
     }
 
     private func startMaintenanceIfDue() {
-        guard maintenancePID == nil, let command = configuration.maintenanceCommand, let due = maintenanceDue else { return }
+        guard maintenancePID == nil, let command = configuration.maintenanceCommand, let due = maintenanceDue else {
+            return
+        }
         let t = now()
         guard t >= nextMaintenanceCheck else { return }
         nextMaintenanceCheck = t + configuration.maintenanceCheckInterval
@@ -357,17 +382,25 @@ public final class Supervisor {
         }
         maintenancePID = pid
         maintenanceStarted = t
-        logger.info("maintenance started", metadata: ["command": .string(command.dropFirst().joined(separator: " ")), "maintenance_pid": "\(pid)"])
+        logger.info(
+            "maintenance started",
+            metadata: ["command": .string(command.dropFirst().joined(separator: " ")), "maintenance_pid": "\(pid)"])
     }
 
     private func maintenanceFinished(status: Int32) {
         let milliseconds = String(Int((now() - maintenanceStarted) * 1000))
         if (status & 0x7f) == 0 && (status >> 8) & 0xff == 0 {
-            logger.info("maintenance finished", metadata: ["maintenance_pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds)])
+            logger.info(
+                "maintenance finished",
+                metadata: ["maintenance_pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds)])
         } else {
             // Retried later: a failed compaction leaves the published generation as it was.
-            logger.error("maintenance failed; retrying in 30 s", metadata: ["maintenance_pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds),
-                                                                           "status": "\(status)"])
+            logger.error(
+                "maintenance failed; retrying in 30 s",
+                metadata: [
+                    "maintenance_pid": "\(maintenancePID ?? 0)", "duration_ms": .string(milliseconds),
+                    "status": "\(status)",
+                ])
             nextMaintenanceCheck = now() + 30
         }
         maintenancePID = nil
@@ -377,12 +410,19 @@ public final class Supervisor {
         let text = "\(getpid())\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            logger.warning("cannot write pid file", metadata: ["path": .string(path), "error": .string(String(cString: strerror(errno)))])
+            logger.warning(
+                "cannot write pid file",
+                metadata: ["path": .string(path), "error": .string(String(cString: strerror(errno)))])
             return
         }
         let written = text.withCString { Glibc.write(fd, $0, strlen($0)) }
         if written != text.utf8.count {
-            logger.warning("cannot write pid file", metadata: ["path": .string(path), "error": .string(written < 0 ? String(cString: strerror(errno)) : "short write")])
+            logger.warning(
+                "cannot write pid file",
+                metadata: [
+                    "path": .string(path),
+                    "error": .string(written < 0 ? String(cString: strerror(errno)) : "short write"),
+                ])
         }
         close(fd)
     }

@@ -1,7 +1,8 @@
 import CSystemShims
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Processes the supervisor starts (workers, the background compaction) end when it dies, even by
@@ -14,16 +15,21 @@ public enum SupervisorLink {
     /// handling); the compaction stops where it is, which leaves the published generation as it was.
     /// Does nothing in a process no supervisor started (a worker or `store compact` run by hand).
     public static func endWithSupervisor() {
-        guard let text = getenv(WorkerEnvironment.supervisorPID), let supervisor = pid_t(String(cString: text)) else { return }
+        guard let text = getenv(WorkerEnvironment.supervisorPID), let supervisor = pid_t(String(cString: text)) else {
+            return
+        }
         // The kernel signals when the thread that started us ends: the supervisor starts every child
         // from its main thread, which lives as long as it does.
         let logger = Logger(label: "partnerships.supervisor-link")
         if partnerships_set_parent_death_signal(SIGTERM) != 0 {
-            logger.warning("cannot ask to end with the supervisor", metadata: ["error": .string(String(cString: strerror(errno)))])
+            logger.warning(
+                "cannot ask to end with the supervisor", metadata: ["error": .string(String(cString: strerror(errno)))])
         }
         // A supervisor that died before the line above sends nothing: we were re-parented already.
         if getppid() != supervisor {
-            logger.warning("the supervisor that started this process is gone; exiting", metadata: ["supervisor_pid": "\(supervisor)"])
+            logger.warning(
+                "the supervisor that started this process is gone; exiting",
+                metadata: ["supervisor_pid": "\(supervisor)"])
             exit(0)
         }
     }

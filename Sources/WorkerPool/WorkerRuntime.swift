@@ -1,6 +1,7 @@
 import CSystemShims
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
@@ -49,7 +50,10 @@ public enum WorkerRuntime {
     public static func waitForConnection(listenSocket: Int32 = 0) -> Wake {
         while true {
             if stopRequested != 0 { return .stop }
-            if reopenRequested != 0 { reopenRequested = 0; return .reopenLogs }
+            if reopenRequested != 0 {
+                reopenRequested = 0
+                return .reopenLogs
+            }
             var unblocked = sigset_t()
             sigemptyset(&unblocked)
             let rc = partnerships_wait_readable(listenSocket, &unblocked)

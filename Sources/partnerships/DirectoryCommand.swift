@@ -15,35 +15,47 @@ struct DirectoryCommand: ParsableCommand {
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
         @Option(help: "Its name.") var name: String
         @Option(help: "Its email domain (used to match owner invites), e.g. acme.io.") var domain: String?
-        func run() throws { print(try DirectoryAdmin.createOrganization(try TokenCommand.openStore(data), name: name, domain: domain)) }
+        func run() throws {
+            print(try DirectoryAdmin.createOrganization(try TokenCommand.openStore(data), name: name, domain: domain))
+        }
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a directory of an organization; prints its id.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a directory of an organization; prints its id.")
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
         @Option(help: "The owning organization's id.") var organization: String
         @Option(help: "The directory's name.") var name: String
         func run() throws {
             let store = try TokenCommand.openStore(data)
-            guard DirectoryAdmin.organizationExists(store, organization) else { throw ValidationError("no organization \(organization)") }
+            guard DirectoryAdmin.organizationExists(store, organization) else {
+                throw ValidationError("no organization \(organization)")
+            }
             print(try DirectoryAdmin.createDirectory(store, organization: organization, name: name))
         }
     }
 
     struct Key: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an API key of an organization; prints it once (first line).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API key of an organization; prints it once (first line).")
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
         @Option(help: "The organization's id.") var organization: String
-        @Option(help: "Comma-separated permission names (see `directory permissions`), or generic_directory:* for all.") var permissions: String
+        @Option(help: "Comma-separated permission names (see `directory permissions`), or generic_directory:* for all.")
+        var permissions: String
         @Option(help: "A label for the key.") var name: String = "directory key"
         func run() throws {
             let store = try TokenCommand.openStore(data)
-            guard DirectoryAdmin.organizationExists(store, organization) else { throw ValidationError("no organization \(organization)") }
+            guard DirectoryAdmin.organizationExists(store, organization) else {
+                throw ValidationError("no organization \(organization)")
+            }
             let names = permissions.split(separator: ",").map { String($0.trimming(" ")) }
             do {
-                let made = try DirectoryAdmin.createKey(store, organization: organization, permissions: names, name: name)
+                let made = try DirectoryAdmin.createKey(
+                    store, organization: organization, permissions: names, name: name)
                 print(made.key)
-                print("key id \(made.id) for organization \(organization); store it now, it is not shown again (revoke: partnerships token revoke ID)")
+                print(
+                    "key id \(made.id) for organization \(organization); store it now, it is not shown again (revoke: partnerships token revoke ID)"
+                )
             } catch let error as DirectoryAdmin.AdminError {
                 throw ValidationError(error.description)
             }
@@ -56,7 +68,8 @@ struct DirectoryCommand: ParsableCommand {
     }
 
     struct Demo: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Load a demo directory and print KEY=VALUE lines with an all-permissions key.")
+        static let configuration = CommandConfiguration(
+            abstract: "Load a demo directory and print KEY=VALUE lines with an all-permissions key.")
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
         func run() throws {
             let result = try DirectoryAdmin.demo(try TokenCommand.openStore(data))

@@ -4,8 +4,9 @@ import JSON
 import LeadProviderAPI
 import PartnersAPI
 import Store
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct LeadProviderCommand: ParsableCommand {
@@ -17,10 +18,14 @@ struct LeadProviderCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import cohorts, lead providers, delivery partners, links, schools or participants from JSON or CSV.",
-            discussion: "JSON: an array of objects with the staff endpoint fields. CSV: a header row with those names; list cells use ';'. All rows or none.")
+            abstract:
+                "Import cohorts, lead providers, delivery partners, links, schools or participants from JSON or CSV.",
+            discussion:
+                "JSON: an array of objects with the staff endpoint fields. CSV: a header row with those names; list cells use ';'. All rows or none."
+        )
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
-        @Option(help: "What the file holds: \(ReferenceData.Kind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: String
+        @Option(help: "What the file holds: \(ReferenceData.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var kind: String
         @Argument(help: "A .json or .csv file.") var file: String
 
         func run() throws {
@@ -38,9 +43,13 @@ struct LeadProviderCommand: ParsableCommand {
             if file.hasSuffix(".csv") {
                 rows = try ReferenceData.rows(fromCSV: String(decoding: bytes, as: UTF8.self), kind: kind)
             } else {
-                guard case .array(let items) = try JSON.parse(bytes) else { throw ValidationError("\(file): expected a JSON array of objects") }
+                guard case .array(let items) = try JSON.parse(bytes) else {
+                    throw ValidationError("\(file): expected a JSON array of objects")
+                }
                 rows = try items.enumerated().map { index, item in
-                    guard case .object(let object) = item else { throw ValidationError("\(file): item \(index + 1) is not an object") }
+                    guard case .object(let object) = item else {
+                        throw ValidationError("\(file): item \(index + 1) is not an object")
+                    }
                     return object
                 }
             }
@@ -52,8 +61,11 @@ struct LeadProviderCommand: ParsableCommand {
 
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Load the demo data sets (Lead Provider API and Partners API, each once) and print tokens to try them.",
-            discussion: "Prints shell assignments: LEAD_PROVIDER_TOKEN, PARTNERS_USER_TOKEN, STAFF_TOKEN (both APIs' staff endpoints), ids to try.")
+            abstract:
+                "Load the demo data sets (Lead Provider API and Partners API, each once) and print tokens to try them.",
+            discussion:
+                "Prints shell assignments: LEAD_PROVIDER_TOKEN, PARTNERS_USER_TOKEN, STAFF_TOKEN (both APIs' staff endpoints), ids to try."
+        )
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
 
         func run() throws {
@@ -61,7 +73,8 @@ struct LeadProviderCommand: ParsableCommand {
             var loaded = false
             if LeadProviderDemoData.isEmpty(store) {
                 let world = try LeadProviderDemoData.load(into: store)
-                let (_, providerToken) = try Tokens.create(in: store, principal: LeadProviderPrincipal.leadProvider(id: world.firstLeadProvider), name: "demo")
+                let (_, providerToken) = try Tokens.create(
+                    in: store, principal: LeadProviderPrincipal.leadProvider(id: world.firstLeadProvider), name: "demo")
                 print("LEAD_PROVIDER_TOKEN=\(providerToken)")
                 print("LEAD_PROVIDER_NAME=\"\(world.firstLeadProviderName)\"")
                 print("DEMO_SUMMARY=\"\(world.summary)\"")
@@ -69,7 +82,8 @@ struct LeadProviderCommand: ParsableCommand {
             }
             if PartnersDemoData.isEmpty(store) {
                 let world = try PartnersDemoData.load(into: store)
-                let (_, userToken) = try Tokens.create(in: store, principal: PartnersPrincipal.user(id: world.partnerUser), name: "demo")
+                let (_, userToken) = try Tokens.create(
+                    in: store, principal: PartnersPrincipal.user(id: world.partnerUser), name: "demo")
                 print("PARTNERS_USER_TOKEN=\(userToken)")
                 print("PARTNERS_USER_NAME=\"\(world.partnerUserName)\"")
                 print("PARTNERS_PARTNER_SLUG=\(world.partnerSlug)")

@@ -1,8 +1,9 @@
 import ArgumentParser
 import JSONLogging
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The process's one `LoggingSystem.bootstrap`: every `Logger` of every module writes JSON lines to
@@ -20,14 +21,20 @@ enum LogSetup {
     static func bootstrap() {
         var unknownLevel: String? = nil
         if let text = getenv(levelVariable).map({ String(cString: $0) }), !text.isEmpty {
-            if let level = Logger.Level(rawValue: text.lowercased()) { output.logLevel = level } else { unknownLevel = text }
+            if let level = Logger.Level(rawValue: text.lowercased()) {
+                output.logLevel = level
+            } else {
+                unknownLevel = text
+            }
         }
         LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label, output: .standardError) }
         if let unknownLevel {
-            Logger(label: "partnerships").warning("unknown log level; using info", metadata: [
-                "variable": .string(levelVariable), "value": .string(unknownLevel),
-                "levels": .string(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")),
-            ])
+            Logger(label: "partnerships").warning(
+                "unknown log level; using info",
+                metadata: [
+                    "variable": .string(levelVariable), "value": .string(unknownLevel),
+                    "levels": .string(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")),
+                ])
         }
     }
 
@@ -46,7 +53,8 @@ enum LogSetup {
     static func adoptSupervisorsFile() {
         guard let path = getenv(fileVariable).map({ String(cString: $0) }), !path.isEmpty else { return }
         do { try output.open(path: path) } catch {
-            Logger(label: "partnerships.worker").warning("cannot open the log file; SIGUSR1 will not reopen it", error: error)
+            Logger(label: "partnerships.worker").warning(
+                "cannot open the log file; SIGUSR1 will not reopen it", error: error)
         }
     }
 
@@ -57,4 +65,6 @@ enum LogSetup {
     }
 }
 
+// The executable owns neither type; `--log-level` needs the conformance and nothing else sees it.
+// swift-format-ignore: AvoidRetroactiveConformances
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -2,8 +2,9 @@ import APICore
 import ArgumentParser
 import JSON
 import Server
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes the OpenAPI document of every family that publishes one. The docs build calls it, so a
@@ -20,10 +21,14 @@ struct OpenAPICommand: ParsableCommand {
         for family in ServerAssembly.families(scoreboardPath: nil, testRoutes: false) {
             guard let document = OpenAPIDocument.build(family) else { continue }
             let unresolved = OpenAPISchema.unresolvedReferences(in: document)
-            guard unresolved.isEmpty else { throw ValidationError("\(family.name): unresolved $ref \(unresolved.joined(separator: ", "))") }
+            guard unresolved.isEmpty else {
+                throw ValidationError("\(family.name): unresolved $ref \(unresolved.joined(separator: ", "))")
+            }
             let path = "\(output)/\(family.name).json"
             try write(document.prettyPrinted() + "\n", to: path)
-            print("\(path)  \(document["paths"]?.objectValue?.keys.count ?? 0) paths  \(document["info"]?["title"]?.stringValue ?? "")")
+            print(
+                "\(path)  \(document["paths"]?.objectValue?.keys.count ?? 0) paths  \(document["info"]?["title"]?.stringValue ?? "")"
+            )
         }
     }
 

@@ -14,9 +14,13 @@ struct RoutesCommand: ParsableCommand {
 
     func run() throws {
         var rows: [[String]] = [["METHOD", "PATH", "FAMILY", "ACCESS", "SUMMARY"]]
-        for each in ServerAssembly.families(scoreboardPath: nil, testRoutes: testRoutes) where family == nil || each.name == family {
+        for each in ServerAssembly.families(scoreboardPath: nil, testRoutes: testRoutes)
+        where family == nil || each.name == family {
             for route in each.routes {
-                rows.append([route.method.rawValue, route.pattern, each.name, route.requirement.description, route.doc?.summary ?? "-"])
+                rows.append([
+                    route.method.rawValue, route.pattern, each.name, route.requirement.description,
+                    route.doc?.summary ?? "-",
+                ])
             }
         }
         guard rows.count > 1 else { throw ValidationError("no family named \(family ?? "")") }

@@ -3,8 +3,9 @@ import Logging
 import Server
 import Store
 import WorkerPool
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Options a worker needs; the supervisor passes them on to every worker it starts.
@@ -31,10 +32,10 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the supervisor: bind the FastCGI socket and keep a pool of workers on it.",
         discussion: """
-        Signals: SIGTERM/SIGQUIT/SIGINT stop gracefully (in-flight requests finish); SIGHUP reloads \
-        gracefully (new workers start before old ones leave; a rebuilt binary is picked up); SIGUSR1 \
-        reopens the log file.
-        """
+            Signals: SIGTERM/SIGQUIT/SIGINT stop gracefully (in-flight requests finish); SIGHUP reloads \
+            gracefully (new workers start before old ones leave; a rebuilt binary is picked up); SIGUSR1 \
+            reopens the log file.
+            """
     )
 
     @Option(help: "Where to listen: unix:/path/to.sock or 127.0.0.1:PORT.")
@@ -49,10 +50,11 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds a request may run before its worker is killed and replaced.")
     var requestTimeout: Double = 30
 
-    @Option(help: """
-        Connections the socket queues while every worker is busy (listen backlog). When the queue is \
-        full, Linux refuses a unix-socket connect at once and nginx answers 503 with Retry-After.
-        """)
+    @Option(
+        help: """
+            Connections the socket queues while every worker is busy (listen backlog). When the queue is \
+            full, Linux refuses a unix-socket connect at once and nginx answers 503 with Retry-After.
+            """)
     var backlog: Int = 64
 
     @Option(help: "Seconds a graceful stop or reload waits for in-flight requests.")
@@ -64,10 +66,11 @@ struct Serve: ParsableCommand {
     @Option(help: "Log file (JSON lines); '-' for stderr.")
     var log: String = "-"
 
-    @Option(help: """
-        Lowest level logged, by the supervisor and every process it starts: trace, debug, info, notice, \
-        warning, error, critical (default: $PARTNERSHIPS_LOG_LEVEL, else info).
-        """)
+    @Option(
+        help: """
+            Lowest level logged, by the supervisor and every process it starts: trace, debug, info, notice, \
+            warning, error, critical (default: $PARTNERSHIPS_LOG_LEVEL, else info).
+            """)
     var logLevel: Logger.Level?
 
     @Option(help: "Journal bytes after which the supervisor starts a background compaction.")
@@ -76,7 +79,9 @@ struct Serve: ParsableCommand {
     @OptionGroup var worker: WorkerArguments
 
     func validate() throws {
-        guard ListenAddress.parse(listen) != nil else { throw ValidationError("--listen must be unix:/path or HOST:PORT") }
+        guard ListenAddress.parse(listen) != nil else {
+            throw ValidationError("--listen must be unix:/path or HOST:PORT")
+        }
         if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256") }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
         guard (1...65_535).contains(backlog) else { throw ValidationError("--backlog must be between 1 and 65535") }
@@ -96,16 +101,23 @@ struct Serve: ParsableCommand {
         let compactionWatch: CompactionWatch
         do {
             let started = Scoreboard.monotonicNanoseconds()
-            let notes = try Store.recoverForStart(directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(), verifyData: true)
+            let notes = try Store.recoverForStart(
+                directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(), verifyData: true)
             for note in notes { logger.warning("store recovery", metadata: ["note": .string(note)]) }
-            logger.info("store checked", metadata: ["data": .string(worker.data), "ms": "\((Scoreboard.monotonicNanoseconds() - started) / 1_000_000)"])
+            logger.info(
+                "store checked",
+                metadata: [
+                    "data": .string(worker.data), "ms": "\((Scoreboard.monotonicNanoseconds() - started) / 1_000_000)",
+                ])
             compactionWatch = try CompactionWatch(directory: absolutePath(worker.data), threshold: compactionThreshold)
         } catch {
-            logger.error("the store cannot be opened; not starting", error: error, metadata: ["data": .string(worker.data)])
+            logger.error(
+                "the store cannot be opened; not starting", error: error, metadata: ["data": .string(worker.data)])
             throw RefusedToStart(message: "the store in \(worker.data) cannot be opened: \(error)")
         }
-        let address = ListenAddress.parse(listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
-                                          mode: 0o660, group: socketGroup)!
+        let address = ListenAddress.parse(
+            listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
+            mode: 0o660, group: socketGroup)!
         let socket = try ListenSocket.bind(address, backlog: Int32(backlog))
         var configuration = PoolConfiguration(
             workerCommand: [executablePath(), "worker"] + WorkerArguments.absolutized(worker).forwarded,
@@ -116,13 +128,15 @@ struct Serve: ParsableCommand {
         configuration.gracePeriod = gracePeriod
         configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
         configuration.reopenLog = { try LogSetup.output.reopen() }
-        configuration.maintenanceCommand = [executablePath(), "store", "compact", "--data", absolutePath(worker.data), "--background"]
+        configuration.maintenanceCommand =
+            [executablePath(), "store", "compact", "--data", absolutePath(worker.data), "--background"]
             + (log == "-" ? [] : ["--log", absolutePath(log)])
         if case .tcp(let host, let port) = socket.address {
             print("listening on \(host):\(port)")
             fflush(nil)
         }
-        let supervisor = try Supervisor(configuration: configuration, socket: socket, maintenanceDue: { compactionWatch.isDue })
+        let supervisor = try Supervisor(
+            configuration: configuration, socket: socket, maintenanceDue: { compactionWatch.isDue })
         throw ExitCode(supervisor.run())
     }
 }
@@ -139,9 +153,10 @@ struct Worker: ParsableCommand {
         LogSetup.output.component = "worker"
         LogSetup.adoptSupervisorsFile()
         SupervisorLink.endWithSupervisor()
-        let loop = try ServerAssembly.workerLoop(dataDirectory: worker.data, bodyLimit: worker.bodyLimit,
-                                                 maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes,
-                                                 reopenLog: { try LogSetup.output.reopen() })
+        let loop = try ServerAssembly.workerLoop(
+            dataDirectory: worker.data, bodyLimit: worker.bodyLimit,
+            maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes,
+            reopenLog: { try LogSetup.output.reopen() })
         throw ExitCode(loop.run())
     }
 }

@@ -4,8 +4,9 @@ import Logging
 import Server
 import Store
 import WorkerPool
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct StoreCommand: ParsableCommand {
@@ -21,7 +22,10 @@ struct StoreCommand: ParsableCommand {
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the head, every line of the data file and journal, and the hint against its data file; exit 1 on damage.")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Check the head, every line of the data file and journal, and the hint against its data file; exit 1 on damage."
+        )
         @OptionGroup var location: Location
         func run() throws {
             let (problems, notes) = Store.verify(directory: location.data, indexes: ServerAssembly.allIndexes())
@@ -52,21 +56,34 @@ struct StoreCommand: ParsableCommand {
             let store = try TokenCommand.openStore(location.data)
             let started = Scoreboard.monotonicNanoseconds()
             let showProgress = !background && isatty(2) != 0
-            guard let report = try store.compact(progress: showProgress ? { done, total in
-                writeStandardError("\r  \(done) / \(total) records")
-            } : nil) else {
-                if background { logger.info("compaction skipped: another one is running") }
-                else { print("another compaction or restore is running; nothing done") }
+            guard
+                let report = try store.compact(
+                    progress: showProgress
+                        ? { done, total in
+                            writeStandardError("\r  \(done) / \(total) records")
+                        } : nil)
+            else {
+                if background {
+                    logger.info("compaction skipped: another one is running")
+                } else {
+                    print("another compaction or restore is running; nothing done")
+                }
                 return
             }
             if showProgress { writeStandardError("\n") }
             let milliseconds = (Scoreboard.monotonicNanoseconds() - started) / 1_000_000
             if background {
-                logger.info("compacted", metadata: ["generation": "\(report.generation)", "records": "\(report.records)",
-                                                    "data_bytes": "\(report.dataBytes)", "carried_journal_bytes": "\(report.carriedJournalBytes)",
-                                                    "switch_us": "\(report.lockedMicroseconds)", "duration_ms": "\(milliseconds)"])
+                logger.info(
+                    "compacted",
+                    metadata: [
+                        "generation": "\(report.generation)", "records": "\(report.records)",
+                        "data_bytes": "\(report.dataBytes)", "carried_journal_bytes": "\(report.carriedJournalBytes)",
+                        "switch_us": "\(report.lockedMicroseconds)", "duration_ms": "\(milliseconds)",
+                    ])
             } else {
-                print("compacted: generation \(report.generation), \(report.records) records, \(report.dataBytes) bytes in \(milliseconds) ms (lock held \(report.lockedMicroseconds) µs)")
+                print(
+                    "compacted: generation \(report.generation), \(report.records) records, \(report.dataBytes) bytes in \(milliseconds) ms (lock held \(report.lockedMicroseconds) µs)"
+                )
             }
         }
     }
@@ -85,12 +102,16 @@ struct StoreCommand: ParsableCommand {
     struct Restore: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the store's content with a backup.",
-            discussion: "Atomic and safe while workers run: they reload the restored state on their next request. The current content is lost unless you back it up first.")
+            discussion:
+                "Atomic and safe while workers run: they reload the restored state on their next request. The current content is lost unless you back it up first."
+        )
         @OptionGroup var location: Location
         @Argument(help: "Backup file to restore.") var file: String
         @Flag(help: "Confirm that the current content may be replaced.") var force = false
         func run() throws {
-            guard force else { throw ValidationError("restore replaces everything in \(location.data): add --force to confirm") }
+            guard force else {
+                throw ValidationError("restore replaces everything in \(location.data): add --force to confirm")
+            }
             let store = try TokenCommand.openStore(location.data)
             try store.restore(from: file)
             print("restored \(file): generation \(store.generation)")
@@ -104,9 +125,12 @@ struct StoreCommand: ParsableCommand {
             let store = try TokenCommand.openStore(location.data)
             let stats = try store.statistics()
             let report: JSON = [
-                "generation": .int(stats.generation), "epoch": .int(stats.epoch), "last_sequence": .int(stats.lastSequence),
-                "journal_bytes": .int(stats.journalBytes), "data_bytes": .int(stats.dataBytes), "hint_bytes": .int(stats.hintBytes),
-                "records": .object(JSONObject(stats.records.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+                "generation": .int(stats.generation), "epoch": .int(stats.epoch),
+                "last_sequence": .int(stats.lastSequence),
+                "journal_bytes": .int(stats.journalBytes), "data_bytes": .int(stats.dataBytes),
+                "hint_bytes": .int(stats.hintBytes),
+                "records": .object(
+                    JSONObject(stats.records.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ]
             print(report.prettyPrinted())
         }

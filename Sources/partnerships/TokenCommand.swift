@@ -20,7 +20,8 @@ struct TokenCommand: ParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token and print it once (first line of stdout).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token and print it once (first line of stdout).")
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
         @Option(help: "A Lead Provider API token for this lead provider id.") var leadProvider: String?
         @Option(help: "A staff token with this name (Lead Provider and Partners APIs).") var staff: String?
@@ -37,10 +38,14 @@ struct TokenCommand: ParsableCommand {
             let store = try TokenCommand.openStore(data)
             let principal: any TokenPrincipal
             if let leadProvider {
-                guard LeadProviderFamily.leadProviderExists(leadProvider, in: store) else { throw ValidationError("no lead provider \(leadProvider)") }
+                guard LeadProviderFamily.leadProviderExists(leadProvider, in: store) else {
+                    throw ValidationError("no lead provider \(leadProvider)")
+                }
                 principal = LeadProviderPrincipal.leadProvider(id: leadProvider)
             } else if let partnersUser {
-                guard PartnersFamily.userExists(partnersUser, in: store) else { throw ValidationError("no Partners API user \(partnersUser)") }
+                guard PartnersFamily.userExists(partnersUser, in: store) else {
+                    throw ValidationError("no Partners API user \(partnersUser)")
+                }
                 principal = PartnersPrincipal.user(id: partnersUser)
             } else {
                 principal = Staff(name: staff!)
@@ -58,17 +63,22 @@ struct TokenCommand: ParsableCommand {
         func run() throws {
             for info in Tokens.list(in: try TokenCommand.openStore(data)) {
                 let state = info.revokedAt == nil ? "active" : "revoked \(info.revokedAt!)"
-                print("\(info.id)  \(Tokens.describe(info.principal))  \"\(info.name)\"  created \(info.createdAt)  last used \(info.lastUsedAt ?? "never")  \(state)")
+                print(
+                    "\(info.id)  \(Tokens.describe(info.principal))  \"\(info.name)\"  created \(info.createdAt)  last used \(info.lastUsedAt ?? "never")  \(state)"
+                )
             }
         }
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token by its id; effective on the next request.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by its id; effective on the next request.")
         @Option(help: "Folder of the JSON store.") var data: String = "state/data"
         @Argument(help: "Token id (from `token list`).") var id: String
         func run() throws {
-            guard try Tokens.revoke(in: try TokenCommand.openStore(data), id: id) else { throw ValidationError("no token \(id)") }
+            guard try Tokens.revoke(in: try TokenCommand.openStore(data), id: id) else {
+                throw ValidationError("no token \(id)")
+            }
             print("revoked \(id)")
         }
     }

@@ -1,5 +1,6 @@
-import XCTest
 import JSON
+import XCTest
+
 @testable import APICore
 
 final class CryptoTests: XCTestCase {
@@ -32,24 +33,30 @@ final class TimestampTests: XCTestCase {
     }
 
     func testRejectsNonsense() {
-        for bad in ["", "yesterday", "2024-13-01", "2024-02-31", "2024-05-31T25:00:00Z", "2024-05-31T02:22:32Q", "2024-5-31", "2024-05-31T"] {
+        for bad in [
+            "", "yesterday", "2024-13-01", "2024-02-31", "2024-05-31T25:00:00Z", "2024-05-31T02:22:32Q", "2024-5-31",
+            "2024-05-31T",
+        ] {
             XCTAssertNil(Timestamp.parse(bad), bad)
         }
     }
 }
 
 final class SchemaTests: XCTestCase {
-    let schema = ResourceSchema("Thing", [
-        Field("name", .string, required: true, maxLength: 5),
-        Field("year", .yearString),
-        Field("kind", .enumeration(["a", "b"])),
-        Field("note", .string, nullable: true),
-        Field("created_at", .dateTime, readOnly: true),
-    ])
+    let schema = ResourceSchema(
+        "Thing",
+        [
+            Field("name", .string, required: true, maxLength: 5),
+            Field("year", .yearString),
+            Field("kind", .enumeration(["a", "b"])),
+            Field("note", .string, nullable: true),
+            Field("created_at", .dateTime, readOnly: true),
+        ])
 
     func testSerializationFollowsFieldOrder() {
-        XCTAssertEqual(schema.serialize(["kind": "a", "name": "x"]).text,
-                       #"{"name":"x","year":null,"kind":"a","note":null,"created_at":null}"#)
+        XCTAssertEqual(
+            schema.serialize(["kind": "a", "name": "x"]).text,
+            #"{"name":"x","year":null,"kind":"a","note":null,"created_at":null}"#)
     }
 
     func testValidation() {
@@ -58,13 +65,18 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(schema.validate([:], partial: true), [])
         XCTAssertEqual(schema.validate(["name": 3], partial: false), [.wrongType("name", expected: "string")])
         XCTAssertEqual(schema.validate(["name": "toolong"], partial: false), [.tooLong("name", limit: 5)])
-        XCTAssertEqual(schema.validate(["name": "x", "kind": "c", "year": "20x5"], partial: false), [.invalidValue("year"), .invalidValue("kind")])
-        XCTAssertEqual(schema.validate(["name": "x", "created_at": "now", "extra": 1], partial: false), [.notAllowed("created_at"), .notAllowed("extra")])
+        XCTAssertEqual(
+            schema.validate(["name": "x", "kind": "c", "year": "20x5"], partial: false),
+            [.invalidValue("year"), .invalidValue("kind")])
+        XCTAssertEqual(
+            schema.validate(["name": "x", "created_at": "now", "extra": 1], partial: false),
+            [.notAllowed("created_at"), .notAllowed("extra")])
         XCTAssertEqual(schema.validate(["name": "x", "note": nil], partial: false), [])
     }
 
     func testIntegerFieldsTakeExactIntegersOnlyAndStoreThemAsIntegers() throws {
-        let counted = ResourceSchema("Counted", [Field("count", .integer, required: true), Field("order", .integer, nullable: true)])
+        let counted = ResourceSchema(
+            "Counted", [Field("count", .integer, required: true), Field("order", .integer, nullable: true)])
         func problems(_ text: String) throws -> [ResourceSchema.Problem] {
             counted.validate(try XCTUnwrap(JSON.parse(text).objectValue), partial: false)
         }
@@ -81,7 +93,9 @@ final class SchemaTests: XCTestCase {
         let payload = try XCTUnwrap(JSON.parse(#"{"count": 3.0, "order": 3e0}"#).objectValue)
         XCTAssertEqual(JSON.object(counted.normalized(payload)).text, #"{"count":3,"order":3}"#)
         XCTAssertEqual(ResourceSchema.Problem.integerRange, "from -9007199254740991 to 9007199254740991")
-        XCTAssertEqual(counted.openAPI()["properties"]?["count"], ["type": "integer", "minimum": -9_007_199_254_740_991, "maximum": 9_007_199_254_740_991])
+        XCTAssertEqual(
+            counted.openAPI()["properties"]?["count"],
+            ["type": "integer", "minimum": -9_007_199_254_740_991, "maximum": 9_007_199_254_740_991])
     }
 
     func testOpenAPI() {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import APICore
 
 /// The seconds text cut from a stored timestamp must be what parsing and formatting it gives, and
@@ -14,9 +15,11 @@ final class TimestampShortcutTests: XCTestCase {
     }
 
     func testAnythingElseIsLeftToTheParser() {
-        for text in ["2023-02-29T00:00:00.000000Z", "2024-13-01T00:00:00.000000Z", "2024-01-01T24:00:00.000000Z",
-                     "2024-01-01T00:00:60.000000Z", "2024-01-01T00:00:00.000000+", "2024-01-01T00:00:00Z",
-                     "2024-01-01 00:00:00.000000Z", "2024-01-00T00:00:00.000000Z", "2024-01-01T00:00:00.00000aZ", ""] {
+        for text in [
+            "2023-02-29T00:00:00.000000Z", "2024-13-01T00:00:00.000000Z", "2024-01-01T24:00:00.000000Z",
+            "2024-01-01T00:00:60.000000Z", "2024-01-01T00:00:00.000000+", "2024-01-01T00:00:00Z",
+            "2024-01-01 00:00:00.000000Z", "2024-01-00T00:00:00.000000Z", "2024-01-01T00:00:00.00000aZ", "",
+        ] {
             XCTAssertNil(Timestamp.secondsText(ofStorageText: text), text)
         }
     }

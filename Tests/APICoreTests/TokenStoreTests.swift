@@ -1,6 +1,7 @@
-import XCTest
 import Foundation
 import Store
+import XCTest
+
 @testable import APICore
 
 final class TokenStoreTests: XCTestCase {

@@ -1,8 +1,8 @@
 import APICore
 import DirectoryAPI
 import JSON
-import Testing
 import TestClient
+import Testing
 
 /// The Directory API's keys through the whole application in-process: each operation's permission
 /// is checked by the router, and another organization's directory looks like no directory at all.
@@ -21,7 +21,9 @@ import TestClient
 
     func key(_ permissions: [String]) throws -> String {
         let organization = try #require(client.store.get("dir_directories", directory)?["organization_id"]?.stringValue)
-        return try DirectoryAdmin.createKey(client.store, organization: organization, permissions: permissions, name: "test").key
+        return try DirectoryAdmin.createKey(
+            client.store, organization: organization, permissions: permissions, name: "test"
+        ).key
     }
 
     func callouts(_ directory: String) -> String { "/api/directory/private/v1alpha/directories/\(directory)/callouts/" }
@@ -32,7 +34,9 @@ import TestClient
         #expect(client.get(callouts(directory), token: reader, scheme: nil).status == 200)
         let refused = client.send(.POST, callouts(directory), token: reader, scheme: nil, json: ["name": "New"])
         #expect(refused.status == 403)
-        #expect(refused.json?["detail"]?.stringValue?.contains("generic_directory:create_callouts") == true, "\(refused.json?.text ?? "")")
+        #expect(
+            refused.json?["detail"]?.stringValue?.contains("generic_directory:create_callouts") == true,
+            "\(refused.json?.text ?? "")")
 
         let writer = try key(["generic_directory:create_callouts", "generic_directory:read_callouts"])
         let created = client.send(.POST, callouts(directory), token: writer, scheme: nil, json: ["name": "New"])
@@ -43,8 +47,12 @@ import TestClient
     @Test func anotherOrganizationsDirectoryIsNotFound() throws {
         let everything = try key(["generic_directory:*"])
         #expect(client.get(callouts(otherDirectory), token: everything, scheme: nil).status == 404)
-        #expect(client.get("/api/directory/private/v1alpha/directories/\(otherDirectory)/", token: everything, scheme: nil).status == 404)
-        #expect(client.get("/api/directory/private/v1alpha/directories/\(directory)/", token: everything, scheme: nil).status == 200)
+        #expect(
+            client.get("/api/directory/private/v1alpha/directories/\(otherDirectory)/", token: everything, scheme: nil)
+                .status == 404)
+        #expect(
+            client.get("/api/directory/private/v1alpha/directories/\(directory)/", token: everything, scheme: nil)
+                .status == 200)
     }
 
     @Test func thePublicListingNeedsNoKey() throws {

@@ -1,11 +1,13 @@
-@testable import APICore
-@testable import DirectoryAPI
 import HTTP
 import JSON
 import Store
 import XCTest
+
+@testable import APICore
+@testable import DirectoryAPI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class WireTests: XCTestCase {
@@ -22,9 +24,11 @@ final class WireTests: XCTestCase {
 
     func testPayloadTakesCamelCaseAndNamesProblemsAsSent() throws {
         let schema = Catalogue.entryTestimonials.schema
-        let body = try Wire.payload(request(#"{"authorName":"Jo","testimonialText":"Great","order":2}"#), schema, partial: false)
+        let body = try Wire.payload(
+            request(#"{"authorName":"Jo","testimonialText":"Great","order":2}"#), schema, partial: false)
         XCTAssertEqual(body["author_name"], "Jo")
-        XCTAssertThrowsError(try Wire.payload(request(#"{"authorName":5,"bogus":1}"#), schema, partial: false)) { error in
+        XCTAssertThrowsError(try Wire.payload(request(#"{"authorName":5,"bogus":1}"#), schema, partial: false)) {
+            error in
             let fields = Set((error as? APIErrors)?.errors.compactMap(\.field) ?? [])
             XCTAssertEqual(fields, ["authorName", "bogus", "testimonialText"])
         }
@@ -49,7 +53,9 @@ final class WireTests: XCTestCase {
         XCTAssertEqual(try JSON.parse(formatter.response(for: [Wire.notFound()]).body), ["detail": "Not found."])
         let fields = formatter.response(for: [Wire.missing("title"), Wire.invalid("title", "Too long.")])
         XCTAssertEqual(fields.status, .badRequest)
-        XCTAssertEqual(try JSON.parse(fields.body), ["detail": "Invalid input.", "errors": ["title": ["This field is required.", "Too long."]]])
+        XCTAssertEqual(
+            try JSON.parse(fields.body),
+            ["detail": "Invalid input.", "errors": ["title": ["This field is required.", "Too long."]]])
     }
 
     func testPermissionNames() {
@@ -58,29 +64,41 @@ final class WireTests: XCTestCase {
         let caller = Caller(organization: "o", permissions: ["generic_directory:read_tiers"])
         XCTAssertNoThrow(try caller.require(Permission(.read, "tiers")))
         XCTAssertThrowsError(try caller.require(Permission(.delete, "tiers")))
-        XCTAssertNoThrow(try Caller(organization: "o", permissions: [Caller.wildcard]).require(Permission(.approve, "partner_entries")))
+        XCTAssertNoThrow(
+            try Caller(organization: "o", permissions: [Caller.wildcard]).require(
+                Permission(.approve, "partner_entries")))
     }
 
     func testSpecsMakeDistinctCollectionsAndPaths() {
         XCTAssertEqual(Set(Catalogue.all.map(\.collection)).count, Catalogue.all.count)
         // Under the private group's prefix (`Wire.base`).
-        XCTAssertEqual(Catalogue.entryUseCases.itemPath, "directories/:directory_id/entries/partners/:entry_id/use-cases/:use_case_id/")
+        XCTAssertEqual(
+            Catalogue.entryUseCases.itemPath,
+            "directories/:directory_id/entries/partners/:entry_id/use-cases/:use_case_id/")
         XCTAssertEqual(Catalogue.filterOptions.collection, "dir_filter_options")
-        XCTAssertEqual(Catalogue.callouts.response(["id": "1", "name": "n", "text_color": "fff"], try! Store(directory: temporaryDirectory(), indexes: DirectoryFamily().storeIndexes)),
-                       ["id": "1", "name": "n", "textColor": "fff", "backgroundColor": .null, "order": 0])
+        XCTAssertEqual(
+            Catalogue.callouts.response(
+                ["id": "1", "name": "n", "text_color": "fff"],
+                try! Store(directory: temporaryDirectory(), indexes: DirectoryFamily().storeIndexes)),
+            ["id": "1", "name": "n", "textColor": "fff", "backgroundColor": .null, "order": 0])
     }
 
     /// Every route is documented, and the document's request schemas are the validation schemas.
     func testOpenAPIDocumentCoversEveryRoute() throws {
         let family = DirectoryFamily()
         let routes = family.routes
-        XCTAssertTrue(routes.allSatisfy { $0.doc != nil }, routes.filter { $0.doc == nil }.map(\.pattern).joined(separator: ", "))
+        XCTAssertTrue(
+            routes.allSatisfy { $0.doc != nil }, routes.filter { $0.doc == nil }.map(\.pattern).joined(separator: ", "))
         let document = try XCTUnwrap(OpenAPIDocument.build(family))
         var operations = 0
         for (_, item) in document["paths"]?.objectValue ?? [:] { operations += item.objectValue?.count ?? 0 }
         XCTAssertEqual(operations, routes.count)
-        let create = document["paths"]?["/api/directory/private/v1alpha/directories/{directory_id}/entries/partners/{entry_id}/testimonials/"]?["post"]
-        XCTAssertEqual(create?["requestBody"]?["content"]?["application/json"]?["schema"]?["required"], ["authorName", "testimonialText"])
+        let create = document["paths"]?[
+            "/api/directory/private/v1alpha/directories/{directory_id}/entries/partners/{entry_id}/testimonials/"]?[
+                "post"]
+        XCTAssertEqual(
+            create?["requestBody"]?["content"]?["application/json"]?["schema"]?["required"],
+            ["authorName", "testimonialText"])
     }
 }
 
@@ -97,6 +115,8 @@ final class UUIDFieldTests: XCTestCase {
             XCTAssertEqual((error as? APIErrors)?.errors.first?.field, "owner")
         }
         XCTAssertThrowsError(try Wire.payload(request(#"{"userAssignedFilterOptions":["x"]}"#), schema, partial: true))
-        XCTAssertNoThrow(try Wire.payload(request(#"{"owner":null,"tier":"9666c7ff-e19c-4368-9dce-c81e0d2de158"}"#), schema, partial: true))
+        XCTAssertNoThrow(
+            try Wire.payload(
+                request(#"{"owner":null,"tier":"9666c7ff-e19c-4368-9dce-c81e0d2de158"}"#), schema, partial: true))
     }
 }

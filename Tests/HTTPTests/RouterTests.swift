@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import HTTP
 
 final class RouterTests: XCTestCase {
@@ -17,7 +18,8 @@ final class RouterTests: XCTestCase {
 
     func testStaticAndParameterRoutes() {
         let router = makeRouter()
-        guard case .found(let handler, let parameters, let pattern) = router.match(.GET, "/api/v3/partnerships/abc") else {
+        guard case .found(let handler, let parameters, let pattern) = router.match(.GET, "/api/v3/partnerships/abc")
+        else {
             return XCTFail("no match")
         }
         XCTAssertEqual(handler, "show")
@@ -29,22 +31,32 @@ final class RouterTests: XCTestCase {
 
     func testStaticSegmentWinsOverParameterAndBacktracks() {
         let router = makeRouter()
-        guard case .found("featured", let p1, _) = router.match(.GET, "/v1/partners/featured/projects") else { return XCTFail() }
+        guard case .found("featured", let p1, _) = router.match(.GET, "/v1/partners/featured/projects") else {
+            return XCTFail()
+        }
         XCTAssertEqual(p1, [:])
-        guard case .found("partner projects", let p2, _) = router.match(.GET, "/v1/partners/acme/projects") else { return XCTFail() }
+        guard case .found("partner projects", let p2, _) = router.match(.GET, "/v1/partners/acme/projects") else {
+            return XCTFail()
+        }
         XCTAssertEqual(p2, ["slug": "acme"])
     }
 
     func testTrailingSlashIsNotSignificantAndNestedParameters() {
         let router = makeRouter()
-        guard case .found("entry", let parameters, _) = router.match(.GET, "/d/D1/entries/partners/E1") else { return XCTFail() }
+        guard case .found("entry", let parameters, _) = router.match(.GET, "/d/D1/entries/partners/E1") else {
+            return XCTFail()
+        }
         XCTAssertEqual(parameters, ["directory": "D1", "entry": "E1"])
-        guard case .found("submit", _, _) = router.match(.POST, "/d/D1/entries/partners/E1/review/submit/") else { return XCTFail() }
+        guard case .found("submit", _, _) = router.match(.POST, "/d/D1/entries/partners/E1/review/submit/") else {
+            return XCTFail()
+        }
     }
 
     func testMethodNotAllowedListsAllowedMethods() {
         let router = makeRouter()
-        guard case .methodNotAllowed(let allowed) = router.match(.DELETE, "/api/v3/partnerships/x") else { return XCTFail() }
+        guard case .methodNotAllowed(let allowed) = router.match(.DELETE, "/api/v3/partnerships/x") else {
+            return XCTFail()
+        }
         XCTAssertEqual(Set(allowed), [.GET, .PUT])
     }
 
@@ -62,7 +74,8 @@ final class RouterTests: XCTestCase {
 
 final class QueryParametersTests: XCTestCase {
     func testBracketGroupsAndDecoding() {
-        let query = QueryParameters("filter[cohort]=2024,2025&page[per_page]=50&page%5Bpage%5D=2&sort=-created_at&q=a+b%20c&flag")
+        let query = QueryParameters(
+            "filter[cohort]=2024,2025&page[per_page]=50&page%5Bpage%5D=2&sort=-created_at&q=a+b%20c&flag")
         XCTAssertEqual(query["filter[cohort]"], "2024,2025")
         XCTAssertEqual(query.nested("filter"), ["cohort": "2024,2025"])
         XCTAssertEqual(query.nested("page"), ["per_page": "50", "page": "2"])

@@ -1,9 +1,11 @@
 import JSON
 import Logging
 import Testing
+
 @testable import JSONLogging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A log file in a fresh temporary folder, and an output writing to it through its own descriptor.
@@ -18,7 +20,8 @@ private final class Capture {
         folder = String(cString: made)
         path = folder + "/server.log"
         // Starts on /dev/null: open(path:) points the descriptor at the file, as the server does with stderr.
-        output = JSONLinesLogOutput(fileDescriptor: Glibc.open("/dev/null", O_WRONLY | O_CLOEXEC), component: component, logLevel: level)
+        output = JSONLinesLogOutput(
+            fileDescriptor: Glibc.open("/dev/null", O_WRONLY | O_CLOEXEC), component: component, logLevel: level)
         try output.open(path: path)
     }
 
@@ -101,16 +104,18 @@ private struct Failure: Error, CustomStringConvertible {
         logger.warning("written")
         capture.output.logLevel = .debug  // process-wide: every handler without its own level follows
         logger.debug("written too")
-        logger.logLevel = .error          // this logger only
+        logger.logLevel = .error  // this logger only
         logger.warning("not written either")
         capture.logger().info("another logger still follows the output")
-        #expect(try capture.lines().compactMap { $0["message"]?.stringValue }
+        #expect(
+            try capture.lines().compactMap { $0["message"]?.stringValue }
                 == ["written", "written too", "another logger still follows the output"])
     }
 
     @Test func stringsAreEscaped() throws {
         let capture = try Capture()
-        let awkward = "quote \" backslash \\ newline \n return \r tab \t bell \u{07} nul \u{00} unit \u{1F} é ✓ 🚀 \u{2028}"
+        let awkward =
+            "quote \" backslash \\ newline \n return \r tab \t bell \u{07} nul \u{00} unit \u{1F} é ✓ 🚀 \u{2028}"
         capture.logger().error("\(awkward)", metadata: ["key \"quoted\"\n": .string(awkward)])
         let text = capture.text()
         #expect(text.split(separator: "\n").count == 1, "a newline in a value does not end the line")
@@ -126,9 +131,15 @@ private struct Failure: Error, CustomStringConvertible {
         logger[metadataKey: "request_id"] = "r-1"
         logger[metadataKey: "method"] = "GET"
         logger[metadataKey: "path"] = "/x"
-        logger.error("request failed", error: Failure(), metadata: ["status": "500", "path": "/y", "attempt": .stringConvertible(2)])
+        logger.error(
+            "request failed", error: Failure(),
+            metadata: ["status": "500", "path": "/y", "attempt": .stringConvertible(2)])
         let line = try #require(try capture.lines().first)
-        #expect(line.keys == ["time", "level", "component", "pid", "message", "method", "request_id", "attempt", "path", "status", "error"])
+        #expect(
+            line.keys == [
+                "time", "level", "component", "pid", "message", "method", "request_id", "attempt", "path", "status",
+                "error",
+            ])
         #expect(line["request_id"] == "r-1")
         #expect(line["path"] == "/y", "the call's value wins")
         #expect(line["attempt"] == "2", "values are strings")
@@ -143,10 +154,12 @@ private struct Failure: Error, CustomStringConvertible {
 
     @Test func nestedMetadataIsJSON() throws {
         let capture = try Capture()
-        capture.logger().notice("nested", metadata: [
-            "limits": ["b": "2", "a": ["x", .dictionary([:])]],
-            "empty": [],
-        ])
+        capture.logger().notice(
+            "nested",
+            metadata: [
+                "limits": ["b": "2", "a": ["x", .dictionary([:])]],
+                "empty": [],
+            ])
         let line = try #require(try capture.lines().first)
         #expect(line["limits"] == ["a": ["x", .object([:])], "b": "2"])
         #expect(line["limits"]?.objectValue?.keys == ["a", "b"], "sorted keys")
@@ -156,7 +169,9 @@ private struct Failure: Error, CustomStringConvertible {
     @Test func theMetadataProviderIsMerged() throws {
         let capture = try Capture()
         let provider = Logger.MetadataProvider { ["trace_id": "t-9", "request_id": "from-provider"] }
-        var logger = Logger(label: "test") { JSONLinesLogHandler(label: $0, output: capture.output, metadataProvider: provider) }
+        var logger = Logger(label: "test") {
+            JSONLinesLogHandler(label: $0, output: capture.output, metadataProvider: provider)
+        }
         logger[metadataKey: "request_id"] = "own"
         logger.info("provided")
         let line = try #require(try capture.lines().first)
@@ -192,7 +207,10 @@ private struct Failure: Error, CustomStringConvertible {
         logger.info("still in the moved file")
         try capture.output.reopen()
         logger.info("log reopened")
-        #expect(try capture.lines(capture.path + ".1").compactMap { $0["message"]?.stringValue } == ["before rotation", "still in the moved file"])
+        #expect(
+            try capture.lines(capture.path + ".1").compactMap { $0["message"]?.stringValue } == [
+                "before rotation", "still in the moved file",
+            ])
         #expect(try capture.lines().compactMap { $0["message"]?.stringValue } == ["log reopened"])
     }
 
@@ -215,7 +233,10 @@ private struct Failure: Error, CustomStringConvertible {
             for task in 0..<8 {
                 group.addTask {
                     let logger = Logger(label: "t") { JSONLinesLogHandler(label: $0, output: output) }
-                    for index in 0..<50 { logger.info("line", metadata: ["task": "\(task)", "index": "\(index)", "filler": .string(long)]) }
+                    for index in 0..<50 {
+                        logger.info(
+                            "line", metadata: ["task": "\(task)", "index": "\(index)", "filler": .string(long)])
+                    }
                 }
             }
         }

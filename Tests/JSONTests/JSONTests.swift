@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import JSON
 
 final class JSONTests: XCTestCase {
@@ -11,8 +12,10 @@ final class JSONTests: XCTestCase {
     }
 
     func testRejectsMalformedDocuments() {
-        for bad in ["", "{", "{\"a\":}", "[1,]", "01", "1.", "-", "\"abc", "tru", "{\"a\" 1}", "[1] x",
-                    "\"\u{01}\"", "\"\\x\"", "\"\\ud800\"", "1e", "{\"a\":1,}"] {
+        for bad in [
+            "", "{", "{\"a\":}", "[1,]", "01", "1.", "-", "\"abc", "tru", "{\"a\" 1}", "[1] x",
+            "\"\u{01}\"", "\"\\x\"", "\"\\ud800\"", "1e", "{\"a\":1,}",
+        ] {
             XCTAssertThrowsError(try JSON.parse(bad), "accepted \(bad.debugDescription)")
         }
     }
@@ -22,7 +25,8 @@ final class JSONTests: XCTestCase {
     }
 
     func testDepthLimit() {
-        let deep = String(repeating: "[", count: JSON.maximumDepth + 1) + String(repeating: "]", count: JSON.maximumDepth + 1)
+        let deep =
+            String(repeating: "[", count: JSON.maximumDepth + 1) + String(repeating: "]", count: JSON.maximumDepth + 1)
         XCTAssertThrowsError(try JSON.parse(deep))
         let ok = String(repeating: "[", count: JSON.maximumDepth) + String(repeating: "]", count: JSON.maximumDepth)
         XCTAssertNoThrow(try JSON.parse(ok))
@@ -56,7 +60,8 @@ final class JSONTests: XCTestCase {
         ]
         for (text, expected) in cases {
             XCTAssertEqual(try JSON.parse(text).integerReading, expected, text)
-            XCTAssertEqual(try JSON.parse(text).exactInteger, { if case .exact(let i) = expected { i } else { nil } }(), text)
+            XCTAssertEqual(
+                try JSON.parse(text).exactInteger, { if case .exact(let i) = expected { i } else { nil } }(), text)
         }
         // Values no parse makes still read safely.
         XCTAssertEqual(JSON.double(.infinity).integerReading, .outOfRange)

@@ -2,8 +2,8 @@ import APICore
 import JSON
 import LeadProviderAPI
 import PartnersAPI
-import Testing
 import TestClient
+import Testing
 
 /// The Lead Provider API's rules through the whole application in-process (no nginx, no worker):
 /// reference data through the staff endpoints, then the lead provider's view of it.
@@ -15,7 +15,9 @@ import TestClient
         client = try TestClient()
         staff = try client.token(for: Staff(name: "test staff"))
         for (year, opens) in [("2025", "2024-06-01T00:00:00Z"), ("2026", "2025-06-01T00:00:00Z")] {
-            try admin("cohorts", ["year": .string(year), "registration_opens_at": .string(opens), "registration_closes_at": .null])
+            try admin(
+                "cohorts",
+                ["year": .string(year), "registration_opens_at": .string(opens), "registration_closes_at": .null])
         }
     }
 
@@ -31,14 +33,29 @@ import TestClient
         let provider = try #require(try admin("lead-providers", ["name": "Provider"])["id"]?.stringValue)
         let partner = try #require(try admin("delivery-partners", ["name": "Hub"])["id"]?.stringValue)
         for year in ["2025", "2026"] {
-            try admin("delivery-partner-links", ["lead_provider_id": .string(provider), "delivery_partner_id": .string(partner), "cohort": .string(year)])
+            try admin(
+                "delivery-partner-links",
+                [
+                    "lead_provider_id": .string(provider), "delivery_partner_id": .string(partner),
+                    "cohort": .string(year),
+                ])
         }
-        let school = try #require(try admin("schools", ["urn": "100001", "name": "Ashford Primary", "funding_eligible_cohorts": ["2025", "2026"]])["id"]?.stringValue)
+        let school = try #require(
+            try admin(
+                "schools", ["urn": "100001", "name": "Ashford Primary", "funding_eligible_cohorts": ["2025", "2026"]])[
+                    "id"]?.stringValue)
         return (provider, partner, school)
     }
 
     static func create(_ cohort: String, _ school: String, _ partner: String) -> JSON {
-        ["data": ["type": "partnership", "attributes": ["cohort": .string(cohort), "school_id": .string(school), "delivery_partner_id": .string(partner)]]]
+        [
+            "data": [
+                "type": "partnership",
+                "attributes": [
+                    "cohort": .string(cohort), "school_id": .string(school), "delivery_partner_id": .string(partner),
+                ],
+            ]
+        ]
     }
 
     @Test func theRouterAsksForTheRightPrincipalBeforeAnyHandlerRuns() throws {
@@ -65,16 +82,22 @@ import TestClient
         #expect(first.json?["data"]?["attributes"]?["school_id"]?.stringValue == school)
         let again = client.send(.POST, "/api/v3/partnerships", token: token, json: Self.create("2025", school, partner))
         #expect(again.status == 422)
-        #expect(again.json?["errors"]?.arrayValue?.first?["detail"]?.stringValue == "You are already in a confirmed partnership with this school for the entered cohort.")
-        #expect(client.send(.POST, "/api/v3/partnerships", token: token, json: Self.create("2026", school, partner)).status == 200)
-        #expect(client.get("/api/v3/partnerships?filter[cohort]=2026", token: token).json?["data"]?.arrayValue?.count == 1)
+        #expect(
+            again.json?["errors"]?.arrayValue?.first?["detail"]?.stringValue
+                == "You are already in a confirmed partnership with this school for the entered cohort.")
+        #expect(
+            client.send(.POST, "/api/v3/partnerships", token: token, json: Self.create("2026", school, partner)).status
+                == 200)
+        #expect(
+            client.get("/api/v3/partnerships?filter[cohort]=2026", token: token).json?["data"]?.arrayValue?.count == 1)
     }
 
     @Test func anotherProvidersPartnershipIsNotFound() throws {
         let (provider, partner, school) = try world()
         let owner = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
-        let id = try #require(client.send(.POST, "/api/v3/partnerships", token: owner, json: Self.create("2025", school, partner))
-            .json?["data"]?["id"]?.stringValue)
+        let id = try #require(
+            client.send(.POST, "/api/v3/partnerships", token: owner, json: Self.create("2025", school, partner))
+                .json?["data"]?["id"]?.stringValue)
         let other = try #require(try admin("lead-providers", ["name": "Other"])["id"]?.stringValue)
         let stranger = try client.token(for: LeadProviderPrincipal.leadProvider(id: other))
         #expect(client.get("/api/v3/partnerships/\(id)", token: owner).status == 200)

@@ -1,7 +1,8 @@
-import XCTest
 import APICore
 import HTTP
 import JSON
+import XCTest
+
 @testable import LeadProviderAPI
 
 final class ListQueryTests: XCTestCase {
@@ -18,7 +19,9 @@ final class ListQueryTests: XCTestCase {
 
     func testInvalidPagesGiveTheReferenceError() {
         for bad in ["page[page]=0", "page[per_page]=-1", "page[page]=0.8", "page[per_page]=abc"] {
-            XCTAssertThrowsError(try ListQuery(QueryParameters(bad))) { XCTAssertEqual($0 as? APIError, Failure.pageInvalid, bad) }
+            XCTAssertThrowsError(try ListQuery(QueryParameters(bad))) {
+                XCTAssertEqual($0 as? APIError, Failure.pageInvalid, bad)
+            }
         }
     }
 
@@ -29,7 +32,9 @@ final class ListQueryTests: XCTestCase {
     }
 
     func testUpdatedSince() throws {
-        XCTAssertEqual(try ListQuery(QueryParameters("filter[updated_since]=2024-01-01T00:00:00Z")).updatedSince(), "2024-01-01T00:00:00.000000Z")
+        XCTAssertEqual(
+            try ListQuery(QueryParameters("filter[updated_since]=2024-01-01T00:00:00Z")).updatedSince(),
+            "2024-01-01T00:00:00.000000Z")
         XCTAssertThrowsError(try ListQuery(QueryParameters("filter[updated_since]=soon")).updatedSince())
     }
 }
@@ -38,14 +43,22 @@ final class DerivedTests: XCTestCase {
     func testProgrammeChoice() {
         XCTAssertEqual(SchoolCohortState.programmeChoice([]), "not_yet_known")
         XCTAssertEqual(SchoolCohortState.programmeChoice([["training_programme": "school_led"]]), "school_led")
-        XCTAssertEqual(SchoolCohortState.programmeChoice([["training_programme": "school_led"], ["training_programme": "provider_led"]]), "provider_led")
+        XCTAssertEqual(
+            SchoolCohortState.programmeChoice([
+                ["training_programme": "school_led"], ["training_programme": "provider_led"],
+            ]), "provider_led")
     }
 
     func testCohortStatus() {
         let now = Timestamp.parse("2026-01-01T00:00:00Z")!
         XCTAssertEqual(CohortStatus(["registration_opens_at": "2026-06-01T00:00:00Z"], now: now), .notYetOpen)
-        XCTAssertEqual(CohortStatus(["registration_opens_at": "2025-06-01T00:00:00Z", "registration_closes_at": nil], now: now), .open)
-        XCTAssertEqual(CohortStatus(["registration_opens_at": "2024-06-01T00:00:00Z", "registration_closes_at": "2025-07-31T00:00:00Z"], now: now), .closed)
+        XCTAssertEqual(
+            CohortStatus(["registration_opens_at": "2025-06-01T00:00:00Z", "registration_closes_at": nil], now: now),
+            .open)
+        XCTAssertEqual(
+            CohortStatus(
+                ["registration_opens_at": "2024-06-01T00:00:00Z", "registration_closes_at": "2025-07-31T00:00:00Z"],
+                now: now), .closed)
     }
 
     func testUpdatedAtIsTheLatestRelevantChange() {
@@ -64,11 +77,15 @@ final class DerivedTests: XCTestCase {
         XCTAssertEqual(unauthorized.status, .unauthorized)
         XCTAssertEqual(String(decoding: unauthorized.body, as: UTF8.self), #"{"error":"HTTP Token: Access denied"}"#)
         let notFound = formatter.response(for: [.notFound()])
-        XCTAssertEqual(try JSON.parse(notFound.body), ["errors": [["title": "Resource not found", "detail": "Nothing could be found for the provided details"]]])
+        XCTAssertEqual(
+            try JSON.parse(notFound.body),
+            ["errors": [["title": "Resource not found", "detail": "Nothing could be found for the provided details"]]])
     }
 
     func testCSV() throws {
-        XCTAssertEqual(CSV.parse("a,b\n\"x, y\",\"he said \"\"hi\"\"\"\r\n1,\n"), [["a", "b"], ["x, y", "he said \"hi\""], ["1", ""]])
+        XCTAssertEqual(
+            CSV.parse("a,b\n\"x, y\",\"he said \"\"hi\"\"\"\r\n1,\n"),
+            [["a", "b"], ["x, y", "he said \"hi\""], ["1", ""]])
         let rows = try ReferenceData.rows(fromCSV: "urn,name,funding_eligible_cohorts\n1,A,2025;2026\n", kind: .schools)
         XCTAssertEqual(rows.first?["funding_eligible_cohorts"], ["2025", "2026"])
     }

@@ -1,8 +1,9 @@
 import Foundation
-import XCTest
 import HTTP
 import JSON
 import Store
+import XCTest
+
 @testable import LeadProviderAPI
 
 /// The partnership list pages straight from the index for a `created_at` sort. It must give exactly
@@ -20,27 +21,34 @@ final class PartnershipListTests: XCTestCase {
                 for n in 0..<Int.random(in: 1...6, using: &random) {
                     let id = "p\(batch)-\(n)"
                     let provider = n % 5 == 4 ? "other" : "lp"
-                    tx.put(Collection.partnerships, id, [
-                        "id": .string(id), "lead_provider_id": .string(provider), "school_id": .string("s\(n)"),
-                        "delivery_partner_id": .string(["d1", "d2", "d3"].randomElement(using: &random)!),
-                        "cohort": .string(["2023", "2024"].randomElement(using: &random)!),
-                        "created_at": .string(shared), "updated_at": .string(stamps.randomElement(using: &random)!),
-                    ])
+                    tx.put(
+                        Collection.partnerships, id,
+                        [
+                            "id": .string(id), "lead_provider_id": .string(provider), "school_id": .string("s\(n)"),
+                            "delivery_partner_id": .string(["d1", "d2", "d3"].randomElement(using: &random)!),
+                            "cohort": .string(["2023", "2024"].randomElement(using: &random)!),
+                            "created_at": .string(shared), "updated_at": .string(stamps.randomElement(using: &random)!),
+                        ])
                 }
             }
         }
         XCTAssertGreaterThan(store.lookup(Collection.partnerships, index: "by_lead_provider", key: "lp").count, 60)
         var compared = 0
         for sort in ["", "sort=created_at", "sort=-created_at", "sort=%2Bcreated_at"] {
-            for filter in ["", "filter[cohort]=2024", "filter[cohort]=2023,x", "filter[delivery_partner_id]=d1,d3",
-                           "filter[updated_since]=2024-05-01T00:00:00Z", "filter[cohort]=bad"] {
-                for paging in ["", "page[per_page]=7", "page[per_page]=7&page[page]=3", "page[per_page]=1&page[page]=9",
-                               "page[per_page]=50&page[page]=400", "page[page]=9223372036854775807"] {
+            for filter in [
+                "", "filter[cohort]=2024", "filter[cohort]=2023,x", "filter[delivery_partner_id]=d1,d3",
+                "filter[updated_since]=2024-05-01T00:00:00Z", "filter[cohort]=bad",
+            ] {
+                for paging in [
+                    "", "page[per_page]=7", "page[per_page]=7&page[page]=3", "page[per_page]=1&page[page]=9",
+                    "page[per_page]=50&page[page]=400", "page[page]=9223372036854775807",
+                ] {
                     let text = [sort, filter, paging].filter { !$0.isEmpty }.joined(separator: "&")
                     let query = try ListQuery(QueryParameters(text))
                     let streamed = try PublicEndpoints.partnershipsPage(query, provider: "lp", store: store)
-                    let sorted = PublicEndpoints.sortedPartnershipsPage(query, provider: "lp", store: store,
-                                                                        where: try PublicEndpoints.partnershipFilter(query))
+                    let sorted = PublicEndpoints.sortedPartnershipsPage(
+                        query, provider: "lp", store: store,
+                        where: try PublicEndpoints.partnershipFilter(query))
                     XCTAssertEqual(streamed.map { $0["id"]!.stringValue! }, sorted.map { $0["id"]!.stringValue! }, text)
                     compared += streamed.count
                 }

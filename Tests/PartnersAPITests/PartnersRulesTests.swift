@@ -2,8 +2,8 @@ import APICore
 import JSON
 import LeadProviderAPI
 import PartnersAPI
-import Testing
 import TestClient
+import Testing
 
 /// The Partners API's roles and its one-default rule through the whole application in-process.
 @Suite struct PartnersRulesTests {
@@ -28,11 +28,13 @@ import TestClient
         let partner = try #require(try admin("partners", ["name": "Partner", "slug": "partner"])["id"]?.intValue)
         let other = try #require(try admin("partners", ["name": "Other", "slug": "other"])["id"]?.intValue)
         _ = try admin("partners/\(partner)/members", ["user_id": .int(member)])
-        let project = try #require(try admin("projects", ["name": "Project", "slug": "project", "owner_id": .int(owner)])["id"]?.intValue)
+        let project = try #require(
+            try admin("projects", ["name": "Project", "slug": "project", "owner_id": .int(owner)])["id"]?.intValue)
         var partnerships: [Int] = []
         for (id, isDefault) in [(partner, true), (other, false)] {
-            let created = client.send(.POST, "/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey",
-                                      json: ["partner_id": .int(id), "is_default": .bool(isDefault)])
+            let created = client.send(
+                .POST, "/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey",
+                json: ["partner_id": .int(id), "is_default": .bool(isDefault)])
             #expect(created.status == 201)
             partnerships.append(try #require(created.json?["id"]?.intValue))
         }
@@ -57,9 +59,12 @@ import TestClient
 
     @Test func makingAPartnershipTheDefaultClearsThePreviousDefault() throws {
         let (_, _, project, partnerships) = try world()
-        let changed = client.send(.PATCH, "/v1/partnerships/\(partnerships[1])", token: staff, scheme: "APIKey", json: ["is_default": true])
+        let changed = client.send(
+            .PATCH, "/v1/partnerships/\(partnerships[1])", token: staff, scheme: "APIKey", json: ["is_default": true])
         #expect(changed.status == 200)
-        let listed = client.get("/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey").json?["partnerships"]?.arrayValue ?? []
+        let listed =
+            client.get("/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey").json?["partnerships"]?
+            .arrayValue ?? []
         #expect(listed.map { $0["is_default"]?.boolValue } == [false, true])
     }
 }

@@ -1,23 +1,32 @@
-import XCTest
 import HTTP
 import JSON
+import XCTest
+
 @testable import PartnersAPI
 
 final class PartnersUnitTests: XCTestCase {
     func testErrorListFormatAndClassifications() throws {
         let formatter = PartnersErrorFormatter()
         let response = formatter.response(for: [
-            APIError(.unknownField, status: .badRequest, title: "x", detail: "Unknown field \"colour\".", field: "colour"),
+            APIError(
+                .unknownField, status: .badRequest, title: "x", detail: "Unknown field \"colour\".", field: "colour"),
             APIError(.wrongType, status: .badRequest, title: "x", detail: "Expected an integer.", field: "partner_id"),
         ])
         XCTAssertEqual(response.status, .badRequest)
-        XCTAssertEqual(try JSON.parse(response.body), [
-            ["classification": "UnknownFieldError", "fieldNames": ["colour"], "message": "Unknown field \"colour\"."],
-            ["classification": "TypeError", "fieldNames": ["partner_id"], "message": "Expected an integer."],
-        ])
-        let expected: [APIError.Kind: String] = [.malformedBody: "DeserializationError", .requiredField: "RequiredError",
-                                                 .unauthorized: "PermissionError", .forbidden: "PermissionError",
-                                                 .notFound: "ValueError", .validation: "ValueError"]
+        XCTAssertEqual(
+            try JSON.parse(response.body),
+            [
+                [
+                    "classification": "UnknownFieldError", "fieldNames": ["colour"],
+                    "message": "Unknown field \"colour\".",
+                ],
+                ["classification": "TypeError", "fieldNames": ["partner_id"], "message": "Expected an integer."],
+            ])
+        let expected: [APIError.Kind: String] = [
+            .malformedBody: "DeserializationError", .requiredField: "RequiredError",
+            .unauthorized: "PermissionError", .forbidden: "PermissionError",
+            .notFound: "ValueError", .validation: "ValueError",
+        ]
         for (kind, name) in expected { XCTAssertEqual(PartnersErrorFormatter.classification(kind), name) }
     }
 

@@ -1,9 +1,10 @@
-import XCTest
 import APICore
 import FastCGI
 import HTTP
 import JSON
 import Store
+import XCTest
+
 @testable import Server
 
 /// A family whose error format is recognisable, to check that each path gets its own family's format.
@@ -21,8 +22,12 @@ private struct SampleFamily: APIFamily {
 
     var routes: [Route] {
         var routes = OperationGroup<Nobody>("/api/sample", access: .anyone)
-        routes.onPublic(.GET, "items/:id", doc: nil) { context in .json(["id": .string(context.request.pathParameter("id"))]) }
-        routes.onPublic(.POST, "fail", doc: nil) { _ in throw APIErrors([.validation(field: "a", "Enter a"), .validation(field: "b", "Enter b")]) }
+        routes.onPublic(.GET, "items/:id", doc: nil) { context in
+            .json(["id": .string(context.request.pathParameter("id"))])
+        }
+        routes.onPublic(.POST, "fail", doc: nil) { _ in
+            throw APIErrors([.validation(field: "a", "Enter a"), .validation(field: "b", "Enter b")])
+        }
         routes.onPublic(.GET, "bug", doc: nil) { _ in
             struct Unexpected: Error {}
             throw Unexpected()
@@ -38,7 +43,8 @@ final class ApplicationTests: XCTestCase {
     override func setUpWithError() throws {
         directory = NSTemporaryDirectory() + "app-tests-\(UUID().uuidString)"
         let families: [any APIFamily] = [OperationsFamily(scoreboardPath: nil), SampleFamily()]
-        application = Application(families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
+        application = Application(
+            families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
     }
 
     override func tearDownWithError() throws {
@@ -82,9 +88,13 @@ final class ApplicationTests: XCTestCase {
         XCTAssertTrue(head.body.isEmpty)
         let get = application.handle(HTTPRequest(method: .GET, path: "/healthz"))
         XCTAssertFalse(get.body.isEmpty)
-        XCTAssertEqual(head.headers.first { $0.0 == "Content-Length" }?.1, String(get.body.count), "HEAD says the GET's length")
-        let encoded = String(decoding: CGIResponse.encode(status: 200, reason: "OK", headers: head.headers, body: head.body), as: UTF8.self)
-        XCTAssertEqual(encoded.components(separatedBy: "Content-Length:").count, 2, "one Content-Length, the GET's: \(encoded)")
+        XCTAssertEqual(
+            head.headers.first { $0.0 == "Content-Length" }?.1, String(get.body.count), "HEAD says the GET's length")
+        let encoded = String(
+            decoding: CGIResponse.encode(status: 200, reason: "OK", headers: head.headers, body: head.body),
+            as: UTF8.self)
+        XCTAssertEqual(
+            encoded.components(separatedBy: "Content-Length:").count, 2, "one Content-Length, the GET's: \(encoded)")
         XCTAssertTrue(encoded.contains("Content-Length: \(get.body.count)\r\n"))
     }
 
@@ -99,7 +109,9 @@ final class ApplicationTests: XCTestCase {
         let params = FastCGIParams(["REQUEST_METHOD": "GET", "DOCUMENT_URI": "/status", "REQUEST_URI": "/status"])
         let unaddressed = try RequestMapping.request(from: params, body: []).get()
         XCTAssertEqual(application.handle(unaddressed).status, .notFound)
-        for address in ["", " ", "127.evil.example", "1270.0.0.1", "::2", "::ffff:10.0.0.1", "localhost", "0.0.0.0", "128.0.0.1"] {
+        for address in [
+            "", " ", "127.evil.example", "1270.0.0.1", "::2", "::ffff:10.0.0.1", "localhost", "0.0.0.0", "128.0.0.1",
+        ] {
             var request = HTTPRequest(method: .GET, path: "/status")
             request.remoteAddress = address
             XCTAssertEqual(application.handle(request).status, .notFound, "remote address \(address.debugDescription)")
@@ -117,7 +129,8 @@ final class ApplicationTests: XCTestCase {
 final class RequestMappingTests: XCTestCase {
     func testParamsBecomeARequest() throws {
         let params = FastCGIParams([
-            "REQUEST_METHOD": "PATCH", "DOCUMENT_URI": "/v1/partnerships/7", "REQUEST_URI": "/v1/partnerships/7?limit=5",
+            "REQUEST_METHOD": "PATCH", "DOCUMENT_URI": "/v1/partnerships/7",
+            "REQUEST_URI": "/v1/partnerships/7?limit=5",
             "QUERY_STRING": "limit=5", "HTTP_AUTHORIZATION": "APIKey k", "HTTP_X_CUSTOM_THING": "v",
             "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "2", "REMOTE_ADDR": "127.0.0.1", "REQUEST_ID": "abc",
         ])
@@ -132,15 +145,23 @@ final class RequestMappingTests: XCTestCase {
     }
 
     func testRepeatedAuthorizationAndUnknownMethodsAreRefused() {
-        let twice = FastCGIParams(["REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": "b"], repeatedNames: ["HTTP_AUTHORIZATION"])
-        guard case .failure(.repeatedAuthorization) = RequestMapping.request(from: twice, body: []) else { return XCTFail() }
-        guard case .failure(.unsupportedMethod("BREW")) = RequestMapping.request(from: FastCGIParams(["REQUEST_METHOD": "BREW"]), body: []) else {
+        let twice = FastCGIParams(
+            ["REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": "b"], repeatedNames: ["HTTP_AUTHORIZATION"])
+        guard case .failure(.repeatedAuthorization) = RequestMapping.request(from: twice, body: []) else {
+            return XCTFail()
+        }
+        guard
+            case .failure(.unsupportedMethod("BREW")) = RequestMapping.request(
+                from: FastCGIParams(["REQUEST_METHOD": "BREW"]), body: [])
+        else {
             return XCTFail()
         }
     }
 
     func testMissingRequestIdIsGenerated() throws {
-        let request = try RequestMapping.request(from: FastCGIParams(["REQUEST_METHOD": "GET", "REQUEST_URI": "/a?b"]), body: []).get()
+        let request = try RequestMapping.request(
+            from: FastCGIParams(["REQUEST_METHOD": "GET", "REQUEST_URI": "/a?b"]), body: []
+        ).get()
         XCTAssertEqual(request.path, "/a")
         XCTAssertEqual(request.requestID.count, 32)
     }

@@ -4,6 +4,7 @@ import HTTP
 import JSON
 import Store
 import Testing
+
 @testable import Server
 
 /// A family with one stored counter per id: GET shows it, POST creates one, PATCH sets it,
@@ -21,18 +22,24 @@ struct CounterFamily: APIFamily {
     var routes: [Route] {
         var routes = OperationGroup<Nobody>("/api/counters", access: .anyone)
         routes.onPublic(.GET, ":id", doc: nil) { context in
-            guard let record = context.store.get("counters", context.request.pathParameter("id")) else { throw APIError.notFound() }
+            guard let record = context.store.get("counters", context.request.pathParameter("id")) else {
+                throw APIError.notFound()
+            }
             return .json(record)
         }
         routes.onPublic(.PATCH, ":id", doc: nil) { context in
             let id = context.request.pathParameter("id")
-            guard let value = context.request.jsonBody()?["value"]?.intValue else { throw APIError.validation(field: "value", "Enter a value") }
+            guard let value = context.request.jsonBody()?["value"]?.intValue else {
+                throw APIError.validation(field: "value", "Enter a value")
+            }
             try window.betweenReadAndWrite?()
             try context.store.write { tx in tx.put("counters", id, ["id": .string(id), "value": .int(value)]) }
             return .json(["id": .string(id), "value": .int(value)])
         }
         routes.onPublic(.POST, "", doc: nil) { context in
-            guard let value = context.request.jsonBody()?["value"]?.intValue else { throw APIError.validation(field: "value", "Enter a value") }
+            guard let value = context.request.jsonBody()?["value"]?.intValue else {
+                throw APIError.validation(field: "value", "Enter a value")
+            }
             try window.betweenReadAndWrite?()
             let id = try context.store.write { tx -> String in
                 let id = "c\(tx.nextSequence("counters"))"
@@ -59,12 +66,14 @@ struct CounterFamily: APIFamily {
 
     init() throws {
         let families: [any APIFamily] = [family]
-        application = Application(families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
+        application = Application(
+            families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
         try application.store.write { tx in tx.put("counters", "c", ["id": "c", "value": 1]) }
     }
 
     func request(_ method: HTTPMethod, _ headers: [(String, String)] = [], body: String = "") -> HTTPResponse {
-        application.handle(HTTPRequest(method: method, path: "/api/counters/c", headers: HTTPHeaders(headers), body: Array(body.utf8)))
+        application.handle(
+            HTTPRequest(method: method, path: "/api/counters/c", headers: HTTPHeaders(headers), body: Array(body.utf8)))
     }
 
     func etag(_ response: HTTPResponse) -> String? { response.headers.first { $0.0 == "ETag" }?.1 }
@@ -76,7 +85,9 @@ struct CounterFamily: APIFamily {
         #expect(etag(request(.HEAD)) == tag, "HEAD carries the GET's tag")
         let again = request(.GET, [("If-None-Match", tag)])
         #expect(again.status == .notModified && again.body.isEmpty && etag(again) == tag)
-        #expect(request(.GET, [("If-None-Match", "W/\(tag), \"other\"")]).status == .notModified, "weak comparison for If-None-Match")
+        #expect(
+            request(.GET, [("If-None-Match", "W/\(tag), \"other\"")]).status == .notModified,
+            "weak comparison for If-None-Match")
         #expect(request(.GET, [("If-None-Match", "\"other\"")]).status == .ok)
         _ = request(.PATCH, body: #"{"value":2}"#)
         let changed = request(.GET, [("If-None-Match", tag)])
@@ -89,12 +100,16 @@ struct CounterFamily: APIFamily {
         let stale = request(.PATCH, [("If-Match", tag)], body: #"{"value":3}"#)
         #expect(stale.status == .preconditionFailed)
         #expect(application.store.get("counters", "c")?["value"] == 2)
-        #expect(request(.PATCH, [("If-Match", "W/\(try #require(etag(request(.GET))))")], body: #"{"value":4}"#).status == .preconditionFailed,
-                "a weak tag never matches If-Match")
+        #expect(
+            request(.PATCH, [("If-Match", "W/\(try #require(etag(request(.GET))))")], body: #"{"value":4}"#).status
+                == .preconditionFailed,
+            "a weak tag never matches If-Match")
         #expect(request(.DELETE, [("If-Match", tag)]).status == .preconditionFailed)
         #expect(request(.PATCH, [("If-Match", "*")], body: #"{"value":5}"#).status == .ok)
         #expect(request(.DELETE, [("If-Match", try #require(etag(request(.GET))))]).status == .noContent)
-        #expect(request(.PATCH, [("If-Match", "*")], body: #"{"value":6}"#).status == .preconditionFailed, "no current representation")
+        #expect(
+            request(.PATCH, [("If-Match", "*")], body: #"{"value":6}"#).status == .preconditionFailed,
+            "no current representation")
     }
 
     /// The check runs under the write lock, against the store at that moment: a change another

@@ -4,6 +4,7 @@ import HTTP
 import JSON
 import Store
 import Testing
+
 @testable import Server
 
 @Suite(.serialized) struct IdempotencyTests {
@@ -14,14 +15,19 @@ import Testing
 
     init() throws {
         families = [family]
-        application = Application(families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
+        application = Application(
+            families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
     }
 
-    func create(_ app: Application? = nil, key: String?, value: Int = 1, as credential: String = "Bearer one") -> HTTPResponse {
+    func create(
+        _ app: Application? = nil, key: String?, value: Int = 1, as credential: String = "Bearer one"
+    ) -> HTTPResponse {
         var headers: [(String, String)] = [("Authorization", credential)]
         if let key { headers.append(("Idempotency-Key", key)) }
-        return (app ?? application).handle(HTTPRequest(method: .POST, path: "/api/counters", headers: HTTPHeaders(headers),
-                                                       body: Array(#"{"value":\#(value)}"#.utf8)))
+        return (app ?? application).handle(
+            HTTPRequest(
+                method: .POST, path: "/api/counters", headers: HTTPHeaders(headers),
+                body: Array(#"{"value":\#(value)}"#.utf8)))
     }
 
     func header(_ response: HTTPResponse, _ name: String) -> String? { response.headers.first { $0.0 == name }?.1 }
@@ -30,11 +36,15 @@ import Testing
         let first = create(key: "k-1")
         #expect(first.status == .created)
         let again = create(key: "k-1")
-        #expect(again.status == .created && again.body == first.body && header(again, "Location") == header(first, "Location"))
+        #expect(
+            again.status == .created && again.body == first.body
+                && header(again, "Location") == header(first, "Location"))
         #expect(header(again, "Idempotent-Replayed") == "true" && header(first, "Idempotent-Replayed") == nil)
         #expect(application.store.count("counters") == 1)
         #expect(create(key: "k-2").body != first.body, "another key is another request")
-        #expect(create(key: nil).status == .created && create(key: nil).status == .created, "without a key nothing is remembered")
+        #expect(
+            create(key: nil).status == .created && create(key: nil).status == .created,
+            "without a key nothing is remembered")
         #expect(application.store.count("counters") == 4)
     }
 
@@ -60,7 +70,8 @@ import Testing
     /// A retry that arrives while the first request runs (here: another worker answers it in the
     /// window between the first request's reads and its write) never makes a second record.
     @Test func aConcurrentRetryDoesNotRunTwice() throws {
-        let otherWorker = Application(families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
+        let otherWorker = Application(
+            families: families, store: try Store(directory: directory, indexes: Application.indexes(of: families)))
         var retried: HTTPResponse?
         family.window.betweenReadAndWrite = { [family] in
             family.window.betweenReadAndWrite = nil
@@ -69,14 +80,18 @@ import Testing
         }
         let first = create(key: "race")
         #expect(retried?.status == .created)
-        #expect(first.status == .created && first.body == retried?.body, "the slower request answers what the faster one did")
+        #expect(
+            first.status == .created && first.body == retried?.body,
+            "the slower request answers what the faster one did")
         try application.store.refresh()
         #expect(application.store.count("counters") == 1)
     }
 
     @Test func aFailedRequestIsNotRemembered() throws {
-        let bad = application.handle(HTTPRequest(method: .POST, path: "/api/counters", headers: HTTPHeaders([("Idempotency-Key", "f")]),
-                                                 body: Array(#"{"nope":1}"#.utf8)))
+        let bad = application.handle(
+            HTTPRequest(
+                method: .POST, path: "/api/counters", headers: HTTPHeaders([("Idempotency-Key", "f")]),
+                body: Array(#"{"nope":1}"#.utf8)))
         #expect(bad.status == .unprocessableEntity)
         #expect(application.store.count(Idempotency.collection) == 0)
     }

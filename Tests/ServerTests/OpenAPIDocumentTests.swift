@@ -1,7 +1,8 @@
-import XCTest
 import APICore
 import HTTP
 import JSON
+import XCTest
+
 @testable import Server
 
 /// The published documents: every route of a documented family is in its document, every `$ref`
@@ -19,10 +20,12 @@ final class OpenAPIDocumentTests: XCTestCase {
             XCTAssertEqual(OpenAPISchema.unresolvedReferences(in: document), [], family.name)
             var ids = Set<String>()
             for route in family.routes {
-                XCTAssertNotNil(route.doc, "\(family.name): \(route.method.rawValue) \(route.pattern) has no OperationDoc")
+                XCTAssertNotNil(
+                    route.doc, "\(family.name): \(route.method.rawValue) \(route.pattern) has no OperationDoc")
                 let template = route.pattern.split(separator: "/", omittingEmptySubsequences: false)
                     .map { $0.first == ":" ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
-                let operation = try XCTUnwrap(document["paths"]?[template]?[route.method.rawValue.lowercased()], "\(route.pattern)")
+                let operation = try XCTUnwrap(
+                    document["paths"]?[template]?[route.method.rawValue.lowercased()], "\(route.pattern)")
                 let id = try XCTUnwrap(operation["operationId"]?.stringValue)
                 XCTAssertTrue(ids.insert(id).inserted, "duplicate operationId \(id)")
                 XCTAssertFalse(operation["summary"]?.stringValue?.isEmpty ?? true)
@@ -30,11 +33,20 @@ final class OpenAPIDocumentTests: XCTestCase {
                 XCTAssertTrue(statuses.contains { $0.hasPrefix("2") }, "\(id): no success response")
                 // Security, 401 and 403 come from the operation's access requirement.
                 XCTAssertEqual((operation["security"]?.arrayValue ?? []).isEmpty, route.requirement == .none, id)
-                XCTAssertEqual(statuses.contains("401"), route.requirement != .none, "\(id): 401 iff a credential is required")
-                if case .role = route.requirement { XCTAssertTrue(statuses.contains("403"), "\(id): a role refuses with 403") }
+                XCTAssertEqual(
+                    statuses.contains("401"), route.requirement != .none, "\(id): 401 iff a credential is required")
+                if case .role = route.requirement {
+                    XCTAssertTrue(statuses.contains("403"), "\(id): a role refuses with 403")
+                }
                 // Every `{name}` of the path is declared as a path parameter.
-                let declared = Set((operation["parameters"]?.arrayValue ?? []).filter { $0["in"] == "path" }.compactMap { $0["name"]?.stringValue })
-                XCTAssertEqual(declared, Set(route.pattern.split(separator: "/").filter { $0.first == ":" }.map { String($0.dropFirst()) }), id)
+                let declared = Set(
+                    (operation["parameters"]?.arrayValue ?? []).filter { $0["in"] == "path" }.compactMap {
+                        $0["name"]?.stringValue
+                    })
+                XCTAssertEqual(
+                    declared,
+                    Set(route.pattern.split(separator: "/").filter { $0.first == ":" }.map { String($0.dropFirst()) }),
+                    id)
             }
         }
     }
@@ -42,21 +54,31 @@ final class OpenAPIDocumentTests: XCTestCase {
     func testResponseSchemasComeFromTheResourceSchemas() throws {
         let family = try XCTUnwrap(families.first { $0.name == "lead-provider-v3" })
         let document = try XCTUnwrap(OpenAPIDocument.build(family))
-        let attributes = try XCTUnwrap(document["components"]?["schemas"]?["PartnershipAttributes"]?["properties"]?.objectValue)
-        XCTAssertEqual(attributes.keys, ["cohort", "urn", "school_id", "delivery_partner_id", "delivery_partner_name", "induction_tutor_name",
-                                         "induction_tutor_email", "participants_currently_training", "created_at", "updated_at"])
-        let list = document["paths"]?["/api/v3/partnerships"]?["get"]?["responses"]?["200"]?["content"]?["application/json"]?["schema"]
+        let attributes = try XCTUnwrap(
+            document["components"]?["schemas"]?["PartnershipAttributes"]?["properties"]?.objectValue)
+        XCTAssertEqual(
+            attributes.keys,
+            [
+                "cohort", "urn", "school_id", "delivery_partner_id", "delivery_partner_name", "induction_tutor_name",
+                "induction_tutor_email", "participants_currently_training", "created_at", "updated_at",
+            ])
+        let list = document["paths"]?["/api/v3/partnerships"]?["get"]?["responses"]?["200"]?["content"]?[
+            "application/json"]?["schema"]
         XCTAssertEqual(list?["properties"]?["data"]?["items"], ["$ref": "#/components/schemas/Partnership"])
         // The LP API answers 401 with its own body, not the error list.
-        let unauthorized = document["paths"]?["/api/v3/partnerships"]?["get"]?["responses"]?["401"]?["content"]?["application/json"]?["schema"]
+        let unauthorized = document["paths"]?["/api/v3/partnerships"]?["get"]?["responses"]?["401"]?["content"]?[
+            "application/json"]?["schema"]
         XCTAssertEqual(unauthorized, ["$ref": "#/components/schemas/Unauthorized"])
     }
 
     func testAWritablePayloadSchemaIsClosedAndAPatchRequiresNothing() {
-        let schema = ResourceSchema("Thing", [Field("name", .string, required: true), Field("id", .integer, readOnly: true)])
+        let schema = ResourceSchema(
+            "Thing", [Field("name", .string, required: true), Field("id", .integer, readOnly: true)])
         XCTAssertEqual(schema.openAPI(writableOnly: true)["additionalProperties"], false)
         XCTAssertEqual(schema.openAPIChanges()["required"], [])
-        XCTAssertEqual(schema.openAPI(overriding: ["name": ["$ref": "#/x"]], omitting: ["id"])["properties"], ["name": ["$ref": "#/x"]])
+        XCTAssertEqual(
+            schema.openAPI(overriding: ["name": ["$ref": "#/x"]], omitting: ["id"])["properties"],
+            ["name": ["$ref": "#/x"]])
     }
 
     func testEmailAndURLValuesAreCheckedAsTheDocumentPromises() {
@@ -70,7 +92,10 @@ final class OpenAPIDocumentTests: XCTestCase {
         for good in ["https://partner1.example.org", "http://x.org:8080/a/b?c=d&e#top", "https://x.org/%C3%A9"] {
             XCTAssertEqual(schema.validate(["url": .string(good)], partial: true), [], good)
         }
-        for bad in ["", "partner.example.org", "ftp://x.org", "https://", "https://x.org/a b", "https://x.org:port/", "https://x.org/%zz", "https://x.org/#a#b"] {
+        for bad in [
+            "", "partner.example.org", "ftp://x.org", "https://", "https://x.org/a b", "https://x.org:port/",
+            "https://x.org/%zz", "https://x.org/#a#b",
+        ] {
             XCTAssertEqual(schema.validate(["url": .string(bad)], partial: true), [.invalidValue("url")], bad)
         }
     }

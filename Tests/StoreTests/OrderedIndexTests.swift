@@ -1,13 +1,16 @@
-import XCTest
-@testable import Store
 import JSON
+import XCTest
+
+@testable import Store
 
 /// An index with an `order` must walk its records exactly as a stable sort of the creation-order
 /// lookup by that value does, through puts, moves between keys, re-stamps, deletes and a reopen.
 final class OrderedIndexTests: XCTestCase {
-    let indexes = [IndexDefinition(collection: "items", name: "by_group", order: { $0["stamp"]?.stringValue ?? "" }) {
-        [$0["group"]?.stringValue ?? ""]
-    }]
+    let indexes = [
+        IndexDefinition(collection: "items", name: "by_group", order: { $0["stamp"]?.stringValue ?? "" }) {
+            [$0["group"]?.stringValue ?? ""]
+        }
+    ]
 
     /// A deterministic generator, so a failure can be replayed.
     struct Random: RandomNumberGenerator {
@@ -49,12 +52,19 @@ final class OrderedIndexTests: XCTestCase {
                 let stamp = "2024-01-01T00:00:\(String(format: "%02d", Int.random(in: 0..<20, using: &random)))Z"
                 for n in 0..<Int.random(in: 1...8, using: &random) {
                     let id = "r\(round)-\(n)"
-                    tx.put("items", id, ["id": .string(id), "group": .string(["a", "b"].randomElement(using: &random)!), "stamp": .string(stamp)])
+                    tx.put(
+                        "items", id,
+                        [
+                            "id": .string(id), "group": .string(["a", "b"].randomElement(using: &random)!),
+                            "stamp": .string(stamp),
+                        ])
                     live.append(id)
                 }
                 if let id = live.randomElement(using: &random), var record = tx.get("items", id) {
                     switch Int.random(in: 0..<3, using: &random) {
-                    case 0: record["stamp"] = .string("2024-01-01T00:00:\(String(format: "%02d", Int.random(in: 0..<20, using: &random)))Z")
+                    case 0:
+                        record["stamp"] = .string(
+                            "2024-01-01T00:00:\(String(format: "%02d", Int.random(in: 0..<20, using: &random)))Z")
                     case 1: record["group"] = .string(record["group"]!.stringValue == "a" ? "b" : "a")
                     default: record["note"] = "touched"
                     }
@@ -71,16 +81,21 @@ final class OrderedIndexTests: XCTestCase {
                 for descending in [false, true] {
                     let expected = stableSort(candidate, group, descending: descending)
                     XCTAssertGreaterThan(expected.count, 50)
-                    XCTAssertEqual(walk(candidate, group, descending: descending), expected, "\(group) descending: \(descending)")
+                    XCTAssertEqual(
+                        walk(candidate, group, descending: descending), expected, "\(group) descending: \(descending)")
                     XCTAssertEqual(walk(candidate, group, descending: descending, limit: 7), Array(expected.prefix(7)))
-                    for offset in [1, 5, 17, expected.count / 2, expected.count - 1, expected.count, expected.count + 3] {
-                        XCTAssertEqual(walk(candidate, group, descending: descending, offset: offset, limit: 9),
-                                       Array(expected.dropFirst(offset).prefix(9)), "offset \(offset)")
+                    for offset in [
+                        1, 5, 17, expected.count / 2, expected.count - 1, expected.count, expected.count + 3,
+                    ] {
+                        XCTAssertEqual(
+                            walk(candidate, group, descending: descending, offset: offset, limit: 9),
+                            Array(expected.dropFirst(offset).prefix(9)), "offset \(offset)")
                     }
                 }
             }
         }
-        XCTAssertEqual(walk(store, "a", descending: false).count + walk(store, "b", descending: false).count, live.count)
+        XCTAssertEqual(
+            walk(store, "a", descending: false).count + walk(store, "b", descending: false).count, live.count)
     }
 
     func testLookupsKeepCreationOrderOnAnOrderedIndex() throws {
@@ -100,8 +115,14 @@ final class OrderedIndexTests: XCTestCase {
         let store = try Store(directory: temporaryDirectory(), indexes: plain, options: StoreOptions(fsync: false))
         try store.write { tx in for id in ["p", "q", "r"] { tx.put("items", id, ["id": .string(id), "group": "g"]) } }
         var ids: [String] = []
-        store.forEach("items", index: "by_group", key: "g", descending: true) { ids.append($0["id"]!.stringValue!); return true }
-        store.forEach("items", index: "by_group", key: "g", descending: true, offset: 1) { ids.append($0["id"]!.stringValue!); return true }
+        store.forEach("items", index: "by_group", key: "g", descending: true) {
+            ids.append($0["id"]!.stringValue!)
+            return true
+        }
+        store.forEach("items", index: "by_group", key: "g", descending: true, offset: 1) {
+            ids.append($0["id"]!.stringValue!)
+            return true
+        }
         XCTAssertEqual(ids, ["r", "q", "p", "q", "p"])
     }
 }

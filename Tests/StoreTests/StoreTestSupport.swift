@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import Store
 import JSON
+import XCTest
+
+@testable import Store
 
 func temporaryDirectory(_ name: String = "store") -> String {
     let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString)"
@@ -17,7 +18,8 @@ func tortureExecutable() throws -> String {
     for bundle in Bundle.allBundles {
         candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("store-torture").path)
     }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     candidates.append(root.appendingPathComponent(".build/debug/store-torture").path)
     guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw XCTSkip("store-torture not built (looked in \(candidates))")
@@ -38,7 +40,9 @@ final class TortureProcess {
         process.arguments = arguments
         // No crash backtracer: it would inherit our pipe, and a kill -9 in the middle of its work
         // leaves it holding the pipe open for ever (the test then hangs instead of failing).
-        process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+        ) { $1 }
         process.standardOutput = pipe
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: errorPath)
@@ -54,7 +58,9 @@ final class TortureProcess {
 
     /// Set when the process ended on a signal we did not send (a crash): its stderr.
     var crash: String? {
-        guard process.terminationReason == .uncaughtSignal, !(killed && process.terminationStatus == SIGKILL) else { return nil }
+        guard process.terminationReason == .uncaughtSignal, !(killed && process.terminationStatus == SIGKILL) else {
+            return nil
+        }
         let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
         return "signal \(process.terminationStatus): \(text.suffix(2_000))"
     }
@@ -64,7 +70,11 @@ final class TortureProcess {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         var text = String(decoding: data, as: UTF8.self)
-        if !text.hasSuffix("\n"), let last = text.lastIndex(of: "\n") { text = String(text[...last]) } else if !text.hasSuffix("\n") { text = "" }
+        if !text.hasSuffix("\n"), let last = text.lastIndex(of: "\n") {
+            text = String(text[...last])
+        } else if !text.hasSuffix("\n") {
+            text = ""
+        }
         return (text.split(separator: "\n").map(String.init), process.terminationStatus)
     }
 }

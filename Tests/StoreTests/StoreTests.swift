@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import Store
 import JSON
+import XCTest
+
+@testable import Store
 
 final class LineCodecTests: XCTestCase {
     func testRoundTripAndChecksum() throws {
@@ -25,7 +26,9 @@ final class LineCodecTests: XCTestCase {
 }
 
 final class StoreBasicsTests: XCTestCase {
-    let indexes = [IndexDefinition(collection: "partnerships", name: "by_provider") { [$0["provider"]?.stringValue ?? ""] }]
+    let indexes = [
+        IndexDefinition(collection: "partnerships", name: "by_provider") { [$0["provider"]?.stringValue ?? ""] }
+    ]
 
     func testPutGetListIndexAndDeleteSurviveReopen() throws {
         let directory = temporaryDirectory()
@@ -36,9 +39,11 @@ final class StoreBasicsTests: XCTestCase {
                 tx.put("partnerships", "b", ["provider": "p2", "n": 2])
                 tx.put("partnerships", "c", ["provider": "p1", "n": 3])
             }
-            try store.write { tx in tx.put("partnerships", "a", ["provider": "p2", "n": 10]) }  // moves between index keys
+            // Moves between index keys.
+            try store.write { tx in tx.put("partnerships", "a", ["provider": "p2", "n": 10]) }
             try store.write { tx in tx.delete("partnerships", "c") }
-            XCTAssertEqual(store.lookup("partnerships", index: "by_provider", key: "p2"), ["a", "b"], "creation order kept")
+            XCTAssertEqual(
+                store.lookup("partnerships", index: "by_provider", key: "p2"), ["a", "b"], "creation order kept")
             XCTAssertEqual(store.lookup("partnerships", index: "by_provider", key: "p1"), [])
         }
         let reopened = try Store(directory: directory, indexes: indexes)
@@ -53,13 +58,15 @@ final class StoreBasicsTests: XCTestCase {
     func testAFailedTransactionWritesNothingAndSeesItsOwnWrites() throws {
         struct Refused: Error {}
         let store = try Store(directory: temporaryDirectory(), indexes: indexes)
-        XCTAssertThrowsError(try store.write { tx in
-            tx.put("partnerships", "x", ["provider": "p1"])
-            XCTAssertEqual(tx.get("partnerships", "x")?["provider"], "p1")
-            XCTAssertEqual(tx.lookup("partnerships", index: "by_provider", key: "p1"), ["x"])
-            XCTAssertEqual(tx.count("partnerships"), 1)
-            throw Refused()
-        }) { XCTAssertTrue($0 is Refused) }
+        XCTAssertThrowsError(
+            try store.write { tx in
+                tx.put("partnerships", "x", ["provider": "p1"])
+                XCTAssertEqual(tx.get("partnerships", "x")?["provider"], "p1")
+                XCTAssertEqual(tx.lookup("partnerships", index: "by_provider", key: "p1"), ["x"])
+                XCTAssertEqual(tx.count("partnerships"), 1)
+                throw Refused()
+            }
+        ) { XCTAssertTrue($0 is Refused) }
         XCTAssertNil(store.get("partnerships", "x"))
         XCTAssertEqual(store.lastSequence, 0)
     }
@@ -140,7 +147,9 @@ final class StoreRecoveryTests: XCTestCase {
         let store = try Store(directory: directory, options: StoreOptions(fsync: false))
         var ends: [Int] = []
         for i in 0..<count {
-            try store.write { tx in tx.put("items", "i\(i)", ["i": .int(i), "text": .string(String(repeating: "é", count: i % 5))]) }
+            try store.write { tx in
+                tx.put("items", "i\(i)", ["i": .int(i), "text": .string(String(repeating: "é", count: i % 5))])
+            }
             ends.append(try store.statistics().journalBytes)
         }
         return (directory, ends)
@@ -199,9 +208,13 @@ final class StoreRecoveryTests: XCTestCase {
         let store = try Store(directory: directory)
         try store.write { tx in tx.put("items", "a", ["i": 1]) }
         try store.compact()
-        let header = LineCodec.encode(["format": 99, "generation": 1, "epoch": 1, "seq": 0, "sequences": [:], "records": 0])
+        let header = LineCodec.encode([
+            "format": 99, "generation": 1, "epoch": 1, "seq": 0, "sequences": [:], "records": 0,
+        ])
         try Data(header).write(to: URL(fileURLWithPath: directory + "/data-1.jsonl"))
-        XCTAssertThrowsError(try Store(directory: directory)) { XCTAssertTrue(String(describing: $0).contains("newer"), "\($0)") }
+        XCTAssertThrowsError(try Store(directory: directory)) {
+            XCTAssertTrue(String(describing: $0).contains("newer"), "\($0)")
+        }
     }
 }
 

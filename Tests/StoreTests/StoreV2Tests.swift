@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Testing
+
 @testable import Store
 
 /// Store v2's own guarantees: crash points of compaction and restore enumerated, damage in every
@@ -32,7 +33,9 @@ import Testing
         #expect(verified.problems.isEmpty, "\(verified)")
         let store = try Store(directory: directory)
         let present = Set(store.all("items").compactMap { $0["id"]?.stringValue })
-        #expect(Set(acknowledged).isSubset(of: present), "lost after a crash at \(step): \(Set(acknowledged).subtracting(present).sorted().prefix(5))")
+        #expect(
+            Set(acknowledged).isSubset(of: present),
+            "lost after a crash at \(step): \(Set(acknowledged).subtracting(present).sorted().prefix(5))")
         #expect(store.count("items") == present.count)
         try store.compact()
         let again = try Store(directory: directory)
@@ -50,9 +53,13 @@ import Testing
     func sample() throws -> String {
         let directory = temporaryDirectory("damage")
         let store = try Store(directory: directory, indexes: indexes)
-        for i in 0..<40 { try store.write { tx in tx.put("items", "i\(i)", ["group": .string("g\(i % 4)"), "i": .int(i)]) } }
+        for i in 0..<40 {
+            try store.write { tx in tx.put("items", "i\(i)", ["group": .string("g\(i % 4)"), "i": .int(i)]) }
+        }
         try store.compact()
-        for i in 40..<50 { try store.write { tx in tx.put("items", "i\(i)", ["group": .string("g\(i % 4)"), "i": .int(i)]) } }
+        for i in 40..<50 {
+            try store.write { tx in tx.put("items", "i\(i)", ["group": .string("g\(i % 4)"), "i": .int(i)]) }
+        }
         return directory
     }
 
@@ -92,7 +99,10 @@ import Testing
                 try FileManager.default.copyItem(atPath: other + "/hint-1.bin", toPath: hint)
             }
             #expect(Store.verify(directory: directory, indexes: indexes).problems.isEmpty)
-            #expect(Store.verify(directory: directory, indexes: indexes).notes.contains { $0.contains("hint-1.bin") && $0.contains("rebuilt") }, "\(damage)")
+            #expect(
+                Store.verify(directory: directory, indexes: indexes).notes.contains {
+                    $0.contains("hint-1.bin") && $0.contains("rebuilt")
+                }, "\(damage)")
             let store = try Store(directory: directory, indexes: indexes, options: StoreOptions(verifyDataOnOpen: true))
             #expect(store.count("items") == 50)
             #expect(store.lookup("items", index: "by_group", key: "g1").count == 13)
@@ -176,7 +186,9 @@ import Testing
             let directory = try sample()
             let path = directory + "/store.head"
             var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-            func setSlot(_ i: Int, _ value: Int64) { withUnsafeBytes(of: value) { bytes.replaceSubrange(i * 8..<(i * 8 + 8), with: $0) } }
+            func setSlot(_ i: Int, _ value: Int64) {
+                withUnsafeBytes(of: value) { bytes.replaceSubrange(i * 8..<(i * 8 + 8), with: $0) }
+            }
             let sequence = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) }
             setSlot(1, sequence | 1)  // the publish began
             if generationTorn { setSlot(2, 1) }  // (the same generation: a writer's publish)
@@ -204,14 +216,18 @@ import Testing
         #expect(try Store(directory: torn, indexes: indexes).count("items") == 50)
         let damaged = try sample()
         try flip(damaged + "/journal-1.jsonl") { $0 / 2 }
-        #expect(throws: StoreError.self) { try Store.recoverForStart(directory: damaged, indexes: indexes, verifyData: true) }
+        #expect(throws: StoreError.self) {
+            try Store.recoverForStart(directory: damaged, indexes: indexes, verifyData: true)
+        }
         // Damage after a clean check (which remembers the files it read whole) is still found.
         let damagedData = try sample()
         _ = try Store.recoverForStart(directory: damagedData, indexes: indexes, verifyData: true)
         #expect(VerifiedFiles.unchanged(damagedData, generation: 1))
         try flip(damagedData + "/data-1.jsonl") { $0 / 2 }
         #expect(!VerifiedFiles.unchanged(damagedData, generation: 1))
-        #expect(throws: StoreError.self) { try Store.recoverForStart(directory: damagedData, indexes: indexes, verifyData: true) }
+        #expect(throws: StoreError.self) {
+            try Store.recoverForStart(directory: damagedData, indexes: indexes, verifyData: true)
+        }
     }
 }
 
@@ -220,20 +236,28 @@ import Testing
     /// made with that release's `partnerships` (token create, directory organization/create, store
     /// compact, token create).
     @Test func aFormatOneStoreIsMigratedOnOpen() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/format1-store").path
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/format1-store"
+        ).path
         let directory = temporaryDirectory("format1")
         for name in try FileManager.default.contentsOfDirectory(atPath: fixture) {
             try FileManager.default.copyItem(atPath: fixture + "/" + name, toPath: directory + "/" + name)
         }
         #expect(Store.verify(directory: directory).notes.contains { $0.contains("format-1") })
-        let indexes = [IndexDefinition(collection: "api_tokens", name: "by_hash") { [$0["token_hash"]?.stringValue ?? ""] }]
+        let indexes = [
+            IndexDefinition(collection: "api_tokens", name: "by_hash") { [$0["token_hash"]?.stringValue ?? ""] }
+        ]
         let store = try Store(directory: directory, indexes: indexes)
         #expect(store.recoveryNotes.contains { $0.contains("migrated a format-1 store") })
         #expect(store.count("api_tokens") == 2)
         #expect(store.count("dir_organizations") == 1)
         #expect(store.count("dir_directories") == 1)
-        #expect(store.get("api_tokens", "37aa7c53-8c08-4a4c-8369-f381538ee982")?["name"] == "staff After Compaction", "the journal's record")
-        #expect(store.lookup("api_tokens", index: "by_hash", key: "8d5146a89685c883e64197f509107e5ab70efd3201d96b00c445e619f156c804")
+        #expect(
+            store.get("api_tokens", "37aa7c53-8c08-4a4c-8369-f381538ee982")?["name"] == "staff After Compaction",
+            "the journal's record")
+        #expect(
+            store.lookup(
+                "api_tokens", index: "by_hash", key: "8d5146a89685c883e64197f509107e5ab70efd3201d96b00c445e619f156c804")
                 == ["37aa7c53-8c08-4a4c-8369-f381538ee982"])
         #expect(store.lastSequence == 4)
         try store.write { tx in tx.put("api_tokens", "new", ["token_hash": "h"]) }
@@ -251,11 +275,17 @@ import Testing
     /// compaction a reader holds no record in its heap, however many there are.
     @Test func aReaderKeepsOnlyTheJournalTail() throws {
         let directory = temporaryDirectory("sharing")
-        let indexes = [IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) {
-            [$0["group"]?.stringValue ?? ""]
-        }]
+        let indexes = [
+            IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) {
+                [$0["group"]?.stringValue ?? ""]
+            }
+        ]
         let writer = try Store(directory: directory, indexes: indexes)
-        try writer.write { tx in for i in 0..<2_000 { tx.put("items", "i\(i)", ["group": .string("g\(i % 10)"), "at": .string("t\(1000 + i)")]) } }
+        try writer.write { tx in
+            for i in 0..<2_000 {
+                tx.put("items", "i\(i)", ["group": .string("g\(i % 10)"), "at": .string("t\(1000 + i)")])
+            }
+        }
         try writer.compact()
         try writer.write { tx in tx.put("items", "i5", ["group": "g5", "at": "t0500"]) }
         let reader = try Store(directory: directory, indexes: indexes)
@@ -263,10 +293,16 @@ import Testing
         // The tail: one record, shadowing its older version in the data file.
         #expect(reader.get("items", "i5")?["at"] == "t0500")
         var firstThree: [String] = []
-        reader.forEach("items", index: "by_group", key: "g5") { firstThree.append($0["at"]!.stringValue!); return firstThree.count < 3 }
+        reader.forEach("items", index: "by_group", key: "g5") {
+            firstThree.append($0["at"]!.stringValue!)
+            return firstThree.count < 3
+        }
         #expect(firstThree == ["t0500", "t1015", "t1025"])
         var page: [String] = []
-        reader.forEach("items", index: "by_group", key: "g5", descending: true, offset: 199) { page.append($0["at"]!.stringValue!); return true }
+        reader.forEach("items", index: "by_group", key: "g5", descending: true, offset: 199) {
+            page.append($0["at"]!.stringValue!)
+            return true
+        }
         #expect(page == ["t0500"])
     }
 }
@@ -298,7 +334,9 @@ import Testing
             let restored = try Store(directory: restoredInto)
             try restored.restore(from: path)
             let ids = Set(restored.all("items").compactMap { $0["id"]?.stringValue })
-            #expect(before.isSubset(of: ids), "\(path) lacks \(before.subtracting(ids).count) records written before it began")
+            #expect(
+                before.isSubset(of: ids),
+                "\(path) lacks \(before.subtracting(ids).count) records written before it began")
             #expect(ids.isSubset(of: Set(acknowledged)), "\(path) holds records nobody wrote")
             #expect(Store.verify(directory: restoredInto).problems.isEmpty)
         }
@@ -311,7 +349,11 @@ import Testing
     /// the failed write is refused with a disk-full error and leaves no bytes behind; every write
     /// acknowledged before is there; later writes work once there is room again.
     @Test func aFullDiskRefusesTheWriteAndLeavesNothingBehind() throws {
-        guard let strace = ["/usr/bin/strace", "/bin/strace"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard
+            let strace = ["/usr/bin/strace", "/bin/strace"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
             Issue.record("strace is not installed (deploy/test installs it)")
             return
         }
@@ -319,8 +361,10 @@ import Testing
         _ = try Store(directory: directory)  // created before the injection: the journal appends are what fail
         let process = Process()
         process.executableURL = URL(fileURLWithPath: strace)
-        process.arguments = ["-f", "-o", "/dev/null", "-e", "trace=pwrite64", "-e", "inject=pwrite64:error=ENOSPC:when=4+",
-                             try tortureExecutable(), "write", directory, "10", "full"]
+        process.arguments = [
+            "-f", "-o", "/dev/null", "-e", "trace=pwrite64", "-e", "inject=pwrite64:error=ENOSPC:when=4+",
+            try tortureExecutable(), "write", directory, "10", "full",
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -332,7 +376,9 @@ import Testing
         #expect(acknowledged == ["full-0", "full-1", "full-2"], "\(printed)")
         let verified = Store.verify(directory: directory)
         #expect(verified.problems.isEmpty, "\(verified)")
-        #expect(!verified.notes.contains { $0.contains("torn") }, "the partial line was cut off by the writer itself: \(verified.notes)")
+        #expect(
+            !verified.notes.contains { $0.contains("torn") },
+            "the partial line was cut off by the writer itself: \(verified.notes)")
         let store = try Store(directory: directory)
         #expect(store.count("items") == 3)
         try store.write { tx in tx.put("items", "after", ["ok": true]) }
@@ -347,15 +393,27 @@ import Testing
     @Test func aReaderMovedOntoTheNextGenerationAnswersLikeAFreshOpen() throws {
         let directory = temporaryDirectory("rebase")
         let indexes = [
-            IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) { [$0["group"]?.stringValue ?? ""] },
-            IndexDefinition(collection: "items", name: "by_tag") { ($0["tags"]?.arrayValue ?? []).compactMap(\.stringValue) },
+            IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) {
+                [$0["group"]?.stringValue ?? ""]
+            },
+            IndexDefinition(collection: "items", name: "by_tag") {
+                ($0["tags"]?.arrayValue ?? []).compactMap(\.stringValue)
+            },
         ]
         func item(_ i: Int, group: String, at: String) -> JSON {
-            ["group": .string(group), "at": .string(at), "tags": .array([.string("t\(i % 3)"), .string("all")]), "i": .int(i)]
+            [
+                "group": .string(group), "at": .string(at), "tags": .array([.string("t\(i % 3)"), .string("all")]),
+                "i": .int(i),
+            ]
         }
         let writer = try Store(directory: directory, indexes: indexes)
-        try writer.write { tx in for i in 0..<200 { tx.put("items", "i\(i)", item(i, group: "g\(i % 4)", at: "t\(1000 + i % 50)")) } }
-        try writer.write { tx in tx.put("items", "i3", item(3, group: "g1", at: "t0999")); tx.delete("items", "i4") }
+        try writer.write { tx in
+            for i in 0..<200 { tx.put("items", "i\(i)", item(i, group: "g\(i % 4)", at: "t\(1000 + i % 50)")) }
+        }
+        try writer.write { tx in
+            tx.put("items", "i3", item(3, group: "g1", at: "t0999"))
+            tx.delete("items", "i4")
+        }
         let reader = try Store(directory: directory, indexes: indexes)
         try writer.write { tx in tx.put("items", "early", item(7, group: "g2", at: "t1010")) }
         try reader.refresh()
@@ -365,32 +423,48 @@ import Testing
             guard done == total, !wroteDuringMerge else { return }
             wroteDuringMerge = true
             // Acknowledged while the merge runs: carried into the next journal.
-            try? writer.write { tx in for i in 0..<5 { tx.put("items", "new\(i)", item(i, group: "g\(i % 2)", at: "t10\(i)0")) } }
+            try? writer.write { tx in
+                for i in 0..<5 { tx.put("items", "new\(i)", item(i, group: "g\(i % 2)", at: "t10\(i)0")) }
+            }
             try? writer.write { tx in tx.put("items", "i7", item(7, group: "g3", at: "t0001")) }
-            try? writer.write { tx in tx.delete("items", "i9"); tx.delete("items", "new1") }
+            try? writer.write { tx in
+                tx.delete("items", "i9")
+                tx.delete("items", "new1")
+            }
             try? writer.write { tx in tx.put("items", "i4", item(4, group: "g0", at: "t2000")) }
             try? reader.refresh()  // the reader holds them before the switch: they are what it moves across
         }
         #expect(wroteDuringMerge)
-        try reader.write { tx in tx.put("items", "after", item(1, group: "g0", at: "t1500")) }  // also switches the reader
+        // Also switches the reader.
+        try reader.write { tx in tx.put("items", "after", item(1, group: "g0", at: "t1500")) }
         try reader.refresh()
         let fresh = try Store(directory: directory, indexes: indexes)
         #expect(reader.generation == fresh.generation && reader.generation == 1)
         #expect(reader.count("items") == fresh.count("items"))
         #expect(reader.all("items") == fresh.all("items"))
         for group in ["g0", "g1", "g2", "g3"] {
-            #expect(reader.lookup("items", index: "by_group", key: group) == fresh.lookup("items", index: "by_group", key: group))
+            #expect(
+                reader.lookup("items", index: "by_group", key: group)
+                    == fresh.lookup("items", index: "by_group", key: group))
             for descending in [false, true] {
                 for offset in [0, 7, 40] {
                     var a: [JSON] = [], b: [JSON] = []
-                    reader.forEach("items", index: "by_group", key: group, descending: descending, offset: offset) { a.append($0); return a.count < 15 }
-                    fresh.forEach("items", index: "by_group", key: group, descending: descending, offset: offset) { b.append($0); return b.count < 15 }
+                    reader.forEach("items", index: "by_group", key: group, descending: descending, offset: offset) {
+                        a.append($0)
+                        return a.count < 15
+                    }
+                    fresh.forEach("items", index: "by_group", key: group, descending: descending, offset: offset) {
+                        b.append($0)
+                        return b.count < 15
+                    }
                     #expect(a == b, "\(group) descending \(descending) offset \(offset)")
                 }
             }
         }
         for tag in ["t0", "t1", "t2", "all"] {
-            #expect(reader.lookupRecords("items", index: "by_tag", key: tag) == fresh.lookupRecords("items", index: "by_tag", key: tag))
+            #expect(
+                reader.lookupRecords("items", index: "by_tag", key: tag)
+                    == fresh.lookupRecords("items", index: "by_tag", key: tag))
         }
         #expect(reader.get("i9") == nil && reader.get("items", "i9") == nil)
         #expect(reader.get("items", "i7")?["group"] == "g3")
@@ -404,17 +478,24 @@ import Testing
     /// its budget, and the slices end with nothing left.
     @Test func aRetiredViewIsFreedInSlices() throws {
         let directory = temporaryDirectory("retire")
-        let indexes = [IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) { [$0["group"]?.stringValue ?? ""] }]
+        let indexes = [
+            IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) {
+                [$0["group"]?.stringValue ?? ""]
+            }
+        ]
         let store = try Store(directory: directory, indexes: indexes)
         for batch in 0..<10 {
             try store.write { tx in
-                for i in 0..<100 { tx.put("items", "b\(batch)-\(i)", ["group": .string("g\(i % 3)"), "at": .string("t\(i)")]) }
+                for i in 0..<100 {
+                    tx.put("items", "b\(batch)-\(i)", ["group": .string("g\(i % 3)"), "at": .string("t\(i)")])
+                }
             }
         }
         let view = StoreView(generation: .empty(), definitions: ["items": indexes])
-        try view.apply(store.all("items").enumerated().map { i, value in
-            ["op": "put", "c": "items", "id": .string("r\(i)"), "v": value]
-        }, sequence: 1)
+        try view.apply(
+            store.all("items").enumerated().map { i, value in
+                ["op": "put", "c": "items", "id": .string("r\(i)"), "v": value]
+            }, sequence: 1)
         _ = view.get("items", "r1")  // something in the decoded cache too
         var slices = 0
         while !view.releaseSome(budget: 50) {
@@ -433,7 +514,9 @@ import Testing
         let store = try Store(directory: directory, options: StoreOptions(compactionThreshold: 4_096))
         let watch = try CompactionWatch(directory: directory, threshold: 4_096)
         #expect(!watch.isDue)
-        try store.write { tx in for i in 0..<80 { tx.put("items", "i\(i)", ["text": .string(String(repeating: "x", count: 60))]) } }
+        try store.write { tx in
+            for i in 0..<80 { tx.put("items", "i\(i)", ["text": .string(String(repeating: "x", count: 60))]) }
+        }
         #expect(store.needsCompaction && watch.isDue)
         _ = try store.compact()
         #expect(!store.needsCompaction && !watch.isDue)

@@ -2,8 +2,9 @@
 // acknowledged the write, so the tests know exactly which writes were promised.
 import JSON
 import Store
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Duplicate: Error {}
@@ -28,7 +29,8 @@ case "write":  // write DIR COUNT PREFIX: one record per transaction
     for i in 0..<count {
         let id = "\(prefix)-\(i)"
         try store.write { tx in
-            tx.put("items", id, ["id": .string(id), "n": .int(i), "pad": .string(String(repeating: "x", count: i % 97))])
+            tx.put(
+                "items", id, ["id": .string(id), "n": .int(i), "pad": .string(String(repeating: "x", count: i % 97))])
         }
         acknowledge(id)
     }

@@ -36,16 +36,19 @@ public final class TestClient {
     /// Sends one request. `path` may carry a query (`/v1/projects/1?extra_fields=partnerships`);
     /// `token` goes into `Authorization` with `scheme` (nil: the raw token, the Directory style).
     @discardableResult
-    public func send(_ method: HTTPMethod, _ path: String, token: String? = nil, scheme: String? = "Bearer",
-                     json: JSON? = nil, headers: [(String, String)] = []) -> TestResponse {
+    public func send(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, scheme: String? = "Bearer",
+        json: JSON? = nil, headers: [(String, String)] = []
+    ) -> TestResponse {
         requests += 1
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var fields = HTTPHeaders(headers)
         if let token { fields.add("Authorization", scheme.map { "\($0) \(token)" } ?? token) }
         if json != nil { fields.add("Content-Type", "application/json") }
-        let request = HTTPRequest(method: method, path: String(parts[0]),
-                                  query: QueryParameters(parts.count > 1 ? String(parts[1]) : ""),
-                                  headers: fields, body: json?.serialized() ?? [], requestID: "test-\(requests)")
+        let request = HTTPRequest(
+            method: method, path: String(parts[0]),
+            query: QueryParameters(parts.count > 1 ? String(parts[1]) : ""),
+            headers: fields, body: json?.serialized() ?? [], requestID: "test-\(requests)")
         let response = application.handle(request)
         _ = store.flushDeferredWrites()
         return TestResponse(response)

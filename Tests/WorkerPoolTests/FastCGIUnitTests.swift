@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FastCGI
 @testable import WorkerPool
 
@@ -22,7 +23,10 @@ final class BodyReaderTests: XCTestCase {
 
     func testRefusesBodiesOverTheLimitWithoutReading() {
         var reads = 0
-        let result = BodyReader.read(contentLength: 2_000_000, limit: 1 << 20) { _, _ in reads += 1; return 0 }
+        let result = BodyReader.read(contentLength: 2_000_000, limit: 1 << 20) { _, _ in
+            reads += 1
+            return 0
+        }
         XCTAssertEqual(result, .tooLarge)
         XCTAssertEqual(reads, 0)
     }
@@ -42,21 +46,26 @@ final class BodyReaderTests: XCTestCase {
 
 final class CGIResponseTests: XCTestCase {
     func testStatusLineHeadersAndBody() {
-        let bytes = CGIResponse.encode(status: 201, reason: "Created", headers: [("Content-Type", "application/json")],
-                                       body: Array("{}".utf8))
-        XCTAssertEqual(String(decoding: bytes, as: UTF8.self),
-                       "Status: 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        let bytes = CGIResponse.encode(
+            status: 201, reason: "Created", headers: [("Content-Type", "application/json")],
+            body: Array("{}".utf8))
+        XCTAssertEqual(
+            String(decoding: bytes, as: UTF8.self),
+            "Status: 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
     }
 
     func testNoContentAndNotModifiedSendNoLength() {
         for (status, reason) in [(204, "No Content"), (304, "Not Modified")] {
-            let text = String(decoding: CGIResponse.encode(status: status, reason: reason, headers: [("ETag", "\"t\"")], body: []), as: UTF8.self)
+            let text = String(
+                decoding: CGIResponse.encode(status: status, reason: reason, headers: [("ETag", "\"t\"")], body: []),
+                as: UTF8.self)
             XCTAssertEqual(text, "Status: \(status) \(reason)\r\nETag: \"t\"\r\n\r\n")
         }
     }
 
     func testHeaderInjectionIsDropped() {
-        let bytes = CGIResponse.encode(status: 200, reason: "OK", headers: [("X-Evil", "a\r\nSet-Cookie: x=1"), ("X-Ok", "fine")], body: [])
+        let bytes = CGIResponse.encode(
+            status: 200, reason: "OK", headers: [("X-Evil", "a\r\nSet-Cookie: x=1"), ("X-Ok", "fine")], body: [])
         let text = String(decoding: bytes, as: UTF8.self)
         XCTAssertFalse(text.contains("Set-Cookie"))
         XCTAssertTrue(text.contains("X-Ok: fine"))
@@ -120,7 +129,8 @@ final class ListenAddressTests: XCTestCase {
         XCTAssertEqual(stat(path, &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o660)
         XCTAssertTrue(ListenSocket.isListening(path: path))
-        XCTAssertThrowsError(try ListenSocket.bind(.unix(path: path, mode: 0o660, group: nil)), "must not steal a live socket")
+        XCTAssertThrowsError(
+            try ListenSocket.bind(.unix(path: path, mode: 0o660, group: nil)), "must not steal a live socket")
         close(first.fd)
         XCTAssertFalse(ListenSocket.isListening(path: path))
         let second = try ListenSocket.bind(.unix(path: path, mode: 0o660, group: nil))

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import WorkerPool
 
 final class RestartBackoffTests: XCTestCase {
