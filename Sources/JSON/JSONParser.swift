@@ -91,94 +91,70 @@ private struct Parser {
         position += 1
         if distinctMembers { return try parseDistinctMembers(depth: depth) }
         var object = JSONObject()
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            return .object(object)
-        }
-        while true {
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                throw error("Expected a member name")
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("Expected ':'") }
-            position += 1
-            skipWhitespace()
+        if try closesAtOnce(UInt8(ascii: "}")) { return .object(object) }
+        repeat {
+            let key = try parseMemberName()
             // A repeated member keeps its last value, as most parsers do.
             object[key] = try parseValue(depth: depth)
-            skipWhitespace()
-            guard position < bytes.count else { throw error("Unexpected end of input") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-                continue
-            }
-            if bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return .object(object)
-            }
-            throw error("Expected ',' or '}'")
-        }
+        } while try anotherFollows(before: UInt8(ascii: "}"))
+        return .object(object)
     }
 
     /// `parseObject` for trusted input: members appended in order, one index built at the end.
     mutating func parseDistinctMembers(depth: Int) throws(JSONError) -> JSON {
         var keys: [String] = [], values: [JSON] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            return .object(JSONObject())
-        }
-        while true {
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                throw error("Expected a member name")
-            }
-            keys.append(try parseString())
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("Expected ':'") }
-            position += 1
-            skipWhitespace()
+        if try closesAtOnce(UInt8(ascii: "}")) { return .object(JSONObject()) }
+        repeat {
+            keys.append(try parseMemberName())
             values.append(try parseValue(depth: depth))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("Unexpected end of input") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-                continue
-            }
-            if bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return .object(JSONObject(uniqueKeys: keys, values: values))
-            }
-            throw error("Expected ',' or '}'")
-        }
+        } while try anotherFollows(before: UInt8(ascii: "}"))
+        return .object(JSONObject(uniqueKeys: keys, values: values))
     }
 
     mutating func parseArray(depth: Int) throws(JSONError) -> JSON {
         guard depth <= JSON.maximumDepth else { throw error("Nesting too deep") }
         position += 1
         var array: [JSON] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-            position += 1
-            return .array(array)
-        }
-        while true {
+        if try closesAtOnce(UInt8(ascii: "]")) { return .array(array) }
+        repeat {
             skipWhitespace()
             array.append(try parseValue(depth: depth))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("Unexpected end of input") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-                continue
-            }
-            if bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return .array(array)
-            }
-            throw error("Expected ',' or ']'")
+        } while try anotherFollows(before: UInt8(ascii: "]"))
+        return .array(array)
+    }
+
+    /// Just after `{` or `[`: true (and consumed) when `close` comes first, an empty container.
+    @inline(__always) mutating func closesAtOnce(_ close: UInt8) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == close else { return false }
+        position += 1
+        return true
+    }
+
+    /// `"name":` and the whitespace around it, up to the member's value.
+    @inline(__always) mutating func parseMemberName() throws(JSONError) -> String {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+            throw error("Expected a member name")
         }
+        let key = try parseString()
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("Expected ':'") }
+        position += 1
+        skipWhitespace()
+        return key
+    }
+
+    /// After a member or an element: true at `,` (another follows), false at `close` (the end).
+    @inline(__always) mutating func anotherFollows(before close: UInt8) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("Unexpected end of input") }
+        let byte = bytes[position]
+        position += 1
+        if byte == UInt8(ascii: ",") { return true }
+        if byte == close { return false }
+        position -= 1
+        throw error("Expected ',' or '\(Character(Unicode.Scalar(close)))'")
     }
 
     mutating func parseString() throws(JSONError) -> String {
