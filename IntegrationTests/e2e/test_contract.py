@@ -23,6 +23,13 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # Cases each operation must at least get (hypothesis stops early only when it has run out of new inputs).
 MINIMUM_CASES_PER_OPERATION = 5
 cases_run = collections.Counter()
+nginx_refusals = []
+NGINX_MALFORMED = "The request is malformed"
+
+
+def refused_by_nginx(response):
+    """nginx's own 400 for a malformed request (nginx/snippets/json-errors.conf), not the API's."""
+    return response.status_code == 400 and NGINX_MALFORMED in response.text and '"request_id"' in response.text
 
 
 def token(stack, *args):
@@ -156,7 +163,13 @@ def test_every_operation_conforms(case, contract_stack):
             for name, value in contract_stack.directory_ids.items():
                 if name in case.path_parameters:
                     case.path_parameters[name] = value
-    case.call_and_validate(session=contract_stack.session, headers=headers, checks=CHECKS, verify=str(contract_stack.cert))
+    response = case.call(session=contract_stack.session, headers=headers, verify=str(contract_stack.cert))
+    if refused_by_nginx(response):
+        # A request nginx itself refuses as malformed (a generated header value HTTP does not allow)
+        # never reaches the API: nginx's own JSON 400, not an answer the documents describe.
+        nginx_refusals.append(f"{case.operation.method.upper()} {case.formatted_path}")
+    else:
+        case.validate_response(response, checks=CHECKS)
     # The coverage phase also sends other methods to each path (a 405 must conform too): count by operation.
     cases_run[(family, case.operation.method.upper(), case.operation.path)] += 1
 
@@ -192,4 +205,5 @@ def test_figures(documents, capsys):
         for (family, _, _), n in cases_run.items():
             per_family[family] += n
         print(f"\n    schemathesis: {len(operations)} operations, {sum(cases_run.values())} cases, "
-              + ", ".join(f"{family} {n}" for family, n in sorted(per_family.items())))
+              + ", ".join(f"{family} {n}" for family, n in sorted(per_family.items()))
+              + f"; refused by nginx as malformed: {len(nginx_refusals)} {nginx_refusals[:3]}")
