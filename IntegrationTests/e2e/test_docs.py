@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,15 @@ GUIDES = ["", "getting-started/", "lead-provider/", "lead-provider/workflows/", 
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    base = tmp_path_factory.mktemp("built-docs")
+def site():
+    """Outside pytest's basetemp: a concurrent pytest session resets /tmp/pytest-of-<user> to mode
+    0700, and nginx's workers (www-data) then answer 404 for every page of the site."""
+    base = Path(tempfile.mkdtemp(prefix="partnerships-docs-"))
     base.chmod(0o755)
     subprocess.run([str(REPO / "deploy" / "build-docs"), "--binary", str(BINARY), "--output", str(base / "site")],
                    check=True, capture_output=True, text=True, timeout=600)
-    return base / "site"
+    yield base / "site"
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
