@@ -144,3 +144,67 @@ final class ListenAddressTests: XCTestCase {
         XCTAssertGreaterThan(port, 0)
     }
 }
+
+final class ListenQueueTests: XCTestCase {
+    /// Connections nobody accepted yet are counted, for a unix socket (sock_diag) and TCP (TCP_INFO),
+    /// with the backlog as the limit; a socket that does not listen has no queue.
+    func testConnectionsWaitingForAcceptAreCounted() throws {
+        let path = NSTemporaryDirectory() + "queue-\(getpid()).sock"
+        defer { unlink(path) }
+        let unixSocket = try ListenSocket.bind(.unix(path: path, mode: 0o600, group: nil), backlog: 7)
+        let tcpSocket = try ListenSocket.bind(.tcp(host: "127.0.0.1", port: 0), backlog: 5)
+        defer {
+            close(unixSocket.fd)
+            close(tcpSocket.fd)
+        }
+        let unixQueue = try XCTUnwrap(ListenSocket.queue(fd: unixSocket.fd))
+        XCTAssertEqual(unixQueue.queued, 0)
+        XCTAssertEqual(unixQueue.limit, 7)
+        XCTAssertEqual(try XCTUnwrap(ListenSocket.queue(fd: tcpSocket.fd)).limit, 5)
+        var clients: [Int32] = []
+        defer { clients.forEach { close($0) } }
+        for _ in 0..<3 {
+            clients.append(try connectUnix(path))
+            if case .tcp(_, let port) = tcpSocket.address { clients.append(try connectTCP(port)) }
+        }
+        XCTAssertEqual(ListenSocket.queue(fd: unixSocket.fd)?.queued, 3)
+        XCTAssertEqual(ListenSocket.queue(fd: tcpSocket.fd)?.queued, 3)
+        let accepted = accept(unixSocket.fd, nil, nil)
+        XCTAssertGreaterThanOrEqual(accepted, 0)
+        close(accepted)
+        XCTAssertEqual(ListenSocket.queue(fd: unixSocket.fd)?.queued, 2)
+        XCTAssertNil(ListenSocket.queue(fd: clients[0]), "a connected socket has no accept queue")
+        XCTAssertNil(ListenSocket.queue(fd: -1))
+    }
+
+    private func connectUnix(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
+        return fd
+    }
+
+    private func connectTCP(_ port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
+        return fd
+    }
+}
