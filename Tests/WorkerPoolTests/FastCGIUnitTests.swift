@@ -106,6 +106,77 @@ final class ScoreboardTests: XCTestCase {
         XCTAssertLessThanOrEqual(text.utf8.count, 192)
     }
 
+    func testPoolFiguresCountedByTheWorkers() throws {
+        let path = NSTemporaryDirectory() + "scoreboard-figures-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(path) }
+        let supervisor = try Scoreboard(path: path, slotCount: 4)
+        supervisor.setSlowRequestThreshold(milliseconds: 20)
+        let worker = try Scoreboard(path: path)
+        XCTAssertEqual(worker.header.revision, 2)
+        XCTAssertEqual(worker.header.slowRequestMilliseconds, 20)
+        let first = try XCTUnwrap(supervisor.claimSlot(generation: 1))
+        let second = try XCTUnwrap(supervisor.claimSlot(generation: 1))
+        worker.markIdle(slot: first, requests: 0)
+        worker.markIdle(slot: second, requests: 0)
+        XCTAssertNil(worker.slot(first).lastRequest, "no request yet")
+
+        worker.markBusy(slot: first, request: "GET /fast")
+        XCTAssertEqual(worker.header.maxActiveProcesses, 1)
+        XCTAssertEqual(worker.header.maxChildrenReached, 0, "the second worker is still idle")
+        worker.markBusy(slot: second, request: "POST /slow")
+        XCTAssertEqual(worker.header.maxActiveProcesses, 2)
+        XCTAssertEqual(worker.header.maxChildrenReached, 1, "no worker left idle")
+        let fast = try XCTUnwrap(worker.markIdle(slot: first, requests: 1))
+        XCTAssertFalse(fast.slow)
+        usleep(25_000)
+        let slow = try XCTUnwrap(worker.markIdle(slot: second, requests: 1))
+        XCTAssertTrue(slow.slow)
+        XCTAssertGreaterThanOrEqual(slow.nanoseconds, 20_000_000)
+        XCTAssertEqual(supervisor.header.slowRequests, 1)
+        XCTAssertEqual(supervisor.slot(second).lastRequest, "POST /slow")
+        XCTAssertEqual(supervisor.slot(second).lastRequestNanoseconds, slow.nanoseconds)
+        XCTAssertEqual(supervisor.slot(first).lastRequest, "GET /fast")
+        // The high-water marks stay; the next request alone does not reach the limit.
+        worker.markBusy(slot: first, request: "GET /again")
+        XCTAssertEqual(worker.header.maxActiveProcesses, 2)
+        XCTAssertEqual(worker.header.maxChildrenReached, 1)
+        XCTAssertEqual(
+            worker.slot(first).lastRequest, "GET /fast", "the last finished request, while busy with the next")
+        supervisor.noteListenQueue(5)
+        supervisor.noteListenQueue(3)
+        XCTAssertEqual(worker.header.maxListenQueue, 5)
+        supervisor.noteSlowRequest()
+        XCTAssertEqual(worker.header.slowRequests, 2)
+    }
+
+    /// A worker of this build under a supervisor of the previous one (after a reload by SIGHUP): the
+    /// file has no extension table and no revision, and the worker still serves with it.
+    func testARevisionOneFileStillWorks() throws {
+        let path = NSTemporaryDirectory() + "scoreboard-v1-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(path) }
+        var words = [Int](repeating: 0, count: (128 + 2 * 256) / 8)
+        words[0] = 0x5041_5254_5342_0001
+        words[1] = 2
+        words[2] = Int(getpid())
+        words[8] = 1
+        words[16 + 1] = Scoreboard.WorkerState.starting.rawValue  // slot 0, claimed
+        let data = words.withUnsafeBytes { Data($0) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: data))
+        let worker = try Scoreboard(path: path)
+        XCTAssertEqual(worker.header.revision, 0)
+        worker.markIdle(slot: 0, requests: 0)
+        worker.markBusy(slot: 0, request: "GET /healthz")
+        XCTAssertEqual(worker.slot(0).currentRequest, "GET /healthz")
+        XCTAssertEqual(worker.markIdle(slot: 0, requests: 1)?.slow, false, "no threshold: nothing is slow")
+        XCTAssertEqual(worker.slot(0).requests, 1)
+        XCTAssertNil(worker.slot(0).lastRequest)
+        XCTAssertNil(worker.slot(0).lastRequestNanoseconds)
+        XCTAssertEqual(worker.header.maxActiveProcesses, 1)
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(Int(info.st_size), 128 + 2 * 256, "the file is left as it was")
+    }
+
     func testRefusesAForeignFile() throws {
         let path = NSTemporaryDirectory() + "not-a-scoreboard-\(getpid())"
         FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 512))
