@@ -46,7 +46,7 @@ public final class Scoreboard {
         public var maxListenQueue: Int
         /// The most workers busy at once, as each worker counts when it starts a request.
         public var maxActiveProcesses: Int
-        /// Requests whose start left no worker idle: a connection arriving then waits in the queue.
+        /// Requests whose start left no worker idle (nor starting): a connection arriving then waits.
         public var maxChildrenReached: Int
         /// Requests that ran at least `slowRequestMilliseconds` (finished, or killed at the timeout).
         public var slowRequests: Int
@@ -284,17 +284,19 @@ public final class Scoreboard {
         partnerships_atomic_store(shared(b + 8), Int64(WorkerState.busy.rawValue))
         // How busy the pool is now that this request has a worker: every worker counts itself in, so
         // two starting at once both see each other. No idle worker left: the next connection waits.
+        // Not while a worker is starting (the pool's start, a reload, a replacement): it is about to
+        // take connections, and the pool is not at its limit yet.
         var busy = 0
-        var idle = 0
+        var available = 0
         for other in 0..<slotCount {
             switch partnerships_atomic_load(shared(slotBase(other) + 8)) {
             case Int64(WorkerState.busy.rawValue): busy += 1
-            case Int64(WorkerState.idle.rawValue): idle += 1
+            case Int64(WorkerState.idle.rawValue), Int64(WorkerState.starting.rawValue): available += 1
             default: break
             }
         }
         partnerships_atomic_max(shared(88), Int64(busy))
-        if idle == 0 { partnerships_atomic_add(shared(96), 1) }
+        if available == 0 { partnerships_atomic_add(shared(96), 1) }
     }
 
     public func requestReplacement(slot index: Int) { word(slotBase(index), at: 48).pointee = 1 }

@@ -117,8 +117,12 @@ final class ScoreboardTests: XCTestCase {
         let first = try XCTUnwrap(supervisor.claimSlot(generation: 1))
         let second = try XCTUnwrap(supervisor.claimSlot(generation: 1))
         worker.markIdle(slot: first, requests: 0)
+        // The second worker is still starting: the pool has not reached its limit.
+        worker.markBusy(slot: first, request: "GET /early")
+        XCTAssertEqual(worker.header.maxChildrenReached, 0)
+        worker.markIdle(slot: first, requests: 0)
         worker.markIdle(slot: second, requests: 0)
-        XCTAssertNil(worker.slot(first).lastRequest, "no request yet")
+        XCTAssertNil(worker.slot(second).lastRequest, "no request yet")
 
         worker.markBusy(slot: first, request: "GET /fast")
         XCTAssertEqual(worker.header.maxActiveProcesses, 1)
