@@ -8,6 +8,7 @@ fails like a real compile error (and a stand-in dpkg-query, so nothing is instal
 nothing of this repository's .build is touched."""
 import os
 import pty
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -82,6 +83,38 @@ def test_a_failed_build_stops_the_script_with_the_compilers_errors_and_progress(
     assert "SWIFT TEST RAN" not in output
     assert "is running" not in output
     assert ESC not in output, "no colour when stderr is not a terminal"
+
+
+def test_version_names_the_release_and_the_commit_the_build_was_given():
+    """`partnerships --version` and `partnerships version`: the version constant, and the commit the
+    build was told (deploy scripts) or "unknown" (a plain swift build, as the tests' binary may be)."""
+    from conftest import BINARY
+    outputs = [subprocess.run([str(BINARY), *args], capture_output=True, text=True, timeout=30) for args in (["--version"], ["version"])]
+    for result in outputs:
+        assert result.returncode == 0, result.stderr
+        assert re.fullmatch(r"partnerships \d+\.\d+\.\d+ \(commit (unknown|[0-9a-f]{7,40}(-dirty)?)\)\n", result.stdout), result.stdout
+    assert outputs[0].stdout == outputs[1].stdout
+
+
+def test_the_deploy_scripts_build_with_the_commit_of_the_tree(tmp_path):
+    """swift_build hands `git describe --always --dirty` to the build (PARTNERSHIPS_BUILD_COMMIT), which
+    Package.swift compiles into the binary; a value the caller set wins."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "swift").write_text('#!/bin/sh\necho "commit=$PARTNERSHIPS_BUILD_COMMIT"\n')
+    (bin_dir / "swift").chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if key != "PARTNERSHIPS_BUILD_COMMIT"}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    script = "source deploy/lib.sh; swift_build --product partnerships"
+    described = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=REPO, capture_output=True,
+                               text=True, timeout=30)
+    expected = described.stdout.strip() if described.returncode == 0 else ""
+    result = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert f"commit={expected}" in result.stderr
+    result = subprocess.run(["bash", "-c", script], cwd=REPO, env=dict(env, PARTNERSHIPS_BUILD_COMMIT="v1.2.3"),
+                            capture_output=True, text=True, timeout=30)
+    assert "commit=v1.2.3" in result.stderr
 
 
 def _messages(env, terminal):

@@ -108,6 +108,11 @@ int partnerships_listen_queue(int fd, unsigned int *queued, unsigned int *limit)
     return 0;
 }
 
+#ifndef PARTNERSHIPS_BUILD_COMMIT
+#define PARTNERSHIPS_BUILD_COMMIT ""
+#endif
+const char *partnerships_build_commit(void) { return PARTNERSHIPS_BUILD_COMMIT; }
+
 int partnerships_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }

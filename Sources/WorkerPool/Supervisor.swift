@@ -110,7 +110,8 @@ public final class Supervisor {
             metadata: [
                 "listen": "\(socket.address)", "workers": "\(configuration.workers)",
                 "max_requests": "\(configuration.maxRequests)",
-                "request_timeout": "\(configuration.requestTimeout)",
+                "request_timeout": "\(configuration.requestTimeout)", "version": .string(BuildInfo.version),
+                "commit": .string(BuildInfo.commit ?? "unknown"),
             ])
         ensureWorkers()
 

@@ -13,6 +13,9 @@ int partnerships_wait_readable(int fd, const sigset_t *unblocked);
 /// (EINVAL: not a listening socket; ENOENT or EPROTONOSUPPORT: the kernel has no unix_diag).
 int partnerships_listen_queue(int fd, unsigned int *queued, unsigned int *limit);
 
+/// The git commit the build was told it is built from (Package.swift, PARTNERSHIPS_BUILD_COMMIT), or "".
+const char *partnerships_build_commit(void);
+
 /// Asks the kernel to send `signal` to this process when its parent dies (PR_SET_PDEATHSIG; prctl
 /// is C-variadic, which Swift cannot call). Returns 0, or -1 with errno.
 int partnerships_set_parent_death_signal(int signal);
