@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The commit `partnerships --version` names: the deploy scripts set PARTNERSHIPS_BUILD_COMMIT (git
+// describe) for their builds; any other build says the commit is unknown rather than guess it.
+let buildCommit = (Context.environment["PARTNERSHIPS_BUILD_COMMIT"] ?? "").filter {
+    $0.isASCII && ($0.isLetter || $0.isNumber || "-._+".contains($0))
+}
+
 let package = Package(
     name: "Partnerships",
     platforms: [.macOS(.v13)],
@@ -19,7 +25,7 @@ let package = Package(
         // zlib's crc32 (slice-by-N; the store checksums every line it writes and reads).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // ppoll and friends: GNU extensions Swift's Glibc module does not export.
-        .target(name: "CSystemShims"),
+        .target(name: "CSystemShims", cSettings: [.define("PARTNERSHIPS_BUILD_COMMIT", to: "\"\(buildCommit)\"")]),
         // swift-log's LogHandler for the server's log: one JSON object per line, one write(2) each,
         // on a file SIGUSR1 reopens. Nothing project-specific.
         .target(name: "JSONLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),

@@ -15,12 +15,19 @@ note() { printf '    %s\n' "$*" >&2; }
 warn() { printf '%swarning:%s %s\n' "$COLOR_WARN" "$COLOR_OFF" "$*" >&2; }
 die()  { printf '%serror:%s %s\n' "$COLOR_ERROR" "$COLOR_OFF" "$*" >&2; exit 1; }
 
+# The commit the binaries are built from: git describe of this tree ("-dirty" when tracked files
+# have uncommitted changes); empty outside a git checkout, and the binary then says "unknown".
+build_commit() { git -C "$REPO_ROOT" describe --always --dirty --abbrev=12 2>/dev/null || true; }
+
 # swift build with its own progress lines and the compiler's errors on stderr; exits non-zero
 # (through die) when the build fails. Never filtered, never `|| true`: a failed build must stop the
 # caller, not leave it running an old binary. Not on a terminal (or with NO_COLOR) its output goes
 # through a pipe, so swift prints plain [n/m] lines without colour or cursor movement.
 swift_build() {
     local status=0
+    # What `partnerships --version` names (Package.swift reads it; only the C shim is recompiled when
+    # it changes). A caller may set it, e.g. when building from an exported tree.
+    export PARTNERSHIPS_BUILD_COMMIT="${PARTNERSHIPS_BUILD_COMMIT:-$(build_commit)}"
     if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
         swift build "$@" >&2 || status=$?
     else

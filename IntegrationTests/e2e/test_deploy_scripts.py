@@ -8,8 +8,11 @@ fails like a real compile error (and a stand-in dpkg-query, so nothing is instal
 nothing of this repository's .build is touched."""
 import os
 import pty
+import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +87,38 @@ def test_a_failed_build_stops_the_script_with_the_compilers_errors_and_progress(
     assert ESC not in output, "no colour when stderr is not a terminal"
 
 
+def test_version_names_the_release_and_the_commit_the_build_was_given():
+    """`partnerships --version` and `partnerships version`: the version constant, and the commit the
+    build was told (deploy scripts) or "unknown" (a plain swift build, as the tests' binary may be)."""
+    from conftest import BINARY
+    outputs = [subprocess.run([str(BINARY), *args], capture_output=True, text=True, timeout=30) for args in (["--version"], ["version"])]
+    for result in outputs:
+        assert result.returncode == 0, result.stderr
+        assert re.fullmatch(r"partnerships \d+\.\d+\.\d+ \(commit (unknown|[0-9a-f]{7,40}(-dirty)?)\)\n", result.stdout), result.stdout
+    assert outputs[0].stdout == outputs[1].stdout
+
+
+def test_the_deploy_scripts_build_with_the_commit_of_the_tree(tmp_path):
+    """swift_build hands `git describe --always --dirty` to the build (PARTNERSHIPS_BUILD_COMMIT), which
+    Package.swift compiles into the binary; a value the caller set wins."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "swift").write_text('#!/bin/sh\necho "commit=$PARTNERSHIPS_BUILD_COMMIT"\n')
+    (bin_dir / "swift").chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if key != "PARTNERSHIPS_BUILD_COMMIT"}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    script = "source deploy/lib.sh; swift_build --product partnerships"
+    described = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=REPO, capture_output=True,
+                               text=True, timeout=30)
+    expected = described.stdout.strip() if described.returncode == 0 else ""
+    result = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert f"commit={expected}" in result.stderr
+    result = subprocess.run(["bash", "-c", script], cwd=REPO, env=dict(env, PARTNERSHIPS_BUILD_COMMIT="v1.2.3"),
+                            capture_output=True, text=True, timeout=30)
+    assert "commit=v1.2.3" in result.stderr
+
+
 def _messages(env, terminal):
     script = 'source deploy/lib.sh; step "a step"; warn "a warning"; note "a note"'
     if not terminal:
@@ -123,26 +158,124 @@ def test_messages_have_colour_only_on_a_terminal_without_no_color():
     assert ESC not in no_color
 
 
-def test_loadtest_cleanup_stops_every_spawned_hello(tmp_path):
-    """spawn-fcgi writes its pid file without a final newline; every pid in it must be stopped."""
+@pytest.fixture
+def hello_run(tmp_path):
+    """What deploy/loadtest's cleanup works with: a state folder, and this run's own copy of a
+    program as HELLO_BIN (sleep stands in for the C hello world); every process it starts is
+    SIGKILLed at the end whatever the test saw."""
     if not shutil.which("spawn-fcgi"):
         pytest.skip("spawn-fcgi is not installed (deploy/loadtest installs it)")
     state = tmp_path / "state"
     (state / "run").mkdir(parents=True)
-    pids_file = state / "run" / "bench-hello.pids"
-    subprocess.run(["spawn-fcgi", "-s", str(state / "run" / "hello.sock"), "-F", "3", "-P", str(pids_file),
-                    "--", "/bin/sleep", "300"], check=True, capture_output=True, timeout=30)
-    pids = [int(line) for line in pids_file.read_text().split()]
-    assert len(pids) == 3 and not pids_file.read_text().endswith("\n")
+    hello_bin = tmp_path / "bin" / "hello-fcgi"
+    hello_bin.parent.mkdir()
+    shutil.copy("/bin/sleep", hello_bin)
+    env = dict(os.environ, HELLO_PIDS=str(state / "run" / "bench-hello.pids"), HELLO_BIN=str(hello_bin), STATE=str(state))
+    started = []
+    yield env, started
+    kill_leftovers(started + running_copies(hello_bin))
+    kill_leftovers(watchdogs(hello_bin))
+
+
+def running_copies(program):
+    """Pids of the processes whose executable is `program`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.path.samefile(entry / "exe", program):
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
+def watchdogs(hello_bin):
+    """cleanup.sh's watchdogs looking after this HELLO_BIN."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"cleanup-watchdog" in (entry / "cmdline").read_bytes() \
+                    and f"HELLO_BIN={hello_bin}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def children_commands(pid):
+    """The command lines of a process's children."""
+    commands = []
     try:
-        # deploy/loadtest's own cleanup function, run as the script's EXIT trap runs it.
-        loadtest = (REPO / "deploy" / "loadtest").read_text()
-        start = loadtest.index("cleanup() {")
-        cleanup = loadtest[start:loadtest.index("\n}\n", start) + 3]
-        subprocess.run(["bash", "-c", f'{cleanup}\ncleanup'], env=dict(os.environ, HELLO_PIDS=str(pids_file), STATE=str(state),
-                                                                     REPO_ROOT=str(tmp_path / "no-repo")),
-                       check=True, timeout=30)
-        alive = still_running_after(pids, 5)
-        assert alive == [], f"cleanup left {alive} of {pids} running"
-    finally:
-        kill_leftovers(pids)
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            commands.append(Path(f"/proc/{child}/cmdline").read_bytes())
+    except OSError:
+        pass
+    return commands
+
+
+def spawn_hello(env, count):
+    subprocess.run(["spawn-fcgi", "-s", str(Path(env["STATE"]) / "run" / "hello.sock"), "-F", str(count),
+                    "-P", env["HELLO_PIDS"], "--", env["HELLO_BIN"], "300"], check=True, capture_output=True, timeout=30)
+    return [int(line) for line in Path(env["HELLO_PIDS"]).read_text().split()]
+
+
+def test_loadtest_cleanup_stops_every_spawned_hello_and_nothing_else(hello_run):
+    """spawn-fcgi writes its pid file without a final newline (the last pid was once skipped, and one
+    hello leaked per run); a hello it never wrote down is found by its executable; a pid in the file
+    that another program has since is left alone."""
+    env, started = hello_run
+    pids = spawn_hello(env, 3)
+    started += pids
+    assert len(pids) == 3 and not Path(env["HELLO_PIDS"]).read_text().endswith("\n")
+    unlisted = subprocess.Popen([env["HELLO_BIN"], "300"], start_new_session=True)
+    bystander = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    started += [unlisted.pid, bystander.pid]
+    with open(env["HELLO_PIDS"], "a") as pids_file:
+        pids_file.write(f"\n{bystander.pid}")
+    # cleanup.sh's own cleanup, as the load test's EXIT trap runs it (no stack to stop here).
+    result = subprocess.run(["bash", "-c", f"set -euo pipefail; source {REPO}/deploy/load/cleanup.sh; cleanup"],
+                            env=dict(env, REPO_ROOT=str(Path(env["STATE"]).parent / "no-repo")), capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    unlisted.wait(timeout=5)
+    alive = still_running_after(pids, 5)
+    assert alive == [], f"cleanup left {alive} of {pids} running"
+    assert bystander.poll() is None, "a process that is not the hello program was signalled"
+
+
+@pytest.mark.parametrize("ending", ["exit", "die", "SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
+def test_no_hello_outlives_the_load_test_however_it_ends(hello_run, ending):
+    """The load test's own lines around its reference processes: install_cleanup, spawn-fcgi, then a
+    long step (its wrk runs). However the script ends, even by SIGKILL to its whole process group
+    (the watchdog then cleans up), no hello process and no watchdog is left."""
+    env, started = hello_run
+    body = {"exit": "true", "die": 'die "a check failed"'}.get(ending, "sleep 60")
+    script = f"""source {REPO}/deploy/lib.sh
+source {REPO}/deploy/load/cleanup.sh
+install_cleanup
+spawn-fcgi -s "$STATE/run/hello.sock" -F 2 -P "$HELLO_PIDS" -- "$HELLO_BIN" 300 >/dev/null
+echo ready
+{body}
+"""
+    process = subprocess.Popen(["bash", "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    assert process.stdout.readline() == b"ready\n", process.stderr.read()
+    pids = [int(line) for line in Path(env["HELLO_PIDS"]).read_text().split()]
+    started += pids
+    assert len(pids) == 2
+    if ending.startswith("SIG"):
+        # Once the long step runs (a signal that reaches its process between fork and exec is lost
+        # with it, and bash then waits the whole step out before it exits).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"sleep\x0060\x00" not in children_commands(process.pid):
+            time.sleep(0.02)
+        os.killpg(process.pid, getattr(signal, ending))  # as a terminal or a CI runner signals a job
+    process.wait(timeout=30)
+    alive = still_running_after(pids + running_copies(env["HELLO_BIN"]), 8)
+    assert alive == [], f"{ending}: hello processes {alive} outlived the script"
+    deadline = time.monotonic() + 8
+    while watchdogs(env["HELLO_BIN"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert watchdogs(env["HELLO_BIN"]) == [], "the watchdog must end too"
+    if ending != "SIGKILL":
+        assert process.returncode != 0 or ending == "exit"

@@ -9,6 +9,7 @@ import select
 import signal
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
@@ -147,6 +148,53 @@ def test_a_worker_dying_part_way_through_a_response_is_a_failure_not_a_short_200
     assert "/_test/dies-while-writing" in logged_as_an_error()[0]
     # The pool replaced the worker.
     stack.wait_until(lambda: stack.status()["workers"]["total"] == 2, what="the replacement worker")
+
+
+BIG_POST = ["-X", "POST", "-H", "Content-Length: 2000000", "--data-binary", "@/dev/null"]
+# (name, scheme, curl arguments, path, status): every kind of response nginx makes itself.
+NGINX_RESPONSES = [
+    ("fallback 404", "https", [], "/no-api-here", 404),
+    ("fallback 404 over HTTP/2", "https", ["--http2"], "/no-api-here", 404),
+    ("missing docs page", "https", [], "/docs/missing.html", 404),
+    ("/docs redirect", "https", [], "/docs", 301),
+    ("/ redirect", "https", [], "/", 302),
+    ("body too large", "https", BIG_POST, "/_test/echo", 413),
+    ("URI too long", "https", ["--http1.1"], "/api/" + "a" * 9000, 414),
+    ("header too large", "https", ["--http1.1", "-H", "X-Big: " + "b" * 9000], "/api/x", 431),
+    ("invalid URI", "https", ["--path-as-is"], "/x/../../y", 400),
+    ("POST to a static file", "https", ["-X", "POST"], "/docs/index.html", 405),
+    ("TRACE", "https", ["-X", "TRACE"], "/healthz", 405),
+    ("/status from another address", "https", ["--interface", "127.0.0.2"], "/status", 403),
+    ("plain HTTP redirect", "http", [], "/healthz", 301),
+    ("plain HTTP invalid URI", "http", ["--path-as-is"], "/x/../../y", 400),
+    ("plain HTTP URI too long", "http", [], "/api/" + "a" * 9000, 414),
+    ("plain HTTP header too large", "http", ["-H", "X-Big: " + "b" * 9000], "/x", 431),
+    ("plain HTTP body too large", "http", BIG_POST, "/x", 413),
+    ("plain HTTP TRACE", "http", ["-X", "TRACE"], "/x", 405),
+]
+
+
+@pytest.mark.parametrize("scheme,arguments,path,expected", [case[1:] for case in NGINX_RESPONSES],
+                         ids=[case[0] for case in NGINX_RESPONSES])
+def test_every_response_nginx_makes_carries_one_request_id(stack, scheme, arguments, path, expected):
+    """curl against the real stack: redirects and errors nginx answers itself, on the HTTPS and the
+    plain HTTP server, carry exactly one X-Request-Id; a JSON error body names the same id."""
+    port = stack.https_port if scheme == "https" else stack.http_port
+    result = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", str(stack.cert),
+                             "--resolve", f"localhost:{port}:127.0.0.1", "-D", "-", *arguments,
+                             f"{scheme}://localhost:{port}{path}"], capture_output=True, timeout=20)
+    assert result.returncode == 0, result.stderr
+    head, _, body = result.stdout.decode("latin-1").partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    assert int(lines[0].split()[1]) == expected, lines[0]
+    headers = [line.partition(":") for line in lines[1:]]
+    ids = [value.strip() for name, _, value in headers if name.lower() == "x-request-id"]
+    assert len(ids) == 1 and REQUEST_ID.match(ids[0]), head
+    content_type = [value.strip() for name, _, value in headers if name.lower() == "content-type"]
+    if content_type == ["application/json"]:
+        assert json.loads(body)["request_id"] == ids[0]
+    else:
+        assert expected in (301, 302), f"only redirects keep nginx's own page: {head}"
 
 
 def test_api_responses_are_not_cacheable_and_docs_are(stack):

@@ -2,6 +2,7 @@
 failure handling (crash, hang, reload, stop, recycling), static docs."""
 import http.client
 import os
+import re
 import signal
 import socket
 import ssl
@@ -121,6 +122,92 @@ def test_status_is_for_loopback_only(stack):
     code, headers, body = raw_request(stack, "GET", "/status", [("Host", "localhost")], source_address=("127.0.0.2", 0))
     assert code == 403
     assert headers["Content-Type"] == "application/json"
+
+
+def test_status_has_php_fpms_fields(stack):
+    """Pool figures as PHP-FPM's status page names them, beside the fields the page had before."""
+    stack.get("/healthz")
+    status = stack.status()
+    assert status["pool"] == "partnerships" and status["process_manager"] == "static"
+    assert abs(status["start_time"] + status["start_since"] - time.time()) < 5
+    assert status["start_since"] == status["uptime_seconds"]
+    assert status["accepted_conn"] == status["requests_served"] > 0
+    # The kernel's own figures for the unix socket nginx connects to: deploy/stack's --backlog 64.
+    assert status["listen_queue_len"] == 64
+    assert status["listen_queue"] == 0, "the request for /status itself was accepted already"
+    assert status["max_listen_queue"] >= 0
+    assert status["total_processes"] == 2 == status["workers"]["total"]
+    assert status["active_processes"] >= 1, "the worker serving /status is busy"
+    assert status["active_processes"] + status["idle_processes"] == 2
+    assert status["max_active_processes"] >= status["active_processes"]
+    assert status["max_children_reached"] >= 0 and status["slow_requests"] >= 0
+    assert status["slow_request_ms"] == 1000
+    for slot in status["slots"]:
+        assert {"pid", "state", "start_time", "start_since", "requests", "last_request", "last_request_duration_ms",
+                "current_request", "busy_ms"} <= set(slot)
+        assert abs(slot["start_time"] + slot["start_since"] - time.time()) < 5
+    serving = [slot for slot in status["slots"] if slot["state"] == "busy"]
+    assert any(slot["current_request"] == "GET /status" for slot in serving), status["slots"]
+
+
+OPENMETRICS_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
+                              r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*)?\})? (\S+)$')
+
+
+def parse_openmetrics(text):
+    """{family: (type, [(sample name, labels text, value)])}; fails on anything OpenMetrics 1.0 forbids
+    that this page could get wrong: a missing # EOF, a sample outside its family or without the
+    suffix its type requires, a family declared twice, a malformed label set or value."""
+    assert text.endswith("\n# EOF\n"), text[-200:]
+    families, current = {}, None
+    suffixes = {"counter": ["_total", "_created"], "gauge": [""], "info": ["_info"], "stateset": [""]}
+    for line in text.splitlines()[:-1]:
+        if line.startswith("# "):
+            keyword, name, rest = (line[2:].split(" ", 2) + [""])[:3]
+            assert keyword in ("TYPE", "HELP", "UNIT"), line
+            if keyword == "TYPE":
+                assert name not in families, f"{name} declared twice"
+                families[name] = (rest, [])
+                current = name
+            else:
+                assert name == current, f"{line} is not about the family declared last ({current})"
+                if keyword == "UNIT":
+                    assert name.endswith("_" + rest), line
+            continue
+        match = OPENMETRICS_LINE.match(line)
+        assert match, f"not a sample line: {line!r}"
+        name, labels, value = match.groups()
+        kind = families[current][0]
+        assert name in [current + suffix for suffix in suffixes[kind]], f"{name} in family {current} ({kind})"
+        float(value)
+        families[current][1].append((name, labels or "", float(value)))
+    return families
+
+
+@pytest.mark.parametrize("query", ["openmetrics", "format=openmetrics"])
+def test_status_in_the_openmetrics_format(stack, query):
+    response = stack.get(f"/status?{query}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    families = parse_openmetrics(response.text)
+    assert families["partnerships_accepted_connections"][0] == "counter"
+    (name, labels, value), = families["partnerships_accepted_connections"][1]
+    assert name == "partnerships_accepted_connections_total" and labels == '{pool="partnerships"}' and value > 0
+    assert families["partnerships_listen_queue_length"][1][0][2] == 64
+    for family in ("partnerships_listen_queue", "partnerships_max_listen_queue", "partnerships_idle_processes",
+                   "partnerships_active_processes", "partnerships_total_processes", "partnerships_max_active_processes",
+                   "partnerships_max_children_reached", "partnerships_slow_requests", "partnerships_start_time_seconds",
+                   "partnerships_worker_requests", "partnerships_worker_state"):
+        assert families[family][1], family
+    assert families["partnerships_total_processes"][1][0][2] == 2
+    busy = [labels for _, labels, value in families["partnerships_worker_state"][1]
+            if value == 1 and 'partnerships_worker_state="busy"' in labels]
+    assert busy, "the worker answering is busy"
+    # Loopback only, like the JSON page; an unknown format is refused.
+    code, _, _ = raw_request(stack, "GET", f"/status?{query}", [("Host", "localhost")], source_address=("127.0.0.2", 0))
+    assert code == 403
+    assert stack.get("/status?format=xml").status_code == 400
+    assert stack.get("/status?format=json").json()["pool"] == "partnerships"
 
 
 def test_rate_limit_answers_429_json(stack):
@@ -263,3 +350,38 @@ def test_head_answers_the_get_length_without_a_body(stack):
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["Content-Length"]) == len(get.content) > 0
     assert head.headers["ETag"] == get.headers["ETag"]
+
+
+def test_a_saturated_pool_shows_in_status(make_stack):
+    """Two workers and four 1.2 s requests at once: two wait in the socket's queue. /status then shows
+    the queue the supervisor saw, the pool at its limit, every request counted as slow (logged too),
+    and each worker's last request with its duration."""
+    own = make_stack("--workers", "2", "--request-timeout", "10", "--slow-request-ms", "500", "--pool-name", "e2e-pool")
+    before = own.status()
+    assert before["pool"] == "e2e-pool" and before["slow_request_ms"] == 500
+    results = []
+
+    def slow():
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(own.cert)
+        results.append(session.get(own.url("/_test/sleep?ms=1200"), timeout=30).status_code)
+
+    threads = [threading.Thread(target=slow) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == [200] * 4
+    status = own.status()
+    assert status["max_listen_queue"] >= 1, status
+    assert status["max_active_processes"] == 2
+    assert status["max_children_reached"] >= 2, "the two queued requests each found the other worker busy"
+    assert status["slow_requests"] - before["slow_requests"] == 4
+    assert status["accepted_conn"] - before["accepted_conn"] == 5  # four sleeps and the first /status
+    finished = [slot for slot in status["slots"] if slot["last_request"] == "GET /_test/sleep?ms=1200"]
+    assert finished and all(slot["last_request_duration_ms"] >= 1200 for slot in finished), status["slots"]
+    own.wait_until(lambda: len([line for line in own.log_lines() if line["message"] == "slow request"]) == 4,
+                   what="four slow-request lines")
+    line = [line for line in own.log_lines() if line["message"] == "slow request"][0]
+    assert line["request"] == "GET /_test/sleep?ms=1200" and int(line["elapsed_ms"]) >= 1200 and line["request_id"]

@@ -26,7 +26,7 @@ public struct OperationsFamily: APIFamily {
         routes.onPublic(.GET, "/healthz", doc: nil) { _ in .json(["status": "ok"]) }
         routes.onPublic(.GET, "/status", doc: nil) { context in
             guard Self.isLoopback(context.request.remoteAddress) else { throw APIError.notFound() }
-            return .json(try status(store: context.store))
+            return try status(context)
         }
         return routes.routes
     }
@@ -48,37 +48,27 @@ public struct OperationsFamily: APIFamily {
         return Array(bytes[0..<12]) == mappedPrefix && bytes[12] == 127  // ::ffff:127.x.y.z
     }
 
-    private func status(store: Store) throws -> JSON {
-        guard let scoreboardPath else { return ["workers": .null, "detail": "not running under the supervisor"] }
-        let board = try Scoreboard(path: scoreboardPath)
-        let header = board.header
-        let live = board.slots.filter { $0.state != .empty }
-        let now = Scoreboard.monotonicNanoseconds()
-        let served = header.retiredRequests + live.reduce(0) { $0 + $1.requests }
-        let slots: [JSON] = live.map { slot in
-            [
-                "slot": .int(slot.index), "pid": .int(slot.pid), "state": .string(slot.state.name),
-                "generation": .int(slot.generation), "requests": .int(slot.requests),
-                "busy_ms": slot.state == .busy && slot.busySince > 0 ? .int((now - slot.busySince) / 1_000_000) : .null,
-                "current_request": slot.state == .busy ? .string(slot.currentRequest) : .null,
-            ]
+    /// JSON, or OpenMetrics text for `?openmetrics` / `?format=openmetrics` (StatusReport).
+    private func status(_ context: RequestContext) throws -> HTTPResponse {
+        let format = StatusReport.Format(context.request.query)
+        if case .unknown(let name) = format {
+            throw APIError.badRequest("Unknown format \"\(name)\": json (the default) or openmetrics.")
         }
-        return [
-            "supervisor_pid": .int(header.supervisorPID),
-            "uptime_seconds": .int(Int(time(nil)) - header.startedAt),
-            "generation": .int(header.generation),
-            "workers": [
-                "total": .int(live.count),
-                "busy": .int(live.filter { $0.state == .busy }.count),
-                "idle": .int(live.filter { $0.state == .idle }.count),
-            ],
-            "requests_served": .int(served),
-            "restarts": [
-                "crashes": .int(header.crashRestarts), "timeout_kills": .int(header.timeoutKills),
-                "recycles": .int(header.recycles), "reloads": .int(header.reloads),
-            ],
-            "store": ["generation": .int(Int(store.generation))],
-            "slots": .array(slots),
-        ]
+        guard let scoreboardPath else {
+            // No pool to describe: an exposition with no metric families.
+            if format == .openMetrics { return Self.openMetrics("# EOF\n") }
+            return .json(["workers": .null, "detail": "not running under the supervisor"])
+        }
+        // A worker's fd 0 is the pool's listening socket (the supervisor hands it over).
+        let report = StatusReport(
+            scoreboard: try Scoreboard(path: scoreboardPath),
+            pool: ProcessEnvironment()[WorkerEnvironment.poolName] ?? "partnerships", listenSocket: 0,
+            storeGeneration: Int(context.store.generation))
+        return format == .openMetrics ? Self.openMetrics(report.openMetrics) : .json(report.json)
+    }
+
+    private static func openMetrics(_ text: String) -> HTTPResponse {
+        HTTPResponse(
+            status: .ok, headers: [("Content-Type", StatusReport.openMetricsContentType)], body: Array(text.utf8))
     }
 }

@@ -93,9 +93,18 @@ public final class WorkerLoop {
             }
             switch connection.accept() {
             case .request:
-                serve(connection)
+                let requestID = serve(connection)
                 served += 1
-                if let scoreboard, let slot { scoreboard.markIdle(slot: slot, requests: served) }
+                if let scoreboard, let slot, let finished = scoreboard.markIdle(slot: slot, requests: served),
+                    finished.slow
+                {
+                    logger.warning(
+                        "slow request",
+                        metadata: [
+                            "request": .string(scoreboard.slot(slot).currentRequest), "request_id": .string(requestID),
+                            "elapsed_ms": "\(finished.nanoseconds / 1_000_000)",
+                        ])
+                }
             case .interrupted:
                 continue
             case .failed(let code) where code == EAGAIN || code == EWOULDBLOCK:
@@ -109,7 +118,8 @@ public final class WorkerLoop {
         return 0
     }
 
-    private func serve(_ connection: FastCGIConnection) {
+    /// Answers one request; returns its id (nginx's $request_id) for the lines logged after it.
+    private func serve(_ connection: FastCGIConnection) -> String {
         defer { connection.finish() }
         let params = connection.params()
         if let scoreboard, let slot {
@@ -126,7 +136,7 @@ public final class WorkerLoop {
             logger.warning(
                 "request body ended early; client went away",
                 metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
-            return
+            return params["REQUEST_ID"] ?? ""
         case .body(let body):
             switch RequestMapping.request(from: params, body: body) {
             case .success(let request):
@@ -157,6 +167,7 @@ public final class WorkerLoop {
                 "client went away before the response was written",
                 metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
         }
+        return params["REQUEST_ID"] ?? ""
     }
 
     /// Errors found before routing still use the format of the family the path belongs to.

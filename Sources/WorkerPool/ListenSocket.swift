@@ -1,3 +1,5 @@
+import CSystemShims
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -140,6 +142,18 @@ public struct ListenSocket {
     private static func makeNonBlocking(_ fd: Int32) throws {
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { throw SocketError("fcntl") }
+    }
+
+    /// What the kernel says of a listening socket's accept queue: connections waiting for a worker
+    /// to accept them, and the backlog it allows (`--backlog` capped by `net.core.somaxconn`; Linux
+    /// queues one more than that on a unix socket before it refuses a connect). Any process holding
+    /// the socket can ask: the supervisor, and a worker for its fd 0. Nil for anything but a
+    /// listening socket, or a kernel without sock_diag for unix sockets (`unix_diag`).
+    public static func queue(fd: Int32) -> (queued: Int, limit: Int)? {
+        var queued: UInt32 = 0
+        var limit: UInt32 = 0
+        guard partnerships_listen_queue(fd, &queued, &limit) == 0 else { return nil }
+        return (Int(queued), Int(limit))
     }
 
     /// Whether something accepts connections on a unix socket path.

@@ -11,6 +11,10 @@ public struct PoolConfiguration: Sendable {
     public var maxRequests: Int = 10_000
     /// A request running longer than this gets its worker killed and replaced (seconds).
     public var requestTimeout: Double = 30
+    /// Requests that run at least this long count as slow in /status (0: none are counted).
+    public var slowRequestMilliseconds: Int = 1000
+    /// The pool's name in /status (PHP-FPM's `pool`), for telling several pools on a host apart.
+    public var poolName: String = "partnerships"
     /// How long a graceful stop or reload waits for in-flight requests (seconds).
     public var gracePeriod: Double = 35
     /// More than `restartLimit` crashes within `restartWindow` seconds: back off before respawning.
@@ -41,10 +45,12 @@ public enum WorkerEnvironment {
     public static let generation = "PARTNERSHIPS_WORKER_GENERATION"
     /// The supervisor's pid, given to workers and the maintenance job alike (`SupervisorLink`).
     public static let supervisorPID = "PARTNERSHIPS_SUPERVISOR_PID"
+    /// The pool's name, for /status.
+    public static let poolName = "PARTNERSHIPS_POOL_NAME"
 
     /// Set by this supervisor for each child: never passed on from its own environment (a
     /// supervisor started by a worker, say, in a test).
-    static let names = [slot, scoreboard, generation, supervisorPID]
+    static let names = [slot, scoreboard, generation, supervisorPID, poolName]
 }
 
 /// The supervisor: owns the listening socket and a static pool of single-threaded workers.
@@ -87,6 +93,7 @@ public final class Supervisor {
         self.maintenanceDue = maintenanceDue
         self.backoff = RestartBackoff(limit: configuration.restartLimit, window: configuration.restartWindow)
         self.scoreboard = try Scoreboard(path: configuration.scoreboardPath, slotCount: configuration.workers * 2 + 2)
+        scoreboard.setSlowRequestThreshold(milliseconds: configuration.slowRequestMilliseconds)
     }
 
     /// Runs until stopped; returns the process exit code.
@@ -103,7 +110,8 @@ public final class Supervisor {
             metadata: [
                 "listen": "\(socket.address)", "workers": "\(configuration.workers)",
                 "max_requests": "\(configuration.maxRequests)",
-                "request_timeout": "\(configuration.requestTimeout)",
+                "request_timeout": "\(configuration.requestTimeout)", "version": .string(BuildInfo.version),
+                "commit": .string(BuildInfo.commit ?? "unknown"),
             ])
         ensureWorkers()
 
@@ -134,6 +142,7 @@ public final class Supervisor {
                 }
                 continue
             }
+            sampleListenQueue()
             killStuckWorkers()
             progressReload()
             beginRecycles()
@@ -227,6 +236,13 @@ public final class Supervisor {
         }
     }
 
+    /// The accept queue every tick (100 ms, sooner after a signal), for /status's max listen queue.
+    /// A sample: a burst that comes and goes between two ticks is not seen (PHP-FPM samples once
+    /// a second).
+    private func sampleListenQueue() {
+        if let queue = ListenSocket.queue(fd: socket.fd) { scoreboard.noteListenQueue(queue.queued) }
+    }
+
     private func killStuckWorkers() {
         let limit = Int(configuration.requestTimeout * 1e9)
         let nowNanoseconds = Scoreboard.monotonicNanoseconds()
@@ -242,6 +258,10 @@ public final class Supervisor {
             kill(pid, SIGKILL)
             workers[pid]?.killedForTimeout = true
             scoreboard.increment(.timeoutKills)
+            let threshold = configuration.slowRequestMilliseconds
+            if threshold > 0 && Double(threshold) <= configuration.requestTimeout * 1000 {
+                scoreboard.noteSlowRequest()
+            }
         }
     }
 
@@ -315,6 +335,7 @@ public final class Supervisor {
             environment: [
                 "\(WorkerEnvironment.slot)=\(slot)", "\(WorkerEnvironment.scoreboard)=\(configuration.scoreboardPath)",
                 "\(WorkerEnvironment.generation)=\(generation)",
+                "\(WorkerEnvironment.poolName)=\(configuration.poolName)",
             ], stdinFromSocket: true)
     }
 

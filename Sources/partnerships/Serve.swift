@@ -51,6 +51,14 @@ struct Serve: ParsableCommand {
     var requestTimeout: Double = 30
 
     @Option(
+        name: .customLong("slow-request-ms"),
+        help: "Requests running at least this many milliseconds count as slow in /status and are logged (0: never).")
+    var slowRequestMilliseconds: Int = 1000
+
+    @Option(help: "The pool's name in /status, to tell several pools on one host apart (letters, digits, . _ -).")
+    var poolName: String = "partnerships"
+
+    @Option(
         help: """
             Connections the socket queues while every worker is busy (listen backlog). When the queue is \
             full, Linux refuses a unix-socket connect at once and nginx answers 503 with Retry-After.
@@ -84,6 +92,10 @@ struct Serve: ParsableCommand {
         }
         if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256") }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        guard slowRequestMilliseconds >= 0 else { throw ValidationError("--slow-request-ms must be 0 or more") }
+        guard !poolName.isEmpty, poolName.utf8.count <= 64,
+            poolName.utf8.allSatisfy({ $0 < 0x80 && (isalnum(Int32($0)) != 0 || "._-".utf8.contains($0)) })
+        else { throw ValidationError("--pool-name must be 1 to 64 letters, digits, '.', '_' or '-'") }
         guard (1...65_535).contains(backlog) else { throw ValidationError("--backlog must be between 1 and 65535") }
     }
 
@@ -125,6 +137,8 @@ struct Serve: ParsableCommand {
         configuration.workers = workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         configuration.maxRequests = worker.maxRequests
         configuration.requestTimeout = requestTimeout
+        configuration.slowRequestMilliseconds = slowRequestMilliseconds
+        configuration.poolName = poolName
         configuration.gracePeriod = gracePeriod
         configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
         configuration.reopenLog = { try LogSetup.output.reopen() }
