@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.12.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // libfcgi through its Debian package; the shim includes fcgiapp.h only (never fcgi_stdio.h).
@@ -27,8 +28,9 @@ let package = Package(
         .target(name: "JSON"),
         // libfcgi accept loop, request reading with a body cap, CGI response writing.
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
-        // Transport-free HTTP: request/response values, router, query parsing, errors.
-        .target(name: "HTTP", dependencies: ["JSON"]),
+        // Transport-free HTTP: request/response values, router, query parsing, errors. Methods and
+        // statuses are swift-http-types', under typealiases (Sources/HTTP/Message.swift).
+        .target(name: "HTTP", dependencies: ["JSON", .product(name: "HTTPTypes", package: "swift-http-types")]),
         // The supervisor: socket binding, worker processes, signals, scoreboard.
         .target(name: "WorkerPool", dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per

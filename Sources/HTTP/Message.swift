@@ -1,8 +1,19 @@
+import HTTPTypes
 import JSON
 
-public enum HTTPMethod: String, Sendable, CaseIterable {
-    case GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS
-}
+// Methods and statuses are swift-http-types' (apple/swift-http-types), under the
+// names the rest of the server uses. Typealiases rather than `@_exported import HTTPTypes`: that
+// module also declares `HTTPRequest` and `HTTPResponse`, and re-exporting it would put them beside
+// ours in every module that imports HTTP (ambiguous names, or ones resolved by shadowing rules).
+// These are all the other modules need; HTTPTypes' members (`.get`, `.notFound`, ...) come with
+// the types.
+
+/// A request method (HTTPTypes' `HTTPRequest.Method`: `.get`, `.post`, ...). Any token is a method
+/// to HTTPTypes; the server serves only `HTTPMethod.served`.
+public typealias HTTPMethod = HTTPTypes.HTTPRequest.Method
+/// A response status (HTTPTypes' `HTTPResponse.Status`: `.ok`, `.contentTooLarge`, ...). The phrase
+/// the server sends with it is `reason` (our table), never HTTPTypes' `reasonPhrase`.
+public typealias HTTPStatus = HTTPTypes.HTTPResponse.Status
 
 /// Header names are kept lower-cased. A name that arrived more than once is remembered, because a
 /// request with two `Authorization` headers must be refused rather than half-read.
@@ -83,20 +94,34 @@ public struct HTTPResponse: Sendable {
     public static func noContent() -> HTTPResponse { HTTPResponse(status: .noContent) }
 }
 
-public struct HTTPStatus: Equatable, Hashable, Sendable, ExpressibleByIntegerLiteral {
-    public var code: Int
-    public init(_ code: Int) { self.code = code }
-    public init(integerLiteral value: Int) { self.code = value }
+extension HTTPTypes.HTTPRequest.Method {
+    /// The methods the server routes, in the order an `Allow` header lists them. A request with
+    /// any other method is answered 405 before routing.
+    public static let served: [HTTPMethod] = [.get, .head, .post, .put, .patch, .delete, .options]
 
-    public static let ok = HTTPStatus(200), created = HTTPStatus(201), noContent = HTTPStatus(204)
-    public static let notModified = HTTPStatus(304), preconditionFailed = HTTPStatus(412)
-    public static let badRequest = HTTPStatus(400), unauthorized = HTTPStatus(401), forbidden = HTTPStatus(403)
-    public static let notFound = HTTPStatus(404), methodNotAllowed = HTTPStatus(405), conflict = HTTPStatus(409)
-    public static let payloadTooLarge = HTTPStatus(413), unsupportedMediaType = HTTPStatus(415)
-    public static let unprocessableEntity = HTTPStatus(422), tooManyRequests = HTTPStatus(429)
-    public static let internalServerError = HTTPStatus(500), serviceUnavailable = HTTPStatus(503)
-    public static let insufficientStorage = HTTPStatus(507)
+    /// One of `served` by its name (case-sensitive, RFC 9110 9.1), else nil.
+    public init?(served name: String) {
+        switch name {
+        case "GET": self = .get
+        case "HEAD": self = .head
+        case "POST": self = .post
+        case "PUT": self = .put
+        case "PATCH": self = .patch
+        case "DELETE": self = .delete
+        case "OPTIONS": self = .options
+        default: return nil
+        }
+    }
+}
 
+extension HTTPTypes.HTTPResponse.Status {
+    /// 507 (RFC 4918 11.5), which HTTPTypes does not name: the store's disk is full.
+    public static let insufficientStorage = HTTPStatus(code: 507, reasonPhrase: "Insufficient Storage")
+
+    /// The reason phrase the server sends with this status: the FastCGI `Status:` line (nginx passes
+    /// it on to clients) and the OpenAPI documents' error descriptions. Our table, unchanged since
+    /// before HTTPTypes: its `reasonPhrase` has RFC 9110's newer names for 413 ("Content Too Large")
+    /// and 422 ("Unprocessable Content"), and is empty for a status made from a number.
     public var reason: String {
         switch code {
         case 200: return "OK"

@@ -69,7 +69,7 @@ enum Failure {
         .forbidden, status: .forbidden, title: "Forbidden", detail: "This endpoint is for lead provider tokens.")
 
     static func field(_ name: String, _ detail: String) -> APIError {
-        APIError(.validation, status: .unprocessableEntity, title: name, detail: detail, field: name)
+        APIError(.validation, status: .unprocessableContent, title: name, detail: detail, field: name)
     }
 
     static func missing(_ name: String) -> APIError { field(name, "Enter a '#/\(name)'.") }

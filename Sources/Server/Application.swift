@@ -50,10 +50,10 @@ public final class Application {
         case .notFound:
             response = formatter(for: request.path).response(for: [.notFound()])
         }
-        if (request.method == .GET || request.method == .HEAD) && response.status == .ok {
+        if (request.method == .get || request.method == .head) && response.status == .ok {
             response = ConditionalRequest.tagged(response, ifNoneMatch: request.headers["If-None-Match"])
         }
-        if request.method == .HEAD {
+        if request.method == .head {
             // RFC 9110 9.3.2: HEAD answers the GET's Content-Length, without the body.
             if response.status != .notModified && response.status != .noContent {
                 response.headers.append(("Content-Length", String(response.body.count)))
@@ -67,9 +67,9 @@ public final class Application {
     /// The entity tag of what a GET of `request`'s URL answers now, with the caller's credentials;
     /// nil when it answers anything but 200 (no current representation).
     private func currentTag(of request: HTTPRequest) -> String? {
-        guard case .found(let entry, let parameters, _) = router.match(.GET, request.path) else { return nil }
+        guard case .found(let entry, let parameters, _) = router.match(.get, request.path) else { return nil }
         var get = request
-        get.method = .GET
+        get.method = .get
         get.body = []
         get.pathParameters = parameters
         let response: HTTPResponse
@@ -106,7 +106,7 @@ public final class Application {
                     }
                 }
             }
-            if request.method == .POST, let key = try Idempotency.key(for: request) {
+            if request.method == .post, let key = try Idempotency.key(for: request) {
                 return try runOnce(entry, request, key)
             }
             let response = try entry.handler(RequestContext(request: request, store: store))
@@ -162,7 +162,7 @@ public final class Application {
         case .reusedWithAnotherRequest:
             return entry.errorFormatter.response(for: [
                 APIError(
-                    .conflict, status: .unprocessableEntity, title: "Idempotency-Key reused",
+                    .conflict, status: .unprocessableContent, title: "Idempotency-Key reused",
                     detail:
                         "This Idempotency-Key was already used with a different request (method, path, query or body). Use a new key for a new request."
                 )

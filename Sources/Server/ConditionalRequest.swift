@@ -10,7 +10,7 @@ import HTTP
 /// requires. It covers everything the representation shows (related records' names included),
 /// not only the stored record.
 enum ConditionalRequest {
-    static let guardedMethods: Set<HTTPMethod> = [.PUT, .PATCH, .DELETE]
+    static let guardedMethods: Set<HTTPMethod> = [.put, .patch, .delete]
 
     static func tag(of body: [UInt8]) -> String {
         "\"" + String(Crypto.sha256Hex(body).prefix(32)) + "\""

@@ -62,7 +62,7 @@ enum Idempotency {
         if let location = record["location"]?.stringValue { headers.append(("Location", location)) }
         return .replay(
             HTTPResponse(
-                status: HTTPStatus(record["status"]?.intValue ?? 200), headers: headers,
+                status: HTTPStatus(code: record["status"]?.intValue ?? 200), headers: headers,
                 body: Array((record["body"]?.stringValue ?? "").utf8)))
     }
 

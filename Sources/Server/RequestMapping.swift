@@ -11,7 +11,7 @@ public enum RequestMapping {
 
     public static func request(from params: FastCGIParams, body: [UInt8]) -> Result<HTTPRequest, Failure> {
         let methodName = params["REQUEST_METHOD"] ?? "GET"
-        guard let method = HTTPMethod(rawValue: methodName) else { return .failure(.unsupportedMethod(methodName)) }
+        guard let method = HTTPMethod(served: methodName) else { return .failure(.unsupportedMethod(methodName)) }
         if params.repeatedNames.contains("HTTP_AUTHORIZATION") { return .failure(.repeatedAuthorization) }
         var headers = HTTPHeaders()
         for (name, value) in params.values {

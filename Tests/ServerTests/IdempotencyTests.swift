@@ -26,7 +26,7 @@ import Testing
         if let key { headers.append(("Idempotency-Key", key)) }
         return (app ?? application).handle(
             HTTPRequest(
-                method: .POST, path: "/api/counters", headers: HTTPHeaders(headers),
+                method: .post, path: "/api/counters", headers: HTTPHeaders(headers),
                 body: Array(#"{"value":\#(value)}"#.utf8)))
     }
 
@@ -51,7 +51,7 @@ import Testing
     @Test func theSameKeyWithAnotherRequestIsRefused() throws {
         #expect(create(key: "k", value: 1).status == .created)
         let other = create(key: "k", value: 2)
-        #expect(other.status == .unprocessableEntity)
+        #expect(other.status == .unprocessableContent)
         #expect(String(decoding: other.body, as: UTF8.self).contains("Idempotency-Key"))
         #expect(create(key: "k", value: 1, as: "Bearer two").status == .created, "keys are per credential")
         #expect(create(key: "", value: 1).status == .badRequest)
@@ -90,9 +90,9 @@ import Testing
     @Test func aFailedRequestIsNotRemembered() throws {
         let bad = application.handle(
             HTTPRequest(
-                method: .POST, path: "/api/counters", headers: HTTPHeaders([("Idempotency-Key", "f")]),
+                method: .post, path: "/api/counters", headers: HTTPHeaders([("Idempotency-Key", "f")]),
                 body: Array(#"{"nope":1}"#.utf8)))
-        #expect(bad.status == .unprocessableEntity)
+        #expect(bad.status == .unprocessableContent)
         #expect(application.store.count(Idempotency.collection) == 0)
     }
 }

@@ -55,7 +55,7 @@ public final class TestClient {
     }
 
     public func get(_ path: String, token: String? = nil, scheme: String? = "Bearer") -> TestResponse {
-        send(.GET, path, token: token, scheme: scheme)
+        send(.get, path, token: token, scheme: scheme)
     }
 }
 
