@@ -108,7 +108,7 @@ struct LeadProviderErrorFormatter: ErrorFormatter {
     func response(for errors: [APIError]) -> HTTPResponse {
         if errors[0].kind == .unauthorized {
             var response = HTTPResponse.json(["error": "HTTP Token: Access denied"], status: .unauthorized)
-            response.headers.append(("WWW-Authenticate", "Token realm=\"Application\""))
+            response.headers[.wwwAuthenticate] = "Token realm=\"Application\""
             return response
         }
         let rendered = errors.map { error -> JSON in

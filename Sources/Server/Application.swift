@@ -46,21 +46,21 @@ public final class Application {
             response = run(entry, routed)
         case .methodNotAllowed(let allowed):
             response = formatter(for: request.path).response(for: [.methodNotAllowed(request.method)])
-            response.headers.append(("Allow", allowed.map(\.rawValue).joined(separator: ", ")))
+            response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
         case .notFound:
             response = formatter(for: request.path).response(for: [.notFound()])
         }
         if (request.method == .get || request.method == .head) && response.status == .ok {
-            response = ConditionalRequest.tagged(response, ifNoneMatch: request.headers["If-None-Match"])
+            response = ConditionalRequest.tagged(response, ifNoneMatch: request.header(.ifNoneMatch))
         }
         if request.method == .head {
             // RFC 9110 9.3.2: HEAD answers the GET's Content-Length, without the body.
             if response.status != .notModified && response.status != .noContent {
-                response.headers.append(("Content-Length", String(response.body.count)))
+                response.headers[.contentLength] = String(response.body.count)
             }
             response.body = []
         }
-        response.headers.append(("X-Request-Id", request.requestID))
+        response.headers[.requestID] = request.requestID
         return response
     }
 
@@ -97,7 +97,7 @@ public final class Application {
         }
         do {
             try store.refresh()
-            if let ifMatch = request.headers["If-Match"], ConditionalRequest.guardedMethods.contains(request.method) {
+            if let ifMatch = request.header(.ifMatch), ConditionalRequest.guardedMethods.contains(request.method) {
                 // Checked under the write lock, against what a GET answers at that moment: two
                 // clients that read the same version cannot both change it.
                 store.setWritePrecondition { [unowned self] in

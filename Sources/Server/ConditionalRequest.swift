@@ -20,11 +20,12 @@ enum ConditionalRequest {
     static func tagged(_ response: HTTPResponse, ifNoneMatch: String?) -> HTTPResponse {
         let etag = tag(of: response.body)
         if let ifNoneMatch, listMatches(ifNoneMatch, etag, weak: true) {
-            let kept = response.headers.filter { ["cache-control", "vary"].contains($0.0.lowercased()) }
-            return HTTPResponse(status: .notModified, headers: [("ETag", etag)] + kept)
+            var headers: HTTPFields = [.eTag: etag]
+            headers.append(contentsOf: response.headers.filter { $0.name == .cacheControl || $0.name == .vary })
+            return HTTPResponse(status: .notModified, headers: headers)
         }
         var tagged = response
-        tagged.headers.append(("ETag", etag))
+        tagged.headers[.eTag] = etag
         return tagged
     }
 

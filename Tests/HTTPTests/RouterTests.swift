@@ -108,7 +108,8 @@ final class ResponseTests: XCTestCase {
         XCTAssertEqual(response.status.code, 201)
         XCTAssertEqual(response.status.reason, "Created")
         XCTAssertEqual(String(decoding: response.body, as: UTF8.self), #"{"a":1}"#)
-        XCTAssertEqual(response.headers.first?.1, "application/json; charset=utf-8")
+        XCTAssertEqual(response.headers.first?.name.rawName, "Content-Type")
+        XCTAssertEqual(response.headers.first?.value, "application/json; charset=utf-8")
     }
 
     /// What clients see on the `Status:` line and in the OpenAPI documents is our table, not
@@ -130,11 +131,15 @@ final class ResponseTests: XCTestCase {
         XCTAssertNil(HTTPMethod(served: "TRACE"))
     }
 
-    func testHeadersRememberRepeats() {
-        var headers = HTTPHeaders()
-        headers.add("Authorization", "Bearer a")
-        headers.add("authorization", "Bearer b")
-        XCTAssertEqual(headers.repeatedNames, ["authorization"])
-        XCTAssertEqual(headers["AUTHORIZATION"], "Bearer b")
+    func testFieldNamesAreCaseInsensitiveAndWrittenAsSpelled() {
+        let fields: HTTPFields = [HTTPField.Name("AUTHORIZATION")!: "Bearer a", .requestID: "r"]
+        XCTAssertEqual(fields[.authorization], "Bearer a")
+        XCTAssertEqual(fields[HTTPField.Name("x-request-id")!], "r")
+        XCTAssertEqual(HTTPField.Name.requestID.rawName, "X-Request-Id")
+        XCTAssertEqual(HTTPField.Name.idempotencyKey.rawName, "Idempotency-Key")
+        XCTAssertEqual(HTTPField.Name.eTag.rawName, "ETag")
+        let request = HTTPRequest(method: .get, path: "/", headers: [.ifMatch: "\"t\""])
+        XCTAssertEqual(request.header(.ifMatch), "\"t\"")
+        XCTAssertNil(request.header(.ifNoneMatch))
     }
 }

@@ -57,7 +57,7 @@ final class ApplicationTests: XCTestCase {
         let response = application.handle(HTTPRequest(method: .get, path: "/api/sample/items/42", requestID: "rid-1"))
         XCTAssertEqual(response.status, .ok)
         XCTAssertEqual(try body(response), ["id": "42"])
-        XCTAssertTrue(response.headers.contains { $0 == ("X-Request-Id", "rid-1") })
+        XCTAssertTrue(response.headers.contains { $0.name.rawName == "X-Request-Id" && $0.value == "rid-1" })
     }
 
     func testErrorsUseTheFamilyFormat() throws {
@@ -82,14 +82,14 @@ final class ApplicationTests: XCTestCase {
     func testMethodNotAllowedAndHead() throws {
         let response = application.handle(HTTPRequest(method: .post, path: "/healthz"))
         XCTAssertEqual(response.status, .methodNotAllowed)
-        XCTAssertTrue(response.headers.contains { $0 == ("Allow", "GET") })
+        XCTAssertTrue(response.headers.contains { $0.name.rawName == "Allow" && $0.value == "GET" })
         let head = application.handle(HTTPRequest(method: .head, path: "/healthz"))
         XCTAssertEqual(head.status, .ok)
         XCTAssertTrue(head.body.isEmpty)
         let get = application.handle(HTTPRequest(method: .get, path: "/healthz"))
         XCTAssertFalse(get.body.isEmpty)
         XCTAssertEqual(
-            head.headers.first { $0.0 == "Content-Length" }?.1, String(get.body.count), "HEAD says the GET's length")
+            head.headers[.contentLength], String(get.body.count), "HEAD says the GET's length")
         let encoded = String(
             decoding: CGIResponse.encode(status: 200, reason: "OK", headers: head.headers, body: head.body),
             as: UTF8.self)
@@ -138,9 +138,9 @@ final class RequestMappingTests: XCTestCase {
         XCTAssertEqual(request.method, .patch)
         XCTAssertEqual(request.path, "/v1/partnerships/7")
         XCTAssertEqual(request.query["limit"], "5")
-        XCTAssertEqual(request.headers["Authorization"], "APIKey k")
-        XCTAssertEqual(request.headers["x-custom-thing"], "v")
-        XCTAssertEqual(request.headers["content-type"], "application/json")
+        XCTAssertEqual(request.headers[.authorization], "APIKey k")
+        XCTAssertEqual(request.headers[HTTPField.Name("X-Custom-Thing")!], "v")
+        XCTAssertEqual(request.headers[.contentType], "application/json")
         XCTAssertEqual(request.requestID, "abc")
     }
 
@@ -162,6 +162,34 @@ final class RequestMappingTests: XCTestCase {
                 from: FastCGIParams(["REQUEST_METHOD": "get"]), body: [])
         else {
             return XCTFail()
+        }
+    }
+
+    func testOneFieldPerNameAndValuesAsSent() throws {
+        let params = FastCGIParams([
+            "REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/json", "HTTP_CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": "2", "HTTP_CONTENT_LENGTH": "2", "HTTP_X_ODD": "a\u{1}b ", "HTTP_ACCEPT": "*/*",
+            "SERVER_NAME": "localhost",
+        ])
+        let request = try RequestMapping.request(from: params, body: Array("{}".utf8)).get()
+        XCTAssertEqual(request.headers[values: .contentType], ["application/json"])
+        XCTAssertEqual(request.headers[values: .contentLength], ["2"])
+        XCTAssertEqual(request.headers[HTTPField.Name("x-odd")!], "a\u{1}b ", "not trimmed nor cleaned")
+        XCTAssertEqual(request.headers.count, 4)
+        // Without nginx's second copy, the header's own param is the field.
+        let headerOnly = try RequestMapping.request(
+            from: FastCGIParams(["REQUEST_METHOD": "POST", "HTTP_CONTENT_TYPE": "text/plain"]), body: []
+        ).get()
+        XCTAssertEqual(headerOnly.headers[.contentType], "text/plain")
+    }
+
+    func testTheValueCheckAgreesWithHTTPTypes() {
+        let values = [
+            "", "a", "Bearer abc", " a", "a ", "\ta", "a\t", "a\tb", "a b", "a\u{1}b", "a\u{7F}", "é", "\u{80}x",
+            "x\u{1F}", "~!", "  ", "\t",
+        ]
+        for value in values {
+            XCTAssertEqual(HTTPField.isKeptAsIs(value), HTTPField.isValidValue(value), value.debugDescription)
         }
     }
 

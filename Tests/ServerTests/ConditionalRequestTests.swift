@@ -47,7 +47,7 @@ struct CounterFamily: APIFamily {
                 return id
             }
             var response = HTTPResponse.json(["id": .string(id), "value": .int(value)], status: .created)
-            response.headers.append(("Location", "/api/counters/\(id)"))
+            response.headers.append(HTTPField(name: .location, value: "/api/counters/\(id)"))
             return response
         }
         routes.onPublic(.delete, ":id", doc: nil) { context in
@@ -71,44 +71,44 @@ struct CounterFamily: APIFamily {
         try application.store.write { tx in tx.put("counters", "c", ["id": "c", "value": 1]) }
     }
 
-    func request(_ method: HTTPMethod, _ headers: [(String, String)] = [], body: String = "") -> HTTPResponse {
+    func request(_ method: HTTPMethod, _ headers: HTTPFields = [:], body: String = "") -> HTTPResponse {
         application.handle(
-            HTTPRequest(method: method, path: "/api/counters/c", headers: HTTPHeaders(headers), body: Array(body.utf8)))
+            HTTPRequest(method: method, path: "/api/counters/c", headers: headers, body: Array(body.utf8)))
     }
 
-    func etag(_ response: HTTPResponse) -> String? { response.headers.first { $0.0 == "ETag" }?.1 }
+    func etag(_ response: HTTPResponse) -> String? { response.headers[.eTag] }
 
     @Test func aGetCarriesAStrongTagAndTheSameTagGets304() throws {
         let first = request(.get)
         let tag = try #require(etag(first))
         #expect(tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count == 34)
         #expect(etag(request(.head)) == tag, "HEAD carries the GET's tag")
-        let again = request(.get, [("If-None-Match", tag)])
+        let again = request(.get, [.ifNoneMatch: tag])
         #expect(again.status == .notModified && again.body.isEmpty && etag(again) == tag)
         #expect(
-            request(.get, [("If-None-Match", "W/\(tag), \"other\"")]).status == .notModified,
+            request(.get, [.ifNoneMatch: "W/\(tag), \"other\""]).status == .notModified,
             "weak comparison for If-None-Match")
-        #expect(request(.get, [("If-None-Match", "\"other\"")]).status == .ok)
+        #expect(request(.get, [.ifNoneMatch: "\"other\""]).status == .ok)
         _ = request(.patch, body: #"{"value":2}"#)
-        let changed = request(.get, [("If-None-Match", tag)])
+        let changed = request(.get, [.ifNoneMatch: tag])
         #expect(changed.status == .ok && etag(changed) != tag)
     }
 
     @Test func aStaleIfMatchIsRefusedAndChangesNothing() throws {
         let tag = try #require(etag(request(.get)))
-        #expect(request(.patch, [("If-Match", tag)], body: #"{"value":2}"#).status == .ok)
-        let stale = request(.patch, [("If-Match", tag)], body: #"{"value":3}"#)
+        #expect(request(.patch, [.ifMatch: tag], body: #"{"value":2}"#).status == .ok)
+        let stale = request(.patch, [.ifMatch: tag], body: #"{"value":3}"#)
         #expect(stale.status == .preconditionFailed)
         #expect(application.store.get("counters", "c")?["value"] == 2)
         #expect(
-            request(.patch, [("If-Match", "W/\(try #require(etag(request(.get))))")], body: #"{"value":4}"#).status
+            request(.patch, [.ifMatch: "W/\(try #require(etag(request(.get))))"], body: #"{"value":4}"#).status
                 == .preconditionFailed,
             "a weak tag never matches If-Match")
-        #expect(request(.delete, [("If-Match", tag)]).status == .preconditionFailed)
-        #expect(request(.patch, [("If-Match", "*")], body: #"{"value":5}"#).status == .ok)
-        #expect(request(.delete, [("If-Match", try #require(etag(request(.get))))]).status == .noContent)
+        #expect(request(.delete, [.ifMatch: tag]).status == .preconditionFailed)
+        #expect(request(.patch, [.ifMatch: "*"], body: #"{"value":5}"#).status == .ok)
+        #expect(request(.delete, [.ifMatch: try #require(etag(request(.get)))]).status == .noContent)
         #expect(
-            request(.patch, [("If-Match", "*")], body: #"{"value":6}"#).status == .preconditionFailed,
+            request(.patch, [.ifMatch: "*"], body: #"{"value":6}"#).status == .preconditionFailed,
             "no current representation")
     }
 
@@ -120,7 +120,7 @@ struct CounterFamily: APIFamily {
         family.window.betweenReadAndWrite = {
             try otherProcess.write { tx in tx.put("counters", "c", ["id": "c", "value": 100]) }
         }
-        let response = request(.patch, [("If-Match", tag)], body: #"{"value":2}"#)
+        let response = request(.patch, [.ifMatch: tag], body: #"{"value":2}"#)
         family.window.betweenReadAndWrite = nil
         #expect(response.status == .preconditionFailed)
         try application.store.refresh()
