@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.12.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // libfcgi through its Debian package; the shim includes fcgiapp.h only (never fcgi_stdio.h).
@@ -32,9 +33,10 @@ let package = Package(
         // A JSON value with its own parser and serializer: the wire format and the store format.
         .target(name: "JSON"),
         // libfcgi accept loop, request reading with a body cap, CGI response writing.
-        .target(name: "FastCGI", dependencies: ["CFastCGI"]),
-        // Transport-free HTTP: request/response values, router, query parsing, errors.
-        .target(name: "HTTP", dependencies: ["JSON"]),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", .product(name: "HTTPTypes", package: "swift-http-types")]),
+        // Transport-free HTTP: request/response values, router, query parsing, errors. Methods,
+        // statuses and header fields are swift-http-types', under typealiases (Sources/HTTP/Message.swift).
+        .target(name: "HTTP", dependencies: ["JSON", .product(name: "HTTPTypes", package: "swift-http-types")]),
         // The supervisor: socket binding, worker processes, signals, scoreboard.
         .target(name: "WorkerPool", dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
@@ -67,7 +69,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),
         // A writer process the store tests start, kill and race against each other.
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),
-        .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI"]),
+        .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI", .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore", "JSON", "Store", "HTTP"]),
         // The whole application in-process (temporary store, tokens, requests): each family's rules in milliseconds.
         .target(name: "TestClient", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store"], path: "Tests/TestClient"),

@@ -107,7 +107,7 @@ public enum Tokens {
     public static func authenticate(
         _ request: HTTPRequest, store: Store, schemes: [String], allowBare: Bool = false
     ) -> JSON? {
-        guard let token = credential(from: request.headers["authorization"], schemes: schemes, allowBare: allowBare)
+        guard let token = credential(from: request.header(.authorization), schemes: schemes, allowBare: allowBare)
         else { return nil }
         return authenticate(token, store: store)
     }

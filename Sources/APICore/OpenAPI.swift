@@ -184,10 +184,10 @@ public enum OpenAPIDocument {
             for response in doc.responses {
                 var object: JSONObject = ["description": .string(response.description)]
                 if let schema = response.schema { object["content"] = ["application/json": ["schema": schema]] }
-                if route.method == .GET && response.status == 200 { object["headers"] = ConditionalHeaders.etagHeader }
+                if route.method == .get && response.status == 200 { object["headers"] = ConditionalHeaders.etagHeader }
                 responses[String(response.status)] = .object(object)
             }
-            if route.method == .GET {
+            if route.method == .get {
                 responses["304"] = [
                     "description": "Not Modified: the representation still has the tag named in If-None-Match."
                 ]
@@ -244,7 +244,7 @@ public enum OpenAPIDocument {
 }
 
 enum HTTPStatusText {
-    static func reason(_ status: Int) -> String { HTTPStatus(status).reason }
+    static func reason(_ status: Int) -> String { HTTPStatus(code: status).reason }
 }
 
 /// The headers of conditional requests and idempotent retries that the server layer honours on
@@ -252,20 +252,20 @@ enum HTTPStatusText {
 enum ConditionalHeaders {
     static func parameters(for method: HTTPMethod) -> [OperationDoc.Parameter] {
         switch method {
-        case .GET:
+        case .get:
             return [
                 OperationDoc.Parameter(
                     "If-None-Match", in: .header, schema: headerText,
                     "An ETag from an earlier answer: 304 Not Modified (no body) while it is still current.")
             ]
-        case .PUT, .PATCH, .DELETE:
+        case .put, .patch, .delete:
             return [
                 OperationDoc.Parameter(
                     "If-Match", in: .header, schema: headerText,
                     "The ETag of the version this change is based on: 412 Precondition Failed, and nothing changed, if the resource changed since."
                 )
             ]
-        case .POST:
+        case .post:
             return [
                 OperationDoc.Parameter(
                     "Idempotency-Key", in: .header,
@@ -283,8 +283,8 @@ enum ConditionalHeaders {
 
     static func errors(for method: HTTPMethod) -> [Int] {
         switch method {
-        case .PUT, .PATCH, .DELETE: return [412]
-        case .POST: return [400, 422]
+        case .put, .patch, .delete: return [412]
+        case .post: return [400, 422]
         default: return []
         }
     }

@@ -31,7 +31,7 @@ enum ApprovalFlow {
         let base = kind.itemPath + "review/"
 
         routes.on(
-            .POST, base + "submit/", access: .role(.permission(.update, kind.permission)),
+            .post, base + "submit/", access: .role(.permission(.update, kind.permission)),
             doc: OperationDoc(
                 "Partner entry submit review", tag: tag,
                 description:
@@ -55,7 +55,7 @@ enum ApprovalFlow {
             }
         }
         routes.on(
-            .POST, base + "approve/", access: .role(.permission(.approve, kind.permission)),
+            .post, base + "approve/", access: .role(.permission(.approve, kind.permission)),
             doc: OperationDoc(
                 "Partner entry approve review", tag: tag, description: "Applies the submitted edit to the live entry.",
                 responses: [.init(200, "The updated entry.", schema: item)], errors: [403, 404, 409])
@@ -68,7 +68,7 @@ enum ApprovalFlow {
             }
         }
         routes.on(
-            .POST, base + "reject/", access: .role(.permission(.approve, kind.permission)),
+            .post, base + "reject/", access: .role(.permission(.approve, kind.permission)),
             doc: OperationDoc(
                 "Partner entry reject changes", tag: tag,
                 description: "Refuses the submitted edit; the live entry is unchanged.",
@@ -86,7 +86,7 @@ enum ApprovalFlow {
             }
         }
         routes.on(
-            .POST, base + "discard/", access: .role(.permission(.update, kind.permission)),
+            .post, base + "discard/", access: .role(.permission(.update, kind.permission)),
             doc: OperationDoc(
                 "Partner entry discard review", tag: tag, description: "Withdraws the submitted edit.",
                 responses: [.init(200, "The entry without a pending review.", schema: item)], errors: [403, 404, 409])

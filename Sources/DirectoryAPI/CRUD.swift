@@ -10,7 +10,7 @@ enum CRUD {
         let item = spec.responseOpenAPI()
         let notFound = [400, 403, 404]
         routes.on(
-            .GET, spec.collectionPath, access: .role(.permission(.read, spec.permission)),
+            .get, spec.collectionPath, access: .role(.permission(.read, spec.permission)),
             doc: OperationDoc(
                 "List \(spec.title.lowercased().pluralTitle)", tag: spec.tag,
                 parameters: OpenAPIShapes.pageParameters
@@ -21,20 +21,20 @@ enum CRUD {
                 ], errors: notFound)
         ) { try list(spec, $0) }
         routes.on(
-            .POST, spec.collectionPath, access: .role(.permission(.create, spec.permission)),
+            .post, spec.collectionPath, access: .role(.permission(.create, spec.permission)),
             doc: OperationDoc(
                 "Create a \(spec.title.lowercased())", tag: spec.tag, requestBody: spec.requestOpenAPI(),
                 responses: [.init(201, "Created.", schema: item)], errors: notFound)
         ) { try create(spec, $0) }
         routes.on(
-            .GET, spec.itemPath, access: .role(.permission(.read, spec.permission)),
+            .get, spec.itemPath, access: .role(.permission(.read, spec.permission)),
             doc: OperationDoc(
                 "Get a \(spec.title.lowercased())", tag: spec.tag,
                 responses: [.init(200, "The \(spec.title.lowercased()).", schema: item)],
                 errors: [403, 404])
         ) { try show(spec, $0) }
         routes.on(
-            .PATCH, spec.itemPath, access: .role(.permission(.update, spec.permission)),
+            .patch, spec.itemPath, access: .role(.permission(.update, spec.permission)),
             doc: OperationDoc(
                 "Update a \(spec.title.lowercased())", tag: spec.tag,
                 description: "Partial update: at least one field.",
@@ -42,7 +42,7 @@ enum CRUD {
                 responses: [.init(200, "The updated \(spec.title.lowercased()).", schema: item)], errors: notFound)
         ) { try update(spec, $0) }
         routes.on(
-            .DELETE, spec.itemPath, access: .role(.permission(.delete, spec.permission)),
+            .delete, spec.itemPath, access: .role(.permission(.delete, spec.permission)),
             doc: OperationDoc(
                 "Delete a \(spec.title.lowercased())", tag: spec.tag, responses: [.init(204, "Deleted.")],
                 errors: [403, 404])

@@ -55,7 +55,7 @@ enum Directories {
         let tag = "Directory"
         let item = directory.openAPI()
         routes.on(
-            .GET, "directories/", access: .role(.permission(.read, "directories")),
+            .get, "directories/", access: .role(.permission(.read, "directories")),
             doc: OperationDoc(
                 "Get all directories", tag: tag, parameters: OpenAPIShapes.pageParameters,
                 responses: [
@@ -71,7 +71,7 @@ enum Directories {
         }
         let path = "directories/:directory_id/"
         routes.on(
-            .GET, path, access: .role(.permission(.read, "directories")),
+            .get, path, access: .role(.permission(.read, "directories")),
             doc: OperationDoc(
                 "Get a directory", tag: tag, responses: [.init(200, "The directory.", schema: item)],
                 errors: [403, 404])
@@ -79,7 +79,7 @@ enum Directories {
             .json(response(try context.directory()))
         }
         routes.on(
-            .PATCH, path, access: .role(.permission(.update, "directories")),
+            .patch, path, access: .role(.permission(.update, "directories")),
             doc: OperationDoc(
                 "Update a directory", tag: tag,
                 requestBody: OpenAPIShapes.optional(
@@ -202,7 +202,7 @@ enum Forms {
         let item = schema.openAPI()
         let page = OpenAPIShapes.page(of: item)
         routes.on(
-            .GET, base, access: .role(.permission(.read, "forms")),
+            .get, base, access: .role(.permission(.read, "forms")),
             doc: OperationDoc(
                 "Get all custom forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
                 responses: [.init(200, "Every form of the directory.", schema: page)], errors: [400, 403, 404])
@@ -211,7 +211,7 @@ enum Forms {
             return .json(try Wire.page(forms(directory, context.store).map(response), context.request))
         }
         routes.on(
-            .GET, base + "currency-options/", access: .role(.permission(.read, "forms")),
+            .get, base + "currency-options/", access: .role(.permission(.read, "forms")),
             doc: OperationDoc(
                 "Get all currency field options", tag: tag,
                 responses: [
@@ -237,7 +237,7 @@ enum Forms {
             return .json(["results": .array(currencies.map { ["code": .string($0.0), "name": .string($0.1)] })])
         }
         routes.on(
-            .GET, base + "contact-requests/", access: .role(.permission(.read, "forms")),
+            .get, base + "contact-requests/", access: .role(.permission(.read, "forms")),
             doc: OperationDoc(
                 "Get all contact request forms", tag: tag, parameters: OpenAPIShapes.pageParameters,
                 responses: [.init(200, "The contact request forms.", schema: page)], errors: [400, 403, 404])
@@ -247,7 +247,7 @@ enum Forms {
                 try Wire.page(forms(directory, context.store, kind: "contact_request").map(response), context.request))
         }
         routes.on(
-            .GET, base + "contact-requests/default/", access: .role(.permission(.read, "forms")),
+            .get, base + "contact-requests/default/", access: .role(.permission(.read, "forms")),
             doc: OperationDoc(
                 "Get the default contact request form", tag: tag,
                 description: "The built-in form (id null) a directory uses until it activates its own.",
@@ -258,7 +258,7 @@ enum Forms {
             return .json(builtInDefault)
         }
         routes.on(
-            .GET, base + "contact-requests/active/", access: .role(.permission(.read, "forms")),
+            .get, base + "contact-requests/active/", access: .role(.permission(.read, "forms")),
             doc: OperationDoc(
                 "Get the active contact request form", tag: tag,
                 description: "The form marked active, or the built-in default (id null).",
@@ -272,7 +272,7 @@ enum Forms {
         }
         let writeBody = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
         routes.on(
-            .POST, base + "contact-requests/", access: .role(.permission(.create, "forms")),
+            .post, base + "contact-requests/", access: .role(.permission(.create, "forms")),
             doc: OperationDoc(
                 "Create a contact request custom form", tag: tag, requestBody: writeBody,
                 responses: [.init(201, "The form.", schema: item)], errors: [400, 403, 404])
@@ -281,7 +281,7 @@ enum Forms {
             return .json(response(try save(context, directory, replacing: nil)), status: .created)
         }
         routes.on(
-            .PUT, base + "contact-requests/:form_id/", access: .role(.permission(.update, "forms")),
+            .put, base + "contact-requests/:form_id/", access: .role(.permission(.update, "forms")),
             doc: OperationDoc(
                 "Configure a contact request form", tag: tag,
                 description: "Replaces the form whole (name, fields, is_active).",
@@ -295,7 +295,7 @@ enum Forms {
             return .json(response(try save(context, directory, replacing: form)))
         }
         routes.on(
-            .DELETE, base + "contact-requests/:form_id/", access: .role(.permission(.delete, "forms")),
+            .delete, base + "contact-requests/:form_id/", access: .role(.permission(.delete, "forms")),
             doc: OperationDoc(
                 "Delete a contact request custom form", tag: tag, responses: [.init(204, "Deleted.")],
                 errors: [403, 404])
@@ -400,7 +400,7 @@ struct DirectorySection {
         let path = "directories/:directory_id/\(key)/"
         let item = schema.openAPI()
         routes.on(
-            .GET, path, access: .role(.permission(.read, permission)),
+            .get, path, access: .role(.permission(.read, permission)),
             doc: OperationDoc(
                 summaries.get, tag: tag, responses: [.init(200, "The \(key).", schema: item)],
                 errors: [403, 404])
@@ -408,7 +408,7 @@ struct DirectorySection {
             .json(response(try context.directory()))
         }
         routes.on(
-            .PATCH, path, access: .role(.permission(.update, permission)),
+            .patch, path, access: .role(.permission(.update, permission)),
             doc: OperationDoc(
                 summaries.update, tag: tag,
                 requestBody: OpenAPIShapes.optional(

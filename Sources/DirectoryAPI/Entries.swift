@@ -366,7 +366,7 @@ enum Entries {
             ],
         ]
         routes.on(
-            .GET, "directories/:directory_id/entries/", access: .role(.permission(.read, "entries")),
+            .get, "directories/:directory_id/entries/", access: .role(.permission(.read, "entries")),
             doc: OperationDoc(
                 "Get all entries", tag: "Entries",
                 description: "Partner and app entries together, in recommended order.",
@@ -404,7 +404,7 @@ enum Entries {
         let request = OpenAPIShapes.casing(kind.writeSchema.openAPI(writableOnly: true), camel: true)
         let tag = kind.tag
         routes.on(
-            .GET, kind.collectionPath, access: .role(.permission(.read, kind.permission)),
+            .get, kind.collectionPath, access: .role(.permission(.read, kind.permission)),
             doc: OperationDoc(
                 "Get all \(kind.name) entries", tag: tag,
                 parameters: OpenAPIShapes.pageParameters + kind.listFilters.map { OperationDoc.Parameter($0) }
@@ -419,7 +419,7 @@ enum Entries {
             return .json(try Wire.page(records.map { kind.response($0, context.store) }, context.request))
         }
         routes.on(
-            .GET, kind.itemPath, access: .role(.permission(.read, kind.permission)),
+            .get, kind.itemPath, access: .role(.permission(.read, kind.permission)),
             doc: OperationDoc(
                 "Get a \(kind.name) entry", tag: tag, responses: [.init(200, "The entry.", schema: item)],
                 errors: [403, 404])
@@ -428,7 +428,7 @@ enum Entries {
             return .json(kind.response(try entry(kind, context, directory), context.store))
         }
         routes.on(
-            .POST, kind.collectionPath, access: .role(.permission(.create, kind.permission)),
+            .post, kind.collectionPath, access: .role(.permission(.create, kind.permission)),
             doc: OperationDoc(
                 "Create a \(kind.name) entry", tag: tag, requestBody: request,
                 responses: [.init(201, "The entry.", schema: item)],
@@ -454,7 +454,7 @@ enum Entries {
             return .json(kind.response(saved, context.store), status: .created)
         }
         routes.on(
-            .PATCH, kind.itemPath, access: .role(.permission(.update, kind.permission)),
+            .patch, kind.itemPath, access: .role(.permission(.update, kind.permission)),
             doc: OperationDoc(
                 "Update a \(kind.name) entry", tag: tag,
                 description:
@@ -475,7 +475,7 @@ enum Entries {
             return .json(kind.response(saved, context.store))
         }
         routes.on(
-            .DELETE, kind.itemPath, access: .role(.permission(.delete, kind.permission)),
+            .delete, kind.itemPath, access: .role(.permission(.delete, kind.permission)),
             doc: OperationDoc(
                 "Delete a \(kind.name) entry", tag: tag,
                 description: "Deletes its sub-resources, invites and reviews too.",
@@ -498,7 +498,7 @@ enum Entries {
         let orderSchema = ResourceSchema(
             "RecommendedOrder", [Field("order", .integer, required: true, "0 or more; lower comes first.")])
         routes.on(
-            .POST, kind.itemPath + "recommended-order/", access: .role(.permission(.update, kind.permission)),
+            .post, kind.itemPath + "recommended-order/", access: .role(.permission(.update, kind.permission)),
             doc: OperationDoc(
                 "Update the recommended order of a \(kind.name) entry", tag: tag,
                 requestBody: orderSchema.openAPI(writableOnly: true),

@@ -72,7 +72,7 @@ enum Invites {
         }
 
         routes.on(
-            .GET, base + "organization-matches/", access: .role(.permission(.read, "invites")),
+            .get, base + "organization-matches/", access: .role(.permission(.read, "invites")),
             doc: OperationDoc(
                 "Get organization matches for partner invite", tag: tag,
                 description: "Organizations whose email domain is the domain of the entry's website.",
@@ -102,7 +102,7 @@ enum Invites {
             return .json(["results": .array(matches)])
         }
         routes.on(
-            .GET, base + "organization/", access: .role(.permission(.read, "invites")),
+            .get, base + "organization/", access: .role(.permission(.read, "invites")),
             doc: OperationDoc(
                 "Get partner entry owner organization invite", tag: tag,
                 responses: [.init(200, "The latest organization invite.", schema: inviteResponse.openAPI())],
@@ -115,7 +115,7 @@ enum Invites {
             return .json(response(latest))
         }
         routes.on(
-            .POST, base + "organization/", access: .role(.permission(.create, "invites")),
+            .post, base + "organization/", access: .role(.permission(.create, "invites")),
             doc: OperationDoc(
                 "Invite organization to own partner entry", tag: tag,
                 requestBody: organizationInvite.openAPI(writableOnly: true),
@@ -151,7 +151,7 @@ enum Invites {
             return .json(response(saved), status: .created)
         }
         routes.on(
-            .GET, base + "users/", access: .role(.permission(.read, "invites")),
+            .get, base + "users/", access: .role(.permission(.read, "invites")),
             doc: OperationDoc(
                 "Get partner entry owner user invites", tag: tag, parameters: OpenAPIShapes.pageParameters,
                 responses: [.init(200, "A page of user invites.", schema: invitesPage)], errors: [400, 403, 404])
@@ -163,7 +163,7 @@ enum Invites {
                 ))
         }
         routes.on(
-            .POST, base + "users/", access: .role(.permission(.create, "invites")),
+            .post, base + "users/", access: .role(.permission(.create, "invites")),
             doc: OperationDoc(
                 "Invite users to partner entry ownership", tag: tag,
                 requestBody: userInvite.openAPI(writableOnly: true),
@@ -215,7 +215,7 @@ enum Invites {
             return .json(["results": .array(created.map(response))], status: .created)
         }
         routes.on(
-            .GET, kind.itemPath + "contact-information/", access: .role(.permission(.read, kind.permission)),
+            .get, kind.itemPath + "contact-information/", access: .role(.permission(.read, kind.permission)),
             doc: OperationDoc(
                 "Return entry contact information", tag: "Partner entry: Contact information",
                 responses: [.init(200, "How to reach the partner.", schema: contact.openAPI())], errors: [403, 404])

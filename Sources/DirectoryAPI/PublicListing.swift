@@ -24,7 +24,7 @@ enum PublicListing {
 
     static func register(_ routes: inout OperationGroup<Caller>) {
         routes.onPublic(
-            .GET, "directories/:directory_slug/entries/",
+            .get, "directories/:directory_slug/entries/",
             doc: OperationDoc(
                 "List a directory's public entries", tag: "Public listing",
                 description: "No key needed. Entries with status public, in recommended order.",

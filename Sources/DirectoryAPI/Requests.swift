@@ -23,7 +23,7 @@ enum ContactRequests {
         let path = "directories/:directory_id/contact-requests/"
         let item = schema.openAPI()
         routes.on(
-            .GET, path, access: .role(.permission(.read, "contact_requests")),
+            .get, path, access: .role(.permission(.read, "contact_requests")),
             doc: OperationDoc(
                 "Get all contact requests", tag: tag,
                 parameters: OpenAPIShapes.pageParameters + [
@@ -41,7 +41,7 @@ enum ContactRequests {
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
         routes.on(
-            .GET, path + ":request_id/", access: .role(.permission(.read, "contact_requests")),
+            .get, path + ":request_id/", access: .role(.permission(.read, "contact_requests")),
             doc: OperationDoc(
                 "Get a contact request", tag: tag, responses: [.init(200, "The contact request.", schema: item)],
                 errors: [403, 404])
@@ -55,7 +55,7 @@ enum ContactRequests {
                         context.store)))
         }
         routes.on(
-            .POST, path, access: .role(.permission(.create, "contact_requests")),
+            .post, path, access: .role(.permission(.create, "contact_requests")),
             doc: OperationDoc(
                 "Create a new partner contact request", tag: tag,
                 requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
@@ -132,7 +132,7 @@ enum Matchmaking {
             return .json(try Wire.page(records.map { serialize(schema, $0) }, context.request))
         }
         routes.on(
-            .GET, "matchmaking-requests/", access: .role(.permission(.read, "matchmaking")),
+            .get, "matchmaking-requests/", access: .role(.permission(.read, "matchmaking")),
             doc: OperationDoc(
                 "Get all matchmaking requests", tag: tag,
                 description: "Across every directory of the key's organization.",
@@ -146,7 +146,7 @@ enum Matchmaking {
             )
         }
         routes.on(
-            .GET, path, access: .role(.permission(.read, "matchmaking")),
+            .get, path, access: .role(.permission(.read, "matchmaking")),
             doc: OperationDoc(
                 "Get all matchmaking requests of a directory", tag: "Directory: Matchmaking",
                 parameters: OpenAPIShapes.pageParameters,
@@ -155,7 +155,7 @@ enum Matchmaking {
             try list(context, [try context.directory()])
         }
         routes.on(
-            .GET, path + ":request_id/", access: .role(.permission(.read, "matchmaking")),
+            .get, path + ":request_id/", access: .role(.permission(.read, "matchmaking")),
             doc: OperationDoc(
                 "Get a matchmaking request", tag: tag, responses: [.init(200, "The request.", schema: item)],
                 errors: [403, 404])
@@ -169,7 +169,7 @@ enum Matchmaking {
             )
         }
         routes.on(
-            .POST, path, access: .role(.permission(.create, "matchmaking")),
+            .post, path, access: .role(.permission(.create, "matchmaking")),
             doc: OperationDoc(
                 "Create a new matchmaking request for a directory", tag: tag,
                 requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
@@ -222,7 +222,7 @@ enum Matchmaking {
             ],
         ]
         routes.on(
-            .GET, path + "partners/", access: .role(.permission(.read, "matchmaking")),
+            .get, path + "partners/", access: .role(.permission(.read, "matchmaking")),
             doc: OperationDoc(
                 "Get all partners assigned to matchmaking requests", tag: tag, parameters: OpenAPIShapes.pageParameters,
                 responses: [
@@ -250,7 +250,7 @@ enum Matchmaking {
                     }, context.request))
         }
         routes.on(
-            .POST, path + ":request_id/owner/", access: .role(.permission(.update, "matchmaking")),
+            .post, path + ":request_id/owner/", access: .role(.permission(.update, "matchmaking")),
             doc: OperationDoc(
                 "Assign an owner to a matchmaking request", tag: tag,
                 requestBody: ownerSchema.openAPI(writableOnly: true),
@@ -270,7 +270,7 @@ enum Matchmaking {
                     }))
         }
         routes.on(
-            .PUT, path + ":request_id/partners/", access: .role(.permission(.update, "matchmaking")),
+            .put, path + ":request_id/partners/", access: .role(.permission(.update, "matchmaking")),
             doc: OperationDoc(
                 "Replace partners of a matchmaking request", tag: tag,
                 requestBody: partnersSchema.openAPI(writableOnly: true),
@@ -394,7 +394,7 @@ enum Reviews {
         let item = responseOpenAPI()
         let request = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
         routes.on(
-            .GET, path, access: .role(.permission(.read, "reviews")),
+            .get, path, access: .role(.permission(.read, "reviews")),
             doc: OperationDoc(
                 "Get all reviews", tag: tag,
                 parameters: OpenAPIShapes.pageParameters + [
@@ -415,7 +415,7 @@ enum Reviews {
             return .json(try Wire.page(records.map { response($0, context.store) }, context.request))
         }
         routes.on(
-            .POST, path, access: .role(.permission(.create, "reviews")),
+            .post, path, access: .role(.permission(.create, "reviews")),
             doc: OperationDoc(
                 "Create a review", tag: tag, requestBody: request, responses: [.init(201, "The review.", schema: item)],
                 errors: [400, 403, 404])
@@ -447,7 +447,7 @@ enum Reviews {
             return .json(response(saved, context.store), status: .created)
         }
         routes.on(
-            .GET, path + ":review_id/", access: .role(.permission(.read, "reviews")),
+            .get, path + ":review_id/", access: .role(.permission(.read, "reviews")),
             doc: OperationDoc(
                 "Get a review", tag: tag, responses: [.init(200, "The review.", schema: item)], errors: [403, 404])
         ) { context in
@@ -461,7 +461,7 @@ enum Reviews {
         var patch = OpenAPIShapes.optional(request)
         patch["properties"]?["entry"] = nil
         routes.on(
-            .PATCH, path + ":review_id/", access: .role(.permission(.update, "reviews")),
+            .patch, path + ":review_id/", access: .role(.permission(.update, "reviews")),
             doc: OperationDoc(
                 "Update a review", tag: tag,
                 description:

@@ -50,7 +50,7 @@ enum Tiers {
         let summary: JSON = ["type": "object"]
         let tag = "Directory: Tiers"
         routes.on(
-            .GET, path, access: .role(.permission(.read, "tiers")),
+            .get, path, access: .role(.permission(.read, "tiers")),
             doc: OperationDoc(
                 "Get all entries assigned to a tier", tag: tag, parameters: OpenAPIShapes.pageParameters,
                 responses: [.init(200, "A page of entries.", schema: OpenAPIShapes.page(of: summary))],
@@ -61,7 +61,7 @@ enum Tiers {
             return .json(try Wire.page(listed(tier, context.store), context.request))
         }
         routes.on(
-            .POST, path, access: .role(.permission(.update, "tiers")),
+            .post, path, access: .role(.permission(.update, "tiers")),
             doc: OperationDoc(
                 "Assign or unassign entries to a tier", tag: tag,
                 requestBody: OpenAPIShapes.casing(assignment.openAPI(writableOnly: true), camel: true),

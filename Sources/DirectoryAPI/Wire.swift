@@ -215,7 +215,9 @@ struct DirectoryErrorFormatter: ErrorFormatter {
             }
             response = .json(["detail": "Invalid input.", "errors": .object(byField)], status: fieldErrors[0].status)
         }
-        if errors[0].kind == .unauthorized { response.headers.append(("WWW-Authenticate", "Api-Key")) }
+        if errors[0].kind == .unauthorized {
+            response.headers[.wwwAuthenticate] = "Api-Key"
+        }
         return response
     }
 

@@ -1,4 +1,5 @@
 import CFastCGI
+import HTTPTypes
 
 #if canImport(Glibc)
     import Glibc
@@ -146,27 +147,22 @@ public enum BodyReader {
 
 /// The CGI response head libfcgi passes to nginx: a `Status:` line, never an HTTP status line.
 public enum CGIResponse {
-    public static func encode(status: Int, reason: String, headers: [(String, String)], body: [UInt8]) -> [UInt8] {
+    /// Each field is written with its name as spelled (`ETag`, `X-Request-Id`). No name or value can
+    /// split the head: HTTPFields holds only token names, and values without CR or LF (HTTPTypes
+    /// turns those into spaces when a field is made).
+    public static func encode(status: Int, reason: String, headers: HTTPFields, body: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 128 + headers.count * 32)
         out.append(contentsOf: "Status: \(status) \(reason)\r\n".utf8)
-        for (name, value) in headers {
-            // A CR or LF inside a header value would split the response: drop such headers.
-            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A })
-                || name.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A })
-            {
-                continue
-            }
-            out.append(contentsOf: name.utf8)
+        for field in headers {
+            out.append(contentsOf: field.name.rawName.utf8)
             out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: field.value.utf8)
             out.append(contentsOf: [0x0D, 0x0A])
         }
         // A HEAD answer brings the GET's length along (and no body); everything else is measured
         // here, except 204 and 304, which have no content and send no length (RFC 9110 8.6).
-        if status != 204 && status != 304
-            && !headers.contains(where: { $0.0.utf8.count == 14 && $0.0.lowercased() == "content-length" })
-        {
+        if status != 204 && status != 304 && !headers.contains(.contentLength) {
             out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
         }
         out.append(contentsOf: [0x0D, 0x0A])

@@ -52,12 +52,13 @@ public struct APIError: Error, Sendable, Equatable {
     }
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(
-            .payloadTooLarge, status: .payloadTooLarge, title: "Payload too large",
+            .payloadTooLarge, status: .contentTooLarge, title: "Payload too large",
             detail: "The request body is larger than \(limit) bytes.")
     }
     public static func validation(field: String?, _ detail: String, title: String? = nil) -> APIError {
         APIError(
-            .validation, status: .unprocessableEntity, title: title ?? field ?? "Invalid", detail: detail, field: field)
+            .validation, status: .unprocessableContent, title: title ?? field ?? "Invalid", detail: detail, field: field
+        )
     }
     /// `If-Match` named a version that is no longer the resource's current one (or there is none):
     /// nothing was changed.

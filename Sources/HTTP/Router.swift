@@ -50,10 +50,10 @@ public final class Router<Handler> {
     public func match(_ method: HTTPMethod, _ path: String) -> Match {
         var parameters: [String: String] = [:]
         guard let node = find(root, Self.segments(of: path)[...], &parameters) else { return .notFound }
-        if let handler = node.handlers[method] ?? (method == .HEAD ? node.handlers[.GET] : nil) {
+        if let handler = node.handlers[method] ?? (method == .head ? node.handlers[.get] : nil) {
             return .found(handler, parameters: parameters, pattern: node.pattern ?? path)
         }
-        let allowed = HTTPMethod.allCases.filter { node.handlers[$0] != nil }
+        let allowed = HTTPMethod.served.filter { node.handlers[$0] != nil }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 

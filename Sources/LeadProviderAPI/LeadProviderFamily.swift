@@ -20,7 +20,7 @@ public struct LeadProviderFamily: APIFamily {
         typealias P = OperationDoc.Parameter
         var api = OperationGroup<LeadProviderPrincipal>("/api/v3", access: .role(.leadProvider))
         api.on(
-            .GET, "partnerships",
+            .get, "partnerships",
             doc: OperationDoc(
                 "List your partnerships", tag: "Partnerships",
                 description: "The calling lead provider's partnerships, oldest first unless `sort` says otherwise.",
@@ -32,7 +32,7 @@ public struct LeadProviderFamily: APIFamily {
                 responses: [R(200, "A page of partnerships", schema: D.list("Partnership"))], errors: [400]),
             PublicEndpoints.listPartnerships)
         api.on(
-            .POST, "partnerships",
+            .post, "partnerships",
             doc: OperationDoc(
                 "Create a partnership", tag: "Partnerships",
                 description:
@@ -41,13 +41,13 @@ public struct LeadProviderFamily: APIFamily {
                 responses: [R(200, "The new partnership", schema: D.one("Partnership"))], errors: [400, 422]),
             PublicEndpoints.createPartnership)
         api.on(
-            .GET, "partnerships/:id",
+            .get, "partnerships/:id",
             doc: OperationDoc(
                 "Retrieve a partnership", tag: "Partnerships",
                 parameters: [D.uuid("Partnership id. Another provider's: 404.")],
                 responses: [R(200, "The partnership", schema: D.one("Partnership"))], errors: [404]),
             PublicEndpoints.showPartnership)
-        for method in [HTTPMethod.PUT, .PATCH] {
+        for method in [HTTPMethod.put, .patch] {
             api.on(
                 method, "partnerships/:id",
                 doc: OperationDoc(
@@ -60,7 +60,7 @@ public struct LeadProviderFamily: APIFamily {
                 PublicEndpoints.updatePartnership)
         }
         api.on(
-            .GET, "schools",
+            .get, "schools",
             doc: OperationDoc(
                 "List schools in a cohort", tag: "Schools",
                 description:
@@ -69,13 +69,13 @@ public struct LeadProviderFamily: APIFamily {
                 responses: [R(200, "A page of schools", schema: D.list("School"))], errors: [400]),
             PublicEndpoints.listSchools)
         api.on(
-            .GET, "schools/:id",
+            .get, "schools/:id",
             doc: OperationDoc(
                 "Retrieve a school in a cohort", tag: "Schools", parameters: [D.uuid("School id."), D.requiredCohort],
                 responses: [R(200, "The school", schema: D.one("School"))], errors: [400, 404]),
             PublicEndpoints.showSchool)
         api.on(
-            .GET, "delivery-partners",
+            .get, "delivery-partners",
             doc: OperationDoc(
                 "List your delivery partners", tag: "Delivery partners",
                 description: "Delivery partners linked with the calling lead provider in any (or the given) cohorts.",
@@ -83,7 +83,7 @@ public struct LeadProviderFamily: APIFamily {
                 responses: [R(200, "A page of delivery partners", schema: D.list("DeliveryPartner"))], errors: [400]),
             PublicEndpoints.listDeliveryPartners)
         api.on(
-            .GET, "delivery-partners/:id",
+            .get, "delivery-partners/:id",
             doc: OperationDoc(
                 "Retrieve a delivery partner", tag: "Delivery partners",
                 parameters: [D.uuid("Delivery partner id. Not linked with you: 404.")],
@@ -92,59 +92,59 @@ public struct LeadProviderFamily: APIFamily {
 
         var admin = OperationGroup<LeadProviderPrincipal>("/api/v3/admin", access: .role(.staff))
         admin.on(
-            .GET, "cohorts",
+            .get, "cohorts",
             doc: OperationDoc(
                 "List cohorts", tag: "Staff", responses: [R(200, "Every cohort", schema: D.list("CohortResource"))]),
             AdminEndpoints.listCohorts)
         admin.on(
-            .POST, "cohorts",
+            .post, "cohorts",
             doc: D.staff(
                 "Create a cohort", description: "Status is derived from the registration dates and the current time.",
                 input: "CohortInput", status: 201, component: "CohortResource"),
             AdminEndpoints.createCohort)
         admin.on(
-            .PATCH, "cohorts/:year",
+            .patch, "cohorts/:year",
             doc: D.staff(
                 "Change a cohort's registration dates",
                 parameters: [P("year", in: .path, required: true, "Cohort year.")],
                 input: "CohortChanges", status: 200, component: "CohortResource", errors: [400, 404, 422]),
             AdminEndpoints.updateCohort)
         admin.on(
-            .POST, "lead-providers",
+            .post, "lead-providers",
             doc: D.staff(
                 "Create a lead provider", input: "NamedInput", status: 201, component: "LeadProvider"),
             AdminEndpoints.createNamed(Collection.leadProviders, type: "lead-provider"))
         admin.on(
-            .POST, "delivery-partners",
+            .post, "delivery-partners",
             doc: D.staff(
                 "Create a delivery partner", input: "NamedInput", status: 201, component: "DeliveryPartnerRecord"),
             AdminEndpoints.createNamed(Collection.deliveryPartners, type: "delivery-partner"))
         admin.on(
-            .POST, "delivery-partner-links",
+            .post, "delivery-partner-links",
             doc: D.staff(
                 "Link a lead provider with a delivery partner in a cohort",
                 description: "Idempotent: an existing link is answered again.",
                 input: "DeliveryPartnerLinkInput", status: 201, component: "DeliveryPartnerLinkResource"),
             AdminEndpoints.createLink)
         admin.on(
-            .POST, "schools",
+            .post, "schools",
             doc: D.staff(
                 "Create a school", description: "URNs are unique.", input: "SchoolInput", status: 201,
                 component: "AdminSchoolResource"),
             AdminEndpoints.createSchool)
         admin.on(
-            .PATCH, "schools/:id",
+            .patch, "schools/:id",
             doc: D.staff(
                 "Change a school", parameters: [D.uuid("School id.")], input: "SchoolChanges", status: 200,
                 component: "AdminSchoolResource", errors: [400, 404, 422]),
             AdminEndpoints.updateSchool)
         admin.on(
-            .POST, "participants",
+            .post, "participants",
             doc: D.staff(
                 "Register a participant", input: "ParticipantInput", status: 201, component: "ParticipantResource"),
             AdminEndpoints.createParticipant)
         admin.on(
-            .PATCH, "participants/:id",
+            .patch, "participants/:id",
             doc: D.staff(
                 "Change a participant",
                 description: "Only `lead_provider_id`, `training_programme` and `status` change.",
@@ -152,7 +152,7 @@ public struct LeadProviderFamily: APIFamily {
                 component: "ParticipantResource", errors: [400, 404, 422]),
             AdminEndpoints.updateParticipant)
         admin.on(
-            .POST, "partnerships",
+            .post, "partnerships",
             doc: D.staff(
                 "Add an additional partnership",
                 description:
@@ -160,7 +160,7 @@ public struct LeadProviderFamily: APIFamily {
                 input: "AdditionalPartnershipInput", status: 201, component: "Partnership"),
             AdminEndpoints.createAdditionalPartnership)
         admin.on(
-            .POST, "partnerships/rollover",
+            .post, "partnerships/rollover",
             doc: D.staff(
                 "Roll a school's latest partnership into a cohort",
                 description:

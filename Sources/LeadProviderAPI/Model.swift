@@ -69,7 +69,7 @@ enum Failure {
         .forbidden, status: .forbidden, title: "Forbidden", detail: "This endpoint is for lead provider tokens.")
 
     static func field(_ name: String, _ detail: String) -> APIError {
-        APIError(.validation, status: .unprocessableEntity, title: name, detail: detail, field: name)
+        APIError(.validation, status: .unprocessableContent, title: name, detail: detail, field: name)
     }
 
     static func missing(_ name: String) -> APIError { field(name, "Enter a '#/\(name)'.") }
@@ -108,7 +108,7 @@ struct LeadProviderErrorFormatter: ErrorFormatter {
     func response(for errors: [APIError]) -> HTTPResponse {
         if errors[0].kind == .unauthorized {
             var response = HTTPResponse.json(["error": "HTTP Token: Access denied"], status: .unauthorized)
-            response.headers.append(("WWW-Authenticate", "Token realm=\"Application\""))
+            response.headers[.wwwAuthenticate] = "Token realm=\"Application\""
             return response
         }
         let rendered = errors.map { error -> JSON in

@@ -44,7 +44,9 @@ struct PartnersErrorFormatter: ErrorFormatter {
                         "message": .string(error.detail),
                     ]
                 }), status: errors[0].status)
-        if errors[0].kind == .unauthorized { response.headers.append(("WWW-Authenticate", "APIKey, Bearer")) }
+        if errors[0].kind == .unauthorized {
+            response.headers[.wwwAuthenticate] = "APIKey, Bearer"
+        }
         return response
     }
 }

@@ -20,7 +20,7 @@ public struct PartnersFamily: APIFamily {
         typealias S = OpenAPISchema
         var api = OperationGroup<PartnersPrincipal>("/v1", access: .authenticated)
         api.on(
-            .GET, "partnerships/:id",
+            .get, "partnerships/:id",
             doc: OperationDoc(
                 "Retrieve a partnership", tag: "Partnerships",
                 description: "Staff, and users of the partnership's partner.",
@@ -28,7 +28,7 @@ public struct PartnersFamily: APIFamily {
                 errors: [403, 404]),
             Endpoints.showPartnership)
         api.on(
-            .PATCH, "partnerships/:id", access: .role(.staff),
+            .patch, "partnerships/:id", access: .role(.staff),
             doc: OperationDoc(
                 "Update a partnership", tag: "Partnerships",
                 description:
@@ -37,14 +37,14 @@ public struct PartnersFamily: APIFamily {
                 responses: [R(200, "The partnership", schema: S.ref("Partnership"))], errors: [400, 404]),
             Endpoints.updatePartnership)
         api.on(
-            .DELETE, "partnerships/:id", access: .role(.staff),
+            .delete, "partnerships/:id", access: .role(.staff),
             doc: OperationDoc(
                 "Delete a partnership", tag: "Partnerships", description: "Staff only.",
                 parameters: [D.id("Partnership")],
                 responses: [R(204, "Deleted")], errors: [404]),
             Endpoints.deletePartnership)
         api.on(
-            .GET, "projects/:id",
+            .get, "projects/:id",
             doc: OperationDoc(
                 "Retrieve a project", tag: "Projects", description: "Any valid token.",
                 parameters: [
@@ -56,7 +56,7 @@ public struct PartnersFamily: APIFamily {
                 responses: [R(200, "The project", schema: S.ref("Project"))], errors: [404]),
             Endpoints.showProject)
         api.on(
-            .GET, "projects/:id/partnerships",
+            .get, "projects/:id/partnerships",
             doc: OperationDoc(
                 "List project partnerships", tag: "Partnerships",
                 description:
@@ -66,7 +66,7 @@ public struct PartnersFamily: APIFamily {
                 errors: [400, 403, 404]),
             Endpoints.listProjectPartnerships)
         api.on(
-            .POST, "projects/:id/partnerships", access: .role(.staff),
+            .post, "projects/:id/partnerships", access: .role(.staff),
             doc: OperationDoc(
                 "Create a project partnership", tag: "Partnerships",
                 description: "Staff only. One partnership per partner and project (409 otherwise).",
@@ -74,14 +74,14 @@ public struct PartnersFamily: APIFamily {
                 responses: [R(201, "The new partnership", schema: S.ref("Partnership"))], errors: [400, 404, 409]),
             Endpoints.createPartnership)
         api.on(
-            .GET, "partners/:partner",
+            .get, "partners/:partner",
             doc: OperationDoc(
                 "Retrieve a partner", tag: "Partners", description: "Any valid token.",
                 parameters: [D.id("Partner", name: "partner")],
                 responses: [R(200, "The partner", schema: S.ref("Partner"))], errors: [404]),
             Endpoints.showPartner)
         api.on(
-            .GET, "partners/:partner/projects",
+            .get, "partners/:partner/projects",
             doc: OperationDoc(
                 "List a partner's projects", tag: "Partners",
                 description:
@@ -99,42 +99,42 @@ public struct PartnersFamily: APIFamily {
 
         var admin = OperationGroup<PartnersPrincipal>("/v1/admin", access: .role(.staff))
         admin.on(
-            .POST, "users", doc: D.staff("Create a user", input: "UserInput", status: 201, output: "User"),
+            .post, "users", doc: D.staff("Create a user", input: "UserInput", status: 201, output: "User"),
             AdminEndpoints.createUser)
         admin.on(
-            .POST, "partners",
+            .post, "partners",
             doc: D.staff(
                 "Create a partner", "Staff only. Slugs are unique (409).", input: "PartnerInput", status: 201,
                 output: "Partner", errors: [400, 409])
         ) { try AdminEndpoints.savePartner($0, creating: true) }
         admin.on(
-            .PATCH, "partners/:id",
+            .patch, "partners/:id",
             doc: D.staff(
                 "Update a partner", parameters: [D.id("Partner")], input: "PartnerChanges", status: 200,
                 output: "Partner", errors: [400, 404, 409])
         ) { try AdminEndpoints.savePartner($0, creating: false) }
         admin.on(
-            .POST, "partners/:id/members",
+            .post, "partners/:id/members",
             doc: D.staff(
                 "Add a partner user", "Staff only. The user becomes a user of the partner.",
                 parameters: [D.id("Partner")],
                 input: "MembershipInput", status: 201, output: "Membership", errors: [400, 404]),
             AdminEndpoints.addMember)
         admin.on(
-            .DELETE, "partners/:id/members/:user_id",
+            .delete, "partners/:id/members/:user_id",
             doc: D.staff(
                 "Remove a partner user", parameters: [D.id("Partner"), D.id("User", name: "user_id")], input: nil,
                 status: 204, output: nil,
                 errors: [404]),
             AdminEndpoints.removeMember)
         admin.on(
-            .POST, "projects",
+            .post, "projects",
             doc: D.staff(
                 "Create a project", "Staff only. Slugs are unique (409).", input: "ProjectInput", status: 201,
                 output: "Project", errors: [400, 409])
         ) { try AdminEndpoints.saveProject($0, creating: true) }
         admin.on(
-            .PATCH, "projects/:id",
+            .patch, "projects/:id",
             doc: D.staff(
                 "Update a project", "Staff only. A new `owner_id` transfers ownership.", parameters: [D.id("Project")],
                 input: "ProjectChanges", status: 200, output: "Project", errors: [400, 404, 409])

@@ -46,30 +46,30 @@ public final class Application {
             response = run(entry, routed)
         case .methodNotAllowed(let allowed):
             response = formatter(for: request.path).response(for: [.methodNotAllowed(request.method)])
-            response.headers.append(("Allow", allowed.map(\.rawValue).joined(separator: ", ")))
+            response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
         case .notFound:
             response = formatter(for: request.path).response(for: [.notFound()])
         }
-        if (request.method == .GET || request.method == .HEAD) && response.status == .ok {
-            response = ConditionalRequest.tagged(response, ifNoneMatch: request.headers["If-None-Match"])
+        if (request.method == .get || request.method == .head) && response.status == .ok {
+            response = ConditionalRequest.tagged(response, ifNoneMatch: request.header(.ifNoneMatch))
         }
-        if request.method == .HEAD {
+        if request.method == .head {
             // RFC 9110 9.3.2: HEAD answers the GET's Content-Length, without the body.
             if response.status != .notModified && response.status != .noContent {
-                response.headers.append(("Content-Length", String(response.body.count)))
+                response.headers[.contentLength] = String(response.body.count)
             }
             response.body = []
         }
-        response.headers.append(("X-Request-Id", request.requestID))
+        response.headers[.requestID] = request.requestID
         return response
     }
 
     /// The entity tag of what a GET of `request`'s URL answers now, with the caller's credentials;
     /// nil when it answers anything but 200 (no current representation).
     private func currentTag(of request: HTTPRequest) -> String? {
-        guard case .found(let entry, let parameters, _) = router.match(.GET, request.path) else { return nil }
+        guard case .found(let entry, let parameters, _) = router.match(.get, request.path) else { return nil }
         var get = request
-        get.method = .GET
+        get.method = .get
         get.body = []
         get.pathParameters = parameters
         let response: HTTPResponse
@@ -97,7 +97,7 @@ public final class Application {
         }
         do {
             try store.refresh()
-            if let ifMatch = request.headers["If-Match"], ConditionalRequest.guardedMethods.contains(request.method) {
+            if let ifMatch = request.header(.ifMatch), ConditionalRequest.guardedMethods.contains(request.method) {
                 // Checked under the write lock, against what a GET answers at that moment: two
                 // clients that read the same version cannot both change it.
                 store.setWritePrecondition { [unowned self] in
@@ -106,7 +106,7 @@ public final class Application {
                     }
                 }
             }
-            if request.method == .POST, let key = try Idempotency.key(for: request) {
+            if request.method == .post, let key = try Idempotency.key(for: request) {
                 return try runOnce(entry, request, key)
             }
             let response = try entry.handler(RequestContext(request: request, store: store))
@@ -162,7 +162,7 @@ public final class Application {
         case .reusedWithAnotherRequest:
             return entry.errorFormatter.response(for: [
                 APIError(
-                    .conflict, status: .unprocessableEntity, title: "Idempotency-Key reused",
+                    .conflict, status: .unprocessableContent, title: "Idempotency-Key reused",
                     detail:
                         "This Idempotency-Key was already used with a different request (method, path, query or body). Use a new key for a new request."
                 )

@@ -10,7 +10,7 @@ import HTTP
 /// requires. It covers everything the representation shows (related records' names included),
 /// not only the stored record.
 enum ConditionalRequest {
-    static let guardedMethods: Set<HTTPMethod> = [.PUT, .PATCH, .DELETE]
+    static let guardedMethods: Set<HTTPMethod> = [.put, .patch, .delete]
 
     static func tag(of body: [UInt8]) -> String {
         "\"" + String(Crypto.sha256Hex(body).prefix(32)) + "\""
@@ -20,11 +20,12 @@ enum ConditionalRequest {
     static func tagged(_ response: HTTPResponse, ifNoneMatch: String?) -> HTTPResponse {
         let etag = tag(of: response.body)
         if let ifNoneMatch, listMatches(ifNoneMatch, etag, weak: true) {
-            let kept = response.headers.filter { ["cache-control", "vary"].contains($0.0.lowercased()) }
-            return HTTPResponse(status: .notModified, headers: [("ETag", etag)] + kept)
+            var headers: HTTPFields = [.eTag: etag]
+            headers.append(contentsOf: response.headers.filter { $0.name == .cacheControl || $0.name == .vary })
+            return HTTPResponse(status: .notModified, headers: headers)
         }
         var tagged = response
-        tagged.headers.append(("ETag", etag))
+        tagged.headers[.eTag] = etag
         return tagged
     }
 

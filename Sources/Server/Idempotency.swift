@@ -37,12 +37,12 @@ enum Idempotency {
 
     /// The request's key, nil without the header, or the error for an unusable one.
     static func key(for request: HTTPRequest) throws(APIError) -> Key? {
-        guard let text = request.headers["Idempotency-Key"] else { return nil }
+        guard let text = request.header(.idempotencyKey) else { return nil }
         guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
             throw APIError.badRequest(
                 "The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID, say).")
         }
-        let scope = Crypto.sha256Hex(request.headers["Authorization"] ?? "")
+        let scope = Crypto.sha256Hex(request.header(.authorization) ?? "")
         var fingerprint = Array(
             "\(request.method.rawValue) \(request.path)?\(request.query.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "&"))\n"
                 .utf8)
@@ -55,14 +55,16 @@ enum Idempotency {
     static func lookup(_ key: Key, _ get: (String, String) -> JSON?, now: Timestamp) -> Found? {
         guard let record = get(collection, key.recordID), !isExpired(record, now: now) else { return nil }
         guard record["fingerprint"]?.stringValue == key.fingerprint else { return .reusedWithAnotherRequest }
-        var headers: [(String, String)] = [
-            ("Content-Type", record["content_type"]?.stringValue ?? "application/json; charset=utf-8"),
-            ("Idempotent-Replayed", "true"),
+        var headers: HTTPFields = [
+            .contentType: record["content_type"]?.stringValue ?? "application/json; charset=utf-8",
+            .idempotentReplayed: "true",
         ]
-        if let location = record["location"]?.stringValue { headers.append(("Location", location)) }
+        if let location = record["location"]?.stringValue {
+            headers[.location] = location
+        }
         return .replay(
             HTTPResponse(
-                status: HTTPStatus(record["status"]?.intValue ?? 200), headers: headers,
+                status: HTTPStatus(code: record["status"]?.intValue ?? 200), headers: headers,
                 body: Array((record["body"]?.stringValue ?? "").utf8)))
     }
 
@@ -79,14 +81,14 @@ enum Idempotency {
             return expired.count < 8
         }
         for id in expired where id != key.recordID { transaction.delete(collection, id) }
-        let header = { (name: String) in response.headers.first { $0.0.lowercased() == name }?.1 }
+        let header = { (name: HTTPField.Name) in response.headers.first { $0.name == name }?.value }
         var record: JSONObject = [
             "id": .string(key.recordID), "scope": .string(key.scope), "fingerprint": .string(key.fingerprint),
             "created_at": .string(now.storageText), "status": .int(response.status.code),
             "body": .string(String(decoding: response.body, as: UTF8.self)),
         ]
-        if let type = header("content-type") { record["content_type"] = .string(type) }
-        if let location = header("location") { record["location"] = .string(location) }
+        if let type = header(.contentType) { record["content_type"] = .string(type) }
+        if let location = header(.location) { record["location"] = .string(location) }
         transaction.put(collection, key.recordID, .object(record))
     }
 

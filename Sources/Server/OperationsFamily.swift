@@ -23,8 +23,8 @@ public struct OperationsFamily: APIFamily {
 
     public var routes: [Route] {
         var routes = OperationGroup<Nobody>("", access: .anyone)
-        routes.onPublic(.GET, "/healthz", doc: nil) { _ in .json(["status": "ok"]) }
-        routes.onPublic(.GET, "/status", doc: nil) { context in
+        routes.onPublic(.get, "/healthz", doc: nil) { _ in .json(["status": "ok"]) }
+        routes.onPublic(.get, "/status", doc: nil) { context in
             guard Self.isLoopback(context.request.remoteAddress) else { throw APIError.notFound() }
             return try status(context)
         }

@@ -21,38 +21,38 @@ public struct TestSupportFamily: APIFamily {
 
     public var routes: [Route] {
         var routes = OperationGroup<Nobody>("/_test", access: .anyone)
-        routes.onPublic(.GET, "sleep", doc: nil) { context in
+        routes.onPublic(.get, "sleep", doc: nil) { context in
             let milliseconds = Int(context.request.query["ms"] ?? "") ?? 1000
             usleep(UInt32(min(max(milliseconds, 0), 600_000)) * 1000)
             return .json(["slept_ms": .int(milliseconds), "pid": .int(Int(getpid()))])
         }
-        routes.onPublic(.POST, "crash", doc: nil) { context in
+        routes.onPublic(.post, "crash", doc: nil) { context in
             context.logger.error("test route: crashing on purpose")
             exit(3)
         }
-        routes.onPublic(.GET, "pid", doc: nil) { _ in .json(["pid": .int(Int(getpid()))]) }
+        routes.onPublic(.get, "pid", doc: nil) { _ in .json(["pid": .int(Int(getpid()))]) }
         // One log line from the handler, through the request's logger (request_id, method, path).
-        routes.onPublic(.POST, "log", doc: nil) { context in
+        routes.onPublic(.post, "log", doc: nil) { context in
             context.logger.info(
                 "test route: a line from the handler", metadata: ["note": .string(context.request.query["note"] ?? "")])
             return .json(["pid": .int(Int(getpid()))])
         }
         // A large response whose worker dies after writing its head and part of its body, as a
         // worker killed while sending a big list page would (the client must see a failure).
-        routes.onPublic(.GET, "dies-while-writing", doc: nil) { context in
+        routes.onPublic(.get, "dies-while-writing", doc: nil) { context in
             let size = min(max(Int(context.request.query["bytes"] ?? "") ?? 1_100_000, 2), 16 << 20)
             let written = min(max(Int(context.request.query["die_after"] ?? "") ?? size / 4, 0), size - 1)
             var response = HTTPResponse.json(.string(String(repeating: "x", count: size - 2)))
-            response.headers.append((TestHook.dieAfterBodyBytes, String(written)))
+            response.headers[.testDieAfterBodyBytes] = String(written)
             return response
         }
-        routes.onPublic(.POST, "echo", doc: nil) { context in
+        routes.onPublic(.post, "echo", doc: nil) { context in
             let request = context.request
             return .json([
                 "method": .string(request.method.rawValue),
                 "path": .string(request.path),
-                "authorization": JSON(request.headers["authorization"]),
-                "content_type": JSON(request.headers["content-type"]),
+                "authorization": JSON(request.header(.authorization)),
+                "content_type": JSON(request.header(.contentType)),
                 "body_bytes": .int(request.body.count),
                 "request_id": .string(request.requestID),
                 "remote_address": .string(request.remoteAddress),
@@ -67,14 +67,12 @@ public struct TestSupportFamily: APIFamily {
 /// the loop writes the response. Honoured only by a worker started with `--enable-test-routes`
 /// (`WorkerOptions.testHooks`); any other worker sends the header on like any other.
 enum TestHook {
-    /// Write the response's head and this many bytes of its body, then die without finishing the
-    /// FastCGI request (as a crash or a kill -9 would).
-    static let dieAfterBodyBytes = "X-Test-Die-After-Body-Bytes"
-
-    /// Removes the instruction from the response and returns its byte count.
+    /// `X-Test-Die-After-Body-Bytes: N` (`HTTPField.Name.testDieAfterBodyBytes`): write the
+    /// response's head and N bytes of its body, then die without finishing the FastCGI request (as
+    /// a crash or a kill -9 would). Removes the instruction from the response and returns N.
     static func takeDeathPoint(from response: inout HTTPResponse) -> Int? {
-        guard let index = response.headers.firstIndex(where: { $0.0 == dieAfterBodyBytes }) else { return nil }
-        let value = Int(response.headers.remove(at: index).1)
+        guard let index = response.headers.firstIndex(where: { $0.name == .testDieAfterBodyBytes }) else { return nil }
+        let value = Int(response.headers.remove(at: index).value)
         return value.map { min(max($0, 0), response.body.count) }
     }
 }

@@ -173,7 +173,7 @@ public final class WorkerLoop {
     /// Errors found before routing still use the format of the family the path belongs to.
     private func respondWithoutRouting(_ params: FastCGIParams, _ error: APIError) -> HTTPResponse {
         var response = application.errorResponse(forPath: params["DOCUMENT_URI"] ?? "/", [error])
-        response.headers.append(("X-Request-Id", params["REQUEST_ID"] ?? ""))
+        response.headers[.requestID] = params["REQUEST_ID"] ?? ""
         return response
     }
 }

@@ -32,14 +32,14 @@ import Testing
         let reader = try key(["generic_directory:read_callouts"])
         #expect(client.get(callouts(directory)).status == 401)
         #expect(client.get(callouts(directory), token: reader, scheme: nil).status == 200)
-        let refused = client.send(.POST, callouts(directory), token: reader, scheme: nil, json: ["name": "New"])
+        let refused = client.send(.post, callouts(directory), token: reader, scheme: nil, json: ["name": "New"])
         #expect(refused.status == 403)
         #expect(
             refused.json?["detail"]?.stringValue?.contains("generic_directory:create_callouts") == true,
             "\(refused.json?.text ?? "")")
 
         let writer = try key(["generic_directory:create_callouts", "generic_directory:read_callouts"])
-        let created = client.send(.POST, callouts(directory), token: writer, scheme: nil, json: ["name": "New"])
+        let created = client.send(.post, callouts(directory), token: writer, scheme: nil, json: ["name": "New"])
         #expect(created.status == 201)
         #expect(client.get(callouts(directory), token: reader, scheme: nil).json?["count"] == 1)
     }

@@ -19,7 +19,7 @@ final class WireTests: XCTestCase {
     }
 
     func request(_ body: String, query: String = "") -> HTTPRequest {
-        HTTPRequest(method: .POST, path: "/x/", query: QueryParameters(query), body: Array(body.utf8))
+        HTTPRequest(method: .post, path: "/x/", query: QueryParameters(query), body: Array(body.utf8))
     }
 
     func testPayloadTakesCamelCaseAndNamesProblemsAsSent() throws {
@@ -110,7 +110,7 @@ func temporaryDirectory() -> String {
 final class UUIDFieldTests: XCTestCase {
     func testIdsMustBeUUIDs() {
         let schema = Entries.partner.writeSchema
-        let request = { (body: String) in HTTPRequest(method: .PATCH, path: "/x/", body: Array(body.utf8)) }
+        let request = { (body: String) in HTTPRequest(method: .patch, path: "/x/", body: Array(body.utf8)) }
         XCTAssertThrowsError(try Wire.payload(request(#"{"owner":""}"#), schema, partial: true)) { error in
             XCTAssertEqual((error as? APIErrors)?.errors.first?.field, "owner")
         }

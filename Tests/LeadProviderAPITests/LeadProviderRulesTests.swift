@@ -23,7 +23,7 @@ import Testing
 
     @discardableResult
     func admin(_ path: String, _ body: JSON) throws -> JSON {
-        let response = client.send(.POST, "/api/v3/admin/\(path)", token: staff, json: body)
+        let response = client.send(.post, "/api/v3/admin/\(path)", token: staff, json: body)
         #expect(response.status == 201, "\(path): \(response.json?.text ?? "")")
         return try #require(response.json?["data"])
     }
@@ -77,16 +77,16 @@ import Testing
     @Test func aProviderConfirmsOnePartnershipPerSchoolAndCohort() throws {
         let (provider, partner, school) = try world()
         let token = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
-        let first = client.send(.POST, "/api/v3/partnerships", token: token, json: Self.create("2025", school, partner))
+        let first = client.send(.post, "/api/v3/partnerships", token: token, json: Self.create("2025", school, partner))
         #expect(first.status == 200)
         #expect(first.json?["data"]?["attributes"]?["school_id"]?.stringValue == school)
-        let again = client.send(.POST, "/api/v3/partnerships", token: token, json: Self.create("2025", school, partner))
+        let again = client.send(.post, "/api/v3/partnerships", token: token, json: Self.create("2025", school, partner))
         #expect(again.status == 422)
         #expect(
             again.json?["errors"]?.arrayValue?.first?["detail"]?.stringValue
                 == "You are already in a confirmed partnership with this school for the entered cohort.")
         #expect(
-            client.send(.POST, "/api/v3/partnerships", token: token, json: Self.create("2026", school, partner)).status
+            client.send(.post, "/api/v3/partnerships", token: token, json: Self.create("2026", school, partner)).status
                 == 200)
         #expect(
             client.get("/api/v3/partnerships?filter[cohort]=2026", token: token).json?["data"]?.arrayValue?.count == 1)
@@ -96,7 +96,7 @@ import Testing
         let (provider, partner, school) = try world()
         let owner = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
         let id = try #require(
-            client.send(.POST, "/api/v3/partnerships", token: owner, json: Self.create("2025", school, partner))
+            client.send(.post, "/api/v3/partnerships", token: owner, json: Self.create("2025", school, partner))
                 .json?["data"]?["id"]?.stringValue)
         let other = try #require(try admin("lead-providers", ["name": "Other"])["id"]?.stringValue)
         let stranger = try client.token(for: LeadProviderPrincipal.leadProvider(id: other))

@@ -16,7 +16,7 @@ import Testing
     }
 
     func admin(_ path: String, _ body: JSON) throws -> JSON {
-        let response = client.send(.POST, "/v1/admin/\(path)", token: staff, scheme: "APIKey", json: body)
+        let response = client.send(.post, "/v1/admin/\(path)", token: staff, scheme: "APIKey", json: body)
         #expect(response.status == 201, "\(path): \(response.json?.text ?? "")")
         return response.json ?? .null
     }
@@ -33,7 +33,7 @@ import Testing
         var partnerships: [Int] = []
         for (id, isDefault) in [(partner, true), (other, false)] {
             let created = client.send(
-                .POST, "/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey",
+                .post, "/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey",
                 json: ["partner_id": .int(id), "is_default": .bool(isDefault)])
             #expect(created.status == 201)
             partnerships.append(try #require(created.json?["id"]?.intValue))
@@ -51,7 +51,7 @@ import Testing
         // The member's partner is not in the second partnership: 403, not its content.
         #expect(client.get("/v1/partnerships/\(partnerships[1])", token: memberToken, scheme: "APIKey").status == 403)
         // Staff only: refused before the (missing) record is looked up.
-        let refused = client.send(.DELETE, "/v1/partnerships/999999", token: memberToken, scheme: "APIKey")
+        let refused = client.send(.delete, "/v1/partnerships/999999", token: memberToken, scheme: "APIKey")
         #expect(refused.status == 403)
         #expect(refused.json?.arrayValue?.first?["classification"] == "PermissionError")
         #expect(client.get("/v1/projects/\(project)/partnerships", token: memberToken, scheme: "APIKey").status == 200)
@@ -60,7 +60,7 @@ import Testing
     @Test func makingAPartnershipTheDefaultClearsThePreviousDefault() throws {
         let (_, _, project, partnerships) = try world()
         let changed = client.send(
-            .PATCH, "/v1/partnerships/\(partnerships[1])", token: staff, scheme: "APIKey", json: ["is_default": true])
+            .patch, "/v1/partnerships/\(partnerships[1])", token: staff, scheme: "APIKey", json: ["is_default": true])
         #expect(changed.status == 200)
         let listed =
             client.get("/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey").json?["partnerships"]?

@@ -21,13 +21,13 @@ struct CounterFamily: APIFamily {
 
     var routes: [Route] {
         var routes = OperationGroup<Nobody>("/api/counters", access: .anyone)
-        routes.onPublic(.GET, ":id", doc: nil) { context in
+        routes.onPublic(.get, ":id", doc: nil) { context in
             guard let record = context.store.get("counters", context.request.pathParameter("id")) else {
                 throw APIError.notFound()
             }
             return .json(record)
         }
-        routes.onPublic(.PATCH, ":id", doc: nil) { context in
+        routes.onPublic(.patch, ":id", doc: nil) { context in
             let id = context.request.pathParameter("id")
             guard let value = context.request.jsonBody()?["value"]?.intValue else {
                 throw APIError.validation(field: "value", "Enter a value")
@@ -36,7 +36,7 @@ struct CounterFamily: APIFamily {
             try context.store.write { tx in tx.put("counters", id, ["id": .string(id), "value": .int(value)]) }
             return .json(["id": .string(id), "value": .int(value)])
         }
-        routes.onPublic(.POST, "", doc: nil) { context in
+        routes.onPublic(.post, "", doc: nil) { context in
             guard let value = context.request.jsonBody()?["value"]?.intValue else {
                 throw APIError.validation(field: "value", "Enter a value")
             }
@@ -47,10 +47,10 @@ struct CounterFamily: APIFamily {
                 return id
             }
             var response = HTTPResponse.json(["id": .string(id), "value": .int(value)], status: .created)
-            response.headers.append(("Location", "/api/counters/\(id)"))
+            response.headers.append(HTTPField(name: .location, value: "/api/counters/\(id)"))
             return response
         }
-        routes.onPublic(.DELETE, ":id", doc: nil) { context in
+        routes.onPublic(.delete, ":id", doc: nil) { context in
             try context.store.write { tx in tx.delete("counters", context.request.pathParameter("id")) }
             return .noContent()
         }
@@ -71,56 +71,56 @@ struct CounterFamily: APIFamily {
         try application.store.write { tx in tx.put("counters", "c", ["id": "c", "value": 1]) }
     }
 
-    func request(_ method: HTTPMethod, _ headers: [(String, String)] = [], body: String = "") -> HTTPResponse {
+    func request(_ method: HTTPMethod, _ headers: HTTPFields = [:], body: String = "") -> HTTPResponse {
         application.handle(
-            HTTPRequest(method: method, path: "/api/counters/c", headers: HTTPHeaders(headers), body: Array(body.utf8)))
+            HTTPRequest(method: method, path: "/api/counters/c", headers: headers, body: Array(body.utf8)))
     }
 
-    func etag(_ response: HTTPResponse) -> String? { response.headers.first { $0.0 == "ETag" }?.1 }
+    func etag(_ response: HTTPResponse) -> String? { response.headers[.eTag] }
 
     @Test func aGetCarriesAStrongTagAndTheSameTagGets304() throws {
-        let first = request(.GET)
+        let first = request(.get)
         let tag = try #require(etag(first))
         #expect(tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count == 34)
-        #expect(etag(request(.HEAD)) == tag, "HEAD carries the GET's tag")
-        let again = request(.GET, [("If-None-Match", tag)])
+        #expect(etag(request(.head)) == tag, "HEAD carries the GET's tag")
+        let again = request(.get, [.ifNoneMatch: tag])
         #expect(again.status == .notModified && again.body.isEmpty && etag(again) == tag)
         #expect(
-            request(.GET, [("If-None-Match", "W/\(tag), \"other\"")]).status == .notModified,
+            request(.get, [.ifNoneMatch: "W/\(tag), \"other\""]).status == .notModified,
             "weak comparison for If-None-Match")
-        #expect(request(.GET, [("If-None-Match", "\"other\"")]).status == .ok)
-        _ = request(.PATCH, body: #"{"value":2}"#)
-        let changed = request(.GET, [("If-None-Match", tag)])
+        #expect(request(.get, [.ifNoneMatch: "\"other\""]).status == .ok)
+        _ = request(.patch, body: #"{"value":2}"#)
+        let changed = request(.get, [.ifNoneMatch: tag])
         #expect(changed.status == .ok && etag(changed) != tag)
     }
 
     @Test func aStaleIfMatchIsRefusedAndChangesNothing() throws {
-        let tag = try #require(etag(request(.GET)))
-        #expect(request(.PATCH, [("If-Match", tag)], body: #"{"value":2}"#).status == .ok)
-        let stale = request(.PATCH, [("If-Match", tag)], body: #"{"value":3}"#)
+        let tag = try #require(etag(request(.get)))
+        #expect(request(.patch, [.ifMatch: tag], body: #"{"value":2}"#).status == .ok)
+        let stale = request(.patch, [.ifMatch: tag], body: #"{"value":3}"#)
         #expect(stale.status == .preconditionFailed)
         #expect(application.store.get("counters", "c")?["value"] == 2)
         #expect(
-            request(.PATCH, [("If-Match", "W/\(try #require(etag(request(.GET))))")], body: #"{"value":4}"#).status
+            request(.patch, [.ifMatch: "W/\(try #require(etag(request(.get))))"], body: #"{"value":4}"#).status
                 == .preconditionFailed,
             "a weak tag never matches If-Match")
-        #expect(request(.DELETE, [("If-Match", tag)]).status == .preconditionFailed)
-        #expect(request(.PATCH, [("If-Match", "*")], body: #"{"value":5}"#).status == .ok)
-        #expect(request(.DELETE, [("If-Match", try #require(etag(request(.GET))))]).status == .noContent)
+        #expect(request(.delete, [.ifMatch: tag]).status == .preconditionFailed)
+        #expect(request(.patch, [.ifMatch: "*"], body: #"{"value":5}"#).status == .ok)
+        #expect(request(.delete, [.ifMatch: try #require(etag(request(.get)))]).status == .noContent)
         #expect(
-            request(.PATCH, [("If-Match", "*")], body: #"{"value":6}"#).status == .preconditionFailed,
+            request(.patch, [.ifMatch: "*"], body: #"{"value":6}"#).status == .preconditionFailed,
             "no current representation")
     }
 
     /// The check runs under the write lock, against the store at that moment: a change another
     /// process makes after the handler read the record but before it writes is seen.
     @Test func theIfMatchCheckIsAtomicWithTheWrite() throws {
-        let tag = try #require(etag(request(.GET)))
+        let tag = try #require(etag(request(.get)))
         let otherProcess = try Store(directory: directory)
         family.window.betweenReadAndWrite = {
             try otherProcess.write { tx in tx.put("counters", "c", ["id": "c", "value": 100]) }
         }
-        let response = request(.PATCH, [("If-Match", tag)], body: #"{"value":2}"#)
+        let response = request(.patch, [.ifMatch: tag], body: #"{"value":2}"#)
         family.window.betweenReadAndWrite = nil
         #expect(response.status == .preconditionFailed)
         try application.store.refresh()

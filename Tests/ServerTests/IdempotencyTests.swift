@@ -22,15 +22,17 @@ import Testing
     func create(
         _ app: Application? = nil, key: String?, value: Int = 1, as credential: String = "Bearer one"
     ) -> HTTPResponse {
-        var headers: [(String, String)] = [("Authorization", credential)]
-        if let key { headers.append(("Idempotency-Key", key)) }
+        var headers: HTTPFields = [.authorization: credential]
+        if let key { headers[.idempotencyKey] = key }
         return (app ?? application).handle(
             HTTPRequest(
-                method: .POST, path: "/api/counters", headers: HTTPHeaders(headers),
+                method: .post, path: "/api/counters", headers: headers,
                 body: Array(#"{"value":\#(value)}"#.utf8)))
     }
 
-    func header(_ response: HTTPResponse, _ name: String) -> String? { response.headers.first { $0.0 == name }?.1 }
+    func header(_ response: HTTPResponse, _ name: String) -> String? {
+        response.headers.first { $0.name.rawName == name }?.value
+    }
 
     @Test func theSameKeyAndRequestReplayTheFirstAnswer() throws {
         let first = create(key: "k-1")
@@ -51,7 +53,7 @@ import Testing
     @Test func theSameKeyWithAnotherRequestIsRefused() throws {
         #expect(create(key: "k", value: 1).status == .created)
         let other = create(key: "k", value: 2)
-        #expect(other.status == .unprocessableEntity)
+        #expect(other.status == .unprocessableContent)
         #expect(String(decoding: other.body, as: UTF8.self).contains("Idempotency-Key"))
         #expect(create(key: "k", value: 1, as: "Bearer two").status == .created, "keys are per credential")
         #expect(create(key: "", value: 1).status == .badRequest)
@@ -90,9 +92,9 @@ import Testing
     @Test func aFailedRequestIsNotRemembered() throws {
         let bad = application.handle(
             HTTPRequest(
-                method: .POST, path: "/api/counters", headers: HTTPHeaders([("Idempotency-Key", "f")]),
+                method: .post, path: "/api/counters", headers: [.idempotencyKey: "f"],
                 body: Array(#"{"nope":1}"#.utf8)))
-        #expect(bad.status == .unprocessableEntity)
+        #expect(bad.status == .unprocessableContent)
         #expect(application.store.count(Idempotency.collection) == 0)
     }
 }

@@ -38,13 +38,13 @@ public final class TestClient {
     @discardableResult
     public func send(
         _ method: HTTPMethod, _ path: String, token: String? = nil, scheme: String? = "Bearer",
-        json: JSON? = nil, headers: [(String, String)] = []
+        json: JSON? = nil, headers: HTTPFields? = nil
     ) -> TestResponse {
         requests += 1
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var fields = HTTPHeaders(headers)
-        if let token { fields.add("Authorization", scheme.map { "\($0) \(token)" } ?? token) }
-        if json != nil { fields.add("Content-Type", "application/json") }
+        var fields = headers ?? HTTPFields()
+        if let token { fields.append(HTTPField(name: .authorization, value: scheme.map { "\($0) \(token)" } ?? token)) }
+        if json != nil { fields.append(HTTPField(name: .contentType, value: "application/json")) }
         let request = HTTPRequest(
             method: method, path: String(parts[0]),
             query: QueryParameters(parts.count > 1 ? String(parts[1]) : ""),
@@ -55,14 +55,14 @@ public final class TestClient {
     }
 
     public func get(_ path: String, token: String? = nil, scheme: String? = "Bearer") -> TestResponse {
-        send(.GET, path, token: token, scheme: scheme)
+        send(.get, path, token: token, scheme: scheme)
     }
 }
 
 /// An answer, with its body parsed when it is JSON.
 public struct TestResponse {
     public let status: Int
-    public let headers: [(String, String)]
+    public let headers: HTTPFields
     public let body: [UInt8]
     public let json: JSON?
 
@@ -74,6 +74,6 @@ public struct TestResponse {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        headers.first { $0.name.canonicalName == name.lowercased() }?.value
     }
 }
