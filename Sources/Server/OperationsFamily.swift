@@ -68,7 +68,8 @@ public struct OperationsFamily: APIFamily {
     }
 
     private static func openMetrics(_ text: String) -> HTTPResponse {
-        HTTPResponse(
-            status: .ok, headers: [("Content-Type", StatusReport.openMetricsContentType)], body: Array(text.utf8))
+        var response = HTTPResponse.text(text)
+        response.headers[.contentType] = StatusReport.openMetricsContentType
+        return response
     }
 }

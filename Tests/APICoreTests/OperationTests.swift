@@ -10,7 +10,7 @@ import Testing
 private struct Member: Principal {
     let name: String
     static func authenticate(_ context: RequestContext) throws -> Member {
-        guard let name = context.request.headers["authorization"], !name.isEmpty else { throw APIError.unauthorized() }
+        guard let name = context.request.header(.authorization), !name.isEmpty else { throw APIError.unauthorized() }
         return Member(name: name)
     }
 }
@@ -35,21 +35,21 @@ extension Role<Member> {
     var routes: [Route] {
         var group = OperationGroup<Member>("/api/things", access: .authenticated)
         let seen = self.seen
-        group.on(.GET, "mine", doc: nil) { context in
+        group.on(.get, "mine", doc: nil) { context in
             seen.names.append(context.principal.name)
             return .json(["name": .string(context.principal.name)])
         }
-        group.on(.DELETE, ":id", access: .role(.admin), doc: nil) { context in
+        group.on(.delete, ":id", access: .role(.admin), doc: nil) { context in
             seen.names.append("delete \(context.request.pathParameter("id")) by \(context.principal.name)")
             return .noContent()
         }
-        group.onPublic(.GET, "/open", doc: nil) { _ in .json(["open": true]) }
+        group.onPublic(.get, "/open", doc: nil) { _ in .json(["open": true]) }
         return group.routes
     }
 
     func run(_ route: Route, authorization: String?, id: String = "") throws -> HTTPResponse {
-        var headers = HTTPHeaders()
-        if let authorization { headers.add("Authorization", authorization) }
+        var headers = HTTPFields()
+        if let authorization { headers[.authorization] = authorization }
         var request = HTTPRequest(method: route.method, path: route.pattern, headers: headers)
         request.pathParameters = ["id": id]
         return try route.handler(RequestContext(request: request, store: store))
