@@ -8,6 +8,23 @@ import Synchronization
 /// that owns a kind reads it, so a token of one family is no credential in another.
 public protocol TokenPrincipal: Sendable {
     var stored: JSON { get }
+    /// nil for a stored principal of another kind (another family's token).
+    init?(stored: JSON)
+}
+
+extension TokenPrincipal {
+    /// The principal behind the request's token for the family's scheme words, or `refusal` (the
+    /// family's 401) when there is none, it is unknown or revoked, or it is another family's.
+    public static func fromToken(
+        _ context: RequestContext, schemes: [String], allowBare: Bool = false, otherwise refusal: APIError
+    ) throws -> Self {
+        guard
+            let stored = Tokens.authenticate(
+                context.request, store: context.store, schemes: schemes, allowBare: allowBare),
+            let principal = Self(stored: stored)
+        else { throw refusal }
+        return principal
+    }
 }
 
 /// Staff: DfE or platform operators, honoured by the families that have staff operations.

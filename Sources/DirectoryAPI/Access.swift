@@ -19,15 +19,10 @@ public struct Caller: Principal, TokenPrincipal, Equatable {
 
     /// The raw key in `Authorization` (the seed's style); `Api-Key <key>` and `Bearer <key>` also work.
     public static func authenticate(_ context: RequestContext) throws -> Caller {
-        guard
-            let stored = Tokens.authenticate(
-                context.request, store: context.store, schemes: ["Api-Key", "Bearer"], allowBare: true),
-            let caller = Caller(stored: stored)
-        else {
-            throw APIError(
-                .unauthorized, status: .unauthorized, title: "Unauthorized", detail: "Invalid or missing API key.")
-        }
-        return caller
+        try fromToken(
+            context, schemes: ["Api-Key", "Bearer"], allowBare: true,
+            otherwise: APIError(
+                .unauthorized, status: .unauthorized, title: "Unauthorized", detail: "Invalid or missing API key."))
     }
 
     public init?(stored: JSON) {

@@ -13,10 +13,7 @@ public enum LeadProviderPrincipal: Principal, TokenPrincipal, Equatable {
     static let kind = "lead_provider"
 
     public static func authenticate(_ context: RequestContext) throws -> LeadProviderPrincipal {
-        guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["Bearer"]),
-            let principal = LeadProviderPrincipal(stored: stored)
-        else { throw APIError.unauthorized() }
-        return principal
+        try fromToken(context, schemes: ["Bearer"], otherwise: APIError.unauthorized())
     }
 
     public init?(stored: JSON) {

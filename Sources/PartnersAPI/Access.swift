@@ -12,10 +12,7 @@ public enum PartnersPrincipal: Principal, TokenPrincipal, Equatable {
     static let kind = "partners_user"
 
     public static func authenticate(_ context: RequestContext) throws -> PartnersPrincipal {
-        guard let stored = Tokens.authenticate(context.request, store: context.store, schemes: ["APIKey", "Bearer"]),
-            let principal = PartnersPrincipal(stored: stored)
-        else { throw Failure.unauthorized }
-        return principal
+        try fromToken(context, schemes: ["APIKey", "Bearer"], otherwise: Failure.unauthorized)
     }
 
     public init?(stored: JSON) {
