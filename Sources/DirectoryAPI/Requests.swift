@@ -46,13 +46,7 @@ enum ContactRequests {
                 "Get a contact request", tag: tag, responses: [.init(200, "The contact request.", schema: item)],
                 errors: [403, 404])
         ) { context in
-            let directory = try context.directory()
-            return .json(
-                serialize(
-                    schema,
-                    try owned(
-                        Collections.contactRequests, context.request.pathParameter("request_id"), directory,
-                        context.store)))
+            try shownRequest(Collections.contactRequests, schema, context)
         }
         routes.on(
             .post, path, access: .role(.permission(.create, "contact_requests")),
@@ -160,13 +154,7 @@ enum Matchmaking {
                 "Get a matchmaking request", tag: tag, responses: [.init(200, "The request.", schema: item)],
                 errors: [403, 404])
         ) { context in
-            let directory = try context.directory()
-            return .json(
-                serialize(
-                    schema,
-                    try owned(
-                        Collections.matchmaking, context.request.pathParameter("request_id"), directory, context.store))
-            )
+            try shownRequest(Collections.matchmaking, schema, context)
         }
         routes.on(
             .post, path, access: .role(.permission(.create, "matchmaking")),
@@ -499,6 +487,13 @@ func owned(_ collection: String, _ id: String, _ directory: JSON, _ store: Store
 
 func newestFirst(_ records: [JSON]) -> [JSON] {
     records.sorted { ($0["created"]?.stringValue ?? "") > ($1["created"]?.stringValue ?? "") }
+}
+
+/// `GET .../:request_id/` of a contact or matchmaking request: the path directory's record, or 404.
+func shownRequest(_ collection: String, _ schema: ResourceSchema, _ context: Context) throws -> HTTPResponse {
+    let directory = try context.directory()
+    return .json(
+        serialize(schema, try owned(collection, context.request.pathParameter("request_id"), directory, context.store)))
 }
 
 /// A stored record in a schema's field order (absent values null).
