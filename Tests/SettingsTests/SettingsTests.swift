@@ -170,4 +170,21 @@ final class SettingsTests: XCTestCase {
             if let value = knob.defaultValue { XCTAssertNil(knob.problem(with: value), "\(knob) default") }
         }
     }
+
+    /// The shipped example names every key and sets each to its default (or leaves it commented out).
+    func testTheExampleFileIsValidAndShowsTheDefaults() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let example = root.appendingPathComponent("deploy/partnerships.conf.example").path
+        let text = try String(contentsOfFile: example, encoding: .utf8)
+        for knob in Knob.allCases {
+            XCTAssertTrue(
+                text.contains("\n\(knob.key) = ") || text.contains("\n;\(knob.key) = "), "\(knob.key) missing")
+        }
+        let settings = try resolve(config: example)
+        for knob in Knob.allCases {
+            guard case .file = settings.origin(knob) else { continue }
+            XCTAssertEqual(settings.values[knob]?.text, knob.defaultValue, "\(knob.key)")
+        }
+    }
 }
