@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BINARY, free_port
+from conftest import BINARY, Stack, free_port, make_state
 
 
 def clean_environment(**extra):
@@ -137,3 +137,16 @@ log_level = info
     finally:
         supervisor.send_signal(signal.SIGTERM)
         supervisor.wait(timeout=40)
+
+
+def test_deploy_stack_passes_a_config_file_on_and_its_own_flags_win(tmp_path_factory, docs_root, tmp_path):
+    conf = tmp_path / "pool.conf"
+    conf.write_text("pool_name = stack-from-config\nworkers = 5\n")
+    stack = Stack(make_state(tmp_path_factory), ["--workers", "1"],
+                  env={"DOCS_ROOT": str(docs_root), "PARTNERSHIPS_CONFIG": str(conf)}).start()
+    try:
+        status = stack.status()
+        assert status["pool"] == "stack-from-config"   # deploy/stack does not pass --pool-name: the file's
+        assert status["workers"]["total"] == 1         # deploy/stack's --workers beats the file's 5
+    finally:
+        stack.stop()
