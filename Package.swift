@@ -30,6 +30,8 @@ let package = Package(
         // swift-log's LogHandler for the server's log: one JSON object per line, one write(2) each,
         // on a file SIGUSR1 reopens. Nothing project-specific.
         .target(name: "JSONLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // The server's settings, resolved once: flag > PARTNERSHIPS_* variable > config file > default.
+        .target(name: "Settings"),
         // A JSON value with its own parser and serializer: the wire format and the store format.
         .target(name: "JSON"),
         // libfcgi accept loop, request reading with a body cap, CGI response writing.
@@ -54,7 +56,7 @@ let package = Package(
         .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
                                          .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "partnerships", dependencies: [
-            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI", "JSONLogging",
+            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI", "JSONLogging", "Settings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
         // The benchmarks (`store benchmark`, `bench-seed` for deploy/loadtest): their own executable,
@@ -64,6 +66,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/PartnershipsBench"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "JSONLoggingTests", dependencies: ["JSONLogging", "JSON", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),

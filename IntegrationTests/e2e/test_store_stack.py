@@ -52,6 +52,7 @@ def test_compaction_starts_by_itself_off_the_request_path_and_loses_nothing(make
 def test_a_damaged_store_refuses_to_start_at_once_naming_the_file_and_byte(tmp_path_factory, docs_root):
     state = make_state(tmp_path_factory)
     data = state / "data"
+    subprocess.run([str(BINARY), "store", "init", "--data", str(data)], check=True, capture_output=True)
     subprocess.run([str(BINARY), "token", "create", "--data", str(data), "--staff", "before damage"], check=True, capture_output=True)
     subprocess.run([str(BINARY), "store", "compact", "--data", str(data)], check=True, capture_output=True)
     data_file = data / "data-1.jsonl"

@@ -20,14 +20,19 @@ public struct StoreOptions: Sendable {
     /// generation without any lock, so starting (or reloading) a worker never holds up a write.
     /// Anything that needs repair still falls back to recovery.
     public var recoverOnOpen: Bool
+    /// Make the folder and a new empty store when there is none (no `store.head`). Only what
+    /// starts a store does (`serve`, `store init`); an admin command pointed at the wrong folder
+    /// gets `StoreError.noStore` instead of a new empty store, and nothing is created.
+    public var createIfMissing: Bool
     /// Recovery checks the journal (CRC, sequence, acknowledged length) without holding its
     /// records: for `Store.recoverForStart`, whose caller never reads.
     var checkOnly = false
 
     public init(
         compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false,
-        recoverOnOpen: Bool = true
+        recoverOnOpen: Bool = true, createIfMissing: Bool = true
     ) {
+        self.createIfMissing = createIfMissing
         self.compactionThreshold = compactionThreshold
         self.fsync = fsync
         self.verifyDataOnOpen = verifyDataOnOpen
@@ -94,10 +99,11 @@ public final class Store {
         self.indexes = indexes
         definitions = Dictionary(grouping: indexes, by: \.collection)
         view = StoreView(generation: .empty(), definitions: definitions)
+        if !options.createIfMissing && !Store.exists(directory: directory) { throw StoreError.noStore(directory) }
         try Files.makeDirectory(directory)
         lockFD = try Files.openOrThrow(directory + "/store.lock", O_RDWR | O_CREAT)
         do {
-            head = try StoreHead(path: directory + "/store.head")
+            head = try StoreHead(path: directory + "/" + Store.headFileName)
         } catch {
             close(lockFD)  // not fully initialized: deinit will not run
             throw error
@@ -107,6 +113,13 @@ public final class Store {
             try withLock(LOCK_EX) { try recover() }
         }
     }
+
+    /// Whether `directory` holds a store: its head, `store.head`, which the first open creates
+    /// (and every later one keeps). Data, hint and journal files are named by the head.
+    public static func exists(directory: String) -> Bool { Files.exists(directory + "/" + headFileName) }
+
+    /// The file whose presence makes a folder a store.
+    public static let headFileName = "store.head"
 
     /// What a supervisor does before it starts workers: recover under the exclusive lock (cut a
     /// torn tail, rebuild a damaged hint, remove stale files) and check every file, the whole data

@@ -13,6 +13,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case notAStoreFile(String)
     /// The disk is full: the write was not made (nothing was acknowledged).
     case diskFull(String)
+    /// The folder holds no store (no `store.head`) and the open was told not to create one.
+    case noStore(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .malformedOperation: return "a journal entry holds an operation this version does not understand"
         case .notAStoreFile(let path): return "\(path) is not a store data file or backup"
         case .diskFull(let what): return "no space left on the store's disk (\(what)); the write was not made"
+        case .noStore(let directory): return "there is no store in \(directory) (no \(Store.headFileName) there)"
         }
     }
 

@@ -12,22 +12,22 @@ struct DirectoryCommand: ParsableCommand {
 
     struct Organization: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an organization; prints its id.")
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         @Option(help: "Its name.") var name: String
         @Option(help: "Its email domain (used to match owner invites), e.g. acme.io.") var domain: String?
         func run() throws {
-            print(try DirectoryAdmin.createOrganization(try TokenCommand.openStore(data), name: name, domain: domain))
+            print(try DirectoryAdmin.createOrganization(try location.openExistingStore(), name: name, domain: domain))
         }
     }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a directory of an organization; prints its id.")
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         @Option(help: "The owning organization's id.") var organization: String
         @Option(help: "The directory's name.") var name: String
         func run() throws {
-            let store = try TokenCommand.openStore(data)
+            let store = try location.openExistingStore()
             guard DirectoryAdmin.organizationExists(store, organization) else {
                 throw ValidationError("no organization \(organization)")
             }
@@ -38,13 +38,13 @@ struct DirectoryCommand: ParsableCommand {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an API key of an organization; prints it once (first line).")
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         @Option(help: "The organization's id.") var organization: String
         @Option(help: "Comma-separated permission names (see `directory permissions`), or generic_directory:* for all.")
         var permissions: String
         @Option(help: "A label for the key.") var name: String = "directory key"
         func run() throws {
-            let store = try TokenCommand.openStore(data)
+            let store = try location.openExistingStore()
             guard DirectoryAdmin.organizationExists(store, organization) else {
                 throw ValidationError("no organization \(organization)")
             }
@@ -70,9 +70,9 @@ struct DirectoryCommand: ParsableCommand {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load a demo directory and print KEY=VALUE lines with an all-permissions key.")
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         func run() throws {
-            let result = try DirectoryAdmin.demo(try TokenCommand.openStore(data))
+            let result = try DirectoryAdmin.demo(try location.openExistingStore())
             print("DIRECTORY_KEY=\(result.key)")
             print("DIRECTORY_ID=\(result.directory)")
             print("DIRECTORY_ORGANIZATION=\(result.organization)")

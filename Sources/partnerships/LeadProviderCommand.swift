@@ -23,7 +23,7 @@ struct LeadProviderCommand: ParsableCommand {
             discussion:
                 "JSON: an array of objects with the staff endpoint fields. CSV: a header row with those names; list cells use ';'. All rows or none."
         )
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         @Option(help: "What the file holds: \(ReferenceData.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var kind: String
         @Argument(help: "A .json or .csv file.") var file: String
@@ -53,7 +53,7 @@ struct LeadProviderCommand: ParsableCommand {
                     return object
                 }
             }
-            let store = try TokenCommand.openStore(data)
+            let store = try location.openExistingStore()
             let ids = try ReferenceData.importRows(rows, kind: kind, into: store)
             print("imported \(ids.count) \(kind.rawValue)")
         }
@@ -66,10 +66,10 @@ struct LeadProviderCommand: ParsableCommand {
             discussion:
                 "Prints shell assignments: LEAD_PROVIDER_TOKEN, PARTNERS_USER_TOKEN, STAFF_TOKEN (both APIs' staff endpoints), ids to try."
         )
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
 
         func run() throws {
-            let store = try TokenCommand.openStore(data)
+            let store = try location.openExistingStore()
             var loaded = false
             if LeadProviderDemoData.isEmpty(store) {
                 let world = try LeadProviderDemoData.load(into: store)

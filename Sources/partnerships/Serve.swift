@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import Server
+import Settings
 import Store
 import WorkerPool
 
@@ -8,142 +9,197 @@ import WorkerPool
     import Glibc
 #endif
 
-/// Options a worker needs; the supervisor passes them on to every worker it starts.
+/// Options a worker needs; the supervisor passes every one of them to every worker it starts (a
+/// worker reads no config file and no PARTNERSHIPS_* setting of its own).
 struct WorkerArguments: ParsableArguments {
-    @Option(help: "Folder of the JSON store (created if missing).")
-    var data: String = "state/data"
+    @Option(help: "Folder of the JSON store.")
+    var data: String = Knob.data.defaultValue!
 
     @Option(help: "Largest request body accepted, in bytes (413 above).")
-    var bodyLimit: Int = 1 << 20
+    var bodyLimit: Int = Int(Knob.bodyLimit.defaultValue!)!
 
     @Option(help: "A worker exits after this many requests and is replaced (0: never).")
-    var maxRequests: Int = 10_000
+    var maxRequests: Int = Int(Knob.maxRequests.defaultValue!)!
 
     @Flag(help: "Mount /_test/* routes used by the end-to-end tests. Never in production.")
     var enableTestRoutes = false
-
-    var forwarded: [String] {
-        ["--data", data, "--body-limit", String(bodyLimit), "--max-requests", String(maxRequests)]
-            + (enableTestRoutes ? ["--enable-test-routes"] : [])
-    }
 }
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the supervisor: bind the FastCGI socket and keep a pool of workers on it.",
         discussion: """
+            Every setting but --enable-test-routes can also come from a PARTNERSHIPS_* environment \
+            variable or a config file (--config FILE or $PARTNERSHIPS_CONFIG; see deploy/partnerships.conf.example); \
+            a flag wins over the variable, the variable over the file, the file over the default. The \
+            store's folder is created with an empty store if it holds none.
+
             Signals: SIGTERM/SIGQUIT/SIGINT stop gracefully (in-flight requests finish); SIGHUP reloads \
-            gracefully (new workers start before old ones leave; a rebuilt binary is picked up); SIGUSR1 \
-            reopens the log file.
+            gracefully (new workers start before old ones leave; a rebuilt binary is picked up; the \
+            settings stay those read at start); SIGUSR1 reopens the log file.
             """
     )
 
-    @Option(help: "Where to listen: unix:/path/to.sock or 127.0.0.1:PORT.")
-    var listen: String = "unix:state/run/partnerships.sock"
+    @OptionGroup var location: StoreLocation
 
-    @Option(help: "Group that may connect to the unix socket (mode 0660), e.g. www-data.")
+    @Option(help: ArgumentHelp(Knob.listen.help("Where to listen: unix:/path/to.sock or 127.0.0.1:PORT.")))
+    var listen: String?
+
+    @Option(
+        help: ArgumentHelp(
+            Knob.socketGroup.help(
+                "Group that may connect to the unix socket (mode 0660), e.g. www-data.", default: "default: none")))
     var socketGroup: String?
 
-    @Option(help: "Number of worker processes (default: number of cores).")
+    @Option(help: ArgumentHelp(Knob.workers.help("Number of worker processes.", default: "default: number of cores")))
     var workers: Int?
 
-    @Option(help: "Seconds a request may run before its worker is killed and replaced.")
-    var requestTimeout: Double = 30
+    @Option(
+        help: ArgumentHelp(Knob.maxRequests.help("A worker exits after this many requests and is replaced (0: never)."))
+    )
+    var maxRequests: Int?
+
+    @Option(help: ArgumentHelp(Knob.bodyLimit.help("Largest request body accepted, in bytes (413 above).")))
+    var bodyLimit: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            Knob.requestTimeout.help("Seconds a request may run before its worker is killed and replaced.")))
+    var requestTimeout: Double?
 
     @Option(
         name: .customLong("slow-request-ms"),
-        help: "Requests running at least this many milliseconds count as slow in /status and are logged (0: never).")
-    var slowRequestMilliseconds: Int = 1000
-
-    @Option(help: "The pool's name in /status, to tell several pools on one host apart (letters, digits, . _ -).")
-    var poolName: String = "partnerships"
-
-    @Option(
-        help: """
-            Connections the socket queues while every worker is busy (listen backlog). When the queue is \
-            full, Linux refuses a unix-socket connect at once and nginx answers 503 with Retry-After.
-            """)
-    var backlog: Int = 64
-
-    @Option(help: "Seconds a graceful stop or reload waits for in-flight requests.")
-    var gracePeriod: Double = 35
-
-    @Option(name: .customLong("run-dir"), help: "Folder for the scoreboard and the pid file.")
-    var runDirectory: String = "state/run"
-
-    @Option(help: "Log file (JSON lines); '-' for stderr.")
-    var log: String = "-"
+        help: ArgumentHelp(
+            Knob.slowRequestMilliseconds.help(
+                "Requests running at least this many milliseconds count as slow in /status and are logged (0: never)."))
+    )
+    var slowRequestMilliseconds: Int?
 
     @Option(
-        help: """
-            Lowest level logged, by the supervisor and every process it starts: trace, debug, info, notice, \
-            warning, error, critical (default: $PARTNERSHIPS_LOG_LEVEL, else info).
-            """)
+        help: ArgumentHelp(
+            Knob.poolName.help(
+                "The pool's name in /status, to tell several pools on one host apart (letters, digits, . _ -).")))
+    var poolName: String?
+
+    @Option(
+        help: ArgumentHelp(
+            Knob.backlog.help(
+                """
+                Connections the socket queues while every worker is busy (listen backlog). When the queue is \
+                full, Linux refuses a unix-socket connect at once and nginx answers 503 with Retry-After.
+                """)))
+    var backlog: Int?
+
+    @Option(
+        help: ArgumentHelp(Knob.gracePeriod.help("Seconds a graceful stop or reload waits for in-flight requests.")))
+    var gracePeriod: Double?
+
+    @Option(
+        name: .customLong("run-dir"),
+        help: ArgumentHelp(Knob.runDirectory.help("Folder for the scoreboard and the pid file.")))
+    var runDirectory: String?
+
+    @Option(help: ArgumentHelp(Knob.logFile.help("Log file (JSON lines); '-' for stderr.")))
+    var log: String?
+
+    @Option(
+        help: ArgumentHelp(
+            Knob.logLevel.help(
+                "Lowest level logged, by the supervisor and every process it starts: trace, debug, info, notice, warning, error, critical."
+            )))
     var logLevel: Logger.Level?
 
-    @Option(help: "Journal bytes after which the supervisor starts a background compaction.")
-    var compactionThreshold: Int = StoreOptions().compactionThreshold
+    @Option(
+        help: ArgumentHelp(
+            Knob.compactionThreshold.help("Journal bytes after which the supervisor starts a background compaction.")))
+    var compactionThreshold: Int?
 
-    @OptionGroup var worker: WorkerArguments
+    @Flag(help: "Mount /_test/* routes used by the end-to-end tests. Never in production.")
+    var enableTestRoutes = false
 
-    func validate() throws {
-        guard ListenAddress.parse(listen) != nil else {
-            throw ValidationError("--listen must be unix:/path or HOST:PORT")
-        }
-        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256") }
-        guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
-        guard slowRequestMilliseconds >= 0 else { throw ValidationError("--slow-request-ms must be 0 or more") }
-        guard !poolName.isEmpty, poolName.utf8.count <= 64,
-            poolName.utf8.allSatisfy({ $0 < 0x80 && (isalnum(Int32($0)) != 0 || "._-".utf8.contains($0)) })
-        else { throw ValidationError("--pool-name must be 1 to 64 letters, digits, '.', '_' or '-'") }
-        guard (1...65_535).contains(backlog) else { throw ValidationError("--backlog must be between 1 and 65535") }
+    /// The options given on the command line, as the resolver takes them.
+    var flags: [Knob: String] {
+        var flags: [Knob: String] = [:]
+        flags[.listen] = listen
+        flags[.socketGroup] = socketGroup
+        flags[.workers] = workers.map { String($0) }
+        flags[.maxRequests] = maxRequests.map { String($0) }
+        flags[.bodyLimit] = bodyLimit.map { String($0) }
+        flags[.requestTimeout] = requestTimeout.map { String($0) }
+        flags[.slowRequestMilliseconds] = slowRequestMilliseconds.map { String($0) }
+        flags[.poolName] = poolName
+        flags[.backlog] = backlog.map { String($0) }
+        flags[.gracePeriod] = gracePeriod.map { String($0) }
+        flags[.runDirectory] = runDirectory
+        flags[.logFile] = log
+        flags[.logLevel] = logLevel?.rawValue
+        flags[.compactionThreshold] = compactionThreshold.map { String($0) }
+        return flags
     }
 
     func run() throws {
+        let settings = try location.settings(flags: flags)
+        // Every process this one starts gets its settings as flags: none reads the file again
+        // (an edit while the pool runs takes effect at the next start, never halfway).
+        unsetenv(Settings.configVariable)
+        let data = settings.text(.data)!
+        let runDirectory = settings.text(.runDirectory)!
+        let log = settings.text(.logFile)!
+        let listen = settings.text(.listen)!
         LogSetup.output.component = "supervisor"
-        if let logLevel { LogSetup.setLevel(logLevel) }
+        LogSetup.setLevel(Logger.Level(rawValue: settings.text(.logLevel)!.lowercased())!)
         if log != "-" { try LogSetup.open(absolutePath(log)) }
         LogSetup.passOn(file: log == "-" ? nil : absolutePath(log))
         let logger = Logger(label: "partnerships.serve")
+        if let file = settings.configFile {
+            logger.info("settings read", metadata: ["config": .string(absolutePath(file))])
+        }
         try makeDirectories(runDirectory)
-        try makeDirectories(worker.data)
+        try makeDirectories(data)
         // Open (and recover) the store once before any worker starts, checking the whole data file:
         // a damaged store refuses to start here, with the file and byte, instead of workers crash-looping.
         // The supervisor keeps no store open afterwards: it only watches the head for compaction.
+        // A folder without a store gets a new empty one (serve, like `store init`, creates it).
         let compactionWatch: CompactionWatch
         do {
             let started = Scoreboard.monotonicNanoseconds()
             let notes = try Store.recoverForStart(
-                directory: absolutePath(worker.data), indexes: ServerAssembly.allIndexes(), verifyData: true)
+                directory: absolutePath(data), indexes: ServerAssembly.allIndexes(), verifyData: true)
             for note in notes { logger.warning("store recovery", metadata: ["note": .string(note)]) }
             logger.info(
                 "store checked",
                 metadata: [
-                    "data": .string(worker.data), "ms": "\((Scoreboard.monotonicNanoseconds() - started) / 1_000_000)",
+                    "data": .string(data), "ms": "\((Scoreboard.monotonicNanoseconds() - started) / 1_000_000)",
                 ])
-            compactionWatch = try CompactionWatch(directory: absolutePath(worker.data), threshold: compactionThreshold)
+            compactionWatch = try CompactionWatch(
+                directory: absolutePath(data), threshold: settings.int(.compactionThreshold)!)
         } catch {
-            logger.error(
-                "the store cannot be opened; not starting", error: error, metadata: ["data": .string(worker.data)])
-            throw RefusedToStart(message: "the store in \(worker.data) cannot be opened: \(error)")
+            logger.error("the store cannot be opened; not starting", error: error, metadata: ["data": .string(data)])
+            throw CommandFailure(message: "the store in \(data) cannot be opened: \(error)")
         }
         let address = ListenAddress.parse(
             listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
-            mode: 0o660, group: socketGroup)!
-        let socket = try ListenSocket.bind(address, backlog: Int32(backlog))
+            mode: 0o660, group: settings.text(.socketGroup))!
+        let socket = try ListenSocket.bind(address, backlog: Int32(settings.int(.backlog)!))
+        // Workers do not share the supervisor's idea of the current folder forever: absolute paths.
+        let workerArguments =
+            [
+                "--data", absolutePath(data), "--body-limit", String(settings.int(.bodyLimit)!),
+                "--max-requests", String(settings.int(.maxRequests)!),
+            ] + (enableTestRoutes ? ["--enable-test-routes"] : [])
         var configuration = PoolConfiguration(
-            workerCommand: [executablePath(), "worker"] + WorkerArguments.absolutized(worker).forwarded,
+            workerCommand: [executablePath(), "worker"] + workerArguments,
             scoreboardPath: absolutePath(runDirectory + "/scoreboard"))
-        configuration.workers = workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        configuration.maxRequests = worker.maxRequests
-        configuration.requestTimeout = requestTimeout
-        configuration.slowRequestMilliseconds = slowRequestMilliseconds
-        configuration.poolName = poolName
-        configuration.gracePeriod = gracePeriod
+        configuration.workers = settings.int(.workers) ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        configuration.maxRequests = settings.int(.maxRequests)!
+        configuration.requestTimeout = settings.double(.requestTimeout)!
+        configuration.slowRequestMilliseconds = settings.int(.slowRequestMilliseconds)!
+        configuration.poolName = settings.text(.poolName)!
+        configuration.gracePeriod = settings.double(.gracePeriod)!
         configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
         configuration.reopenLog = { try LogSetup.output.reopen() }
         configuration.maintenanceCommand =
-            [executablePath(), "store", "compact", "--data", absolutePath(worker.data), "--background"]
+            [executablePath(), "store", "compact", "--data", absolutePath(data), "--background"]
             + (log == "-" ? [] : ["--log", absolutePath(log)])
         if case .tcp(let host, let port) = socket.address {
             print("listening on \(host):\(port)")
@@ -175,15 +231,6 @@ struct Worker: ParsableCommand {
     }
 }
 
-extension WorkerArguments {
-    /// Workers do not share the supervisor's idea of the current folder forever: pass absolute paths.
-    static func absolutized(_ arguments: WorkerArguments) -> WorkerArguments {
-        var copy = arguments
-        copy.data = absolutePath(arguments.data)
-        return copy
-    }
-}
-
 func makeDirectories(_ path: String) throws {
     var current = path.hasPrefix("/") ? "" : "."
     for component in path.split(separator: "/") {
@@ -192,10 +239,4 @@ func makeDirectories(_ path: String) throws {
             throw ValidationError("cannot create folder \(current): \(String(cString: strerror(errno)))")
         }
     }
-}
-
-/// Printed by ArgumentParser as `Error: <message>`, without the usage text a ValidationError adds.
-struct RefusedToStart: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }

@@ -13,12 +13,24 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Inspect and maintain the JSON store (safe while the server runs).",
-        subcommands: [Verify.self, Compact.self, Backup.self, Restore.self, Stats.self]
+        subcommands: [Init.self, Verify.self, Compact.self, Backup.self, Restore.self, Stats.self]
     )
 
-    struct Location: ParsableArguments {
-        @Option(help: "Folder of the JSON store.")
-        var data: String = "state/data"
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an empty store (and its folder); a store already there is left as it is.",
+            discussion:
+                "Only this and `serve` create a store: every other command refuses a folder that holds none.")
+        @OptionGroup var location: StoreLocation
+        func run() throws {
+            let folder = try location.folder()
+            if Store.exists(directory: folder) {
+                print("there is a store in \(folder) already; nothing done")
+                return
+            }
+            let store = try Store(directory: folder, indexes: ServerAssembly.allIndexes())
+            print("created an empty store in \(folder) (generation \(store.generation))")
+        }
     }
 
     struct Verify: ParsableCommand {
@@ -26,9 +38,10 @@ struct StoreCommand: ParsableCommand {
             abstract:
                 "Check the head, every line of the data file and journal, and the hint against its data file; exit 1 on damage."
         )
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreLocation
         func run() throws {
-            let (problems, notes) = Store.verify(directory: location.data, indexes: ServerAssembly.allIndexes())
+            let (problems, notes) = Store.verify(
+                directory: try location.requireStore(), indexes: ServerAssembly.allIndexes())
             notes.forEach { print($0) }
             if !problems.isEmpty {
                 problems.forEach { print("PROBLEM: \($0)") }
@@ -41,7 +54,7 @@ struct StoreCommand: ParsableCommand {
     struct Compact: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Merge the data file and the journal into a new generation now (writers keep going meanwhile).")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreLocation
         @Flag(help: "Started by the supervisor: JSON log lines, no progress.") var background = false
         @Option(help: "Log file for --background (JSON lines; default stderr).") var log: String?
         func run() throws {
@@ -53,7 +66,7 @@ struct StoreCommand: ParsableCommand {
                 // In the background the merge yields the CPU to the workers serving requests.
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             }
-            let store = try TokenCommand.openStore(location.data)
+            let store = try location.openExistingStore()
             let started = Scoreboard.monotonicNanoseconds()
             let showProgress = !background && isatty(2) != 0
             guard
@@ -90,10 +103,10 @@ struct StoreCommand: ParsableCommand {
 
     struct Backup: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a consistent copy of the store to FILE.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreLocation
         @Argument(help: "Backup file to write.") var file: String
         func run() throws {
-            let store = try TokenCommand.openStore(location.data)
+            let store = try location.openExistingStore()
             try store.backup(to: file)
             print("backup written to \(file) (sequence \(store.lastSequence))")
         }
@@ -105,14 +118,15 @@ struct StoreCommand: ParsableCommand {
             discussion:
                 "Atomic and safe while workers run: they reload the restored state on their next request. The current content is lost unless you back it up first."
         )
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreLocation
         @Argument(help: "Backup file to restore.") var file: String
         @Flag(help: "Confirm that the current content may be replaced.") var force = false
         func run() throws {
+            let folder = try location.folder()
             guard force else {
-                throw ValidationError("restore replaces everything in \(location.data): add --force to confirm")
+                throw ValidationError("restore replaces everything in \(folder): add --force to confirm")
             }
-            let store = try TokenCommand.openStore(location.data)
+            let store = try location.openExistingStore()
             try store.restore(from: file)
             print("restored \(file): generation \(store.generation)")
         }
@@ -120,9 +134,9 @@ struct StoreCommand: ParsableCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Generation, records per collection, file sizes.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreLocation
         func run() throws {
-            let store = try TokenCommand.openStore(location.data)
+            let store = try location.openExistingStore()
             let stats = try store.statistics()
             let report: JSON = [
                 "generation": .int(stats.generation), "epoch": .int(stats.epoch),

@@ -12,17 +12,10 @@ struct TokenCommand: ParsableCommand {
         subcommands: [Create.self, List.self, Revoke.self]
     )
 
-    /// Commands attach to the store the way workers do: a running stack's supervisor recovered it,
-    /// and a command that replayed the journal under the exclusive lock (as recovery does) would
-    /// hold up every write meanwhile. A store that needs repair is still recovered.
-    static func openStore(_ data: String) throws -> Store {
-        try Store(directory: data, indexes: ServerAssembly.allIndexes(), options: StoreOptions(recoverOnOpen: false))
-    }
-
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a token and print it once (first line of stdout).")
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         @Option(help: "A Lead Provider API token for this lead provider id.") var leadProvider: String?
         @Option(help: "A staff token with this name (Lead Provider and Partners APIs).") var staff: String?
         @Option(help: "A Partners API token for this user id.") var partnersUser: Int?
@@ -35,7 +28,7 @@ struct TokenCommand: ParsableCommand {
         }
 
         func run() throws {
-            let store = try TokenCommand.openStore(data)
+            let store = try location.openExistingStore()
             let principal: any TokenPrincipal
             if let leadProvider {
                 guard LeadProviderFamily.leadProviderExists(leadProvider, in: store) else {
@@ -59,9 +52,9 @@ struct TokenCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (never the tokens themselves).")
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         func run() throws {
-            for info in Tokens.list(in: try TokenCommand.openStore(data)) {
+            for info in Tokens.list(in: try location.openExistingStore()) {
                 let state = info.revokedAt == nil ? "active" : "revoked \(info.revokedAt!)"
                 print(
                     "\(info.id)  \(Tokens.describe(info.principal))  \"\(info.name)\"  created \(info.createdAt)  last used \(info.lastUsedAt ?? "never")  \(state)"
@@ -73,10 +66,10 @@ struct TokenCommand: ParsableCommand {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a token by its id; effective on the next request.")
-        @Option(help: "Folder of the JSON store.") var data: String = "state/data"
+        @OptionGroup var location: StoreLocation
         @Argument(help: "Token id (from `token list`).") var id: String
         func run() throws {
-            guard try Tokens.revoke(in: try TokenCommand.openStore(data), id: id) else {
+            guard try Tokens.revoke(in: try location.openExistingStore(), id: id) else {
                 throw ValidationError("no token \(id)")
             }
             print("revoked \(id)")
