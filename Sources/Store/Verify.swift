@@ -10,8 +10,9 @@ extension Store {
     /// every index entry), every journal entry against the acknowledged length. `problems` are
     /// what makes an open refuse (same messages); `notes` include what an open repairs by itself
     /// (a torn unacknowledged tail, a hint to rebuild).
+    /// `progress` gets (bytes of the data file read, its size) now and then while it is scanned.
     public static func verify(
-        directory: String, indexes: [IndexDefinition] = []
+        directory: String, indexes: [IndexDefinition] = [], progress: ((Int, Int) -> Void)? = nil
     ) -> (problems: [String], notes: [String]) {
         var notes: [String] = []
         do {
@@ -30,9 +31,13 @@ extension Store {
                 }
                 let data = try MappedFile(path: "\(directory)/\(dataName)")
                 var scanned: [String: [(String, Int)]] = [:]
+                var records = 0
                 let header = try DataFileReader.scan(data) { collection, id, location, _ in
                     scanned[collection, default: []].append((id, location.lineOffset))
+                    records += 1
+                    if records % 20_000 == 0 { progress?(location.lineOffset, data.size) }
                 }
+                progress?(data.size, data.size)
                 lastSequence = header.sequence
                 total = header.records
                 notes.append("\(dataName): \(header.records) records, sequence \(header.sequence), \(data.size) bytes")

@@ -39,9 +39,13 @@ struct StoreCommand: ParsableCommand {
                 "Check the head, every line of the data file and journal, and the hint against its data file; exit 1 on damage."
         )
         @OptionGroup var location: StoreLocation
+        @OptionGroup var progress: ProgressOptions
         func run() throws {
+            let report = progress.report("verify: data file", unit: .bytes)
             let (problems, notes) = Store.verify(
-                directory: try location.requireStore(), indexes: ServerAssembly.allIndexes())
+                directory: try location.requireStore(), indexes: ServerAssembly.allIndexes(), progress: report?.callback
+            )
+            report?.finish()
             notes.forEach { print($0) }
             if !problems.isEmpty {
                 problems.forEach { print("PROBLEM: \($0)") }
@@ -57,6 +61,7 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var location: StoreLocation
         @Flag(help: "Started by the supervisor: JSON log lines, no progress.") var background = false
         @Option(help: "Log file for --background (JSON lines; default stderr).") var log: String?
+        @OptionGroup var progress: ProgressOptions
         func run() throws {
             if let log { try LogSetup.open(log) }
             let logger = Logger(label: "partnerships.compactor")
@@ -68,14 +73,8 @@ struct StoreCommand: ParsableCommand {
             }
             let store = try location.openExistingStore()
             let started = Scoreboard.monotonicNanoseconds()
-            let showProgress = !background && isatty(2) != 0
-            guard
-                let report = try store.compact(
-                    progress: showProgress
-                        ? { done, total in
-                            writeStandardError("\r  \(done) / \(total) records")
-                        } : nil)
-            else {
+            let line = background ? nil : progress.report("compact", unit: .records)
+            guard let report = try store.compact(progress: line?.callback) else {
                 if background {
                     logger.info("compaction skipped: another one is running")
                 } else {
@@ -83,7 +82,7 @@ struct StoreCommand: ParsableCommand {
                 }
                 return
             }
-            if showProgress { writeStandardError("\n") }
+            line?.finish()
             let milliseconds = (Scoreboard.monotonicNanoseconds() - started) / 1_000_000
             if background {
                 logger.info(
@@ -105,9 +104,12 @@ struct StoreCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a consistent copy of the store to FILE.")
         @OptionGroup var location: StoreLocation
         @Argument(help: "Backup file to write.") var file: String
+        @OptionGroup var progress: ProgressOptions
         func run() throws {
             let store = try location.openExistingStore()
-            try store.backup(to: file)
+            let line = progress.report("backup", unit: .records)
+            try store.backup(to: file, progress: line?.callback)
+            line?.finish()
             print("backup written to \(file) (sequence \(store.lastSequence))")
         }
     }
