@@ -11,7 +11,7 @@ let package = Package(
     name: "Partnerships",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "partnerships", targets: ["partnerships"]),
+        .executable(name: "partnerships", targets: ["partnerships"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,42 +43,77 @@ let package = Package(
         .target(name: "WorkerPool", dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
         // data file (ids, offsets, index keys), an fsynced journal, all shared by every worker.
-        .target(name: "Store", dependencies: ["JSON", "CSystemShims", "CZlib", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Store",
+            dependencies: ["JSON", "CSystemShims", "CZlib", .product(name: "Logging", package: "swift-log")]),
         // What every API family shares: request context, family protocol, auth, pagination, schemas.
-        .target(name: "APICore", dependencies: ["HTTP", "JSON", "Store", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "APICore",
+            dependencies: ["HTTP", "JSON", "Store", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // Lead Provider API v3 (seed 001).
-        .target(name: "LeadProviderAPI", dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "LeadProviderAPI",
+            dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
         // Partners API v1 (seed 000).
-        .target(name: "PartnersAPI", dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "PartnersAPI",
+            dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
         // Directory API (seed 002).
-        .target(name: "DirectoryAPI", dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "DirectoryAPI",
+            dependencies: ["APICore", "HTTP", "JSON", "Store", .product(name: "Logging", package: "swift-log")]),
         // Glue of one worker: FastCGI request -> HTTP router -> handlers -> response.
-        .target(name: "Server", dependencies: ["FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
-                                         .product(name: "Logging", package: "swift-log")]),
-        .executableTarget(name: "partnerships", dependencies: [
-            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI", "JSONLogging", "Settings",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI",
+                "DirectoryAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // One progress line on a terminal for long commands (count, rate, time left); quiet otherwise.
+        .target(
+            name: "TerminalProgress", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "partnerships",
+            dependencies: [
+                "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
+                "JSONLogging", "Settings",
+                "TerminalProgress", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The benchmarks (`store benchmark`, `bench-seed` for deploy/loadtest): their own executable,
         // not in the production binary. Built with `swift build --product partnerships-bench`.
-        .executableTarget(name: "partnerships-bench", dependencies: [
-            "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Benchmarks/PartnershipsBench"),
+        .executableTarget(
+            name: "partnerships-bench",
+            dependencies: [
+                "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "TerminalProgress",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Benchmarks/PartnershipsBench"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
-        .testTarget(name: "JSONLoggingTests", dependencies: ["JSONLogging", "JSON", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "JSONLoggingTests",
+            dependencies: ["JSONLogging", "JSON", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),
         // A writer process the store tests start, kill and race against each other.
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),
-        .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "FastCGI", .product(name: "HTTPTypes", package: "swift-http-types")]),
+        .testTarget(
+            name: "WorkerPoolTests",
+            dependencies: ["WorkerPool", "FastCGI", .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore", "JSON", "Store", "HTTP"]),
         // The whole application in-process (temporary store, tokens, requests): each family's rules in milliseconds.
-        .target(name: "TestClient", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store"], path: "Tests/TestClient"),
-        .testTarget(name: "LeadProviderAPITests", dependencies: ["LeadProviderAPI", "PartnersAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
-        .testTarget(name: "PartnersAPITests", dependencies: ["PartnersAPI", "LeadProviderAPI", "APICore", "HTTP", "JSON", "TestClient"]),
-        .testTarget(name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
+        .target(
+            name: "TestClient", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store"], path: "Tests/TestClient"),
+        .testTarget(
+            name: "LeadProviderAPITests",
+            dependencies: ["LeadProviderAPI", "PartnersAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
+        .testTarget(
+            name: "PartnersAPITests",
+            dependencies: ["PartnersAPI", "LeadProviderAPI", "APICore", "HTTP", "JSON", "TestClient"]),
+        .testTarget(
+            name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
     ]
 )

@@ -4,6 +4,7 @@ import JSON
 import LeadProviderAPI
 import Server
 import Store
+import TerminalProgress
 
 #if canImport(Glibc)
     import Glibc
@@ -37,6 +38,8 @@ struct BenchSeedCommand: ParsableCommand {
     /// The open cohorts creates use; the Lua scripts know them too (deploy/load/lib.lua).
     static let cohorts = ["2025", "2026"]
     /// Provider 0 owns the listed partnerships, provider 1 the update targets; 2... create.
+    @OptionGroup var progress: ProgressOptions
+
     var providers: Int { 2 + creators }
     static let deliveryPartners = 3
 
@@ -93,7 +96,9 @@ struct BenchSeedCommand: ParsableCommand {
         }
         try ReferenceData.importRows(links, kind: .links, into: store)
         // Schools in batches: one transaction each, so no single journal line gets huge.
+        let schoolsLine = progress.report("bench-seed: schools", unit: .records)
         for batchStart in stride(from: 0, to: schools, by: 5_000) {
+            schoolsLine?.update(batchStart, of: schools)
             try ReferenceData.importRows(
                 (batchStart..<min(schools, batchStart + 5_000)).map { i in
                     [
@@ -106,9 +111,15 @@ struct BenchSeedCommand: ParsableCommand {
                 }, kind: .schools, into: store)
         }
 
+        schoolsLine?.update(schools, of: schools)
+        schoolsLine?.finish()
+
         func seedPartnerships(provider: Int, count: Int) throws -> [String] {
-            try (0..<count).map { i in
-                try ReferenceData.createPartnership(
+            let line = progress.report("bench-seed: partnerships of lead provider \(provider)", unit: .records)
+            defer { line?.finish() }
+            return try (0..<count).map { i in
+                line?.update(i + 1, of: count)
+                return try ReferenceData.createPartnership(
                     in: store, leadProvider: Self.provider(provider), school: Self.school(i % schools),
                     deliveryPartner: Self.deliveryPartner(0), cohort: years[i / schools])
             }
@@ -116,7 +127,9 @@ struct BenchSeedCommand: ParsableCommand {
         let listed = try seedPartnerships(provider: 0, count: partnerships)
         let updateTargetIDs = try seedPartnerships(provider: 1, count: updateTargets)
         // One durable snapshot: the loading writes above were not fsynced.
-        try store.compact()
+        let compactLine = progress.report("bench-seed: compact", unit: .records)
+        try store.compact(progress: compactLine?.callback)
+        compactLine?.finish()
         try writeLines(listed.prefix(1_000), to: ids + "/list-ids.txt")
         try writeLines(updateTargetIDs[...], to: ids + "/update-ids.txt")
 

@@ -18,12 +18,8 @@ def store(tmp_path_factory):
     return data
 
 
-def run(store, *args, terminal):
-    """The command's (exit status, stdout, stderr); stderr is a pseudo-terminal when `terminal`."""
-    command = [str(BINARY), *args, "--data", str(store)]
-    if not terminal:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        return result.returncode, result.stdout, result.stderr
+def on_terminal(command):
+    """Runs `command` with stderr on a pseudo-terminal: (exit status, stdout, what the terminal got)."""
     leader, follower = pty.openpty()
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, text=True)
@@ -41,6 +37,15 @@ def run(store, *args, terminal):
         return process.returncode, stdout, seen.decode(errors="replace")
     finally:
         os.close(leader)
+
+
+def run(store, *args, terminal):
+    """The command's (exit status, stdout, stderr); stderr is a pseudo-terminal when `terminal`."""
+    command = [str(BINARY), *args, "--data", str(store)]
+    if terminal:
+        return on_terminal(command)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return result.returncode, result.stdout, result.stderr
 
 
 @pytest.mark.parametrize("args, label, unit", [
@@ -63,3 +68,15 @@ def test_no_progress_without_a_terminal_or_with_quiet(store, tmp_path, args):
     status, stdout, stderr = run(store, *args, "--quiet", terminal=True)
     assert status == 0, stdout + stderr
     assert "/s" not in stderr, repr(stderr)
+
+
+def test_bench_seed_shows_each_phase_on_a_terminal_and_keeps_stdout_for_its_variables(tmp_path):
+    bench = BINARY.parent / "partnerships-bench"
+    assert bench.exists(), f"{bench} not built (swift build --build-tests builds it)"
+    command = [str(bench), "bench-seed", "--data", str(tmp_path / "data"), "--schools", "300", "--partnerships", "300",
+               "--update-targets", "10", "--creators", "1", "--ids", str(tmp_path)]
+    status, stdout, stderr = on_terminal(command)
+    assert status == 0, stderr
+    for phase in ("bench-seed: schools", "bench-seed: partnerships of lead provider 0", "bench-seed: compact"):
+        assert phase in stderr, repr(stderr)
+    assert "STAFF_TOKEN=" in stdout and "bench-seed" not in stdout

@@ -3,6 +3,7 @@ import JSON
 import Logging
 import Server
 import Store
+import TerminalProgress
 import WorkerPool
 
 #if canImport(Glibc)
