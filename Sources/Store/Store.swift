@@ -932,6 +932,12 @@ public struct Transaction {
     private var overlay: [String: [String: JSON]] = [:]
     private var deleted: [String: Set<String>] = [:]
     private var sequenceOverlay: [String: Int] = [:]
+    /// This transaction's puts under each index key (collection -> index -> key -> ids, in put
+    /// order), kept as they happen: a lookup inside a big transaction (an import checking each
+    /// row's uniqueness) costs the rows under its key, not a pass over every row put so far.
+    private var pendingIDs: [String: [String: [String: [String]]]] = [:]
+    /// The index keys each pending record was filed under (collection -> id -> index -> keys).
+    private var pendingKeys: [String: [String: [String: [String]]]] = [:]
     public private(set) var operations: [JSON] = []
 
     init(view: StoreView) { self.view = view }
@@ -951,25 +957,44 @@ public struct Transaction {
     /// Index lookup that also sees this transaction's puts and deletes.
     public func lookup(_ collection: String, index: String, key: String) -> [String] {
         var ids = view.lookup(collection, index: index, key: key)
-        let touched = Set(overlay[collection]?.keys.map { $0 } ?? []).union(deleted[collection] ?? [])
-        guard !touched.isEmpty else { return ids }
-        ids.removeAll { touched.contains($0) }
-        if let definition = view.definitions[collection]?.first(where: { $0.name == index }) {
-            for (id, value) in overlay[collection] ?? [:] where definition.keys(value).contains(key) { ids.append(id) }
-        }
-        return ids
+        let puts = overlay[collection] ?? [:]
+        let gone = deleted[collection] ?? []
+        guard !puts.isEmpty || !gone.isEmpty else { return ids }
+        // The stored versions of records this transaction changed no longer count: their pending
+        // versions (under whatever keys they have now) take their place.
+        ids.removeAll { puts[$0] != nil || gone.contains($0) }
+        return ids + (pendingIDs[collection]?[index]?[key] ?? [])
     }
 
     public mutating func put(_ collection: String, _ id: String, _ value: JSON) {
+        unfile(collection, id)
+        for definition in view.definitions[collection] ?? [] {
+            var seen = Set<String>()
+            let keys = definition.keys(value).filter { seen.insert($0).inserted }  // a record is listed once per key
+            pendingKeys[collection, default: [:]][id, default: [:]][definition.name] = keys
+            for key in keys {
+                pendingIDs[collection, default: [:]][definition.name, default: [:]][key, default: []].append(id)
+            }
+        }
         overlay[collection, default: [:]][id] = value
         deleted[collection]?.remove(id)
         operations.append(["op": "put", "c": .string(collection), "id": .string(id), "v": value])
     }
 
     public mutating func delete(_ collection: String, _ id: String) {
+        unfile(collection, id)
         overlay[collection]?[id] = nil
         deleted[collection, default: []].insert(id)
         operations.append(["op": "del", "c": .string(collection), "id": .string(id)])
+    }
+
+    /// Takes a pending record out of the index keys it was filed under (a second put of the same
+    /// record in one transaction, or its delete).
+    private mutating func unfile(_ collection: String, _ id: String) {
+        guard let filed = pendingKeys[collection]?.removeValue(forKey: id) else { return }
+        for (index, keys) in filed {
+            for key in keys { pendingIDs[collection]?[index]?[key]?.removeAll { $0 == id } }
+        }
     }
 
     /// The next value of a durable counter (1, 2, 3, ...): integer ids.
