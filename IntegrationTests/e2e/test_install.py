@@ -52,3 +52,198 @@ def test_render_writes_the_stack_config_into_the_state_folder_and_starts_nothing
 def test_render_refuses_an_unknown_option(tmp_path):
     result = run(REPO / "deploy" / "stack", "render", "--state", tmp_path / "s", "--no-such-option")
     assert result.returncode != 0 and "unknown option --no-such-option" in result.stderr
+
+
+# --- deploy/install --root -------------------------------------------------------------------
+
+# Debian 12's /etc/nginx/nginx.conf (its http block is where conf.d/*.conf lands: a directive the
+# site repeats at that level, e.g. sendfile, is an error there), with the paths an unprivileged
+# nginx -t can use.
+DEBIAN_NGINX_CONF = """
+worker_processes auto;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{
+    worker_connections 768;
+}}
+http {{
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+    ssl_prefer_server_ciphers on;
+    access_log {tmp}/access.log;
+    gzip on;
+    include {etc_nginx}/conf.d/*.conf;
+}}
+"""
+
+
+def install(root: Path, *args):
+    binary = Path(os.environ.get("PARTNERSHIPS_BINARY", REPO / ".build" / "debug" / "partnerships"))
+    result = run(REPO / "deploy" / "install", "--binary", binary, "--root", root, *args)
+    assert result.returncode == 0, f"deploy/install failed:\n{result.stderr}"
+    return result
+
+
+def config_values(path: Path) -> dict:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;" or "=" not in line:
+            continue
+        key, value = (part.strip() for part in line.split("=", 1))
+        values[key] = value
+    return values
+
+
+def unit_values(path: Path) -> dict:
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+@pytest.fixture
+def installed(tmp_path):
+    root = tmp_path / "root"
+    install(root)
+    return root
+
+
+def test_install_puts_every_file_in_place_and_the_pieces_fit_together(installed):
+    root = installed
+    binary = root / "usr/local/bin/partnerships"
+    assert os.access(binary, os.X_OK)
+    assert run(binary, "--version").returncode == 0
+    config = config_values(root / "etc/partnerships/partnerships.conf")
+    unit = unit_values(root / "etc/systemd/system/partnerships.service")
+    site = (root / "etc/nginx/conf.d/partnerships.conf").read_text()
+    logrotate = (root / "etc/logrotate.d/partnerships").read_text()
+
+    # The unit: its user, the config file, and nothing the config file should say.
+    assert unit["User"] == ["partnerships"]
+    assert unit["ExecStart"] == ["/usr/local/bin/partnerships serve --config /etc/partnerships/partnerships.conf"]
+    assert "--max-requests" not in (root / "etc/systemd/system/partnerships.service").read_text()
+    # The socket the pool listens on is the one the site talks to, in the unit's runtime folder.
+    assert config["listen"] == "unix:/run/partnerships/partnerships.sock"
+    assert "server unix:/run/partnerships/partnerships.sock;" in site
+    assert unit["RuntimeDirectory"] == ["partnerships"] and config["run_dir"] == "/run/partnerships"
+    assert config["socket_group"] == "www-data" and unit["SupplementaryGroups"] == ["www-data"]
+    assert unit["StateDirectory"] == ["partnerships"] and config["data"] == "/var/lib/partnerships"
+    assert unit["LogsDirectory"] == ["partnerships"] and config["log_file"] == "/var/log/partnerships/partnerships.log"
+    # logrotate: the pool's log folder, then SIGUSR1 to the pid file in the run folder.
+    assert logrotate.startswith("#") and "/var/log/partnerships/*.log {" in logrotate
+    assert 'kill -USR1 "$(cat /run/partnerships/partnerships.pid)"' in logrotate
+    assert "copytruncate" not in logrotate
+
+    # The site's snippets: in their own folder, including one another there; the certificate and
+    # the TLS policy apart; no test or benchmark routes.
+    snippets = root / "etc/nginx/snippets/partnerships"
+    names = {p.name for p in snippets.iterdir()}
+    assert {"tls-certificate.conf", "tls.conf", "fastcgi.conf", "api.conf"} <= names
+    assert not {"test-routes.conf", "bench-routes.conf"} & names
+    assert "ssl_certificate " in (snippets / "tls-certificate.conf").read_text()
+    assert "ssl_certificate" not in (snippets / "tls.conf").read_text()
+    assert "ssl_protocols" in (snippets / "tls.conf").read_text()
+    for text in [site, *(p.read_text() for p in snippets.iterdir())]:
+        assert not re.search(r"@[A-Z_]+@", text)
+        for include in re.findall(r"include\s+(\S+);", text):
+            assert include.startswith("snippets/partnerships/"), include
+            assert (root / "etc/nginx" / include).exists(), include
+    assert (root / "usr/local/share/doc/partnerships/partnerships.conf.example").exists()
+
+
+def test_install_keeps_the_operators_config_and_certificate_and_follows_the_config(tmp_path):
+    root = tmp_path / "root"
+    config = root / "etc/partnerships/partnerships.conf"
+    config.parent.mkdir(parents=True)
+    config.write_text("listen = unix:/run/pool/api.sock\nrun_dir = /run/pool\nlog_file = /var/log/pool/api.log\nrequest_timeout = 60\n")
+    certificate = root / "etc/nginx/snippets/partnerships/tls-certificate.conf"
+    certificate.parent.mkdir(parents=True)
+    certificate.write_text("ssl_certificate /etc/letsencrypt/live/x/fullchain.pem;\nssl_certificate_key /etc/letsencrypt/live/x/privkey.pem;\n")
+    install(root)
+    assert config.read_text().startswith("listen = unix:/run/pool/api.sock\n")
+    assert "letsencrypt" in certificate.read_text()
+    assert "server unix:/run/pool/api.sock;" in (root / "etc/nginx/conf.d/partnerships.conf").read_text()
+    assert "fastcgi_read_timeout 65s;" in (root / "etc/nginx/snippets/partnerships/fastcgi.conf").read_text()
+    logrotate = (root / "etc/logrotate.d/partnerships").read_text()
+    assert "/var/log/pool/*.log {" in logrotate and "/run/pool/partnerships.pid" in logrotate
+
+
+def test_install_refuses_a_config_whose_socket_nginx_cannot_reach(tmp_path):
+    root = tmp_path / "root"
+    config = root / "etc/partnerships/partnerships.conf"
+    config.parent.mkdir(parents=True)
+    config.write_text("listen = 127.0.0.1:9000\n")
+    binary = Path(os.environ.get("PARTNERSHIPS_BINARY", REPO / ".build" / "debug" / "partnerships"))
+    result = run(REPO / "deploy" / "install", "--binary", binary, "--root", root)
+    assert result.returncode != 0 and "absolute unix socket" in result.stderr
+
+
+def test_dry_run_lists_the_files_and_writes_nothing(tmp_path):
+    binary = Path(os.environ.get("PARTNERSHIPS_BINARY", REPO / ".build" / "debug" / "partnerships"))
+    result = run(REPO / "deploy" / "install", "--binary", binary, "--dry-run", "--root", tmp_path / "root")
+    assert result.returncode == 0, result.stderr
+    listed = result.stdout.split()
+    for path in ("/usr/local/bin/partnerships", "/etc/systemd/system/partnerships.service",
+                 "/etc/nginx/conf.d/partnerships.conf", "/etc/nginx/snippets/partnerships/tls.conf",
+                 "/etc/logrotate.d/partnerships", "/etc/partnerships/partnerships.conf"):
+        assert path in listed
+    assert not (tmp_path / "root").exists()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed (Debian package systemd)")
+def test_systemd_accepts_the_unit(installed, tmp_path):
+    # The unit names the binary by its real path; verify finds the installed copy in its place.
+    text = (installed / "etc/systemd/system/partnerships.service").read_text()
+    unit = tmp_path / "verify" / "partnerships.service"
+    unit.parent.mkdir()
+    unit.write_text(text.replace("ExecStart=/usr/local/bin/partnerships", f"ExecStart={installed}/usr/local/bin/partnerships"))
+    result = run("systemd-analyze", "verify", unit)
+    # Unknown keys and sections are only warnings: any output fails the test too.
+    assert result.returncode == 0 and not result.stderr.strip() and not result.stdout.strip(), \
+        f"systemd-analyze verify:\n{result.stdout}{result.stderr}"
+
+
+def test_the_system_nginx_accepts_the_site(installed, tmp_path):
+    etc_nginx = installed / "etc/nginx"
+    scratch = tmp_path / "nginx"
+    scratch.mkdir()
+    # A throwaway certificate in the certificate's own snippet (what the operator edits), and the
+    # site's access log where an unprivileged nginx may open it.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=localhost", "-keyout", str(scratch / "key.pem"), "-out", str(scratch / "cert.pem")],
+                   check=True, capture_output=True)
+    certificate = etc_nginx / "snippets/partnerships/tls-certificate.conf"
+    text = certificate.read_text()
+    assert "/etc/ssl/certs/ssl-cert-snakeoil.pem" in text
+    certificate.write_text(text.replace("/etc/ssl/certs/ssl-cert-snakeoil.pem", str(scratch / "cert.pem"))
+                           .replace("/etc/ssl/private/ssl-cert-snakeoil.key", str(scratch / "key.pem")))
+    logging = etc_nginx / "snippets/partnerships/logging.conf"
+    logging.write_text(logging.read_text().replace("/var/log/nginx/partnerships-access.log", str(scratch / "partnerships-access.log")))
+    main = etc_nginx / "nginx.conf"
+    main.write_text(DEBIAN_NGINX_CONF.format(tmp=scratch, etc_nginx=etc_nginx))
+    nginx_test(etc_nginx, main)
+
+
+def test_logrotate_accepts_its_file(installed, tmp_path):
+    if shutil.which("logrotate") is None:
+        pytest.skip("logrotate is not installed (Debian package logrotate; deploy/test installs it)")
+    import grp
+    import pwd
+    # The real user and log folder do not exist here: the current user's and a scratch folder.
+    user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "partnerships.log").write_text("{}\n")
+    text = (installed / "etc/logrotate.d/partnerships").read_text()
+    conf = tmp_path / "logrotate.conf"
+    conf.write_text(text.replace("/var/log/partnerships/", f"{logs}/").replace("partnerships partnerships", f"{user} {group}"))
+    conf.chmod(0o644)
+    result = run("logrotate", "-d", "-s", tmp_path / "logrotate.state", conf)
+    assert result.returncode == 0 and "error" not in result.stderr.lower(), f"logrotate -d:\n{result.stdout}{result.stderr}"
