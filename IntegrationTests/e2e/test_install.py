@@ -247,3 +247,33 @@ def test_logrotate_accepts_its_file(installed, tmp_path):
     conf.chmod(0o644)
     result = run("logrotate", "-d", "-s", tmp_path / "logrotate.state", conf)
     assert result.returncode == 0 and "error" not in result.stderr.lower(), f"logrotate -d:\n{result.stdout}{result.stderr}"
+
+
+def test_the_pool_starts_with_the_installed_config(installed, tmp_path):
+    """The config file the unit passes is one the binary accepts (an unknown key or a bad value
+    would stop serve at once); the unit's folders are replaced by scratch ones with flags, which
+    beat the file."""
+    import grp
+    import signal
+    import time
+    binary = installed / "usr/local/bin/partnerships"
+    run_dir, socket = tmp_path / "run", tmp_path / "run" / "partnerships.sock"
+    process = subprocess.Popen([str(binary), "serve", "--config", str(installed / "etc/partnerships/partnerships.conf"),
+                                "--listen", f"unix:{socket}", "--run-dir", str(run_dir), "--data", str(tmp_path / "data"),
+                                "--log", str(tmp_path / "partnerships.log"), "--workers", "1",
+                                "--socket-group", grp.getgrgid(os.getgid()).gr_name],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None and not (socket.exists() and (run_dir / "partnerships.pid").exists()):
+            time.sleep(0.05)
+        assert process.poll() is None, f"serve --config <installed config> exited:\n{process.stdout.read()}"
+        assert socket.exists() and (run_dir / "partnerships.pid").read_text().strip() == str(process.pid)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
