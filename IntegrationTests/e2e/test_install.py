@@ -156,6 +156,18 @@ def test_install_puts_every_file_in_place_and_the_pieces_fit_together(installed)
             assert include.startswith("snippets/partnerships/"), include
             assert (root / "etc/nginx" / include).exists(), include
     assert (root / "usr/local/share/doc/partnerships/partnerships.conf.example").exists()
+    # At the http level the site adds only what is its own: an access_log there would log every
+    # site of the system nginx, a directive Debian's nginx.conf sets (sendfile, ...) would repeat.
+    depth, http_level = 0, []
+    for line in site.splitlines():
+        if depth == 0:
+            http_level.append(line.split("#")[0])
+        depth += line.count("{") - line.count("}")
+    http_text = "\n".join(http_level)
+    assert "access_log" not in http_text and "access-log.conf" not in http_text
+    for directive in re.findall(r"^\s*([a-z_]+)\s", http_text, re.M):
+        assert directive in {"include", "limit_req_zone", "limit_conn_zone", "map", "upstream", "server"}, directive
+    assert site.count("include snippets/partnerships/access-log.conf;") == 2
 
 
 def test_install_keeps_the_operators_config_and_certificate_and_follows_the_config(tmp_path):
@@ -224,7 +236,7 @@ def test_the_system_nginx_accepts_the_site(installed, tmp_path):
     assert "/etc/ssl/certs/ssl-cert-snakeoil.pem" in text
     certificate.write_text(text.replace("/etc/ssl/certs/ssl-cert-snakeoil.pem", str(scratch / "cert.pem"))
                            .replace("/etc/ssl/private/ssl-cert-snakeoil.key", str(scratch / "key.pem")))
-    logging = etc_nginx / "snippets/partnerships/logging.conf"
+    logging = etc_nginx / "snippets/partnerships/access-log.conf"
     logging.write_text(logging.read_text().replace("/var/log/nginx/partnerships-access.log", str(scratch / "partnerships-access.log")))
     main = etc_nginx / "nginx.conf"
     main.write_text(DEBIAN_NGINX_CONF.format(tmp=scratch, etc_nginx=etc_nginx))
