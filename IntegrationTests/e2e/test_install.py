@@ -289,3 +289,75 @@ def test_the_pool_starts_with_the_installed_config(installed, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def test_the_installed_site_serves_the_installed_pool(tmp_path):
+    """The whole chain on loopback: nginx (Debian's nginx.conf, the installed site and snippets) in
+    front of `partnerships serve --config <the installed config>`, the config pointing the socket,
+    run dir, store and log into a scratch folder (the installer follows it)."""
+    import signal
+    import time
+    from conftest import free_port
+    root, scratch = tmp_path / "root", tmp_path / "scratch"
+    (scratch / "run").mkdir(parents=True)
+    config = root / "etc/partnerships/partnerships.conf"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"listen = unix:{scratch}/run/partnerships.sock\nrun_dir = {scratch}/run\n"
+                      f"data = {scratch}/data\nlog_file = {scratch}/partnerships.log\nworkers = 1\n")
+    https_port, http_port = free_port(), free_port()
+    install(root, "--https-port", https_port, "--http-port", http_port, "--cert", scratch / "cert.pem", "--key", scratch / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=localhost", "-keyout", str(scratch / "key.pem"), "-out", str(scratch / "cert.pem")],
+                   check=True, capture_output=True)
+    etc_nginx = root / "etc/nginx"
+    access = etc_nginx / "snippets/partnerships/access-log.conf"
+    access.write_text(access.read_text().replace("/var/log/nginx/partnerships-access.log", str(scratch / "access.log")))
+    # As root nginx's workers would be nobody, outside the scratch folders: root's own here.
+    user = "user root root;\n" if os.getuid() == 0 else ""
+    temp_paths = "".join(f"    {kind}_temp_path {scratch}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    main = etc_nginx / "nginx.conf"
+    main.write_text(user + DEBIAN_NGINX_CONF.format(tmp=scratch, etc_nginx=etc_nginx).replace("http {\n", "http {\n" + temp_paths, 1))
+    pool = subprocess.Popen([str(root / "usr/local/bin/partnerships"), "serve", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    nginx_started = False
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and pool.poll() is None and not (scratch / "run/partnerships.sock").exists():
+            time.sleep(0.05)
+        assert pool.poll() is None, f"serve exited:\n{pool.stdout.read()}"
+        started = run("nginx", "-p", etc_nginx, "-c", main)
+        assert started.returncode == 0, f"nginx did not start:\n{started.stderr}"
+        nginx_started = True
+        answer = None
+        while time.monotonic() < deadline:
+            answer = run("curl", "-sk", "--max-time", "2", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+                         f"https://localhost:{https_port}/healthz")
+            if answer.stdout.startswith("200"):
+                break
+            time.sleep(0.1)
+        assert answer.stdout == "200 2", f"/healthz through the installed site: {answer.stdout} {answer.stderr}"
+        redirect = run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", f"http://localhost:{http_port}/healthz")
+        assert redirect.stdout == f"301 https://localhost:{https_port}/healthz"
+        missing = run("curl", "-sk", f"https://localhost:{https_port}/nothing-here")
+        assert '"status":404' in missing.stdout
+        time.sleep(1.2)  # the access log is flushed every second
+        assert '"uri":"/healthz"' in (scratch / "access.log").read_text()
+    finally:
+        if nginx_started:
+            master = int((scratch / "nginx.pid").read_text())
+            run("nginx", "-p", etc_nginx, "-c", main, "-s", "quit")
+            for _ in range(200):  # quit returns at once; the master leaves after its workers
+                try:
+                    os.kill(master, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(master, signal.SIGKILL)
+        if pool.poll() is None:
+            pool.send_signal(signal.SIGTERM)
+            try:
+                pool.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pool.kill()
+                pool.wait()
