@@ -2,7 +2,8 @@
 nginx configuration a stack would use without starting anything, and nginx accepts it;
 `deploy/install --root DIR` installs the binary, the systemd unit, the site for the system nginx
 with its snippets, logrotate and the example config under a fake root, and each is checked by the
-tool that would read it (systemd-analyze verify, nginx -t, logrotate -d) when that tool exists."""
+tool that would read it (systemd-analyze verify, nginx -t, logrotate -d) when that tool exists, and
+an nginx with the installed site serves the installed pool on loopback."""
 import os
 import re
 import shutil
