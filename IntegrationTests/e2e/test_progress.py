@@ -1,5 +1,6 @@
 """Long store commands show a progress line on a terminal (how far, how fast, how long left) and
 stay quiet when stderr is not a terminal or with --quiet. A real pseudo-terminal, a real store."""
+import json
 import os
 import pty
 import subprocess
@@ -80,3 +81,18 @@ def test_bench_seed_shows_each_phase_on_a_terminal_and_keeps_stdout_for_its_vari
     for phase in ("bench-seed: schools", "bench-seed: partnerships of lead provider 0", "bench-seed: compact"):
         assert phase in stderr, repr(stderr)
     assert "STAFF_TOKEN=" in stdout and "bench-seed" not in stdout
+
+
+def test_an_import_shows_its_rows_on_a_terminal(tmp_path):
+    data = tmp_path / "data"
+    subprocess.run([str(BINARY), "store", "init", "--data", str(data)], check=True, capture_output=True, timeout=60)
+    rows = [{"urn": str(700_000 + i), "name": f"School {i}", "funding_eligible_cohorts": []} for i in range(500)]
+    (tmp_path / "schools.json").write_text(json.dumps(rows))
+    command = [str(BINARY), "lead-provider", "import", "--kind", "schools", str(tmp_path / "schools.json"), "--data", str(data)]
+    status, stdout, stderr = on_terminal(command)
+    assert status == 0, stdout + stderr
+    assert "import schools: 500 / 500 records (100%)" in stderr, repr(stderr)
+    assert "imported 500 schools" in stdout
+    result = subprocess.run([*command[:-2], "--quiet", "--data", str(tmp_path / "other")], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0  # no store there: refused, and no progress line either way
+    assert "/s" not in result.stderr

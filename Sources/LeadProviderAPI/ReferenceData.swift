@@ -32,11 +32,15 @@ public enum ReferenceData {
 
     /// Imports rows in one transaction: all or nothing. Returns the ids created, in order.
     /// Rows may carry an `id` (lead providers, delivery partners, schools) to keep ids stable.
+    /// `progress` gets (rows checked and written into the transaction, rows) now and then.
     @discardableResult
-    public static func importRows(_ rows: [JSONObject], kind: Kind, into store: Store) throws -> [String] {
+    public static func importRows(
+        _ rows: [JSONObject], kind: Kind, into store: Store, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> [String] {
         try store.write { tx -> [String] in
             var ids: [String] = []
             for (index, original) in rows.enumerated() {
+                progress?(index, rows.count)
                 var row = original
                 let fixedID = row["id"]?.stringValue
                 row["id"] = nil
@@ -50,6 +54,7 @@ public enum ReferenceData {
                         message: errors.errors.map { "\($0.title): \($0.detail)" }.joined(separator: "; "))
                 }
             }
+            progress?(rows.count, rows.count)
             return ids
         }
     }

@@ -50,7 +50,8 @@ public final class ProgressReport {
     static func line(_ what: String, done: Int, total: Int, unit: Unit, elapsedNanoseconds: Int) -> String {
         let seconds = Double(max(elapsedNanoseconds, 1)) / 1e9
         let rate = Double(done) / seconds
-        var text = "\(what): \(amount(done, unit)) / \(amount(total, unit))"
+        // "420,000 / 1,000,000 records", "12 MiB / 100 MiB".
+        var text = "\(what): " + (unit == .records ? grouped(done) : amount(done, unit)) + " / \(amount(total, unit))"
         if total > 0 { text += " (\(done * 100 / total)%)" }
         text += ", \(amount(Int(rate), unit))/s"
         if done < total && rate > 0 { text += ", about \(Int((Double(total - done) / rate).rounded(.up))) s left" }

@@ -4,6 +4,7 @@ import JSON
 import LeadProviderAPI
 import PartnersAPI
 import Store
+import TerminalProgress
 
 #if canImport(Glibc)
     import Glibc
@@ -27,6 +28,7 @@ struct LeadProviderCommand: ParsableCommand {
         @Option(help: "What the file holds: \(ReferenceData.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var kind: String
         @Argument(help: "A .json or .csv file.") var file: String
+        @OptionGroup var progress: ProgressOptions
 
         func run() throws {
             guard let kind = ReferenceData.Kind(rawValue: kind) else { throw ValidationError("unknown --kind \(kind)") }
@@ -54,7 +56,9 @@ struct LeadProviderCommand: ParsableCommand {
                 }
             }
             let store = try location.openExistingStore()
-            let ids = try ReferenceData.importRows(rows, kind: kind, into: store)
+            let line = progress.report("import \(kind.rawValue)", unit: .records)
+            let ids = try ReferenceData.importRows(rows, kind: kind, into: store, progress: line?.callback)
+            line?.finish()
             print("imported \(ids.count) \(kind.rawValue)")
         }
     }
