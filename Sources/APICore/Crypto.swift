@@ -2,12 +2,22 @@ import COpenSSL
 
 /// The few primitives the API needs, from libcrypto rather than hand-written.
 public enum Crypto {
-    public static func sha256Hex(_ text: String) -> String { sha256Hex(Array(text.utf8)) }
+    public static func sha256Hex(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { hex(sha256($0)) }
+    }
 
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        _ = bytes.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
-        return hex(digest)
+        bytes.withUnsafeBufferPointer { hex(sha256($0)) }
+    }
+
+    /// The 32-byte digest, without an array: a hash key for per-process caches.
+    public static func sha256(_ bytes: UnsafeBufferPointer<UInt8>) -> SHA256Digest {
+        var digest = SHA256Digest()
+        withUnsafeMutableBytes(of: &digest.words) { out in
+            partnerships_sha256(bytes.baseAddress, bytes.count, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return digest
     }
 
     /// Equal-length comparison whose time does not depend on where the inputs differ.
@@ -61,13 +71,36 @@ public enum Crypto {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
+        bytes.withUnsafeBufferPointer { hex(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func hex(_ digest: SHA256Digest) -> String {
+        withUnsafeBytes(of: digest.words) { hex($0) }
+    }
+
+    private static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var index = 0
+            for byte in bytes {
+                out[index] = hexDigit(byte >> 4)
+                out[index + 1] = hexDigit(byte & 0xF)
+                index += 2
+            }
+            return index
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 48 + value : 87 + value }
+}
+
+/// A SHA-256 digest as four words (in the digest's byte order): hashable and compared without an array.
+public struct SHA256Digest: Hashable, Sendable {
+    public var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    public static func == (a: Self, b: Self) -> Bool { a.words == b.words }
+
+    public func hash(into hasher: inout Hasher) {
+        // Already uniformly distributed: one word is enough to spread the buckets.
+        hasher.combine(words.0)
     }
 }
