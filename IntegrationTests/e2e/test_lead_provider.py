@@ -637,6 +637,48 @@ def test_a_partnership_carries_an_etag_and_honours_if_none_match_and_if_match(wo
     assert shown != expect(client.get(path, headers={"If-None-Match": tag}), 200), "a changed resource is sent again"
 
 
+def test_repeated_gets_get_the_kept_answer_until_anything_changes(world):
+    """Workers keep the answer to a GET of one partnership or school and send it again to the same
+    request while the store is unchanged (docs/operations.md, "Kept answers"). Six GETs in a row
+    reach both workers at least twice. What would show a wrong kept answer: another caller's, one
+    older than a write by another worker or another process, or one outliving its token."""
+    provider_id, client, dp1, dp2, _ = world.partner_setup()
+    _, other_provider, *_ = world.partner_setup()
+    school = world.school()
+    data = partnership(client, OPEN, school["id"], dp1)
+    path = f"/api/v3/partnerships/{data['id']}"
+    label = f"kept-{unknown_id()}"
+    kept = Client(world.stack, create_token(world.stack, label, lead_provider=provider_id))
+    answers = [kept.get(path) for _ in range(6)]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1 and len({a.headers["ETag"] for a in answers}) == 1
+    assert len({a.headers["X-Request-Id"] for a in answers}) == 6, "each answer carries its own request id"
+    tag = answers[0].headers["ETag"]
+    for _ in range(4):
+        head = kept.call("HEAD", path)
+        assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == tag
+        assert head.headers["Content-Length"] == str(len(answers[0].content))
+        not_modified = kept.get(path, headers={"If-None-Match": tag})
+        assert not_modified.status_code == 304 and not_modified.content == b"" and not_modified.headers["ETag"] == tag
+        expect(other_provider.get(path), 404, NOT_FOUND)
+        expect(Client(world.stack).get(path), 401, UNAUTHORIZED)
+        expect(Client(world.stack, kept.token, word="Token").get(path), 401, UNAUTHORIZED)
+    school_path = f"/api/v3/schools/{school['id']}?filter[cohort]={OPEN}"
+    assert len({kept.get(school_path).content for _ in range(4)}) == 1
+    assert kept.get(f"/api/v3/schools/{school['id']}?filter[cohort]={OPEN_NEXT}").content != kept.get(school_path).content
+
+    # A change through the API (by whichever worker) is seen by the next GET, on every worker.
+    expect(client.put(path, update_body(dp2)), 200)
+    assert {kept.get(path).json()["data"]["attributes"]["delivery_partner_id"] for _ in range(6)} == {dp2}
+    # So is a change to another record the answer shows (the school's induction tutor).
+    expect(world.staff.patch(f"/api/v3/admin/schools/{school['id']}", {"induction_tutor_name": "Ada Lovelace"}), 200)
+    assert {kept.get(path).json()["data"]["attributes"]["induction_tutor_name"] for _ in range(6)} == {"Ada Lovelace"}
+    # And a token revoked from the command line stops working at once, kept answers or not.
+    cli(world.stack, "token", "revoke", token_id(world.stack, label))
+    for _ in range(6):
+        expect(kept.get(path), 401, UNAUTHORIZED)
+
+
 def test_an_idempotency_key_makes_a_retried_create_happen_once(world):
     _, client, dp1, _, _ = world.partner_setup()
     school = world.school()

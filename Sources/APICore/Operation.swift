@@ -58,16 +58,19 @@ public struct Operation<P: Principal> {
     public let access: Access<P>
     /// nil: the operation is left out of the published document (operations and test routes).
     public let doc: OperationDoc?
+    public let caching: ResponseCaching
     public let body: Body
 
     /// An operation for principals: the access defaults to its group's.
     public init(
-        _ method: HTTPMethod, _ path: String, access: Access<P>, doc: OperationDoc?,
-        _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse
+        _ method: HTTPMethod, _ path: String, access: Access<P>, caching: ResponseCaching = .never,
+        doc: OperationDoc?, _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse
     ) {
+        precondition(caching == .never || method == .get, "only a GET's answer can be cached")
         self.method = method
         self.path = path
         self.access = access
+        self.caching = caching
         self.doc = doc
         self.body = .authenticated(handler)
     }
@@ -80,6 +83,7 @@ public struct Operation<P: Principal> {
         self.method = method
         self.path = path
         self.access = .anyone
+        self.caching = .never
         self.doc = doc
         self.body = .open(handler)
     }
@@ -108,7 +112,8 @@ public struct Operation<P: Principal> {
             }
             requirement = .role(role.name)
         }
-        return Route(method: method, pattern: pattern, requirement: requirement, doc: doc, handler: handler)
+        return Route(
+            method: method, pattern: pattern, requirement: requirement, caching: caching, doc: doc, handler: handler)
     }
 
     static func join(_ prefix: String, _ path: String) -> String {
@@ -132,10 +137,10 @@ public struct OperationGroup<P: Principal> {
 
     /// An operation with the group's access, or `access` when given.
     public mutating func on(
-        _ method: HTTPMethod, _ path: String, access: Access<P>? = nil, doc: OperationDoc?,
-        _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse
+        _ method: HTTPMethod, _ path: String, access: Access<P>? = nil, caching: ResponseCaching = .never,
+        doc: OperationDoc?, _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse
     ) {
-        operations.append(Operation(method, path, access: access ?? self.access, doc: doc, handler))
+        operations.append(Operation(method, path, access: access ?? self.access, caching: caching, doc: doc, handler))
     }
 
     /// An operation anyone may call, whatever the group's access.
@@ -176,6 +181,7 @@ public struct Route {
     /// The full path: "/api/v3/partnerships/:id".
     public let pattern: String
     public let requirement: Requirement
+    public var caching: ResponseCaching = .never
     public let doc: OperationDoc?
     public let handler: Handler
 
@@ -187,4 +193,16 @@ public struct Route {
         case .role: return [401, 403]
         }
     }
+}
+
+/// Whether the worker may keep a GET's 200 answer and send it again without running the handler.
+public enum ResponseCaching: Sendable, Equatable {
+    case never
+    /// The answer is a function of the path, the query string, the `Authorization` header and the
+    /// stored records only (no clock, no other header, no side effect the caller relies on): it is
+    /// served again while the store's `version` is the one it was made under (any write by any
+    /// worker, a compaction or a restore ends it) and for at most `ResponseCache.maximumAge`.
+    /// Authentication is not run again for a kept answer: revoking a token is a write, so it ends
+    /// every kept answer; `last_used_at` is recorded when the answer is made again.
+    case untilStoreChanges
 }

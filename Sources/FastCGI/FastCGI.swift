@@ -71,6 +71,39 @@ public final class FastCGIConnection {
         return FastCGIParams(values, repeatedNames: repeated)
     }
 
+    /// The values of a few params, read straight from libfcgi's array without copying the ~30
+    /// others (a kept answer needs only these; see Server's `ResponseCache`). Each value is the
+    /// first of its name; bit `i` of `repeated` is set when `names[i]` came more than once.
+    public func params(named names: [StaticString]) -> (values: [String?], repeated: UInt64) {
+        precondition(names.count <= 64)
+        var values = [String?](repeating: nil, count: names.count)
+        var repeated: UInt64 = 0
+        guard var cursor = request.pointee.envp else { return (values, repeated) }
+        names.withUnsafeBufferPointer { names in
+            while let entry = cursor.pointee {
+                cursor += 1
+                let first = UInt8(bitPattern: entry[0])
+                var index = 0
+                while index < names.count {
+                    defer { index += 1 }
+                    let name = names[index].utf8Start, length = names[index].utf8CodeUnitCount
+                    // strncmp, not memcmp: it stops at the end of a shorter entry.
+                    guard name[0] == first,
+                        name.withMemoryRebound(to: CChar.self, capacity: length, { strncmp(entry, $0, length) }) == 0,
+                        entry[length] == CChar(UInt8(ascii: "="))
+                    else { continue }
+                    if values[index] == nil {
+                        values[index] = String(cString: entry + length + 1)
+                    } else {
+                        repeated |= 1 << UInt64(index)
+                    }
+                    break
+                }
+            }
+        }
+        return (values, repeated)
+    }
+
     /// Reads the body, refusing more than `limit` bytes whatever CONTENT_LENGTH claims:
     /// libfcgi itself puts no bound on it.
     public func readBody(contentLength: Int?, limit: Int) -> BodyReadResult {
@@ -151,22 +184,34 @@ public enum CGIResponse {
     /// split the head: HTTPFields holds only token names, and values without CR or LF (HTTPTypes
     /// turns those into spaces when a field is made).
     public static func encode(status: Int, reason: String, headers: HTTPFields, body: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(body.count + 128 + headers.count * 32)
-        out.append(contentsOf: "Status: \(status) \(reason)\r\n".utf8)
-        for field in headers {
-            out.append(contentsOf: field.name.rawName.utf8)
-            out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-            out.append(contentsOf: field.value.utf8)
-            out.append(contentsOf: [0x0D, 0x0A])
-        }
         // A HEAD answer brings the GET's length along (and no body); everything else is measured
         // here, except 204 and 304, which have no content and send no length (RFC 9110 8.6).
-        if status != 204 && status != 304 && !headers.contains(.contentLength) {
-            out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
-        }
+        let measured = status != 204 && status != 304 && !headers.contains(.contentLength)
+        var out = head(
+            status: status, reason: reason, headers: headers, contentLength: measured ? body.count : nil,
+            reserving: body.count + 2)
         out.append(contentsOf: [0x0D, 0x0A])
         out.append(contentsOf: body)
         return out
+    }
+
+    /// The status line and the fields, each line ended, without the blank line that ends the head
+    /// (a kept answer adds its per-request fields after it; see Server's `ResponseCache`).
+    public static func head(
+        status: Int, reason: String, headers: HTTPFields, contentLength: Int?, reserving extra: Int = 0
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(extra + 128 + headers.count * 32)
+        out.append(contentsOf: "Status: \(status) \(reason)\r\n".utf8)
+        for field in headers { appendField(field.name.rawName, field.value, to: &out) }
+        if let contentLength { appendField("Content-Length", String(contentLength), to: &out) }
+        return out
+    }
+
+    public static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
+        out.append(contentsOf: name.utf8)
+        out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+        out.append(contentsOf: value.utf8)
+        out.append(contentsOf: [0x0D, 0x0A])
     }
 }

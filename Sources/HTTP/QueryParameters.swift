@@ -2,8 +2,11 @@
 /// the bracket convention of JSON:API style APIs: `filter[cohort]=2025`, `page[per_page]=50`.
 public struct QueryParameters: Sendable {
     public private(set) var pairs: [(name: String, value: String)] = []
+    /// As it came (`QUERY_STRING`): part of a kept answer's key.
+    public let raw: String
 
     public init(_ rawQuery: String) {
+        raw = rawQuery
         guard !rawQuery.isEmpty else { return }
         for part in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

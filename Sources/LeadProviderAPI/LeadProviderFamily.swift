@@ -41,7 +41,7 @@ public struct LeadProviderFamily: APIFamily {
                 responses: [R(200, "The new partnership", schema: D.one("Partnership"))], errors: [400, 422]),
             PublicEndpoints.createPartnership)
         api.on(
-            .get, "partnerships/:id",
+            .get, "partnerships/:id", caching: .untilStoreChanges,
             doc: OperationDoc(
                 "Retrieve a partnership", tag: "Partnerships",
                 parameters: [D.uuid("Partnership id. Another provider's: 404.")],
@@ -69,7 +69,7 @@ public struct LeadProviderFamily: APIFamily {
                 responses: [R(200, "A page of schools", schema: D.list("School"))], errors: [400]),
             PublicEndpoints.listSchools)
         api.on(
-            .get, "schools/:id",
+            .get, "schools/:id", caching: .untilStoreChanges,
             doc: OperationDoc(
                 "Retrieve a school in a cohort", tag: "Schools", parameters: [D.uuid("School id."), D.requiredCohort],
                 responses: [R(200, "The school", schema: D.one("School"))], errors: [400, 404]),

@@ -11,20 +11,25 @@ public final class Application {
     private struct Entry {
         let handler: Handler
         let errorFormatter: any ErrorFormatter
+        let caching: ResponseCaching
     }
 
     private let router = Router<Entry>()
     private var prefixes: [(prefix: String, formatter: any ErrorFormatter)] = []
     public let store: Store
     public let families: [any APIFamily]
+    /// Answers kept for GETs that declare `ResponseCaching.untilStoreChanges`.
+    public let responseCache: ResponseCache
 
-    public init(families: [any APIFamily], store: Store) {
+    public init(families: [any APIFamily], store: Store, responseCacheBytes: Int = 0) {
         self.families = families
         self.store = store
+        self.responseCache = ResponseCache(capacityBytes: responseCacheBytes)
         for family in families {
             for route in family.routes {
                 router.add(
-                    route.method, route.pattern, Entry(handler: route.handler, errorFormatter: family.errorFormatter))
+                    route.method, route.pattern,
+                    Entry(handler: route.handler, errorFormatter: family.errorFormatter, caching: route.caching))
             }
             if !family.pathPrefix.isEmpty { prefixes.append((family.pathPrefix, family.errorFormatter)) }
         }
@@ -43,7 +48,11 @@ public final class Application {
         case .found(let entry, let parameters, _):
             var routed = request
             routed.pathParameters = parameters
-            response = run(entry, routed)
+            if entry.caching == .untilStoreChanges && request.method == .get && responseCache.isEnabled {
+                response = runKeepingAnswer(entry, routed)
+            } else {
+                response = run(entry, routed)
+            }
         case .methodNotAllowed(let allowed):
             response = formatter(for: request.path).response(for: [.methodNotAllowed(request.method)])
             response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
@@ -51,7 +60,9 @@ public final class Application {
             response = formatter(for: request.path).response(for: [.notFound()])
         }
         if (request.method == .get || request.method == .head) && response.status == .ok {
-            response = ConditionalRequest.tagged(response, ifNoneMatch: request.header(.ifNoneMatch))
+            // Tagged already when kept for the next request.
+            let tagged = response.headers.contains(.eTag) ? response : ConditionalRequest.withTag(response)
+            response = ConditionalRequest.notModified(tagged, ifNoneMatch: request.header(.ifNoneMatch)) ?? tagged
         }
         if request.method == .head {
             // RFC 9110 9.3.2: HEAD answers the GET's Content-Length, without the body.
@@ -62,6 +73,39 @@ public final class Application {
         }
         response.headers[.requestID] = request.requestID
         return response
+    }
+
+    /// The answer kept for a GET or HEAD of this URL with these credentials, as wire bytes, when
+    /// the store has not changed since it was made (see `ResponseCache`); nil: take the full path.
+    public func keptAnswer(
+        head: Bool, path: String, query: String, authorization: String?, ifNoneMatch: String?, requestID: String
+    ) -> [UInt8]? {
+        guard responseCache.isEnabled else { return nil }
+        // A failed refresh is the full path's to report, in the family's error format.
+        guard (try? store.refresh()) != nil else { return nil }
+        let key = ResponseCache.key(path: path, query: query, authorization: authorization)
+        guard
+            let answer = responseCache.answer(
+                for: key, at: store.version, now: Scoreboard.monotonicNanoseconds())
+        else { return nil }
+        return ResponseCache.wireBytes(of: answer, head: head, ifNoneMatch: ifNoneMatch, requestID: requestID)
+    }
+
+    /// `run`, keeping a 200 answer for the next identical GET. Tagged here, as `handle` would.
+    private func runKeepingAnswer(_ entry: Entry, _ request: HTTPRequest) -> HTTPResponse {
+        // The version the handler reads under: the answer is kept only if no write (this request's
+        // deferred `last_used_at` among them) moved the store on before it is kept.
+        guard (try? store.refresh()) != nil else { return run(entry, request) }
+        let madeUnder = store.version
+        let response = run(entry, request)
+        guard response.status == .ok else { return response }
+        let tagged = ConditionalRequest.withTag(response)
+        responseCache.keep(
+            tagged,
+            for: ResponseCache.key(
+                path: request.path, query: request.query.raw, authorization: request.header(.authorization)),
+            madeUnder: madeUnder, current: store.version, now: Scoreboard.monotonicNanoseconds())
+        return tagged
     }
 
     /// The entity tag of what a GET of `request`'s URL answers now, with the caller's credentials;

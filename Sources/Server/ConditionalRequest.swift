@@ -18,15 +18,29 @@ enum ConditionalRequest {
 
     /// The response with its `ETag`, or a 304 carrying only the tag when the client has it already.
     static func tagged(_ response: HTTPResponse, ifNoneMatch: String?) -> HTTPResponse {
-        let etag = tag(of: response.body)
-        if let ifNoneMatch, listMatches(ifNoneMatch, etag, weak: true) {
-            var headers: HTTPFields = [.eTag: etag]
-            headers.append(contentsOf: response.headers.filter { $0.name == .cacheControl || $0.name == .vary })
-            return HTTPResponse(status: .notModified, headers: headers)
-        }
+        let tagged = withTag(response)
+        return notModified(tagged, ifNoneMatch: ifNoneMatch) ?? tagged
+    }
+
+    static func withTag(_ response: HTTPResponse) -> HTTPResponse {
         var tagged = response
-        tagged.headers[.eTag] = etag
+        tagged.headers[.eTag] = tag(of: response.body)
         return tagged
+    }
+
+    /// The 304 for a tagged response when `If-None-Match` names its tag, else nil.
+    static func notModified(_ tagged: HTTPResponse, ifNoneMatch: String?) -> HTTPResponse? {
+        guard let ifNoneMatch, let etag = tagged.headers[.eTag], listMatches(ifNoneMatch, etag, weak: true) else {
+            return nil
+        }
+        return HTTPResponse(status: .notModified, headers: notModifiedFields(of: tagged, entityTag: etag))
+    }
+
+    /// What a 304 carries (RFC 9110 15.4.5): the tag, and the 200's Cache-Control and Vary.
+    static func notModifiedFields(of response: HTTPResponse, entityTag: String) -> HTTPFields {
+        var headers: HTTPFields = [.eTag: entityTag]
+        headers.append(contentsOf: response.headers.filter { $0.name == .cacheControl || $0.name == .vary })
+        return headers
     }
 
     /// `If-Match`: `*` when there is a current representation, else one of the listed tags,
@@ -38,7 +52,7 @@ enum ConditionalRequest {
 
     /// A field value of `*` or comma-separated entity tags. `If-None-Match` compares weakly (a
     /// `W/` prefix is ignored); `If-Match` strongly (a weak tag never matches).
-    private static func listMatches(_ field: String, _ tag: String, weak: Bool) -> Bool {
+    static func listMatches(_ field: String, _ tag: String, weak: Bool) -> Bool {
         for item in field.split(separator: ",") {
             var candidate = item.trimmingSpaces
             if candidate == "*" { return true }

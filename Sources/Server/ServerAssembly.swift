@@ -23,22 +23,23 @@ public enum ServerAssembly {
     }
 
     public static func application(
-        dataDirectory: String, scoreboardPath: String?, testRoutes: Bool
+        dataDirectory: String, scoreboardPath: String?, testRoutes: Bool, responseCacheBytes: Int = 0
     ) throws -> Application {
         let families = families(scoreboardPath: scoreboardPath, testRoutes: testRoutes)
         // The supervisor recovered the store before it started any worker: workers only attach.
         let store = try Store(
             directory: dataDirectory, indexes: allIndexes(), options: StoreOptions(recoverOnOpen: false))
-        return Application(families: families, store: store)
+        return Application(families: families, store: store, responseCacheBytes: responseCacheBytes)
     }
 
     public static func workerLoop(
-        dataDirectory: String, bodyLimit: Int, maxRequests: Int, testRoutes: Bool,
+        dataDirectory: String, bodyLimit: Int, maxRequests: Int, responseCacheBytes: Int, testRoutes: Bool,
         reopenLog: (@Sendable () throws -> Void)? = nil
     ) throws -> WorkerLoop {
         let scoreboard = ProcessEnvironment()[WorkerEnvironment.scoreboard]
         let application = try application(
-            dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes)
+            dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes,
+            responseCacheBytes: responseCacheBytes)
         return WorkerLoop(
             application: application,
             options: WorkerOptions(

@@ -121,6 +121,7 @@ public final class WorkerLoop {
     /// Answers one request; returns its id (nginx's $request_id) for the lines logged after it.
     private func serve(_ connection: FastCGIConnection) -> String {
         defer { connection.finish() }
+        if let requestID = serveKeptAnswer(connection) { return requestID }
         let params = connection.params()
         if let scoreboard, let slot {
             scoreboard.markBusy(
@@ -168,6 +169,35 @@ public final class WorkerLoop {
                 metadata: ["request_id": .string(params["REQUEST_ID"] ?? "")])
         }
         return params["REQUEST_ID"] ?? ""
+    }
+
+    /// The params a kept answer depends on (`ResponseCache`), in `keptAnswerParams` order.
+    private static let keptAnswerParams: [StaticString] = [
+        "REQUEST_METHOD", "DOCUMENT_URI", "QUERY_STRING", "HTTP_AUTHORIZATION", "HTTP_IF_NONE_MATCH", "REQUEST_ID",
+        "CONTENT_LENGTH", "REQUEST_URI",
+    ]
+
+    /// Sends the kept answer to a GET or HEAD without a body when there is one, reading only the
+    /// few params it depends on; returns the request id, or nil when the full path must answer
+    /// (anything unusual is left to it: a body, two Authorization headers, no request id).
+    private func serveKeptAnswer(_ connection: FastCGIConnection) -> String? {
+        guard application.responseCache.isEnabled else { return nil }
+        let (values, repeated) = connection.params(named: Self.keptAnswerParams)
+        guard let method = values[0], method == "GET" || method == "HEAD", let path = values[1],
+            let requestID = values[5], !requestID.isEmpty, (values[6] ?? "").isEmpty || values[6] == "0",
+            repeated & (1 << 3) == 0
+        else { return nil }
+        guard
+            let bytes = application.keptAnswer(
+                head: method == "HEAD", path: path, query: values[2] ?? "", authorization: values[3],
+                ifNoneMatch: values[4], requestID: requestID)
+        else { return nil }
+        if let scoreboard, let slot { scoreboard.markBusy(slot: slot, request: method + " " + (values[7] ?? path)) }
+        if !connection.write(bytes) {
+            logger.warning(
+                "client went away before the response was written", metadata: ["request_id": .string(requestID)])
+        }
+        return requestID
     }
 
     /// Errors found before routing still use the format of the family the path belongs to.

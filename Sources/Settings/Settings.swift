@@ -20,6 +20,7 @@ public enum Knob: String, CaseIterable, Sendable {
     case logFile = "log_file"
     case logLevel = "log_level"
     case compactionThreshold = "compaction_threshold"
+    case responseCacheMiB = "response_cache_mib"
 
     /// The key in the config file.
     public var key: String { rawValue }
@@ -52,6 +53,7 @@ public enum Knob: String, CaseIterable, Sendable {
         case .logFile: return "-"
         case .logLevel: return "info"
         case .compactionThreshold: return "8388608"
+        case .responseCacheMiB: return "8"
         }
     }
 
@@ -88,6 +90,7 @@ public enum Knob: String, CaseIterable, Sendable {
         case .backlog: return integer(1...65_535)
         case .slowRequestMilliseconds: return integer(0...Int.max)
         case .compactionThreshold: return integer(1...Int.max)
+        case .responseCacheMiB: return integer(0...4096)
         case .requestTimeout, .gracePeriod:
             guard let value = Double(text), value.isFinite else { return "not a number of seconds" }
             if self == .requestTimeout && value <= 0 { return "must be positive" }

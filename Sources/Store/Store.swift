@@ -143,6 +143,19 @@ public final class Store {
     public var generation: UInt64 { UInt64(view.generation.number) }
     public var lastSequence: Int { view.lastSequence }
 
+    /// What this process reads, named: it changes with every write of any process this process
+    /// has caught up with (the journal only grows within a generation and epoch), every compaction
+    /// and every restore. Two reads under the same version see the same records.
+    public struct Version: Hashable, Sendable {
+        let generation: Int
+        let epoch: Int
+        let journalLength: Int
+    }
+
+    public var version: Version {
+        Version(generation: view.generation.number, epoch: appliedEpoch, journalLength: appliedLength)
+    }
+
     public func get(_ collection: String, _ id: String) -> JSON? { view.get(collection, id) }
     /// Every record of a collection, in creation order.
     public func all(_ collection: String) -> [JSON] { view.all(collection) }

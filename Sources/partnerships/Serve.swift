@@ -21,6 +21,10 @@ struct WorkerArguments: ParsableArguments {
     @Option(help: "A worker exits after this many requests and is replaced (0: never).")
     var maxRequests: Int = Int(Knob.maxRequests.defaultValue!)!
 
+    @Option(
+        name: .customLong("response-cache-mib"), help: "MiB of answers each worker keeps for repeated GETs (0: none).")
+    var responseCacheMiB: Int = Int(Knob.responseCacheMiB.defaultValue!)!
+
     @Flag(help: "Mount /_test/* routes used by the end-to-end tests. Never in production.")
     var enableTestRoutes = false
 }
@@ -114,6 +118,14 @@ struct Serve: ParsableCommand {
             Knob.compactionThreshold.help("Journal bytes after which the supervisor starts a background compaction.")))
     var compactionThreshold: Int?
 
+    @Option(
+        name: .customLong("response-cache-mib"),
+        help: ArgumentHelp(
+            Knob.responseCacheMiB.help(
+                "MiB of answers each worker keeps for repeated GETs of one record, until the store changes (0: none)."))
+    )
+    var responseCacheMiB: Int?
+
     @Flag(help: "Mount /_test/* routes used by the end-to-end tests. Never in production.")
     var enableTestRoutes = false
 
@@ -134,6 +146,7 @@ struct Serve: ParsableCommand {
         flags[.logFile] = log
         flags[.logLevel] = logLevel?.rawValue
         flags[.compactionThreshold] = compactionThreshold.map { String($0) }
+        flags[.responseCacheMiB] = responseCacheMiB.map { String($0) }
         return flags
     }
 
@@ -186,6 +199,7 @@ struct Serve: ParsableCommand {
             [
                 "--data", absolutePath(data), "--body-limit", String(settings.int(.bodyLimit)!),
                 "--max-requests", String(settings.int(.maxRequests)!),
+                "--response-cache-mib", String(settings.int(.responseCacheMiB)!),
             ] + (enableTestRoutes ? ["--enable-test-routes"] : [])
         var configuration = PoolConfiguration(
             workerCommand: [executablePath(), "worker"] + workerArguments,
@@ -225,7 +239,8 @@ struct Worker: ParsableCommand {
         SupervisorLink.endWithSupervisor()
         let loop = try ServerAssembly.workerLoop(
             dataDirectory: worker.data, bodyLimit: worker.bodyLimit,
-            maxRequests: worker.maxRequests, testRoutes: worker.enableTestRoutes,
+            maxRequests: worker.maxRequests, responseCacheBytes: worker.responseCacheMiB << 20,
+            testRoutes: worker.enableTestRoutes,
             reopenLog: { try LogSetup.output.reopen() })
         throw ExitCode(loop.run())
     }

@@ -1,0 +1,145 @@
+import APICore
+import FastCGI
+import HTTP
+import Store
+import WorkerPool
+
+/// Per worker: the wire bytes of recent answers to GETs whose operation declares
+/// `ResponseCaching.untilStoreChanges`, so that asking again costs a hash and a copy instead of
+/// routing, authentication, record decoding and JSON serialization (issue 15: ~200k instructions
+/// a GET one, ~20k from here).
+///
+/// An answer is kept for the store version it was made under and sent again only while the store
+/// is still at that version, after `Store.refresh()` caught up with every other worker's writes:
+/// any acknowledged write, compaction or restore ends every kept answer at once, so an answer is
+/// never older than what the slow path would give. Keys hold the SHA-256 of the `Authorization`
+/// header, never the header itself (no plaintext credential in memory), so one caller's answer is
+/// never another's. Bounded by bytes: two generations of entries (the recent one and the one
+/// before it), the older dropped when the recent one is full; an entry found in the older is
+/// moved to the recent one, which keeps the answers asked for often.
+public final class ResponseCache {
+    /// A kept answer is made again at least this often: authentication runs again then (it records
+    /// `last_used_at`, within its own 5-minute resolution).
+    public static let maximumAgeNanoseconds = 30_000_000_000
+
+    struct Key: Hashable {
+        let path: String
+        let query: String
+        let credential: SHA256Digest?
+    }
+
+    struct Answer {
+        let madeAt: Int
+        let entityTag: String
+        /// `Status: 200 OK` and the fields (ETag and Content-Length among them), each line ended;
+        /// X-Request-Id and the blank line are added per request.
+        let head: [UInt8]
+        /// The 304's head for a client that has the tag already (RFC 9110 15.4.5: the ETag, and
+        /// Cache-Control and Vary when the 200 had them).
+        let notModifiedHead: [UInt8]
+        let body: [UInt8]
+
+        var cost: Int { head.count + notModifiedHead.count + body.count + 160 }
+    }
+
+    private let generationCapacity: Int
+    private var version: Store.Version?
+    private var recent: [Key: Answer] = [:]
+    private var older: [Key: Answer] = [:]
+    private var recentBytes = 0
+    public private(set) var hits = 0
+    public private(set) var misses = 0
+
+    /// `capacityBytes` bounds the bytes of every kept answer together (0: keep nothing).
+    public init(capacityBytes: Int) {
+        generationCapacity = capacityBytes / 2
+    }
+
+    var isEnabled: Bool { generationCapacity > 0 }
+    var count: Int { recent.count + older.count }
+
+    static func key(path: String, query: String, authorization: String?) -> Key {
+        guard var authorization else { return Key(path: path, query: query, credential: nil) }
+        return Key(path: path, query: query, credential: authorization.withUTF8 { Crypto.sha256($0) })
+    }
+
+    /// The answer kept for `key` at the store's `current` version, if any.
+    func answer(for key: Key, at current: Store.Version, now: Int) -> Answer? {
+        guard isEnabled else { return nil }
+        guard current == version else {
+            dropAll(newVersion: current)
+            misses += 1
+            return nil
+        }
+        if let found = recent[key] {
+            guard now - found.madeAt < Self.maximumAgeNanoseconds else {
+                recent[key] = nil
+                recentBytes -= found.cost
+                misses += 1
+                return nil
+            }
+            hits += 1
+            return found
+        }
+        if let found = older.removeValue(forKey: key), now - found.madeAt < Self.maximumAgeNanoseconds {
+            insert(found, for: key)
+            hits += 1
+            return found
+        }
+        misses += 1
+        return nil
+    }
+
+    /// Keeps a 200 answer (with its ETag) made under `madeUnder`, if the store is still there.
+    func keep(_ response: HTTPResponse, for key: Key, madeUnder: Store.Version, current: Store.Version, now: Int) {
+        guard isEnabled, response.status == .ok, madeUnder == current,
+            let entityTag = response.headers[.eTag]
+        else { return }
+        if version != current { dropAll(newVersion: current) }
+        let head = CGIResponse.head(
+            status: 200, reason: "OK", headers: response.headers, contentLength: response.body.count)
+        let notModified = CGIResponse.head(
+            status: 304, reason: "Not Modified",
+            headers: ConditionalRequest.notModifiedFields(of: response, entityTag: entityTag), contentLength: nil)
+        let answer = Answer(
+            madeAt: now, entityTag: entityTag, head: head, notModifiedHead: notModified, body: response.body)
+        guard answer.cost <= generationCapacity else { return }
+        if let replaced = recent.removeValue(forKey: key) { recentBytes -= replaced.cost }
+        insert(answer, for: key)
+    }
+
+    private func insert(_ answer: Answer, for key: Key) {
+        if recentBytes + answer.cost > generationCapacity {
+            older = recent
+            recent = [:]
+            recent.reserveCapacity(older.count)
+            recentBytes = 0
+        }
+        recent[key] = answer
+        recentBytes += answer.cost
+    }
+
+    private func dropAll(newVersion: Store.Version) {
+        version = newVersion
+        if !recent.isEmpty || !older.isEmpty {
+            recent.removeAll(keepingCapacity: true)
+            older.removeAll()
+            recentBytes = 0
+        }
+    }
+
+    /// The wire bytes for one request: the 200 (a HEAD without its body) or, when `ifNoneMatch`
+    /// names the tag, the 304.
+    static func wireBytes(of answer: Answer, head isHead: Bool, ifNoneMatch: String?, requestID: String) -> [UInt8] {
+        let notModified = ifNoneMatch.map { ConditionalRequest.listMatches($0, answer.entityTag, weak: true) } ?? false
+        let head = notModified ? answer.notModifiedHead : answer.head
+        let sendsBody = !notModified && !isHead
+        var out: [UInt8] = []
+        out.reserveCapacity(head.count + requestID.utf8.count + 20 + (sendsBody ? answer.body.count : 0))
+        out.append(contentsOf: head)
+        CGIResponse.appendField(HTTPField.Name.requestID.rawName, requestID, to: &out)
+        out.append(contentsOf: [0x0D, 0x0A])
+        if sendsBody { out.append(contentsOf: answer.body) }
+        return out
+    }
+}

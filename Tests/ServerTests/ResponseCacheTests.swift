@@ -1,0 +1,202 @@
+import APICore
+import Foundation
+import HTTP
+import JSON
+import Testing
+
+@testable import Server
+@testable import Store
+
+/// A staff-only family whose GET one declares `ResponseCaching.untilStoreChanges`; the answer names
+/// the caller, so a kept answer given to the wrong caller would show.
+struct KeptNotesFamily: APIFamily {
+    struct Caller: Principal {
+        let name: String
+        static func authenticate(_ context: RequestContext) throws -> Caller {
+            Caller(name: try Staff.fromToken(context, schemes: ["Bearer"], otherwise: .unauthorized()).name)
+        }
+    }
+
+    let name = "notes"
+    let pathPrefix = "/api/notes"
+    let errorFormatter: any ErrorFormatter = PlainErrorFormatter()
+    let storeIndexes: [IndexDefinition] = []
+
+    var routes: [Route] {
+        var routes = OperationGroup<Caller>("/api/notes", access: .authenticated)
+        routes.on(.get, ":id", caching: .untilStoreChanges, doc: nil) { context in
+            guard let note = context.store.get("notes", context.request.pathParameter("id")) else {
+                throw APIError.notFound()
+            }
+            var response = HTTPResponse.json(["note": note, "caller": .string(context.principal.name)])
+            response.headers[.cacheControl] = "private"
+            return response
+        }
+        routes.on(.get, ":id/uncached", doc: nil) { context in
+            .json(context.store.get("notes", context.request.pathParameter("id")) ?? .null)
+        }
+        routes.on(.put, ":id", doc: nil) { context in
+            let id = context.request.pathParameter("id")
+            let body = context.request.jsonBody() ?? .null
+            try context.store.write { tx in tx.put("notes", id, body) }
+            return .json(body)
+        }
+        return routes.routes
+    }
+}
+
+/// What a worker does with a GET: first the kept answer (`WorkerLoop.serveKeptAnswer`), else the
+/// full path, which keeps its answer for the next time.
+@Suite(.serialized) struct ResponseCacheTests {
+    let directory = NSTemporaryDirectory() + "response-cache-\(UUID().uuidString)"
+    let application: Application
+    let alice: String
+    let bob: String
+
+    init() throws {
+        let families: [any APIFamily] = [KeptNotesFamily()]
+        let store = try Store(directory: directory, indexes: Application.indexes(of: families))
+        application = Application(families: families, store: store, responseCacheBytes: 1 << 20)
+        alice = try Tokens.create(in: store, principal: Staff(name: "alice"), name: "a").token
+        bob = try Tokens.create(in: store, principal: Staff(name: "bob"), name: "b").token
+        try store.write { tx in tx.put("notes", "n1", ["text": "first"]) }
+        // A token's first use records its `last_used_at` (a write: nothing made before it is kept).
+        for token in [alice, bob] { _ = fullPath(.get, "/api/notes/n1/uncached", token: token) }
+    }
+
+    /// The full path, as the worker takes it when nothing is kept.
+    func fullPath(
+        _ method: HTTPMethod, _ path: String, token: String?, headers: HTTPFields = [:], body: JSON? = nil
+    ) -> HTTPResponse {
+        var fields = headers
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let response = application.handle(
+            HTTPRequest(
+                method: method, path: String(parts[0]), query: QueryParameters(parts.count > 1 ? String(parts[1]) : ""),
+                headers: fields, body: body?.serialized() ?? [], requestID: "full"))
+        _ = application.store.flushDeferredWrites()
+        return response
+    }
+
+    func kept(
+        _ path: String, token: String?, head: Bool = false, ifNoneMatch: String? = nil
+    ) -> KeptAnswer? {
+        let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        return application.keptAnswer(
+            head: head, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
+            authorization: token.map { "Bearer \($0)" }, ifNoneMatch: ifNoneMatch, requestID: "kept-1"
+        ).map(KeptAnswer.init)
+    }
+
+    @Test func aSecondGetIsTheKeptAnswerByteForByte() throws {
+        #expect(kept("/api/notes/n1", token: alice) == nil, "nothing kept before the first GET")
+        let first = fullPath(.get, "/api/notes/n1", token: alice)
+        #expect(first.status == .ok)
+        let again = try #require(kept("/api/notes/n1", token: alice))
+        #expect(again.status == "200 OK")
+        #expect(again.body == first.body)
+        #expect(again.fields["etag"] == first.headers[.eTag])
+        #expect(again.fields["x-request-id"] == "kept-1", "the request's own id, not the first one's")
+        #expect(again.fields["content-length"] == String(first.body.count))
+        #expect(again.fields["cache-control"] == "private")
+        #expect(application.responseCache.hits == 1)
+    }
+
+    @Test func anotherCallerOrNoCredentialNeverGetsTheKeptAnswer() throws {
+        _ = fullPath(.get, "/api/notes/n1", token: alice)
+        #expect(kept("/api/notes/n1", token: bob) == nil)
+        #expect(kept("/api/notes/n1", token: nil) == nil)
+        #expect(kept("/api/notes/n1?x=1", token: alice) == nil, "the query is part of the key")
+        let bobs = fullPath(.get, "/api/notes/n1", token: bob)
+        #expect(try JSON.parse(bobs.body)["caller"] == "bob")
+        #expect(try JSON.parse(try #require(kept("/api/notes/n1", token: bob)).body)["caller"] == "bob")
+        #expect(try JSON.parse(try #require(kept("/api/notes/n1", token: alice)).body)["caller"] == "alice")
+        #expect(fullPath(.get, "/api/notes/n1", token: "wrong").status == .unauthorized)
+        #expect(kept("/api/notes/n1", token: "wrong") == nil, "a 401 is never kept")
+    }
+
+    @Test func anyWriteEndsEveryKeptAnswer() throws {
+        _ = fullPath(.get, "/api/notes/n1", token: alice)
+        #expect(kept("/api/notes/n1", token: alice) != nil)
+        #expect(fullPath(.put, "/api/notes/n2", token: alice, body: ["text": "other"]).status == .ok)
+        #expect(kept("/api/notes/n1", token: alice) == nil, "a write to another record ends it too")
+        _ = fullPath(.get, "/api/notes/n1", token: alice)
+        // Another process's write, seen through the refresh the kept path makes first.
+        let otherProcess = try Store(directory: directory)
+        try otherProcess.write { tx in tx.put("notes", "n1", ["text": "changed"]) }
+        #expect(kept("/api/notes/n1", token: alice) == nil)
+        let fresh = fullPath(.get, "/api/notes/n1", token: alice)
+        #expect(try JSON.parse(fresh.body)["note"]?["text"] == "changed")
+    }
+
+    @Test func aRevokedTokenLosesItsKeptAnswers() throws {
+        let token = try Tokens.create(in: application.store, principal: Staff(name: "carol"), name: "c")
+        _ = fullPath(.get, "/api/notes/n1", token: token.token)  // its first use records last_used_at
+        _ = fullPath(.get, "/api/notes/n1", token: token.token)
+        #expect(kept("/api/notes/n1", token: token.token) != nil)
+        try Tokens.revoke(in: try Store(directory: directory), id: token.id)
+        #expect(kept("/api/notes/n1", token: token.token) == nil)
+        #expect(fullPath(.get, "/api/notes/n1", token: token.token).status == .unauthorized)
+    }
+
+    @Test func headAndIfNoneMatchAreAnsweredFromTheKeptAnswer() throws {
+        let first = fullPath(.get, "/api/notes/n1", token: alice)
+        let tag = try #require(first.headers[.eTag])
+        let head = try #require(kept("/api/notes/n1", token: alice, head: true))
+        #expect(head.status == "200 OK" && head.body.isEmpty)
+        #expect(head.fields["content-length"] == String(first.body.count), "HEAD brings the GET's length")
+        let notModified = try #require(kept("/api/notes/n1", token: alice, ifNoneMatch: "W/\(tag)"))
+        #expect(notModified.status == "304 Not Modified" && notModified.body.isEmpty)
+        #expect(notModified.fields["etag"] == tag && notModified.fields["cache-control"] == "private")
+        #expect(notModified.fields["content-length"] == nil)
+        let full304 = fullPath(.get, "/api/notes/n1", token: alice, headers: [.ifNoneMatch: tag])
+        #expect(full304.status == .notModified && full304.headers[.eTag] == tag)
+        #expect(kept("/api/notes/n1", token: alice, ifNoneMatch: "\"other\"")?.status == "200 OK")
+    }
+
+    @Test func onlyDeclaredOperationsAndSuccessesAreKept() throws {
+        _ = fullPath(.get, "/api/notes/n1/uncached", token: alice)
+        #expect(kept("/api/notes/n1/uncached", token: alice) == nil)
+        #expect(fullPath(.get, "/api/notes/missing", token: alice).status == .notFound)
+        #expect(kept("/api/notes/missing", token: alice) == nil)
+    }
+
+    @Test func keptAnswersExpireAndStayWithinTheirBytes() throws {
+        let cache = ResponseCache(capacityBytes: 8 * 1024)
+        let version = application.store.version
+        let response = ConditionalRequest.withTag(
+            HTTPResponse.json(["text": .string(String(repeating: "x", count: 500))]))
+        for index in 0..<100 {
+            cache.keep(
+                response, for: ResponseCache.key(path: "/n/\(index)", query: "", authorization: nil),
+                madeUnder: version, current: version, now: 0)
+        }
+        #expect(cache.count < 16, "two generations of at most 4 KiB of ~700-byte answers")
+        let last = ResponseCache.key(path: "/n/99", query: "", authorization: nil)
+        #expect(cache.answer(for: last, at: version, now: 1) != nil)
+        #expect(cache.answer(for: last, at: version, now: ResponseCache.maximumAgeNanoseconds) == nil, "too old")
+        cache.keep(
+            response, for: last, madeUnder: version,
+            current: Store.Version(generation: 9, epoch: 1, journalLength: 0), now: 0)
+        #expect(cache.answer(for: last, at: version, now: 1) == nil, "made under a version that is gone: not kept")
+    }
+}
+
+/// A kept answer's wire bytes, read back: the CGI status, the fields by lower-case name, the body.
+struct KeptAnswer: Equatable {
+    var status = ""
+    var fields: [String: String] = [:]
+    var body: [UInt8] = []
+
+    init(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        for line in parts[0].components(separatedBy: "\r\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased(), value = line[line.index(colon, offsetBy: 2)...]
+            if name == "status" { status = String(value) } else { fields[name] = String(value) }
+        }
+        body = Array(parts.dropFirst().joined(separator: "\r\n\r\n").utf8)
+    }
+}
