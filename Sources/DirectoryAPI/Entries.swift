@@ -419,7 +419,7 @@ enum Entries {
             return .json(try Wire.page(records.map { kind.response($0, context.store) }, context.request))
         }
         routes.on(
-            .get, kind.itemPath, access: .role(.permission(.read, kind.permission)),
+            .get, kind.itemPath, access: .role(.permission(.read, kind.permission)), caching: .untilStoreChanges,
             doc: OperationDoc(
                 "Get a \(kind.name) entry", tag: tag, responses: [.init(200, "The entry.", schema: item)],
                 errors: [403, 404])

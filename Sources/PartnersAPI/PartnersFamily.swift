@@ -20,7 +20,7 @@ public struct PartnersFamily: APIFamily {
         typealias S = OpenAPISchema
         var api = OperationGroup<PartnersPrincipal>("/v1", access: .authenticated)
         api.on(
-            .get, "partnerships/:id",
+            .get, "partnerships/:id", caching: .untilStoreChanges,
             doc: OperationDoc(
                 "Retrieve a partnership", tag: "Partnerships",
                 description: "Staff, and users of the partnership's partner.",
