@@ -25,6 +25,9 @@ public final class Application {
         self.families = families
         self.store = store
         self.responseCache = ResponseCache(capacityBytes: responseCacheBytes)
+        if responseCache.isEnabled {
+            store.changeObserver = { [responseCache] change in responseCache.invalidate(change) }
+        }
         for family in families {
             for route in family.routes {
                 router.add(
@@ -84,10 +87,7 @@ public final class Application {
         // A failed refresh is the full path's to report, in the family's error format.
         guard (try? store.refresh()) != nil else { return nil }
         let key = ResponseCache.key(path: path, query: query, authorization: authorization)
-        guard
-            let answer = responseCache.answer(
-                for: key, at: store.version, now: Scoreboard.monotonicNanoseconds())
-        else { return nil }
+        guard let answer = responseCache.answer(for: key, now: Scoreboard.monotonicNanoseconds()) else { return nil }
         return ResponseCache.wireBytes(of: answer, head: head, ifNoneMatch: ifNoneMatch, requestID: requestID)
     }
 
@@ -97,14 +97,18 @@ public final class Application {
         // deferred `last_used_at` among them) moved the store on before it is kept.
         guard (try? store.refresh()) != nil else { return run(entry, request) }
         let madeUnder = store.version
+        let reads = StoreReadLog()
+        store.readLog = reads
         let response = run(entry, request)
+        store.readLog = nil
         guard response.status == .ok else { return response }
         let tagged = ConditionalRequest.withTag(response)
         responseCache.keep(
             tagged,
             for: ResponseCache.key(
                 path: request.path, query: request.query.raw, authorization: request.header(.authorization)),
-            madeUnder: madeUnder, current: store.version, now: Scoreboard.monotonicNanoseconds())
+            dependencies: reads.dependencies, madeUnder: madeUnder, current: store.version,
+            now: Scoreboard.monotonicNanoseconds())
         return tagged
     }
 

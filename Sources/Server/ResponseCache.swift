@@ -9,10 +9,11 @@ import WorkerPool
 /// routing, authentication, record decoding and JSON serialization (issue 15: ~200k instructions
 /// a GET one, ~20k from here).
 ///
-/// An answer is kept for the store version it was made under and sent again only while the store
-/// is still at that version, after `Store.refresh()` caught up with every other worker's writes:
-/// any acknowledged write, compaction or restore ends every kept answer at once, so an answer is
-/// never older than what the slow path would give. Keys hold the SHA-256 of the `Authorization`
+/// An answer is kept with what its making read (`Store.readLog`: records, index keys, collections)
+/// and dropped as soon as the store applies a change to any of them (`Store.changeObserver`): a
+/// write by this worker, or by another process once `Store.refresh()` catches up with it, which
+/// happens before a kept answer is looked up. A compaction or restore drops them all. So an
+/// answer is never older than what the full path would give. Keys hold the SHA-256 of the `Authorization`
 /// header, never the header itself (no plaintext credential in memory), so one caller's answer is
 /// never another's. Bounded by bytes: two generations of entries (the recent one and the one
 /// before it), the older dropped when the recent one is full; an entry found in the older is
@@ -38,14 +39,17 @@ public final class ResponseCache {
         /// Cache-Control and Vary when the 200 had them).
         let notModifiedHead: [UInt8]
         let body: [UInt8]
+        let dependencies: [StoreDependency]
 
-        var cost: Int { head.count + notModifiedHead.count + body.count + 160 }
+        var cost: Int { head.count + notModifiedHead.count + body.count + 160 + dependencies.count * 64 }
     }
 
     private let generationCapacity: Int
-    private var version: Store.Version?
     private var recent: [Key: Answer] = [:]
     private var older: [Key: Answer] = [:]
+    /// The keys of the answers that read each dependency (recent and older; a key may be listed for
+    /// an answer since replaced or dropped: dropping it again is harmless).
+    private var dependents: [StoreDependency: [Key]] = [:]
     private var recentBytes = 0
     public private(set) var hits = 0
     public private(set) var misses = 0
@@ -63,14 +67,9 @@ public final class ResponseCache {
         return Key(path: path, query: query, credential: authorization.withUTF8 { Crypto.sha256($0) })
     }
 
-    /// The answer kept for `key` at the store's `current` version, if any.
-    func answer(for key: Key, at current: Store.Version, now: Int) -> Answer? {
+    /// The answer kept for `key`, if any (the store caught up first: see `Application.keptAnswer`).
+    func answer(for key: Key, now: Int) -> Answer? {
         guard isEnabled else { return nil }
-        guard current == version else {
-            dropAll(newVersion: current)
-            misses += 1
-            return nil
-        }
         if let found = recent[key] {
             guard now - found.madeAt < Self.maximumAgeNanoseconds else {
                 recent[key] = nil
@@ -90,22 +89,28 @@ public final class ResponseCache {
         return nil
     }
 
-    /// Keeps a 200 answer (with its ETag) made under `madeUnder`, if the store is still there.
-    func keep(_ response: HTTPResponse, for key: Key, madeUnder: Store.Version, current: Store.Version, now: Int) {
+    /// Keeps a 200 answer (with its ETag) made under `madeUnder` from the reads in `dependencies`,
+    /// unless the store moved on while it was made (a change then was not seen by `invalidate`).
+    func keep(
+        _ response: HTTPResponse, for key: Key, dependencies: [StoreDependency], madeUnder: Store.Version,
+        current: Store.Version, now: Int
+    ) {
         guard isEnabled, response.status == .ok, madeUnder == current,
             let entityTag = response.headers[.eTag]
         else { return }
-        if version != current { dropAll(newVersion: current) }
         let head = CGIResponse.head(
             status: 200, reason: "OK", headers: response.headers, contentLength: response.body.count)
         let notModified = CGIResponse.head(
             status: 304, reason: "Not Modified",
             headers: ConditionalRequest.notModifiedFields(of: response, entityTag: entityTag), contentLength: nil)
         let answer = Answer(
-            madeAt: now, entityTag: entityTag, head: head, notModifiedHead: notModified, body: response.body)
+            madeAt: now, entityTag: entityTag, head: head, notModifiedHead: notModified, body: response.body,
+            dependencies: Array(Set(dependencies)))
         guard answer.cost <= generationCapacity else { return }
         if let replaced = recent.removeValue(forKey: key) { recentBytes -= replaced.cost }
+        older[key] = nil
         insert(answer, for: key)
+        for dependency in answer.dependencies { dependents[dependency, default: []].append(key) }
     }
 
     private func insert(_ answer: Answer, for key: Key) {
@@ -114,17 +119,33 @@ public final class ResponseCache {
             recent = [:]
             recent.reserveCapacity(older.count)
             recentBytes = 0
+            // Only the answers still kept are listed again.
+            dependents = [:]
+            for (kept, answer) in older {
+                for dependency in answer.dependencies { dependents[dependency, default: []].append(kept) }
+            }
         }
         recent[key] = answer
         recentBytes += answer.cost
     }
 
-    private func dropAll(newVersion: Store.Version) {
-        version = newVersion
-        if !recent.isEmpty || !older.isEmpty {
+    /// What the store applied: the answers that read any of it are dropped.
+    func invalidate(_ change: StoreChange) {
+        guard isEnabled, !recent.isEmpty || !older.isEmpty else { return }
+        switch change {
+        case .everything:
             recent.removeAll(keepingCapacity: true)
             older.removeAll()
+            dependents.removeAll()
             recentBytes = 0
+        case .affected(let dependencies):
+            for dependency in dependencies {
+                guard let keys = dependents.removeValue(forKey: dependency) else { continue }
+                for key in keys {
+                    if let dropped = recent.removeValue(forKey: key) { recentBytes -= dropped.cost }
+                    older[key] = nil
+                }
+            }
         }
     }
 

@@ -67,7 +67,13 @@ public final class Store {
     private let definitions: [String: [IndexDefinition]]
     private let head: StoreHead
     private let lockFD: Int32
-    private var view: StoreView
+    private var view: StoreView {
+        didSet {
+            oldValue.changeObserver = nil
+            view.changeObserver = changeObserver
+            changeObserver?(.everything)
+        }
+    }
     private var journalFD: Int32 = -1
     private var appliedLength = 0
     private var appliedEpoch = 1
@@ -156,17 +162,37 @@ public final class Store {
         Version(generation: view.generation.number, epoch: appliedEpoch, journalLength: appliedLength)
     }
 
-    public func get(_ collection: String, _ id: String) -> JSON? { view.get(collection, id) }
+    /// Told, as this process applies them (its own writes, other processes' on `refresh`), of what
+    /// each change may alter; `.everything` when the view is replaced (a compaction, a restore).
+    public var changeObserver: ((StoreChange) -> Void)? {
+        didSet { view.changeObserver = changeObserver }
+    }
+
+    /// While set, every read notes what it depended on (what a kept answer must be dropped for).
+    public var readLog: StoreReadLog?
+
+    public func get(_ collection: String, _ id: String) -> JSON? {
+        readLog?.note(.record(collection: collection, id: id))
+        return view.get(collection, id)
+    }
     /// Every record of a collection, in creation order.
-    public func all(_ collection: String) -> [JSON] { view.all(collection) }
-    public func count(_ collection: String) -> Int { view.count(collection) }
+    public func all(_ collection: String) -> [JSON] {
+        readLog?.note(.collection(collection))
+        return view.all(collection)
+    }
+    public func count(_ collection: String) -> Int {
+        readLog?.note(.collection(collection))
+        return view.count(collection)
+    }
     /// Ids under `key` in a secondary index, in creation order.
     public func lookup(_ collection: String, index: String, key: String) -> [String] {
-        view.lookup(collection, index: index, key: key)
+        readLog?.note(.indexKey(collection: collection, index: index, key: key))
+        return view.lookup(collection, index: index, key: key)
     }
     /// Records under `key` in a secondary index, in creation order.
     public func lookupRecords(_ collection: String, index: String, key: String) -> [JSON] {
-        view.lookupValues(collection, index: index, key: key)
+        readLog?.note(.indexKey(collection: collection, index: index, key: key))
+        return view.lookupValues(collection, index: index, key: key)
     }
     /// Visits the records under `key` in a secondary index in the index's order (see
     /// `IndexDefinition.order`; creation order without one), from the `offset`-th on, until `body`
@@ -177,9 +203,13 @@ public final class Store {
         _ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
         _ body: (JSON) throws -> Bool
     ) rethrows {
+        readLog?.note(.indexKey(collection: collection, index: index, key: key))
         try view.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
     }
-    public var collectionNames: [String] { view.collectionNames }
+    public var collectionNames: [String] {
+        for name in view.collectionNames { readLog?.note(.collection(name)) }
+        return view.collectionNames
+    }
 
     /// A read since the last call found a damaged record (reported instead of served): the
     /// request that made it must fail with this error. Cleared by the call.
@@ -1089,4 +1119,11 @@ enum Recovery {
         name.hasSuffix(".tmp") || (StoreFileName(name).map { $0.generation != current } ?? false)
             || (!formatOne && name.hasPrefix("snapshot-"))
     }
+}
+
+/// The reads one piece of work made (`Store.readLog`).
+public final class StoreReadLog {
+    public private(set) var dependencies: [StoreDependency] = []
+    public init() {}
+    func note(_ dependency: StoreDependency) { dependencies.append(dependency) }
 }

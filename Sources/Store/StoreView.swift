@@ -51,6 +51,9 @@ final class StoreView {
     private var decodedTail: [String: [String: JSON]] = [:]
     private var decodedTailCount = 0
     static let decodedLimit = 8_192
+    /// Told of every record a put or delete changes, with every index key it was or is under
+    /// (`Store.changeObserver`).
+    var changeObserver: ((StoreChange) -> Void)?
 
     private struct DecodedKey: Hashable {
         let collection: Int32
@@ -410,22 +413,25 @@ final class StoreView {
         var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
         defer { collections[collection] = overlay }
         let rank: Int
+        var oldKeys: [[String]] = []
         if let existing = overlay.records[id] {
             if existing.value != nil {
                 removePostings(existing, id: id, from: &overlay)
                 rank = existing.rank
+                oldKeys = existing.keys
             } else {
                 rank = newRank(collection, &overlay)
                 overlay.live += 1
             }
         } else if let base = generation.collection(collection), let number = base.find(id) {
-            shadow(number, base, collection, &overlay)
+            oldKeys = shadow(number, base, collection, &overlay)
             rank = number
             overlay.live += 1
         } else {
             rank = newRank(collection, &overlay)
             overlay.live += 1
         }
+        notifyChange(collection, id, oldKeys, keys)
         let record = OverlayRecord(value: bytes, rank: rank, keys: keys, orders: orders, sequence: sequence)
         overlay.records[id] = record
         for position in definitions.indices {
@@ -453,10 +459,25 @@ final class StoreView {
             overlay.records[id]!.value = nil
             overlay.records[id]!.sequence = sequence
             overlay.live -= 1
+            notifyChange(collection, id, existing.keys, [])
         } else if let base = generation.collection(collection), let number = base.find(id) {
-            shadow(number, base, collection, &overlay)
+            let oldKeys = shadow(number, base, collection, &overlay)
             overlay.records[id] = OverlayRecord(value: nil, rank: number, keys: [], orders: [], sequence: sequence)
+            notifyChange(collection, id, oldKeys, [])
         }
+    }
+
+    /// The record, its collection and every index key it was or now is under: whatever read any of
+    /// them may answer differently. (An order value change moves the record within its keys.)
+    private func notifyChange(_ collection: String, _ id: String, _ oldKeys: [[String]], _ newKeys: [[String]]) {
+        guard let changeObserver else { return }
+        var affected: [StoreDependency] = [.record(collection: collection, id: id), .collection(collection)]
+        for (position, definition) in (definitions[collection] ?? []).enumerated() {
+            var keys = Set(position < oldKeys.count ? oldKeys[position] : [])
+            if position < newKeys.count { keys.formUnion(newKeys[position]) }
+            for key in keys { affected.append(.indexKey(collection: collection, index: definition.name, key: key)) }
+        }
+        changeObserver(.affected(affected))
     }
 
     /// This view moved onto the next generation, whose data file holds every entry up to
@@ -521,13 +542,20 @@ final class StoreView {
     }
 
     /// A base record the journal replaces or deletes: its hint entries are skipped from now on.
-    private func shadow(_ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay)
-    {
+    /// Returns the index keys it was under.
+    @discardableResult
+    private func shadow(
+        _ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay
+    ) -> [[String]] {
         overlay.shadowed.insert(number)
-        guard let old = baseValue(base, number) else { return }
+        guard let old = baseValue(base, number) else { return [] }
+        var oldKeys: [[String]] = []
         for (position, definition) in (definitions[collection] ?? []).enumerated() {
-            for key in Set(definition.keys(old)) { overlay.shadowedUnderKey[position][key, default: 0] += 1 }
+            let keys = Set(definition.keys(old))
+            for key in keys { overlay.shadowedUnderKey[position][key, default: 0] += 1 }
+            oldKeys.append(Array(keys))
         }
+        return oldKeys
     }
 
     /// Every live record for a merge (compaction, backup): base records by number (their lines are
@@ -548,4 +576,19 @@ final class StoreView {
             }
         }
     }
+}
+
+/// What a read depended on (`Store.readLog`), and what a change may alter (`Store.changeObserver`):
+/// one record, the ids under one index key (and their order), or a whole collection.
+public enum StoreDependency: Hashable, Sendable {
+    case record(collection: String, id: String)
+    case indexKey(collection: String, index: String, key: String)
+    case collection(String)
+}
+
+public enum StoreChange: Sendable {
+    /// A put or delete: reads of any of these may answer differently now.
+    case affected([StoreDependency])
+    /// The process's view was replaced (another generation, a restore, a reload): any read may.
+    case everything
 }

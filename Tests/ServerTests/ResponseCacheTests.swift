@@ -116,11 +116,13 @@ struct KeptNotesFamily: APIFamily {
         #expect(kept("/api/notes/n1", token: "wrong") == nil, "a 401 is never kept")
     }
 
-    @Test func anyWriteEndsEveryKeptAnswer() throws {
+    @Test func aWriteToWhatTheAnswerReadEndsItOtherWritesDoNot() throws {
         _ = fullPath(.get, "/api/notes/n1", token: alice)
         #expect(kept("/api/notes/n1", token: alice) != nil)
         #expect(fullPath(.put, "/api/notes/n2", token: alice, body: ["text": "other"]).status == .ok)
-        #expect(kept("/api/notes/n1", token: alice) == nil, "a write to another record ends it too")
+        #expect(kept("/api/notes/n1", token: alice) != nil, "another record's write leaves it")
+        #expect(fullPath(.put, "/api/notes/n1", token: alice, body: ["text": "mine"]).status == .ok)
+        #expect(kept("/api/notes/n1", token: alice) == nil, "its own record's write ends it")
         _ = fullPath(.get, "/api/notes/n1", token: alice)
         // Another process's write, seen through the refresh the kept path makes first.
         let otherProcess = try Store(directory: directory)
@@ -128,6 +130,30 @@ struct KeptNotesFamily: APIFamily {
         #expect(kept("/api/notes/n1", token: alice) == nil)
         let fresh = fullPath(.get, "/api/notes/n1", token: alice)
         #expect(try JSON.parse(fresh.body)["note"]?["text"] == "changed")
+        // A deletion, and a compaction (which replaces the view), end it too.
+        try otherProcess.write { tx in tx.delete("notes", "n1") }
+        #expect(kept("/api/notes/n1", token: alice) == nil)
+        #expect(fullPath(.get, "/api/notes/n1", token: alice).status == .notFound)
+        try otherProcess.write { tx in tx.put("notes", "n1", ["text": "again"]) }
+        _ = fullPath(.get, "/api/notes/n1", token: alice)
+        #expect(kept("/api/notes/n1", token: alice) != nil)
+        _ = try otherProcess.compact()
+        #expect(kept("/api/notes/n1", token: alice) == nil)
+    }
+
+    /// The answer read the caller's token record: a write to it (another token's does not) ends it.
+    @Test func theCallersOwnTokenRecordIsADependency() throws {
+        _ = fullPath(.get, "/api/notes/n1", token: alice)
+        _ = fullPath(.get, "/api/notes/n1", token: bob)
+        let bobsID = try #require(Tokens.list(in: application.store).first { $0.name == "b" }?.id)
+        let otherProcess = try Store(directory: directory)
+        try otherProcess.write { tx in
+            guard var record = tx.get(Tokens.collection, bobsID) else { return }
+            record["last_used_at"] = "2030-01-01T00:00:00.000000Z"
+            tx.put(Tokens.collection, bobsID, record)
+        }
+        #expect(kept("/api/notes/n1", token: bob) == nil)
+        #expect(kept("/api/notes/n1", token: alice) != nil)
     }
 
     @Test func aRevokedTokenLosesItsKeptAnswers() throws {
@@ -167,19 +193,25 @@ struct KeptNotesFamily: APIFamily {
         let version = application.store.version
         let response = ConditionalRequest.withTag(
             HTTPResponse.json(["text": .string(String(repeating: "x", count: 500))]))
-        for index in 0..<100 {
-            cache.keep(
-                response, for: ResponseCache.key(path: "/n/\(index)", query: "", authorization: nil),
-                madeUnder: version, current: version, now: 0)
+        func key(_ index: Int) -> ResponseCache.Key {
+            ResponseCache.key(path: "/n/\(index)", query: "", authorization: nil)
         }
+        func keep(_ index: Int, madeUnder: Store.Version? = nil) {
+            cache.keep(
+                response, for: key(index), dependencies: [.record(collection: "n", id: "\(index)")],
+                madeUnder: madeUnder ?? version, current: version, now: 0)
+        }
+        for index in 0..<100 { keep(index) }
         #expect(cache.count < 16, "two generations of at most 4 KiB of ~700-byte answers")
-        let last = ResponseCache.key(path: "/n/99", query: "", authorization: nil)
-        #expect(cache.answer(for: last, at: version, now: 1) != nil)
-        #expect(cache.answer(for: last, at: version, now: ResponseCache.maximumAgeNanoseconds) == nil, "too old")
-        cache.keep(
-            response, for: last, madeUnder: version,
-            current: Store.Version(generation: 9, epoch: 1, journalLength: 0), now: 0)
-        #expect(cache.answer(for: last, at: version, now: 1) == nil, "made under a version that is gone: not kept")
+        #expect(cache.answer(for: key(99), now: 1) != nil)
+        #expect(cache.answer(for: key(99), now: ResponseCache.maximumAgeNanoseconds) == nil, "too old")
+        keep(98)
+        cache.invalidate(.affected([.record(collection: "n", id: "97"), .collection("other")]))
+        #expect(cache.answer(for: key(98), now: 1) != nil)
+        cache.invalidate(.affected([.record(collection: "n", id: "98")]))
+        #expect(cache.answer(for: key(98), now: 1) == nil)
+        keep(50, madeUnder: Store.Version(generation: 9, epoch: 1, journalLength: 0))
+        #expect(cache.answer(for: key(50), now: 1) == nil, "the store moved on while it was made: not kept")
     }
 }
 
