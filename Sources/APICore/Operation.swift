@@ -198,11 +198,11 @@ public struct Route {
 /// Whether the worker may keep a GET's 200 answer and send it again without running the handler.
 public enum ResponseCaching: Sendable, Equatable {
     case never
-    /// The answer is a function of the path, the query string, the `Authorization` header and the
-    /// stored records only (no clock, no other header, no side effect the caller relies on): it is
-    /// served again while the store's `version` is the one it was made under (any write by any
-    /// worker, a compaction or a restore ends it) and for at most `ResponseCache.maximumAge`.
-    /// Authentication is not run again for a kept answer: revoking a token is a write, so it ends
-    /// every kept answer; `last_used_at` is recorded when the answer is made again.
+    /// The answer is a function of the path, the query string, the `Authorization` header and what
+    /// it reads from the store only (no clock, no other header, no side effect the caller relies
+    /// on): it is sent again until the store changes a record or index key it read (any worker's
+    /// write; a compaction or restore ends them all), for at most `ResponseCache.maximumAgeNanoseconds` (30 s).
+    /// Authentication is not run again for a kept answer: it read the caller's token record, so
+    /// revoking the token ends it; `last_used_at` is recorded when the answer is made again.
     case untilStoreChanges
 }
