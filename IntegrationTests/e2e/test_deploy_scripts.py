@@ -1,7 +1,7 @@
 """The deploy scripts themselves: a failed build stops deploy/up, deploy/test and deploy/loadtest
 (either of its two products) with the compiler's errors and build progress, messages are plain
 text off a terminal or with NO_COLOR, and deploy/loadtest's cleanup stops every process spawn-fcgi
-started.
+and php-fpm started.
 
 The build tests run copies of the scripts in a scratch repository with a stand-in `swift` that
 fails like a real compile error (and a stand-in dpkg-query, so nothing is installed): fast, and
@@ -160,20 +160,22 @@ def test_messages_have_colour_only_on_a_terminal_without_no_color():
 
 @pytest.fixture
 def hello_run(tmp_path):
-    """What deploy/loadtest's cleanup works with: a state folder, and this run's own copy of a
-    program as HELLO_BIN (sleep stands in for the C hello world); every process it starts is
-    SIGKILLed at the end whatever the test saw."""
+    """What deploy/loadtest's cleanup works with: a state folder, and this run's own copies of two
+    programs as HELLO_BIN and PHP_FPM_BIN (sleep stands in for the C hello world and php-fpm);
+    every process they run is SIGKILLed at the end whatever the test saw."""
     if not shutil.which("spawn-fcgi"):
         pytest.skip("spawn-fcgi is not installed (deploy/loadtest installs it)")
     state = tmp_path / "state"
     (state / "run").mkdir(parents=True)
-    hello_bin = tmp_path / "bin" / "hello-fcgi"
+    hello_bin, php_bin = tmp_path / "bin" / "hello-fcgi", tmp_path / "bin" / "php-fpm"
     hello_bin.parent.mkdir()
     shutil.copy("/bin/sleep", hello_bin)
-    env = dict(os.environ, HELLO_PIDS=str(state / "run" / "bench-hello.pids"), HELLO_BIN=str(hello_bin), STATE=str(state))
+    shutil.copy("/bin/sleep", php_bin)
+    env = dict(os.environ, HELLO_PIDS=str(state / "run" / "bench-hello.pids"), HELLO_BIN=str(hello_bin),
+               PHP_FPM_PID=str(state / "run" / "bench-php.pid"), PHP_FPM_BIN=str(php_bin), STATE=str(state))
     started = []
     yield env, started
-    kill_leftovers(started + running_copies(hello_bin))
+    kill_leftovers(started + running_copies(hello_bin) + running_copies(php_bin))
     kill_leftovers(watchdogs(hello_bin))
 
 
@@ -229,7 +231,11 @@ def test_loadtest_cleanup_stops_every_spawned_hello_and_nothing_else(hello_run):
     assert len(pids) == 3 and not Path(env["HELLO_PIDS"]).read_text().endswith("\n")
     unlisted = subprocess.Popen([env["HELLO_BIN"], "300"], start_new_session=True)
     bystander = subprocess.Popen(["sleep", "300"], start_new_session=True)
-    started += [unlisted.pid, bystander.pid]
+    # php-fpm's pid file names its master only; its pool processes are found by the executable.
+    php_master = subprocess.Popen([env["PHP_FPM_BIN"], "300"], start_new_session=True)
+    php_pool = subprocess.Popen([env["PHP_FPM_BIN"], "300"], start_new_session=True)
+    started += [unlisted.pid, bystander.pid, php_master.pid, php_pool.pid]
+    Path(env["PHP_FPM_PID"]).write_text(f"{php_master.pid}\n")
     with open(env["HELLO_PIDS"], "a") as pids_file:
         pids_file.write(f"\n{bystander.pid}")
     # cleanup.sh's own cleanup, as the load test's EXIT trap runs it (no stack to stop here).
@@ -238,6 +244,8 @@ def test_loadtest_cleanup_stops_every_spawned_hello_and_nothing_else(hello_run):
                             text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     unlisted.wait(timeout=5)
+    php_master.wait(timeout=5)
+    php_pool.wait(timeout=5)
     alive = still_running_after(pids, 5)
     assert alive == [], f"cleanup left {alive} of {pids} running"
     assert bystander.poll() is None, "a process that is not the hello program was signalled"
@@ -245,15 +253,22 @@ def test_loadtest_cleanup_stops_every_spawned_hello_and_nothing_else(hello_run):
 
 @pytest.mark.parametrize("ending", ["exit", "die", "SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
 def test_no_hello_outlives_the_load_test_however_it_ends(hello_run, ending):
-    """The load test's own lines around its reference processes: install_cleanup, spawn-fcgi, then a
-    long step (its wrk runs). However the script ends, even by SIGKILL to its whole process group
-    (the watchdog then cleans up), no hello process and no watchdog is left."""
+    """The load test's own lines around its reference processes: install_cleanup, spawn-fcgi, a
+    php-fpm stand-in (a master in its own session and a pool process), then a long step (its wrk
+    runs). However the script ends, even by SIGKILL to its whole process group (the watchdog then
+    cleans up), no hello or php-fpm process and no watchdog is left."""
     env, started = hello_run
     body = {"exit": "true", "die": 'die "a check failed"'}.get(ending, "sleep 60")
     script = f"""source {REPO}/deploy/lib.sh
 source {REPO}/deploy/load/cleanup.sh
 install_cleanup
 spawn-fcgi -s "$STATE/run/hello.sock" -F 2 -P "$HELLO_PIDS" -- "$HELLO_BIN" 300 >/dev/null
+setsid "$PHP_FPM_BIN" 300 </dev/null >/dev/null 2>&1 &
+echo $! > "$PHP_FPM_PID"
+setsid "$PHP_FPM_BIN" 301 </dev/null >/dev/null 2>&1 &
+running_php() {{ for exe in /proc/[0-9]*/exe; do if [ "$exe" -ef "$PHP_FPM_BIN" ]; then echo "${{exe//[!0-9]/}}"; fi; done; }}
+for _ in $(seq 250); do if [ "$(running_php | wc -l)" = 2 ]; then break; fi; sleep 0.02; done
+running_php > "$STATE/php-started.pids"
 echo ready
 {body}
 """
@@ -263,6 +278,9 @@ echo ready
     pids = [int(line) for line in Path(env["HELLO_PIDS"]).read_text().split()]
     started += pids
     assert len(pids) == 2
+    php_pids = [int(line) for line in (Path(env["STATE"]) / "php-started.pids").read_text().split()]
+    started += php_pids
+    assert len(php_pids) == 2
     if ending.startswith("SIG"):
         # Once the long step runs (a signal that reaches its process between fork and exec is lost
         # with it, and bash then waits the whole step out before it exits).
@@ -273,9 +291,50 @@ echo ready
     process.wait(timeout=30)
     alive = still_running_after(pids + running_copies(env["HELLO_BIN"]), 8)
     assert alive == [], f"{ending}: hello processes {alive} outlived the script"
+    alive = still_running_after(php_pids + running_copies(env["PHP_FPM_BIN"]), 8)
+    assert alive == [], f"{ending}: php-fpm processes {alive} outlived the script"
     deadline = time.monotonic() + 8
     while watchdogs(env["HELLO_BIN"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert watchdogs(env["HELLO_BIN"]) == [], "the watchdog must end too"
     if ending != "SIGKILL":
         assert process.returncode != 0 or ending == "exit"
+
+
+def php_fpm_binary():
+    """The php-fpm that deploy/loadtest would find (Debian 12: /usr/sbin/php-fpm8.2), or None."""
+    candidates = [shutil.which("php-fpm")] + sorted(map(str, Path("/usr/sbin").glob("php-fpm[0-9]*")), reverse=True)
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+def test_loadtest_cleanup_stops_a_real_php_fpm_whose_master_was_killed(hello_run):
+    """A real php-fpm, daemonized as deploy/loadtest starts it (its own copy of the binary, pm =
+    static): once its master is SIGKILLed its pool processes serve on as orphans, and cleanup still
+    stops them all, found by the executable."""
+    system = php_fpm_binary()
+    if not system:
+        pytest.skip("php-fpm is not installed (deploy/loadtest installs it)")
+    env, started = hello_run
+    php_bin, state = Path(env["PHP_FPM_BIN"]), Path(env["STATE"])
+    shutil.copy(system, php_bin)
+    pool_user = "user = www-data\ngroup = www-data\n" if os.getuid() == 0 else ""
+    config = state / "php-fpm.conf"
+    config.write_text(f"[global]\npid = {env['PHP_FPM_PID']}\nerror_log = {state / 'php-fpm.log'}\ndaemonize = yes\n"
+                      f"[bench]\n{pool_user}listen = {state / 'run' / 'bench-php.sock'}\npm = static\npm.max_children = 2\n")
+    result = subprocess.run([str(php_bin), "--fpm-config", str(config)], stdin=subprocess.DEVNULL, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stderr + (state / "php-fpm.log").read_text()
+    pids = running_copies(php_bin)
+    started += pids
+    master = int(Path(env["PHP_FPM_PID"]).read_text())
+    assert master in pids and len(pids) == 3, pids
+    os.kill(master, signal.SIGKILL)
+    assert still_running_after([master], 5) == []
+    orphans = [pid for pid in pids if pid != master]
+    assert still_running_after(orphans, 0.5) == orphans, "php-fpm's pool processes outlive their master"
+    result = subprocess.run(["bash", "-c", f"set -euo pipefail; source {REPO}/deploy/load/cleanup.sh; cleanup"],
+                            env=dict(env, REPO_ROOT=str(state.parent / "no-repo")), capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    alive = still_running_after(pids, 5)
+    assert alive == [], f"cleanup left php-fpm processes {alive} running"

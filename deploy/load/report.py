@@ -1,5 +1,7 @@
 """Turns one deploy/loadtest run (wrk/*.json summaries) into report.json and report.md, with each
-scenario's ratio to the references measured in the same run, and the goals of issue 8.
+scenario's ratio to the references measured in the same run (the static file, the C libfcgi hello
+and the PHP-FPM hello; each the mean of its runs before and after the scenarios), and the goals of
+issues 8 and 15.
 Exits 1 if any measured run had a non-2xx response or a socket error."""
 import argparse
 import datetime
@@ -37,7 +39,7 @@ def mean(*names):
     return sum(values) / len(values) if values else None
 
 
-static, hello = mean("static-1", "static-2"), mean("hello-1", "hello-2")
+static, hello, php = mean("static-1", "static-2"), mean("hello-1", "hello-2"), mean("php-1", "php-2")
 fsyncs = fsync_rate(os.path.join(args.run, "state", "data"))
 rows = []
 for name, r in runs.items():
@@ -49,6 +51,7 @@ for name, r in runs.items():
         "requests": r["requests"], "non_2xx": r["non_2xx"], "socket_errors": socket_errors,
         "vs_static": round(r["rps"] / static, 3) if static else None,
         "vs_hello": round(r["rps"] / hello, 3) if hello else None,
+        "vs_php": round(r["rps"] / php, 3) if php else None,
     })
 by_name = {row["name"]: row for row in rows}
 
@@ -61,6 +64,8 @@ def goal(description, scenario, value, target, met):
 goals = [
     goal("GET one partnership vs C hello world (req/s ratio)", "lp-get-one",
          by_name.get("lp-get-one", {}).get("vs_hello"), ">= 0.9", (by_name.get("lp-get-one", {}).get("vs_hello") or 0) >= 0.9),
+    goal("GET one partnership vs PHP-FPM hello world (req/s ratio)", "lp-get-one",
+         by_name.get("lp-get-one", {}).get("vs_php"), ">= 1.5", (by_name.get("lp-get-one", {}).get("vs_php") or 0) >= 1.5),
     goal("list 100 of 100k records, p99 at %s connections (ms)" % args.connections, "lp-list",
          by_name.get("lp-list", {}).get("p99_ms"), "< 10", (by_name.get("lp-list", {}).get("p99_ms") or 1e9) < 10),
     goal("durable creates with %s workers (req/s)" % args.workers, "lp-create",
@@ -72,24 +77,24 @@ soak_path = os.path.join(args.run, "soak.json")
 report = {
     "machine": machine, "connections": int(args.connections), "workers": int(args.workers),
     "seconds_per_run": int(args.duration), "response_bytes": int(args.response_bytes), "seed": args.seed,
-    "references": {"static_rps": static, "hello_rps": hello}, "scenarios": rows, "goals": goals,
+    "references": {"static_rps": static, "hello_rps": hello, "php_rps": php}, "scenarios": rows, "goals": goals,
     "soak": json.load(open(soak_path)) if os.path.exists(soak_path) else None,
 }
 json.dump(report, open(os.path.join(args.run, "report.json"), "w"), indent=2)
 
 lines = [
     "# Load test %s" % os.path.basename(args.run), "",
-    "Machine: %d cores, %s; nginx %s (1 worker); %s API workers; wrk -t2 -c%s, %ss per run, HTTPS; "
+    "Machine: %d cores, %s; nginx %s (1 worker); %s API workers (as many C hello processes and php-fpm children); wrk -t2 -c%s, %ss per run, HTTPS; "
     "response of GET one partnership: %s bytes; fdatasync/s on this disk: %d; seed: %s." % (
         machine["nproc"], machine["cpu"], args.nginx, args.workers, args.connections, args.duration,
         args.response_bytes, fsyncs, args.seed), "",
-    "| scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs static | vs C hello |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs static | vs C hello | vs PHP-FPM hello |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 for row in rows:
-    lines.append("| %s | %.0f | %.2f | %.2f | %d | %d | %.2f | %.2f |" % (
+    lines.append("| %s | %.0f | %.2f | %.2f | %d | %d | %.2f | %.2f | %.2f |" % (
         row["name"], row["rps"], row["p50_ms"], row["p99_ms"], row["non_2xx"], row["socket_errors"],
-        row["vs_static"] or 0, row["vs_hello"] or 0))
+        row["vs_static"] or 0, row["vs_hello"] or 0, row["vs_php"] or 0))
 lines += ["", "| goal | measured | target | met |", "|---|---:|---:|---|"]
 for g in goals:
     lines.append("| %s | %s | %s | %s |" % (g["goal"], g["measured"], g["target"], {True: "yes", False: "**no**", None: "not run"}[g["met"]]))

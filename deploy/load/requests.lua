@@ -18,6 +18,7 @@ local cohorts = { "2025", "2026" }  -- BenchSeedCommand.cohorts: both open
 -- Reference targets, served by the same nginx (nginx/snippets/bench-routes.conf).
 function R.static(ctx) return wrk.format("GET", "/_bench/static.json") end
 function R.hello(ctx) return wrk.format("GET", "/_bench/hello") end
+function R.php(ctx) return wrk.format("GET", "/_bench/php") end
 function R.healthz(ctx) return wrk.format("GET", "/healthz") end
 
 -- Lead Provider API v3. Provider 0 owns the listed partnerships, provider 1 the update targets,

@@ -3,6 +3,7 @@ return {
   -- references and single endpoints (the goals compare these)
   static = { static = 1 },
   hello = { hello = 1 },
+  php = { php = 1 },
   healthz = { healthz = 1 },
   ["lp-get-one"] = { lp_get_one = 1 },
   ["lp-list"] = { lp_list = 1 },
