@@ -76,11 +76,25 @@ def goal(description, scenario, value, target, met):
             "met": met if value is not None else None}
 
 
-goals = [
-    goal("GET one partnership vs C hello world (req/s ratio)", "lp-get-one",
-         by_name.get("lp-get-one", {}).get("vs_hello"), ">= 0.9", (by_name.get("lp-get-one", {}).get("vs_hello") or 0) >= 0.9),
-    goal("GET one partnership vs PHP-FPM hello world (req/s ratio)", "lp-get-one",
-         by_name.get("lp-get-one", {}).get("vs_php"), ">= 1.5", (by_name.get("lp-get-one", {}).get("vs_php") or 0) >= 1.5),
+def slowdown(scenario):
+    """How much slower than the plain list a filtered or sorted one is (req/s of lp-list / its req/s)."""
+    plain, other = by_name.get("lp-list", {}).get("rps"), by_name.get(scenario, {}).get("rps")
+    return round(plain / other, 2) if plain and other else None
+
+
+goals = []
+for family, scenario in (("Lead Provider", "lp-get-one"), ("Partners", "pa-get-one"), ("Directory", "dir-get-one")):
+    row = by_name.get(scenario, {})
+    goals += [
+        goal("GET one (%s) vs C hello world (req/s ratio)" % family, scenario,
+             row.get("vs_hello"), ">= 0.9", (row.get("vs_hello") or 0) >= 0.9),
+        goal("GET one (%s) vs PHP-FPM hello world (req/s ratio)" % family, scenario,
+             row.get("vs_php"), ">= 1.5", (row.get("vs_php") or 0) >= 1.5),
+    ]
+for scenario in ("lp-list-cohort", "lp-list-since", "lp-list-newest", "lp-list-by-updated"):
+    goals.append(goal("%s: times slower than the plain list" % scenario, scenario, slowdown(scenario), "<= 1.5",
+                      (slowdown(scenario) or 1e9) <= 1.5))
+goals += [
     goal("list 100 of 100k records, p99 at %s connections (ms)" % args.connections, "lp-list",
          by_name.get("lp-list", {}).get("p99_ms"), "< 10", (by_name.get("lp-list", {}).get("p99_ms") or 1e9) < 10),
     goal("durable creates with %s workers (req/s)" % args.workers, "lp-create",

@@ -34,6 +34,19 @@ function R.lp_list(ctx)
                     auth(ctx.seed.PROVIDER_0_TOKEN))
 end
 
+-- The same page size with each filter or sort a lead provider uses when syncing (issue 15: each
+-- within 1.5x of the plain list). The seed's partnerships are spread over both open cohorts and were
+-- all updated after 2020, so every filtered page is full.
+local function lp_page(ctx, query)
+  local pages = math.floor(tonumber(ctx.seed.SEED_PARTNERSHIPS) / 100)
+  return wrk.format("GET", "/api/v3/partnerships?page[per_page]=100&" .. query .. "&page[page]=" .. math.random(math.floor(pages / 2)),
+                    auth(ctx.seed.PROVIDER_0_TOKEN))
+end
+function R.lp_list_cohort(ctx) return lp_page(ctx, "filter[cohort]=" .. cohorts[math.random(#cohorts)]) end
+function R.lp_list_updated_since(ctx) return lp_page(ctx, "filter[updated_since]=2020-01-01T00:00:00Z") end
+function R.lp_list_newest_first(ctx) return lp_page(ctx, "sort=-created_at") end
+function R.lp_list_by_updated(ctx) return lp_page(ctx, "sort=updated_at") end
+
 function R.lp_list_since(ctx)
   return wrk.format("GET", "/api/v3/partnerships?filter[cohort]=2026&filter[updated_since]=2030-01-01T00:00:00Z",
                     auth(ctx.seed.PROVIDER_0_TOKEN))
