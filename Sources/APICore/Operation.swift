@@ -66,7 +66,7 @@ public struct Operation<P: Principal> {
         _ method: HTTPMethod, _ path: String, access: Access<P>, caching: ResponseCaching = .never,
         doc: OperationDoc?, _ handler: @escaping (Authenticated<P>) throws -> HTTPResponse
     ) {
-        precondition(caching == .never || method == .get, "only a GET's answer can be cached")
+        precondition(!caching.keepsAnswers || method == .get, "only a GET's answer can be kept")
         self.method = method
         self.path = path
         self.access = access
@@ -196,13 +196,23 @@ public struct Route {
 }
 
 /// Whether the worker may keep a GET's 200 answer and send it again without running the handler.
-public enum ResponseCaching: Sendable, Equatable {
-    case never
+public struct ResponseCaching: Sendable, Equatable {
+    public let keepsAnswers: Bool
+    /// Request headers the answer depends on besides `Authorization` (a version header): answers
+    /// are kept per value of each.
+    public let varyingOn: [HTTPFieldName]
+
+    public static let never = ResponseCaching(keepsAnswers: false, varyingOn: [])
     /// The answer is a function of the path, the query string, the `Authorization` header and what
     /// it reads from the store only (no clock, no other header, no side effect the caller relies
     /// on): it is sent again until the store changes a record or index key it read (any worker's
-    /// write; a compaction or restore ends them all), for at most `ResponseCache.maximumAgeNanoseconds` (30 s).
-    /// Authentication is not run again for a kept answer: it read the caller's token record, so
-    /// revoking the token ends it; `last_used_at` is recorded when the answer is made again.
-    case untilStoreChanges
+    /// write; a compaction or restore ends them all), for at most `ResponseCache.maximumAgeNanoseconds`
+    /// (30 s). Authentication is not run again for a kept answer: it read the caller's token record,
+    /// so revoking the token ends it; `last_used_at` is recorded when the answer is made again.
+    public static let untilStoreChanges = ResponseCaching(keepsAnswers: true, varyingOn: [])
+
+    /// `untilStoreChanges`, for an answer that also depends on these request headers.
+    public static func untilStoreChanges(varyingOn headers: [HTTPFieldName]) -> ResponseCaching {
+        ResponseCaching(keepsAnswers: true, varyingOn: headers)
+    }
 }

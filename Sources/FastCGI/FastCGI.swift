@@ -73,24 +73,19 @@ public final class FastCGIConnection {
 
     /// The values of a few params, read straight from libfcgi's array without copying the ~30
     /// others (a kept answer needs only these; see Server's `ResponseCache`). Each value is the
-    /// first of its name; bit `i` of `repeated` is set when `names[i]` came more than once.
-    public func params(named names: [StaticString]) -> (values: [String?], repeated: UInt64) {
-        precondition(names.count <= 64)
+    /// first of its name; bit `i` of `repeated` is set when name `i` came more than once.
+    public func params(named names: ParamNames) -> (values: [String?], repeated: UInt64) {
         var values = [String?](repeating: nil, count: names.count)
         var repeated: UInt64 = 0
         guard var cursor = request.pointee.envp else { return (values, repeated) }
-        names.withUnsafeBufferPointer { names in
+        names.bytes.withUnsafeBufferPointer { bytes in
             while let entry = cursor.pointee {
                 cursor += 1
-                let first = UInt8(bitPattern: entry[0])
-                var index = 0
-                while index < names.count {
-                    defer { index += 1 }
-                    let name = names[index].utf8Start, length = names[index].utf8CodeUnitCount
+                let first = entry[0]
+                for index in 0..<names.count {
+                    let name = bytes.baseAddress! + names.starts[index], length = names.lengths[index]
                     // strncmp, not memcmp: it stops at the end of a shorter entry.
-                    guard name[0] == first,
-                        name.withMemoryRebound(to: CChar.self, capacity: length, { strncmp(entry, $0, length) }) == 0,
-                        entry[length] == CChar(UInt8(ascii: "="))
+                    guard name[0] == first, strncmp(entry, name, length) == 0, entry[length] == CChar(UInt8(ascii: "="))
                     else { continue }
                     if values[index] == nil {
                         values[index] = String(cString: entry + length + 1)
@@ -213,5 +208,26 @@ public enum CGIResponse {
         out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
         out.append(contentsOf: value.utf8)
         out.append(contentsOf: [0x0D, 0x0A])
+    }
+}
+
+/// Param names for `FastCGIConnection.params(named:)`, laid out once: one buffer of C strings.
+public struct ParamNames: Sendable {
+    let bytes: [CChar]
+    let starts: [Int]
+    let lengths: [Int]
+    public var count: Int { starts.count }
+
+    public init(_ names: [String]) {
+        precondition(names.count <= 64 && names.allSatisfy { !$0.isEmpty })
+        var bytes: [CChar] = [], starts: [Int] = [], lengths: [Int] = []
+        for name in names {
+            starts.append(bytes.count)
+            lengths.append(name.utf8.count)
+            bytes.append(contentsOf: name.utf8CString)
+        }
+        self.bytes = bytes
+        self.starts = starts
+        self.lengths = lengths
     }
 }

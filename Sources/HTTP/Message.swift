@@ -18,6 +18,8 @@ public typealias HTTPStatus = HTTPTypes.HTTPResponse.Status
 public typealias HTTPFields = HTTPTypes.HTTPFields
 /// One header field; its names are `HTTPField.Name`s (HTTPTypes' and ours, below).
 public typealias HTTPField = HTTPTypes.HTTPField
+/// A header field's name (`HTTPField.Name`), for declarations in modules that do not import HTTPTypes.
+public typealias HTTPFieldName = HTTPTypes.HTTPField.Name
 
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod

@@ -20,11 +20,20 @@ public final class Application {
     public let families: [any APIFamily]
     /// Answers kept for GETs that declare `ResponseCaching.untilStoreChanges`.
     public let responseCache: ResponseCache
+    /// Every header some kept operation varies on: part of every kept answer's key.
+    public let varyingHeaders: [HTTPFieldName]
 
     public init(families: [any APIFamily], store: Store, responseCacheBytes: Int = 0) {
         self.families = families
         self.store = store
         self.responseCache = ResponseCache(capacityBytes: responseCacheBytes)
+        var varying: [String: HTTPFieldName] = [:]
+        for family in families {
+            for route in family.routes where route.caching.keepsAnswers {
+                for name in route.caching.varyingOn { varying[name.canonicalName] = name }
+            }
+        }
+        varyingHeaders = varying.keys.sorted().map { varying[$0]! }
         if responseCache.isEnabled {
             store.changeObserver = { [responseCache] change in responseCache.invalidate(change) }
         }
@@ -51,7 +60,7 @@ public final class Application {
         case .found(let entry, let parameters, _):
             var routed = request
             routed.pathParameters = parameters
-            if entry.caching == .untilStoreChanges && request.method == .get && responseCache.isEnabled {
+            if entry.caching.keepsAnswers && request.method == .get && responseCache.isEnabled {
                 response = runKeepingAnswer(entry, routed)
             } else {
                 response = run(entry, routed)
@@ -80,13 +89,15 @@ public final class Application {
 
     /// The answer kept for a GET or HEAD of this URL with these credentials, as wire bytes, when
     /// the store has not changed since it was made (see `ResponseCache`); nil: take the full path.
+    /// `varying`: the values of `varyingHeaders`, in order.
     public func keptAnswer(
-        head: Bool, path: String, query: String, authorization: String?, ifNoneMatch: String?, requestID: String
+        head: Bool, path: String, query: String, authorization: String?, varying: [String?] = [],
+        ifNoneMatch: String?, requestID: String
     ) -> [UInt8]? {
         guard responseCache.isEnabled else { return nil }
         // A failed refresh is the full path's to report, in the family's error format.
         guard (try? store.refresh()) != nil else { return nil }
-        let key = ResponseCache.key(path: path, query: query, authorization: authorization)
+        let key = ResponseCache.key(path: path, query: query, authorization: authorization, varying: varying)
         guard let answer = responseCache.answer(for: key, now: Scoreboard.monotonicNanoseconds()) else { return nil }
         return ResponseCache.wireBytes(of: answer, head: head, ifNoneMatch: ifNoneMatch, requestID: requestID)
     }
@@ -106,7 +117,8 @@ public final class Application {
         responseCache.keep(
             tagged,
             for: ResponseCache.key(
-                path: request.path, query: request.query.raw, authorization: request.header(.authorization)),
+                path: request.path, query: request.query.raw, authorization: request.header(.authorization),
+                varying: varyingHeaders.map { request.header($0) }),
             dependencies: reads.dependencies, madeUnder: madeUnder, current: store.version,
             now: Scoreboard.monotonicNanoseconds())
         return tagged

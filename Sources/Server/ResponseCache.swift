@@ -27,6 +27,8 @@ public final class ResponseCache {
         let path: String
         let query: String
         let credential: SHA256Digest?
+        /// The values of the headers some kept operation varies on (`ResponseCaching.varyingOn`).
+        let varying: [String?]
     }
 
     struct Answer {
@@ -62,9 +64,10 @@ public final class ResponseCache {
     var isEnabled: Bool { generationCapacity > 0 }
     var count: Int { recent.count + older.count }
 
-    static func key(path: String, query: String, authorization: String?) -> Key {
-        guard var authorization else { return Key(path: path, query: query, credential: nil) }
-        return Key(path: path, query: query, credential: authorization.withUTF8 { Crypto.sha256($0) })
+    static func key(path: String, query: String, authorization: String?, varying: [String?] = []) -> Key {
+        guard var authorization else { return Key(path: path, query: query, credential: nil, varying: varying) }
+        return Key(
+            path: path, query: query, credential: authorization.withUTF8 { Crypto.sha256($0) }, varying: varying)
     }
 
     /// The answer kept for `key`, if any (the store caught up first: see `Application.keptAnswer`).

@@ -171,18 +171,22 @@ public final class WorkerLoop {
         return params["REQUEST_ID"] ?? ""
     }
 
-    /// The params a kept answer depends on (`ResponseCache`), in `keptAnswerParams` order.
-    private static let keptAnswerParams: [StaticString] = [
+    /// The params a kept answer depends on (`ResponseCache`): these, then the headers some kept
+    /// operation varies on (`Application.varyingHeaders`, as nginx names them: `HTTP_ULULE_VERSION`).
+    private static let keptAnswerParams = [
         "REQUEST_METHOD", "DOCUMENT_URI", "QUERY_STRING", "HTTP_AUTHORIZATION", "HTTP_IF_NONE_MATCH", "REQUEST_ID",
         "CONTENT_LENGTH", "REQUEST_URI",
     ]
+    private lazy var keptAnswerParamNames = ParamNames(
+        Self.keptAnswerParams
+            + application.varyingHeaders.map { "HTTP_" + $0.canonicalName.uppercased().replacing("-", with: "_") })
 
     /// Sends the kept answer to a GET or HEAD without a body when there is one, reading only the
     /// few params it depends on; returns the request id, or nil when the full path must answer
     /// (anything unusual is left to it: a body, two Authorization headers, no request id).
     private func serveKeptAnswer(_ connection: FastCGIConnection) -> String? {
         guard application.responseCache.isEnabled else { return nil }
-        let (values, repeated) = connection.params(named: Self.keptAnswerParams)
+        let (values, repeated) = connection.params(named: keptAnswerParamNames)
         guard let method = values[0], method == "GET" || method == "HEAD", let path = values[1],
             let requestID = values[5], !requestID.isEmpty, (values[6] ?? "").isEmpty || values[6] == "0",
             repeated & (1 << 3) == 0
@@ -190,7 +194,7 @@ public final class WorkerLoop {
         guard
             let bytes = application.keptAnswer(
                 head: method == "HEAD", path: path, query: values[2] ?? "", authorization: values[3],
-                ifNoneMatch: values[4], requestID: requestID)
+                varying: Array(values[Self.keptAnswerParams.count...]), ifNoneMatch: values[4], requestID: requestID)
         else { return nil }
         if let scoreboard, let slot { scoreboard.markBusy(slot: slot, request: method + " " + (values[7] ?? path)) }
         if !connection.write(bytes) {

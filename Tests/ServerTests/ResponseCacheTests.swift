@@ -18,6 +18,7 @@ struct KeptNotesFamily: APIFamily {
     }
 
     let name = "notes"
+    static let version = HTTPField.Name("Note-Version")!
     let pathPrefix = "/api/notes"
     let errorFormatter: any ErrorFormatter = PlainErrorFormatter()
     let storeIndexes: [IndexDefinition] = []
@@ -31,6 +32,9 @@ struct KeptNotesFamily: APIFamily {
             var response = HTTPResponse.json(["note": note, "caller": .string(context.principal.name)])
             response.headers[.cacheControl] = "private"
             return response
+        }
+        routes.on(.get, ":id/versioned", caching: .untilStoreChanges(varyingOn: [Self.version]), doc: nil) { context in
+            .json(["version": JSON(context.request.header(Self.version))])
         }
         routes.on(.get, ":id/uncached", doc: nil) { context in
             .json(context.store.get("notes", context.request.pathParameter("id")) ?? .null)
@@ -80,12 +84,13 @@ struct KeptNotesFamily: APIFamily {
     }
 
     func kept(
-        _ path: String, token: String?, head: Bool = false, ifNoneMatch: String? = nil
+        _ path: String, token: String?, head: Bool = false, ifNoneMatch: String? = nil, version: String? = nil
     ) -> KeptAnswer? {
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         return application.keptAnswer(
             head: head, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
-            authorization: token.map { "Bearer \($0)" }, ifNoneMatch: ifNoneMatch, requestID: "kept-1"
+            authorization: token.map { "Bearer \($0)" }, varying: [version], ifNoneMatch: ifNoneMatch,
+            requestID: "kept-1"
         ).map(KeptAnswer.init)
     }
 
@@ -179,6 +184,17 @@ struct KeptNotesFamily: APIFamily {
         let full304 = fullPath(.get, "/api/notes/n1", token: alice, headers: [.ifNoneMatch: tag])
         #expect(full304.status == .notModified && full304.headers[.eTag] == tag)
         #expect(kept("/api/notes/n1", token: alice, ifNoneMatch: "\"other\"")?.status == "200 OK")
+    }
+
+    @Test func anAnswerThatVariesOnAHeaderIsKeptPerValue() throws {
+        #expect(application.varyingHeaders == [KeptNotesFamily.version])
+        let one = fullPath(.get, "/api/notes/n1/versioned", token: alice, headers: [KeptNotesFamily.version: "1"])
+        #expect(try JSON.parse(one.body)["version"] == "1")
+        #expect(kept("/api/notes/n1/versioned", token: alice, version: "1")?.body == one.body)
+        #expect(kept("/api/notes/n1/versioned", token: alice, version: "2") == nil)
+        #expect(kept("/api/notes/n1/versioned", token: alice) == nil, "no header is a value of its own")
+        _ = fullPath(.get, "/api/notes/n1/versioned", token: alice)
+        #expect(try JSON.parse(try #require(kept("/api/notes/n1/versioned", token: alice)).body)["version"] == .null)
     }
 
     @Test func onlyDeclaredOperationsAndSuccessesAreKept() throws {
