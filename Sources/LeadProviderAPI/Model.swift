@@ -22,6 +22,18 @@ enum Collection {
         ) {
             [$0["lead_provider_id"]?.stringValue ?? ""]
         },
+        // The same, one list per cohort: `filter[cohort]` pages straight from it too.
+        IndexDefinition(
+            collection: partnerships, name: "by_lead_provider_cohort", order: { $0["created_at"]?.stringValue ?? "" }
+        ) {
+            [providerCohortKey($0["lead_provider_id"], $0["cohort"])]
+        },
+        // In updated_at order: `sort=updated_at` pages from it, `filter[updated_since]` finds its matches.
+        IndexDefinition(
+            collection: partnerships, name: "by_lead_provider_updated", order: { $0["updated_at"]?.stringValue ?? "" }
+        ) {
+            [$0["lead_provider_id"]?.stringValue ?? ""]
+        },
         IndexDefinition(collection: partnerships, name: "by_school_cohort") {
             [schoolCohortKey($0["school_id"], $0["cohort"])]
         },
@@ -39,6 +51,10 @@ enum Collection {
 
     static func schoolCohortKey(_ school: JSON?, _ cohort: JSON?) -> String {
         "\(school?.stringValue ?? "")|\(cohort?.stringValue ?? "")"
+    }
+
+    static func providerCohortKey(_ provider: JSON?, _ cohort: JSON?) -> String {
+        "\(provider?.stringValue ?? "")|\(cohort?.stringValue ?? "")"
     }
 
     static func linkID(leadProvider: String, deliveryPartner: String, cohort: String) -> String {

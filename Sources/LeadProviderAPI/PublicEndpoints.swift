@@ -39,20 +39,86 @@ enum PublicEndpoints {
         return document(.array(page.map { partnershipResource($0, store: context.store) }))
     }
 
-    /// One page of a lead provider's partnerships. Sorted by `created_at` alone (the default), the
-    /// page is read straight from the index kept in that order, stopping once it is full; any other
-    /// sort reads, filters and sorts them all.
+    /// One page of a lead provider's partnerships. Sorted by `created_at` or `updated_at` alone, the
+    /// page is read straight from an index kept in that order, stopping once it is full: from the
+    /// page's offset when no filter is left to apply, otherwise filtering while it walks. A single
+    /// `filter[cohort]` is an index of its own; `filter[updated_since]` is dropped when every
+    /// partnership matches it, and answered from its few matches when few do. Any other sort reads,
+    /// filters and sorts them all.
     static func partnershipsPage(_ query: ListQuery, provider: String, store: Store) throws -> [JSON] {
-        let matches = try partnershipFilter(query)
-        if query.sort.count == 1, query.sort[0].0 == "created_at" {
-            return query.page(
-                from: { offset, body in
-                    store.forEach(
-                        Collection.partnerships, index: "by_lead_provider", key: provider, descending: query.sort[0].1,
-                        offset: offset, body)
-                }, where: matches)
+        let requested = try PartnershipFilter(query)
+        var filter = requested
+        guard query.sort.count == 1, ["created_at", "updated_at"].contains(query.sort[0].0) else {
+            return sortedPartnershipsPage(query, provider: provider, store: store, where: requested.predicate)
         }
-        return sortedPartnershipsPage(query, provider: provider, store: store, where: matches)
+        if let years = filter.years, years.isEmpty { return [] }  // no valid year: nothing can match
+        let (field, descending) = query.sort[0]
+        var index = field == "created_at" ? "by_lead_provider" : "by_lead_provider_updated"
+        var key = provider
+        if field == "created_at", let years = filter.years, years.count == 1 {
+            index = "by_lead_provider_cohort"
+            key = Collection.providerCohortKey(.string(provider), .string(years.first!))
+            filter.years = nil
+        }
+        if let since = filter.since {
+            switch updatedSince(since, provider: provider, store: store) {
+            case .everything: filter.since = nil
+            case .few(let matches) where field == "created_at":
+                let kept = requested.predicate.map { matches.filter($0) } ?? matches
+                return Array(query.paged(query.sorted(kept) { $0[$1]?.stringValue ?? "" }))
+            case .few, .many: break
+            }
+        }
+        return query.page(
+            from: { offset, body in
+                store.forEach(
+                    Collection.partnerships, index: index, key: key, descending: descending, offset: offset, body)
+            }, where: filter.predicate)
+    }
+
+    /// Bounds the work `filter[updated_since]` may do up front (each match is a record decoded).
+    static let fewUpdatedLimit = 2_000
+
+    enum UpdatedSince {
+        case everything
+        /// Every match, in creation order (what the full path sorts from).
+        case few([JSON])
+        case many
+    }
+
+    /// How many of the provider's partnerships were updated at or after `since`, from the index in
+    /// updated_at order: its oldest entry tells whether all were; walking from its newest finds
+    /// the matches when there are at most `fewUpdatedLimit`.
+    static func updatedSince(_ since: String, provider: String, store: Store) -> UpdatedSince {
+        var oldest: String?
+        store.forEach(Collection.partnerships, index: "by_lead_provider_updated", key: provider) { record in
+            oldest = record["updated_at"]?.stringValue ?? ""
+            return false
+        }
+        guard let oldest else { return .everything }
+        if oldest >= since { return .everything }
+        var matches: [JSON] = []
+        var complete = false
+        store.forEach(Collection.partnerships, index: "by_lead_provider_updated", key: provider, descending: true) {
+            record in
+            guard (record["updated_at"]?.stringValue ?? "") >= since else {
+                complete = true
+                return false
+            }
+            matches.append(record)
+            return matches.count <= fewUpdatedLimit
+        }
+        guard complete else { return .many }
+        // The full path sorts the list in creation order by created_at: the same order here, unless
+        // two matches share a created_at (their creation order is not known here; rare: the walk does it).
+        let byCreation = matches.sorted {
+            ($0["created_at"]?.stringValue ?? "") < ($1["created_at"]?.stringValue ?? "")
+        }
+        for (a, b) in zip(byCreation, byCreation.dropFirst())
+        where a["created_at"]?.stringValue == b["created_at"]?.stringValue {
+            return .many
+        }
+        return .few(byCreation)
     }
 
     /// Reads all of the provider's partnerships: any sort, and the reference the streamed page must equal.
@@ -64,22 +130,32 @@ enum PublicEndpoints {
         return Array(query.paged(query.sorted(records) { $0[$1]?.stringValue ?? "" }))
     }
 
-    /// The list's filters (cohort, updated_since, delivery_partner_id) as one predicate; nil without any.
-    static func partnershipFilter(_ query: ListQuery) throws -> ((JSON) -> Bool)? {
-        let since = try query.updatedSince()
-        // Non-integer years are dropped; if none is left, nothing matches.
-        let years = query.filters["cohort"].map { cohorts in
-            Set(cohorts.split(separator: ",").map { $0.trimming(" ") }.filter { Int($0) != nil }.map(String.init))
+    /// The list's filters: cohort, updated_since, delivery_partner_id.
+    struct PartnershipFilter {
+        var since: String?
+        /// Non-integer years are dropped; if none is left, nothing matches.
+        var years: Set<String>?
+        var partners: Set<String>?
+
+        init(_ query: ListQuery) throws {
+            since = try query.updatedSince()
+            years = query.filters["cohort"].map { cohorts in
+                Set(cohorts.split(separator: ",").map { $0.trimming(" ") }.filter { Int($0) != nil }.map(String.init))
+            }
+            partners = query.filters["delivery_partner_id"].map { ids in
+                Set(ids.split(separator: ",").map { String($0.trimming(" ")) })
+            }
         }
-        let partners = query.filters["delivery_partner_id"].map { ids in
-            Set(ids.split(separator: ",").map { String($0.trimming(" ")) })
-        }
-        if since == nil, years == nil, partners == nil { return nil }
-        return { record in
-            if let years, !years.contains(record["cohort"]?.stringValue ?? "") { return false }
-            if let since, (record["updated_at"]?.stringValue ?? "") < since { return false }
-            if let partners, !partners.contains(record["delivery_partner_id"]?.stringValue ?? "") { return false }
-            return true
+
+        /// The filters left, as one predicate; nil when none is.
+        var predicate: ((JSON) -> Bool)? {
+            if since == nil, years == nil, partners == nil { return nil }
+            return { [since, years, partners] record in
+                if let years, !years.contains(record["cohort"]?.stringValue ?? "") { return false }
+                if let since, (record["updated_at"]?.stringValue ?? "") < since { return false }
+                if let partners, !partners.contains(record["delivery_partner_id"]?.stringValue ?? "") { return false }
+                return true
+            }
         }
     }
 
