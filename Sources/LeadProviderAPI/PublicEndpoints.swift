@@ -71,9 +71,7 @@ enum PublicEndpoints {
         let years = query.filters["cohort"].map { cohorts in
             Set(cohorts.split(separator: ",").map { $0.trimming(" ") }.filter { Int($0) != nil }.map(String.init))
         }
-        let partners = query.filters["delivery_partner_id"].map { ids in
-            Set(ids.split(separator: ",").map { String($0.trimming(" ")) })
-        }
+        let partners = query.filters["delivery_partner_id"].map(LeadProviderID.canonicalList)
         if since == nil, years == nil, partners == nil { return nil }
         return { record in
             if let years, !years.contains(record["cohort"]?.stringValue ?? "") { return false }
@@ -84,7 +82,7 @@ enum PublicEndpoints {
     }
 
     static func ownPartnership(_ context: Context, provider: String) throws -> JSON {
-        guard let record = context.store.get(Collection.partnerships, context.request.pathParameter("id")),
+        guard let record = context.store.get(Collection.partnerships, context.pathID),
             record["lead_provider_id"]?.stringValue == provider
         else { throw Failure.notFound }
         return record
@@ -97,7 +95,7 @@ enum PublicEndpoints {
 
     static func createPartnership(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        let attributes = try requestAttributes(context.request)
+        let attributes = try requestAttributes(context.request, permitted: Schemas.partnership)
         let now = Timestamp.now()
         let id = try context.store.write { tx -> String in
             let checked = try PartnershipRules.validateCreate(
@@ -109,23 +107,23 @@ enum PublicEndpoints {
 
     static func updatePartnership(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         guard let existing = context.store.get(Collection.partnerships, id),
             existing["lead_provider_id"]?.stringValue == provider
         else {
             throw Failure.notFound
         }
-        let attributes = try requestAttributes(context.request)
+        let attributes = try requestAttributes(
+            context.request, permitted: Schemas.partnership, only: ["delivery_partner_id"])
         let now = Timestamp.now().storageText
         try context.store.write { tx in
             guard var record = tx.get(Collection.partnerships, id), record["lead_provider_id"]?.stringValue == provider
             else {
                 throw Failure.notFound
             }
-            guard let partner = attributes["delivery_partner_id"]?.stringValue, !partner.isEmpty else {
-                throw APIErrors([Failure.missing("delivery_partner_id")])
-            }
-            guard tx.get(Collection.deliveryPartners, partner) != nil else {
+            let sent = attributes["delivery_partner_id"] ?? .null
+            guard !sent.isNull, sent != .string("") else { throw APIErrors([Failure.missing("delivery_partner_id")]) }
+            guard let partner = sent.stringValue, tx.get(Collection.deliveryPartners, partner) != nil else {
                 throw APIErrors([Failure.deliveryPartnerInvalid])
             }
             let cohort = record["cohort"]?.stringValue ?? ""
@@ -215,7 +213,7 @@ enum PublicEndpoints {
         let provider = try context.provider
         let query = try ListQuery(context.request.query)
         let cohort = try requiredCohort(query)
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         guard context.store.get(Collection.cohorts, cohort) != nil,
             let school = listedSchools(cohort: cohort, store: context.store).first(where: {
                 $0["id"]?.stringValue == id
@@ -270,7 +268,7 @@ enum PublicEndpoints {
 
     static func showDeliveryPartner(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         let years = linkedYears(provider: provider, store: context.store)
         guard let record = context.store.get(Collection.deliveryPartners, id), let linked = years[id] else {
             throw Failure.notFound
