@@ -168,9 +168,38 @@ def test_two_authorization_headers_are_rejected(world):
     for second in (client.token, "other"):
         status, body = raw_request(world.stack, "GET", "/api/v3/partnerships",
                                    [("Authorization", f"Bearer {client.token}"), ("Authorization", f"Bearer {second}")])
-        # nginx refuses it before any worker sees it (the worker would too: RequestMapping).
+        # nginx refuses it before any worker sees it (the worker would too: RequestMapping), in this API's format.
         assert status == 400
-        assert body["status"] == 400 and "repeats a header" in body["detail"]
+        assert list(body) == ["errors"] and body["errors"][0]["title"] == "Bad request"
+        assert "repeats a header" in body["errors"][0]["detail"]
+
+
+NGINX_PAGES = [  # (what, request arguments, status, title): errors nginx answers before any worker sees the request
+    ("URI over 8 KiB", dict(method="GET", path="/api/v3/partnerships?filter[cohort]=" + "2025," * 2000), 414, "URI too long"),
+    ("URI over 8 KiB without a slash", dict(method="GET", path="/api/v3?" + "a" * 9000), 414, "URI too long"),
+    ("body over 1 MiB", dict(method="POST", path="/api/v3/partnerships", data=b"x" * 1_100_000), 413, "Payload too large"),
+    ("header over 8 KiB", dict(method="GET", path="/api/v3/partnerships", headers={"X-Big": "b" * 9000}), 431,
+     "Request header fields too large"),
+]
+
+
+@pytest.mark.parametrize("arguments,status,title", [case[1:] for case in NGINX_PAGES], ids=[case[0] for case in NGINX_PAGES])
+def test_errors_nginx_answers_itself_under_api_v3_are_in_this_apis_format(world, arguments, status, title):
+    """A client of this API reads one error format, even when nginx answers before the API does;
+    other paths keep nginx's common format."""
+    arguments = dict(arguments)
+    path = arguments.pop("path")
+    response = world.stack.session.request(url=world.stack.url(path), timeout=30, **arguments)
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["Content-Type"] == "application/json"
+    assert re.match(r"^[0-9a-f]{32}$", response.headers["X-Request-Id"])
+    body = response.json()
+    assert list(body) == ["errors"] and len(body["errors"]) == 1 and list(body["errors"][0]) == ["title", "detail"]
+    assert body["errors"][0]["title"] == title
+    for other in ("/v1/projects", "/api/directory/x", "/api/v3x"):
+        response = world.stack.session.request(url=world.stack.url(path.replace("/api/v3", other, 1)), timeout=30, **arguments)
+        assert response.status_code == status
+        assert response.json()["status"] == status and response.json()["request_id"] == response.headers["X-Request-Id"]
 
 
 def test_staff_and_provider_tokens_are_kept_to_their_own_endpoints(world):
