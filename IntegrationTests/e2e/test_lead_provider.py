@@ -13,6 +13,8 @@ import pytest
 from helpers import Client, cli, create_token, expect, raw_request, run_cli, token_id, together, unknown_id
 
 CLOSED, OPEN, OPEN_NEXT, FUTURE, BIG = "2023", "2025", "2026", "2030", "2040"
+# To the second, as the real service's serializers write them (`time.utc.rfc3339`), although the
+# official document's examples show milliseconds (`2021-05-31T02:22:32.000Z`): docs/lead-provider-api.md.
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 PARTNERSHIP_ATTRIBUTES = ["cohort", "urn", "school_id", "delivery_partner_id", "delivery_partner_name", "induction_tutor_name",
                           "induction_tutor_email", "participants_currently_training", "created_at", "updated_at"]
@@ -155,6 +157,7 @@ def test_missing_unknown_and_revoked_tokens_get_401_on_every_endpoint(world):
         for caller in callers:
             response = caller.call(method, path, create_body(OPEN, school["id"], dp1) if method != "GET" else None)
             expect(response, 401, UNAUTHORIZED)
+            assert response.headers["WWW-Authenticate"] == 'Bearer realm="Application"'
     assert client.token not in cli(world.stack, "token", "list")  # listed, never shown again
     # Revoking one token leaves the provider's other token working.
     expect(client.get("/api/v3/partnerships"), 200)
@@ -165,9 +168,38 @@ def test_two_authorization_headers_are_rejected(world):
     for second in (client.token, "other"):
         status, body = raw_request(world.stack, "GET", "/api/v3/partnerships",
                                    [("Authorization", f"Bearer {client.token}"), ("Authorization", f"Bearer {second}")])
-        # nginx refuses it before any worker sees it (the worker would too: RequestMapping).
+        # nginx refuses it before any worker sees it (the worker would too: RequestMapping), in this API's format.
         assert status == 400
-        assert body["status"] == 400 and "repeats a header" in body["detail"]
+        assert list(body) == ["errors"] and body["errors"][0]["title"] == "Bad request"
+        assert "repeats a header" in body["errors"][0]["detail"]
+
+
+NGINX_PAGES = [  # (what, request arguments, status, title): errors nginx answers before any worker sees the request
+    ("URI over 8 KiB", dict(method="GET", path="/api/v3/partnerships?filter[cohort]=" + "2025," * 2000), 414, "URI too long"),
+    ("URI over 8 KiB without a slash", dict(method="GET", path="/api/v3?" + "a" * 9000), 414, "URI too long"),
+    ("body over 1 MiB", dict(method="POST", path="/api/v3/partnerships", data=b"x" * 1_100_000), 413, "Payload too large"),
+    ("header over 8 KiB", dict(method="GET", path="/api/v3/partnerships", headers={"X-Big": "b" * 9000}), 431,
+     "Request header fields too large"),
+]
+
+
+@pytest.mark.parametrize("arguments,status,title", [case[1:] for case in NGINX_PAGES], ids=[case[0] for case in NGINX_PAGES])
+def test_errors_nginx_answers_itself_under_api_v3_are_in_this_apis_format(world, arguments, status, title):
+    """A client of this API reads one error format, even when nginx answers before the API does;
+    other paths keep nginx's common format."""
+    arguments = dict(arguments)
+    path = arguments.pop("path")
+    response = world.stack.session.request(url=world.stack.url(path), timeout=30, **arguments)
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["Content-Type"] == "application/json"
+    assert re.match(r"^[0-9a-f]{32}$", response.headers["X-Request-Id"])
+    body = response.json()
+    assert list(body) == ["errors"] and len(body["errors"]) == 1 and list(body["errors"][0]) == ["title", "detail"]
+    assert body["errors"][0]["title"] == title
+    for other in ("/v1/projects", "/api/directory/x", "/api/v3x"):
+        response = world.stack.session.request(url=world.stack.url(path.replace("/api/v3", other, 1)), timeout=30, **arguments)
+        assert response.status_code == status
+        assert response.json()["status"] == status and response.json()["request_id"] == response.headers["X-Request-Id"]
 
 
 def test_staff_and_provider_tokens_are_kept_to_their_own_endpoints(world):
@@ -222,7 +254,6 @@ def test_create_error_rows_each_with_exact_title_and_detail(world):
         (create_body(None, None, None), [MISSING["cohort"], MISSING["school_id"], MISSING["delivery_partner_id"]]),
         ({"data": {"type": "partnership", "attributes": {"cohort": "", "school_id": school}}},
          [MISSING["cohort"], MISSING["delivery_partner_id"]]),
-        ({"data": {"type": "partnership"}}, [MISSING["cohort"], MISSING["school_id"], MISSING["delivery_partner_id"]]),
         (create_body("1999", school, dp2), [COHORT_INVALID]),
         (create_body(FUTURE, world.school()["id"], dp1), [COHORT_FUTURE]),
         (create_body(CLOSED, world.school()["id"], dp1), [COHORT_CLOSED]),
@@ -241,7 +272,11 @@ def test_create_error_rows_each_with_exact_title_and_detail(world):
     ]
     for body, expected in cases:
         expect(client.post("/api/v3/partnerships", body), 422, errors(*expected))
-    for raw in ("{", "", "[]", '{"type":"partnership","attributes":{}}', '{"data":[]}', '{"data":{"attributes":"x"}}'):
+    for raw in ("{", "", "[]", '{"type":"partnership","attributes":{}}', '{"data":[]}', '{"data":{"attributes":"x"}}',
+                # No attribute the operation takes is left (the real service's `expect(attributes: [...])`).
+                '{"data":{"type":"partnership"}}', '{"data":{"type":"partnership","attributes":null}}',
+                '{"data":{"type":"partnership","attributes":{}}}', '{"data":{"attributes":{"urn":"1","other":2}}}',
+                '{"data":{"attributes":{"cohort":["2025"],"school_id":{}}}}'):
         expect(client.post("/api/v3/partnerships", raw=raw), 400, BAD_JSON)
     assert len(expect(client.get("/api/v3/partnerships"), 200)["data"]) == 1
 
@@ -270,7 +305,11 @@ def test_update_error_rows(world):
         expect(call(path, update_body(dp1)), 422, errors(PARTNER_ALREADY))
         expect(call(path, update_body(unknown_id())), 422, errors(PARTNER_INVALID))
         expect(call(path, update_body(stranger)), 422, errors(PARTNER_NOT_LINKED))
-        expect(call(path, {"data": {"type": "partnership", "attributes": {}}}), 422, errors(MISSING["delivery_partner_id"]))
+        expect(call(path, {"data": {"type": "partnership", "attributes": {"delivery_partner_id": None}}}), 422,
+               errors(MISSING["delivery_partner_id"]))
+        for attributes in ({}, None, {"cohort": OPEN, "school_id": school}, {"delivery_partner_id": [dp2]}):
+            expect(call(path, {"data": {"type": "partnership", "attributes": attributes}}), 400, BAD_JSON)
+        expect(call(path, {"data": {"type": "partnership"}}), 400, BAD_JSON)
         expect(call(path, raw="{nope"), 400, BAD_JSON)
         expect(call(path, {"attributes": {"delivery_partner_id": dp2}}), 400, BAD_JSON)
         expect(call(f"/api/v3/partnerships/{unknown_id()}", update_body(dp2)), 404, NOT_FOUND)
@@ -279,6 +318,35 @@ def test_update_error_rows(world):
     expect(client.put(path, update_body(dp2)), 422, errors(PARTNER_ALREADY))
     expect(client.get(f"/api/v3/partnerships/{unknown_id()}"), 404, NOT_FOUND)
     expect(client.get("/api/v3/partnerships/not-a-uuid"), 404, NOT_FOUND)
+
+
+def test_upper_case_ids_find_the_same_records_in_paths_filters_and_bodies(world):
+    """The real service's ids are PostgreSQL uuids: compared whatever their case. Answers show the stored id."""
+    _, client, dp1, dp2, _ = world.partner_setup()
+    school = world.school()["id"]
+    created = expect(client.post("/api/v3/partnerships", create_body(OPEN, school.upper(), dp1.upper())), 200)["data"]
+    assert created["attributes"]["school_id"] == school and created["attributes"]["delivery_partner_id"] == dp1
+    shown = expect(client.get(f"/api/v3/partnerships/{created['id'].upper()}"), 200)
+    assert shown["data"] == created
+    listed = expect(client.get(f"/api/v3/partnerships?filter[delivery_partner_id]={dp2.upper()},{dp1.upper()}"), 200)
+    assert ids(listed) == [created["id"]]
+    updated = expect(client.patch(f"/api/v3/partnerships/{created['id'].upper()}", update_body(dp2.upper())), 200)["data"]
+    assert updated["id"] == created["id"] and updated["attributes"]["delivery_partner_id"] == dp2
+    assert expect(client.get(f"/api/v3/schools/{school.upper()}?filter[cohort]={OPEN}"), 200)["data"]["id"] == school
+    assert expect(client.get(f"/api/v3/delivery-partners/{dp1.upper()}"), 200)["data"]["id"] == dp1
+    assert expect(world.staff.patch(f"/api/v3/admin/schools/{school.upper()}", {"name": "Renamed"}), 200)["data"]["id"] == school
+
+
+def test_the_type_is_not_read_as_in_the_real_service(world):
+    """Its controller reads only `data.attributes`: a missing or other `data.type` is no error."""
+    _, client, dp1, dp2, _ = world.partner_setup()
+    body = create_body(OPEN, world.school()["id"], dp1)
+    del body["data"]["type"]
+    created = expect(client.post("/api/v3/partnerships", body), 200)["data"]
+    assert created["type"] == "partnership"
+    changed = expect(client.put(f"/api/v3/partnerships/{created['id']}",
+                                {"data": {"type": "school", "attributes": {"delivery_partner_id": dp2}}}), 200)
+    assert changed["data"]["attributes"]["delivery_partner_id"] == dp2
 
 
 def test_concurrent_duplicate_creates_exactly_one_succeeds(world):

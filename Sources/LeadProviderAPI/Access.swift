@@ -146,12 +146,27 @@ func resource(id: String, type: String, attributes: JSON) -> JSON {
     ["id": .string(id), "type": .string(type), "attributes": attributes]
 }
 
-/// The `attributes` of a JSON:API request (`{"data":{"attributes":{...}}}`).
-func requestAttributes(_ request: HTTPRequest) throws -> JSONObject {
-    guard let body = request.jsonBody(), case .object(let data)? = body["data"] else { throw Failure.badJSON }
-    switch data["attributes"] {
-    case .object(let attributes)?: return attributes
-    case nil, .null?: return [:]
-    default: throw Failure.badJSON
+/// The `attributes` of a JSON:API request (`{"data":{"attributes":{...}}}`) as the real service
+/// reads them (`params.require(:data).expect(attributes: [...])`): only the writable attributes of
+/// `schema` (or those of them named in `only`), only scalar values (a string, number, boolean or
+/// null: an array or an object is dropped, so the attribute counts as missing), uuid attributes in
+/// canonical form. No `data` object, or no attribute left (none sent, an empty, null or non-object
+/// `attributes`, only unknown ones): 400 `Failure.badJSON`. `data.type` is not read, as there.
+func requestAttributes(
+    _ request: HTTPRequest, permitted schema: ResourceSchema, only: Set<String>? = nil
+) throws
+    -> JSONObject
+{
+    guard let body = request.jsonBody(), case .object(let data)? = body["data"],
+        case .object(let sent)? = data["attributes"]
+    else { throw Failure.badJSON }
+    var attributes = JSONObject()
+    for field in schema.fields where !field.readOnly && only?.contains(field.name) ?? true {
+        switch sent[field.name] {
+        case nil, .array?, .object?: continue
+        case let value?: attributes[field.name] = value
+        }
     }
+    guard !attributes.isEmpty else { throw Failure.badJSON }
+    return schema.canonicalizingIDs(attributes)
 }

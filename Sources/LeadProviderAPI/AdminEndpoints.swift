@@ -26,7 +26,7 @@ enum AdminEndpoints {
                 })
         }
         if partial && object.isEmpty { throw APIErrors([Failure.field("body", "Send at least one field to change.")]) }
-        return schema.normalized(object)
+        return schema.canonicalizingIDs(schema.normalized(object))
     }
 
     static func created(_ type: String, _ record: JSON, _ schema: ResourceSchema) -> HTTPResponse {
@@ -148,7 +148,7 @@ enum AdminEndpoints {
 
     static func updateSchool(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.adminSchool, partial: true)
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         let record = try context.store.write { tx -> JSON in
             guard var record = tx.get(Collection.schools, id) else { throw Failure.notFound }
             if let urn = body["urn"]?.stringValue, urn != record["urn"]?.stringValue,
@@ -178,7 +178,7 @@ enum AdminEndpoints {
 
     static func updateParticipant(_ context: Context) throws -> HTTPResponse {
         let body = try payload(context.request, Schemas.participant, partial: true)
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         let record = try context.store.write { tx -> JSON in
             guard var record = tx.get(Collection.participants, id) else { throw Failure.notFound }
             let before = (record["school_id"]?.stringValue ?? "", record["cohort"]?.stringValue ?? "")

@@ -119,12 +119,17 @@ enum Failure {
 }
 
 /// `{"errors":[{"title","detail"}]}`, except 401, which the real service answers with
-/// `{"error":"HTTP Token: Access denied"}`.
+/// `{"error":"HTTP Token: Access denied"}`. Its 401 carries no `WWW-Authenticate` (its
+/// `render_unauthorized` never calls Rails' `request_http_token_authentication`, whose challenge
+/// would be `Token realm="Application"`); HTTP requires one on a 401, so ours names the scheme the
+/// API takes, in Rails' words: `Bearer realm="Application"` (RFC 6750).
 struct LeadProviderErrorFormatter: ErrorFormatter {
+    static let challenge = "Bearer realm=\"Application\""
+
     func response(for errors: [APIError]) -> HTTPResponse {
         if errors[0].kind == .unauthorized {
             var response = HTTPResponse.json(["error": "HTTP Token: Access denied"], status: .unauthorized)
-            response.headers[.wwwAuthenticate] = "Token realm=\"Application\""
+            response.headers[.wwwAuthenticate] = Self.challenge
             return response
         }
         let rendered = errors.map { error -> JSON in

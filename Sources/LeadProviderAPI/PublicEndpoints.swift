@@ -142,9 +142,7 @@ enum PublicEndpoints {
             years = query.filters["cohort"].map { cohorts in
                 Set(cohorts.split(separator: ",").map { $0.trimming(" ") }.filter { Int($0) != nil }.map(String.init))
             }
-            partners = query.filters["delivery_partner_id"].map { ids in
-                Set(ids.split(separator: ",").map { String($0.trimming(" ")) })
-            }
+            partners = query.filters["delivery_partner_id"].map(LeadProviderID.canonicalList)
         }
 
         /// The filters left, as one predicate; nil when none is.
@@ -160,7 +158,7 @@ enum PublicEndpoints {
     }
 
     static func ownPartnership(_ context: Context, provider: String) throws -> JSON {
-        guard let record = context.store.get(Collection.partnerships, context.request.pathParameter("id")),
+        guard let record = context.store.get(Collection.partnerships, context.pathID),
             record["lead_provider_id"]?.stringValue == provider
         else { throw Failure.notFound }
         return record
@@ -173,7 +171,7 @@ enum PublicEndpoints {
 
     static func createPartnership(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        let attributes = try requestAttributes(context.request)
+        let attributes = try requestAttributes(context.request, permitted: Schemas.partnership)
         let now = Timestamp.now()
         let id = try context.store.write { tx -> String in
             let checked = try PartnershipRules.validateCreate(
@@ -185,23 +183,23 @@ enum PublicEndpoints {
 
     static func updatePartnership(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         guard let existing = context.store.get(Collection.partnerships, id),
             existing["lead_provider_id"]?.stringValue == provider
         else {
             throw Failure.notFound
         }
-        let attributes = try requestAttributes(context.request)
+        let attributes = try requestAttributes(
+            context.request, permitted: Schemas.partnership, only: ["delivery_partner_id"])
         let now = Timestamp.now().storageText
         try context.store.write { tx in
             guard var record = tx.get(Collection.partnerships, id), record["lead_provider_id"]?.stringValue == provider
             else {
                 throw Failure.notFound
             }
-            guard let partner = attributes["delivery_partner_id"]?.stringValue, !partner.isEmpty else {
-                throw APIErrors([Failure.missing("delivery_partner_id")])
-            }
-            guard tx.get(Collection.deliveryPartners, partner) != nil else {
+            let sent = attributes["delivery_partner_id"] ?? .null
+            guard !sent.isNull, sent != .string("") else { throw APIErrors([Failure.missing("delivery_partner_id")]) }
+            guard let partner = sent.stringValue, tx.get(Collection.deliveryPartners, partner) != nil else {
                 throw APIErrors([Failure.deliveryPartnerInvalid])
             }
             let cohort = record["cohort"]?.stringValue ?? ""
@@ -291,7 +289,7 @@ enum PublicEndpoints {
         let provider = try context.provider
         let query = try ListQuery(context.request.query)
         let cohort = try requiredCohort(query)
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         guard context.store.get(Collection.cohorts, cohort) != nil,
             let school = listedSchools(cohort: cohort, store: context.store).first(where: {
                 $0["id"]?.stringValue == id
@@ -346,7 +344,7 @@ enum PublicEndpoints {
 
     static func showDeliveryPartner(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        let id = context.request.pathParameter("id")
+        let id = context.pathID
         let years = linkedYears(provider: provider, store: context.store)
         guard let record = context.store.get(Collection.deliveryPartners, id), let linked = years[id] else {
             throw Failure.notFound

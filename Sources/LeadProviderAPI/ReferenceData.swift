@@ -41,8 +41,9 @@ public enum ReferenceData {
             var ids: [String] = []
             for (index, original) in rows.enumerated() {
                 progress?(index, rows.count)
-                var row = original
-                let fixedID = row["id"]?.stringValue
+                // Ids compare as the API compares them (`LeadProviderID`): kept canonical.
+                var row = kind.schema.canonicalizingIDs(original)
+                let fixedID = row["id"]?.stringValue.map(LeadProviderID.canonical)
                 row["id"] = nil
                 let problems = kind.schema.validate(row, partial: false)
                 if let problem = problems.first { throw RowError(row: index + 1, message: "\(problem)") }
