@@ -609,3 +609,240 @@ def test_an_idempotency_key_makes_a_retried_create_happen_once(world):
     assert other.status_code == 422, other.text
     stranger = world["other"].call("POST", f"/directories/{world['other_d']}/entries/partners/", body, headers=key)
     assert stranger.status_code == 201 and stranger.json()["id"] != first.json()["id"], "keys are per credential"
+
+
+# Issue 17: every setting and rule takes effect.
+
+def fresh_directory(world, name):
+    """A directory of our organization of its own, so a test's settings touch no other test."""
+    return admin(world["stack"], "create", "--organization", world["org"], "--name", name)[0]
+
+
+def editor_key(world):
+    """A key that may edit partner entries and their sub-resources but not approve edits."""
+    return Client(world["stack"], admin(world["stack"], "key", "--organization", world["org"], "--permissions",
+                                        "generic_directory:read_partner_entries,generic_directory:update_partner_entries,"
+                                        "generic_directory:create_partner_entries")[0])
+
+
+def test_require_edit_approval_holds_the_edits_of_keys_that_cannot_approve(world):
+    """With require_edit_approval on, a key without approve_partner_entries cannot change the live
+    entry: its PATCH is held for review (202) and the public listing does not change until approved."""
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Approval Required")
+    editor = editor_key(world)
+    api.ok("PATCH", f"/directories/{d}/settings/", {"requireEditApproval": True})
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Hidden one", "status": "hidden"}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    public = f"/api/directory/public/v1alpha/directories/{api.ok('GET', f'/directories/{d}/')['slug']}/entries/"
+
+    held = editor.call("PATCH", path, {"status": "public", "headline": "Now public"})
+    assert held.status_code == 202, held.text
+    assert held.json()["status"] == "hidden" and held.json()["review"]["status"] == "submitted"
+    assert held.json()["review"]["changes"] == {"status": "public", "headline": "Now public"}
+    assert api.ok("GET", path)["status"] == "hidden"
+    assert e["id"] not in [r["id"] for r in stack.get(public).json()["results"]]
+    assert editor.call("PATCH", path, {"headline": "Again"}).status_code == 409  # one edit waits at a time
+    # Sub-resources of the live entry are not a way around it.
+    refused = editor.call("POST", path + "callouts/", {"name": "Sneaky"})
+    assert refused.status_code == 403 and "approve_partner_entries" in refused.json()["detail"]
+    assert api.ok("GET", path + "callouts/")["count"] == 0
+
+    approved = api.ok("POST", path + "review/approve/")
+    assert approved["status"] == "public" and approved["headline"] == "Now public"
+    assert e["id"] in [r["id"] for r in stack.get(public).json()["results"]]
+    # A key that may approve edits changes the entry at once; with the setting off, so does any key.
+    assert api.ok("PATCH", path, {"headline": "Staff edit"})["headline"] == "Staff edit"
+    api.ok("PATCH", f"/directories/{d}/settings/", {"requireEditApproval": False})
+    assert editor.ok("PATCH", path, {"headline": "Direct"})["headline"] == "Direct"
+    assert editor.ok("POST", path + "callouts/", {"name": "Fine now"}, 201)["name"] == "Fine now"
+
+
+def test_organization_matches_never_name_another_tenant(world):
+    """The invite matches were every organization with the entry website's domain: any tenant could
+    learn other tenants' ids and names by setting a website. Now only organizations the key's own
+    directory already knows are matched."""
+    api, d = world["api"], world["d"]
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Probe", "website": "https://other.example"}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    response = api.ok("GET", path + "invites/organization-matches/")
+    assert response["results"] == [], response
+    api.ok("DELETE", path, status=204)
+
+
+def test_matchmaking_enabled_false_refuses_new_requests(world):
+    api = world["api"]
+    d = fresh_directory(world, "No Matchmaking")
+    api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Would match", "status": "public"}, 201)
+    api.ok("PATCH", f"/directories/{d}/settings/", {"matchmakingEnabled": False})
+    body = {"firstName": "Li", "lastName": "Wu", "email": "li@example.com"}
+    refused = api.call("POST", f"/directories/{d}/matchmaking-requests/", body)
+    assert refused.status_code == 403, refused.text
+    assert "matchmaking" in refused.json()["detail"] and set(refused.json()) == {"detail"}
+    assert api.ok("GET", f"/directories/{d}/matchmaking-requests/")["count"] == 0
+    api.ok("PATCH", f"/directories/{d}/settings/", {"matchmakingEnabled": True})
+    assert len(api.ok("POST", f"/directories/{d}/matchmaking-requests/", body, 201)["partners"]) == 1
+
+
+def test_contact_requests_answer_the_active_form_when_none_is_named(world):
+    api = world["api"]
+    d = fresh_directory(world, "Form Rules")
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Contacted"}, 201)
+    url = f"/directories/{d}/contact-requests/"
+    base = {"entry": e["id"], "firstName": "Ana", "lastName": "Diaz", "email": "ana@example.com"}
+    # The built-in form asks nothing beyond the request's own fields.
+    stray = api.call("POST", url, dict(base, fields={"color": "red"}))
+    assert stray.status_code == 400 and stray.json()["errors"] == {
+        "fields": ['"color" is not a field of the form "Contact request".']}, stray.text
+    form = api.ok("POST", f"/directories/{d}/forms/contact-requests/", {"name": "Sales", "isActive": True, "fields": [
+        {"name": "budget", "type": "currency", "required": True},
+        {"name": "size", "type": "select", "options": ["S", "L"]},
+        {"name": "agree", "type": "checkbox"},
+        {"name": "seats", "type": "number"},
+        {"name": "company", "type": "text", "required": True}]}, 201)
+    missing = api.call("POST", url, base)
+    assert missing.status_code == 400
+    assert missing.json()["errors"] == {"fields": ['The form field "budget" is required.'],
+                                        "company": ['The form field "company" is required.']}, missing.text
+    wrong = api.call("POST", url, dict(base, company="Acme", fields={
+        "budget": "a lot", "size": "XL", "agree": "yes", "seats": "ten", "color": "red"}))
+    assert wrong.status_code == 400
+    messages = wrong.json()["errors"]["fields"]
+    assert len(messages) == 5 and all(any(name in m for m in messages) for name in ("budget", "size", "agree", "seats", "color")), messages
+    bad_code = api.call("POST", url, dict(base, company="Acme", fields={"budget": {"amount": 10, "currency": "ZZZ"}}))
+    assert bad_code.status_code == 400 and "currency-options" in bad_code.json()["errors"]["fields"][0]
+    made = api.ok("POST", url, dict(base, company="Acme", fields={
+        "budget": {"amount": 5000, "currency": "EUR"}, "size": "L", "agree": True, "seats": 12}), 201)
+    assert made["form"] == form["id"] and made["fields"]["size"] == "L"
+    assert api.ok("POST", url, dict(base, company="Acme", fields={"budget": 100}), 201)["form"] == form["id"]
+
+
+def test_form_field_definitions_are_validated(world):
+    api = world["api"]
+    d = fresh_directory(world, "Form Definitions")
+    url = f"/directories/{d}/forms/contact-requests/"
+    bad = api.call("POST", url, {"name": "Evil", "fields": [
+        {"name": "a", "type": "text", "onload": "<script>"},
+        {"name": "b", "type": "text", "required": "yes"},
+        {"name": "c", "type": "select"},
+        {"name": "d", "type": "text", "options": ["x"]}]})
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["errors"]["fields"] == [
+        'Field 1: "onload" is not a property of a form field (name, label, type, required, options).',
+        'Field 2: "required" must be true or false.',
+        "Field 3: a select field needs at least one option.",
+        'Field 4: "options" are only for select fields.']
+    assert api.ok("GET", url)["count"] == 0  # nothing stored
+    made = api.ok("POST", url, {"name": "Good", "fields": [{"name": "size", "type": "select", "options": ["S", "L"]}]}, 201)
+    assert made["fields"] == [{"name": "size", "label": "size", "type": "select", "required": False, "options": ["S", "L"]}]
+    api.ok("DELETE", url + f"{made['id']}/", status=204)
+
+
+def test_one_default_tier_at_a_time(world):
+    api = world["api"]
+    d = fresh_directory(world, "Tier Defaults")
+    gold = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold", "default": True}, 201)
+    silver = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Silver", "default": True}, 201)
+    defaults = lambda: [t["title"] for t in api.ok("GET", f"/directories/{d}/tiers/")["results"] if t["default"]]
+    assert defaults() == ["Silver"]
+    assert api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "New A"}, 201)["tier"]["id"] == silver["id"]
+    api.ok("PATCH", f"/directories/{d}/tiers/{gold['id']}/", {"default": True})
+    assert defaults() == ["Gold"]
+    assert api.ok("POST", f"/directories/{d}/entries/apps/", {"title": "New B"}, 201)["tier"]["id"] == gold["id"]
+
+
+def test_deleted_entries_and_options_leave_requests(world):
+    """Matchmaking requests drop deleted filter options and partner entries; contact requests go
+    with the entry they were sent to (the entry is required), as reviews do."""
+    api = world["api"]
+    d = fresh_directory(world, "Dangling")
+    f = api.ok("POST", f"/directories/{d}/filters/", {"name": "Region"}, 201)
+    emea = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "EMEA"}, 201)
+    apac = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "APAC"}, 201)
+    gone = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Gone", "status": "public",
+                                                                  "userAssignedFilterOptions": [emea["id"]]}, 201)
+    kept = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Kept", "status": "public",
+                                                                  "userAssignedFilterOptions": [emea["id"], apac["id"]]}, 201)
+    request = api.ok("POST", f"/directories/{d}/matchmaking-requests/", {
+        "firstName": "Li", "lastName": "Wu", "email": "li@example.com", "filterOptions": [emea["id"], apac["id"]]}, 201)
+    assert set(request["partners"]) == {gone["id"], kept["id"]}
+    contact = api.ok("POST", f"/directories/{d}/contact-requests/", {
+        "entry": gone["id"], "firstName": "A", "lastName": "B", "email": "a@example.com"}, 201)
+    form = api.ok("POST", f"/directories/{d}/forms/contact-requests/", {"name": "F", "fields": [{"name": "n", "type": "text"}]}, 201)
+    named = api.ok("POST", f"/directories/{d}/contact-requests/", {
+        "entry": kept["id"], "form": form["id"], "firstName": "A", "lastName": "B", "email": "a@example.com"}, 201)
+
+    api.ok("DELETE", f"/directories/{d}/filters/{f['id']}/options/{emea['id']}/", status=204)
+    api.ok("DELETE", f"/directories/{d}/entries/partners/{gone['id']}/", status=204)
+    api.ok("DELETE", f"/directories/{d}/forms/contact-requests/{form['id']}/", status=204)
+    shown = api.ok("GET", f"/directories/{d}/matchmaking-requests/{request['id']}/")
+    assert shown["filter_options"] == [apac["id"]] and shown["partners"] == [kept["id"]]
+    assert {"id": gone["id"], "title": "Gone", "requests": 1} not in api.ok("GET", f"/directories/{d}/matchmaking-requests/partners/")["results"]
+    assert api.call("GET", f"/directories/{d}/contact-requests/{contact['id']}/").status_code == 404
+    assert api.ok("GET", f"/directories/{d}/contact-requests/{named['id']}/")["form"] is None
+
+
+@pytest.fixture(scope="module")
+def validation(world):
+    """A directory for the validation rules, with one partner entry titled "Shared"."""
+    d = fresh_directory(world, "Validation")
+    e = world["api"].ok("POST", f"/directories/{d}/entries/partners/", {"title": "Shared"}, 201)
+    return {"d": d, "partners": f"/directories/{d}/entries/partners/", "apps": f"/directories/{d}/entries/apps/", "e": e}
+
+
+def test_slug_rule_message_and_null_slug(world, validation):
+    api, partners, e = world["api"], validation["partners"], validation["e"]
+    slug_rule = 'Enter a valid slug: lowercase letters, digits and single hyphens (e.g. "the-best-partner").'
+    for bad in ("Bad Slug", "UPPER", "two--hyphens", "-edge", ""):
+        response = api.call("PATCH", partners + f"{e['id']}/", {"slug": bad})
+        assert response.status_code == 400 and response.json()["errors"] == {"slug": [slug_rule]}, (bad, response.text)
+    null = api.call("PATCH", partners + f"{e['id']}/", {"slug": None})
+    assert null.status_code == 400 and null.json()["errors"] == {"slug": ["This field may not be null."]}
+    assert api.ok("PATCH", partners + f"{e['id']}/", {"slug": "shared"})["slug"] == "shared"
+
+
+def test_partner_and_app_entries_share_the_directory_slugs(world, validation):
+    api, apps = world["api"], validation["apps"]
+    clash = api.call("POST", apps, {"title": "Other", "slug": "shared"})
+    assert clash.status_code == 400 and "already exists" in clash.json()["errors"]["slug"][0], clash.text
+    made = api.ok("POST", apps, {"title": "Shared"}, 201)
+    assert made["slug"] == "shared-2"
+    api.ok("DELETE", apps + f"{made['id']}/", status=204)
+
+
+def test_bad_urls_and_emails_name_the_rule_and_every_problem_comes_at_once(world, validation):
+    api, partners = world["api"], validation["partners"]
+    bad = api.call("POST", partners, {"title": 5, "website": "not a url", "supportEmail": "nope", "tier": str(uuid.uuid4()),
+                                      "status": "secret"})
+    assert bad.status_code == 400
+    errors = bad.json()["errors"]
+    assert set(errors) == {"title", "website", "supportEmail", "tier", "status"}, errors
+    assert errors["website"] == ["Enter a valid URL (http:// or https:// and a host name)."]
+    assert errors["supportEmail"] == ["Enter a valid email address (name@example.com)."]
+    assert errors["status"] == ['"secret" is not a valid choice: use one of hidden, public.']
+    callout = api.call("POST", f"/directories/{validation['d']}/badges/", {"title": 1, "image": "ftp://x"})
+    assert callout.json()["errors"]["image"] == ["Enter a valid URL (http:// or https:// and a host name)."]
+
+
+@pytest.mark.parametrize("path,query,name", [
+    ("entries/partners/", "status=pubic", "status"), ("entries/partners/", "featured=yes", "featured"),
+    ("entries/partners/", "tier=gold", "tier"), ("entries/partners/", "filter_option=x", "filter_option"),
+    ("entries/", "type=partners", "type"), ("entries/apps/", "status=Public", "status"),
+    ("reviews/", "status=X", "status"), ("filters/", "internal=maybe", "internal"),
+])
+def test_misspelt_filter_values_are_a_400_not_an_empty_page(world, validation, path, query, name):
+    response = world["api"].call("GET", f"/directories/{validation['d']}/{path}?{query}")
+    assert response.status_code == 400 and list(response.json()["errors"]) == [name], response.text
+
+
+def test_entry_type_filter_names_its_choices(world, validation):
+    response = world["api"].call("GET", f"/directories/{validation['d']}/entries/?type=partners")
+    assert response.json()["errors"] == {"type": ['"partners" is not a valid choice: use one of partner, app.']}
+
+
+def test_default_currency_is_a_code_the_currency_options_offer(world, validation):
+    api, d = world["api"], validation["d"]
+    codes = [c["code"] for c in api.ok("GET", f"/directories/{d}/forms/currency-options/")["results"]]
+    zzz = api.call("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "ZZZ"})
+    assert zzz.status_code == 400 and all(code in zzz.json()["errors"]["defaultCurrency"][0] for code in codes), zzz.text
+    assert api.ok("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "EUR"})["default_currency"] == "EUR"

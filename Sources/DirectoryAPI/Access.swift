@@ -40,9 +40,13 @@ public struct Caller: Principal, TokenPrincipal, Equatable {
         ]
     }
 
+    func holds(_ permission: Permission) -> Bool {
+        permissions.contains(Self.wildcard) || permissions.contains(permission.name)
+    }
+
     /// Throws 403 unless the key holds `generic_directory:<action>_<resource>`.
     func require(_ permission: Permission) throws {
-        guard permissions.contains(Self.wildcard) || permissions.contains(permission.name) else {
+        guard holds(permission) else {
             throw APIError.forbidden("This API key lacks the permission \(permission.name).")
         }
     }

@@ -132,6 +132,11 @@ struct EntryKind {
 
 enum Entries {
     static let statuses = ["hidden", "public"]
+    /// Made from the title when not given; unique among the directory's partner and app entries.
+    static let slugField = Field(
+        "slug", .string, maxLength: 100,
+        "Lowercase letters, digits and single hyphens; made from the title when not given; unique among the "
+            + "directory's partner and app entries.")
     typealias C = Catalogue
 
     static let partner = EntryKind(
@@ -140,7 +145,7 @@ enum Entries {
             C.required("title"), C.text("headline", 500), Field("type", .string, nullable: true, maxLength: 50),
             C.text("description", 10000), C.text("integration_description", 10000), C.link("icon"), C.link("image"),
             C.link("award"),
-            C.text("slug", 100), C.text("custom_slug", 100), Field("status", .enumeration(statuses)),
+            slugField, C.text("custom_slug", 100), Field("status", .enumeration(statuses)),
             C.flag("featured"),
             Field("owner", .uuid, nullable: true, "The organization that owns the entry."),
             C.link("website"), C.text("location", 500), C.link("call_to_action_url"),
@@ -176,7 +181,7 @@ enum Entries {
         name: "app", segment: "apps", collection: Collections.appEntries, permission: "app_entries",
         fields: [
             C.required("title"), C.text("headline", 500), C.text("description", 10000), C.link("icon"), C.link("image"),
-            C.text("slug", 100), Field("status", .enumeration(statuses)), C.flag("featured"), C.link("website"),
+            slugField, Field("status", .enumeration(statuses)), C.flag("featured"), C.link("website"),
             C.text("developer_name", 200), Field("support_email", .email, nullable: true, maxLength: 200),
             C.text("external_id", 200),
             Field("tier", .uuid, nullable: true, "Id of a tier of the directory."),
@@ -218,13 +223,24 @@ enum Entries {
         return record
     }
 
+    /// The list filters (the same fields in both kinds) and `filter_option`, every bad value reported at once.
     static func filtered(_ records: [JSON], _ request: HTTPRequest, listFilters: [String]) throws -> [JSON] {
-        var result = try Filtering.apply(listFilters, to: records, request)
-        if let option = request.query["filter_option"] {
-            result = result.filter { ($0["user_assigned_filter_options"]?.arrayValue ?? []).contains(.string(option)) }
+        var problems: [APIError] = []
+        let option = Filtering.value("filter_option", as: .uuid, request, &problems)
+        var result: [JSON] = []
+        do {
+            result = try Filtering.apply(listFilters, of: partner.fields, to: records, request)
+        } catch let errors as APIErrors {
+            problems = errors.errors + problems
+        }
+        if !problems.isEmpty { throw APIErrors(problems) }
+        if let option {
+            result = result.filter { ($0["user_assigned_filter_options"]?.arrayValue ?? []).contains(option) }
         }
         return result
     }
+
+    static let entryType = FieldType.enumeration(kinds.map(\.name))
 
     /// A slug from the title, unique in the directory ("acme", "acme-2", ...).
     static func slug(
@@ -232,10 +248,7 @@ enum Entries {
     ) -> String {
         var base = slugBase(title)
         if base.isEmpty { base = kind.name }
-        let taken = Set(
-            tx.lookup(kind.collection, index: Collections.byDirectory, key: directory).compactMap { other -> String? in
-                other == id ? nil : tx.get(kind.collection, other)?["slug"]?.stringValue
-            })
+        let taken = takenSlugs(directory: directory, excluding: id, tx)
         var candidate = base
         var n = 2
         while taken.contains(candidate) {
@@ -243,6 +256,16 @@ enum Entries {
             n += 1
         }
         return candidate
+    }
+
+    /// Partner and app entries share the directory's slugs (both are shown by slug in one listing).
+    static func takenSlugs(directory: String, excluding id: String, _ tx: Transaction) -> Set<String> {
+        Set(
+            kinds.flatMap { kind in
+                tx.lookup(kind.collection, index: Collections.byDirectory, key: directory).compactMap { other in
+                    other == id ? nil : tx.get(kind.collection, other)?["slug"]?.stringValue
+                }
+            })
     }
 
     static func slugBase(_ title: String) -> String {
@@ -262,6 +285,12 @@ enum Entries {
     /// The items of inline sub-resource lists, each checked as that sub-resource's own create
     /// payload. Problems name the list and the item's position.
     static func nestedItems(_ changes: JSONObject, kind: EntryKind) throws -> [String: [NestedItem]] {
+        let (result, problems) = parseNested(changes, kind: kind)
+        if !problems.isEmpty { throw APIErrors(problems) }
+        return result
+    }
+
+    static func parseNested(_ changes: JSONObject, kind: EntryKind) -> ([String: [NestedItem]], [APIError]) {
         var result: [String: [NestedItem]] = [:]
         var problems: [APIError] = []
         for (key, spec) in kind.nested {
@@ -274,27 +303,52 @@ enum Entries {
                 let id = fields["id"]?.stringValue
                 fields["id"] = nil
                 for problem in spec.schema.validate(fields, partial: false) {
+                    let type = spec.schema.fields.first { $0.name == problem.field }?.type
                     problems.append(
                         Wire.invalid(
-                            Wire.camel(key), "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem))."))
+                            Wire.camel(key),
+                            "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem, type))."))
                 }
                 parsed.append((id, spec.schema.normalized(fields)))
             }
             result[key] = parsed
         }
-        if !problems.isEmpty { throw APIErrors(problems) }
-        return result
+        return (result, problems)
     }
 
-    static func describe(_ problem: ResourceSchema.Problem) -> String {
+    static func describe(_ problem: ResourceSchema.Problem, _ type: FieldType?) -> String {
         switch problem {
         case .missing: return "is required"
         case .wrongType(_, let expected): return "must be of type \(expected)"
         case .notAllowed: return "is not a field of this item"
         case .tooLong(_, let limit): return "must have no more than \(limit) characters"
-        case .invalidValue: return "is not a valid value"
+        case .invalidValue: return "must be \(Wire.expectation(type))"
         case .outOfRange: return "must be an integer \(ResourceSchema.Problem.integerRange)"
         }
+    }
+
+    /// An entry's create or update body (also a submitted edit), with every problem at once: the
+    /// schema's, the inline lists' items, the slug rule and ids naming no record of the directory.
+    static func payload(_ kind: EntryKind, _ context: Context, directory: String, partial: Bool) throws -> JSONObject {
+        try Wire.payload(context.request, kind.writeSchema, partial: partial) { accepted in
+            var problems = parseNested(accepted, kind: kind).1
+            if let slug = accepted["slug"]?.stringValue, !isSlug(slug) {
+                problems.append(Wire.invalid("slug", slugRule))
+            }
+            return problems
+                + References.problems(kind.references, accepted, directory: directory) { context.store.get($0, $1) }
+        }
+    }
+
+    static let slugRule =
+        "Enter a valid slug: lowercase letters, digits and single hyphens (e.g. \"the-best-partner\")."
+
+    /// Lowercase letters and digits in words joined by single hyphens: what `slugBase` makes of a title.
+    static func isSlug(_ text: String) -> Bool {
+        !text.isEmpty
+            && text.split(separator: "-", omittingEmptySubsequences: false).allSatisfy { word in
+                !word.isEmpty && word.allSatisfy { ($0.isLetter && $0.lowercased() == String($0)) || $0.isNumber }
+            }
     }
 
     /// Applies validated changes to an entry inside a write: references, inline lists, slug
@@ -311,13 +365,15 @@ enum Entries {
             guard let items = lists[key] else { continue }
             try replaceChildren(spec, of: id, with: items, directory: directory, &tx)
         }
-        if changes["slug"] != nil || record["slug"]?.stringValue == nil {
-            let wanted = record["slug"]?.stringValue ?? record["title"]?.stringValue ?? ""
-            let slug = slug(for: wanted, directory: directory, excluding: id, tx, kind: kind)
-            if changes["slug"] != nil, slug != wanted {
-                throw APIErrors([Wire.invalid("slug", "An entry with this slug already exists in the directory.")])
+        if let wanted = changes["slug"]?.stringValue {
+            if takenSlugs(directory: directory, excluding: id, tx).contains(wanted) {
+                throw APIErrors([
+                    Wire.invalid("slug", "A partner or app entry with this slug already exists in the directory.")
+                ])
             }
-            record["slug"] = .string(slug)
+        } else if record["slug"]?.stringValue == nil {
+            let title = record["title"]?.stringValue ?? ""
+            record["slug"] = .string(slug(for: title, directory: directory, excluding: id, tx, kind: kind))
         }
         record["modified"] = .string(Timestamp.now().storageText)
     }
@@ -383,7 +439,9 @@ enum Entries {
                 errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let wanted = context.request.query["type"]
+            var problems: [APIError] = []
+            let wanted = Filtering.value("type", as: entryType, context.request, &problems)?.stringValue
+            if !problems.isEmpty { throw APIErrors(problems) }
             var items: [(JSON, EntryKind)] = []
             for kind in kinds where wanted == nil || wanted == kind.name {
                 items += try filtered(
@@ -435,9 +493,8 @@ enum Entries {
                 errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let body = try Wire.payload(context.request, kind.writeSchema, partial: false)
-            _ = try nestedItems(body, kind: kind)
             let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try payload(kind, context, directory: directoryID, partial: false)
             let saved = try context.store.write { tx -> JSON in
                 let now = Timestamp.now().storageText
                 var record: JSON = [
@@ -458,21 +515,33 @@ enum Entries {
             doc: OperationDoc(
                 "Update a \(kind.name) entry", tag: tag,
                 description:
-                    "Partial update: at least one field. Applies at once; to hold an edit for approval, use review/submit.",
-                requestBody: OpenAPIShapes.optional(request), responses: [.init(200, "The entry.", schema: item)],
-                errors: [400, 403, 404])
+                    "Partial update: at least one field. Applies at once, unless the directory requires edit approval "
+                    + "and the key lacks generic_directory:approve_partner_entries: then the changes are held for "
+                    + "review exactly as review/submit/ holds them (202, the live entry unchanged; 409 if an edit is "
+                    + "already waiting).",
+                requestBody: OpenAPIShapes.optional(request),
+                responses: [.init(200, "The entry.", schema: item)]
+                    + (kind.collection == Entries.partner.collection
+                        ? [.init(202, "The changes are held for approval; the entry with its review.", schema: item)]
+                        : []),
+                errors: kind.collection == Entries.partner.collection ? [400, 403, 404, 409] : [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
-            let body = try Wire.payload(context.request, kind.writeSchema, partial: true)
-            _ = try nestedItems(body, kind: kind)
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try payload(kind, context, directory: directoryID, partial: true)
+            let held = ApprovalFlow.holdsEdits(of: kind, by: context.principal, in: directory)
             let saved = try context.store.write { tx -> JSON in
                 guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }
-                try apply(body, to: &record, kind: kind, directory: directory["id"]?.stringValue ?? "", &tx)
+                if held {
+                    try ApprovalFlow.hold(body, in: &record, directory: directoryID, tx)
+                } else {
+                    try apply(body, to: &record, kind: kind, directory: directoryID, &tx)
+                }
                 tx.put(kind.collection, id, record)
                 return record
             }
-            return .json(kind.response(saved, context.store))
+            return .json(kind.response(saved, context.store), status: held ? .accepted : .ok)
         }
         routes.on(
             .delete, kind.itemPath, access: .role(.permission(.delete, kind.permission)),

@@ -17,6 +17,8 @@ enum ContactRequests {
             Field("fields", .object, nullable: true, "Answers to the form's extra fields, by field name."),
             Field("created", .dateTime, readOnly: true),
         ])
+    /// A contact request goes with its entry (the entry is required); a deleted form leaves `form` null.
+    static let references = ["entry": Collections.partnerEntries, "form": Collections.forms]
 
     static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Contact requests"
@@ -52,32 +54,27 @@ enum ContactRequests {
             .post, path, access: .role(.permission(.create, "contact_requests")),
             doc: OperationDoc(
                 "Create a new partner contact request", tag: tag,
+                description:
+                    "Answers the form named in `form`, or else the directory's active contact request form (else the "
+                    + "built-in one): its required fields must be answered, each answer must suit its field's type, and "
+                    + "`fields` may answer only fields the form has. The response's `form` is the form applied.",
                 requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
                 responses: [.init(201, "The contact request.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let body = try Wire.payload(context.request, schema, partial: false)
             let directoryID = directory["id"]?.stringValue ?? ""
-            var problems: [APIError] = []
-            if !Invites.isEmail(body["email"]?.stringValue ?? "") {
-                problems.append(Wire.invalid("email", "Enter a valid email address."))
-            }
             let saved = try context.store.write { tx -> JSON in
-                try References.check(
-                    ["entry": Collections.partnerEntries, "form": Collections.forms], body, directory: directoryID, tx)
-                if let form = body["form"]?.stringValue.flatMap({ tx.get(Collections.forms, $0) }) {
-                    let answers = body["fields"]?.objectValue ?? [:]
-                    for field in form["fields"]?.arrayValue ?? [] where field["required"]?.boolValue == true {
-                        let name = field["name"]?.stringValue ?? ""
-                        if !["first_name", "last_name", "email"].contains(name),
-                            answers[name] == nil || answers[name]!.isNull
-                        {
-                            problems.append(Wire.invalid("fields", "The form field \"\(name)\" is required."))
-                        }
-                    }
-                }
+                var problems = References.problems(references, body, directory: directoryID) { tx.get($0, $1) }
+                // The form named, else the directory's active one (else the built-in default).
+                let form =
+                    body["form"]?.stringValue == nil
+                    ? Forms.active(directory: directoryID, tx)
+                    : body["form"]?.stringValue.flatMap { tx.get(Collections.forms, $0) }
+                if let form { problems += Forms.answerProblems(form, body) }
                 if !problems.isEmpty { throw APIErrors(problems) }
                 var record = body
+                record["form"] = form?["id"] ?? .null
                 record["id"] = .string(Crypto.uuid())
                 record["directory_id"] = .string(directoryID)
                 record["created"] = .string(Timestamp.now().storageText)
@@ -107,6 +104,10 @@ enum Matchmaking {
             Field("status", .enumeration(["new", "assigned"]), readOnly: true),
             Field("created", .dateTime, readOnly: true),
         ])
+    /// Deleted filter options and partner entries leave these lists.
+    static let references = [
+        "filter_options": Catalogue.filterOptions.collection, "partners": Collections.partnerEntries,
+    ]
     static let ownerSchema = ResourceSchema(
         "MatchmakingOwner", [Field("owner", .email, required: true, maxLength: 254, "Email of the staff member.")])
     static let partnersSchema = ResourceSchema(
@@ -160,11 +161,16 @@ enum Matchmaking {
             .post, path, access: .role(.permission(.create, "matchmaking")),
             doc: OperationDoc(
                 "Create a new matchmaking request for a directory", tag: tag,
+                description: "Refused (403) while the directory's matchmaking_enabled setting is off.",
                 requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
                 responses: [.init(201, "The request with its proposed partners.", schema: item)],
                 errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
+            guard Directories.setting("matchmaking_enabled", of: directory).boolValue != false else {
+                throw APIError.forbidden(
+                    "This directory does not accept matchmaking requests (matchmaking_enabled is off).")
+            }
             let body = try Wire.payload(context.request, schema, partial: false)
             guard Invites.isEmail(body["email"]?.stringValue ?? "") else {
                 throw APIErrors([Wire.invalid("email", "Enter a valid email address.")])
@@ -172,8 +178,7 @@ enum Matchmaking {
             let directoryID = directory["id"]?.stringValue ?? ""
             let limit = Directories.setting("matchmaking_partner_limit", of: directory).intValue ?? 3
             let saved = try context.store.write { tx -> JSON in
-                try References.check(
-                    ["filter_options": Catalogue.filterOptions.collection], body, directory: directoryID, tx)
+                try References.check(references, body, directory: directoryID, tx)
                 let wanted = Set((body["filter_options"]?.arrayValue ?? []).compactMap(\.stringValue))
                 let candidates = tx.lookup(Collections.partnerEntries, index: Collections.byDirectory, key: directoryID)
                     .compactMap { tx.get(Collections.partnerEntries, $0) }
@@ -274,9 +279,7 @@ enum Matchmaking {
                 serialize(
                     schema,
                     try change(context, directory) { record, tx in
-                        try References.check(
-                            ["partners": Collections.partnerEntries], body,
-                            directory: directory["id"]?.stringValue ?? "", tx)
+                        try References.check(references, body, directory: directory["id"]?.stringValue ?? "", tx)
                         record["partners"] = body["partners"]!
                     }))
         }
@@ -394,9 +397,12 @@ enum Reviews {
         ) { context in
             let directory = try context.directory()
             var records = newestFirst(Collections.records(Collections.reviews, of: directory, context.store))
-            if let status = context.request.query["status"] {
-                records = records.filter { ($0["status"]?.stringValue ?? "P") == status }
+            var problems: [APIError] = []
+            let statusType = schema.fields.first { $0.name == "status" }?.type ?? .string
+            if let status = Filtering.value("status", as: statusType, context.request, &problems) {
+                records = records.filter { ($0["status"] ?? "P") == status }
             }
+            if !problems.isEmpty { throw APIErrors(problems) }
             if let entry = context.request.query["entry"] {
                 records = records.filter { $0["entry"]?.stringValue == entry }
             }

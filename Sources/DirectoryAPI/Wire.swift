@@ -58,8 +58,13 @@ enum Wire {
     // MARK: payloads
 
     /// The request body as a snake_case object checked against `schema`. Keys may be sent in camelCase
-    /// (as the seed shows) or snake_case; errors name the field as it was sent.
-    static func payload(_ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool) throws -> JSONObject {
+    /// (as the seed shows) or snake_case; errors name the field as it was sent. `checks` adds the
+    /// rules of the caller (references, slugs, inline lists) over the fields that passed the schema,
+    /// so every problem of a body is reported at once.
+    static func payload(
+        _ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool,
+        checks: (JSONObject) -> [APIError] = { _ in [] }
+    ) throws -> JSONObject {
         guard !request.body.isEmpty else {
             if partial { throw APIError.malformedBody("A partial update needs at least one field.") }
             throw APIErrors(schema.fields.filter { $0.required && !$0.readOnly }.map { missing(camel($0.name)) })
@@ -78,33 +83,33 @@ enum Wire {
             object[name] = value
             sentName[name] = key
         }
+        let fields = Dictionary(schema.fields.map { ($0.name, $0) }) { a, _ in a }
         let problems = schema.validate(object, partial: partial)
-        guard problems.isEmpty else {
-            throw APIErrors(
-                problems.map { problem -> APIError in
-                    let field = sentName[problem.field] ?? camel(problem.field)
-                    switch problem {
-                    case .missing: return missing(field)
-                    case .wrongType(_, let expected):
-                        return APIError(
-                            .wrongType, status: .badRequest, title: "Invalid",
-                            detail: "Expected a value of type \(expected).", field: field)
-                    case .notAllowed:
-                        return APIError(
-                            .unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.",
-                            field: field)
-                    case .tooLong(_, let limit):
-                        return invalid(field, "Ensure this field has no more than \(limit) characters.")
-                    case .invalidValue:
-                        return invalid(field, "\"\(object[problem.field]?.stringValue ?? "")\" is not a valid choice.")
-                    case .outOfRange:
-                        return invalid(field, "Ensure this value is an integer \(ResourceSchema.Problem.integerRange).")
-                    }
-                })
+        var errors = problems.map { problem -> APIError in
+            let field = sentName[problem.field] ?? camel(problem.field)
+            let value = object[problem.field]
+            switch problem {
+            case .missing: return missing(field)
+            case .wrongType(_, let expected):
+                if value?.isNull == true { return invalid(field, "This field may not be null.") }
+                return APIError(
+                    .wrongType, status: .badRequest, title: "Invalid",
+                    detail: "Expected a value of type \(expected).", field: field)
+            case .notAllowed:
+                return APIError(
+                    .unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.",
+                    field: field)
+            case .tooLong(_, let limit):
+                return invalid(field, "Ensure this field has no more than \(limit) characters.")
+            case .invalidValue:
+                return invalid(field, invalidValueMessage(fields[problem.field]?.type, value ?? .null))
+            case .outOfRange:
+                return invalid(field, "Ensure this value is an integer \(ResourceSchema.Problem.integerRange).")
+            }
         }
+        var rejected = Set(problems.map(\.field))
         // Ids are UUIDs (the document says `format: uuid`); the shared schema checks only that they are strings.
-        var malformed: [APIError] = []
-        for field in schema.fields where !field.readOnly {
+        for field in schema.fields where !field.readOnly && !rejected.contains(field.name) {
             guard let value = object[field.name] else { continue }
             let ids: [JSON]
             switch field.type {
@@ -113,11 +118,34 @@ enum Wire {
             default: continue
             }
             if ids.contains(where: { !isUUID($0.stringValue ?? "") }) {
-                malformed.append(invalid(sentName[field.name] ?? camel(field.name), "Must be a valid UUID."))
+                errors.append(invalid(sentName[field.name] ?? camel(field.name), "Must be a valid UUID."))
+                rejected.insert(field.name)
             }
         }
-        if !malformed.isEmpty { throw APIErrors(malformed) }
+        var accepted = JSONObject()
+        for (name, value) in object where !rejected.contains(name) { accepted[name] = value }
+        errors += checks(schema.normalized(accepted))
+        if !errors.isEmpty { throw APIErrors(errors) }
         return schema.normalized(object)
+    }
+
+    /// What a value of `type` must look like, naming the rule: "a valid URL (http:// or https:// and a host name)".
+    static func expectation(_ type: FieldType?) -> String {
+        switch type ?? .string {
+        case .url: return "a valid URL (http:// or https:// and a host name)"
+        case .email: return "a valid email address (name@example.com)"
+        case .dateTime: return "an ISO 8601 date-time"
+        case .enumeration(let values): return "one of \(values.joined(separator: ", "))"
+        default: return "a valid value"
+        }
+    }
+
+    /// The message of a value the schema refused although its JSON type is right.
+    static func invalidValueMessage(_ type: FieldType?, _ value: JSON) -> String {
+        if case .enumeration = type {
+            return "\"\(value.stringValue ?? "")\" is not a valid choice: use \(expectation(type))."
+        }
+        return "Enter \(expectation(type))."
     }
 
     static func missing(_ field: String) -> APIError {
