@@ -846,3 +846,88 @@ def test_default_currency_is_a_code_the_currency_options_offer(world, validation
     zzz = api.call("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "ZZZ"})
     assert zzz.status_code == 400 and all(code in zzz.json()["errors"]["defaultCurrency"][0] for code in codes), zzz.text
     assert api.ok("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "EUR"})["default_currency"] == "EUR"
+
+
+def test_personal_data_can_be_erased_and_the_erasure_is_audited(world):
+    api, other = world["api"], world["other"]
+    d = fresh_directory(world, "Erasure")
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Erased from", "status": "public"}, 201)
+    person = {"firstName": "Ana", "lastName": "Diaz", "email": "ana@example.com"}
+    made = {
+        "contact_request": ("contact-requests", api.ok("POST", f"/directories/{d}/contact-requests/", dict(person, entry=e["id"]), 201)),
+        "matchmaking_request": ("matchmaking-requests", api.ok("POST", f"/directories/{d}/matchmaking-requests/", person, 201)),
+        "review": ("reviews", api.ok("POST", f"/directories/{d}/reviews/", {"entry": e["id"], "title": "t", "summary": "s",
+                                                                             "rating": 4, "email": "ana@example.com"}, 201)),
+    }
+    for resource, (segment, record) in made.items():
+        path = f"/directories/{d}/{segment}/{record['id']}/"
+        assert other.call("DELETE", path).status_code == 404  # another tenant cannot erase (or see) it
+        assert api.ok("DELETE", path, status=204) is None
+        assert api.call("GET", path).status_code == 404
+        assert api.call("DELETE", path).status_code == 404
+    log = api.ok("GET", f"/directories/{d}/audit-log/")
+    assert log["count"] == 3
+    assert {(r["resource"], r["record_id"]) for r in log["results"]} == {(k, v[1]["id"]) for k, v in made.items()}
+    assert all(r["action"] == "erased" and r["by"] == f"api-key:{world['org']}" for r in log["results"])
+    assert "ana@example.com" not in str(log)  # the log keeps no personal data
+    assert other.call("GET", f"/directories/{d}/audit-log/").status_code == 404
+    reader = world["reader"]  # holds update_reviews but not delete_reviews
+    assert reader.call("DELETE", f"/directories/{d}/reviews/{uuid.uuid4()}/").status_code == 403
+
+
+def test_a_fetched_entry_can_be_sent_back_as_a_patch(world):
+    """GET, change one field, PATCH the whole thing back: read-only fields (href, metadata, tracking,
+    the tier object, embedded lists, timestamps) that equal the entry's are ignored."""
+    api = world["api"]
+    d = fresh_directory(world, "Round Trip")
+    tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold"}, 201)
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Round", "tier": tier["id"],
+                                                               "callouts": [{"name": "Hot"}]}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    api.ok("POST", path + "use-cases/", {"title": "Onboarding"}, 201)
+    fetched = api.ok("GET", path)
+    fetched["headline"] = "Changed"
+    updated = api.ok("PATCH", path, fetched)
+    assert updated["headline"] == "Changed" and updated["tier"]["id"] == tier["id"]
+    assert [c["name"] for c in updated["callouts"]] == ["Hot"] and updated["callouts"][0]["id"] == e["callouts"][0]["id"]
+    assert [u["title"] for u in updated["use_cases"]] == ["Onboarding"]
+    # A read-only field with another value is still refused, so a typo or a stale copy surfaces.
+    stale = dict(updated, tracking={"umami_website_id": "x", "umami_share_id": "y"})
+    response = api.call("PATCH", path, stale)
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["tracking"], response.text
+
+
+def test_the_seed_patch_example_owner_object_is_accepted(world):
+    api = world["api"]
+    d = fresh_directory(world, "Owner Shapes")
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Owned", "owner": world["org"]}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    placeholder = api.ok("PATCH", path, {"title": "Still owned", "owner": {"property1": "string", "property2": "string"}})
+    assert placeholder["owner"] == world["org"] and placeholder["title"] == "Still owned"
+    assert api.ok("PATCH", path, {"owner": {"id": None}})["owner"] is None
+    assert api.ok("PATCH", path, {"owner": {"id": world["org"]}})["owner"] == world["org"]
+
+
+def test_the_public_side_shows_one_entry_by_slug(world):
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Public Single")
+    slug = api.ok("GET", f"/directories/{d}/")["slug"]
+    shown = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Shown", "status": "public", "internalDescription": "secret"}, 201)
+    app = api.ok("POST", f"/directories/{d}/entries/apps/", {"title": "An App", "status": "public"}, 201)
+    api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Hidden", "status": "hidden"}, 201)
+    base = f"/api/directory/public/v1alpha/directories/{slug}/entries/"
+    one = stack.get(base + "shown/")
+    assert one.status_code == 200 and one.json()["id"] == shown["id"] and "secret" not in one.text
+    assert one.json() == [r for r in stack.get(base).json()["results"] if r["id"] == shown["id"]][0]
+    assert stack.get(base + "an-app/").json()["type"] == "app" and stack.get(base + "an-app/").json()["id"] == app["id"]
+    assert stack.get(base + "hidden/").json() == {"detail": "Not found."}
+    assert stack.get(base + "nothing/").status_code == 404
+
+
+def test_reviews_are_served_on_the_partnerpage_path_too(world, entry):
+    api, d = world["api"], world["d"]
+    review = api.ok("POST", f"/directories/{d}/reviews/", {"entry": entry["id"], "title": "Alias", "summary": "s", "rating": 3}, 201)
+    alias = f"/reviews/directory/{d}/{review['id']}/"
+    assert api.ok("GET", alias) == review
+    assert api.ok("PATCH", alias, {"status": "A"})["statusDisplay"] == "Approved"
+    assert world["other"].call("GET", alias).status_code == 404

@@ -114,16 +114,17 @@ enum Collections {
     }
 
     static var indexes: [IndexDefinition] {
-        [directories, partnerEntries, appEntries, forms, contactRequests, matchmaking, reviews].map(directoryIndex) + [
-            IndexDefinition(collection: directories, name: "by_organization") {
-                [$0["organization_id"]?.stringValue ?? ""]
-            },
-            IndexDefinition(collection: directories, name: "by_slug") { [$0["slug"]?.stringValue ?? ""] },
-            IndexDefinition(collection: partnerEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
-            IndexDefinition(collection: invites, name: byParent) { [$0["entry_id"]?.stringValue ?? ""] },
-            IndexDefinition(collection: reviews, name: "by_entry") { [$0["entry"]?.stringValue ?? ""] },
-            IndexDefinition(collection: appEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
-        ]
+        [directories, partnerEntries, appEntries, forms, contactRequests, matchmaking, reviews, Erasure.auditLog].map(
+            directoryIndex) + [
+                IndexDefinition(collection: directories, name: "by_organization") {
+                    [$0["organization_id"]?.stringValue ?? ""]
+                },
+                IndexDefinition(collection: directories, name: "by_slug") { [$0["slug"]?.stringValue ?? ""] },
+                IndexDefinition(collection: partnerEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
+                IndexDefinition(collection: invites, name: byParent) { [$0["entry_id"]?.stringValue ?? ""] },
+                IndexDefinition(collection: reviews, name: "by_entry") { [$0["entry"]?.stringValue ?? ""] },
+                IndexDefinition(collection: appEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
+            ]
             + Catalogue.all.flatMap { spec in
                 [
                     directoryIndex(spec.collection),

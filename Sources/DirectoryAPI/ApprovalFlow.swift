@@ -41,7 +41,7 @@ enum ApprovalFlow {
                 responses: [.init(200, "The entry with its review.", schema: item)], errors: [400, 403, 404, 409])
         ) { context in
             try transition(context) { record, tx, directory in
-                let changes = try Entries.payload(kind, context, directory: directory, partial: true)
+                let changes = try Entries.payload(kind, context, directory: directory, partial: true, current: record)
                 try hold(changes, in: &record, directory: directory, tx)
             }
         }

@@ -144,9 +144,11 @@ enum CRUD {
     ) throws
         -> JSONObject
     {
-        try Wire.payload(context.request, spec.schema, partial: partial) { accepted in
-            References.problems(spec.references, accepted, directory: directory) { context.store.get($0, $1) }
-        }
+        try Wire.payload(
+            context.request, spec.schema, partial: partial,
+            checks: { accepted in
+                References.problems(spec.references, accepted, directory: directory) { context.store.get($0, $1) }
+            })
     }
 
     static func delete(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {

@@ -147,7 +147,10 @@ enum Entries {
             C.link("award"),
             slugField, C.text("custom_slug", 100), Field("status", .enumeration(statuses)),
             C.flag("featured"),
-            Field("owner", .uuid, nullable: true, "The organization that owns the entry."),
+            Field(
+                "owner", .uuid, nullable: true,
+                "The organization that owns the entry. Also accepted as an object (the seed's example): {\"id\": …} "
+                    + "sets it, an object without id leaves it unchanged."),
             C.link("website"), C.text("location", 500), C.link("call_to_action_url"),
             C.text("call_to_action_label", 200),
             C.link("internal_point_of_contact_cta_url"), C.text("internal_point_of_contact_cta_label", 200),
@@ -329,8 +332,13 @@ enum Entries {
 
     /// An entry's create or update body (also a submitted edit), with every problem at once: the
     /// schema's, the inline lists' items, the slug rule and ids naming no record of the directory.
-    static func payload(_ kind: EntryKind, _ context: Context, directory: String, partial: Bool) throws -> JSONObject {
-        try Wire.payload(context.request, kind.writeSchema, partial: partial) { accepted in
+    static func payload(
+        _ kind: EntryKind, _ context: Context, directory: String, partial: Bool, current: JSON? = nil
+    ) throws -> JSONObject {
+        try Wire.payload(
+            context.request, kind.writeSchema, partial: partial,
+            adapt: { sent in adapted(sent, kind: kind, current: current.map { kind.response($0, context.store) }) }
+        ) { accepted in
             var problems = parseNested(accepted, kind: kind).1
             if let slug = accepted["slug"]?.stringValue, !isSlug(slug) {
                 problems.append(Wire.invalid("slug", slugRule))
@@ -338,6 +346,24 @@ enum Entries {
             return problems
                 + References.problems(kind.references, accepted, directory: directory) { context.store.get($0, $1) }
         }
+    }
+
+    /// Two shapes an integrator sends besides ours. The seed's own update example sends `owner` as an
+    /// object: `{"id": …}` names the owner, an object without `id` (the seed's placeholder
+    /// properties) leaves it unchanged. And an entry fetched with GET may be sent back whole: a field
+    /// this body may not write (read-only, or the response's shape of it, such as `tier` as an
+    /// object) is ignored when it equals what `current` (the entry's response) shows.
+    static func adapted(_ sent: JSONObject, kind: EntryKind, current: JSON?) -> JSONObject {
+        var body = sent
+        if case .object(let owner)? = sent["owner"] { body["owner"] = owner["id"] }
+        guard let current else { return body }
+        let writable = Set(kind.writeSchema.fields.filter { !$0.readOnly }.map(\.name))
+        for (name, value) in sent where current[name] == value {
+            // Kept when this body may write the value as it is; otherwise the response's own shape.
+            if writable.contains(name), kind.writeSchema.validate([name: value], partial: true).isEmpty { continue }
+            body[name] = nil
+        }
+        return body
     }
 
     static let slugRule =
@@ -527,9 +553,10 @@ enum Entries {
                 errors: kind.collection == Entries.partner.collection ? [400, 403, 404, 409] : [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            let current = try entry(kind, context, directory)
+            let id = current["id"]?.stringValue ?? ""
             let directoryID = directory["id"]?.stringValue ?? ""
-            let body = try payload(kind, context, directory: directoryID, partial: true)
+            let body = try payload(kind, context, directory: directoryID, partial: true, current: current)
             let held = ApprovalFlow.holdsEdits(of: kind, by: context.principal, in: directory)
             let saved = try context.store.write { tx -> JSON in
                 guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }

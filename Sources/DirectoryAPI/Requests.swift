@@ -440,45 +440,52 @@ enum Reviews {
             }
             return .json(response(saved, context.store), status: .created)
         }
-        routes.on(
-            .get, path + ":review_id/", access: .role(.permission(.read, "reviews")),
-            doc: OperationDoc(
-                "Get a review", tag: tag, responses: [.init(200, "The review.", schema: item)], errors: [403, 404])
-        ) { context in
-            let directory = try context.directory()
-            return .json(
-                response(
-                    try owned(
-                        Collections.reviews, context.request.pathParameter("review_id"), directory, context.store),
-                    context.store))
-        }
         var patch = OpenAPIShapes.optional(request)
         patch["properties"]?["entry"] = nil
-        routes.on(
-            .patch, path + ":review_id/", access: .role(.permission(.update, "reviews")),
-            doc: OperationDoc(
-                "Update a review", tag: tag,
-                description:
-                    "status A approves (approvedBy = caller, declinedBy cleared), D declines (the reverse), P resets both.",
-                requestBody: patch, responses: [.init(200, "The review.", schema: item)], errors: [400, 403, 404])
-        ) { context in
-            let caller = context.principal, directory = try context.directory()
-            let id =
-                try owned(Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)[
-                    "id"]?.stringValue ?? ""
-            let body = try Wire.payload(context.request, schema, partial: true)
-            if body["entry"] != nil {
-                throw APIErrors([Wire.invalid("entry", "A review cannot move to another entry.")])
+        // Ours, and the real PartnerPage API's path (reviews/directory/{directory_id}/{review_id}/).
+        for (itemPath, aliasNote) in [
+            (path + ":review_id/", ""), ("reviews/directory/:directory_id/:review_id/", " (PartnerPage path)"),
+        ] {
+            routes.on(
+                .get, itemPath, access: .role(.permission(.read, "reviews")),
+                doc: OperationDoc(
+                    "Get a review" + aliasNote, tag: tag, responses: [.init(200, "The review.", schema: item)],
+                    errors: [403, 404])
+            ) { context in
+                let directory = try context.directory()
+                return .json(
+                    response(
+                        try owned(
+                            Collections.reviews, context.request.pathParameter("review_id"), directory, context.store),
+                        context.store))
             }
-            try checkRating(body)
-            let saved = try context.store.write { tx -> JSON in
-                guard var record = tx.get(Collections.reviews, id) else { throw Wire.notFound() }
-                for (key, value) in body where key != "status" { record[key] = value }
-                if let status = body["status"]?.stringValue { apply(status: status, by: caller, to: &record) }
-                tx.put(Collections.reviews, id, record)
-                return record
+            routes.on(
+                .patch, itemPath, access: .role(.permission(.update, "reviews")),
+                doc: OperationDoc(
+                    "Update a review" + aliasNote, tag: tag,
+                    description:
+                        "status A approves (approvedBy = caller, declinedBy cleared), D declines (the reverse), P resets both.",
+                    requestBody: patch, responses: [.init(200, "The review.", schema: item)], errors: [400, 403, 404])
+            ) { context in
+                let caller = context.principal, directory = try context.directory()
+                let id =
+                    try owned(
+                        Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)[
+                        "id"]?.stringValue ?? ""
+                let body = try Wire.payload(context.request, schema, partial: true)
+                if body["entry"] != nil {
+                    throw APIErrors([Wire.invalid("entry", "A review cannot move to another entry.")])
+                }
+                try checkRating(body)
+                let saved = try context.store.write { tx -> JSON in
+                    guard var record = tx.get(Collections.reviews, id) else { throw Wire.notFound() }
+                    for (key, value) in body where key != "status" { record[key] = value }
+                    if let status = body["status"]?.stringValue { apply(status: status, by: caller, to: &record) }
+                    tx.put(Collections.reviews, id, record)
+                    return record
+                }
+                return .json(response(saved, context.store))
             }
-            return .json(response(saved, context.store))
         }
     }
 }

@@ -58,11 +58,13 @@ enum Wire {
     // MARK: payloads
 
     /// The request body as a snake_case object checked against `schema`. Keys may be sent in camelCase
-    /// (as the seed shows) or snake_case; errors name the field as it was sent. `checks` adds the
+    /// (as the seed shows) or snake_case; errors name the field as it was sent. `adapt` may rewrite the
+    /// snake_case body before it is checked (accepted shapes of a field). `checks` adds the
     /// rules of the caller (references, slugs, inline lists) over the fields that passed the schema,
     /// so every problem of a body is reported at once.
     static func payload(
         _ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool,
+        adapt: (JSONObject) -> JSONObject = { $0 },
         checks: (JSONObject) -> [APIError] = { _ in [] }
     ) throws -> JSONObject {
         guard !request.body.isEmpty else {
@@ -83,6 +85,7 @@ enum Wire {
             object[name] = value
             sentName[name] = key
         }
+        object = adapt(object)
         let fields = Dictionary(schema.fields.map { ($0.name, $0) }) { a, _ in a }
         let problems = schema.validate(object, partial: partial)
         var errors = problems.map { problem -> APIError in
