@@ -647,6 +647,9 @@ def test_require_edit_approval_holds_the_edits_of_keys_that_cannot_approve(world
     refused = editor.call("POST", path + "callouts/", {"name": "Sneaky"})
     assert refused.status_code == 403 and "approve_partner_entries" in refused.json()["detail"]
     assert api.ok("GET", path + "callouts/")["count"] == 0
+    moved = editor.call("POST", path + "recommended-order/", {"order": 0})
+    assert moved.status_code == 403 and "review/submit/" in moved.json()["detail"]
+    assert api.ok("GET", path)["recommended_order"] is None
 
     approved = api.ok("POST", path + "review/approve/")
     assert approved["status"] == "public" and approved["headline"] == "Now public"
@@ -931,3 +934,34 @@ def test_reviews_are_served_on_the_partnerpage_path_too(world, entry):
     assert api.ok("GET", alias) == review
     assert api.ok("PATCH", alias, {"status": "A"})["statusDisplay"] == "Approved"
     assert world["other"].call("GET", alias).status_code == 404
+
+
+def test_the_public_side_resolves_filter_names(world):
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Public Filters")
+    slug = api.ok("GET", f"/directories/{d}/")["slug"]
+    region = api.ok("POST", f"/directories/{d}/filters/", {"name": "Region", "external": True}, 201)
+    api.ok("POST", f"/directories/{d}/filters/", {"name": "Internal only", "internal": True, "external": False}, 201)
+    emea = api.ok("POST", f"/directories/{d}/filters/{region['id']}/options/", {"name": "EMEA", "slug": "emea"}, 201)
+    api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Tagged", "status": "public", "userAssignedFilterOptions": [emea["id"]]}, 201)
+    base = f"/api/directory/public/v1alpha/directories/{slug}/"
+    filters = stack.get(base + "filters/").json()
+    assert [f["name"] for f in filters["results"]] == ["Region"]
+    assert filters["results"][0]["options"] == [{"id": emea["id"], "name": "EMEA", "slug": "emea"}]
+    assert stack.get(base + "entries/").json()["results"][0]["filter_options"] == [emea["id"]]
+    api.ok("PATCH", f"/directories/{d}/settings/", {"publicListing": False})
+    assert stack.get(base + "filters/").status_code == 404
+
+
+def test_the_contact_request_form_is_configured_and_reset_on_the_partnerpage_path(world):
+    api = world["api"]
+    d = fresh_directory(world, "Form Paths")
+    url = f"/directories/{d}/forms/contact-requests/"
+    configured = api.ok("PUT", url, {"name": "Sales", "fields": [{"name": "budget", "type": "currency", "required": True}]})
+    assert configured["is_active"] is True and api.ok("GET", url + "active/")["id"] == configured["id"]
+    replaced = api.ok("PUT", url, {"name": "Sales 2", "fields": [{"name": "note", "type": "text"}]})
+    assert replaced["id"] == configured["id"] and replaced["name"] == "Sales 2" and api.ok("GET", url)["count"] == 1
+    assert api.call("PUT", url, {"name": "No fields"}).status_code == 400
+    assert api.ok("DELETE", url, status=204) is None
+    assert api.ok("GET", url + "active/")["id"] is None and api.ok("GET", url)["count"] == 0
+    assert api.ok("DELETE", url, status=204) is None  # already the default

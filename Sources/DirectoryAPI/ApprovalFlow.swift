@@ -114,7 +114,13 @@ enum ApprovalFlow {
     /// The direct writes to a partner entry's sub-resources that `holdsEdits` forbids: 403, naming
     /// the way that is open (inline lists through review/submit/).
     static func refuseDirectEdit(of spec: ResourceSpec, by caller: Caller, in directory: JSON) throws {
-        guard spec.parent == .partnerEntry, holdsEdits(of: Entries.partner, by: caller, in: directory) else { return }
+        guard spec.parent == .partnerEntry else { return }
+        try refuseDirectEdit(of: Entries.partner, by: caller, in: directory)
+    }
+
+    /// The same for writes to the entry itself that a review cannot hold (its recommended order).
+    static func refuseDirectEdit(of kind: EntryKind, by caller: Caller, in directory: JSON) throws {
+        guard holdsEdits(of: kind, by: caller, in: directory) else { return }
         throw APIError.forbidden(
             "This directory requires edits of partner entries to be approved, and this API key lacks the permission "
                 + "\(Permission(.approve, Entries.partner.permission).name): submit the change with review/submit/.")

@@ -269,10 +269,8 @@ enum Forms {
                 responses: [.init(200, "The form in use.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
         ) { context in
             let directory = try context.directory()
-            let chosen = forms(directory, context.store, kind: "contact_request").last {
-                $0["is_active"]?.boolValue == true
-            }
-            return .json(chosen.map(response) ?? builtInDefault)
+            let chosen = active(directory: directory, context.store)
+            return .json(chosen["id"]?.stringValue == nil ? chosen : response(chosen))
         }
         let writeBody = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
         routes.on(
@@ -315,17 +313,56 @@ enum Forms {
             }
             return .noContent()
         }
+        // The real PartnerPage API manages "the" contact request form of a directory, without an id.
+        routes.on(
+            .put, base + "contact-requests/", access: .role(.permission(.update, "forms")),
+            doc: OperationDoc(
+                "Configure the contact request form", tag: tag,
+                description:
+                    "Replaces the directory's active contact request form whole (name, fields), or creates it while "
+                    + "the built-in one is in use; the result is the active form. PartnerPage's path.",
+                requestBody: writeBody, responses: [.init(200, "The active form.", schema: item)],
+                errors: [400, 403, 404])
+        ) { context in
+            let directory = try context.directory()
+            let current = active(directory: directory, context.store)
+            // The built-in form is replaced by a new one (JSON's own nil literal is .null, hence no `? nil :`).
+            let existing = current["id"]?.stringValue.map { _ in current }
+            return .json(response(try save(context, directory, replacing: existing, activating: true)))
+        }
+        routes.on(
+            .delete, base + "contact-requests/", access: .role(.permission(.delete, "forms")),
+            doc: OperationDoc(
+                "Reset the contact request form to the default", tag: tag,
+                description:
+                    "Deletes the active contact request form, so the built-in one is used (204 when it already is). "
+                    + "PartnerPage's path.",
+                responses: [.init(204, "Reset.")], errors: [403, 404])
+        ) { context in
+            let directory = try context.directory()
+            let directoryID = directory["id"]?.stringValue ?? ""
+            try context.store.write { tx in
+                guard let id = active(directory: directoryID, tx)["id"]?.stringValue else { return }
+                tx.delete(Collections.forms, id)
+                References.detach(Collections.forms, id, directory: directoryID, &tx)
+            }
+            return .noContent()
+        }
     }
 
     /// Creates a form, or replaces one whole; activating it deactivates the others.
-    static func save(_ context: Context, _ directory: JSON, replacing existing: JSON?) throws -> JSON {
+    static func save(
+        _ context: Context, _ directory: JSON, replacing existing: JSON?, activating: Bool = false
+    ) throws
+        -> JSON
+    {
         let body = try Wire.payload(context.request, schema, partial: false)
         let fields = try checkFields(body["fields"]?.arrayValue ?? [])
         let directoryID = directory["id"]?.stringValue ?? ""
         return try context.store.write { tx -> JSON in
             let id = existing?["id"]?.stringValue ?? Crypto.uuid()
             if existing != nil, tx.get(Collections.forms, id) == nil { throw Wire.notFound() }
-            let isActive = body["is_active"]?.boolValue ?? false
+            let isActive = activating || body["is_active"]?.boolValue == true
             if isActive {
                 for other in tx.lookup(Collections.forms, index: Collections.byDirectory, key: directoryID)
                 where other != id {
@@ -410,9 +447,18 @@ enum Forms {
 
     /// The contact request form in use: the active one, else the built-in default.
     static func active(directory: String, _ tx: Transaction) -> JSON {
-        tx.lookup(Collections.forms, index: Collections.byDirectory, key: directory)
-            .compactMap { tx.get(Collections.forms, $0) }
-            .filter { $0["kind"]?.stringValue == "contact_request" && $0["is_active"]?.boolValue == true }
+        active(
+            among: tx.lookup(Collections.forms, index: Collections.byDirectory, key: directory).compactMap {
+                tx.get(Collections.forms, $0)
+            })
+    }
+
+    static func active(directory: JSON, _ store: Store) -> JSON {
+        active(among: Collections.records(Collections.forms, of: directory, store))
+    }
+
+    static func active(among forms: [JSON]) -> JSON {
+        forms.filter { $0["kind"]?.stringValue == "contact_request" && $0["is_active"]?.boolValue == true }
             .max { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") } ?? builtInDefault
     }
 

@@ -602,6 +602,7 @@ enum Entries {
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            try ApprovalFlow.refuseDirectEdit(of: kind, by: context.principal, in: directory)
             let body = try Wire.payload(context.request, orderSchema, partial: false)
             guard let order = body["order"]?.intValue, order >= 0 else {
                 throw APIErrors([Wire.invalid("order", "Ensure this value is greater than or equal to 0.")])

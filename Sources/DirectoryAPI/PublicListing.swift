@@ -72,6 +72,52 @@ enum PublicListing {
             }
             throw Wire.notFound()
         }
+        registerFilters(&routes)
+    }
+
+    static let filter = ResourceSchema(
+        "PublicFilter",
+        [
+            Field("id", .uuid, readOnly: true), Field("name", .string, readOnly: true),
+            Field("slug", .string, nullable: true, readOnly: true),
+            Field("description", .string, nullable: true, readOnly: true),
+            Field(
+                "options", .array(.object), readOnly: true, "{id, name, slug}: the ids entries' filter_options hold."),
+        ])
+
+    /// The filters a directory publishes (`external`), with their options: what turns the ids in an
+    /// entry's `filter_options` into names for visitors.
+    static func registerFilters(_ routes: inout OperationGroup<Caller>) {
+        routes.onPublic(
+            .get, "directories/:directory_slug/filters/",
+            doc: OperationDoc(
+                "List a directory's public filters", tag: "Public listing",
+                description: "No key needed. Filters marked external, in order, each with its options.",
+                parameters: OpenAPIShapes.pageParameters,
+                responses: [.init(200, "A page of filters.", schema: OpenAPIShapes.page(of: filter.openAPI()))],
+                errors: [400, 404])
+        ) { context in
+            let directory = try listedDirectory(context)
+            let filters = CRUD.sorted(
+                Collections.records(Catalogue.filters.collection, of: directory, context.store).filter {
+                    $0["external"]?.boolValue == true
+                })
+            return .json(
+                try Wire.page(
+                    filters.map { record in
+                        let options = CRUD.children(
+                            Catalogue.filterOptions, of: record["id"]?.stringValue ?? "", context.store)
+                        return filter.serialize([
+                            "id": record["id"] ?? .null, "name": record["name"] ?? .null,
+                            "slug": record["slug"] ?? .null,
+                            "description": record["description"] ?? .null,
+                            "options": .array(
+                                options.map {
+                                    ["id": $0["id"] ?? .null, "name": $0["name"] ?? .null, "slug": $0["slug"] ?? .null]
+                                }),
+                        ])
+                    }, context.request))
+        }
     }
 
     /// The directory of the path's slug, if it publishes its listing; otherwise 404 like an unknown slug.

@@ -83,4 +83,13 @@ import Testing
                 .stringValue)
         #expect(call(.get, "entries/partners/\(id)/invites/organization-matches/").json?["results"] == [])
     }
+
+    @Test func theContactRequestFormIsConfiguredWithoutAnID() {
+        let configured = call(
+            .put, "forms/contact-requests/", ["name": "Sales", "fields": [["name": "note", "type": "text"]]])
+        #expect(configured.status == 200, "\(String(decoding: configured.body, as: UTF8.self))")
+        #expect(call(.get, "forms/contact-requests/active/").json?["id"] == configured.json?["id"])
+        #expect(call(.delete, "forms/contact-requests/").status == 204)
+        #expect(call(.get, "forms/contact-requests/active/").json?["id"] == .null)
+    }
 }
