@@ -395,6 +395,8 @@ def test_reviews_approve_and_decline(world, entry):
     path = f"/directories/{d}/reviews/{review['id']}/"
     approved = reader.ok("PATCH", path, {"status": "A"})
     assert approved["approvedBy"] and approved["declinedBy"] is None and approved["statusDisplay"] == "Approved"
+    # A user-like object, as the real API shows (keys carry no person: the key's organization).
+    assert approved["approvedBy"] == {"type": "api_key", "id": f"api-key:{world['org']}", "organization": world["org"]}
     declined = reader.ok("PATCH", path, {"status": "D"})
     assert declined["declinedBy"] and declined["approvedBy"] is None
     assert reader.call("PATCH", path, {"status": "X"}).status_code == 400

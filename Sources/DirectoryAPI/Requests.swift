@@ -320,8 +320,8 @@ enum Reviews {
             Field("created", .dateTime, readOnly: true),
             Field("status", .enumeration(["P", "A", "D"]), "P pending (default), A approved, D declined."),
             Field("status_display", .string, readOnly: true),
-            Field("approved_by", .string, nullable: true, readOnly: true),
-            Field("declined_by", .string, nullable: true, readOnly: true),
+            Field("approved_by", .object, nullable: true, readOnly: true, actorDescription),
+            Field("declined_by", .object, nullable: true, readOnly: true, actorDescription),
         ])
 
     static func response(_ record: JSON, _ store: Store) -> JSON {
@@ -341,6 +341,8 @@ enum Reviews {
         let status = record["status"]?.stringValue ?? "P"
         values["status"] = .string(status)
         values["status_display"] = .string(statusDisplay[status] ?? status)
+        values["approved_by"] = actorObject(record["approved_by"])
+        values["declined_by"] = actorObject(record["declined_by"])
         return Wire.camelKeys(schema.serialize(values))
     }
 
@@ -357,6 +359,17 @@ enum Reviews {
 
     /// Who approved or declined: the key's organization (keys carry no person).
     static func actor(_ caller: Caller) -> JSON { .string("api-key:\(caller.organization)") }
+
+    static let actorDescription =
+        "Who decided, as an object like the user object of the real API; keys carry no person, so "
+        + "{type: \"api_key\", id: \"api-key:<organization id>\", organization: <organization id>}."
+
+    /// The stored actor (`api-key:<organization id>`) as the object responses show.
+    static func actorObject(_ stored: JSON?) -> JSON {
+        guard let text = stored?.stringValue else { return .null }
+        let organization = text.hasPrefix("api-key:") ? String(text.dropFirst("api-key:".count)) : text
+        return ["type": "api_key", "id": .string(text), "organization": .string(organization)]
+    }
 
     static func apply(status: String, by caller: Caller, to record: inout JSON) {
         record["status"] = .string(status)
