@@ -967,3 +967,18 @@ def test_the_contact_request_form_is_configured_and_reset_on_the_partnerpage_pat
     assert api.ok("DELETE", url, status=204) is None
     assert api.ok("GET", url + "active/")["id"] is None and api.ok("GET", url)["count"] == 0
     assert api.ok("DELETE", url, status=204) is None  # already the default
+
+
+def test_tier_has_one_shape_on_the_private_side(world):
+    """The tier of an entry is the seed's tier object in the entry, in the entries listing and in a
+    tier's entries (it was an object, a bare id and a bare id); the public side shows its title."""
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Tier Shapes")
+    gold = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold"}, 201)
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Tiered", "tier": gold["id"], "status": "public"}, 201)
+    shown = e["tier"]
+    assert shown["id"] == gold["id"] and shown["entriesCount"] == 1
+    assert api.ok("GET", f"/directories/{d}/entries/")["results"][0]["tier"] == shown
+    assert api.ok("GET", f"/directories/{d}/tiers/{gold['id']}/entries/")["results"][0]["tier"] == shown
+    slug = api.ok("GET", f"/directories/{d}/")["slug"]
+    assert stack.get(f"/api/directory/public/v1alpha/directories/{slug}/entries/").json()["results"][0]["tier"] == "Gold"

@@ -122,7 +122,8 @@ struct EntryKind {
             "id": .string(id), "type": .string(name), "title": record["title"] ?? .null,
             "slug": record["slug"] ?? .null,
             "status": record["status"] ?? .null, "featured": record["featured"] ?? false,
-            "tier": record["tier"] ?? .null,
+            // The same shape as in the entry itself (the seed's), not a bare id.
+            "tier": Tiers.summary(record["tier"]?.stringValue, store),
             "recommended_order": record["recommended_order"] ?? .null,
             "href": .string(
                 Wire.base + "/directories/\(record["directory_id"]?.stringValue ?? "")/entries/\(segment)/\(id)/"),
@@ -442,7 +443,8 @@ enum Entries {
             "properties": [
                 "id": ["type": "string", "format": "uuid"], "type": ["type": "string", "enum": ["partner", "app"]],
                 "title": ["type": "string"], "slug": ["type": ["string", "null"]], "status": ["type": "string"],
-                "featured": ["type": "boolean"], "tier": ["type": ["string", "null"]],
+                "featured": ["type": "boolean"],
+                "tier": ["oneOf": [Catalogue.tiers.responseOpenAPI(), ["type": "null"]]],
                 "recommended_order": ["type": ["integer", "null"]],
                 "href": ["type": "string"],
             ],
