@@ -649,6 +649,9 @@ def test_require_edit_approval_holds_the_edits_of_keys_that_cannot_approve(world
     refused = editor.call("POST", path + "callouts/", {"name": "Sneaky"})
     assert refused.status_code == 403 and "approve_partner_entries" in refused.json()["detail"]
     assert api.ok("GET", path + "callouts/")["count"] == 0
+    published = editor.call("POST", f"/directories/{d}/entries/partners/", {"title": "Straight to public", "status": "public"})
+    assert published.status_code == 403 and "review/submit/" in published.json()["detail"]
+    assert editor.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Starts hidden"}, 201)["status"] == "hidden"
     moved = editor.call("POST", path + "recommended-order/", {"order": 0})
     assert moved.status_code == 403 and "review/submit/" in moved.json()["detail"]
     assert api.ok("GET", path)["recommended_order"] is None

@@ -118,7 +118,8 @@ enum ApprovalFlow {
         try refuseDirectEdit(of: Entries.partner, by: caller, in: directory)
     }
 
-    /// The same for writes to the entry itself that a review cannot hold (its recommended order).
+    /// The same for writes to the entry itself that a review cannot hold (its recommended order, a
+    /// new entry that would be public at once).
     static func refuseDirectEdit(of kind: EntryKind, by caller: Caller, in directory: JSON) throws {
         guard holdsEdits(of: kind, by: caller, in: directory) else { return }
         throw APIError.forbidden(

@@ -516,13 +516,23 @@ enum Entries {
         routes.on(
             .post, kind.collectionPath, access: .role(.permission(.create, kind.permission)),
             doc: OperationDoc(
-                "Create a \(kind.name) entry", tag: tag, requestBody: request,
+                "Create a \(kind.name) entry", tag: tag,
+                description: kind.collection == Entries.partner.collection
+                    ? "With the directory's require_edit_approval on, a key without "
+                        + "generic_directory:approve_partner_entries may create hidden entries only (403 for public)."
+                    : "",
+                requestBody: request,
                 responses: [.init(201, "The entry.", schema: item)],
                 errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
             let directoryID = directory["id"]?.stringValue ?? ""
             let body = try payload(kind, context, directory: directoryID, partial: false)
+            if body["status"]?.stringValue == "public" {
+                // Publishing is an edit like any other: a key that cannot approve one creates the
+                // entry hidden and submits the status change for review.
+                try ApprovalFlow.refuseDirectEdit(of: kind, by: context.principal, in: directory)
+            }
             let saved = try context.store.write { tx -> JSON in
                 let now = Timestamp.now().storageText
                 var record: JSON = [
