@@ -717,6 +717,9 @@ def test_contact_requests_answer_the_active_form_when_none_is_named(world):
     assert wrong.status_code == 400
     messages = wrong.json()["errors"]["fields"]
     assert len(messages) == 5 and all(any(name in m for m in messages) for name in ("budget", "size", "agree", "seats", "color")), messages
+    # With the request's own problems, all at once.
+    together = api.call("POST", url, dict(base, email="nope"))
+    assert set(together.json()["errors"]) == {"email", "fields", "company"}, together.text
     bad_code = api.call("POST", url, dict(base, company="Acme", fields={"budget": {"amount": 10, "currency": "ZZZ"}}))
     assert bad_code.status_code == 400 and "currency-options" in bad_code.json()["errors"]["fields"][0]
     made = api.ok("POST", url, dict(base, company="Acme", fields={

@@ -20,6 +20,19 @@ enum ContactRequests {
     /// A contact request goes with its entry (the entry is required); a deleted form leaves `form` null.
     static let references = ["entry": Collections.partnerEntries, "form": Collections.forms]
 
+    /// Unknown ids, and the answers to the form applied: the one named, else the directory's active
+    /// one (else the built-in default). `get` and `active` read a transaction or the store.
+    static func problems(
+        _ body: JSONObject, directory: String, _ get: (String, String) -> JSON?, active: () -> JSON
+    ) -> (problems: [APIError], form: JSON?) {
+        var problems = References.problems(references, body, directory: directory, get)
+        let form =
+            body["form"]?.stringValue == nil
+            ? active() : body["form"]?.stringValue.flatMap { get(Collections.forms, $0) }
+        if let form { problems += Forms.answerProblems(form, body) }
+        return (problems, form)
+    }
+
     static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Contact requests"
         let path = "directories/:directory_id/contact-requests/"
@@ -62,16 +75,19 @@ enum ContactRequests {
                 responses: [.init(201, "The contact request.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let body = try Wire.payload(context.request, schema, partial: false)
             let directoryID = directory["id"]?.stringValue ?? ""
+            // Checked with the body's other problems, then again under the write lock.
+            let body = try Wire.payload(
+                context.request, schema, partial: false,
+                checks: { accepted in
+                    problems(accepted, directory: directoryID, { context.store.get($0, $1) }) {
+                        Forms.active(directory: directory, context.store)
+                    }.problems
+                })
             let saved = try context.store.write { tx -> JSON in
-                var problems = References.problems(references, body, directory: directoryID) { tx.get($0, $1) }
-                // The form named, else the directory's active one (else the built-in default).
-                let form =
-                    body["form"]?.stringValue == nil
-                    ? Forms.active(directory: directoryID, tx)
-                    : body["form"]?.stringValue.flatMap { tx.get(Collections.forms, $0) }
-                if let form { problems += Forms.answerProblems(form, body) }
+                let (problems, form) = problems(body, directory: directoryID, { tx.get($0, $1) }) {
+                    Forms.active(directory: directoryID, tx)
+                }
                 if !problems.isEmpty { throw APIErrors(problems) }
                 var record = body
                 record["form"] = form?["id"] ?? .null
