@@ -689,6 +689,8 @@ def test_matchmaking_enabled_false_refuses_new_requests(world):
     assert "matchmaking" in refused.json()["detail"] and set(refused.json()) == {"detail"}
     assert api.ok("GET", f"/directories/{d}/matchmaking-requests/")["count"] == 0
     api.ok("PATCH", f"/directories/{d}/settings/", {"matchmakingEnabled": True})
+    bad = api.call("POST", f"/directories/{d}/matchmaking-requests/", dict(body, email="nope", filterOptions=[str(uuid.uuid4())]))
+    assert set(bad.json()["errors"]) == {"email", "filterOptions"}, bad.text  # every problem at once
     assert len(api.ok("POST", f"/directories/{d}/matchmaking-requests/", body, 201)["partners"]) == 1
 
 

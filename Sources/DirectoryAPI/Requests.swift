@@ -187,11 +187,13 @@ enum Matchmaking {
                 throw APIError.forbidden(
                     "This directory does not accept matchmaking requests (matchmaking_enabled is off).")
             }
-            let body = try Wire.payload(context.request, schema, partial: false)
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try Wire.payload(
+                context.request, schema, partial: false,
+                checks: { References.problems(references, $0, directory: directoryID) { context.store.get($0, $1) } })
             guard Invites.isEmail(body["email"]?.stringValue ?? "") else {
                 throw APIErrors([Wire.invalid("email", "Enter a valid email address.")])
             }
-            let directoryID = directory["id"]?.stringValue ?? ""
             let limit = Directories.setting("matchmaking_partner_limit", of: directory).intValue ?? 3
             let saved = try context.store.write { tx -> JSON in
                 try References.check(references, body, directory: directoryID, tx)
