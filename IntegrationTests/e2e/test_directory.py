@@ -816,8 +816,9 @@ def test_slug_rule_message_and_null_slug(world, validation):
 
 def test_partner_and_app_entries_share_the_directory_slugs(world, validation):
     api, apps = world["api"], validation["apps"]
-    clash = api.call("POST", apps, {"title": "Other", "slug": "shared"})
+    clash = api.call("POST", apps, {"title": "Other", "slug": "shared", "website": "nope"})
     assert clash.status_code == 400 and "already exists" in clash.json()["errors"]["slug"][0], clash.text
+    assert set(clash.json()["errors"]) == {"slug", "website"}  # with the body's other problems
     made = api.ok("POST", apps, {"title": "Shared"}, 201)
     assert made["slug"] == "shared-2"
     api.ok("DELETE", apps + f"{made['id']}/", status=204)

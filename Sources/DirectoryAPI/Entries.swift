@@ -264,13 +264,24 @@ enum Entries {
 
     /// Partner and app entries share the directory's slugs (both are shown by slug in one listing).
     static func takenSlugs(directory: String, excluding id: String, _ tx: Transaction) -> Set<String> {
+        takenSlugs(excluding: id) { collection in
+            tx.lookup(collection, index: Collections.byDirectory, key: directory).compactMap { tx.get(collection, $0) }
+        }
+    }
+
+    static func takenSlugs(directory: String, excluding id: String, _ store: Store) -> Set<String> {
+        takenSlugs(excluding: id) { store.lookupRecords($0, index: Collections.byDirectory, key: directory) }
+    }
+
+    /// `records`: a collection's records in the directory.
+    static func takenSlugs(excluding id: String, _ records: (String) -> [JSON]) -> Set<String> {
         Set(
             kinds.flatMap { kind in
-                tx.lookup(kind.collection, index: Collections.byDirectory, key: directory).compactMap { other in
-                    other == id ? nil : tx.get(kind.collection, other)?["slug"]?.stringValue
-                }
+                records(kind.collection).compactMap { $0["id"]?.stringValue == id ? nil : $0["slug"]?.stringValue }
             })
     }
+
+    static let slugTaken = "A partner or app entry with this slug already exists in the directory."
 
     static func slugBase(_ title: String) -> String {
         var base = ""
@@ -341,8 +352,14 @@ enum Entries {
             adapt: { sent in adapted(sent, kind: kind, current: current.map { kind.response($0, context.store) }) }
         ) { accepted in
             var problems = parseNested(accepted, kind: kind).1
-            if let slug = accepted["slug"]?.stringValue, !isSlug(slug) {
-                problems.append(Wire.invalid("slug", slugRule))
+            if let slug = accepted["slug"]?.stringValue {
+                if !isSlug(slug) {
+                    problems.append(Wire.invalid("slug", slugRule))
+                } else if takenSlugs(
+                    directory: directory, excluding: current?["id"]?.stringValue ?? "", context.store
+                ).contains(slug) {
+                    problems.append(Wire.invalid("slug", slugTaken))
+                }
             }
             return problems
                 + References.problems(kind.references, accepted, directory: directory) { context.store.get($0, $1) }
@@ -394,9 +411,7 @@ enum Entries {
         }
         if let wanted = changes["slug"]?.stringValue {
             if takenSlugs(directory: directory, excluding: id, tx).contains(wanted) {
-                throw APIErrors([
-                    Wire.invalid("slug", "A partner or app entry with this slug already exists in the directory.")
-                ])
+                throw APIErrors([Wire.invalid("slug", slugTaken)])
             }
         } else if record["slug"]?.stringValue == nil {
             let title = record["title"]?.stringValue ?? ""
