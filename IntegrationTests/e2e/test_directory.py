@@ -857,8 +857,9 @@ def test_entry_type_filter_names_its_choices(world, validation):
 def test_default_currency_is_a_code_the_currency_options_offer(world, validation):
     api, d = world["api"], validation["d"]
     codes = [c["code"] for c in api.ok("GET", f"/directories/{d}/forms/currency-options/")["results"]]
-    zzz = api.call("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "ZZZ"})
+    zzz = api.call("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "ZZZ", "matchmakingPartnerLimit": 50})
     assert zzz.status_code == 400 and all(code in zzz.json()["errors"]["defaultCurrency"][0] for code in codes), zzz.text
+    assert zzz.json()["errors"]["matchmakingPartnerLimit"] == ["Ensure this value is between 1 and 20."]
     assert api.ok("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "EUR"})["default_currency"] == "EUR"
 
 

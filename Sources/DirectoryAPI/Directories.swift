@@ -89,10 +89,12 @@ enum Directories {
                 responses: [.init(200, "The updated directory.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let record = try context.directory()
-            let body = try Wire.payload(context.request, directory, partial: true)
-            if let slug = body["slug"]?.stringValue, !Entries.isSlug(slug) {
-                throw APIErrors([Wire.invalid("slug", Entries.slugRule)])
-            }
+            let body = try Wire.payload(
+                context.request, directory, partial: true,
+                checks: { accepted in
+                    guard let slug = accepted["slug"]?.stringValue, !Entries.isSlug(slug) else { return [] }
+                    return [Wire.invalid("slug", Entries.slugRule)]
+                })
             let saved = try save(record, context.store) { current, tx in
                 if let slug = body["slug"]?.stringValue, !isFree(slug, for: current["id"]?.stringValue ?? "", tx) {
                     throw APIErrors([Wire.invalid("slug", "A directory with this slug already exists.")])
@@ -130,9 +132,8 @@ enum Directories {
         key: "settings", permission: "settings", schema: settings, defaults: defaultSettings,
         summaries: ("Retrieve the settings for a directory", "Update the settings for a directory")
     ) { body in
-        if let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) {
-            throw APIErrors([Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")])
-        }
+        guard let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) else { return [] }
+        return [Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")]
     }
 
     static let branding = ResourceSchema(
@@ -152,7 +153,7 @@ enum Directories {
             "header_text": .null,
         ],
         summaries: ("Get the branding of a directory", "Update the branding of a directory")
-    ) { _ in }
+    ) { _ in [] }
 }
 
 /// Custom forms and the contact request form of a directory.
@@ -557,7 +558,8 @@ struct DirectorySection {
     let schema: ResourceSchema
     let defaults: JSONObject
     let summaries: (get: String, update: String)
-    let check: @Sendable (JSONObject) throws -> Void
+    /// The section's own rules over the fields that passed the schema, reported with its problems.
+    let check: @Sendable (JSONObject) -> [APIError]
 
     func response(_ directory: JSON) -> JSON {
         let stored = directory[key]?.objectValue ?? [:]
@@ -586,8 +588,7 @@ struct DirectorySection {
                 responses: [.init(200, "The updated \(key).", schema: item)], errors: [400, 403, 404])
         ) { context in
             let record = try context.directory()
-            let body = try Wire.payload(context.request, schema, partial: true)
-            try check(body)
+            let body = try Wire.payload(context.request, schema, partial: true, checks: check)
             let saved = try Directories.save(record, context.store) { current, _ in
                 var stored = current[key]?.objectValue ?? [:]
                 for (name, value) in body { stored[name] = value }
