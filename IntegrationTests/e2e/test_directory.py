@@ -992,3 +992,18 @@ def test_tier_has_one_shape_on_the_private_side(world):
     assert api.ok("GET", f"/directories/{d}/tiers/{gold['id']}/entries/")["results"][0]["tier"] == shown
     slug = api.ok("GET", f"/directories/{d}/")["slug"]
     assert stack.get(f"/api/directory/public/v1alpha/directories/{slug}/entries/").json()["results"][0]["tier"] == "Gold"
+
+
+def test_fetched_sub_resources_and_forms_can_be_sent_back(world):
+    api = world["api"]
+    d = fresh_directory(world, "Round Trip Resources")
+    tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold"}, 201)
+    fetched = api.ok("GET", f"/directories/{d}/tiers/{tier['id']}/")
+    fetched["title"] = "Platinum"
+    assert api.ok("PATCH", f"/directories/{d}/tiers/{tier['id']}/", fetched)["title"] == "Platinum"  # entriesCount, entriesListUrl
+    stale = dict(fetched, entriesCount=7)
+    assert list(api.call("PATCH", f"/directories/{d}/tiers/{tier['id']}/", stale).json()["errors"]) == ["entriesCount"]
+    url = f"/directories/{d}/forms/contact-requests/"
+    form = api.ok("POST", url, {"name": "F", "fields": [{"name": "n", "type": "text"}]}, 201)
+    form["name"] = "G"
+    assert api.ok("PUT", url + f"{form['id']}/", form)["name"] == "G"  # id, kind, created

@@ -123,8 +123,11 @@ enum CRUD {
         let directory = try context.directory()
         try ApprovalFlow.refuseDirectEdit(of: spec, by: context.principal, in: directory)
         let parent = try parentID(spec, context, directory: directory)
-        let id = try record(spec, context, parent: parent)["id"]?.stringValue ?? ""
-        let body = try payload(spec, context, directory: directory["id"]?.stringValue ?? "", partial: true)
+        let current = try record(spec, context, parent: parent)
+        let id = current["id"]?.stringValue ?? ""
+        let body = try payload(
+            spec, context, directory: directory["id"]?.stringValue ?? "", partial: true,
+            current: spec.response(current, context.store))
         let saved = try context.store.write { tx -> JSON in
             guard var record = tx.get(spec.collection, id) else { throw Wire.notFound() }
             try References.check(spec.references, body, directory: directory["id"]?.stringValue ?? "", tx)
@@ -140,12 +143,11 @@ enum CRUD {
     /// The body checked against the spec, references included, every problem at once (the write
     /// checks the references again, under the lock).
     static func payload(
-        _ spec: ResourceSpec, _ context: Context, directory: String, partial: Bool
-    ) throws
-        -> JSONObject
-    {
+        _ spec: ResourceSpec, _ context: Context, directory: String, partial: Bool, current: JSON? = nil
+    ) throws -> JSONObject {
         try Wire.payload(
             context.request, spec.schema, partial: partial,
+            adapt: { Wire.ignoringUnchanged($0, spec.schema, current: current) },
             checks: { accepted in
                 References.problems(spec.references, accepted, directory: directory) { context.store.get($0, $1) }
             })

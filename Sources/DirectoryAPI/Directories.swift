@@ -357,7 +357,9 @@ enum Forms {
     ) throws
         -> JSON
     {
-        let body = try Wire.payload(context.request, schema, partial: false)
+        let body = try Wire.payload(
+            context.request, schema, partial: false,
+            adapt: { Wire.ignoringUnchanged($0, schema, current: existing.map(response)) })
         let fields = try checkFields(body["fields"]?.arrayValue ?? [])
         let directoryID = directory["id"]?.stringValue ?? ""
         return try context.store.write { tx -> JSON in

@@ -372,15 +372,8 @@ enum Entries {
     /// this body may not write (read-only, or the response's shape of it, such as `tier` as an
     /// object) is ignored when it equals what `current` (the entry's response) shows.
     static func adapted(_ sent: JSONObject, kind: EntryKind, current: JSON?) -> JSONObject {
-        var body = sent
+        var body = Wire.ignoringUnchanged(sent, kind.writeSchema, current: current)
         if case .object(let owner)? = sent["owner"] { body["owner"] = owner["id"] }
-        guard let current else { return body }
-        let writable = Set(kind.writeSchema.fields.filter { !$0.readOnly }.map(\.name))
-        for (name, value) in sent where current[name] == value {
-            // Kept when this body may write the value as it is; otherwise the response's own shape.
-            if writable.contains(name), kind.writeSchema.validate([name: value], partial: true).isEmpty { continue }
-            body[name] = nil
-        }
         return body
     }
 

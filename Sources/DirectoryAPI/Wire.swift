@@ -132,6 +132,23 @@ enum Wire {
         return schema.normalized(object)
     }
 
+    /// A fetched record sent back as an update: each field the body may not write as it is
+    /// (read-only, computed, or the response's own shape of a field, such as a tier object) is
+    /// dropped when it equals what `current` (the record's response) shows; with another value it
+    /// stays, and the schema refuses it. `sent` is snake_case; `current` may be camelCase.
+    static func ignoringUnchanged(_ sent: JSONObject, _ schema: ResourceSchema, current: JSON?) -> JSONObject {
+        guard let shown = current?.objectValue else { return sent }
+        var currentValues = JSONObject()
+        for (key, value) in shown { currentValues[snake(key)] = value }
+        let writable = Set(schema.fields.filter { !$0.readOnly }.map(\.name))
+        var body = sent
+        for (name, value) in sent where currentValues[name] == value {
+            if writable.contains(name), schema.validate([name: value], partial: true).isEmpty { continue }
+            body[name] = nil
+        }
+        return body
+    }
+
     /// What a value of `type` must look like, naming the rule: "a valid URL (http:// or https:// and a host name)".
     static func expectation(_ type: FieldType?) -> String {
         switch type ?? .string {
