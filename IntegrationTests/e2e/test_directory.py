@@ -1007,3 +1007,9 @@ def test_fetched_sub_resources_and_forms_can_be_sent_back(world):
     form = api.ok("POST", url, {"name": "F", "fields": [{"name": "n", "type": "text"}]}, 201)
     form["name"] = "G"
     assert api.ok("PUT", url + f"{form['id']}/", form)["name"] == "G"  # id, kind, created
+
+
+def test_review_problems_come_all_at_once(world, entry):
+    api, d = world["api"], world["d"]
+    bad = api.call("POST", f"/directories/{d}/reviews/", {"entry": str(uuid.uuid4()), "title": 5, "summary": "s", "rating": 9})
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"entry", "title", "rating"}, bad.text

@@ -404,10 +404,18 @@ enum Reviews {
         }
     }
 
-    static func checkRating(_ body: JSONObject) throws {
-        if let rating = body["rating"]?.intValue, !(1...5).contains(rating) {
-            throw APIErrors([Wire.invalid("rating", "Ensure this value is between 1 and 5.")])
+    static func ratingProblems(_ body: JSONObject) -> [APIError] {
+        guard let rating = body["rating"]?.intValue, !(1...5).contains(rating) else { return [] }
+        return [Wire.invalid("rating", "Ensure this value is between 1 and 5.")]
+    }
+
+    /// A partner or app entry of the directory, or the problem of the id.
+    static func entryProblems(_ body: JSONObject, directory: String, _ get: (String, String) -> JSON?) -> [APIError] {
+        guard let entryID = body["entry"]?.stringValue else { return [] }
+        if Entries.kinds.contains(where: { get($0.collection, entryID)?["directory_id"]?.stringValue == directory }) {
+            return []
         }
+        return [Wire.invalid("entry", "Invalid pk \"\(entryID)\" - object does not exist.")]
     }
 
     static func register(_ routes: inout OperationGroup<Caller>) {
@@ -446,21 +454,18 @@ enum Reviews {
                 errors: [400, 403, 404])
         ) { context in
             let caller = context.principal, directory = try context.directory()
-            let body = try Wire.payload(context.request, schema, partial: false)
-            try checkRating(body)
-            let directoryID = directory["id"]?.stringValue ?? ""
             guard Directories.setting("allow_reviews", of: directory).boolValue != false else {
                 throw APIError.forbidden("This directory does not accept reviews.")
             }
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try Wire.payload(
+                context.request, schema, partial: false,
+                checks: {
+                    ratingProblems($0) + entryProblems($0, directory: directoryID) { context.store.get($0, $1) }
+                })
             let saved = try context.store.write { tx -> JSON in
-                let entryID = body["entry"]?.stringValue ?? ""
-                guard
-                    Entries.kinds.contains(where: {
-                        tx.get($0.collection, entryID)?["directory_id"]?.stringValue == directoryID
-                    })
-                else {
-                    throw APIErrors([Wire.invalid("entry", "Invalid pk \"\(entryID)\" - object does not exist.")])
-                }
+                let problems = entryProblems(body, directory: directoryID) { tx.get($0, $1) }
+                if !problems.isEmpty { throw APIErrors(problems) }
                 var record = JSON.object(body)
                 record["id"] = .string(Crypto.uuid())
                 record["directory_id"] = .string(directoryID)
@@ -503,11 +508,13 @@ enum Reviews {
                     try owned(
                         Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)[
                         "id"]?.stringValue ?? ""
-                let body = try Wire.payload(context.request, schema, partial: true)
-                if body["entry"] != nil {
-                    throw APIErrors([Wire.invalid("entry", "A review cannot move to another entry.")])
-                }
-                try checkRating(body)
+                let body = try Wire.payload(
+                    context.request, schema, partial: true,
+                    checks: { accepted in
+                        ratingProblems(accepted)
+                            + (accepted["entry"] == nil
+                                ? [] : [Wire.invalid("entry", "A review cannot move to another entry.")])
+                    })
                 let saved = try context.store.write { tx -> JSON in
                     guard var record = tx.get(Collections.reviews, id) else { throw Wire.notFound() }
                     for (key, value) in body where key != "status" { record[key] = value }
