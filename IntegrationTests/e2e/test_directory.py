@@ -886,6 +886,12 @@ def test_personal_data_can_be_erased_and_the_erasure_is_audited(world):
     assert all(r["action"] == "erased" and r["by"] == f"api-key:{world['org']}" for r in log["results"])
     assert "ana@example.com" not in str(log)  # the log keeps no personal data
     assert other.call("GET", f"/directories/{d}/audit-log/").status_code == 404
+    # Deleting an entry erases what visitors sent about it, and says so in the log.
+    contact = api.ok("POST", f"/directories/{d}/contact-requests/", dict(person, entry=e["id"]), 201)
+    review = api.ok("POST", f"/directories/{d}/reviews/", {"entry": e["id"], "title": "t", "summary": "s", "rating": 4}, 201)
+    api.ok("DELETE", f"/directories/{d}/entries/partners/{e['id']}/", status=204)
+    logged = {(r["resource"], r["record_id"]) for r in api.ok("GET", f"/directories/{d}/audit-log/")["results"]}
+    assert {("contact_request", contact["id"]), ("review", review["id"])} <= logged and len(logged) == 5
     reader = world["reader"]  # holds update_reviews but not delete_reviews
     assert reader.call("DELETE", f"/directories/{d}/reviews/{uuid.uuid4()}/").status_code == 403
 

@@ -599,14 +599,23 @@ enum Entries {
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            let directoryID = directory["id"]?.stringValue ?? ""
             try context.store.write { tx in
                 guard tx.get(kind.collection, id) != nil else { throw Wire.notFound() }
+                // What visitors sent about this entry goes with it: each erasure is in the audit log.
+                let actor = Reviews.actor(context.principal)
+                for request in tx.lookup(Collections.contactRequests, index: Collections.byDirectory, key: directoryID)
+                where tx.get(Collections.contactRequests, request)?["entry"]?.stringValue == id {
+                    Erasure.log(Collections.contactRequests, request, directory: directoryID, by: actor, &tx)
+                }
+                // This deletes those contact requests too (their entry is required).
                 CRUD.deleteCascading(kind.collection, id, &tx)
                 for invite in tx.lookup(Collections.invites, index: Collections.byParent, key: id) {
                     tx.delete(Collections.invites, invite)
                 }
                 for review in tx.lookup(Collections.reviews, index: "by_entry", key: id) {
                     tx.delete(Collections.reviews, review)
+                    Erasure.log(Collections.reviews, review, directory: directoryID, by: actor, &tx)
                 }
             }
             return .noContent()

@@ -39,7 +39,7 @@ enum Erasure {
                         "Deletes the record and its personal data; the directory's audit log records the erasure.",
                     responses: [.init(204, "Erased.")], errors: [403, 404])
             ) { context in
-                try erase(target.collection, target.resource, context.request.pathParameter(parameter), context)
+                try erase(target.collection, context.request.pathParameter(parameter), context)
             }
         }
         routes.on(
@@ -59,24 +59,26 @@ enum Erasure {
         }
     }
 
-    static func erase(
-        _ collection: String, _ resource: String, _ id: String, _ context: Context
-    ) throws
-        -> HTTPResponse
-    {
+    static func erase(_ collection: String, _ id: String, _ context: Context) throws -> HTTPResponse {
         let directory = try context.directory()
         let directoryID = directory["id"]?.stringValue ?? ""
         _ = try owned(collection, id, directory, context.store)
         try context.store.write { tx in
             guard tx.get(collection, id)?["directory_id"]?.stringValue == directoryID else { throw Wire.notFound() }
             tx.delete(collection, id)
-            let logged: JSON = [
-                "id": .string(Crypto.uuid()), "directory_id": .string(directoryID), "action": "erased",
-                "resource": .string(resource), "record_id": .string(id), "by": Reviews.actor(context.principal),
-                "created": .string(Timestamp.now().storageText),
-            ]
-            tx.put(auditLog, logged["id"]!.stringValue!, logged)
+            log(collection, id, directory: directoryID, by: Reviews.actor(context.principal), &tx)
         }
         return .noContent()
+    }
+
+    /// Records in the audit log that `id` of `collection` (one of `erasable`) was erased.
+    static func log(_ collection: String, _ id: String, directory: String, by actor: JSON, _ tx: inout Transaction) {
+        let resource = erasable.first { $0.collection == collection }?.resource ?? collection
+        let logged: JSON = [
+            "id": .string(Crypto.uuid()), "directory_id": .string(directory), "action": "erased",
+            "resource": .string(resource), "record_id": .string(id), "by": actor,
+            "created": .string(Timestamp.now().storageText),
+        ]
+        tx.put(auditLog, logged["id"]!.stringValue!, logged)
     }
 }
