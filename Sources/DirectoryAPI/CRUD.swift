@@ -86,7 +86,7 @@ enum CRUD {
         let parent = try parentID(spec, context, directory: directory)
         var records = children(spec, of: parent, context.store)
         records = try Filtering.apply(spec.listFilters, of: spec.fields, to: records, context.request)
-        return .json(try Wire.page(records.map { spec.response($0, context.store) }, context.request))
+        return .json(try Wire.page(records, context.request) { spec.response($0, context.store) })
     }
 
     static func show(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {

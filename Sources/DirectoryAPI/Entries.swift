@@ -487,7 +487,7 @@ enum Entries {
             let order = Dictionary(
                 uniqueKeysWithValues: sorted(items.map(\.0)).enumerated().map { ($1["id"]?.stringValue ?? "", $0) })
             items.sort { order[$0.0["id"]?.stringValue ?? ""] ?? 0 < order[$1.0["id"]?.stringValue ?? ""] ?? 0 }
-            return .json(try Wire.page(items.map { $1.listItem($0, context.store) }, context.request))
+            return .json(try Wire.page(items, context.request) { $1.listItem($0, context.store) })
         }
         ApprovalFlow.register(&routes)
         Invites.register(&routes)
@@ -510,7 +510,7 @@ enum Entries {
             let directory = try context.directory()
             let records = sorted(
                 try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters))
-            return .json(try Wire.page(records.map { kind.response($0, context.store) }, context.request))
+            return .json(try Wire.page(records, context.request) { kind.response($0, context.store) })
         }
         routes.on(
             .get, kind.itemPath, access: .role(.permission(.read, kind.permission)),

@@ -50,9 +50,9 @@ enum PublicListing {
             let ordered = Entries.sorted(items.map(\.0))
             let kinds = Dictionary(items.map { ($0.0["id"]?.stringValue ?? "", $0.1) }) { a, _ in a }
             return .json(
-                try Wire.page(
-                    ordered.map { shown($0, kinds[$0["id"]?.stringValue ?? ""] ?? Entries.partner, context.store) },
-                    context.request))
+                try Wire.page(ordered, context.request) {
+                    shown($0, kinds[$0["id"]?.stringValue ?? ""] ?? Entries.partner, context.store)
+                })
         }
         routes.onPublic(
             .get, "directories/:directory_slug/entries/:entry_slug/",

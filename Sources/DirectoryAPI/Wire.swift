@@ -179,6 +179,11 @@ enum Wire {
 
     /// `page` and `page_size` (capped at 100) into `{"count","next","previous","results"}`.
     static func page(_ items: [JSON], _ request: HTTPRequest) throws -> JSON {
+        try page(items, request) { $0 }
+    }
+
+    /// The same, rendering only the items of the page asked for (a response can cost lookups).
+    static func page<Item>(_ items: [Item], _ request: HTTPRequest, render: (Item) -> JSON) throws -> JSON {
         var number = 1
         var size = defaultPageSize
         if let text = request.query["page"] {
@@ -209,7 +214,7 @@ enum Wire {
             "count": .int(items.count),
             "next": number < pages ? link(number + 1) : .null,
             "previous": number > 1 ? link(number - 1) : .null,
-            "results": .array(Array(Paging.page(items, number: number, size: size))),
+            "results": .array(Paging.page(items, number: number, size: size).map(render)),
         ]
     }
 
