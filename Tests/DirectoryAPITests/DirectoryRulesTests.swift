@@ -92,4 +92,28 @@ import Testing
         #expect(call(.delete, "forms/contact-requests/").status == 204)
         #expect(call(.get, "forms/contact-requests/active/").json?["id"] == .null)
     }
+
+    @Test func anErasureIsDeletedAndLoggedWithoutThePersonalData() throws {
+        let entry = try #require(call(.post, "entries/partners/", ["title": "Erased"]).json?["id"]?.stringValue)
+        let sent = call(
+            .post, "contact-requests/",
+            ["entry": .string(entry), "firstName": "Ana", "lastName": "Diaz", "email": "ana@example.com"])
+        let request = try #require(sent.json?["id"]?.stringValue)
+        #expect(call(.delete, "contact-requests/\(request)/").status == 204)
+        #expect(call(.get, "contact-requests/\(request)/").status == 404)
+        let log = call(.get, "audit-log/")
+        #expect(log.json?["results"]?.arrayValue?.first?["record_id"] == .string(request))
+        #expect(!String(decoding: log.body, as: UTF8.self).contains("ana@example.com"))
+    }
+
+    @Test func aFetchedEntryCanBeSentBackAsAnUpdate() throws {
+        let id = try #require(call(.post, "entries/partners/", ["title": "Round"]).json?["id"]?.stringValue)
+        let path = "entries/partners/\(id)/"
+        let current = call(.get, path)
+        var fetched = try #require(current.json)
+        fetched["headline"] = "Changed"
+        let updated = call(.patch, path, fetched)
+        #expect(updated.status == 200, "\(String(decoding: updated.body, as: UTF8.self))")
+        #expect(updated.json?["headline"] == "Changed")
+    }
 }
