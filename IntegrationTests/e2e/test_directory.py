@@ -395,6 +395,8 @@ def test_reviews_approve_and_decline(world, entry):
     path = f"/directories/{d}/reviews/{review['id']}/"
     approved = reader.ok("PATCH", path, {"status": "A"})
     assert approved["approvedBy"] and approved["declinedBy"] is None and approved["statusDisplay"] == "Approved"
+    # A user-like object, as the real API shows (keys carry no person: the key's organization).
+    assert approved["approvedBy"] == {"type": "api_key", "id": f"api-key:{world['org']}", "organization": world["org"]}
     declined = reader.ok("PATCH", path, {"status": "D"})
     assert declined["declinedBy"] and declined["approvedBy"] is None
     assert reader.call("PATCH", path, {"status": "X"}).status_code == 400
@@ -609,3 +611,411 @@ def test_an_idempotency_key_makes_a_retried_create_happen_once(world):
     assert other.status_code == 422, other.text
     stranger = world["other"].call("POST", f"/directories/{world['other_d']}/entries/partners/", body, headers=key)
     assert stranger.status_code == 201 and stranger.json()["id"] != first.json()["id"], "keys are per credential"
+
+
+# Issue 17: every setting and rule takes effect.
+
+def fresh_directory(world, name):
+    """A directory of our organization of its own, so a test's settings touch no other test."""
+    return admin(world["stack"], "create", "--organization", world["org"], "--name", name)[0]
+
+
+def editor_key(world):
+    """A key that may edit partner entries and their sub-resources but not approve edits."""
+    return Client(world["stack"], admin(world["stack"], "key", "--organization", world["org"], "--permissions",
+                                        "generic_directory:read_partner_entries,generic_directory:update_partner_entries,"
+                                        "generic_directory:create_partner_entries")[0])
+
+
+def test_require_edit_approval_holds_the_edits_of_keys_that_cannot_approve(world):
+    """With require_edit_approval on, a key without approve_partner_entries cannot change the live
+    entry: its PATCH is held for review (202) and the public listing does not change until approved."""
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Approval Required")
+    editor = editor_key(world)
+    api.ok("PATCH", f"/directories/{d}/settings/", {"requireEditApproval": True})
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Hidden one", "status": "hidden"}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    public = f"/api/directory/public/v1alpha/directories/{api.ok('GET', f'/directories/{d}/')['slug']}/entries/"
+
+    held = editor.call("PATCH", path, {"status": "public", "headline": "Now public"})
+    assert held.status_code == 202, held.text
+    assert held.json()["status"] == "hidden" and held.json()["review"]["status"] == "submitted"
+    assert held.json()["review"]["changes"] == {"status": "public", "headline": "Now public"}
+    assert api.ok("GET", path)["status"] == "hidden"
+    assert e["id"] not in [r["id"] for r in stack.get(public).json()["results"]]
+    assert editor.call("PATCH", path, {"headline": "Again"}).status_code == 409  # one edit waits at a time
+    # Sub-resources of the live entry are not a way around it.
+    refused = editor.call("POST", path + "callouts/", {"name": "Sneaky"})
+    assert refused.status_code == 403 and "approve_partner_entries" in refused.json()["detail"]
+    assert api.ok("GET", path + "callouts/")["count"] == 0
+    published = editor.call("POST", f"/directories/{d}/entries/partners/", {"title": "Straight to public", "status": "public"})
+    assert published.status_code == 403 and "review/submit/" in published.json()["detail"]
+    assert editor.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Starts hidden"}, 201)["status"] == "hidden"
+    moved = editor.call("POST", path + "recommended-order/", {"order": 0})
+    assert moved.status_code == 403 and "review/submit/" in moved.json()["detail"]
+    assert api.ok("GET", path)["recommended_order"] is None
+
+    approved = api.ok("POST", path + "review/approve/")
+    assert approved["status"] == "public" and approved["headline"] == "Now public"
+    assert e["id"] in [r["id"] for r in stack.get(public).json()["results"]]
+    # A key that may approve edits changes the entry at once; with the setting off, so does any key.
+    assert api.ok("PATCH", path, {"headline": "Staff edit"})["headline"] == "Staff edit"
+    api.ok("PATCH", f"/directories/{d}/settings/", {"requireEditApproval": False})
+    assert editor.ok("PATCH", path, {"headline": "Direct"})["headline"] == "Direct"
+    assert editor.ok("POST", path + "callouts/", {"name": "Fine now"}, 201)["name"] == "Fine now"
+
+
+def test_organization_matches_never_name_another_tenant(world):
+    """The invite matches were every organization with the entry website's domain: any tenant could
+    learn other tenants' ids and names by setting a website. Now only organizations the key's own
+    directory already knows are matched."""
+    api, d = world["api"], world["d"]
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Probe", "website": "https://other.example"}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    response = api.ok("GET", path + "invites/organization-matches/")
+    assert response["results"] == [], response
+    api.ok("DELETE", path, status=204)
+
+
+def test_matchmaking_enabled_false_refuses_new_requests(world):
+    api = world["api"]
+    d = fresh_directory(world, "No Matchmaking")
+    api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Would match", "status": "public"}, 201)
+    api.ok("PATCH", f"/directories/{d}/settings/", {"matchmakingEnabled": False})
+    body = {"firstName": "Li", "lastName": "Wu", "email": "li@example.com"}
+    refused = api.call("POST", f"/directories/{d}/matchmaking-requests/", body)
+    assert refused.status_code == 403, refused.text
+    assert "matchmaking" in refused.json()["detail"] and set(refused.json()) == {"detail"}
+    assert api.ok("GET", f"/directories/{d}/matchmaking-requests/")["count"] == 0
+    api.ok("PATCH", f"/directories/{d}/settings/", {"matchmakingEnabled": True})
+    bad = api.call("POST", f"/directories/{d}/matchmaking-requests/", dict(body, email="nope", filterOptions=[str(uuid.uuid4())]))
+    assert set(bad.json()["errors"]) == {"email", "filterOptions"}, bad.text  # every problem at once
+    assert len(api.ok("POST", f"/directories/{d}/matchmaking-requests/", body, 201)["partners"]) == 1
+
+
+def test_contact_requests_answer_the_active_form_when_none_is_named(world):
+    api = world["api"]
+    d = fresh_directory(world, "Form Rules")
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Contacted"}, 201)
+    url = f"/directories/{d}/contact-requests/"
+    base = {"entry": e["id"], "firstName": "Ana", "lastName": "Diaz", "email": "ana@example.com"}
+    # The built-in form asks nothing beyond the request's own fields.
+    stray = api.call("POST", url, dict(base, fields={"color": "red"}))
+    assert stray.status_code == 400 and stray.json()["errors"] == {
+        "fields": ['"color" is not a field of the form "Contact request".']}, stray.text
+    form = api.ok("POST", f"/directories/{d}/forms/contact-requests/", {"name": "Sales", "isActive": True, "fields": [
+        {"name": "budget", "type": "currency", "required": True},
+        {"name": "size", "type": "select", "options": ["S", "L"]},
+        {"name": "agree", "type": "checkbox"},
+        {"name": "seats", "type": "number"},
+        {"name": "company", "type": "text", "required": True}]}, 201)
+    missing = api.call("POST", url, base)
+    assert missing.status_code == 400
+    assert missing.json()["errors"] == {"fields": ['The form field "budget" is required.'],
+                                        "company": ['The form field "company" is required.']}, missing.text
+    wrong = api.call("POST", url, dict(base, company="Acme", fields={
+        "budget": "a lot", "size": "XL", "agree": "yes", "seats": "ten", "color": "red"}))
+    assert wrong.status_code == 400
+    messages = wrong.json()["errors"]["fields"]
+    assert len(messages) == 5 and all(any(name in m for m in messages) for name in ("budget", "size", "agree", "seats", "color")), messages
+    # With the request's own problems, all at once.
+    together = api.call("POST", url, dict(base, email="nope"))
+    assert set(together.json()["errors"]) == {"email", "fields", "company"}, together.text
+    bad_code = api.call("POST", url, dict(base, company="Acme", fields={"budget": {"amount": 10, "currency": "ZZZ"}}))
+    assert bad_code.status_code == 400 and "currency-options" in bad_code.json()["errors"]["fields"][0]
+    made = api.ok("POST", url, dict(base, company="Acme", fields={
+        "budget": {"amount": 5000, "currency": "EUR"}, "size": "L", "agree": True, "seats": 12}), 201)
+    assert made["form"] == form["id"] and made["fields"]["size"] == "L"
+    assert api.ok("POST", url, dict(base, company="Acme", fields={"budget": 100}), 201)["form"] == form["id"]
+
+
+def test_form_field_definitions_are_validated(world):
+    api = world["api"]
+    d = fresh_directory(world, "Form Definitions")
+    url = f"/directories/{d}/forms/contact-requests/"
+    bad = api.call("POST", url, {"name": "Evil", "fields": [
+        {"name": "a", "type": "text", "onload": "<script>"},
+        {"name": "b", "type": "text", "required": "yes"},
+        {"name": "c", "type": "select"},
+        {"name": "d", "type": "text", "options": ["x"]}]})
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["errors"]["fields"] == [
+        'Field 1: "onload" is not a property of a form field (name, label, type, required, options).',
+        'Field 2: "required" must be true or false.',
+        "Field 3: a select field needs at least one option.",
+        'Field 4: "options" are only for select fields.']
+    assert api.ok("GET", url)["count"] == 0  # nothing stored
+    made = api.ok("POST", url, {"name": "Good", "fields": [{"name": "size", "type": "select", "options": ["S", "L"]}]}, 201)
+    assert made["fields"] == [{"name": "size", "label": "size", "type": "select", "required": False, "options": ["S", "L"]}]
+    api.ok("DELETE", url + f"{made['id']}/", status=204)
+
+
+def test_one_default_tier_at_a_time(world):
+    api = world["api"]
+    d = fresh_directory(world, "Tier Defaults")
+    gold = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold", "default": True}, 201)
+    silver = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Silver", "default": True}, 201)
+    defaults = lambda: [t["title"] for t in api.ok("GET", f"/directories/{d}/tiers/")["results"] if t["default"]]
+    assert defaults() == ["Silver"]
+    assert api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "New A"}, 201)["tier"]["id"] == silver["id"]
+    api.ok("PATCH", f"/directories/{d}/tiers/{gold['id']}/", {"default": True})
+    assert defaults() == ["Gold"]
+    assert api.ok("POST", f"/directories/{d}/entries/apps/", {"title": "New B"}, 201)["tier"]["id"] == gold["id"]
+
+
+def test_deleted_entries_and_options_leave_requests(world):
+    """Matchmaking requests drop deleted filter options and partner entries; contact requests go
+    with the entry they were sent to (the entry is required), as reviews do."""
+    api = world["api"]
+    d = fresh_directory(world, "Dangling")
+    f = api.ok("POST", f"/directories/{d}/filters/", {"name": "Region"}, 201)
+    emea = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "EMEA"}, 201)
+    apac = api.ok("POST", f"/directories/{d}/filters/{f['id']}/options/", {"name": "APAC"}, 201)
+    gone = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Gone", "status": "public",
+                                                                  "userAssignedFilterOptions": [emea["id"]]}, 201)
+    kept = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Kept", "status": "public",
+                                                                  "userAssignedFilterOptions": [emea["id"], apac["id"]]}, 201)
+    request = api.ok("POST", f"/directories/{d}/matchmaking-requests/", {
+        "firstName": "Li", "lastName": "Wu", "email": "li@example.com", "filterOptions": [emea["id"], apac["id"]]}, 201)
+    assert set(request["partners"]) == {gone["id"], kept["id"]}
+    contact = api.ok("POST", f"/directories/{d}/contact-requests/", {
+        "entry": gone["id"], "firstName": "A", "lastName": "B", "email": "a@example.com"}, 201)
+    form = api.ok("POST", f"/directories/{d}/forms/contact-requests/", {"name": "F", "fields": [{"name": "n", "type": "text"}]}, 201)
+    named = api.ok("POST", f"/directories/{d}/contact-requests/", {
+        "entry": kept["id"], "form": form["id"], "firstName": "A", "lastName": "B", "email": "a@example.com"}, 201)
+
+    api.ok("DELETE", f"/directories/{d}/filters/{f['id']}/options/{emea['id']}/", status=204)
+    api.ok("DELETE", f"/directories/{d}/entries/partners/{gone['id']}/", status=204)
+    api.ok("DELETE", f"/directories/{d}/forms/contact-requests/{form['id']}/", status=204)
+    shown = api.ok("GET", f"/directories/{d}/matchmaking-requests/{request['id']}/")
+    assert shown["filter_options"] == [apac["id"]] and shown["partners"] == [kept["id"]]
+    assert {"id": gone["id"], "title": "Gone", "requests": 1} not in api.ok("GET", f"/directories/{d}/matchmaking-requests/partners/")["results"]
+    assert api.call("GET", f"/directories/{d}/contact-requests/{contact['id']}/").status_code == 404
+    assert api.ok("GET", f"/directories/{d}/contact-requests/{named['id']}/")["form"] is None
+
+
+@pytest.fixture(scope="module")
+def validation(world):
+    """A directory for the validation rules, with one partner entry titled "Shared"."""
+    d = fresh_directory(world, "Validation")
+    e = world["api"].ok("POST", f"/directories/{d}/entries/partners/", {"title": "Shared"}, 201)
+    return {"d": d, "partners": f"/directories/{d}/entries/partners/", "apps": f"/directories/{d}/entries/apps/", "e": e}
+
+
+def test_slug_rule_message_and_null_slug(world, validation):
+    api, partners, e = world["api"], validation["partners"], validation["e"]
+    slug_rule = 'Enter a valid slug: lowercase letters, digits and single hyphens (e.g. "the-best-partner").'
+    for bad in ("Bad Slug", "UPPER", "two--hyphens", "-edge", ""):
+        response = api.call("PATCH", partners + f"{e['id']}/", {"slug": bad})
+        assert response.status_code == 400 and response.json()["errors"] == {"slug": [slug_rule]}, (bad, response.text)
+    null = api.call("PATCH", partners + f"{e['id']}/", {"slug": None})
+    assert null.status_code == 400 and null.json()["errors"] == {"slug": ["This field may not be null."]}
+    assert api.ok("PATCH", partners + f"{e['id']}/", {"slug": "shared"})["slug"] == "shared"
+
+
+def test_partner_and_app_entries_share_the_directory_slugs(world, validation):
+    api, apps = world["api"], validation["apps"]
+    clash = api.call("POST", apps, {"title": "Other", "slug": "shared", "website": "nope"})
+    assert clash.status_code == 400 and "already exists" in clash.json()["errors"]["slug"][0], clash.text
+    assert set(clash.json()["errors"]) == {"slug", "website"}  # with the body's other problems
+    made = api.ok("POST", apps, {"title": "Shared"}, 201)
+    assert made["slug"] == "shared-2"
+    api.ok("DELETE", apps + f"{made['id']}/", status=204)
+
+
+def test_bad_urls_and_emails_name_the_rule_and_every_problem_comes_at_once(world, validation):
+    api, partners = world["api"], validation["partners"]
+    bad = api.call("POST", partners, {"title": 5, "website": "not a url", "supportEmail": "nope", "tier": str(uuid.uuid4()),
+                                      "status": "secret"})
+    assert bad.status_code == 400
+    errors = bad.json()["errors"]
+    assert set(errors) == {"title", "website", "supportEmail", "tier", "status"}, errors
+    assert errors["website"] == ["Enter a valid URL (http:// or https:// and a host name)."]
+    assert errors["supportEmail"] == ["Enter a valid email address (name@example.com)."]
+    assert errors["status"] == ['"secret" is not a valid choice: use one of hidden, public.']
+    callout = api.call("POST", f"/directories/{validation['d']}/badges/", {"title": 1, "image": "ftp://x"})
+    assert callout.json()["errors"]["image"] == ["Enter a valid URL (http:// or https:// and a host name)."]
+
+
+@pytest.mark.parametrize("path,query,name", [
+    ("entries/partners/", "status=pubic", "status"), ("entries/partners/", "featured=yes", "featured"),
+    ("entries/partners/", "tier=gold", "tier"), ("entries/partners/", "filter_option=x", "filter_option"),
+    ("entries/", "type=partners", "type"), ("entries/apps/", "status=Public", "status"),
+    ("reviews/", "status=X", "status"), ("filters/", "internal=maybe", "internal"),
+])
+def test_misspelt_filter_values_are_a_400_not_an_empty_page(world, validation, path, query, name):
+    response = world["api"].call("GET", f"/directories/{validation['d']}/{path}?{query}")
+    assert response.status_code == 400 and list(response.json()["errors"]) == [name], response.text
+
+
+def test_entry_type_filter_names_its_choices(world, validation):
+    response = world["api"].call("GET", f"/directories/{validation['d']}/entries/?type=partners")
+    assert response.json()["errors"] == {"type": ['"partners" is not a valid choice: use one of partner, app.']}
+
+
+def test_default_currency_is_a_code_the_currency_options_offer(world, validation):
+    api, d = world["api"], validation["d"]
+    codes = [c["code"] for c in api.ok("GET", f"/directories/{d}/forms/currency-options/")["results"]]
+    zzz = api.call("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "ZZZ", "matchmakingPartnerLimit": 50})
+    assert zzz.status_code == 400 and all(code in zzz.json()["errors"]["defaultCurrency"][0] for code in codes), zzz.text
+    assert zzz.json()["errors"]["matchmakingPartnerLimit"] == ["Ensure this value is between 1 and 20."]
+    assert api.ok("PATCH", f"/directories/{d}/settings/", {"defaultCurrency": "EUR"})["default_currency"] == "EUR"
+
+
+def test_personal_data_can_be_erased_and_the_erasure_is_audited(world):
+    api, other = world["api"], world["other"]
+    d = fresh_directory(world, "Erasure")
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Erased from", "status": "public"}, 201)
+    person = {"firstName": "Ana", "lastName": "Diaz", "email": "ana@example.com"}
+    made = {
+        "contact_request": ("contact-requests", api.ok("POST", f"/directories/{d}/contact-requests/", dict(person, entry=e["id"]), 201)),
+        "matchmaking_request": ("matchmaking-requests", api.ok("POST", f"/directories/{d}/matchmaking-requests/", person, 201)),
+        "review": ("reviews", api.ok("POST", f"/directories/{d}/reviews/", {"entry": e["id"], "title": "t", "summary": "s",
+                                                                             "rating": 4, "email": "ana@example.com"}, 201)),
+    }
+    for resource, (segment, record) in made.items():
+        path = f"/directories/{d}/{segment}/{record['id']}/"
+        assert other.call("DELETE", path).status_code == 404  # another tenant cannot erase (or see) it
+        assert api.ok("DELETE", path, status=204) is None
+        assert api.call("GET", path).status_code == 404
+        assert api.call("DELETE", path).status_code == 404
+    log = api.ok("GET", f"/directories/{d}/audit-log/")
+    assert log["count"] == 3
+    assert {(r["resource"], r["record_id"]) for r in log["results"]} == {(k, v[1]["id"]) for k, v in made.items()}
+    assert all(r["action"] == "erased" and r["by"] == f"api-key:{world['org']}" for r in log["results"])
+    assert "ana@example.com" not in str(log)  # the log keeps no personal data
+    assert other.call("GET", f"/directories/{d}/audit-log/").status_code == 404
+    # Deleting an entry erases what visitors sent about it, and says so in the log.
+    contact = api.ok("POST", f"/directories/{d}/contact-requests/", dict(person, entry=e["id"]), 201)
+    review = api.ok("POST", f"/directories/{d}/reviews/", {"entry": e["id"], "title": "t", "summary": "s", "rating": 4}, 201)
+    api.ok("DELETE", f"/directories/{d}/entries/partners/{e['id']}/", status=204)
+    logged = {(r["resource"], r["record_id"]) for r in api.ok("GET", f"/directories/{d}/audit-log/")["results"]}
+    assert {("contact_request", contact["id"]), ("review", review["id"])} <= logged and len(logged) == 5
+    reader = world["reader"]  # holds update_reviews but not delete_reviews
+    assert reader.call("DELETE", f"/directories/{d}/reviews/{uuid.uuid4()}/").status_code == 403
+
+
+def test_a_fetched_entry_can_be_sent_back_as_a_patch(world):
+    """GET, change one field, PATCH the whole thing back: read-only fields (href, metadata, tracking,
+    the tier object, embedded lists, timestamps) that equal the entry's are ignored."""
+    api = world["api"]
+    d = fresh_directory(world, "Round Trip")
+    tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold"}, 201)
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Round", "tier": tier["id"],
+                                                               "callouts": [{"name": "Hot"}]}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    api.ok("POST", path + "use-cases/", {"title": "Onboarding"}, 201)
+    fetched = api.ok("GET", path)
+    fetched["headline"] = "Changed"
+    updated = api.ok("PATCH", path, fetched)
+    assert updated["headline"] == "Changed" and updated["tier"]["id"] == tier["id"]
+    assert [c["name"] for c in updated["callouts"]] == ["Hot"] and updated["callouts"][0]["id"] == e["callouts"][0]["id"]
+    assert [u["title"] for u in updated["use_cases"]] == ["Onboarding"]
+    # A read-only field with another value is still refused, so a typo or a stale copy surfaces.
+    stale = dict(updated, tracking={"umami_website_id": "x", "umami_share_id": "y"})
+    response = api.call("PATCH", path, stale)
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["tracking"], response.text
+
+
+def test_the_seed_patch_example_owner_object_is_accepted(world):
+    api = world["api"]
+    d = fresh_directory(world, "Owner Shapes")
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Owned", "owner": world["org"]}, 201)
+    path = f"/directories/{d}/entries/partners/{e['id']}/"
+    placeholder = api.ok("PATCH", path, {"title": "Still owned", "owner": {"property1": "string", "property2": "string"}})
+    assert placeholder["owner"] == world["org"] and placeholder["title"] == "Still owned"
+    assert api.ok("PATCH", path, {"owner": {"id": None}})["owner"] is None
+    assert api.ok("PATCH", path, {"owner": {"id": world["org"]}})["owner"] == world["org"]
+
+
+def test_the_public_side_shows_one_entry_by_slug(world):
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Public Single")
+    slug = api.ok("GET", f"/directories/{d}/")["slug"]
+    shown = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Shown", "status": "public", "internalDescription": "secret"}, 201)
+    app = api.ok("POST", f"/directories/{d}/entries/apps/", {"title": "An App", "status": "public"}, 201)
+    api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Hidden", "status": "hidden"}, 201)
+    base = f"/api/directory/public/v1alpha/directories/{slug}/entries/"
+    one = stack.get(base + "shown/")
+    assert one.status_code == 200 and one.json()["id"] == shown["id"] and "secret" not in one.text
+    assert one.json() == [r for r in stack.get(base).json()["results"] if r["id"] == shown["id"]][0]
+    assert stack.get(base + "an-app/").json()["type"] == "app" and stack.get(base + "an-app/").json()["id"] == app["id"]
+    assert stack.get(base + "hidden/").json() == {"detail": "Not found."}
+    assert stack.get(base + "nothing/").status_code == 404
+
+
+def test_reviews_are_served_on_the_partnerpage_path_too(world, entry):
+    api, d = world["api"], world["d"]
+    review = api.ok("POST", f"/directories/{d}/reviews/", {"entry": entry["id"], "title": "Alias", "summary": "s", "rating": 3}, 201)
+    alias = f"/reviews/directory/{d}/{review['id']}/"
+    assert api.ok("GET", alias) == review
+    assert api.ok("PATCH", alias, {"status": "A"})["statusDisplay"] == "Approved"
+    assert world["other"].call("GET", alias).status_code == 404
+
+
+def test_the_public_side_resolves_filter_names(world):
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Public Filters")
+    slug = api.ok("GET", f"/directories/{d}/")["slug"]
+    region = api.ok("POST", f"/directories/{d}/filters/", {"name": "Region", "external": True}, 201)
+    api.ok("POST", f"/directories/{d}/filters/", {"name": "Internal only", "internal": True, "external": False}, 201)
+    emea = api.ok("POST", f"/directories/{d}/filters/{region['id']}/options/", {"name": "EMEA", "slug": "emea"}, 201)
+    api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Tagged", "status": "public", "userAssignedFilterOptions": [emea["id"]]}, 201)
+    base = f"/api/directory/public/v1alpha/directories/{slug}/"
+    filters = stack.get(base + "filters/").json()
+    assert [f["name"] for f in filters["results"]] == ["Region"]
+    assert filters["results"][0]["options"] == [{"id": emea["id"], "name": "EMEA", "slug": "emea"}]
+    assert stack.get(base + "entries/").json()["results"][0]["filter_options"] == [emea["id"]]
+    api.ok("PATCH", f"/directories/{d}/settings/", {"publicListing": False})
+    assert stack.get(base + "filters/").status_code == 404
+
+
+def test_the_contact_request_form_is_configured_and_reset_on_the_partnerpage_path(world):
+    api = world["api"]
+    d = fresh_directory(world, "Form Paths")
+    url = f"/directories/{d}/forms/contact-requests/"
+    configured = api.ok("PUT", url, {"name": "Sales", "fields": [{"name": "budget", "type": "currency", "required": True}]})
+    assert configured["is_active"] is True and api.ok("GET", url + "active/")["id"] == configured["id"]
+    replaced = api.ok("PUT", url, {"name": "Sales 2", "fields": [{"name": "note", "type": "text"}]})
+    assert replaced["id"] == configured["id"] and replaced["name"] == "Sales 2" and api.ok("GET", url)["count"] == 1
+    assert api.call("PUT", url, {"name": "No fields"}).status_code == 400
+    assert api.ok("DELETE", url, status=204) is None
+    assert api.ok("GET", url + "active/")["id"] is None and api.ok("GET", url)["count"] == 0
+    assert api.ok("DELETE", url, status=204) is None  # already the default
+
+
+def test_tier_has_one_shape_on_the_private_side(world):
+    """The tier of an entry is the seed's tier object in the entry, in the entries listing and in a
+    tier's entries (it was an object, a bare id and a bare id); the public side shows its title."""
+    api, stack = world["api"], world["stack"]
+    d = fresh_directory(world, "Tier Shapes")
+    gold = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold"}, 201)
+    e = api.ok("POST", f"/directories/{d}/entries/partners/", {"title": "Tiered", "tier": gold["id"], "status": "public"}, 201)
+    shown = e["tier"]
+    assert shown["id"] == gold["id"] and shown["entriesCount"] == 1
+    assert api.ok("GET", f"/directories/{d}/entries/")["results"][0]["tier"] == shown
+    assert api.ok("GET", f"/directories/{d}/tiers/{gold['id']}/entries/")["results"][0]["tier"] == shown
+    slug = api.ok("GET", f"/directories/{d}/")["slug"]
+    assert stack.get(f"/api/directory/public/v1alpha/directories/{slug}/entries/").json()["results"][0]["tier"] == "Gold"
+
+
+def test_fetched_sub_resources_and_forms_can_be_sent_back(world):
+    api = world["api"]
+    d = fresh_directory(world, "Round Trip Resources")
+    tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Gold"}, 201)
+    fetched = api.ok("GET", f"/directories/{d}/tiers/{tier['id']}/")
+    fetched["title"] = "Platinum"
+    assert api.ok("PATCH", f"/directories/{d}/tiers/{tier['id']}/", fetched)["title"] == "Platinum"  # entriesCount, entriesListUrl
+    stale = dict(fetched, entriesCount=7)
+    assert list(api.call("PATCH", f"/directories/{d}/tiers/{tier['id']}/", stale).json()["errors"]) == ["entriesCount"]
+    url = f"/directories/{d}/forms/contact-requests/"
+    form = api.ok("POST", url, {"name": "F", "fields": [{"name": "n", "type": "text"}]}, 201)
+    form["name"] = "G"
+    assert api.ok("PUT", url + f"{form['id']}/", form)["name"] == "G"  # id, kind, created
+
+
+def test_review_problems_come_all_at_once(world, entry):
+    api, d = world["api"], world["d"]
+    bad = api.call("POST", f"/directories/{d}/reviews/", {"entry": str(uuid.uuid4()), "title": 5, "summary": "s", "rating": 9})
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"entry", "title", "rating"}, bad.text

@@ -40,9 +40,13 @@ public struct Caller: Principal, TokenPrincipal, Equatable {
         ]
     }
 
+    func holds(_ permission: Permission) -> Bool {
+        permissions.contains(Self.wildcard) || permissions.contains(permission.name)
+    }
+
     /// Throws 403 unless the key holds `generic_directory:<action>_<resource>`.
     func require(_ permission: Permission) throws {
-        guard permissions.contains(Self.wildcard) || permissions.contains(permission.name) else {
+        guard holds(permission) else {
             throw APIError.forbidden("This API key lacks the permission \(permission.name).")
         }
     }
@@ -110,16 +114,17 @@ enum Collections {
     }
 
     static var indexes: [IndexDefinition] {
-        [directories, partnerEntries, appEntries, forms, contactRequests, matchmaking, reviews].map(directoryIndex) + [
-            IndexDefinition(collection: directories, name: "by_organization") {
-                [$0["organization_id"]?.stringValue ?? ""]
-            },
-            IndexDefinition(collection: directories, name: "by_slug") { [$0["slug"]?.stringValue ?? ""] },
-            IndexDefinition(collection: partnerEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
-            IndexDefinition(collection: invites, name: byParent) { [$0["entry_id"]?.stringValue ?? ""] },
-            IndexDefinition(collection: reviews, name: "by_entry") { [$0["entry"]?.stringValue ?? ""] },
-            IndexDefinition(collection: appEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
-        ]
+        [directories, partnerEntries, appEntries, forms, contactRequests, matchmaking, reviews, Erasure.auditLog].map(
+            directoryIndex) + [
+                IndexDefinition(collection: directories, name: "by_organization") {
+                    [$0["organization_id"]?.stringValue ?? ""]
+                },
+                IndexDefinition(collection: directories, name: "by_slug") { [$0["slug"]?.stringValue ?? ""] },
+                IndexDefinition(collection: partnerEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
+                IndexDefinition(collection: invites, name: byParent) { [$0["entry_id"]?.stringValue ?? ""] },
+                IndexDefinition(collection: reviews, name: "by_entry") { [$0["entry"]?.stringValue ?? ""] },
+                IndexDefinition(collection: appEntries, name: "by_tier") { [$0["tier"]?.stringValue ?? ""] },
+            ]
             + Catalogue.all.flatMap { spec in
                 [
                     directoryIndex(spec.collection),

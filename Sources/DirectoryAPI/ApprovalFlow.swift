@@ -41,17 +41,8 @@ enum ApprovalFlow {
                 responses: [.init(200, "The entry with its review.", schema: item)], errors: [400, 403, 404, 409])
         ) { context in
             try transition(context) { record, tx, directory in
-                if record["review"]?["status"]?.stringValue == "submitted" {
-                    throw Wire.conflict("An edit of this entry is already waiting for review. Discard it first.")
-                }
-                let changes = try Wire.payload(context.request, kind.writeSchema, partial: true)
-                try References.check(kind.references, changes, directory: directory, tx)
-                _ = try Entries.nestedItems(changes, kind: kind)
-                record["review"] = [
-                    "status": "submitted", "changes": .object(changes),
-                    "submitted_at": .string(Timestamp.now().storageText),
-                    "reviewed_at": .null, "reason": .null,
-                ]
+                let changes = try Entries.payload(kind, context, directory: directory, partial: true, current: record)
+                try hold(changes, in: &record, directory: directory, tx)
             }
         }
         routes.on(
@@ -96,6 +87,44 @@ enum ApprovalFlow {
                 record["review"] = .null
             }
         }
+    }
+
+    /// Stores `changes` in the entry's review slot as a submitted edit; the live fields stay as they are.
+    static func hold(_ changes: JSONObject, in record: inout JSON, directory: String, _ tx: Transaction) throws {
+        if record["review"]?["status"]?.stringValue == "submitted" {
+            throw Wire.conflict("An edit of this entry is already waiting for review. Discard it first.")
+        }
+        try References.check(Entries.partner.references, changes, directory: directory, tx)
+        _ = try Entries.nestedItems(changes, kind: Entries.partner)
+        record["review"] = [
+            "status": "submitted", "changes": .object(changes),
+            "submitted_at": .string(Timestamp.now().storageText),
+            "reviewed_at": .null, "reason": .null,
+        ]
+    }
+
+    /// With the directory's `require_edit_approval` on, only keys that may approve edits change a
+    /// partner entry directly; the edits of other keys are held for review instead.
+    static func holdsEdits(of kind: EntryKind, by caller: Caller, in directory: JSON) -> Bool {
+        kind.collection == Entries.partner.collection
+            && Directories.setting("require_edit_approval", of: directory).boolValue == true
+            && !caller.holds(Permission(.approve, kind.permission))
+    }
+
+    /// The direct writes to a partner entry's sub-resources that `holdsEdits` forbids: 403, naming
+    /// the way that is open (inline lists through review/submit/).
+    static func refuseDirectEdit(of spec: ResourceSpec, by caller: Caller, in directory: JSON) throws {
+        guard spec.parent == .partnerEntry else { return }
+        try refuseDirectEdit(of: Entries.partner, by: caller, in: directory)
+    }
+
+    /// The same for writes to the entry itself that a review cannot hold (its recommended order, a
+    /// new entry that would be public at once).
+    static func refuseDirectEdit(of kind: EntryKind, by caller: Caller, in directory: JSON) throws {
+        guard holdsEdits(of: kind, by: caller, in: directory) else { return }
+        throw APIError.forbidden(
+            "This directory requires edits of partner entries to be approved, and this API key lacks the permission "
+                + "\(Permission(.approve, Entries.partner.permission).name): submit the change with review/submit/.")
     }
 
     static func submitted(_ record: JSON) throws -> JSONObject {

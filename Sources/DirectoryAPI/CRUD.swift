@@ -85,8 +85,8 @@ enum CRUD {
         let directory = try context.directory()
         let parent = try parentID(spec, context, directory: directory)
         var records = children(spec, of: parent, context.store)
-        records = try Filtering.apply(spec.listFilters, to: records, context.request)
-        return .json(try Wire.page(records.map { spec.response($0, context.store) }, context.request))
+        records = try Filtering.apply(spec.listFilters, of: spec.fields, to: records, context.request)
+        return .json(try Wire.page(records, context.request) { spec.response($0, context.store) })
     }
 
     static func show(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
@@ -97,9 +97,10 @@ enum CRUD {
 
     static func create(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
         let directory = try context.directory()
+        try ApprovalFlow.refuseDirectEdit(of: spec, by: context.principal, in: directory)
         let parent = try parentID(spec, context, directory: directory)
-        let body = try Wire.payload(context.request, spec.schema, partial: false)
         let directoryID = directory["id"]?.stringValue ?? ""
+        let body = try payload(spec, context, directory: directoryID, partial: false)
         let saved = try context.store.write { tx -> JSON in
             try References.check(spec.references, body, directory: directoryID, tx)
             let now = Timestamp.now().storageText
@@ -112,6 +113,7 @@ enum CRUD {
             record["modified"] = .string(now)
             let value = JSON.object(record)
             tx.put(spec.collection, record["id"]!.stringValue!, value)
+            spec.clearExclusiveFlags(besides: value, &tx)
             return value
         }
         return .json(spec.response(saved, context.store), status: .created)
@@ -119,22 +121,41 @@ enum CRUD {
 
     static func update(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
         let directory = try context.directory()
+        try ApprovalFlow.refuseDirectEdit(of: spec, by: context.principal, in: directory)
         let parent = try parentID(spec, context, directory: directory)
-        let id = try record(spec, context, parent: parent)["id"]?.stringValue ?? ""
-        let body = try Wire.payload(context.request, spec.schema, partial: true)
+        let current = try record(spec, context, parent: parent)
+        let id = current["id"]?.stringValue ?? ""
+        let body = try payload(
+            spec, context, directory: directory["id"]?.stringValue ?? "", partial: true,
+            current: spec.response(current, context.store))
         let saved = try context.store.write { tx -> JSON in
             guard var record = tx.get(spec.collection, id) else { throw Wire.notFound() }
             try References.check(spec.references, body, directory: directory["id"]?.stringValue ?? "", tx)
             for (key, value) in body { record[key] = value }
             record["modified"] = .string(Timestamp.now().storageText)
             tx.put(spec.collection, id, record)
+            spec.clearExclusiveFlags(besides: record, &tx)
             return record
         }
         return .json(spec.response(saved, context.store))
     }
 
+    /// The body checked against the spec, references included, every problem at once (the write
+    /// checks the references again, under the lock).
+    static func payload(
+        _ spec: ResourceSpec, _ context: Context, directory: String, partial: Bool, current: JSON? = nil
+    ) throws -> JSONObject {
+        try Wire.payload(
+            context.request, spec.schema, partial: partial,
+            adapt: { Wire.ignoringUnchanged($0, spec.schema, current: current) },
+            checks: { accepted in
+                References.problems(spec.references, accepted, directory: directory) { context.store.get($0, $1) }
+            })
+    }
+
     static func delete(_ spec: ResourceSpec, _ context: Context) throws -> HTTPResponse {
         let directory = try context.directory()
+        try ApprovalFlow.refuseDirectEdit(of: spec, by: context.principal, in: directory)
         let parent = try parentID(spec, context, directory: directory)
         let id = try record(spec, context, parent: parent)["id"]?.stringValue ?? ""
         try context.store.write { tx in
@@ -172,6 +193,10 @@ enum References {
         let owners =
             Catalogue.all.map { ($0.collection, $0.fields, $0.references) }
             + Entries.kinds.map { ($0.collection, $0.fields, $0.references) }
+            + [
+                (Collections.contactRequests, ContactRequests.schema.fields, ContactRequests.references),
+                (Collections.matchmaking, Matchmaking.schema.fields, Matchmaking.references),
+            ]
         for (collection, fields, references) in owners {
             for (field, target) in references {
                 let required = fields.first { $0.name == field }?.required ?? false
@@ -207,37 +232,75 @@ enum References {
     }
 
     static func check(_ references: [String: String], _ body: JSONObject, directory: String, _ tx: Transaction) throws {
+        let problems = problems(references, body, directory: directory) { tx.get($0, $1) }
+        if !problems.isEmpty { throw APIErrors(problems) }
+    }
+
+    /// The ids in `body` that name no record of the directory (`get` reads a transaction or the store).
+    static func problems(
+        _ references: [String: String], _ body: JSONObject, directory: String, _ get: (String, String) -> JSON?
+    ) -> [APIError] {
         var problems: [APIError] = []
         for (field, collection) in references.sorted(by: { $0.key < $1.key }) {
             guard let value = body[field], !value.isNull else { continue }
             let ids = value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map { [$0] } ?? []
-            for id in ids where tx.get(collection, id)?["directory_id"]?.stringValue != directory {
+            for id in ids where get(collection, id)?["directory_id"]?.stringValue != directory {
                 problems.append(Wire.invalid(Wire.camel(field), "Invalid pk \"\(id)\" - object does not exist."))
             }
         }
-        if !problems.isEmpty { throw APIErrors(problems) }
+        return problems
     }
 }
 
-/// Equality filters from the query string: `?status=public&featured=true`.
+/// Equality filters from the query string: `?status=public&featured=true`. A value its field
+/// cannot hold (`status=pubic`, `featured=yes`) is a 400 naming the rule, not an empty page.
 enum Filtering {
-    static func apply(_ names: [String], to records: [JSON], _ request: HTTPRequest) throws -> [JSON] {
+    static func apply(
+        _ names: [String], of fields: [Field], to records: [JSON], _ request: HTTPRequest
+    ) throws
+        -> [JSON]
+    {
         var result = records
+        var problems: [APIError] = []
         for name in names {
-            guard let wanted = request.query[name] ?? request.query[Wire.camel(name)] else { continue }
-            let target: JSON
-            switch wanted.lowercased() {
-            case "true": target = true
-            case "false": target = false
-            default: target = .string(wanted)
-            }
+            let type = fields.first { $0.name == name }?.type ?? .string
+            guard let target = value(name, as: type, request, &problems) else { continue }
             result = result.filter { record in
                 let value = record[name] ?? .null
                 if case .bool = target { return value == target || (value.isNull && target == false) }
                 return value == target
             }
         }
+        if !problems.isEmpty { throw APIErrors(problems) }
         return result
+    }
+
+    /// The query parameter `name` (or its camelCase form) read as a value of `type`; nil when absent
+    /// or when it is not one (then a problem is added).
+    static func value(
+        _ name: String, as type: FieldType, _ request: HTTPRequest, _ problems: inout [APIError]
+    )
+        -> JSON?
+    {
+        let sent = request.query[name] != nil ? name : Wire.camel(name)
+        guard let text = request.query[sent] else { return nil }
+        switch type {
+        case .boolean:
+            switch text.lowercased() {
+            case "true": return true
+            case "false": return false
+            default: problems.append(Wire.invalid(sent, "Enter true or false."))
+            }
+        case .enumeration(let values):
+            if values.contains(text) { return .string(text) }
+            problems.append(Wire.invalid(sent, Wire.invalidValueMessage(type, .string(text))))
+        case .uuid:
+            if Wire.isUUID(text) { return .string(text) }
+            problems.append(Wire.invalid(sent, "Must be a valid UUID."))
+        default:
+            return .string(text)
+        }
+        return nil
     }
 }
 

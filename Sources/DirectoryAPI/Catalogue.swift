@@ -43,9 +43,9 @@ enum Catalogue {
     static let tiers = ResourceSpec(
         "Tier", "tiers", under: .directory, permission: "tiers", camelCase: true,
         [
-            required("title", 100), flag("default", "The tier new entries get."), link("image"), order,
+            required("title", 100), flag("default", "The tier new entries get; one at a time."), link("image"), order,
         ]
-    ).computing(
+    ).exclusive("default").computing(
         [Field("entries_count", .integer, readOnly: true), Field("entries_list_url", .string, readOnly: true)],
         Tiers.computed)
     static let filters = ResourceSpec(

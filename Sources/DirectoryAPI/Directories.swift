@@ -36,7 +36,9 @@ enum Directories {
                 "How many partners a new matchmaking request is matched with (1-20)."),
             Field("contact_email", .email, nullable: true, maxLength: 200),
             Field("primary_color", .string, nullable: true, maxLength: 20),
-            Field("default_currency", .string, maxLength: 3),
+            Field(
+                "default_currency", .enumeration(Forms.currencies.map(\.0)),
+                "An ISO 4217 code offered by forms/currency-options/."),
         ])
 
     static let defaultSettings: JSONObject = [
@@ -87,10 +89,12 @@ enum Directories {
                 responses: [.init(200, "The updated directory.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let record = try context.directory()
-            let body = try Wire.payload(context.request, directory, partial: true)
-            if let slug = body["slug"]?.stringValue, slug.isEmpty || slug != Entries.slugBase(slug) {
-                throw APIErrors([Wire.invalid("slug", "Use lower-case letters, digits and single hyphens.")])
-            }
+            let body = try Wire.payload(
+                context.request, directory, partial: true,
+                checks: { accepted in
+                    guard let slug = accepted["slug"]?.stringValue, !Entries.isSlug(slug) else { return [] }
+                    return [Wire.invalid("slug", Entries.slugRule)]
+                })
             let saved = try save(record, context.store) { current, tx in
                 if let slug = body["slug"]?.stringValue, !isFree(slug, for: current["id"]?.stringValue ?? "", tx) {
                     throw APIErrors([Wire.invalid("slug", "A directory with this slug already exists.")])
@@ -128,9 +132,8 @@ enum Directories {
         key: "settings", permission: "settings", schema: settings, defaults: defaultSettings,
         summaries: ("Retrieve the settings for a directory", "Update the settings for a directory")
     ) { body in
-        if let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) {
-            throw APIErrors([Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")])
-        }
+        guard let limit = body["matchmaking_partner_limit"]?.intValue, !(1...20).contains(limit) else { return [] }
+        return [Wire.invalid("matchmakingPartnerLimit", "Ensure this value is between 1 and 20.")]
     }
 
     static let branding = ResourceSchema(
@@ -150,7 +153,7 @@ enum Directories {
             "header_text": .null,
         ],
         summaries: ("Get the branding of a directory", "Update the branding of a directory")
-    ) { _ in }
+    ) { _ in [] }
 }
 
 /// Custom forms and the contact request form of a directory.
@@ -164,7 +167,9 @@ enum Forms {
             Field("kind", .enumeration(["custom", "contact_request"]), readOnly: true),
             Field(
                 "fields", .array(.object), required: true,
-                "Each: {name, label, type (\(fieldTypes.joined(separator: ", "))), required, options}."),
+                "Each: {name, label, type (\(fieldTypes.joined(separator: ", "))), required, options}; "
+                    + "nothing else. label defaults to the name, required to false; options (non-empty strings) "
+                    + "are for select fields, which need at least one."),
             Field("is_active", .boolean, "The form the directory uses for contact requests (one at a time)."),
             Field("created", .dateTime, readOnly: true),
         ])
@@ -265,10 +270,8 @@ enum Forms {
                 responses: [.init(200, "The form in use.", schema: OpenAPIShapes.nullableID(item))], errors: [403, 404])
         ) { context in
             let directory = try context.directory()
-            let chosen = forms(directory, context.store, kind: "contact_request").last {
-                $0["is_active"]?.boolValue == true
-            }
-            return .json(chosen.map(response) ?? builtInDefault)
+            let chosen = active(directory: directory, context.store)
+            return .json(chosen["id"]?.stringValue == nil ? chosen : response(chosen))
         }
         let writeBody = OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true)
         routes.on(
@@ -307,20 +310,62 @@ enum Forms {
                     form["kind"]?.stringValue == "contact_request"
                 else { throw Wire.notFound() }
                 tx.delete(Collections.forms, id)
+                References.detach(Collections.forms, id, directory: directory["id"]?.stringValue ?? "", &tx)
+            }
+            return .noContent()
+        }
+        // The real PartnerPage API manages "the" contact request form of a directory, without an id.
+        routes.on(
+            .put, base + "contact-requests/", access: .role(.permission(.update, "forms")),
+            doc: OperationDoc(
+                "Configure the contact request form", tag: tag,
+                description:
+                    "Replaces the directory's active contact request form whole (name, fields), or creates it while "
+                    + "the built-in one is in use; the result is the active form. PartnerPage's path.",
+                requestBody: writeBody, responses: [.init(200, "The active form.", schema: item)],
+                errors: [400, 403, 404])
+        ) { context in
+            let directory = try context.directory()
+            let current = active(directory: directory, context.store)
+            // The built-in form is replaced by a new one (JSON's own nil literal is .null, hence no `? nil :`).
+            let existing = current["id"]?.stringValue.map { _ in current }
+            return .json(response(try save(context, directory, replacing: existing, activating: true)))
+        }
+        routes.on(
+            .delete, base + "contact-requests/", access: .role(.permission(.delete, "forms")),
+            doc: OperationDoc(
+                "Reset the contact request form to the default", tag: tag,
+                description:
+                    "Deletes the active contact request form, so the built-in one is used (204 when it already is). "
+                    + "PartnerPage's path.",
+                responses: [.init(204, "Reset.")], errors: [403, 404])
+        ) { context in
+            let directory = try context.directory()
+            let directoryID = directory["id"]?.stringValue ?? ""
+            try context.store.write { tx in
+                guard let id = active(directory: directoryID, tx)["id"]?.stringValue else { return }
+                tx.delete(Collections.forms, id)
+                References.detach(Collections.forms, id, directory: directoryID, &tx)
             }
             return .noContent()
         }
     }
 
     /// Creates a form, or replaces one whole; activating it deactivates the others.
-    static func save(_ context: Context, _ directory: JSON, replacing existing: JSON?) throws -> JSON {
-        let body = try Wire.payload(context.request, schema, partial: false)
-        try checkFields(body["fields"]?.arrayValue ?? [])
+    static func save(
+        _ context: Context, _ directory: JSON, replacing existing: JSON?, activating: Bool = false
+    ) throws
+        -> JSON
+    {
+        let body = try Wire.payload(
+            context.request, schema, partial: false,
+            adapt: { Wire.ignoringUnchanged($0, schema, current: existing.map(response)) })
+        let fields = try checkFields(body["fields"]?.arrayValue ?? [])
         let directoryID = directory["id"]?.stringValue ?? ""
         return try context.store.write { tx -> JSON in
             let id = existing?["id"]?.stringValue ?? Crypto.uuid()
             if existing != nil, tx.get(Collections.forms, id) == nil { throw Wire.notFound() }
-            let isActive = body["is_active"]?.boolValue ?? false
+            let isActive = activating || body["is_active"]?.boolValue == true
             if isActive {
                 for other in tx.lookup(Collections.forms, index: Collections.byDirectory, key: directoryID)
                 where other != id {
@@ -333,7 +378,7 @@ enum Forms {
             }
             let record: JSON = [
                 "id": .string(id), "directory_id": .string(directoryID), "name": body["name"]!,
-                "kind": "contact_request", "fields": body["fields"]!, "is_active": .bool(isActive),
+                "kind": "contact_request", "fields": .array(fields), "is_active": .bool(isActive),
                 "created": existing?["created"] ?? .string(Timestamp.now().storageText),
             ]
             tx.put(Collections.forms, id, record)
@@ -341,29 +386,157 @@ enum Forms {
         }
     }
 
-    static func checkFields(_ fields: [JSON]) throws {
+    /// The properties a form field definition may have; anything else (`"onload": "<script>"`) is refused.
+    static let fieldProperties = ["name", "label", "type", "required", "options"]
+
+    /// Checks every field definition and returns them as stored: each with all of `fieldProperties`
+    /// (`label` defaults to the name, `required` to false, `options` to []). Every problem at once.
+    static func checkFields(_ fields: [JSON]) throws -> [JSON] {
         var problems: [APIError] = []
+        func problem(_ index: Int, _ message: String) {
+            problems.append(Wire.invalid("fields", "Field \(index + 1): \(message)"))
+        }
         if fields.isEmpty { problems.append(Wire.invalid("fields", "At least one field is required.")) }
         var names = Set<String>()
+        var stored: [JSON] = []
         for (index, field) in fields.enumerated() {
-            guard let name = field["name"]?.stringValue, !name.isEmpty, name.count <= 100 else {
-                problems.append(Wire.invalid("fields", "Field \(index + 1): \"name\" must be a non-empty string."))
+            guard let definition = field.objectValue else {
+                problem(index, "must be an object with \(fieldProperties.joined(separator: ", ")).")
                 continue
             }
-            if !names.insert(name).inserted {
-                problems.append(Wire.invalid("fields", "Field \(index + 1): the name \"\(name)\" is used twice."))
+            for key in definition.keys where !fieldProperties.contains(key) {
+                problem(
+                    index, "\"\(key)\" is not a property of a form field (\(fieldProperties.joined(separator: ", "))).")
             }
-            if let type = field["type"]?.stringValue, !fieldTypes.contains(type) {
-                problems.append(
-                    Wire.invalid(
-                        "fields", "Field \(index + 1): \"type\" must be one of \(fieldTypes.joined(separator: ", "))."))
-                continue
+            let name = definition["name"]?.stringValue ?? ""
+            if name.isEmpty || name.count > 100 {
+                problem(index, "\"name\" must be a non-empty string of up to 100 characters.")
+            } else if !names.insert(name).inserted {
+                problem(index, "the name \"\(name)\" is used twice.")
             }
-            if field["type"] == nil {
-                problems.append(Wire.invalid("fields", "Field \(index + 1): \"type\" is required."))
+            let label = definition["label"] ?? .null
+            if !label.isNull && (label.stringValue == nil || label.stringValue!.count > 200) {
+                problem(index, "\"label\" must be a string of up to 200 characters.")
             }
+            let type = definition["type"]?.stringValue ?? ""
+            if definition["type"] == nil {
+                problem(index, "\"type\" is required.")
+            } else if !fieldTypes.contains(type) {
+                problem(index, "\"type\" must be one of \(fieldTypes.joined(separator: ", ")).")
+            }
+            let required = definition["required"] ?? false
+            if required.boolValue == nil { problem(index, "\"required\" must be true or false.") }
+            let options = definition["options"] ?? []
+            let choices = options.arrayValue?.compactMap(\.stringValue) ?? []
+            if options.arrayValue == nil || choices.count != options.arrayValue!.count
+                || choices.contains(where: \.isEmpty)
+            {
+                problem(index, "\"options\" must be a list of non-empty strings.")
+            } else if type == "select" && choices.isEmpty {
+                problem(index, "a select field needs at least one option.")
+            } else if type != "select" && !choices.isEmpty {
+                problem(index, "\"options\" are only for select fields.")
+            } else if Set(choices).count != choices.count {
+                problem(index, "an option is listed twice.")
+            }
+            stored.append([
+                "name": .string(name), "label": label.isNull ? .string(name) : label, "type": .string(type),
+                "required": required, "options": options,
+            ])
         }
         if !problems.isEmpty { throw APIErrors(problems) }
+        return stored
+    }
+
+    /// The contact request form in use: the active one, else the built-in default.
+    static func active(directory: String, _ tx: Transaction) -> JSON {
+        active(
+            among: tx.lookup(Collections.forms, index: Collections.byDirectory, key: directory).compactMap {
+                tx.get(Collections.forms, $0)
+            })
+    }
+
+    static func active(directory: JSON, _ store: Store) -> JSON {
+        active(among: Collections.records(Collections.forms, of: directory, store))
+    }
+
+    static func active(among forms: [JSON]) -> JSON {
+        forms.filter { $0["kind"]?.stringValue == "contact_request" && $0["is_active"]?.boolValue == true }
+            .max { ($0["created"]?.stringValue ?? "") < ($1["created"]?.stringValue ?? "") } ?? builtInDefault
+    }
+
+    /// What a contact request must answer for `form`: a form field named like a field of the
+    /// request itself (first_name, email, company, ...) is answered by that field; the others in
+    /// `fields`. Required fields must be answered, each answer must suit its field's type, and
+    /// `fields` may answer nothing the form does not ask.
+    static func answerProblems(_ form: JSON, _ body: JSONObject) -> [APIError] {
+        let answers = body["fields"]?.objectValue ?? [:]
+        let ownFields = Set(ContactRequests.schema.fields.map(\.name))
+        var problems: [APIError] = []
+        var asked = Set<String>()
+        let formName = form["name"]?.stringValue ?? ""
+        for field in form["fields"]?.arrayValue ?? [] {
+            let name = field["name"]?.stringValue ?? ""
+            let isOwn = ownFields.contains(name)
+            if !isOwn { asked.insert(name) }
+            let answer = (isOwn ? body[name] : answers[name]) ?? .null
+            let blank = answer.isNull || answer.stringValue?.isEmpty == true
+            let reportedAs = isOwn ? Wire.camel(name) : "fields"
+            if blank {
+                if field["required"]?.boolValue == true {
+                    problems.append(Wire.invalid(reportedAs, "The form field \"\(name)\" is required."))
+                }
+                continue
+            }
+            if let rule = answerRule(field, answer) {
+                problems.append(Wire.invalid(reportedAs, "The form field \"\(name)\" \(rule)."))
+            }
+        }
+        for name in answers.keys.sorted() where !asked.contains(name) {
+            problems.append(Wire.invalid("fields", "\"\(name)\" is not a field of the form \"\(formName)\"."))
+        }
+        return problems
+    }
+
+    /// nil when `answer` suits the field's type, else the rule it breaks.
+    static func answerRule(_ field: JSON, _ answer: JSON) -> String? {
+        let options = (field["options"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let isNumber: (JSON) -> Bool = {
+            switch $0 {
+            case .int, .double: return true
+            default: return false
+            }
+        }
+        switch field["type"]?.stringValue ?? "text" {
+        case "text", "textarea":
+            guard let text = answer.stringValue else { return "takes text" }
+            return text.count > 5000 ? "takes at most 5000 characters" : nil
+        case "email":
+            return Invites.isEmail(answer.stringValue ?? "") ? nil : "takes a valid email address"
+        case "number":
+            return isNumber(answer) ? nil : "takes a number"
+        case "currency":
+            let codes = currencies.map(\.0)
+            let amount = answer.objectValue?["amount"] ?? answer
+            let code = answer.objectValue?["currency"]?.stringValue
+            let shapeIsRight = answer.objectValue.map { Set($0.keys).isSubset(of: ["amount", "currency"]) } ?? true
+            guard shapeIsRight, isNumber(amount), amount.doubleValue ?? -1 >= 0 else {
+                return "takes an amount: a number of 0 or more, or {\"amount\", \"currency\"}"
+            }
+            if let code, !codes.contains(code) {
+                return "takes a currency code from forms/currency-options/ (\(codes.joined(separator: ", ")))"
+            }
+            return nil
+        case "select":
+            guard let choice = answer.stringValue, options.contains(choice) else {
+                return "takes one of its options: \(options.joined(separator: ", "))"
+            }
+            return nil
+        case "checkbox":
+            return answer.boolValue == nil ? "takes true or false" : nil
+        default:
+            return nil
+        }
     }
 }
 
@@ -387,7 +560,8 @@ struct DirectorySection {
     let schema: ResourceSchema
     let defaults: JSONObject
     let summaries: (get: String, update: String)
-    let check: @Sendable (JSONObject) throws -> Void
+    /// The section's own rules over the fields that passed the schema, reported with its problems.
+    let check: @Sendable (JSONObject) -> [APIError]
 
     func response(_ directory: JSON) -> JSON {
         let stored = directory[key]?.objectValue ?? [:]
@@ -416,8 +590,7 @@ struct DirectorySection {
                 responses: [.init(200, "The updated \(key).", schema: item)], errors: [400, 403, 404])
         ) { context in
             let record = try context.directory()
-            let body = try Wire.payload(context.request, schema, partial: true)
-            try check(body)
+            let body = try Wire.payload(context.request, schema, partial: true, checks: check)
             let saved = try Directories.save(record, context.store) { current, _ in
                 var stored = current[key]?.objectValue ?? [:]
                 for (name, value) in body { stored[name] = value }

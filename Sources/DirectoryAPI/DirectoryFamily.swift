@@ -24,6 +24,7 @@ public struct DirectoryFamily: APIFamily {
         ContactRequests.register(&keys)
         Matchmaking.register(&keys)
         Reviews.register(&keys)
+        Erasure.register(&keys)
         var visitors = OperationGroup<Caller>(PublicListing.base, access: .anyone)
         PublicListing.register(&visitors)
         return keys.routes + visitors.routes
@@ -53,7 +54,7 @@ public struct DirectoryFamily: APIFamily {
         let resources = Set(
             Catalogue.all.map(\.permission) + [
                 "directories", "settings", "branding", "forms", "entries", "partner_entries",
-                "app_entries", "invites", "contact_requests", "matchmaking", "reviews",
+                "app_entries", "invites", "contact_requests", "matchmaking", "reviews", "audit_log",
             ])
         var names: [String] = []
         for resource in resources.sorted() {

@@ -122,7 +122,8 @@ struct EntryKind {
             "id": .string(id), "type": .string(name), "title": record["title"] ?? .null,
             "slug": record["slug"] ?? .null,
             "status": record["status"] ?? .null, "featured": record["featured"] ?? false,
-            "tier": record["tier"] ?? .null,
+            // The same shape as in the entry itself (the seed's), not a bare id.
+            "tier": Tiers.summary(record["tier"]?.stringValue, store),
             "recommended_order": record["recommended_order"] ?? .null,
             "href": .string(
                 Wire.base + "/directories/\(record["directory_id"]?.stringValue ?? "")/entries/\(segment)/\(id)/"),
@@ -132,6 +133,11 @@ struct EntryKind {
 
 enum Entries {
     static let statuses = ["hidden", "public"]
+    /// Made from the title when not given; unique among the directory's partner and app entries.
+    static let slugField = Field(
+        "slug", .string, maxLength: 100,
+        "Lowercase letters, digits and single hyphens; made from the title when not given; unique among the "
+            + "directory's partner and app entries.")
     typealias C = Catalogue
 
     static let partner = EntryKind(
@@ -140,9 +146,12 @@ enum Entries {
             C.required("title"), C.text("headline", 500), Field("type", .string, nullable: true, maxLength: 50),
             C.text("description", 10000), C.text("integration_description", 10000), C.link("icon"), C.link("image"),
             C.link("award"),
-            C.text("slug", 100), C.text("custom_slug", 100), Field("status", .enumeration(statuses)),
+            slugField, C.text("custom_slug", 100), Field("status", .enumeration(statuses)),
             C.flag("featured"),
-            Field("owner", .uuid, nullable: true, "The organization that owns the entry."),
+            Field(
+                "owner", .uuid, nullable: true,
+                "The organization that owns the entry. Also accepted as an object (the seed's example): {\"id\": …} "
+                    + "sets it, an object without id leaves it unchanged."),
             C.link("website"), C.text("location", 500), C.link("call_to_action_url"),
             C.text("call_to_action_label", 200),
             C.link("internal_point_of_contact_cta_url"), C.text("internal_point_of_contact_cta_label", 200),
@@ -176,7 +185,7 @@ enum Entries {
         name: "app", segment: "apps", collection: Collections.appEntries, permission: "app_entries",
         fields: [
             C.required("title"), C.text("headline", 500), C.text("description", 10000), C.link("icon"), C.link("image"),
-            C.text("slug", 100), Field("status", .enumeration(statuses)), C.flag("featured"), C.link("website"),
+            slugField, Field("status", .enumeration(statuses)), C.flag("featured"), C.link("website"),
             C.text("developer_name", 200), Field("support_email", .email, nullable: true, maxLength: 200),
             C.text("external_id", 200),
             Field("tier", .uuid, nullable: true, "Id of a tier of the directory."),
@@ -218,13 +227,24 @@ enum Entries {
         return record
     }
 
+    /// The list filters (the same fields in both kinds) and `filter_option`, every bad value reported at once.
     static func filtered(_ records: [JSON], _ request: HTTPRequest, listFilters: [String]) throws -> [JSON] {
-        var result = try Filtering.apply(listFilters, to: records, request)
-        if let option = request.query["filter_option"] {
-            result = result.filter { ($0["user_assigned_filter_options"]?.arrayValue ?? []).contains(.string(option)) }
+        var problems: [APIError] = []
+        let option = Filtering.value("filter_option", as: .uuid, request, &problems)
+        var result: [JSON] = []
+        do {
+            result = try Filtering.apply(listFilters, of: partner.fields, to: records, request)
+        } catch let errors as APIErrors {
+            problems = errors.errors + problems
+        }
+        if !problems.isEmpty { throw APIErrors(problems) }
+        if let option {
+            result = result.filter { ($0["user_assigned_filter_options"]?.arrayValue ?? []).contains(option) }
         }
         return result
     }
+
+    static let entryType = FieldType.enumeration(kinds.map(\.name))
 
     /// A slug from the title, unique in the directory ("acme", "acme-2", ...).
     static func slug(
@@ -232,10 +252,7 @@ enum Entries {
     ) -> String {
         var base = slugBase(title)
         if base.isEmpty { base = kind.name }
-        let taken = Set(
-            tx.lookup(kind.collection, index: Collections.byDirectory, key: directory).compactMap { other -> String? in
-                other == id ? nil : tx.get(kind.collection, other)?["slug"]?.stringValue
-            })
+        let taken = takenSlugs(directory: directory, excluding: id, tx)
         var candidate = base
         var n = 2
         while taken.contains(candidate) {
@@ -244,6 +261,27 @@ enum Entries {
         }
         return candidate
     }
+
+    /// Partner and app entries share the directory's slugs (both are shown by slug in one listing).
+    static func takenSlugs(directory: String, excluding id: String, _ tx: Transaction) -> Set<String> {
+        takenSlugs(excluding: id) { collection in
+            tx.lookup(collection, index: Collections.byDirectory, key: directory).compactMap { tx.get(collection, $0) }
+        }
+    }
+
+    static func takenSlugs(directory: String, excluding id: String, _ store: Store) -> Set<String> {
+        takenSlugs(excluding: id) { store.lookupRecords($0, index: Collections.byDirectory, key: directory) }
+    }
+
+    /// `records`: a collection's records in the directory.
+    static func takenSlugs(excluding id: String, _ records: (String) -> [JSON]) -> Set<String> {
+        Set(
+            kinds.flatMap { kind in
+                records(kind.collection).compactMap { $0["id"]?.stringValue == id ? nil : $0["slug"]?.stringValue }
+            })
+    }
+
+    static let slugTaken = "A partner or app entry with this slug already exists in the directory."
 
     static func slugBase(_ title: String) -> String {
         var base = ""
@@ -262,6 +300,12 @@ enum Entries {
     /// The items of inline sub-resource lists, each checked as that sub-resource's own create
     /// payload. Problems name the list and the item's position.
     static func nestedItems(_ changes: JSONObject, kind: EntryKind) throws -> [String: [NestedItem]] {
+        let (result, problems) = parseNested(changes, kind: kind)
+        if !problems.isEmpty { throw APIErrors(problems) }
+        return result
+    }
+
+    static func parseNested(_ changes: JSONObject, kind: EntryKind) -> ([String: [NestedItem]], [APIError]) {
         var result: [String: [NestedItem]] = [:]
         var problems: [APIError] = []
         for (key, spec) in kind.nested {
@@ -274,27 +318,74 @@ enum Entries {
                 let id = fields["id"]?.stringValue
                 fields["id"] = nil
                 for problem in spec.schema.validate(fields, partial: false) {
+                    let type = spec.schema.fields.first { $0.name == problem.field }?.type
                     problems.append(
                         Wire.invalid(
-                            Wire.camel(key), "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem))."))
+                            Wire.camel(key),
+                            "Item \(index + 1): \(Wire.camel(problem.field)) \(describe(problem, type))."))
                 }
                 parsed.append((id, spec.schema.normalized(fields)))
             }
             result[key] = parsed
         }
-        if !problems.isEmpty { throw APIErrors(problems) }
-        return result
+        return (result, problems)
     }
 
-    static func describe(_ problem: ResourceSchema.Problem) -> String {
+    static func describe(_ problem: ResourceSchema.Problem, _ type: FieldType?) -> String {
         switch problem {
         case .missing: return "is required"
         case .wrongType(_, let expected): return "must be of type \(expected)"
         case .notAllowed: return "is not a field of this item"
         case .tooLong(_, let limit): return "must have no more than \(limit) characters"
-        case .invalidValue: return "is not a valid value"
+        case .invalidValue: return "must be \(Wire.expectation(type))"
         case .outOfRange: return "must be an integer \(ResourceSchema.Problem.integerRange)"
         }
+    }
+
+    /// An entry's create or update body (also a submitted edit), with every problem at once: the
+    /// schema's, the inline lists' items, the slug rule and ids naming no record of the directory.
+    static func payload(
+        _ kind: EntryKind, _ context: Context, directory: String, partial: Bool, current: JSON? = nil
+    ) throws -> JSONObject {
+        try Wire.payload(
+            context.request, kind.writeSchema, partial: partial,
+            adapt: { sent in adapted(sent, kind: kind, current: current.map { kind.response($0, context.store) }) }
+        ) { accepted in
+            var problems = parseNested(accepted, kind: kind).1
+            if let slug = accepted["slug"]?.stringValue {
+                if !isSlug(slug) {
+                    problems.append(Wire.invalid("slug", slugRule))
+                } else if takenSlugs(
+                    directory: directory, excluding: current?["id"]?.stringValue ?? "", context.store
+                ).contains(slug) {
+                    problems.append(Wire.invalid("slug", slugTaken))
+                }
+            }
+            return problems
+                + References.problems(kind.references, accepted, directory: directory) { context.store.get($0, $1) }
+        }
+    }
+
+    /// Two shapes an integrator sends besides ours. The seed's own update example sends `owner` as an
+    /// object: `{"id": …}` names the owner, an object without `id` (the seed's placeholder
+    /// properties) leaves it unchanged. And an entry fetched with GET may be sent back whole: a field
+    /// this body may not write (read-only, or the response's shape of it, such as `tier` as an
+    /// object) is ignored when it equals what `current` (the entry's response) shows.
+    static func adapted(_ sent: JSONObject, kind: EntryKind, current: JSON?) -> JSONObject {
+        var body = Wire.ignoringUnchanged(sent, kind.writeSchema, current: current)
+        if case .object(let owner)? = sent["owner"] { body["owner"] = owner["id"] }
+        return body
+    }
+
+    static let slugRule =
+        "Enter a valid slug: lowercase letters, digits and single hyphens (e.g. \"the-best-partner\")."
+
+    /// Lowercase letters and digits in words joined by single hyphens: what `slugBase` makes of a title.
+    static func isSlug(_ text: String) -> Bool {
+        !text.isEmpty
+            && text.split(separator: "-", omittingEmptySubsequences: false).allSatisfy { word in
+                !word.isEmpty && word.allSatisfy { ($0.isLetter && $0.lowercased() == String($0)) || $0.isNumber }
+            }
     }
 
     /// Applies validated changes to an entry inside a write: references, inline lists, slug
@@ -311,13 +402,13 @@ enum Entries {
             guard let items = lists[key] else { continue }
             try replaceChildren(spec, of: id, with: items, directory: directory, &tx)
         }
-        if changes["slug"] != nil || record["slug"]?.stringValue == nil {
-            let wanted = record["slug"]?.stringValue ?? record["title"]?.stringValue ?? ""
-            let slug = slug(for: wanted, directory: directory, excluding: id, tx, kind: kind)
-            if changes["slug"] != nil, slug != wanted {
-                throw APIErrors([Wire.invalid("slug", "An entry with this slug already exists in the directory.")])
+        if let wanted = changes["slug"]?.stringValue {
+            if takenSlugs(directory: directory, excluding: id, tx).contains(wanted) {
+                throw APIErrors([Wire.invalid("slug", slugTaken)])
             }
-            record["slug"] = .string(slug)
+        } else if record["slug"]?.stringValue == nil {
+            let title = record["title"]?.stringValue ?? ""
+            record["slug"] = .string(slug(for: title, directory: directory, excluding: id, tx, kind: kind))
         }
         record["modified"] = .string(Timestamp.now().storageText)
     }
@@ -360,7 +451,8 @@ enum Entries {
             "properties": [
                 "id": ["type": "string", "format": "uuid"], "type": ["type": "string", "enum": ["partner", "app"]],
                 "title": ["type": "string"], "slug": ["type": ["string", "null"]], "status": ["type": "string"],
-                "featured": ["type": "boolean"], "tier": ["type": ["string", "null"]],
+                "featured": ["type": "boolean"],
+                "tier": ["oneOf": [Catalogue.tiers.responseOpenAPI(), ["type": "null"]]],
                 "recommended_order": ["type": ["integer", "null"]],
                 "href": ["type": "string"],
             ],
@@ -383,7 +475,9 @@ enum Entries {
                 errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let wanted = context.request.query["type"]
+            var problems: [APIError] = []
+            let wanted = Filtering.value("type", as: entryType, context.request, &problems)?.stringValue
+            if !problems.isEmpty { throw APIErrors(problems) }
             var items: [(JSON, EntryKind)] = []
             for kind in kinds where wanted == nil || wanted == kind.name {
                 items += try filtered(
@@ -393,7 +487,7 @@ enum Entries {
             let order = Dictionary(
                 uniqueKeysWithValues: sorted(items.map(\.0)).enumerated().map { ($1["id"]?.stringValue ?? "", $0) })
             items.sort { order[$0.0["id"]?.stringValue ?? ""] ?? 0 < order[$1.0["id"]?.stringValue ?? ""] ?? 0 }
-            return .json(try Wire.page(items.map { $1.listItem($0, context.store) }, context.request))
+            return .json(try Wire.page(items, context.request) { $1.listItem($0, context.store) })
         }
         ApprovalFlow.register(&routes)
         Invites.register(&routes)
@@ -416,7 +510,7 @@ enum Entries {
             let directory = try context.directory()
             let records = sorted(
                 try filtered(entries(kind, directory, context.store), context.request, listFilters: kind.listFilters))
-            return .json(try Wire.page(records.map { kind.response($0, context.store) }, context.request))
+            return .json(try Wire.page(records, context.request) { kind.response($0, context.store) })
         }
         routes.on(
             .get, kind.itemPath, access: .role(.permission(.read, kind.permission)), caching: .untilStoreChanges,
@@ -430,14 +524,23 @@ enum Entries {
         routes.on(
             .post, kind.collectionPath, access: .role(.permission(.create, kind.permission)),
             doc: OperationDoc(
-                "Create a \(kind.name) entry", tag: tag, requestBody: request,
+                "Create a \(kind.name) entry", tag: tag,
+                description: kind.collection == Entries.partner.collection
+                    ? "With the directory's require_edit_approval on, a key without "
+                        + "generic_directory:approve_partner_entries may create hidden entries only (403 for public)."
+                    : "",
+                requestBody: request,
                 responses: [.init(201, "The entry.", schema: item)],
                 errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let body = try Wire.payload(context.request, kind.writeSchema, partial: false)
-            _ = try nestedItems(body, kind: kind)
             let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try payload(kind, context, directory: directoryID, partial: false)
+            if body["status"]?.stringValue == "public" {
+                // Publishing is an edit like any other: a key that cannot approve one creates the
+                // entry hidden and submits the status change for review.
+                try ApprovalFlow.refuseDirectEdit(of: kind, by: context.principal, in: directory)
+            }
             let saved = try context.store.write { tx -> JSON in
                 let now = Timestamp.now().storageText
                 var record: JSON = [
@@ -458,21 +561,34 @@ enum Entries {
             doc: OperationDoc(
                 "Update a \(kind.name) entry", tag: tag,
                 description:
-                    "Partial update: at least one field. Applies at once; to hold an edit for approval, use review/submit.",
-                requestBody: OpenAPIShapes.optional(request), responses: [.init(200, "The entry.", schema: item)],
-                errors: [400, 403, 404])
+                    "Partial update: at least one field. Applies at once, unless the directory requires edit approval "
+                    + "and the key lacks generic_directory:approve_partner_entries: then the changes are held for "
+                    + "review exactly as review/submit/ holds them (202, the live entry unchanged; 409 if an edit is "
+                    + "already waiting).",
+                requestBody: OpenAPIShapes.optional(request),
+                responses: [.init(200, "The entry.", schema: item)]
+                    + (kind.collection == Entries.partner.collection
+                        ? [.init(202, "The changes are held for approval; the entry with its review.", schema: item)]
+                        : []),
+                errors: kind.collection == Entries.partner.collection ? [400, 403, 404, 409] : [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
-            let body = try Wire.payload(context.request, kind.writeSchema, partial: true)
-            _ = try nestedItems(body, kind: kind)
+            let current = try entry(kind, context, directory)
+            let id = current["id"]?.stringValue ?? ""
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try payload(kind, context, directory: directoryID, partial: true, current: current)
+            let held = ApprovalFlow.holdsEdits(of: kind, by: context.principal, in: directory)
             let saved = try context.store.write { tx -> JSON in
                 guard var record = tx.get(kind.collection, id) else { throw Wire.notFound() }
-                try apply(body, to: &record, kind: kind, directory: directory["id"]?.stringValue ?? "", &tx)
+                if held {
+                    try ApprovalFlow.hold(body, in: &record, directory: directoryID, tx)
+                } else {
+                    try apply(body, to: &record, kind: kind, directory: directoryID, &tx)
+                }
                 tx.put(kind.collection, id, record)
                 return record
             }
-            return .json(kind.response(saved, context.store))
+            return .json(kind.response(saved, context.store), status: held ? .accepted : .ok)
         }
         routes.on(
             .delete, kind.itemPath, access: .role(.permission(.delete, kind.permission)),
@@ -483,14 +599,23 @@ enum Entries {
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            let directoryID = directory["id"]?.stringValue ?? ""
             try context.store.write { tx in
                 guard tx.get(kind.collection, id) != nil else { throw Wire.notFound() }
+                // What visitors sent about this entry goes with it: each erasure is in the audit log.
+                let actor = Reviews.actor(context.principal)
+                for request in tx.lookup(Collections.contactRequests, index: Collections.byDirectory, key: directoryID)
+                where tx.get(Collections.contactRequests, request)?["entry"]?.stringValue == id {
+                    Erasure.log(Collections.contactRequests, request, directory: directoryID, by: actor, &tx)
+                }
+                // This deletes those contact requests too (their entry is required).
                 CRUD.deleteCascading(kind.collection, id, &tx)
                 for invite in tx.lookup(Collections.invites, index: Collections.byParent, key: id) {
                     tx.delete(Collections.invites, invite)
                 }
                 for review in tx.lookup(Collections.reviews, index: "by_entry", key: id) {
                     tx.delete(Collections.reviews, review)
+                    Erasure.log(Collections.reviews, review, directory: directoryID, by: actor, &tx)
                 }
             }
             return .noContent()
@@ -506,6 +631,7 @@ enum Entries {
         ) { context in
             let directory = try context.directory()
             let id = try entry(kind, context, directory)["id"]?.stringValue ?? ""
+            try ApprovalFlow.refuseDirectEdit(of: kind, by: context.principal, in: directory)
             let body = try Wire.payload(context.request, orderSchema, partial: false)
             guard let order = body["order"]?.intValue, order >= 0 else {
                 throw APIErrors([Wire.invalid("order", "Ensure this value is greater than or equal to 0.")])

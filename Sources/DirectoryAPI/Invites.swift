@@ -51,6 +51,23 @@ enum Invites {
 
     static func response(_ record: JSON) -> JSON { serialize(inviteResponse, record) }
 
+    /// The organizations a key may be told about: its own, and those its directory already names
+    /// (owners of its entries, organizations invited to own one), in that order, each once. Any
+    /// other organization is another tenant, and no answer may reveal that it exists.
+    static func known(to caller: Caller, _ directory: JSON, _ store: Store) -> [String] {
+        var ids = [caller.organization]
+        for entry in Entries.entries(Entries.partner, directory, store) {
+            ids.append(contentsOf: entry["owner"]?.stringValue.map { [$0] } ?? [])
+            for invite in store.lookupRecords(
+                Collections.invites, index: Collections.byParent, key: entry["id"]?.stringValue ?? "")
+            {
+                ids.append(contentsOf: invite["organization"]?.stringValue.map { [$0] } ?? [])
+            }
+        }
+        var seen = Set<String>()
+        return ids.filter { seen.insert($0).inserted }
+    }
+
     /// `https://www.acme.io/x` -> `acme.io`.
     static func domain(of url: String) -> String? {
         var rest = Substring(url.lowercased())
@@ -75,7 +92,10 @@ enum Invites {
             .get, base + "organization-matches/", access: .role(.permission(.read, "invites")),
             doc: OperationDoc(
                 "Get organization matches for partner invite", tag: tag,
-                description: "Organizations whose email domain is the domain of the entry's website.",
+                description:
+                    "Organizations whose domain is the domain of the entry's website, among those the key's "
+                    + "organization already knows: itself, and organizations that own an entry of this directory or "
+                    + "were invited to one. Other tenants are never disclosed.",
                 responses: [
                     .init(
                         200, "Matching organizations.",
@@ -87,12 +107,13 @@ enum Invites {
                         ])
                 ], errors: [403, 404])
         ) { context in
-            let (record, _) = try entry(context)
+            let (record, directory) = try entry(context)
             let wanted = record["website"]?.stringValue.flatMap(domain(of:))
             let matches =
                 wanted == nil
                 ? []
-                : context.store.all(Collections.organizations)
+                : known(to: context.principal, directory, context.store)
+                    .compactMap { context.store.get(Collections.organizations, $0) }
                     .filter { $0["domain"]?.stringValue?.lowercased() == wanted }
                     .map {
                         organization.serialize([

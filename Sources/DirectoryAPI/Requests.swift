@@ -17,6 +17,21 @@ enum ContactRequests {
             Field("fields", .object, nullable: true, "Answers to the form's extra fields, by field name."),
             Field("created", .dateTime, readOnly: true),
         ])
+    /// A contact request goes with its entry (the entry is required); a deleted form leaves `form` null.
+    static let references = ["entry": Collections.partnerEntries, "form": Collections.forms]
+
+    /// Unknown ids, and the answers to the form applied: the one named, else the directory's active
+    /// one (else the built-in default). `get` and `active` read a transaction or the store.
+    static func problems(
+        _ body: JSONObject, directory: String, _ get: (String, String) -> JSON?, active: () -> JSON
+    ) -> (problems: [APIError], form: JSON?) {
+        var problems = References.problems(references, body, directory: directory, get)
+        let form =
+            body["form"]?.stringValue == nil
+            ? active() : body["form"]?.stringValue.flatMap { get(Collections.forms, $0) }
+        if let form { problems += Forms.answerProblems(form, body) }
+        return (problems, form)
+    }
 
     static func register(_ routes: inout OperationGroup<Caller>) {
         let tag = "Contact requests"
@@ -52,32 +67,30 @@ enum ContactRequests {
             .post, path, access: .role(.permission(.create, "contact_requests")),
             doc: OperationDoc(
                 "Create a new partner contact request", tag: tag,
+                description:
+                    "Answers the form named in `form`, or else the directory's active contact request form (else the "
+                    + "built-in one): its required fields must be answered, each answer must suit its field's type, and "
+                    + "`fields` may answer only fields the form has. The response's `form` is the form applied.",
                 requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
                 responses: [.init(201, "The contact request.", schema: item)], errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let body = try Wire.payload(context.request, schema, partial: false)
             let directoryID = directory["id"]?.stringValue ?? ""
-            var problems: [APIError] = []
-            if !Invites.isEmail(body["email"]?.stringValue ?? "") {
-                problems.append(Wire.invalid("email", "Enter a valid email address."))
-            }
+            // Checked with the body's other problems, then again under the write lock.
+            let body = try Wire.payload(
+                context.request, schema, partial: false,
+                checks: { accepted in
+                    problems(accepted, directory: directoryID, { context.store.get($0, $1) }) {
+                        Forms.active(directory: directory, context.store)
+                    }.problems
+                })
             let saved = try context.store.write { tx -> JSON in
-                try References.check(
-                    ["entry": Collections.partnerEntries, "form": Collections.forms], body, directory: directoryID, tx)
-                if let form = body["form"]?.stringValue.flatMap({ tx.get(Collections.forms, $0) }) {
-                    let answers = body["fields"]?.objectValue ?? [:]
-                    for field in form["fields"]?.arrayValue ?? [] where field["required"]?.boolValue == true {
-                        let name = field["name"]?.stringValue ?? ""
-                        if !["first_name", "last_name", "email"].contains(name),
-                            answers[name] == nil || answers[name]!.isNull
-                        {
-                            problems.append(Wire.invalid("fields", "The form field \"\(name)\" is required."))
-                        }
-                    }
+                let (problems, form) = problems(body, directory: directoryID, { tx.get($0, $1) }) {
+                    Forms.active(directory: directoryID, tx)
                 }
                 if !problems.isEmpty { throw APIErrors(problems) }
                 var record = body
+                record["form"] = form?["id"] ?? .null
                 record["id"] = .string(Crypto.uuid())
                 record["directory_id"] = .string(directoryID)
                 record["created"] = .string(Timestamp.now().storageText)
@@ -107,6 +120,10 @@ enum Matchmaking {
             Field("status", .enumeration(["new", "assigned"]), readOnly: true),
             Field("created", .dateTime, readOnly: true),
         ])
+    /// Deleted filter options and partner entries leave these lists.
+    static let references = [
+        "filter_options": Catalogue.filterOptions.collection, "partners": Collections.partnerEntries,
+    ]
     static let ownerSchema = ResourceSchema(
         "MatchmakingOwner", [Field("owner", .email, required: true, maxLength: 254, "Email of the staff member.")])
     static let partnersSchema = ResourceSchema(
@@ -160,20 +177,26 @@ enum Matchmaking {
             .post, path, access: .role(.permission(.create, "matchmaking")),
             doc: OperationDoc(
                 "Create a new matchmaking request for a directory", tag: tag,
+                description: "Refused (403) while the directory's matchmaking_enabled setting is off.",
                 requestBody: OpenAPIShapes.casing(schema.openAPI(writableOnly: true), camel: true),
                 responses: [.init(201, "The request with its proposed partners.", schema: item)],
                 errors: [400, 403, 404])
         ) { context in
             let directory = try context.directory()
-            let body = try Wire.payload(context.request, schema, partial: false)
+            guard Directories.setting("matchmaking_enabled", of: directory).boolValue != false else {
+                throw APIError.forbidden(
+                    "This directory does not accept matchmaking requests (matchmaking_enabled is off).")
+            }
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try Wire.payload(
+                context.request, schema, partial: false,
+                checks: { References.problems(references, $0, directory: directoryID) { context.store.get($0, $1) } })
             guard Invites.isEmail(body["email"]?.stringValue ?? "") else {
                 throw APIErrors([Wire.invalid("email", "Enter a valid email address.")])
             }
-            let directoryID = directory["id"]?.stringValue ?? ""
             let limit = Directories.setting("matchmaking_partner_limit", of: directory).intValue ?? 3
             let saved = try context.store.write { tx -> JSON in
-                try References.check(
-                    ["filter_options": Catalogue.filterOptions.collection], body, directory: directoryID, tx)
+                try References.check(references, body, directory: directoryID, tx)
                 let wanted = Set((body["filter_options"]?.arrayValue ?? []).compactMap(\.stringValue))
                 let candidates = tx.lookup(Collections.partnerEntries, index: Collections.byDirectory, key: directoryID)
                     .compactMap { tx.get(Collections.partnerEntries, $0) }
@@ -274,9 +297,7 @@ enum Matchmaking {
                 serialize(
                     schema,
                     try change(context, directory) { record, tx in
-                        try References.check(
-                            ["partners": Collections.partnerEntries], body,
-                            directory: directory["id"]?.stringValue ?? "", tx)
+                        try References.check(references, body, directory: directory["id"]?.stringValue ?? "", tx)
                         record["partners"] = body["partners"]!
                     }))
         }
@@ -317,8 +338,8 @@ enum Reviews {
             Field("created", .dateTime, readOnly: true),
             Field("status", .enumeration(["P", "A", "D"]), "P pending (default), A approved, D declined."),
             Field("status_display", .string, readOnly: true),
-            Field("approved_by", .string, nullable: true, readOnly: true),
-            Field("declined_by", .string, nullable: true, readOnly: true),
+            Field("approved_by", .object, nullable: true, readOnly: true, actorDescription),
+            Field("declined_by", .object, nullable: true, readOnly: true, actorDescription),
         ])
 
     static func response(_ record: JSON, _ store: Store) -> JSON {
@@ -338,6 +359,8 @@ enum Reviews {
         let status = record["status"]?.stringValue ?? "P"
         values["status"] = .string(status)
         values["status_display"] = .string(statusDisplay[status] ?? status)
+        values["approved_by"] = actorObject(record["approved_by"])
+        values["declined_by"] = actorObject(record["declined_by"])
         return Wire.camelKeys(schema.serialize(values))
     }
 
@@ -355,6 +378,17 @@ enum Reviews {
     /// Who approved or declined: the key's organization (keys carry no person).
     static func actor(_ caller: Caller) -> JSON { .string("api-key:\(caller.organization)") }
 
+    static let actorDescription =
+        "Who decided, as an object like the user object of the real API; keys carry no person, so "
+        + "{type: \"api_key\", id: \"api-key:<organization id>\", organization: <organization id>}."
+
+    /// The stored actor (`api-key:<organization id>`) as the object responses show.
+    static func actorObject(_ stored: JSON?) -> JSON {
+        guard let text = stored?.stringValue else { return .null }
+        let organization = text.hasPrefix("api-key:") ? String(text.dropFirst("api-key:".count)) : text
+        return ["type": "api_key", "id": .string(text), "organization": .string(organization)]
+    }
+
     static func apply(status: String, by caller: Caller, to record: inout JSON) {
         record["status"] = .string(status)
         switch status {
@@ -370,10 +404,18 @@ enum Reviews {
         }
     }
 
-    static func checkRating(_ body: JSONObject) throws {
-        if let rating = body["rating"]?.intValue, !(1...5).contains(rating) {
-            throw APIErrors([Wire.invalid("rating", "Ensure this value is between 1 and 5.")])
+    static func ratingProblems(_ body: JSONObject) -> [APIError] {
+        guard let rating = body["rating"]?.intValue, !(1...5).contains(rating) else { return [] }
+        return [Wire.invalid("rating", "Ensure this value is between 1 and 5.")]
+    }
+
+    /// A partner or app entry of the directory, or the problem of the id.
+    static func entryProblems(_ body: JSONObject, directory: String, _ get: (String, String) -> JSON?) -> [APIError] {
+        guard let entryID = body["entry"]?.stringValue else { return [] }
+        if Entries.kinds.contains(where: { get($0.collection, entryID)?["directory_id"]?.stringValue == directory }) {
+            return []
         }
+        return [Wire.invalid("entry", "Invalid pk \"\(entryID)\" - object does not exist.")]
     }
 
     static func register(_ routes: inout OperationGroup<Caller>) {
@@ -394,9 +436,12 @@ enum Reviews {
         ) { context in
             let directory = try context.directory()
             var records = newestFirst(Collections.records(Collections.reviews, of: directory, context.store))
-            if let status = context.request.query["status"] {
-                records = records.filter { ($0["status"]?.stringValue ?? "P") == status }
+            var problems: [APIError] = []
+            let statusType = schema.fields.first { $0.name == "status" }?.type ?? .string
+            if let status = Filtering.value("status", as: statusType, context.request, &problems) {
+                records = records.filter { ($0["status"] ?? "P") == status }
             }
+            if !problems.isEmpty { throw APIErrors(problems) }
             if let entry = context.request.query["entry"] {
                 records = records.filter { $0["entry"]?.stringValue == entry }
             }
@@ -409,21 +454,18 @@ enum Reviews {
                 errors: [400, 403, 404])
         ) { context in
             let caller = context.principal, directory = try context.directory()
-            let body = try Wire.payload(context.request, schema, partial: false)
-            try checkRating(body)
-            let directoryID = directory["id"]?.stringValue ?? ""
             guard Directories.setting("allow_reviews", of: directory).boolValue != false else {
                 throw APIError.forbidden("This directory does not accept reviews.")
             }
+            let directoryID = directory["id"]?.stringValue ?? ""
+            let body = try Wire.payload(
+                context.request, schema, partial: false,
+                checks: {
+                    ratingProblems($0) + entryProblems($0, directory: directoryID) { context.store.get($0, $1) }
+                })
             let saved = try context.store.write { tx -> JSON in
-                let entryID = body["entry"]?.stringValue ?? ""
-                guard
-                    Entries.kinds.contains(where: {
-                        tx.get($0.collection, entryID)?["directory_id"]?.stringValue == directoryID
-                    })
-                else {
-                    throw APIErrors([Wire.invalid("entry", "Invalid pk \"\(entryID)\" - object does not exist.")])
-                }
+                let problems = entryProblems(body, directory: directoryID) { tx.get($0, $1) }
+                if !problems.isEmpty { throw APIErrors(problems) }
                 var record = JSON.object(body)
                 record["id"] = .string(Crypto.uuid())
                 record["directory_id"] = .string(directoryID)
@@ -434,45 +476,54 @@ enum Reviews {
             }
             return .json(response(saved, context.store), status: .created)
         }
-        routes.on(
-            .get, path + ":review_id/", access: .role(.permission(.read, "reviews")),
-            doc: OperationDoc(
-                "Get a review", tag: tag, responses: [.init(200, "The review.", schema: item)], errors: [403, 404])
-        ) { context in
-            let directory = try context.directory()
-            return .json(
-                response(
-                    try owned(
-                        Collections.reviews, context.request.pathParameter("review_id"), directory, context.store),
-                    context.store))
-        }
         var patch = OpenAPIShapes.optional(request)
         patch["properties"]?["entry"] = nil
-        routes.on(
-            .patch, path + ":review_id/", access: .role(.permission(.update, "reviews")),
-            doc: OperationDoc(
-                "Update a review", tag: tag,
-                description:
-                    "status A approves (approvedBy = caller, declinedBy cleared), D declines (the reverse), P resets both.",
-                requestBody: patch, responses: [.init(200, "The review.", schema: item)], errors: [400, 403, 404])
-        ) { context in
-            let caller = context.principal, directory = try context.directory()
-            let id =
-                try owned(Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)[
-                    "id"]?.stringValue ?? ""
-            let body = try Wire.payload(context.request, schema, partial: true)
-            if body["entry"] != nil {
-                throw APIErrors([Wire.invalid("entry", "A review cannot move to another entry.")])
+        // Ours, and the real PartnerPage API's path (reviews/directory/{directory_id}/{review_id}/).
+        for (itemPath, aliasNote) in [
+            (path + ":review_id/", ""), ("reviews/directory/:directory_id/:review_id/", " (PartnerPage path)"),
+        ] {
+            routes.on(
+                .get, itemPath, access: .role(.permission(.read, "reviews")),
+                doc: OperationDoc(
+                    "Get a review" + aliasNote, tag: tag, responses: [.init(200, "The review.", schema: item)],
+                    errors: [403, 404])
+            ) { context in
+                let directory = try context.directory()
+                return .json(
+                    response(
+                        try owned(
+                            Collections.reviews, context.request.pathParameter("review_id"), directory, context.store),
+                        context.store))
             }
-            try checkRating(body)
-            let saved = try context.store.write { tx -> JSON in
-                guard var record = tx.get(Collections.reviews, id) else { throw Wire.notFound() }
-                for (key, value) in body where key != "status" { record[key] = value }
-                if let status = body["status"]?.stringValue { apply(status: status, by: caller, to: &record) }
-                tx.put(Collections.reviews, id, record)
-                return record
+            routes.on(
+                .patch, itemPath, access: .role(.permission(.update, "reviews")),
+                doc: OperationDoc(
+                    "Update a review" + aliasNote, tag: tag,
+                    description:
+                        "status A approves (approvedBy = caller, declinedBy cleared), D declines (the reverse), P resets both.",
+                    requestBody: patch, responses: [.init(200, "The review.", schema: item)], errors: [400, 403, 404])
+            ) { context in
+                let caller = context.principal, directory = try context.directory()
+                let id =
+                    try owned(
+                        Collections.reviews, context.request.pathParameter("review_id"), directory, context.store)[
+                        "id"]?.stringValue ?? ""
+                let body = try Wire.payload(
+                    context.request, schema, partial: true,
+                    checks: { accepted in
+                        ratingProblems(accepted)
+                            + (accepted["entry"] == nil
+                                ? [] : [Wire.invalid("entry", "A review cannot move to another entry.")])
+                    })
+                let saved = try context.store.write { tx -> JSON in
+                    guard var record = tx.get(Collections.reviews, id) else { throw Wire.notFound() }
+                    for (key, value) in body where key != "status" { record[key] = value }
+                    if let status = body["status"]?.stringValue { apply(status: status, by: caller, to: &record) }
+                    tx.put(Collections.reviews, id, record)
+                    return record
+                }
+                return .json(response(saved, context.store))
             }
-            return .json(response(saved, context.store))
         }
     }
 }

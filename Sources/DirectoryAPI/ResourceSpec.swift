@@ -63,6 +63,9 @@ struct ResourceSpec {
     /// Read-only fields computed at response time (a tier's entry count), and how.
     var computedFields: [Field] = []
     var compute: (@Sendable (JSON, Store) -> [String: JSON])? = nil
+    /// Boolean fields at most one record under a parent may have true (a directory's default tier):
+    /// setting one on a record clears it on the others.
+    var exclusiveFlags: [String] = []
 
     init(
         _ title: String, _ segment: String, under parent: Parent, permission: String, camelCase: Bool = false,
@@ -116,6 +119,26 @@ struct ResourceSpec {
         copy.schema = Self.makeSchema(schemaName, self.fields, fields)
         copy.compute = compute
         return copy
+    }
+
+    func exclusive(_ flag: String) -> ResourceSpec {
+        var copy = self
+        copy.exclusiveFlags.append(flag)
+        return copy
+    }
+
+    /// After `record` was written: the `exclusiveFlags` it has set are cleared on its siblings.
+    func clearExclusiveFlags(besides record: JSON, _ tx: inout Transaction) {
+        let id = record["id"]?.stringValue ?? ""
+        for flag in exclusiveFlags where record[flag]?.boolValue == true {
+            for other in tx.lookup(collection, index: Collections.byParent, key: record[parentKey]?.stringValue ?? "")
+            where other != id {
+                guard var sibling = tx.get(collection, other), sibling[flag]?.boolValue == true else { continue }
+                sibling[flag] = false
+                sibling["modified"] = .string(Timestamp.now().storageText)
+                tx.put(collection, other, sibling)
+            }
+        }
     }
 
     func response(_ record: JSON, _ store: Store) -> JSON {

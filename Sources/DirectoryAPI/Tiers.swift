@@ -58,7 +58,7 @@ enum Tiers {
         ) { context in
             let directory = try context.directory()
             let tier = try tierRecord(context, directory)
-            return .json(try Wire.page(listed(tier, context.store), context.request))
+            return .json(try Wire.page(listed(tier, context.store), context.request) { $1.listItem($0, context.store) })
         }
         routes.on(
             .post, path, access: .role(.permission(.update, "tiers")),
@@ -109,7 +109,7 @@ enum Tiers {
                 if !problems.isEmpty { throw APIErrors(problems) }
                 for (kind, id, entry) in changes { tx.put(kind.collection, id, entry) }
             }
-            return .json(try Wire.page(listed(tier, context.store), context.request))
+            return .json(try Wire.page(listed(tier, context.store), context.request) { $1.listItem($0, context.store) })
         }
     }
 
@@ -120,11 +120,11 @@ enum Tiers {
         return tier
     }
 
-    static func listed(_ tier: JSON, _ store: Store) -> [JSON] {
+    /// The tier's entries in recommended order.
+    static func listed(_ tier: JSON, _ store: Store) -> [(JSON, EntryKind)] {
         let found = entries(in: tier["id"]?.stringValue ?? "", store)
         let order = Dictionary(
             uniqueKeysWithValues: Entries.sorted(found.map(\.0)).enumerated().map { ($1["id"]?.stringValue ?? "", $0) })
         return found.sorted { order[$0.0["id"]?.stringValue ?? ""] ?? 0 < order[$1.0["id"]?.stringValue ?? ""] ?? 0 }
-            .map { $1.listItem($0, store) }
     }
 }

@@ -58,8 +58,15 @@ enum Wire {
     // MARK: payloads
 
     /// The request body as a snake_case object checked against `schema`. Keys may be sent in camelCase
-    /// (as the seed shows) or snake_case; errors name the field as it was sent.
-    static func payload(_ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool) throws -> JSONObject {
+    /// (as the seed shows) or snake_case; errors name the field as it was sent. `adapt` may rewrite the
+    /// snake_case body before it is checked (accepted shapes of a field). `checks` adds the
+    /// rules of the caller (references, slugs, inline lists) over the fields that passed the schema,
+    /// so every problem of a body is reported at once.
+    static func payload(
+        _ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool,
+        adapt: (JSONObject) -> JSONObject = { $0 },
+        checks: (JSONObject) -> [APIError] = { _ in [] }
+    ) throws -> JSONObject {
         guard !request.body.isEmpty else {
             if partial { throw APIError.malformedBody("A partial update needs at least one field.") }
             throw APIErrors(schema.fields.filter { $0.required && !$0.readOnly }.map { missing(camel($0.name)) })
@@ -78,33 +85,34 @@ enum Wire {
             object[name] = value
             sentName[name] = key
         }
+        object = adapt(object)
+        let fields = Dictionary(schema.fields.map { ($0.name, $0) }) { a, _ in a }
         let problems = schema.validate(object, partial: partial)
-        guard problems.isEmpty else {
-            throw APIErrors(
-                problems.map { problem -> APIError in
-                    let field = sentName[problem.field] ?? camel(problem.field)
-                    switch problem {
-                    case .missing: return missing(field)
-                    case .wrongType(_, let expected):
-                        return APIError(
-                            .wrongType, status: .badRequest, title: "Invalid",
-                            detail: "Expected a value of type \(expected).", field: field)
-                    case .notAllowed:
-                        return APIError(
-                            .unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.",
-                            field: field)
-                    case .tooLong(_, let limit):
-                        return invalid(field, "Ensure this field has no more than \(limit) characters.")
-                    case .invalidValue:
-                        return invalid(field, "\"\(object[problem.field]?.stringValue ?? "")\" is not a valid choice.")
-                    case .outOfRange:
-                        return invalid(field, "Ensure this value is an integer \(ResourceSchema.Problem.integerRange).")
-                    }
-                })
+        var errors = problems.map { problem -> APIError in
+            let field = sentName[problem.field] ?? camel(problem.field)
+            let value = object[problem.field]
+            switch problem {
+            case .missing: return missing(field)
+            case .wrongType(_, let expected):
+                if value?.isNull == true { return invalid(field, "This field may not be null.") }
+                return APIError(
+                    .wrongType, status: .badRequest, title: "Invalid",
+                    detail: "Expected a value of type \(expected).", field: field)
+            case .notAllowed:
+                return APIError(
+                    .unknownField, status: .badRequest, title: "Invalid", detail: "Unknown or read-only field.",
+                    field: field)
+            case .tooLong(_, let limit):
+                return invalid(field, "Ensure this field has no more than \(limit) characters.")
+            case .invalidValue:
+                return invalid(field, invalidValueMessage(fields[problem.field]?.type, value ?? .null))
+            case .outOfRange:
+                return invalid(field, "Ensure this value is an integer \(ResourceSchema.Problem.integerRange).")
+            }
         }
+        var rejected = Set(problems.map(\.field))
         // Ids are UUIDs (the document says `format: uuid`); the shared schema checks only that they are strings.
-        var malformed: [APIError] = []
-        for field in schema.fields where !field.readOnly {
+        for field in schema.fields where !field.readOnly && !rejected.contains(field.name) {
             guard let value = object[field.name] else { continue }
             let ids: [JSON]
             switch field.type {
@@ -113,11 +121,51 @@ enum Wire {
             default: continue
             }
             if ids.contains(where: { !isUUID($0.stringValue ?? "") }) {
-                malformed.append(invalid(sentName[field.name] ?? camel(field.name), "Must be a valid UUID."))
+                errors.append(invalid(sentName[field.name] ?? camel(field.name), "Must be a valid UUID."))
+                rejected.insert(field.name)
             }
         }
-        if !malformed.isEmpty { throw APIErrors(malformed) }
+        var accepted = JSONObject()
+        for (name, value) in object where !rejected.contains(name) { accepted[name] = value }
+        errors += checks(schema.normalized(accepted))
+        if !errors.isEmpty { throw APIErrors(errors) }
         return schema.normalized(object)
+    }
+
+    /// A fetched record sent back as an update: each field the body may not write as it is
+    /// (read-only, computed, or the response's own shape of a field, such as a tier object) is
+    /// dropped when it equals what `current` (the record's response) shows; with another value it
+    /// stays, and the schema refuses it. `sent` is snake_case; `current` may be camelCase.
+    static func ignoringUnchanged(_ sent: JSONObject, _ schema: ResourceSchema, current: JSON?) -> JSONObject {
+        guard let shown = current?.objectValue else { return sent }
+        var currentValues = JSONObject()
+        for (key, value) in shown { currentValues[snake(key)] = value }
+        let writable = Set(schema.fields.filter { !$0.readOnly }.map(\.name))
+        var body = sent
+        for (name, value) in sent where currentValues[name] == value {
+            if writable.contains(name), schema.validate([name: value], partial: true).isEmpty { continue }
+            body[name] = nil
+        }
+        return body
+    }
+
+    /// What a value of `type` must look like, naming the rule: "a valid URL (http:// or https:// and a host name)".
+    static func expectation(_ type: FieldType?) -> String {
+        switch type ?? .string {
+        case .url: return "a valid URL (http:// or https:// and a host name)"
+        case .email: return "a valid email address (name@example.com)"
+        case .dateTime: return "an ISO 8601 date-time"
+        case .enumeration(let values): return "one of \(values.joined(separator: ", "))"
+        default: return "a valid value"
+        }
+    }
+
+    /// The message of a value the schema refused although its JSON type is right.
+    static func invalidValueMessage(_ type: FieldType?, _ value: JSON) -> String {
+        if case .enumeration = type {
+            return "\"\(value.stringValue ?? "")\" is not a valid choice: use \(expectation(type))."
+        }
+        return "Enter \(expectation(type))."
     }
 
     static func missing(_ field: String) -> APIError {
@@ -131,6 +179,11 @@ enum Wire {
 
     /// `page` and `page_size` (capped at 100) into `{"count","next","previous","results"}`.
     static func page(_ items: [JSON], _ request: HTTPRequest) throws -> JSON {
+        try page(items, request) { $0 }
+    }
+
+    /// The same, rendering only the items of the page asked for (a response can cost lookups).
+    static func page<Item>(_ items: [Item], _ request: HTTPRequest, render: (Item) -> JSON) throws -> JSON {
         var number = 1
         var size = defaultPageSize
         if let text = request.query["page"] {
@@ -161,7 +214,7 @@ enum Wire {
             "count": .int(items.count),
             "next": number < pages ? link(number + 1) : .null,
             "previous": number > 1 ? link(number - 1) : .null,
-            "results": .array(Array(Paging.page(items, number: number, size: size))),
+            "results": .array(Paging.page(items, number: number, size: size).map(render)),
         ]
     }
 
