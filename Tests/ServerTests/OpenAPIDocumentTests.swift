@@ -38,6 +38,10 @@ final class OpenAPIDocumentTests: XCTestCase {
                 if case .role = route.requirement {
                     XCTAssertTrue(statuses.contains("403"), "\(id): a role refuses with 403")
                 }
+                // No credentials is one of the ways in exactly when the token is optional.
+                XCTAssertEqual(
+                    operation["security"]?.arrayValue?.contains([:]) ?? false, route.requirement == .optionalPrincipal,
+                    id)
                 // Every `{name}` of the path is declared as a path parameter.
                 let declared = Set(
                     (operation["parameters"]?.arrayValue ?? []).filter { $0["in"] == "path" }.compactMap {
