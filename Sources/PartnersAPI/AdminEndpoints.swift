@@ -85,9 +85,12 @@ enum AdminEndpoints {
                 guard let id = Int(pathID), let existing = tx.get(Collection.projects, String(id)) else {
                     throw Failure.notFound("Project", pathID)
                 }
-                record = existing
+                record = ProjectRecord.current(existing)
             } else {
-                record = ["id": .int(tx.nextSequence(Collection.projects)), "status": "new", "lang": "en"]
+                record = [
+                    "id": .int(tx.nextSequence(Collection.projects)), "status": "new", "lang": "en",
+                    "created_at": .string(Timestamp.now().storageText),
+                ]
             }
             if let slug = body["slug"]?.stringValue,
                 tx.lookup(Collection.projects, index: "by_slug", key: slug).contains(where: {
@@ -97,10 +100,16 @@ enum AdminEndpoints {
                 throw Failure.value("slug", "A project with slug \"\(slug)\" already exists.", status: .conflict)
             }
             if let owner = body["owner_id"] { try requireUser(tx, owner.intValue, field: "owner_id") }
-            for (key, value) in body { record[key] = value }
+            for (key, value) in body where key != "name" { record[key] = value }
+            // The name given is the translation in the project's language; other translations stay.
+            if let name = body["name"] {
+                var translations = record["name"]?.objectValue ?? JSONObject()
+                translations[ProjectRecord.lang(record)] = name
+                record["name"] = .object(translations)
+            }
             tx.put(Collection.projects, String(record["id"]?.intValue ?? 0), record)
             return record
         }
-        return .json(Resources.project(record, context.store), status: creating ? .created : .ok)
+        return .json(Resources.project(record, Presentation(context)), status: creating ? .created : .ok)
     }
 }

@@ -66,6 +66,9 @@ enum Failure {
     static func value(_ field: String?, _ detail: String, status: HTTPStatus = .badRequest) -> APIError {
         APIError(.validation, status: status, title: "Invalid value", detail: detail, field: field)
     }
+    static func wrongType(_ field: String, _ detail: String) -> APIError {
+        APIError(.wrongType, status: .badRequest, title: "Type", detail: detail, field: field)
+    }
 }
 
 enum Schemas {
@@ -110,9 +113,16 @@ enum Schemas {
             Field("name", .string, required: true, maxLength: 200),
             Field("owner", .object, readOnly: true),
             Field("owner_id", .integer, required: true),
-            Field("status", .enumeration(["new", "pending", "online", "offline", "finished"])),
+            Field("status", .enumeration(ProjectRecord.statuses)),
             Field("lang", .string, maxLength: 10),
             Field("absolute_url", .url, readOnly: true),
+            Field(
+                "type", .enumeration(["project", "presale"]), "Collects money (`project`) or pre-orders (`presale`)."),
+            Field("currency", .string, maxLength: 3, "Three-letter ISO code."),
+            Field("goal", .integer, "In the currency (`project`), or a number of pre-orders (`presale`)."),
+            Field("amount_raised", .integer, "In the currency."),
+            Field("finished", .boolean, "The funding campaign is over."),
+            Field("is_winner", .boolean, "A prizewinner: what `is_winner` of a partner's project list filters on."),
         ])
     static let user = ResourceSchema(
         "User",

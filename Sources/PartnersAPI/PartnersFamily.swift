@@ -44,24 +44,21 @@ public struct PartnersFamily: APIFamily {
                 responses: [R(204, "Deleted")], errors: [404]),
             Endpoints.deletePartnership)
         api.on(
-            .get, "projects/:id",
+            .get, "projects/:id", access: .optionallyAuthenticated,
             doc: OperationDoc(
-                "Retrieve a project", tag: "Projects", description: "Any valid token.",
-                parameters: [
-                    D.id("Project"),
-                    P(
-                        "extra_fields", schema: ["type": "string", "example": "partnerships"],
-                        "Comma list; `partnerships` embeds them when the caller may list them."),
-                ],
-                responses: [R(200, "The project", schema: S.ref("Project"))], errors: [404]),
+                "Retrieve a project", tag: "Projects",
+                description:
+                    "Anyone may read an online project; one that is not online needs a token (401 without one).",
+                parameters: [D.id("Project"), D.extraFields, D.lang],
+                responses: [R(200, "The project", schema: S.ref("Project"))], errors: [400, 403, 404]),
             Endpoints.showProject)
         api.on(
             .get, "projects/:id/partnerships",
             doc: OperationDoc(
                 "List project partnerships", tag: "Partnerships",
                 description:
-                    "Staff, the project owner, and users of a partner in partnership with the project. Ordered by id.",
-                parameters: [D.id("Project")] + D.paging,
+                    "Staff, the project owner, and users of a partner in partnership with the project. Newest first.",
+                parameters: [D.id("Project")] + D.paging + [D.lang],
                 responses: [R(200, "A page of partnerships", schema: D.page("partnerships", "Partnership"))],
                 errors: [400, 403, 404]),
             Endpoints.listProjectPartnerships)
@@ -74,24 +71,27 @@ public struct PartnersFamily: APIFamily {
                 responses: [R(201, "The new partnership", schema: S.ref("Partnership"))], errors: [400, 404, 409]),
             Endpoints.createPartnership)
         api.on(
-            .get, "partners/:partner",
+            .get, "partners/:partner", access: .optionallyAuthenticated,
             doc: OperationDoc(
-                "Retrieve a partner", tag: "Partners", description: "Any valid token.",
-                parameters: [D.id("Partner", name: "partner")],
+                "Retrieve a partner", tag: "Partners", description: "Anyone: every field of a partner is public.",
+                parameters: [P("partner", in: .path, required: true, "Partner id or slug.")],
                 responses: [R(200, "The partner", schema: S.ref("Partner"))], errors: [404]),
             Endpoints.showPartner)
         api.on(
-            .get, "partners/:partner/projects",
+            .get, "partners/:partner/projects", access: .optionallyAuthenticated,
             doc: OperationDoc(
                 "List a partner's projects", tag: "Partners",
                 description:
-                    "Projects in partnership with the partner. Users of that partner and staff; anyone with a valid token when `status=online`.",
+                    "Projects in partnership with the partner, newest first. Users of that partner and staff; anyone, without a token too, when `status=online`.",
                 parameters: [
                     P("partner", in: .path, required: true, "Partner id or slug."),
                     P(
-                        "status",
-                        schema: ["type": "string", "enum": ["new", "pending", "online", "offline", "finished"]],
-                        "Only projects with this status."),
+                        "status", schema: ["type": "string", "enum": .array(ProjectRecord.statuses.map(JSON.string))],
+                        "Only projects with this status; another value is a 400."),
+                    P(
+                        "is_winner", schema: ["type": "string", "enum": ["true", "false"]],
+                        "Only prizewinners (`true`) or only the others (`false`); another value is a 400."),
+                    D.extraFields, D.lang,
                 ] + D.paging,
                 responses: [R(200, "A page of projects", schema: D.page("projects", "Project"))],
                 errors: [400, 403, 404]),
@@ -155,14 +155,41 @@ enum PartnersDocs {
     typealias R = OperationDoc.Response
     typealias S = OpenAPISchema
 
-    /// A project as `Resources.project` shows it: the owner embedded instead of `owner_id`.
-    static let projectSchema = Schemas.project.openAPI(
-        overriding: [
-            "owner": S.object([("id", S.integer), ("name", ["type": ["string", "null"]])]),
-            // "/projects/<slug>" with the slug as given (not percent-encoded): a path, not a URI.
-            "absolute_url": ["type": "string", "description": "The project's page on the site: `/projects/<slug>`."],
+    static let boolean: JSON = ["type": "boolean"]
+
+    /// An i18n object: translations keyed by language code.
+    static let i18n: JSON = [
+        "type": "object", "additionalProperties": ["type": "string"],
+        "description": "Translations keyed by language (`en`, `fr`, ...).", "example": ["en": "Community Garden"],
+    ]
+
+    /// Ulule's user resource as `Resources.user` shows it (`email` to the user and staff only).
+    static let userSchema = S.object(
+        [
+            ("id", S.integer), ("name", ["type": ["string", "null"]]),
+            ("absolute_url", ["type": "string", "format": "uri"]),
+            ("email", ["type": ["string", "null"], "description": "Private: shown to the user and staff only."]),
         ],
-        omitting: ["owner_id"])
+        optional: ["email"])
+
+    /// Ulule's project resource as `Resources.project` shows it.
+    static let projectSchema = S.object([
+        ("id", S.integer), ("slug", S.string), ("name", i18n), ("owner", S.ref("UserResource")),
+        ("status", ["type": "string", "enum": .array(ProjectRecord.statuses.map(JSON.string))]),
+        ("lang", S.string),
+        (
+            "absolute_url",
+            ["type": "string", "format": "uri", "description": "The project's page (slug percent-encoded)."]
+        ),
+        ("resource_uri", ["type": "string", "format": "uri", "description": "This resource."]),
+        ("type", ["type": "string", "enum": ["project", "presale"]]),
+        ("currency", S.string), ("goal", S.integer), ("amount_raised", S.integer), ("goal_raised", boolean),
+        ("percent", S.integer), ("is_online", boolean), ("finished", boolean),
+        (
+            "main_image",
+            ["type": "object", "additionalProperties": S.ref("Image"), "description": "Images keyed by language."]
+        ),
+    ])
 
     static var info: OpenAPIInfo {
         var project = projectSchema
@@ -210,6 +237,7 @@ enum PartnersDocs {
                 "Partner": Schemas.partner.openAPI(overriding: ["logo": S.ref("Image"), "ribbon": S.ref("Image")]),
                 "Project": project,
                 "User": Schemas.user.openAPI(),
+                "UserResource": userSchema,
                 "Image": image,
                 "Membership": S.object([("partner_id", S.integer), ("user_id", S.integer)]),
                 "PageMeta": S.object([
@@ -219,7 +247,7 @@ enum PartnersDocs {
                         [
                             "type": ["string", "null"],
                             "description": "The query of the next page; null on the last page.",
-                            "example": "?limit=20&since=41",
+                            "example": "?limit=20&since=1514912554&since_id=41",
                         ]
                     ),
                 ]),
@@ -241,8 +269,20 @@ enum PartnersDocs {
         P(
             "limit", schema: S.positiveInteger,
             "Page size: default and at most 20 (larger values are clamped). Not a positive integer: 400."),
-        P("since", schema: S.positiveInteger, "Cursor: the last id of the previous page. Not a positive integer: 400."),
+        P(
+            "since", schema: ["type": "integer", "minimum": 0, "example": 1_514_912_554],
+            "Cursor: a Unix timestamp in seconds; the page holds what was created before it. Not an integer from 0: 400."
+        ),
+        P(
+            "since_id", schema: S.positiveInteger,
+            "With `since`: also what was created in that very second with a smaller id (`meta.next` sets it)."),
     ]
+    static let extraFields = P(
+        "extra_fields", schema: ["type": "string", "enum": ["partnerships"]],
+        "Comma list of extra fields: `partnerships` (shown to those who may list them). Another value: 400.")
+    static let lang = P(
+        "lang", schema: ["type": "string", "enum": ["all"]],
+        "`all`: every translation of the i18n texts; without it, the project's language only.")
     static func page(_ key: String, _ component: String) -> JSON {
         S.object([(key, S.array(S.ref(component))), ("meta", S.ref("PageMeta"))])
     }

@@ -65,6 +65,7 @@ import Testing
         let listed =
             client.get("/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey").json?["partnerships"]?
             .arrayValue ?? []
-        #expect(listed.map { $0["is_default"]?.boolValue } == [false, true])
+        let defaults = listed.filter { $0["is_default"]?.boolValue == true }.map { $0["id"]?.intValue }
+        #expect(defaults == [partnerships[1]])
     }
 }
