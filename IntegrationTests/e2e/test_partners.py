@@ -481,6 +481,20 @@ def test_the_partners_own_user_is_a_partner_user(partners, cast):
     expect(chief_client.get("/v1/partnerships/999999"), 404, [error("ValueError", "Partnership 999999 does not exist.")])
 
 
+def test_staff_set_partner_images_from_a_url(partners):
+    partner = partners.partner("Pictured")
+    url = "https://cdn.example.org/pictured/logo.png"
+    changed = partners.admin("PATCH", f"partners/{partner['id']}", {"logo": {"url": url}}, status=200)
+    version = {"url": url, "width": None, "height": None}
+    assert changed["logo"] == {"id": changed["logo"]["id"], "name": "logo.png", "type": "logo", "url": url,
+                               "versions": {"small": version, "medium": version, "large": version, "full": version}}
+    assert changed["ribbon"] is None
+    assert expect(Client(partners.stack).get(f"/v1/partners/{partner['slug']}"), 200) == changed
+    expect(partners.staff.patch(f"/v1/admin/partners/{partner['id']}", {"ribbon": {"url": "javascript:alert(1)"}}), 400,
+           [error("ValueError", "Not an accepted value.", "ribbon.url")])
+    assert partners.admin("PATCH", f"partners/{partner['id']}", {"logo": None}, status=200)["logo"] is None
+
+
 # --- the default-partnership rule ---------------------------------------------------------------
 
 def test_at_most_one_default_when_set_one_after_another(partners):

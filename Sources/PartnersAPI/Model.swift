@@ -9,6 +9,8 @@ enum Collection {
     static let memberships = "pa_memberships"
     static let projects = "pa_projects"
     static let partnerships = "pa_partnerships"
+    /// A sequence only: image ids (images live inside their partner's record).
+    static let images = "pa_images"
 
     static let indexes: [IndexDefinition] = [
         IndexDefinition(collection: partners, name: "by_slug") { [$0["slug"]?.stringValue ?? ""] },
@@ -102,8 +104,8 @@ enum Schemas {
             Field("slug", .string, required: true, maxLength: 100),
             Field("url", .url, nullable: true, maxLength: 500, "The partner's website."),
             Field("user_id", .integer, nullable: true, "The partner's user."),
-            Field("logo", .object, nullable: true, readOnly: true),
-            Field("ribbon", .object, nullable: true, readOnly: true),
+            Field("logo", .object, nullable: true, "An image; staff set it from a URL: `{\"url\": …}`, or null."),
+            Field("ribbon", .object, nullable: true, "An image; staff set it from a URL: `{\"url\": …}`, or null."),
         ])
     static let project = ResourceSchema(
         "Project",
@@ -132,6 +134,10 @@ enum Schemas {
             Field("email", .email, nullable: true, maxLength: 200),
         ])
     static let membership = ResourceSchema("Membership", [Field("user_id", .integer, required: true)])
+    /// What staff send to set a partner's `logo` or `ribbon`.
+    static let imageInput = ResourceSchema(
+        "ImageInput", [Field("url", .url, required: true, maxLength: 500, "Where the image is served (http or https).")]
+    )
 }
 
 /// Payload problems in this API's classifications.
@@ -147,27 +153,37 @@ func payload(_ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool) th
     }
     guard let body = request.jsonBody() else { throw Failure.notJSON }
     guard case .object(let object) = body else { throw Failure.notJSON }
+    return try validated(object, schema, partial: partial)
+}
+
+/// A JSON object the schema accepts, normalized; its problems in this API's classifications, field
+/// names under `prefix` for an object nested in a payload (`logo.url`).
+func validated(_ object: JSONObject, _ schema: ResourceSchema, partial: Bool, prefix: String = "") throws -> JSONObject
+{
     let problems = schema.validate(object, partial: partial)
     if !problems.isEmpty {
         throw APIErrors(
             problems.map { problem -> APIError in
                 switch problem {
-                case .missing(let f):
+                case .missing(let name):
+                    let f = prefix + name
                     return APIError(
                         .requiredField, status: .badRequest, title: "Required", detail: "This field is required.",
                         field: f)
-                case .wrongType(let f, let expected):
+                case .wrongType(let name, let expected):
+                    let f = prefix + name
                     return APIError(
                         .wrongType, status: .badRequest, title: "Type",
                         detail: "Expected \(expected == "integer" ? "an" : "a") \(expected).", field: f)
-                case .notAllowed(let f):
+                case .notAllowed(let name):
+                    let f = prefix + name
                     return APIError(
                         .unknownField, status: .badRequest, title: "Unknown field", detail: "Unknown field \"\(f)\".",
                         field: f)
-                case .tooLong(let f, let limit): return Failure.value(f, "At most \(limit) characters.")
-                case .invalidValue(let f): return Failure.value(f, "Not an accepted value.")
-                case .outOfRange(let f):
-                    return Failure.value(f, "Expected an integer \(ResourceSchema.Problem.integerRange).")
+                case .tooLong(let name, let limit): return Failure.value(prefix + name, "At most \(limit) characters.")
+                case .invalidValue(let name): return Failure.value(prefix + name, "Not an accepted value.")
+                case .outOfRange(let name):
+                    return Failure.value(prefix + name, "Expected an integer \(ResourceSchema.Problem.integerRange).")
                 }
             })
     }

@@ -195,12 +195,16 @@ enum PartnersDocs {
         var project = projectSchema
         // `GET /v1/projects/{id}?extra_fields=partnerships` adds the list when the caller may see it.
         project["properties"]?["partnerships"] = ["type": "array", "items": S.ref("Partnership"), "readOnly": true]
+        let version = S.object([
+            ("url", S.string), ("width", ["type": ["integer", "null"]]), ("height", ["type": ["integer", "null"]]),
+        ])
         let image = S.object(
             [
                 ("id", S.integer), ("name", S.string), ("type", S.string), ("url", S.string),
-                ("versions", S.object(["small", "medium", "large", "full"].map { ($0, S.string) }, closed: false)),
+                ("versions", S.object(PartnerImage.versions.map { ($0, version) }, closed: false)),
             ],
             closed: false)
+        let imageInput = ["logo": S.ref("ImageInput"), "ribbon": S.ref("ImageInput")]
         return OpenAPIInfo(
             title: "Partners API",
             version: "1.0.0",
@@ -253,13 +257,21 @@ enum PartnersDocs {
                 ]),
                 "PartnershipCreate": Schemas.partnershipCreate.openAPI(writableOnly: true),
                 "PartnershipUpdate": Schemas.partnershipUpdate.openAPIChanges(),
-                "PartnerInput": Schemas.partner.openAPI(writableOnly: true),
-                "PartnerChanges": Schemas.partner.openAPIChanges(),
+                "PartnerInput": Schemas.partner.openAPI(writableOnly: true, overriding: imageInput),
+                "PartnerChanges": changes(Schemas.partner.openAPI(writableOnly: true, overriding: imageInput)),
+                "ImageInput": Schemas.imageInput.openAPI(writableOnly: true),
                 "ProjectInput": Schemas.project.openAPI(writableOnly: true),
                 "ProjectChanges": Schemas.project.openAPIChanges(),
                 "UserInput": Schemas.user.openAPI(writableOnly: true),
                 "MembershipInput": Schemas.membership.openAPI(writableOnly: true),
             ])
+    }
+
+    /// A payload of a partial update: the same fields, none required.
+    static func changes(_ schema: JSON) -> JSON {
+        var schema = schema
+        schema["required"] = []
+        return schema
     }
 
     static func id(_ what: String, name: String = "id") -> P {

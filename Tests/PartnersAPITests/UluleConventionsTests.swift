@@ -347,4 +347,37 @@ import Testing
                 "classification": "ValueError", "fieldNames": [], "message": "Partnership 999999 does not exist.",
             ])
     }
+
+    // MARK: partner images
+
+    @Test func staffSetAPartnersLogoAndRibbonFromAURL() throws {
+        let w = try world()
+        let path = "partners/\(w.partner)"
+        let set = try admin(
+            path,
+            [
+                "logo": ["url": "https://cdn.example.org/acme/logo.png?v=2"],
+                "ribbon": ["url": "https://cdn.example.org/r.svg"],
+            ],
+            method: .patch)
+        let version: JSON = ["url": "https://cdn.example.org/acme/logo.png?v=2", "width": .null, "height": .null]
+        #expect(set["logo"]?["name"] == "logo.png" && set["logo"]?["type"] == "logo")
+        #expect(set["logo"]?["url"] == "https://cdn.example.org/acme/logo.png?v=2")
+        #expect(set["logo"]?["versions"] == ["small": version, "medium": version, "large": version, "full": version])
+        #expect(set["ribbon"]?["type"] == "ribbon" && set["ribbon"]?["id"] != set["logo"]?["id"])
+        #expect(get("/v1/partners/\(w.slug)").json == set)
+        for (body, field, classification) in [
+            (["logo": ["url": "ftp://cdn.example.org/x.png"]] as JSON, "logo.url", "ValueError"),
+            (["logo": [:]], "logo.url", "RequiredError"),
+            (["ribbon": ["url": "https://x.org/a.png", "size": 3]], "ribbon.size", "UnknownFieldError"),
+            (["logo": "https://x.org/a.png"], "logo", "TypeError"),
+        ] {
+            let refused = client.send(.patch, "/v1/admin/\(path)", token: staff, json: body)
+            #expect(refused.status == 400, "\(body)")
+            #expect(error(refused)?["classification"] == .string(classification), "\(body)")
+            #expect(error(refused)?["fieldNames"] == [.string(field)], "\(body)")
+        }
+        #expect(try admin(path, ["logo": .null], method: .patch)["logo"] == .null)
+        #expect(get("/v1/partners/\(w.slug)").json?["ribbon"] == set["ribbon"])
+    }
 }
