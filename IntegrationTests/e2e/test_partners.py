@@ -15,7 +15,7 @@ from helpers import Client, cli, create_token, expect, raw_request, together
 PARTNERSHIP_KEYS = ["id", "is_default", "is_support", "partner", "project"]
 PARTNER_KEYS = ["id", "name", "slug", "url", "user_id", "logo", "ribbon"]
 PROJECT_KEYS = ["id", "slug", "name", "owner", "status", "lang", "absolute_url", "resource_uri", "type", "currency", "goal",
-                "amount_raised", "goal_raised", "percent", "is_online", "finished", "main_image"]
+                "amount_raised", "goal_raised", "percent", "is_online", "finished", "main_image", "date_start", "date_end"]
 
 
 def error(classification, message, *fields):
@@ -453,6 +453,8 @@ def test_the_project_is_ulules_project_resource(partners):
     assert (shown["goal"], shown["amount_raised"], shown["percent"], shown["goal_raised"]) == (2000, 500, 25, False)
     assert (shown["currency"], shown["type"], shown["is_online"], shown["finished"], shown["main_image"]) == ("EUR", "project", True, False, {})
     expect(partners.staff.patch(f"/v1/admin/projects/{project['id']}", {"status": "finished"}), 400)
+    dated = partners.admin("PATCH", f"projects/{project['id']}", {"date_end": "2030-01-31T23:00:00.5+01:00"}, status=200)
+    assert (dated["date_start"], dated["date_end"]) == (None, "2030-01-31T22:00:00Z")
 
 
 def test_ulule_version_is_a_date_and_selects_documented_behaviour(partners, cast):

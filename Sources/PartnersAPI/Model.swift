@@ -124,6 +124,8 @@ enum Schemas {
             Field("goal", .integer, "In the currency (`project`), or a number of pre-orders (`presale`)."),
             Field("amount_raised", .integer, "In the currency."),
             Field("finished", .boolean, "The funding campaign is over."),
+            Field("date_start", .dateTime, nullable: true, "When the funding campaign starts (RFC 3339)."),
+            Field("date_end", .dateTime, nullable: true, "When the funding campaign ends (RFC 3339)."),
             Field("is_winner", .boolean, "A prizewinner: what `is_winner` of a partner's project list filters on."),
         ])
     static let user = ResourceSchema(

@@ -156,6 +156,7 @@ enum PartnersDocs {
     typealias S = OpenAPISchema
 
     static let boolean: JSON = ["type": "boolean"]
+    static let dateTime: JSON = ["type": ["string", "null"], "format": "date-time"]
 
     /// An i18n object: translations keyed by language code.
     static let i18n: JSON = [
@@ -189,6 +190,7 @@ enum PartnersDocs {
             "main_image",
             ["type": "object", "additionalProperties": S.ref("Image"), "description": "Images keyed by language."]
         ),
+        ("date_start", dateTime), ("date_end", dateTime),
     ])
 
     static var info: OpenAPIInfo {

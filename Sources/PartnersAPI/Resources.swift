@@ -138,7 +138,14 @@ enum Resources {
                 ("percent", .int(goal > 0 ? raised * 100 / goal : 0)),
                 ("is_online", .bool(ProjectRecord.isOnline(record))),
                 ("finished", record["finished"] ?? false), ("main_image", mainImage),
+                ("date_start", date(record["date_start"])), ("date_end", date(record["date_end"])),
             ]))
+    }
+
+    /// RFC 3339 in UTC to the second, as Ulule shows dates; null when not set.
+    static func date(_ value: JSON?) -> JSON {
+        guard let text = value?.stringValue, let time = Timestamp.parse(text) else { return .null }
+        return .string(time.secondsText)
     }
 
     /// Before version 2018-09-03 the embedded project was called `presale`.

@@ -240,6 +240,14 @@ import Testing
         #expect(project["goal"] == 1000 && project["amount_raised"] == 1500 && project["currency"] == "EUR")
         #expect(project["goal_raised"] == true && project["percent"] == 150 && project["type"] == "presale")
         #expect(project["is_online"] == true && project["finished"] == false && project["main_image"] == [:])
+        #expect(project["date_start"] == .null && project["date_end"] == .null)
+        let dated = try admin(
+            "projects/\(w.online)",
+            ["date_start": "2026-05-01T10:00:00.250Z", "date_end": "2026-06-01T12:30:00+02:00"],
+            method: .patch)
+        #expect(dated["date_start"] == "2026-05-01T10:00:00Z" && dated["date_end"] == "2026-06-01T10:30:00Z")
+        let undated = client.send(.patch, "/v1/admin/projects/\(w.online)", token: staff, json: ["date_end": "June"])
+        #expect(undated.status == 400 && error(undated)?["fieldNames"] == ["date_end"])
         // A forged Host is not echoed.
         #expect(
             get("/v1/projects/\(w.online)", host: "evil.org/x").json?["absolute_url"]?.stringValue?.hasPrefix(
