@@ -237,13 +237,20 @@ def test_membership_changes_take_effect(partners, cast):
 
 # --- auth words ---------------------------------------------------------------------------------
 
+API_KEY_READS_ONLY = [error("PermissionError", "An API key only reads: writes need an OAuth2 access token (Authorization: Bearer <token>).")]
+
+
 def test_apikey_and_bearer_words_both_work_and_others_do_not(partners, cast):
     staff_token = partners.staff.token
     member_token = cast["roles"]["partner_user"].token
     path = f"/v1/partnerships/{cast['partnership']['id']}"
     for word in ("APIKey", "Bearer", "apikey", "bearer"):
         expect(Client(partners.stack, member_token, word).get(path), 200)
+        expect(Client(partners.stack, staff_token, word).get(path), 200)
+    for word in ("Bearer", "bearer"):  # a staff key as Bearer: the operators' tooling
         expect(Client(partners.stack, staff_token, word).patch(path, {"is_support": True}), 200)
+    for word in ("APIKey", "apikey"):  # an API key only reads (Ulule: writes need OAuth2)
+        expect(Client(partners.stack, staff_token, word).patch(path, {"is_support": True}), 403, API_KEY_READS_ONLY)
     for word, token in (("Token", member_token), ("Basic", member_token), ("APIKey", "unknown-key"), ("Bearer", "")):
         response = Client(partners.stack, token, word).get(path)
         expect(response, 401, UNAUTHORIZED)
@@ -495,6 +502,37 @@ def test_staff_set_partner_images_from_a_url(partners):
     expect(partners.staff.patch(f"/v1/admin/partners/{partner['id']}", {"ribbon": {"url": "javascript:alert(1)"}}), 400,
            [error("ValueError", "Not an accepted value.", "ribbon.url")])
     assert partners.admin("PATCH", f"partners/{partner['id']}", {"logo": None}, status=200)["logo"] is None
+
+
+def test_oauth2_client_credentials_refresh_and_expiring_bearer_tokens(partners):
+    """Ulule's OAuth2: HTTP Basic client credentials at /oauth2/token/ (trailing slash), form body,
+    a Bearer access token for 10 hours that writes, a refresh token that gets new ones."""
+    stack = partners.stack
+    values = dict(line.split("=", 1) for line in cli(stack, "token", "oauth-client", "create", "--staff", "app",
+                                                      "--name", "Staff app").splitlines() if "=" in line)
+    auth = (values["CLIENT_ID"], values["CLIENT_SECRET"])
+    url = stack.url("/oauth2/token/")
+    granted = stack.session.post(url, auth=auth, data={"grant_type": "client_credentials"}, timeout=30)
+    assert granted.status_code == 200, granted.text
+    body = granted.json()
+    assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 36000, "read write")
+    assert granted.headers["Cache-Control"] == "no-store"
+    bearer = Client(stack, body["access_token"], "Bearer")
+    owner = expect(bearer.post("/v1/admin/users", {"name": "OAuth Owner"}), 201)["id"]
+    project = expect(bearer.post("/v1/admin/projects", {"name": "By app", "slug": partners.slug("app"), "owner_id": owner}), 201)
+    expect(Client(stack, body["access_token"], "APIKey").get(f"/v1/projects/{project['id']}"), 401, UNAUTHORIZED)
+    renewed = stack.session.post(url, auth=auth, data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}, timeout=30)
+    assert renewed.status_code == 200 and renewed.json()["access_token"] != body["access_token"]
+    expect(Client(stack, renewed.json()["access_token"]).patch(f"/v1/admin/projects/{project['id']}", {"goal": 10}), 200)
+    wrong = stack.session.post(url, auth=(auth[0], "pcs_wrong"), data={"grant_type": "client_credentials"}, timeout=30)
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    assert wrong.headers["WWW-Authenticate"] == 'Basic realm="partnerships"'
+    unsupported = stack.session.post(url, auth=auth, data={"grant_type": "password", "username": "u", "password": "p"}, timeout=30)
+    assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
+    # A revoked client's tokens stop working.
+    cli(stack, "token", "oauth-client", "revoke", auth[0])
+    expect(Client(stack, renewed.json()["access_token"]).get(f"/v1/projects/{project['id']}/partnerships"), 401, UNAUTHORIZED)
+    assert auth[0] in cli(stack, "token", "oauth-client", "list")
 
 
 # --- the default-partnership rule ---------------------------------------------------------------

@@ -14,9 +14,26 @@ public enum PartnersPrincipal: Principal, TokenPrincipal, Equatable {
 
     static let kind = "partners_user"
 
+    /// An OAuth2 access token (`Bearer`), or an API key (`APIKey`, or `Bearer` for staff tooling).
+    /// As Ulule's: an API key reads; a write with the `APIKey` word is refused (403).
     public static func authenticate(_ context: RequestContext) throws -> PartnersPrincipal {
         _ = try UluleVersion.requested(context.request)
-        return try fromToken(context, schemes: ["APIKey", "Bearer"], otherwise: Failure.unauthorized)
+        let header = context.request.header(.authorization)
+        let principal: PartnersPrincipal
+        if let token = Tokens.credential(from: header, schemes: ["Bearer"]),
+            let stored = try OAuth2.principal(accessToken: token, context.store)
+        {
+            guard let owner = PartnersPrincipal(stored: stored) else { throw Failure.unauthorized }
+            principal = owner
+        } else {
+            principal = try fromToken(context, schemes: ["APIKey", "Bearer"], otherwise: Failure.unauthorized)
+        }
+        let method = context.request.method
+        if method != .get && method != .head && Tokens.credential(from: header, schemes: ["APIKey"]) != nil {
+            throw Failure.forbidden(
+                "An API key only reads: writes need an OAuth2 access token (Authorization: Bearer <token>).")
+        }
+        return principal
     }
 
     /// No `Authorization` header: anonymous. Credentials that are not valid: 401 since version

@@ -8,7 +8,7 @@ public struct PartnersFamily: APIFamily {
     public let name = "partners-v1"
     public let pathPrefix = "/v1"
     public let errorFormatter: any ErrorFormatter = PartnersErrorFormatter()
-    public var storeIndexes: [IndexDefinition] { Collection.indexes }
+    public var storeIndexes: [IndexDefinition] { Collection.indexes + OAuth2.indexes }
 
     public init() {}
 
@@ -139,7 +139,24 @@ public struct PartnersFamily: APIFamily {
                 "Update a project", "Staff only. A new `owner_id` transfers ownership.", parameters: [D.id("Project")],
                 input: "ProjectChanges", status: 200, output: "Project", errors: [400, 404, 409])
         ) { try AdminEndpoints.saveProject($0, creating: false) }
-        return api.routes + admin.routes
+        // Ulule's token endpoint, outside /v1. Its body is a form and its errors are OAuth2's.
+        var oauth = OperationGroup<PartnersPrincipal>("", access: .anyone)
+        oauth.onPublic(
+            .post, OAuth2.tokenPath,
+            doc: OperationDoc(
+                "Get an OAuth2 access token", tag: "OAuth2",
+                description: """
+                    HTTP Basic `client_id:client_secret`; an `application/x-www-form-urlencoded` body: \
+                    `grant_type=client_credentials`, or `grant_type=refresh_token&refresh_token=…`. \
+                    Access tokens last 10 hours. Errors in OAuth2's format (RFC 6749 section 5.2).
+                    """,
+                responses: [
+                    R(200, "A Bearer access token and a refresh token", schema: S.ref("OAuth2Token")),
+                    R(400, "invalid_request, invalid_grant or unsupported_grant_type", schema: S.ref("OAuth2Error")),
+                    R(401, "invalid_client: missing or wrong client credentials", schema: S.ref("OAuth2Error")),
+                ]),
+            OAuth2.token)
+        return api.routes + admin.routes + oauth.routes
     }
 
     public var openAPIInfo: OpenAPIInfo? { PartnersDocs.info }
@@ -218,8 +235,19 @@ enum PartnersDocs {
                 "apiKey": [
                     "type": "apiKey", "in": "header", "name": "Authorization",
                     "description":
-                        "The whole header value: `APIKey <token>` or `Bearer <token>` (both words are accepted everywhere).",
-                ]
+                        "The whole header value: `APIKey <key>` (reads only) or `Bearer <token>` (an OAuth2 access token, or a staff key).",
+                ],
+                "oauth2": [
+                    "type": "oauth2",
+                    "description":
+                        "A registered client posts HTTP Basic client_id:client_secret to the token URL; access tokens last 10 hours.",
+                    "flows": [
+                        "clientCredentials": [
+                            "tokenUrl": .string(OAuth2.tokenPath), "refreshUrl": .string(OAuth2.tokenPath),
+                            "scopes": [:],
+                        ]
+                    ],
+                ],
             ],
             errorSchema: S.array(
                 S.object([
@@ -262,6 +290,20 @@ enum PartnersDocs {
                 "PartnerInput": Schemas.partner.openAPI(writableOnly: true, overriding: imageInput),
                 "PartnerChanges": changes(Schemas.partner.openAPI(writableOnly: true, overriding: imageInput)),
                 "ImageInput": Schemas.imageInput.openAPI(writableOnly: true),
+                "OAuth2Token": S.object([
+                    ("access_token", S.string), ("expires_in", S.integer), ("refresh_token", S.string),
+                    ("scope", S.string), ("token_type", ["type": "string", "enum": ["Bearer"]]),
+                ]),
+                "OAuth2Error": S.object([
+                    (
+                        "error",
+                        [
+                            "type": "string",
+                            "enum": ["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"],
+                        ]
+                    ),
+                    ("error_description", S.string),
+                ]),
                 "ProjectInput": Schemas.project.openAPI(writableOnly: true),
                 "ProjectChanges": Schemas.project.openAPIChanges(),
                 "UserInput": Schemas.user.openAPI(writableOnly: true),
