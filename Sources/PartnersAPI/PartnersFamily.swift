@@ -152,7 +152,10 @@ public struct PartnersFamily: APIFamily {
                     """,
                 responses: [
                     R(200, "A Bearer access token and a refresh token", schema: S.ref("OAuth2Token")),
-                    R(400, "invalid_request, invalid_grant or unsupported_grant_type", schema: S.ref("OAuth2Error")),
+                    // The checks every POST gets (a malformed Idempotency-Key) answer in the v1 list format.
+                    R(
+                        400, "invalid_request, invalid_grant or unsupported_grant_type; a malformed Idempotency-Key",
+                        schema: ["oneOf": [S.ref("OAuth2Error"), S.ref("Error")]]),
                     R(401, "invalid_client: missing or wrong client credentials", schema: S.ref("OAuth2Error")),
                 ]),
             OAuth2.token)
