@@ -1,7 +1,11 @@
-"""Partners API v1 end to end, through nginx over HTTPS, against seed 000 and
-../shared/reference/partners-v1.md: every endpoint x every role, every error class in the list
-format, limit/since pages with meta.next, both auth words, and the one-default rule under
-concurrent PATCHes. Users, partners and projects are made through the staff endpoints."""
+"""Partners API v1 end to end, through nginx over HTTPS, against seed 000,
+../shared/reference/partners-v1.md and Ulule's own v1 documentation: every endpoint x every role
+(anonymous reads of public data included), every error class in the list format, newest-first
+pages with a Unix-time `since` and meta.next, the documented filters and extra fields, the project
+resource, Ulule-Version, both auth words, and the one-default rule under concurrent PATCHes. Users,
+partners and projects are made through the staff endpoints."""
+import copy
+import time
 import uuid
 
 import pytest
@@ -10,7 +14,8 @@ from helpers import Client, cli, create_token, expect, raw_request, together
 
 PARTNERSHIP_KEYS = ["id", "is_default", "is_support", "partner", "project"]
 PARTNER_KEYS = ["id", "name", "slug", "url", "user_id", "logo", "ribbon"]
-PROJECT_KEYS = ["id", "slug", "name", "owner", "status", "lang", "absolute_url"]
+PROJECT_KEYS = ["id", "slug", "name", "owner", "status", "lang", "absolute_url", "resource_uri", "type", "currency", "goal",
+                "amount_raised", "goal_raised", "percent", "is_online", "finished", "main_image", "date_start", "date_end"]
 
 
 def error(classification, message, *fields):
@@ -23,6 +28,15 @@ STAFF_ONLY = [error("PermissionError", "This endpoint is only accessible to staf
 PARTNER_USERS_ONLY = [error("PermissionError", "Only users of this partnership's partner may see it.")]
 LISTERS_ONLY = [error("PermissionError", "Only the project owner and users of its partners may list its partnerships.")]
 PARTNER_PROJECTS_ONLY = [error("PermissionError", "Only users of this partner may list its projects, unless status=online.")]
+NOT_A_TIMESTAMP = [error("TypeError", "since must be a Unix timestamp in seconds.", "since")]
+
+
+def private_fields_left_out(resource):
+    """A partnership or project as a caller who is neither staff nor the project's owner sees it."""
+    seen = copy.deepcopy(resource)
+    project = seen.get("project", seen)
+    project["owner"].pop("email", None)
+    return seen
 
 
 def required(field):
@@ -110,7 +124,7 @@ def test_show_partnership(cast, role):
     status, body = allowed("staff", "partner_user", denied=PARTNER_USERS_ONLY)[role]
     shown = expect(cast["roles"][role].get(f"/v1/partnerships/{cast['partnership']['id']}"), status, body)
     if status == 200:
-        assert shown == cast["partnership"]
+        assert shown == (cast["partnership"] if role == "staff" else private_fields_left_out(cast["partnership"]))
         assert list(shown) == PARTNERSHIP_KEYS and list(shown["partner"]) == PARTNER_KEYS and list(shown["project"]) == PROJECT_KEYS
         assert (shown["is_default"], shown["is_support"]) == (False, True)
         assert shown["partner"]["id"] == cast["partner"]["id"] and shown["project"]["id"] == cast["project"]["id"]
@@ -153,7 +167,8 @@ def test_list_project_partnerships(partners, cast, role):
     listed = expect(cast["roles"][role].get(f"/v1/projects/{cast['project']['id']}/partnerships"), status, body)
     if status == 200:
         assert list(listed) == ["partnerships", "meta"]
-        assert cast["partnership"] in listed["partnerships"]
+        expected = cast["partnership"] if role in ("staff", "owner") else private_fields_left_out(cast["partnership"])
+        assert expected in listed["partnerships"]
         assert all(p["project"]["id"] == cast["project"]["id"] for p in listed["partnerships"])
 
 
@@ -161,25 +176,23 @@ def test_list_project_partnerships(partners, cast, role):
 def test_show_project_embeds_partnerships_for_those_who_may_list_them(cast, role):
     client = cast["roles"][role]
     path = f"/v1/projects/{cast['project']['id']}"
-    if role == "anonymous":
-        expect(client.get(path + "?extra_fields=partnerships"), 401, UNAUTHORIZED)
-        return
-    plain = expect(client.get(path), 200)
-    assert list(plain) == PROJECT_KEYS and plain["absolute_url"] == f"/projects/{cast['project']['slug']}"
+    plain = expect(client.get(path), 200)  # online: anyone, without a token too
+    assert list(plain) == PROJECT_KEYS and plain["absolute_url"] == client.stack.url(f"/projects/{cast['project']['slug']}")
+    assert ("email" in plain["owner"]) == (role in ("staff", "owner"))
     extended = expect(client.get(path + "?extra_fields=partnerships"), 200)
     if role in ("staff", "partner_user", "owner"):
         assert list(extended) == PROJECT_KEYS + ["partnerships"]
-        assert cast["partnership"] in extended["partnerships"]
-        assert [p["id"] for p in extended["partnerships"]] == sorted(p["id"] for p in extended["partnerships"])
+        expected = cast["partnership"] if role in ("staff", "owner") else private_fields_left_out(cast["partnership"])
+        assert expected in extended["partnerships"]
+        assert [p["id"] for p in extended["partnerships"]] == sorted((p["id"] for p in extended["partnerships"]), reverse=True)
     else:
         assert extended == plain
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_show_partner(cast, role):
-    status, body = allowed(*ROLES[:-1])[role]
-    shown = expect(cast["roles"][role].get(f"/v1/partners/{cast['partner']['id']}"), status, body)
-    if status == 200:
+    for key in ("id", "slug"):
+        shown = expect(cast["roles"][role].get(f"/v1/partners/{cast['partner'][key]}"), 200)  # anyone
         assert shown == cast["partner"] and list(shown) == PARTNER_KEYS
         assert shown["url"] == "https://partner.example.org" and shown["logo"] is None
 
@@ -195,10 +208,9 @@ def test_partner_projects_for_its_users_or_online_ones_for_everyone(partners, ca
     by_id = expect(client.get(f"/v1/partners/{cast['partner']['id']}/projects"), status, body)
     if status == 200:
         assert by_id == listed
-    online = expect(client.get(f"/v1/partners/{slug}/projects?status=online"), 401 if role == "anonymous" else 200)
-    if role != "anonymous":
-        assert cast["project"]["id"] in [p["id"] for p in online["projects"]]
-        assert all(p["status"] == "online" for p in online["projects"])
+    online = expect(client.get(f"/v1/partners/{slug}/projects?status=online"), 200)  # anyone, without a token too
+    assert cast["project"]["id"] in [p["id"] for p in online["projects"]]
+    assert all(p["status"] == "online" and p["is_online"] for p in online["projects"])
 
 
 @pytest.mark.parametrize("role", ROLES[1:])
@@ -209,7 +221,7 @@ def test_staff_endpoints_refuse_everyone_else(partners, cast, role):
                                   ("PATCH", f"/v1/admin/partners/{cast['partner']['id']}", {"name": "Mine"}),
                                   ("POST", f"/v1/admin/partners/{cast['partner']['id']}/members", {"user_id": 1}),
                                   ("POST", "/v1/admin/projects", {"name": "X", "slug": "x", "owner_id": 1}),
-                                  ("PATCH", f"/v1/admin/projects/{cast['project']['id']}", {"status": "offline"})]:
+                                  ("PATCH", f"/v1/admin/projects/{cast['project']['id']}", {"status": "waiting"})]:
         expect(client.call(method, path, payload), status, body)
 
 
@@ -225,13 +237,20 @@ def test_membership_changes_take_effect(partners, cast):
 
 # --- auth words ---------------------------------------------------------------------------------
 
+API_KEY_READS_ONLY = [error("PermissionError", "An API key only reads: writes need an OAuth2 access token (Authorization: Bearer <token>).")]
+
+
 def test_apikey_and_bearer_words_both_work_and_others_do_not(partners, cast):
     staff_token = partners.staff.token
     member_token = cast["roles"]["partner_user"].token
     path = f"/v1/partnerships/{cast['partnership']['id']}"
     for word in ("APIKey", "Bearer", "apikey", "bearer"):
         expect(Client(partners.stack, member_token, word).get(path), 200)
+        expect(Client(partners.stack, staff_token, word).get(path), 200)
+    for word in ("Bearer", "bearer"):  # a staff key as Bearer: the operators' tooling
         expect(Client(partners.stack, staff_token, word).patch(path, {"is_support": True}), 200)
+    for word in ("APIKey", "apikey"):  # an API key only reads (Ulule: writes need OAuth2)
+        expect(Client(partners.stack, staff_token, word).patch(path, {"is_support": True}), 403, API_KEY_READS_ONLY)
     for word, token in (("Token", member_token), ("Basic", member_token), ("APIKey", "unknown-key"), ("Bearer", "")):
         response = Client(partners.stack, token, word).get(path)
         expect(response, 401, UNAUTHORIZED)
@@ -276,7 +295,12 @@ def test_every_error_class_in_the_list_format(partners, cast):
          [error("ValueError", "This partner is already in partnership with this project.", "partner_id")]),
         (staff.get(f"/v1/projects/{project}/partnerships?limit=abc"), 400, [error("TypeError", "limit must be a positive integer.", "limit")]),
         (staff.get(f"/v1/projects/{project}/partnerships?limit=0"), 400, [error("TypeError", "limit must be a positive integer.", "limit")]),
-        (staff.get(f"/v1/projects/{project}/partnerships?since=-3"), 400, [error("TypeError", "since must be a positive integer.", "since")]),
+        (staff.get(f"/v1/projects/{project}/partnerships?since=-3"), 400, NOT_A_TIMESTAMP),
+        (staff.get(f"/v1/partners/{cast['partner']['slug']}/projects?status=finished"), 400,
+         [error("ValueError", "Unknown status \"finished\": expected one of new, pending, pending-owner, pending-final-validation, "
+                              "validated, online, refused, waiting.", "status")]),
+        (staff.get(f"/v1/projects/{project}?extra_fields=rewards"), 400,
+         [error("ValueError", "Unknown extra field \"rewards\": this endpoint serves partnerships.", "extra_fields")]),
         (cast["roles"]["owner"].post(create, {"partner_id": fresh}), 403, STAFF_ONLY),
         (Client(partners.stack).post(create, {"partner_id": fresh}), 401, UNAUTHORIZED),
         (staff.get("/v1/partnerships/999999"), 404, [error("ValueError", "Partnership 999999 does not exist.")]),
@@ -317,10 +341,13 @@ def test_integers_out_of_range_or_with_a_fraction_are_refused(partners):
 
 # --- pagination ---------------------------------------------------------------------------------
 
-def test_limit_and_since_pages_with_meta_next(partners):
+def test_pages_are_newest_first_and_meta_next_walks_them_all(partners):
+    """45 partnerships made within a few seconds: many share a second, so the pages rely on the
+    id tie-breaker that meta.next carries (since_id) to neither skip nor repeat one."""
     owner, _ = partners.user("Big Owner")
     project = partners.project(owner)["id"]
     made = [partners.partnership(project, partners.partner(f"P{i}")["id"])["id"] for i in range(45)]
+    newest_first = made[::-1]
     base = f"/v1/projects/{project}/partnerships"
 
     def follow(query):
@@ -333,18 +360,31 @@ def test_limit_and_since_pages_with_meta_next(partners):
 
     pages = follow("")
     assert [len(p["partnerships"]) for p in pages] == [20, 20, 5]
-    assert [x["id"] for p in pages for x in p["partnerships"]] == made
-    assert pages[0]["meta"] == {"limit": 20, "next": f"?limit=20&since={made[19]}"}
+    assert [x["id"] for p in pages for x in p["partnerships"]] == newest_first
+    next_query = pages[0]["meta"]["next"]
+    assert next_query.startswith("?limit=20&since=") and next_query.endswith(f"&since_id={newest_first[19]}")
     assert pages[2]["meta"] == {"limit": 20, "next": None}
     assert [len(p["partnerships"]) for p in follow("?limit=50")] == [20, 20, 5]  # clamped to 20
     small = follow("?limit=15")
     assert [len(p["partnerships"]) for p in small] == [15, 15, 15]  # an exact last page: next is null
     assert small[-1]["meta"] == {"limit": 15, "next": None}
-    assert expect(partners.staff.get(f"{base}?since={made[-1]}"), 200) == {"partnerships": [], "meta": {"limit": 20, "next": None}}
-    assert [x["id"] for x in expect(partners.staff.get(f"{base}?limit=2&since={made[9]}"), 200)["partnerships"]] == made[10:12]
+    assert [x["id"] for p in follow("?limit=7") for x in p["partnerships"]] == newest_first
 
 
-def test_partner_projects_pages_keep_the_status_filter(partners):
+def test_since_is_a_unix_timestamp_in_seconds(partners):
+    owner, _ = partners.user("Clock Owner")
+    project = partners.project(owner)["id"]
+    before = int(time.time())
+    made = partners.partnership(project, partners.partner("Timed")["id"])["id"]
+    after = int(time.time()) + 1
+    base = f"/v1/projects/{project}/partnerships"
+    assert [p["id"] for p in expect(partners.staff.get(f"{base}?since={after}"), 200)["partnerships"]] == [made]
+    assert expect(partners.staff.get(f"{base}?since={before}"), 200) == {"partnerships": [], "meta": {"limit": 20, "next": None}}
+    for bad in ("-3", "1.5", "2024-01-01", "abc"):
+        expect(partners.staff.get(f"{base}?since={bad}"), 400, NOT_A_TIMESTAMP)
+
+
+def test_partner_projects_pages_keep_the_filters(partners):
     member, member_client = partners.user("Paging Member")
     partner = partners.partner("Paging Partner", members=[member])
     owner, _ = partners.user("Paging Owner")
@@ -353,14 +393,146 @@ def test_partner_projects_pages_keep_the_status_filter(partners):
         project = partners.project(owner, status="online" if i % 2 == 0 else "pending")
         partners.partnership(project["id"], partner["id"])
         if i % 2 == 0:
-            online.append(project["id"])
+            online.insert(0, project["id"])  # newest first
     base = f"/v1/partners/{partner['slug']}/projects"
     first = expect(member_client.get(f"{base}?status=online&limit=3"), 200)
     assert [p["id"] for p in first["projects"]] == online[:3]
-    assert first["meta"] == {"limit": 3, "next": f"?limit=3&since={online[2]}&status=online"}
+    assert first["meta"]["next"].endswith(f"&since_id={online[2]}&status=online")
     second = expect(member_client.get(base + first["meta"]["next"]), 200)
     assert [p["id"] for p in second["projects"]] == online[3:] and second["meta"]["next"] is None
     assert len(expect(member_client.get(base), 200)["projects"]) == 7
+
+
+# --- Ulule's conventions: public data, filters, the project resource, versions ---------------------
+
+def test_public_data_needs_no_token_and_private_data_does(partners):
+    member, _ = partners.user("Public Member")
+    owner, owner_client = partners.user("Public Owner")
+    partner = partners.partner("Public Partner", members=[member])
+    online, pending = partners.project(owner), partners.project(owner, status="pending")
+    link = partners.partnership(online["id"], partner["id"])
+    partners.partnership(pending["id"], partner["id"])
+    anonymous = Client(partners.stack)
+    shown = expect(anonymous.get(f"/v1/projects/{online['id']}"), 200)
+    assert shown["owner"] == {"id": owner, "name": "Public Owner", "absolute_url": partners.stack.url(f"/users/{owner}")}
+    assert expect(owner_client.get(f"/v1/projects/{online['id']}"), 200)["owner"]["email"] == "public.owner@example.org"
+    assert expect(anonymous.get(f"/v1/partners/{partner['slug']}"), 200) == partner
+    listed = expect(anonymous.get(f"/v1/partners/{partner['slug']}/projects?status=online"), 200)
+    assert [p["id"] for p in listed["projects"]] == [online["id"]]
+    for path in (f"/v1/projects/{pending['id']}", f"/v1/partners/{partner['slug']}/projects",
+                 f"/v1/partners/{partner['slug']}/projects?status=pending", f"/v1/partnerships/{link['id']}",
+                 f"/v1/projects/{online['id']}/partnerships"):
+        response = anonymous.get(path)
+        expect(response, 401, UNAUTHORIZED)
+        assert response.headers["WWW-Authenticate"] == "APIKey, Bearer"
+    # The extra field of those who may list partnerships is left out, not refused.
+    assert "partnerships" not in expect(anonymous.get(f"/v1/projects/{online['id']}?extra_fields=partnerships"), 200)
+    # Bad credentials are refused on public data too (Ulule-Version 2020-10-07); read anonymously before it.
+    bad = Client(partners.stack, "ptk_not_a_key", "APIKey")
+    expect(bad.get(f"/v1/projects/{online['id']}"), 401, UNAUTHORIZED)
+    expect(bad.get(f"/v1/projects/{online['id']}", headers={"Ulule-Version": "2020-10-06"}), 200)
+
+
+def test_is_winner_and_status_filter_partner_projects(partners):
+    owner, _ = partners.user("Prize Owner")
+    partner = partners.partner("Prize Partner")
+    winner, other = partners.project(owner), partners.project(owner)
+    for project in (winner, other):
+        partners.partnership(project["id"], partner["id"])
+    partners.admin("PATCH", f"projects/{winner['id']}", {"is_winner": True}, status=200)
+    base = f"/v1/partners/{partner['slug']}/projects?status=online"
+    anonymous = Client(partners.stack)
+    assert [p["id"] for p in expect(anonymous.get(base + "&is_winner=true"), 200)["projects"]] == [winner["id"]]
+    assert [p["id"] for p in expect(anonymous.get(base + "&is_winner=false"), 200)["projects"]] == [other["id"]]
+    expect(anonymous.get(base + "&is_winner=1"), 400, [error("ValueError", "is_winner must be true or false.", "is_winner")])
+    expect(anonymous.get(f"/v1/partners/{partner['slug']}/projects?status=offline"), 400)
+
+
+def test_the_project_is_ulules_project_resource(partners):
+    owner, _ = partners.user("Resource Owner")
+    slug = partners.slug("café")
+    project = partners.admin("POST", "projects", {"name": "Jardin", "slug": slug, "owner_id": owner, "status": "online", "lang": "fr",
+                                                  "goal": 2000, "amount_raised": 500, "currency": "EUR", "type": "project"})
+    shown = expect(Client(partners.stack).get(f"/v1/projects/{project['id']}?lang=all"), 200)
+    assert shown["name"] == {"fr": "Jardin"} and shown["lang"] == "fr"
+    assert shown["absolute_url"] == partners.stack.url("/projects/" + slug.replace("é", "%C3%A9"))
+    assert shown["resource_uri"] == partners.stack.url(f"/v1/projects/{project['id']}")
+    assert (shown["goal"], shown["amount_raised"], shown["percent"], shown["goal_raised"]) == (2000, 500, 25, False)
+    assert (shown["currency"], shown["type"], shown["is_online"], shown["finished"], shown["main_image"]) == ("EUR", "project", True, False, {})
+    expect(partners.staff.patch(f"/v1/admin/projects/{project['id']}", {"status": "finished"}), 400)
+    dated = partners.admin("PATCH", f"projects/{project['id']}", {"date_end": "2030-01-31T23:00:00.5+01:00"}, status=200)
+    assert (dated["date_start"], dated["date_end"]) == (None, "2030-01-31T22:00:00Z")
+
+
+def test_ulule_version_is_a_date_and_selects_documented_behaviour(partners, cast):
+    path = f"/v1/partnerships/{cast['partnership']['id']}"
+    for bad in ("2018-9-3", "2018-02-30", "latest"):
+        expect(partners.staff.get(path, headers={"Ulule-Version": bad}), 400,
+               [error("ValueError", "Ulule-Version must be a date written YYYY-MM-DD, such as 2020-11-10.", "Ulule-Version")])
+        expect(Client(partners.stack).get(f"/v1/partners/{cast['partner']['id']}", headers={"Ulule-Version": bad}), 400)
+    current = expect(partners.staff.get(path, headers={"Ulule-Version": "2018-09-03"}), 200)
+    assert list(current) == PARTNERSHIP_KEYS
+    older = expect(partners.staff.get(path, headers={"Ulule-Version": "2018-09-02"}), 200)
+    assert list(older) == ["id", "is_default", "is_support", "partner", "presale"] and older["presale"] == current["project"]
+    project = f"/v1/projects/{cast['project']['id']}"
+    assert expect(partners.staff.get(project, headers={"Ulule-Version": "2017-09-14"}), 200)["name"] == "A project"
+    expect(partners.staff.get(project + "?extra_fields=rewards", headers={"Ulule-Version": "2019-03-06"}), 200)
+
+
+def test_the_partners_own_user_is_a_partner_user(partners, cast):
+    chief, chief_client = partners.user("Chief Partner")
+    partner = partners.admin("POST", "partners", {"name": "Chief's", "slug": partners.slug("chief"), "user_id": chief})
+    link = partners.partnership(cast["other_project"]["id"], partner["id"])
+    expect(chief_client.get(f"/v1/partnerships/{link['id']}"), 200)
+    expect(chief_client.get(f"/v1/partners/{partner['slug']}/projects"), 200)
+    # Another partner's partnership is refused (403); an unknown one is not found (404).
+    expect(chief_client.get(f"/v1/partnerships/{cast['partnership']['id']}"), 403, PARTNER_USERS_ONLY)
+    expect(chief_client.get("/v1/partnerships/999999"), 404, [error("ValueError", "Partnership 999999 does not exist.")])
+
+
+def test_staff_set_partner_images_from_a_url(partners):
+    partner = partners.partner("Pictured")
+    url = "https://cdn.example.org/pictured/logo.png"
+    changed = partners.admin("PATCH", f"partners/{partner['id']}", {"logo": {"url": url}}, status=200)
+    version = {"url": url, "width": None, "height": None}
+    assert changed["logo"] == {"id": changed["logo"]["id"], "name": "logo.png", "type": "logo", "url": url,
+                               "versions": {"small": version, "medium": version, "large": version, "full": version}}
+    assert changed["ribbon"] is None
+    assert expect(Client(partners.stack).get(f"/v1/partners/{partner['slug']}"), 200) == changed
+    expect(partners.staff.patch(f"/v1/admin/partners/{partner['id']}", {"ribbon": {"url": "javascript:alert(1)"}}), 400,
+           [error("ValueError", "Not an accepted value.", "ribbon.url")])
+    assert partners.admin("PATCH", f"partners/{partner['id']}", {"logo": None}, status=200)["logo"] is None
+
+
+def test_oauth2_client_credentials_refresh_and_expiring_bearer_tokens(partners):
+    """Ulule's OAuth2: HTTP Basic client credentials at /oauth2/token/ (trailing slash), form body,
+    a Bearer access token for 10 hours that writes, a refresh token that gets new ones."""
+    stack = partners.stack
+    values = dict(line.split("=", 1) for line in cli(stack, "token", "oauth-client", "create", "--staff", "app",
+                                                      "--name", "Staff app").splitlines() if "=" in line)
+    auth = (values["CLIENT_ID"], values["CLIENT_SECRET"])
+    url = stack.url("/oauth2/token/")
+    granted = stack.session.post(url, auth=auth, data={"grant_type": "client_credentials"}, timeout=30)
+    assert granted.status_code == 200, granted.text
+    body = granted.json()
+    assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 36000, "read write")
+    assert granted.headers["Cache-Control"] == "no-store"
+    bearer = Client(stack, body["access_token"], "Bearer")
+    owner = expect(bearer.post("/v1/admin/users", {"name": "OAuth Owner"}), 201)["id"]
+    project = expect(bearer.post("/v1/admin/projects", {"name": "By app", "slug": partners.slug("app"), "owner_id": owner}), 201)
+    expect(Client(stack, body["access_token"], "APIKey").get(f"/v1/projects/{project['id']}"), 401, UNAUTHORIZED)
+    renewed = stack.session.post(url, auth=auth, data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}, timeout=30)
+    assert renewed.status_code == 200 and renewed.json()["access_token"] != body["access_token"]
+    expect(Client(stack, renewed.json()["access_token"]).patch(f"/v1/admin/projects/{project['id']}", {"goal": 10}), 200)
+    wrong = stack.session.post(url, auth=(auth[0], "pcs_wrong"), data={"grant_type": "client_credentials"}, timeout=30)
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    assert wrong.headers["WWW-Authenticate"] == 'Basic realm="partnerships"'
+    unsupported = stack.session.post(url, auth=auth, data={"grant_type": "password", "username": "u", "password": "p"}, timeout=30)
+    assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
+    # A revoked client's tokens stop working.
+    cli(stack, "token", "oauth-client", "revoke", auth[0])
+    expect(Client(stack, renewed.json()["access_token"]).get(f"/v1/projects/{project['id']}/partnerships"), 401, UNAUTHORIZED)
+    assert auth[0] in cli(stack, "token", "oauth-client", "list")
 
 
 # --- the default-partnership rule ---------------------------------------------------------------

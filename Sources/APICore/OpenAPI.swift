@@ -201,10 +201,13 @@ public enum OpenAPIDocument {
                 ]
             }
             operation["responses"] = .object(responses)
-            operation["security"] =
-                route.requirement != .none
-                ? .array(info.securitySchemes.keys.map { JSON.object(JSONObject([($0, .array([]))])) })
-                : []
+            let schemes = info.securitySchemes.keys.map { JSON.object(JSONObject([($0, .array([]))])) }
+            switch route.requirement {
+            case .none: operation["security"] = []
+            // The empty requirement first: no credentials is one of the accepted ways.
+            case .optionalPrincipal: operation["security"] = .array([.object(JSONObject())] + schemes)
+            case .principal, .role: operation["security"] = .array(schemes)
+            }
 
             var pathItem = paths[template]?.objectValue ?? JSONObject()
             pathItem[route.method.rawValue.lowercased()] = .object(operation)

@@ -8,6 +8,13 @@ import Store
 public protocol Principal: Sendable {
     /// The caller behind the request's credentials, or the family's own 401 error.
     static func authenticate(_ context: RequestContext) throws -> Self
+    /// For `.optionallyAuthenticated` operations: the caller, or the family's anonymous principal
+    /// when the request carries no credentials. Families without one keep the default: `authenticate`.
+    static func authenticateIfPresent(_ context: RequestContext) throws -> Self
+}
+
+extension Principal {
+    public static func authenticateIfPresent(_ context: RequestContext) throws -> Self { try authenticate(context) }
 }
 
 /// A narrowing of a family's principals ("staff", "a lead provider", "a key with
@@ -27,6 +34,9 @@ public struct Role<P: Principal>: Sendable {
 public enum Access<P: Principal>: Sendable {
     /// No credentials needed (a health check, a public listing).
     case anyone
+    /// Anyone: public data readable without credentials. Credentials, when given, are checked
+    /// (`Principal.authenticateIfPresent`) so the handler can show more to those who sent them.
+    case optionallyAuthenticated
     /// Any principal of the family.
     case authenticated
     /// A principal the role admits.
@@ -101,6 +111,11 @@ public struct Operation<P: Principal> {
             preconditionFailure(
                 "\(method.rawValue) \(pattern): a handler that takes a principal cannot be open to anyone (use onPublic)"
             )
+        case (.authenticated(let run), .optionallyAuthenticated):
+            handler = { context in
+                try run(Authenticated(context: context, principal: try P.authenticateIfPresent(context)))
+            }
+            requirement = .optionalPrincipal
         case (.authenticated(let run), .authenticated):
             handler = { context in try run(Authenticated(context: context, principal: try P.authenticate(context))) }
             requirement = .principal
@@ -163,6 +178,8 @@ public enum Nobody: Principal {
 public struct Route {
     public enum Requirement: Equatable, Sendable {
         case none
+        /// Anyone; a principal when the request carries credentials (401 for bad ones).
+        case optionalPrincipal
         /// Any principal of the family (401 without one).
         case principal
         /// A named role (401 without a principal, 403 for one the role refuses).
@@ -171,6 +188,7 @@ public struct Route {
         public var description: String {
             switch self {
             case .none: return "public"
+            case .optionalPrincipal: return "public, token optional"
             case .principal: return "any token"
             case .role(let name): return name
             }
@@ -189,7 +207,7 @@ public struct Route {
     public var accessErrors: [Int] {
         switch requirement {
         case .none: return []
-        case .principal: return [401]
+        case .optionalPrincipal, .principal: return [401]
         case .role: return [401, 403]
         }
     }

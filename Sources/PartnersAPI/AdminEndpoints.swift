@@ -46,7 +46,10 @@ enum AdminEndpoints {
                 throw Failure.value("slug", "A partner with slug \"\(slug)\" already exists.", status: .conflict)
             }
             if let user = body["user_id"], !user.isNull { try requireUser(tx, user.intValue, field: "user_id") }
-            for (key, value) in body { record[key] = value }
+            for (key, value) in body where !PartnerImage.kinds.contains(key) { record[key] = value }
+            for kind in PartnerImage.kinds {
+                if let value = body[kind] { record[kind] = try PartnerImage.stored(value, kind: kind, &tx) }
+            }
             tx.put(Collection.partners, String(record["id"]?.intValue ?? 0), record)
             return record
         }
@@ -85,9 +88,12 @@ enum AdminEndpoints {
                 guard let id = Int(pathID), let existing = tx.get(Collection.projects, String(id)) else {
                     throw Failure.notFound("Project", pathID)
                 }
-                record = existing
+                record = ProjectRecord.current(existing)
             } else {
-                record = ["id": .int(tx.nextSequence(Collection.projects)), "status": "new", "lang": "en"]
+                record = [
+                    "id": .int(tx.nextSequence(Collection.projects)), "status": "new", "lang": "en",
+                    "created_at": .string(Timestamp.now().storageText),
+                ]
             }
             if let slug = body["slug"]?.stringValue,
                 tx.lookup(Collection.projects, index: "by_slug", key: slug).contains(where: {
@@ -97,10 +103,39 @@ enum AdminEndpoints {
                 throw Failure.value("slug", "A project with slug \"\(slug)\" already exists.", status: .conflict)
             }
             if let owner = body["owner_id"] { try requireUser(tx, owner.intValue, field: "owner_id") }
-            for (key, value) in body { record[key] = value }
+            for (key, value) in body where key != "name" { record[key] = value }
+            // The name given is the translation in the project's language; other translations stay.
+            if let name = body["name"] {
+                var translations = record["name"]?.objectValue ?? JSONObject()
+                translations[ProjectRecord.lang(record)] = name
+                record["name"] = .object(translations)
+            }
             tx.put(Collection.projects, String(record["id"]?.intValue ?? 0), record)
             return record
         }
-        return .json(Resources.project(record, context.store), status: creating ? .created : .ok)
+        return .json(Resources.project(record, Presentation(context)), status: creating ? .created : .ok)
+    }
+}
+
+/// A partner's `logo` and `ribbon`, set by staff from the URL the image is served at (no upload: the
+/// service keeps no files). Shown as Ulule's image resource; nothing is resized, so every version is
+/// the image at that URL, its size unknown (`width`/`height` null, as Ulule's original version).
+enum PartnerImage {
+    static let kinds = ["logo", "ribbon"]
+    static let versions = ["small", "medium", "large", "full"]
+
+    /// The stored image for a payload value: `{"url": …}`, or null to remove it.
+    static func stored(_ value: JSON, kind: String, _ tx: inout Transaction) throws -> JSON {
+        guard case .object(let object) = value else { return .null }
+        let input = try validated(object, Schemas.imageInput, partial: false, prefix: "\(kind).")
+        let url = input["url"]?.stringValue ?? ""
+        let path = url.split(separator: "?", maxSplits: 1)[0].split(separator: "#", maxSplits: 1)[0]
+        let name = path.split(separator: "/").last.map(String.init) ?? kind
+        let version: JSON = ["url": .string(url), "width": .null, "height": .null]
+        return .object(
+            JSONObject([
+                ("id", .int(tx.nextSequence(Collection.images))), ("name", .string(name)), ("type", .string(kind)),
+                ("url", .string(url)), ("versions", .object(JSONObject(versions.map { ($0, version) }))),
+            ]))
     }
 }

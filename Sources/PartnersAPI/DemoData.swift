@@ -1,3 +1,4 @@
+import APICore
 import JSON
 import Store
 
@@ -25,7 +26,12 @@ public enum PartnersDemoData {
             "Community Garden", "Street Library", "Repair Café", "Youth Orchestra", "Solar Rooftops", "River Clean-up",
             "Film Festival", "Coding Club",
         ]
-        let statuses = ["online", "online", "pending", "online", "new", "online", "finished", "online"]
+        let statuses = ["online", "online", "pending", "online", "new", "online", "online", "online"]
+        // Created an hour apart, the last one an hour ago: lists (newest first) show the last project first.
+        let now = Timestamp.now().microseconds
+        func created(_ index: Int, of count: Int) -> JSON {
+            .string(Timestamp(microseconds: now - (count - index) * 3_600_000_000).storageText)
+        }
         return try store.write { tx -> World in
             func user(_ name: String) -> Int {
                 let id = tx.nextSequence(Collection.users)
@@ -61,8 +67,13 @@ public enum PartnersDemoData {
                 tx.put(
                     Collection.projects, String(id),
                     [
-                        "id": .int(id), "slug": .string(slug), "name": .string(name),
+                        "id": .int(id), "slug": .string(slug), "name": ["en": .string(name)],
                         "owner_id": .int(owner), "status": .string(statuses[i]), "lang": "en",
+                        "type": "project", "currency": "EUR", "goal": .int(1000 * (i + 1)),
+                        "amount_raised": .int(300 * (i + 1) * (1 + i % 3)),
+                        // The Film Festival's campaign is over; the Community Garden won a prize.
+                        "finished": .bool(name == "Film Festival"), "is_winner": .bool(i == 0),
+                        "created_at": created(i, of: projectNames.count),
                     ])
                 projects.append(id)
                 // Each project partners with one or two partners; the first one is its default.
@@ -75,6 +86,7 @@ public enum PartnersDemoData {
                         [
                             "id": .int(pid), "partner_id": .int(partner), "project_id": .int(id),
                             "is_default": .bool(k == 0), "is_support": .bool(k == 1),
+                            "created_at": created(i, of: projectNames.count),
                         ])
                     partnerships.append(pid)
                 }

@@ -3,45 +3,6 @@ import HTTP
 import JSON
 import Store
 
-enum Resources {
-    static func image(_ value: JSON?) -> JSON {
-        guard let value, !value.isNull else { return .null }
-        return value
-    }
-
-    static func partner(_ record: JSON) -> JSON {
-        Schemas.partner.serialize([
-            "id": record["id"] ?? .null, "name": record["name"] ?? .null, "slug": record["slug"] ?? .null,
-            "url": record["url"] ?? .null, "user_id": record["user_id"] ?? .null,
-            "logo": image(record["logo"]), "ribbon": image(record["ribbon"]),
-        ])
-    }
-
-    static func project(_ record: JSON, _ store: Store) -> JSON {
-        let ownerID = record["owner_id"]?.intValue ?? 0
-        let owner = store.get(Collection.users, String(ownerID))
-        let slug = record["slug"]?.stringValue ?? ""
-        return .object(
-            JSONObject([
-                ("id", record["id"] ?? .null), ("slug", .string(slug)), ("name", record["name"] ?? .null),
-                ("owner", ["id": .int(ownerID), "name": owner?["name"] ?? .null]),
-                ("status", record["status"] ?? "new"), ("lang", record["lang"] ?? "en"),
-                ("absolute_url", .string("/projects/\(slug)")),
-            ]))
-    }
-
-    static func partnership(_ record: JSON, _ store: Store) -> JSON {
-        let partner = store.get(Collection.partners, String(record["partner_id"]?.intValue ?? 0))
-        let project = store.get(Collection.projects, String(record["project_id"]?.intValue ?? 0))
-        return Schemas.partnership.serialize([
-            "id": record["id"] ?? .null, "is_default": record["is_default"] ?? false,
-            "is_support": record["is_support"] ?? false,
-            "partner": partner.map(Resources.partner) ?? .null,
-            "project": project.map { Resources.project($0, store) } ?? .null,
-        ])
-    }
-}
-
 enum Endpoints {
     static func project(_ context: Context) throws -> JSON {
         let text = context.request.pathParameter("id")
@@ -62,10 +23,12 @@ enum Endpoints {
     static func showPartnership(_ context: Context) throws -> HTTPResponse {
         let caller = context.principal
         let record = try partnershipRecord(context)
+        // An existing partnership of another partner is a 403, an unknown id a 404: Ulule's
+        // permissions are per endpoint and reported as PermissionError, not hidden behind a 404.
         guard caller.isStaff || caller.isMember(of: record["partner_id"]?.intValue ?? 0, context.store) else {
             throw Failure.forbidden("Only users of this partnership's partner may see it.")
         }
-        return .json(Resources.partnership(record, context.store))
+        return .json(Resources.partnership(record, Presentation(context)))
     }
 
     /// Making `keep` the default clears every other default of the project, in the same write.
@@ -89,7 +52,7 @@ enum Endpoints {
             guard tx.get(Collection.projects, String(projectID)) != nil else {
                 throw Failure.notFound("Project", String(projectID))
             }
-            guard tx.get(Collection.partners, String(partnerID)) != nil else {
+            guard partnerID > 0, tx.get(Collection.partners, String(partnerID)) != nil else {
                 throw Failure.value("partner_id", "Partner \(partnerID) does not exist.")
             }
             let existing = tx.lookup(Collection.partnerships, index: "by_project", key: String(projectID)).compactMap {
@@ -104,12 +67,13 @@ enum Endpoints {
             let record: JSON = [
                 "id": .int(id), "partner_id": .int(partnerID), "project_id": .int(projectID),
                 "is_default": .bool(isDefault), "is_support": .bool(body["is_support"]?.boolValue ?? false),
+                "created_at": .string(Timestamp.now().storageText),
             ]
             tx.put(Collection.partnerships, String(id), record)
             if isDefault { clearOtherDefaults(&tx, project: projectID, keep: id) }
             return record
         }
-        return .json(Resources.partnership(record, context.store), status: .created)
+        return .json(Resources.partnership(record, Presentation(context)), status: .created)
     }
 
     static func updatePartnership(_ context: Context) throws -> HTTPResponse {
@@ -127,7 +91,7 @@ enum Endpoints {
             }
             return record
         }
-        return .json(Resources.partnership(record, context.store))
+        return .json(Resources.partnership(record, Presentation(context)))
     }
 
     static func deletePartnership(_ context: Context) throws -> HTTPResponse {
@@ -145,28 +109,62 @@ enum Endpoints {
         let caller = context.principal
         let record = try project(context)
         guard caller.canListPartnerships(of: record, context.store) else {
-            throw Failure.forbidden("Only the project owner and users of its partners may list its partnerships.")
+            throw caller.refusal("Only the project owner and users of its partners may list its partnerships.")
         }
         let page = try CursorPage(context.request.query)
-        let all = context.store.lookupRecords(
-            Collection.partnerships, index: "by_project", key: String(record["id"]?.intValue ?? 0))
-        let (items, meta) = page.page(all)
-        return .json(["partnerships": .array(items.map { Resources.partnership($0, context.store) }), "meta": meta])
+        let view = Presentation(context)
+        let (items, meta) = page.page(partnerships(of: record, context.store), extraQuery: view.query)
+        return .json(["partnerships": .array(items.map { Resources.partnership($0, view) }), "meta": meta])
     }
 
+    static func partnerships(of project: JSON, _ store: Store) -> [JSON] {
+        store.lookupRecords(Collection.partnerships, index: "by_project", key: String(project["id"]?.intValue ?? 0))
+    }
+
+    /// The `extra_fields` a project shows (Ulule's list names many more; we serve these).
+    static let projectExtraFields: Set<String> = ["partnerships"]
+
+    /// The requested extra fields. An unknown one is a 400 since version 2019-03-07, ignored before.
+    static func extraFields(_ context: Context) throws -> Set<String> {
+        let requested = (context.request.query["extra_fields"] ?? "").split(separator: ",").map {
+            String($0).trimmingSpaces
+        }
+        let unknown = requested.filter { !$0.isEmpty && !projectExtraFields.contains($0) }
+        if let first = unknown.first, context.version >= .validatesExtraFields {
+            throw Failure.value(
+                "extra_fields",
+                "Unknown extra field \"\(first)\": this endpoint serves \(projectExtraFields.sorted().joined(separator: ", "))."
+            )
+        }
+        return Set(requested).intersection(projectExtraFields)
+    }
+
+    /// The project resource with the extra fields the caller asked for and may see (partnerships:
+    /// those who may list them; for others the field is left out, as Ulule leaves out private fields).
+    static func projectBody(_ record: JSON, extra: Set<String>, _ context: Context, _ view: Presentation) -> JSON {
+        var body = Resources.project(record, view)
+        if extra.contains("partnerships") && context.principal.canListPartnerships(of: record, context.store) {
+            // Newest first, as every list.
+            let listed = partnerships(of: record, context.store).sorted { CursorPage.key($0) > CursorPage.key($1) }
+            body["partnerships"] = .array(listed.map { Resources.partnership($0, view) })
+        }
+        return body
+    }
+
+    /// Anyone may read an online project. One that is not online needs credentials; since version
+    /// 2018-10-04 any user may read it, before that only staff, its owner and its partners' users.
     static func showProject(_ context: Context) throws -> HTTPResponse {
         let caller = context.principal
         let record = try project(context)
-        var body = Resources.project(record, context.store)
-        let extra = Set((context.request.query["extra_fields"] ?? "").split(separator: ",").map(String.init))
-        if extra.contains("partnerships") && caller.canListPartnerships(of: record, context.store) {
-            let partnerships = context.store.lookupRecords(
-                Collection.partnerships, index: "by_project", key: String(record["id"]?.intValue ?? 0)
-            )
-            .sorted { ($0["id"]?.intValue ?? 0) < ($1["id"]?.intValue ?? 0) }
-            body["partnerships"] = .array(partnerships.map { Resources.partnership($0, context.store) })
+        let extra = try extraFields(context)
+        if !ProjectRecord.isOnline(ProjectRecord.current(record)) {
+            if caller.isAnonymous { throw Failure.unauthorized }
+            if context.version < .projectDetailForAllUsers && !caller.canListPartnerships(of: record, context.store) {
+                throw Failure.forbidden(
+                    "Only the project owner, its partners' users and staff may see a project that is not online.")
+            }
         }
-        return .json(body)
+        return .json(projectBody(record, extra: extra, context, Presentation(context)))
     }
 
     static func partner(byIDOrSlug text: String, _ store: Store) -> JSON? {
@@ -176,10 +174,42 @@ enum Endpoints {
 
     static func showPartner(_ context: Context) throws -> HTTPResponse {
         let text = context.request.pathParameter("partner")
-        guard let id = Int(text), let record = context.store.get(Collection.partners, String(id)) else {
-            throw Failure.notFound("Partner", text)
-        }
+        guard let record = partner(byIDOrSlug: text, context.store) else { throw Failure.notFound("Partner", text) }
         return .json(Resources.partner(record))
+    }
+
+    /// Ulule's documented filters of "List partner projects": `status` and `is_winner`.
+    struct ProjectFilters {
+        var status: String?
+        var isWinner: Bool?
+
+        init(_ query: QueryParameters) throws {
+            if let text = query["status"] {
+                guard ProjectRecord.statuses.contains(text) else {
+                    throw Failure.value(
+                        "status",
+                        "Unknown status \"\(text)\": expected one of \(ProjectRecord.statuses.joined(separator: ", "))."
+                    )
+                }
+                status = text
+            }
+            if let text = query["is_winner"] {
+                guard text == "true" || text == "false" else {
+                    throw Failure.value("is_winner", "is_winner must be true or false.")
+                }
+                isWinner = text == "true"
+            }
+        }
+
+        func admits(_ record: JSON) -> Bool {
+            (status == nil || ProjectRecord.status(record) == status)
+                && (isWinner == nil || (record["is_winner"]?.boolValue ?? false) == isWinner)
+        }
+
+        /// Kept in `meta.next`.
+        var query: String {
+            (status.map { "&status=\($0)" } ?? "") + (isWinner.map { "&is_winner=\($0)" } ?? "")
+        }
     }
 
     static func partnerProjects(_ context: Context) throws -> HTTPResponse {
@@ -187,15 +217,20 @@ enum Endpoints {
         let text = context.request.pathParameter("partner")
         guard let partner = partner(byIDOrSlug: text, context.store) else { throw Failure.notFound("Partner", text) }
         let partnerID = partner["id"]?.intValue ?? 0
-        let status = context.request.query["status"]
-        guard caller.isStaff || caller.isMember(of: partnerID, context.store) || status == "online" else {
-            throw Failure.forbidden("Only users of this partner may list its projects, unless status=online.")
+        let filters = try ProjectFilters(context.request.query)
+        guard caller.isStaff || caller.isMember(of: partnerID, context.store) || filters.status == "online" else {
+            throw caller.refusal("Only users of this partner may list its projects, unless status=online.")
         }
         let page = try CursorPage(context.request.query)
-        var projects = context.store.lookupRecords(Collection.partnerships, index: "by_partner", key: String(partnerID))
+        let extra = try extraFields(context)
+        let projects = context.store.lookupRecords(Collection.partnerships, index: "by_partner", key: String(partnerID))
             .compactMap { context.store.get(Collection.projects, String($0["project_id"]?.intValue ?? 0)) }
-        if let status { projects = projects.filter { ($0["status"]?.stringValue ?? "new") == status } }
-        let (items, meta) = page.page(projects, extraQuery: status.map { "&status=\($0)" } ?? "")
-        return .json(["projects": .array(items.map { Resources.project($0, context.store) }), "meta": meta])
+            .filter { filters.admits(ProjectRecord.current($0)) }
+        let view = Presentation(context)
+        let extraQuery =
+            filters.query + (extra.isEmpty ? "" : "&extra_fields=\(extra.sorted().joined(separator: ","))")
+            + view.query
+        let (items, meta) = page.page(projects, extraQuery: extraQuery)
+        return .json(["projects": .array(items.map { projectBody($0, extra: extra, context, view) }), "meta": meta])
     }
 }

@@ -9,6 +9,8 @@ enum Collection {
     static let memberships = "pa_memberships"
     static let projects = "pa_projects"
     static let partnerships = "pa_partnerships"
+    /// A sequence only: image ids (images live inside their partner's record).
+    static let images = "pa_images"
 
     static let indexes: [IndexDefinition] = [
         IndexDefinition(collection: partners, name: "by_slug") { [$0["slug"]?.stringValue ?? ""] },
@@ -66,6 +68,9 @@ enum Failure {
     static func value(_ field: String?, _ detail: String, status: HTTPStatus = .badRequest) -> APIError {
         APIError(.validation, status: status, title: "Invalid value", detail: detail, field: field)
     }
+    static func wrongType(_ field: String, _ detail: String) -> APIError {
+        APIError(.wrongType, status: .badRequest, title: "Type", detail: detail, field: field)
+    }
 }
 
 enum Schemas {
@@ -99,8 +104,8 @@ enum Schemas {
             Field("slug", .string, required: true, maxLength: 100),
             Field("url", .url, nullable: true, maxLength: 500, "The partner's website."),
             Field("user_id", .integer, nullable: true, "The partner's user."),
-            Field("logo", .object, nullable: true, readOnly: true),
-            Field("ribbon", .object, nullable: true, readOnly: true),
+            Field("logo", .object, nullable: true, "An image; staff set it from a URL: `{\"url\": …}`, or null."),
+            Field("ribbon", .object, nullable: true, "An image; staff set it from a URL: `{\"url\": …}`, or null."),
         ])
     static let project = ResourceSchema(
         "Project",
@@ -110,9 +115,18 @@ enum Schemas {
             Field("name", .string, required: true, maxLength: 200),
             Field("owner", .object, readOnly: true),
             Field("owner_id", .integer, required: true),
-            Field("status", .enumeration(["new", "pending", "online", "offline", "finished"])),
+            Field("status", .enumeration(ProjectRecord.statuses)),
             Field("lang", .string, maxLength: 10),
             Field("absolute_url", .url, readOnly: true),
+            Field(
+                "type", .enumeration(["project", "presale"]), "Collects money (`project`) or pre-orders (`presale`)."),
+            Field("currency", .string, maxLength: 3, "Three-letter ISO code."),
+            Field("goal", .integer, "In the currency (`project`), or a number of pre-orders (`presale`)."),
+            Field("amount_raised", .integer, "In the currency."),
+            Field("finished", .boolean, "The funding campaign is over."),
+            Field("date_start", .dateTime, nullable: true, "When the funding campaign starts (RFC 3339)."),
+            Field("date_end", .dateTime, nullable: true, "When the funding campaign ends (RFC 3339)."),
+            Field("is_winner", .boolean, "A prizewinner: what `is_winner` of a partner's project list filters on."),
         ])
     static let user = ResourceSchema(
         "User",
@@ -122,6 +136,10 @@ enum Schemas {
             Field("email", .email, nullable: true, maxLength: 200),
         ])
     static let membership = ResourceSchema("Membership", [Field("user_id", .integer, required: true)])
+    /// What staff send to set a partner's `logo` or `ribbon`.
+    static let imageInput = ResourceSchema(
+        "ImageInput", [Field("url", .url, required: true, maxLength: 500, "Where the image is served (http or https).")]
+    )
 }
 
 /// Payload problems in this API's classifications.
@@ -137,27 +155,37 @@ func payload(_ request: HTTPRequest, _ schema: ResourceSchema, partial: Bool) th
     }
     guard let body = request.jsonBody() else { throw Failure.notJSON }
     guard case .object(let object) = body else { throw Failure.notJSON }
+    return try validated(object, schema, partial: partial)
+}
+
+/// A JSON object the schema accepts, normalized; its problems in this API's classifications, field
+/// names under `prefix` for an object nested in a payload (`logo.url`).
+func validated(_ object: JSONObject, _ schema: ResourceSchema, partial: Bool, prefix: String = "") throws -> JSONObject
+{
     let problems = schema.validate(object, partial: partial)
     if !problems.isEmpty {
         throw APIErrors(
             problems.map { problem -> APIError in
                 switch problem {
-                case .missing(let f):
+                case .missing(let name):
+                    let f = prefix + name
                     return APIError(
                         .requiredField, status: .badRequest, title: "Required", detail: "This field is required.",
                         field: f)
-                case .wrongType(let f, let expected):
+                case .wrongType(let name, let expected):
+                    let f = prefix + name
                     return APIError(
                         .wrongType, status: .badRequest, title: "Type",
                         detail: "Expected \(expected == "integer" ? "an" : "a") \(expected).", field: f)
-                case .notAllowed(let f):
+                case .notAllowed(let name):
+                    let f = prefix + name
                     return APIError(
                         .unknownField, status: .badRequest, title: "Unknown field", detail: "Unknown field \"\(f)\".",
                         field: f)
-                case .tooLong(let f, let limit): return Failure.value(f, "At most \(limit) characters.")
-                case .invalidValue(let f): return Failure.value(f, "Not an accepted value.")
-                case .outOfRange(let f):
-                    return Failure.value(f, "Expected an integer \(ResourceSchema.Problem.integerRange).")
+                case .tooLong(let name, let limit): return Failure.value(prefix + name, "At most \(limit) characters.")
+                case .invalidValue(let name): return Failure.value(prefix + name, "Not an accepted value.")
+                case .outOfRange(let name):
+                    return Failure.value(prefix + name, "Expected an integer \(ResourceSchema.Problem.integerRange).")
                 }
             })
     }

@@ -8,7 +8,7 @@ public struct PartnersFamily: APIFamily {
     public let name = "partners-v1"
     public let pathPrefix = "/v1"
     public let errorFormatter: any ErrorFormatter = PartnersErrorFormatter()
-    public var storeIndexes: [IndexDefinition] { Collection.indexes }
+    public var storeIndexes: [IndexDefinition] { Collection.indexes + OAuth2.indexes }
 
     public init() {}
 
@@ -44,24 +44,21 @@ public struct PartnersFamily: APIFamily {
                 responses: [R(204, "Deleted")], errors: [404]),
             Endpoints.deletePartnership)
         api.on(
-            .get, "projects/:id",
+            .get, "projects/:id", access: .optionallyAuthenticated,
             doc: OperationDoc(
-                "Retrieve a project", tag: "Projects", description: "Any valid token.",
-                parameters: [
-                    D.id("Project"),
-                    P(
-                        "extra_fields", schema: ["type": "string", "example": "partnerships"],
-                        "Comma list; `partnerships` embeds them when the caller may list them."),
-                ],
-                responses: [R(200, "The project", schema: S.ref("Project"))], errors: [404]),
+                "Retrieve a project", tag: "Projects",
+                description:
+                    "Anyone may read an online project; one that is not online needs a token (401 without one).",
+                parameters: [D.id("Project"), D.extraFields, D.lang],
+                responses: [R(200, "The project", schema: S.ref("Project"))], errors: [400, 403, 404]),
             Endpoints.showProject)
         api.on(
             .get, "projects/:id/partnerships",
             doc: OperationDoc(
                 "List project partnerships", tag: "Partnerships",
                 description:
-                    "Staff, the project owner, and users of a partner in partnership with the project. Ordered by id.",
-                parameters: [D.id("Project")] + D.paging,
+                    "Staff, the project owner, and users of a partner in partnership with the project. Newest first.",
+                parameters: [D.id("Project")] + D.paging + [D.lang],
                 responses: [R(200, "A page of partnerships", schema: D.page("partnerships", "Partnership"))],
                 errors: [400, 403, 404]),
             Endpoints.listProjectPartnerships)
@@ -74,24 +71,27 @@ public struct PartnersFamily: APIFamily {
                 responses: [R(201, "The new partnership", schema: S.ref("Partnership"))], errors: [400, 404, 409]),
             Endpoints.createPartnership)
         api.on(
-            .get, "partners/:partner",
+            .get, "partners/:partner", access: .optionallyAuthenticated,
             doc: OperationDoc(
-                "Retrieve a partner", tag: "Partners", description: "Any valid token.",
-                parameters: [D.id("Partner", name: "partner")],
+                "Retrieve a partner", tag: "Partners", description: "Anyone: every field of a partner is public.",
+                parameters: [P("partner", in: .path, required: true, "Partner id or slug.")],
                 responses: [R(200, "The partner", schema: S.ref("Partner"))], errors: [404]),
             Endpoints.showPartner)
         api.on(
-            .get, "partners/:partner/projects",
+            .get, "partners/:partner/projects", access: .optionallyAuthenticated,
             doc: OperationDoc(
                 "List a partner's projects", tag: "Partners",
                 description:
-                    "Projects in partnership with the partner. Users of that partner and staff; anyone with a valid token when `status=online`.",
+                    "Projects in partnership with the partner, newest first. Users of that partner and staff; anyone, without a token too, when `status=online`.",
                 parameters: [
                     P("partner", in: .path, required: true, "Partner id or slug."),
                     P(
-                        "status",
-                        schema: ["type": "string", "enum": ["new", "pending", "online", "offline", "finished"]],
-                        "Only projects with this status."),
+                        "status", schema: ["type": "string", "enum": .array(ProjectRecord.statuses.map(JSON.string))],
+                        "Only projects with this status; another value is a 400."),
+                    P(
+                        "is_winner", schema: ["type": "string", "enum": ["true", "false"]],
+                        "Only prizewinners (`true`) or only the others (`false`); another value is a 400."),
+                    D.extraFields, D.lang,
                 ] + D.paging,
                 responses: [R(200, "A page of projects", schema: D.page("projects", "Project"))],
                 errors: [400, 403, 404]),
@@ -139,7 +139,27 @@ public struct PartnersFamily: APIFamily {
                 "Update a project", "Staff only. A new `owner_id` transfers ownership.", parameters: [D.id("Project")],
                 input: "ProjectChanges", status: 200, output: "Project", errors: [400, 404, 409])
         ) { try AdminEndpoints.saveProject($0, creating: false) }
-        return api.routes + admin.routes
+        // Ulule's token endpoint, outside /v1. Its body is a form and its errors are OAuth2's.
+        var oauth = OperationGroup<PartnersPrincipal>("", access: .anyone)
+        oauth.onPublic(
+            .post, OAuth2.tokenPath,
+            doc: OperationDoc(
+                "Get an OAuth2 access token", tag: "OAuth2",
+                description: """
+                    HTTP Basic `client_id:client_secret`; an `application/x-www-form-urlencoded` body: \
+                    `grant_type=client_credentials`, or `grant_type=refresh_token&refresh_token=…`. \
+                    Access tokens last 10 hours. Errors in OAuth2's format (RFC 6749 section 5.2).
+                    """,
+                responses: [
+                    R(200, "A Bearer access token and a refresh token", schema: S.ref("OAuth2Token")),
+                    // The checks every POST gets (a malformed Idempotency-Key) answer in the v1 list format.
+                    R(
+                        400, "invalid_request, invalid_grant or unsupported_grant_type; a malformed Idempotency-Key",
+                        schema: ["oneOf": [S.ref("OAuth2Error"), S.ref("Error")]]),
+                    R(401, "invalid_client: missing or wrong client credentials", schema: S.ref("OAuth2Error")),
+                ]),
+            OAuth2.token)
+        return api.routes + admin.routes + oauth.routes
     }
 
     public var openAPIInfo: OpenAPIInfo? { PartnersDocs.info }
@@ -155,25 +175,58 @@ enum PartnersDocs {
     typealias R = OperationDoc.Response
     typealias S = OpenAPISchema
 
-    /// A project as `Resources.project` shows it: the owner embedded instead of `owner_id`.
-    static let projectSchema = Schemas.project.openAPI(
-        overriding: [
-            "owner": S.object([("id", S.integer), ("name", ["type": ["string", "null"]])]),
-            // "/projects/<slug>" with the slug as given (not percent-encoded): a path, not a URI.
-            "absolute_url": ["type": "string", "description": "The project's page on the site: `/projects/<slug>`."],
+    static let boolean: JSON = ["type": "boolean"]
+    static let dateTime: JSON = ["type": ["string", "null"], "format": "date-time"]
+
+    /// An i18n object: translations keyed by language code.
+    static let i18n: JSON = [
+        "type": "object", "additionalProperties": ["type": "string"],
+        "description": "Translations keyed by language (`en`, `fr`, ...).", "example": ["en": "Community Garden"],
+    ]
+
+    /// Ulule's user resource as `Resources.user` shows it (`email` to the user and staff only).
+    static let userSchema = S.object(
+        [
+            ("id", S.integer), ("name", ["type": ["string", "null"]]),
+            ("absolute_url", ["type": "string", "format": "uri"]),
+            ("email", ["type": ["string", "null"], "description": "Private: shown to the user and staff only."]),
         ],
-        omitting: ["owner_id"])
+        optional: ["email"])
+
+    /// Ulule's project resource as `Resources.project` shows it.
+    static let projectSchema = S.object([
+        ("id", S.integer), ("slug", S.string), ("name", i18n), ("owner", S.ref("UserResource")),
+        ("status", ["type": "string", "enum": .array(ProjectRecord.statuses.map(JSON.string))]),
+        ("lang", S.string),
+        (
+            "absolute_url",
+            ["type": "string", "format": "uri", "description": "The project's page (slug percent-encoded)."]
+        ),
+        ("resource_uri", ["type": "string", "format": "uri", "description": "This resource."]),
+        ("type", ["type": "string", "enum": ["project", "presale"]]),
+        ("currency", S.string), ("goal", S.integer), ("amount_raised", S.integer), ("goal_raised", boolean),
+        ("percent", S.integer), ("is_online", boolean), ("finished", boolean),
+        (
+            "main_image",
+            ["type": "object", "additionalProperties": S.ref("Image"), "description": "Images keyed by language."]
+        ),
+        ("date_start", dateTime), ("date_end", dateTime),
+    ])
 
     static var info: OpenAPIInfo {
         var project = projectSchema
         // `GET /v1/projects/{id}?extra_fields=partnerships` adds the list when the caller may see it.
         project["properties"]?["partnerships"] = ["type": "array", "items": S.ref("Partnership"), "readOnly": true]
+        let version = S.object([
+            ("url", S.string), ("width", ["type": ["integer", "null"]]), ("height", ["type": ["integer", "null"]]),
+        ])
         let image = S.object(
             [
                 ("id", S.integer), ("name", S.string), ("type", S.string), ("url", S.string),
-                ("versions", S.object(["small", "medium", "large", "full"].map { ($0, S.string) }, closed: false)),
+                ("versions", S.object(PartnerImage.versions.map { ($0, version) }, closed: false)),
             ],
             closed: false)
+        let imageInput = ["logo": S.ref("ImageInput"), "ribbon": S.ref("ImageInput")]
         return OpenAPIInfo(
             title: "Partners API",
             version: "1.0.0",
@@ -185,8 +238,19 @@ enum PartnersDocs {
                 "apiKey": [
                     "type": "apiKey", "in": "header", "name": "Authorization",
                     "description":
-                        "The whole header value: `APIKey <token>` or `Bearer <token>` (both words are accepted everywhere).",
-                ]
+                        "The whole header value: `APIKey <key>` (reads only) or `Bearer <token>` (an OAuth2 access token, or a staff key).",
+                ],
+                "oauth2": [
+                    "type": "oauth2",
+                    "description":
+                        "A registered client posts HTTP Basic client_id:client_secret to the token URL; access tokens last 10 hours.",
+                    "flows": [
+                        "clientCredentials": [
+                            "tokenUrl": .string(OAuth2.tokenPath), "refreshUrl": .string(OAuth2.tokenPath),
+                            "scopes": [:],
+                        ]
+                    ],
+                ],
             ],
             errorSchema: S.array(
                 S.object([
@@ -210,6 +274,7 @@ enum PartnersDocs {
                 "Partner": Schemas.partner.openAPI(overriding: ["logo": S.ref("Image"), "ribbon": S.ref("Image")]),
                 "Project": project,
                 "User": Schemas.user.openAPI(),
+                "UserResource": userSchema,
                 "Image": image,
                 "Membership": S.object([("partner_id", S.integer), ("user_id", S.integer)]),
                 "PageMeta": S.object([
@@ -219,19 +284,41 @@ enum PartnersDocs {
                         [
                             "type": ["string", "null"],
                             "description": "The query of the next page; null on the last page.",
-                            "example": "?limit=20&since=41",
+                            "example": "?limit=20&since=1514912554&since_id=41",
                         ]
                     ),
                 ]),
                 "PartnershipCreate": Schemas.partnershipCreate.openAPI(writableOnly: true),
                 "PartnershipUpdate": Schemas.partnershipUpdate.openAPIChanges(),
-                "PartnerInput": Schemas.partner.openAPI(writableOnly: true),
-                "PartnerChanges": Schemas.partner.openAPIChanges(),
+                "PartnerInput": Schemas.partner.openAPI(writableOnly: true, overriding: imageInput),
+                "PartnerChanges": changes(Schemas.partner.openAPI(writableOnly: true, overriding: imageInput)),
+                "ImageInput": Schemas.imageInput.openAPI(writableOnly: true),
+                "OAuth2Token": S.object([
+                    ("access_token", S.string), ("expires_in", S.integer), ("refresh_token", S.string),
+                    ("scope", S.string), ("token_type", ["type": "string", "enum": ["Bearer"]]),
+                ]),
+                "OAuth2Error": S.object([
+                    (
+                        "error",
+                        [
+                            "type": "string",
+                            "enum": ["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"],
+                        ]
+                    ),
+                    ("error_description", S.string),
+                ]),
                 "ProjectInput": Schemas.project.openAPI(writableOnly: true),
                 "ProjectChanges": Schemas.project.openAPIChanges(),
                 "UserInput": Schemas.user.openAPI(writableOnly: true),
                 "MembershipInput": Schemas.membership.openAPI(writableOnly: true),
             ])
+    }
+
+    /// A payload of a partial update: the same fields, none required.
+    static func changes(_ schema: JSON) -> JSON {
+        var schema = schema
+        schema["required"] = []
+        return schema
     }
 
     static func id(_ what: String, name: String = "id") -> P {
@@ -241,8 +328,20 @@ enum PartnersDocs {
         P(
             "limit", schema: S.positiveInteger,
             "Page size: default and at most 20 (larger values are clamped). Not a positive integer: 400."),
-        P("since", schema: S.positiveInteger, "Cursor: the last id of the previous page. Not a positive integer: 400."),
+        P(
+            "since", schema: ["type": "integer", "minimum": 0, "example": 1_514_912_554],
+            "Cursor: a Unix timestamp in seconds; the page holds what was created before it. Not an integer from 0: 400."
+        ),
+        P(
+            "since_id", schema: S.positiveInteger,
+            "With `since`: also what was created in that very second with a smaller id (`meta.next` sets it)."),
     ]
+    static let extraFields = P(
+        "extra_fields", schema: ["type": "string", "enum": ["partnerships"]],
+        "Comma list of extra fields: `partnerships` (shown to those who may list them). Another value: 400.")
+    static let lang = P(
+        "lang", schema: ["type": "string", "enum": ["all"]],
+        "`all`: every translation of the i18n texts; without it, the project's language only.")
     static func page(_ key: String, _ component: String) -> JSON {
         S.object([(key, S.array(S.ref(component))), ("meta", S.ref("PageMeta"))])
     }

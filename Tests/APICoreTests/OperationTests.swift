@@ -13,6 +13,15 @@ private struct Member: Principal {
         guard let name = context.request.header(.authorization), !name.isEmpty else { throw APIError.unauthorized() }
         return Member(name: name)
     }
+    /// Nobody in particular when no header is sent.
+    static func authenticateIfPresent(_ context: RequestContext) throws -> Member {
+        context.request.header(.authorization) == nil ? Member(name: "nobody") : try authenticate(context)
+    }
+}
+
+/// A principal that keeps the default `authenticateIfPresent` (no anonymous caller).
+private struct Strict: Principal {
+    static func authenticate(_ context: RequestContext) throws -> Strict { throw APIError.unauthorized() }
 }
 
 extension Role<Member> {
@@ -44,6 +53,10 @@ extension Role<Member> {
             return .noContent()
         }
         group.onPublic(.get, "/open", doc: nil) { _ in .json(["open": true]) }
+        group.on(.get, "public", access: .optionallyAuthenticated, doc: nil) { context in
+            seen.names.append("public for \(context.principal.name)")
+            return .noContent()
+        }
         return group.routes
     }
 
@@ -56,10 +69,12 @@ extension Role<Member> {
     }
 
     @Test func pathsAreJoinedUnderTheGroupAndRequirementsDescribed() {
-        #expect(routes.map(\.pattern) == ["/api/things/mine", "/api/things/:id", "/api/things/open"])
-        #expect(routes.map(\.requirement) == [.principal, .role("admin"), .none])
-        #expect(routes.map(\.accessErrors) == [[401], [401, 403], []])
-        #expect(routes.map(\.requirement.description) == ["any token", "admin", "public"])
+        #expect(
+            routes.map(\.pattern) == ["/api/things/mine", "/api/things/:id", "/api/things/open", "/api/things/public"])
+        #expect(routes.map(\.requirement) == [.principal, .role("admin"), .none, .optionalPrincipal])
+        #expect(routes.map(\.accessErrors) == [[401], [401, 403], [], [401]])
+        #expect(
+            routes.map(\.requirement.description) == ["any token", "admin", "public", "public, token optional"])
     }
 
     @Test func noHandlerRunsForACallerTheAccessRefuses() throws {
@@ -71,5 +86,17 @@ extension Role<Member> {
         #expect(try run(delete, authorization: "admin", id: "7").status == .noContent)
         #expect(try run(open, authorization: nil).status == .ok)
         #expect(seen.names == ["alice", "delete 7 by admin"])
+    }
+
+    @Test func anOptionallyAuthenticatedOperationGetsTheCallerOrTheAnonymousPrincipal() throws {
+        let open = routes[3]
+        #expect(try run(open, authorization: nil).status == .noContent)
+        #expect(try run(open, authorization: "alice").status == .noContent)
+        #expect(throws: APIError.unauthorized()) { try run(open, authorization: "") }
+        #expect(seen.names == ["public for nobody", "public for alice"])
+        // A family without an anonymous principal: the default is `authenticate`.
+        var strict = OperationGroup<Strict>("/strict", access: .optionallyAuthenticated)
+        strict.on(.get, "x", doc: nil) { _ in .noContent() }
+        #expect(throws: APIError.unauthorized()) { try run(strict.routes[0], authorization: nil) }
     }
 }

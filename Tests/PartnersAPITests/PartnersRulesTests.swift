@@ -16,7 +16,7 @@ import Testing
     }
 
     func admin(_ path: String, _ body: JSON) throws -> JSON {
-        let response = client.send(.post, "/v1/admin/\(path)", token: staff, scheme: "APIKey", json: body)
+        let response = client.send(.post, "/v1/admin/\(path)", token: staff, scheme: "Bearer", json: body)
         #expect(response.status == 201, "\(path): \(response.json?.text ?? "")")
         return response.json ?? .null
     }
@@ -33,7 +33,7 @@ import Testing
         var partnerships: [Int] = []
         for (id, isDefault) in [(partner, true), (other, false)] {
             let created = client.send(
-                .post, "/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey",
+                .post, "/v1/projects/\(project)/partnerships", token: staff, scheme: "Bearer",
                 json: ["partner_id": .int(id), "is_default": .bool(isDefault)])
             #expect(created.status == 201)
             partnerships.append(try #require(created.json?["id"]?.intValue))
@@ -60,11 +60,12 @@ import Testing
     @Test func makingAPartnershipTheDefaultClearsThePreviousDefault() throws {
         let (_, _, project, partnerships) = try world()
         let changed = client.send(
-            .patch, "/v1/partnerships/\(partnerships[1])", token: staff, scheme: "APIKey", json: ["is_default": true])
+            .patch, "/v1/partnerships/\(partnerships[1])", token: staff, scheme: "Bearer", json: ["is_default": true])
         #expect(changed.status == 200)
         let listed =
             client.get("/v1/projects/\(project)/partnerships", token: staff, scheme: "APIKey").json?["partnerships"]?
             .arrayValue ?? []
-        #expect(listed.map { $0["is_default"]?.boolValue } == [false, true])
+        let defaults = listed.filter { $0["is_default"]?.boolValue == true }.map { $0["id"]?.intValue }
+        #expect(defaults == [partnerships[1]])
     }
 }
