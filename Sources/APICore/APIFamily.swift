@@ -11,6 +11,9 @@ public final class RequestContext {
     /// This request's logger: its lines carry `request_id`, `method` and `path`. Made when first
     /// used unless given: a request that logs nothing pays nothing for it.
     public lazy var logger: Logger = RequestContext.logger(for: request)
+    /// Set by authentication when the caller's credential expires (an OAuth2 access token): an
+    /// answer kept for the next identical request (`ResponseCaching`) is not sent after it.
+    public var credentialExpiresAt: Timestamp?
 
     public init(request: HTTPRequest, store: Store, logger: Logger? = nil) {
         self.request = request

@@ -21,10 +21,11 @@ public enum PartnersPrincipal: Principal, TokenPrincipal, Equatable {
         let header = context.request.header(.authorization)
         let principal: PartnersPrincipal
         if let token = Tokens.credential(from: header, schemes: ["Bearer"]),
-            let stored = try OAuth2.principal(accessToken: token, context.store)
+            let access = try OAuth2.principal(accessToken: token, context.store)
         {
-            guard let owner = PartnersPrincipal(stored: stored) else { throw Failure.unauthorized }
+            guard let owner = PartnersPrincipal(stored: access.principal) else { throw Failure.unauthorized }
             principal = owner
+            context.credentialExpiresAt = access.expires
         } else {
             principal = try fromToken(context, schemes: ["APIKey", "Bearer"], otherwise: Failure.unauthorized)
         }

@@ -73,7 +73,9 @@ public enum OAuth2 {
 
     /// An OAuth2 access token's stored principal; nil when the text is no access token of ours.
     /// An expired one, or one of a revoked client, is the 401 with a message that says so.
-    static func principal(accessToken token: String, _ store: Store, now: Timestamp = .now()) throws -> JSON? {
+    static func principal(
+        accessToken token: String, _ store: Store, now: Timestamp = .now()
+    ) throws -> (principal: JSON, expires: Timestamp)? {
         guard token.hasPrefix("pat_"), let record = record(token, kind: "access", store) else { return nil }
         guard isActiveClient(record["client_id"]?.stringValue, store) else { throw Failure.unauthorized }
         let expires = record["expires_at"]?.stringValue.flatMap(Timestamp.parse) ?? Timestamp(microseconds: 0)
@@ -82,7 +84,8 @@ public enum OAuth2 {
                 .unauthorized, status: .unauthorized, title: "Unauthorized",
                 detail: "The access token has expired: get a new one from \(tokenPath).")
         }
-        return record["principal"]
+        guard let principal = record["principal"] else { return nil }
+        return (principal, expires)
     }
 
     static func record(_ token: String, kind: String, _ store: Store) -> JSON? {

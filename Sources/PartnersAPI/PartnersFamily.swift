@@ -20,7 +20,8 @@ public struct PartnersFamily: APIFamily {
         typealias S = OpenAPISchema
         var api = OperationGroup<PartnersPrincipal>("/v1", access: .authenticated)
         api.on(
-            .get, "partnerships/:id", caching: .untilStoreChanges,
+            // The embedded project's URLs name the request's host; its shape follows Ulule-Version.
+            .get, "partnerships/:id", caching: .untilStoreChanges(varyingOn: [.host, UluleVersion.header]),
             doc: OperationDoc(
                 "Retrieve a partnership", tag: "Partnerships",
                 description: "Staff, and users of the partnership's partner.",

@@ -49,7 +49,7 @@ struct Presentation {
         store = context.store
         caller = context.principal
         version = context.version
-        let host = context.request.header(HTTPField.Name("Host")!) ?? ""
+        let host = context.request.header(.host) ?? ""
         site = "https://" + (Self.isPlainHost(host) ? host : "localhost")
         allLanguages = context.request.query["lang"] == "all"
     }
@@ -162,4 +162,9 @@ enum Resources {
                 ),
             ]))
     }
+}
+
+extension HTTPField.Name {
+    /// The request's Host header (HTTPTypes names none: HTTP/2's `:authority` is a pseudo-header).
+    static let host = HTTPField.Name("Host")!
 }

@@ -109,8 +109,9 @@ public final class Application {
         guard (try? store.refresh()) != nil else { return run(entry, request) }
         let madeUnder = store.version
         let reads = StoreReadLog()
+        let context = RequestContext(request: request, store: store)
         store.readLog = reads
-        let response = run(entry, request)
+        let response = run(entry, request, context: context)
         store.readLog = nil
         guard response.status == .ok else { return response }
         let tagged = ConditionalRequest.withTag(response)
@@ -120,7 +121,8 @@ public final class Application {
                 path: request.path, query: request.query.raw, authorization: request.header(.authorization),
                 varying: varyingHeaders.map { request.header($0) }),
             dependencies: reads.dependencies, madeUnder: madeUnder, current: store.version,
-            now: Scoreboard.monotonicNanoseconds())
+            now: Scoreboard.monotonicNanoseconds(),
+            lifetime: context.credentialExpiresAt.map { ($0.microseconds - Timestamp.now().microseconds) * 1_000 })
         return tagged
     }
 
@@ -145,7 +147,7 @@ public final class Application {
         return ConditionalRequest.tag(of: response.body)
     }
 
-    private func run(_ entry: Entry, _ request: HTTPRequest) -> HTTPResponse {
+    private func run(_ entry: Entry, _ request: HTTPRequest, context given: RequestContext? = nil) -> HTTPResponse {
         // Whatever the outcome, a damage report is about this request only.
         defer {
             _ = store.takeReadDamage()
@@ -169,7 +171,7 @@ public final class Application {
             if request.method == .post, let key = try Idempotency.key(for: request) {
                 return try runOnce(entry, request, key)
             }
-            let response = try entry.handler(RequestContext(request: request, store: store))
+            let response = try entry.handler(given ?? RequestContext(request: request, store: store))
             // A record the handler read was damaged on disk: its answer may rest on a missing record.
             if let damage = store.takeReadDamage() { throw damage }
             return response

@@ -32,7 +32,8 @@ public final class ResponseCache {
     }
 
     struct Answer {
-        let madeAt: Int
+        /// Monotonic nanoseconds after which it is made again.
+        let expiresAt: Int
         let entityTag: String
         /// `Status: 200 OK` and the fields (ETag and Content-Length among them), each line ended;
         /// X-Request-Id and the blank line are added per request.
@@ -74,7 +75,7 @@ public final class ResponseCache {
     func answer(for key: Key, now: Int) -> Answer? {
         guard isEnabled else { return nil }
         if let found = recent[key] {
-            guard now - found.madeAt < Self.maximumAgeNanoseconds else {
+            guard now < found.expiresAt else {
                 recent[key] = nil
                 recentBytes -= found.cost
                 misses += 1
@@ -83,7 +84,7 @@ public final class ResponseCache {
             hits += 1
             return found
         }
-        if let found = older.removeValue(forKey: key), now - found.madeAt < Self.maximumAgeNanoseconds {
+        if let found = older.removeValue(forKey: key), now < found.expiresAt {
             insert(found, for: key)
             hits += 1
             return found
@@ -96,9 +97,11 @@ public final class ResponseCache {
     /// unless the store moved on while it was made (a change then was not seen by `invalidate`).
     func keep(
         _ response: HTTPResponse, for key: Key, dependencies: [StoreDependency], madeUnder: Store.Version,
-        current: Store.Version, now: Int
+        current: Store.Version, now: Int, lifetime: Int? = nil
     ) {
-        guard isEnabled, response.status == .ok, madeUnder == current,
+        // `lifetime`: nanoseconds until the caller's credential expires, when it does.
+        let lifetime = min(lifetime ?? Self.maximumAgeNanoseconds, Self.maximumAgeNanoseconds)
+        guard isEnabled, response.status == .ok, madeUnder == current, lifetime > 0,
             let entityTag = response.headers[.eTag]
         else { return }
         let head = CGIResponse.head(
@@ -107,7 +110,8 @@ public final class ResponseCache {
             status: 304, reason: "Not Modified",
             headers: ConditionalRequest.notModifiedFields(of: response, entityTag: entityTag), contentLength: nil)
         let answer = Answer(
-            madeAt: now, entityTag: entityTag, head: head, notModifiedHead: notModified, body: response.body,
+            expiresAt: now + lifetime, entityTag: entityTag, head: head, notModifiedHead: notModified,
+            body: response.body,
             dependencies: Array(Set(dependencies)))
         guard answer.cost <= generationCapacity else { return }
         if let replaced = recent.removeValue(forKey: key) { recentBytes -= replaced.cost }

@@ -226,6 +226,14 @@ struct KeptNotesFamily: APIFamily {
         #expect(cache.answer(for: key(98), now: 1) != nil)
         cache.invalidate(.affected([.record(collection: "n", id: "98")]))
         #expect(cache.answer(for: key(98), now: 1) == nil)
+        // A credential that expires bounds the answer's life (an OAuth2 access token's expiry).
+        cache.keep(
+            response, for: key(60), dependencies: [], madeUnder: version, current: version, now: 0, lifetime: 1_000)
+        #expect(cache.answer(for: key(60), now: 999) != nil)
+        #expect(cache.answer(for: key(60), now: 1_000) == nil, "not after the credential expired")
+        cache.keep(
+            response, for: key(61), dependencies: [], madeUnder: version, current: version, now: 0, lifetime: -5)
+        #expect(cache.answer(for: key(61), now: 0) == nil, "an expired credential's answer is not kept")
         keep(50, madeUnder: Store.Version(generation: 9, epoch: 1, journalLength: 0))
         #expect(cache.answer(for: key(50), now: 1) == nil, "the store moved on while it was made: not kept")
     }
