@@ -474,6 +474,14 @@ def test_ulule_version_is_a_date_and_selects_documented_behaviour(partners, cast
     assert list(current) == PARTNERSHIP_KEYS
     older = expect(partners.staff.get(path, headers={"Ulule-Version": "2018-09-02"}), 200)
     assert list(older) == ["id", "is_default", "is_support", "partner", "presale"] and older["presale"] == current["project"]
+    # Workers keep a partnership's answer for the same request (docs/operations.md, "Kept answers"):
+    # asked again and again, each version and each host still gets its own.
+    for _ in range(3):
+        assert list(expect(partners.staff.get(path, headers={"Ulule-Version": "2018-09-02"}), 200)) == list(older)
+        assert expect(partners.staff.get(path, headers={"Ulule-Version": "2018-09-03"}), 200) == current
+        for host in ("partners-a.example", "partners-b.example"):
+            shown = expect(partners.staff.get(path, headers={"Host": host}), 200)
+            assert shown["project"]["absolute_url"].startswith(f"https://{host}/"), shown["project"]["absolute_url"]
     project = f"/v1/projects/{cast['project']['id']}"
     assert expect(partners.staff.get(project, headers={"Ulule-Version": "2017-09-14"}), 200)["name"] == "A project"
     expect(partners.staff.get(project + "?extra_fields=rewards", headers={"Ulule-Version": "2019-03-06"}), 200)
