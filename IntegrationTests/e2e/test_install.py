@@ -183,7 +183,8 @@ def test_install_keeps_the_operators_config_and_certificate_and_follows_the_conf
     assert config.read_text().startswith("listen = unix:/run/pool/api.sock\n")
     assert "letsencrypt" in certificate.read_text()
     assert "server unix:/run/pool/api.sock;" in (root / "etc/nginx/conf.d/partnerships.conf").read_text()
-    assert "fastcgi_read_timeout 65s;" in (root / "etc/nginx/snippets/partnerships/fastcgi.conf").read_text()
+    assert "fastcgi_read_timeout 65s;" in (root / "etc/nginx/snippets/partnerships/fastcgi-settings.conf").read_text()
+    assert "include snippets/partnerships/fastcgi-settings.conf;" in (root / "etc/nginx/snippets/partnerships/fastcgi.conf").read_text()
     logrotate = (root / "etc/logrotate.d/partnerships").read_text()
     assert "/var/log/pool/*.log {" in logrotate and "/run/pool/partnerships.pid" in logrotate
 

@@ -19,6 +19,10 @@ local cohorts = { "2025", "2026" }  -- BenchSeedCommand.cohorts: both open
 function R.static(ctx) return wrk.format("GET", "/_bench/static.json") end
 function R.hello(ctx) return wrk.format("GET", "/_bench/hello") end
 function R.php(ctx) return wrk.format("GET", "/_bench/php") end
+-- The same hello worlds behind the API's own location settings, asked as lp_get_one asks (its
+-- Authorization header): the fair references for a GET one.
+function R.hello_api(ctx) return wrk.format("GET", "/_bench/hello-api", auth(ctx.seed.PROVIDER_0_TOKEN)) end
+function R.php_api(ctx) return wrk.format("GET", "/_bench/php-api", auth(ctx.seed.PROVIDER_0_TOKEN)) end
 function R.healthz(ctx) return wrk.format("GET", "/healthz") end
 
 -- Lead Provider API v3. Provider 0 owns the listed partnerships, provider 1 the update targets,
