@@ -108,9 +108,12 @@ public final class FastCGIConnection {
     }
 
     /// Writes the whole response. Returns false when the client went away (EPIPE and friends):
-    /// the worker logs it and carries on with the next request.
+    /// the worker logs it and carries on with the next request. `complete` (the usual case) closes
+    /// the request's streams too, so libfcgi sends the response, the end of its stream and
+    /// FCGI_END_REQUEST in one write (as the C hello world's loop does); otherwise the bytes are flushed and the stream stays
+    /// open (a test hook's worker dying part way through a response).
     @discardableResult
-    public func write(_ bytes: [UInt8]) -> Bool {
+    public func write(_ bytes: [UInt8], complete: Bool = true) -> Bool {
         var offset = 0
         return bytes.withUnsafeBufferPointer { buffer -> Bool in
             while offset < buffer.count {
@@ -123,8 +126,15 @@ public final class FastCGIConnection {
                 if written < 0 || FCGX_GetError(request.pointee.out) != 0 { return false }
                 offset += Int(written)
             }
-            // FCGX_FFlush reports success even after a failed write; the stream error is the truth.
-            _ = FCGX_FFlush(request.pointee.out)
+            // Both report success even after a failed write: the stream's error is the truth.
+            if complete {
+                // libfcgi appends FCGI_END_REQUEST to the stream closed last: stderr (empty) first,
+                // so the response, its end and the end of the request leave in one write().
+                _ = FCGX_FClose(request.pointee.err)
+                _ = FCGX_FClose(request.pointee.out)
+            } else {
+                _ = FCGX_FFlush(request.pointee.out)
+            }
             return FCGX_GetError(request.pointee.out) == 0
         }
     }

@@ -176,7 +176,7 @@ public final class WorkerLoop {
             status: response.status.code, reason: response.status.reason,
             headers: response.headers, body: response.body)
         if let deathPoint {
-            connection.write(Array(bytes.prefix(bytes.count - response.body.count + deathPoint)))
+            connection.write(Array(bytes.prefix(bytes.count - response.body.count + deathPoint)), complete: false)
             logger.error(
                 "test hook: dying part way through a response", metadata: ["body_bytes_written": "\(deathPoint)"])
             _exit(3)
