@@ -214,7 +214,8 @@ extension StringProtocol {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// Without spaces and tabs at either end (a header value's optional whitespace, RFC 9110 5.6.3).
+    public var trimmingSpaces: String {
         var s = Substring(self)
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
         while s.last == " " || s.last == "\t" { s = s.dropLast() }

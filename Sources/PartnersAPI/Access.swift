@@ -213,12 +213,3 @@ extension Authenticated<PartnersPrincipal> {
     /// Already checked when the caller was authenticated: never fails here.
     var version: UluleVersion { (try? UluleVersion.requested(request)) ?? .latest }
 }
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return String(s)
-    }
-}

@@ -54,7 +54,7 @@ enum ConditionalRequest {
     /// `W/` prefix is ignored); `If-Match` strongly (a weak tag never matches).
     static func listMatches(_ field: String, _ tag: String, weak: Bool) -> Bool {
         for item in field.split(separator: ",") {
-            var candidate = item.trimmingSpaces
+            var candidate = String(item).trimmingSpaces
             if candidate == "*" { return true }
             if candidate.hasPrefix("W/") {
                 guard weak else { continue }
@@ -63,11 +63,5 @@ enum ConditionalRequest {
             if candidate == tag { return true }
         }
         return false
-    }
-}
-
-private extension Substring {
-    var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
