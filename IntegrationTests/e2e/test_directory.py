@@ -656,6 +656,14 @@ def test_require_edit_approval_holds_the_edits_of_keys_that_cannot_approve(world
     assert moved.status_code == 403 and "review/submit/" in moved.json()["detail"]
     assert api.ok("GET", path)["recommended_order"] is None
 
+    # Nor is moving it to another tier, for a key that may assign tiers but not approve edits.
+    tier = api.ok("POST", f"/directories/{d}/tiers/", {"title": "Featured"}, 201)
+    tierer = Client(stack, admin(stack, "key", "--organization", world["org"], "--permissions",
+                                 "generic_directory:read_tiers,generic_directory:update_tiers")[0])
+    assigned = tierer.call("POST", f"/directories/{d}/tiers/{tier['id']}/entries/", {"assign": [e["id"]]})
+    assert assigned.status_code == 403 and "review/submit/" in assigned.json()["detail"]
+    assert api.ok("GET", path)["tier"] is None or api.ok("GET", path)["tier"]["id"] != tier["id"]
+
     approved = api.ok("POST", path + "review/approve/")
     assert approved["status"] == "public" and approved["headline"] == "Now public"
     assert e["id"] in [r["id"] for r in stack.get(public).json()["results"]]

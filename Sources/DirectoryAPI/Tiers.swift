@@ -94,6 +94,8 @@ enum Tiers {
                             problems.append(Wire.invalid(field, "Invalid pk \"\(id)\" - object does not exist."))
                             continue
                         }
+                        // A partner entry's tier is part of the live entry: not a way around the approval flow.
+                        try ApprovalFlow.refuseDirectEdit(of: kind, by: context.principal, in: directory)
                         var entry = tx.get(kind.collection, id)!
                         if field == "assign" {
                             entry["tier"] = .string(tierID)
