@@ -47,13 +47,12 @@ public final class ResponseCache {
         var cost: Int { head.count + notModifiedHead.count + body.count + 160 + dependencies.count * 64 }
     }
 
-    private let generationCapacity: Int
+    let generationCapacity: Int
     private var recent: [Key: Answer] = [:]
     private var older: [Key: Answer] = [:]
-    /// The keys of the answers that read each dependency (recent and older; a key may be listed for
-    /// an answer since replaced or dropped: dropping it again is harmless).
-    private var dependents: [StoreDependency: [Key]] = [:]
-    private var recentBytes = 0
+    /// The keys of the kept answers (recent and older) that read each dependency.
+    private var dependents: [StoreDependency: Set<Key>] = [:]
+    private(set) var recentBytes = 0
     public private(set) var hits = 0
     public private(set) var misses = 0
 
@@ -76,16 +75,20 @@ public final class ResponseCache {
         guard isEnabled else { return nil }
         if let found = recent[key] {
             guard now < found.expiresAt else {
-                recent[key] = nil
-                recentBytes -= found.cost
+                drop(key)
                 misses += 1
                 return nil
             }
             hits += 1
             return found
         }
-        if let found = older.removeValue(forKey: key), now < found.expiresAt {
-            insert(found, for: key)
+        if let found = older.removeValue(forKey: key) {
+            guard now < found.expiresAt else {
+                unregister(key, found)
+                misses += 1
+                return nil
+            }
+            insert(found, for: key)  // still registered under its dependencies
             hits += 1
             return found
         }
@@ -111,29 +114,45 @@ public final class ResponseCache {
             headers: ConditionalRequest.notModifiedFields(of: response, entityTag: entityTag), contentLength: nil)
         let answer = Answer(
             expiresAt: now + lifetime, entityTag: entityTag, head: head, notModifiedHead: notModified,
-            body: response.body,
-            dependencies: Array(Set(dependencies)))
+            body: response.body, dependencies: Array(Set(dependencies)))
         guard answer.cost <= generationCapacity else { return }
-        if let replaced = recent.removeValue(forKey: key) { recentBytes -= replaced.cost }
-        older[key] = nil
+        drop(key)
         insert(answer, for: key)
-        for dependency in answer.dependencies { dependents[dependency, default: []].append(key) }
+        register(key, answer)
     }
 
+    /// Into the recent generation; when it is full, the older one is dropped and the recent one
+    /// takes its place. A key is in one generation at most.
     private func insert(_ answer: Answer, for key: Key) {
         if recentBytes + answer.cost > generationCapacity {
+            for (dropped, droppedAnswer) in older { unregister(dropped, droppedAnswer) }
             older = recent
             recent = [:]
             recent.reserveCapacity(older.count)
             recentBytes = 0
-            // Only the answers still kept are listed again.
-            dependents = [:]
-            for (kept, answer) in older {
-                for dependency in answer.dependencies { dependents[dependency, default: []].append(kept) }
-            }
         }
         recent[key] = answer
         recentBytes += answer.cost
+    }
+
+    /// `dependents` lists exactly the kept answers (recent and older) under each dependency.
+    private func register(_ key: Key, _ answer: Answer) {
+        for dependency in answer.dependencies { dependents[dependency, default: []].insert(key) }
+    }
+
+    private func unregister(_ key: Key, _ answer: Answer) {
+        for dependency in answer.dependencies {
+            dependents[dependency]?.remove(key)
+            if dependents[dependency]?.isEmpty == true { dependents[dependency] = nil }
+        }
+    }
+
+    private func drop(_ key: Key) {
+        if let dropped = recent.removeValue(forKey: key) {
+            recentBytes -= dropped.cost
+            unregister(key, dropped)
+        }
+        if let dropped = older.removeValue(forKey: key) { unregister(key, dropped) }
     }
 
     /// What the store applied: the answers that read any of it are dropped.
@@ -147,14 +166,16 @@ public final class ResponseCache {
             recentBytes = 0
         case .affected(let dependencies):
             for dependency in dependencies {
-                guard let keys = dependents.removeValue(forKey: dependency) else { continue }
-                for key in keys {
-                    if let dropped = recent.removeValue(forKey: key) { recentBytes -= dropped.cost }
-                    older[key] = nil
-                }
+                guard let keys = dependents[dependency] else { continue }
+                for key in keys { drop(key) }
             }
         }
     }
+
+    /// Dependencies with at least one kept answer listed (for tests: it stays bounded).
+    var dependencyCount: Int { dependents.count }
+    /// Which generation holds `key` (for tests).
+    func holds(_ key: Key) -> (recent: Bool, older: Bool) { (recent[key] != nil, older[key] != nil) }
 
     /// The wire bytes for one request: the 200 (a HEAD without its body) or, when `ifNoneMatch`
     /// names the tag, the 304.

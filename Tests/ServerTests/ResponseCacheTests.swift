@@ -239,6 +239,56 @@ struct KeptNotesFamily: APIFamily {
     }
 }
 
+extension ResponseCacheTests {
+    /// An answer asked for again moves from the older generation to the recent one; when that move
+    /// fills the recent one, it must still be dropped by a change to what it read.
+    @Test func aPromotedAnswerIsStillDroppedByItsDependencies() throws {
+        let cache = ResponseCache(capacityBytes: 8 * 1024)
+        let version = application.store.version
+        let response = ConditionalRequest.withTag(
+            HTTPResponse.json(["text": .string(String(repeating: "x", count: 500))]))
+        func key(_ index: Int) -> ResponseCache.Key {
+            ResponseCache.key(path: "/n/\(index)", query: "", authorization: nil)
+        }
+        func keep(_ index: Int) {
+            cache.keep(
+                response, for: key(index), dependencies: [.record(collection: "n", id: "\(index)")],
+                madeUnder: version, current: version, now: 0)
+        }
+        keep(0)
+        let cost = cache.recentBytes
+        var index = 1
+        while !cache.holds(key(0)).older {  // a rotation moves answer 0 to the older generation
+            keep(index)
+            index += 1
+        }
+        while cache.recentBytes + cost <= cache.generationCapacity {  // the recent one is full again
+            keep(index)
+            index += 1
+        }
+        #expect(cache.answer(for: key(0), now: 1) != nil)  // promoted: the recent generation rotates
+        #expect(cache.holds(key(0)) == (true, false))
+        cache.invalidate(.affected([.record(collection: "n", id: "0")]))
+        #expect(cache.answer(for: key(0), now: 1) == nil, "a change to what it read drops it")
+    }
+
+    /// Making the same answer again and again (every 30 s, or after each change) lists it once.
+    @Test func dependenciesStayBoundedWhenAnswersAreMadeAgain() throws {
+        let cache = ResponseCache(capacityBytes: 1 << 20)
+        let version = application.store.version
+        let response = ConditionalRequest.withTag(HTTPResponse.json(["text": "x"]))
+        let key = ResponseCache.key(path: "/n/1", query: "", authorization: nil)
+        for round in 0..<1_000 {
+            cache.keep(
+                response, for: key,
+                dependencies: [.record(collection: "tokens", id: "t"), .record(collection: "n", id: "\(round % 3)")],
+                madeUnder: version, current: version, now: 0)
+        }
+        #expect(cache.count == 1)
+        #expect(cache.dependencyCount == 2, "the token and the last record read, nothing left over")
+    }
+}
+
 /// A kept answer's wire bytes, read back: the CGI status, the fields by lower-case name, the body.
 struct KeptAnswer: Equatable {
     var status = ""
