@@ -482,6 +482,13 @@ def test_ulule_version_is_a_date_and_selects_documented_behaviour(partners, cast
         for host in ("partners-a.example", "partners-b.example"):
             shown = expect(partners.staff.get(path, headers={"Host": host}), 200)
             assert shown["project"]["absolute_url"].startswith(f"https://{host}/"), shown["project"]["absolute_url"]
+    # Sent twice, the header is read by its last copy: the answer kept for the first copy's version
+    # (asked for just above) is not the one sent.
+    for _ in range(3):
+        status, body = raw_request(partners.stack, "GET", path, [
+            ("Authorization", f"{partners.staff.word} {partners.staff.token}"),
+            ("Ulule-Version", "2018-09-02"), ("Ulule-Version", "2018-09-03")])
+        assert status == 200 and list(body) == PARTNERSHIP_KEYS, body
     project = f"/v1/projects/{cast['project']['id']}"
     assert expect(partners.staff.get(project, headers={"Ulule-Version": "2017-09-14"}), 200)["name"] == "A project"
     expect(partners.staff.get(project + "?extra_fields=rewards", headers={"Ulule-Version": "2019-03-06"}), 200)

@@ -207,7 +207,9 @@ public final class WorkerLoop {
         let (values, repeated) = connection.params(named: keptAnswerParamNames)
         guard let method = values[0], method == "GET" || method == "HEAD", let path = values[1],
             let requestID = values[5], !requestID.isEmpty, (values[6] ?? "").isEmpty || values[6] == "0",
-            repeated & (1 << 3) == 0
+            // Two Authorization headers are refused, and a repeated header an answer varies on is
+            // read differently by the full path (its last copy): both are left to it.
+            repeated & ~((1 << 4) | (1 << 5) | (1 << 6) | (1 << 7)) == 0
         else { return nil }
         guard
             let bytes = application.keptAnswer(
