@@ -205,18 +205,10 @@ struct KeptNotesFamily: APIFamily {
     }
 
     @Test func keptAnswersExpireAndStayWithinTheirBytes() throws {
-        let cache = ResponseCache(capacityBytes: 8 * 1024)
-        let version = application.store.version
-        let response = ConditionalRequest.withTag(
-            HTTPResponse.json(["text": .string(String(repeating: "x", count: 500))]))
-        func key(_ index: Int) -> ResponseCache.Key {
-            ResponseCache.key(path: "/n/\(index)", query: "", authorization: nil)
-        }
-        func keep(_ index: Int, madeUnder: Store.Version? = nil) {
-            cache.keep(
-                response, for: key(index), dependencies: [.record(collection: "n", id: "\(index)")],
-                madeUnder: madeUnder ?? version, current: version, now: 0)
-        }
+        let small = SmallCache(version: application.store.version)
+        let (cache, response, version) = (small.cache, small.response, small.version)
+        func key(_ index: Int) -> ResponseCache.Key { small.key(index) }
+        func keep(_ index: Int, madeUnder: Store.Version? = nil) { small.keep(index, madeUnder: madeUnder) }
         for index in 0..<100 { keep(index) }
         #expect(cache.count < 16, "two generations of at most 4 KiB of ~700-byte answers")
         #expect(cache.answer(for: key(99), now: 1) != nil)
@@ -243,18 +235,10 @@ extension ResponseCacheTests {
     /// An answer asked for again moves from the older generation to the recent one; when that move
     /// fills the recent one, it must still be dropped by a change to what it read.
     @Test func aPromotedAnswerIsStillDroppedByItsDependencies() throws {
-        let cache = ResponseCache(capacityBytes: 8 * 1024)
-        let version = application.store.version
-        let response = ConditionalRequest.withTag(
-            HTTPResponse.json(["text": .string(String(repeating: "x", count: 500))]))
-        func key(_ index: Int) -> ResponseCache.Key {
-            ResponseCache.key(path: "/n/\(index)", query: "", authorization: nil)
-        }
-        func keep(_ index: Int) {
-            cache.keep(
-                response, for: key(index), dependencies: [.record(collection: "n", id: "\(index)")],
-                madeUnder: version, current: version, now: 0)
-        }
+        let small = SmallCache(version: application.store.version)
+        let cache = small.cache
+        func key(_ index: Int) -> ResponseCache.Key { small.key(index) }
+        func keep(_ index: Int) { small.keep(index) }
         keep(0)
         let cost = cache.recentBytes
         var index = 1
@@ -304,5 +288,24 @@ struct KeptAnswer: Equatable {
             if name == "status" { status = String(value) } else { fields[name] = String(value) }
         }
         body = Array(parts.dropFirst().joined(separator: "\r\n\r\n").utf8)
+    }
+}
+
+/// A cache of 8 KiB (two generations of 4 KiB) filled with ~700-byte answers, each reading one
+/// record of collection "n": the unit tests' view of `ResponseCache` without an application.
+struct SmallCache {
+    let cache = ResponseCache(capacityBytes: 8 * 1024)
+    let version: Store.Version
+    let response = ConditionalRequest.withTag(
+        HTTPResponse.json(["text": .string(String(repeating: "x", count: 500))]))
+
+    func key(_ index: Int) -> ResponseCache.Key {
+        ResponseCache.key(path: "/n/\(index)", query: "", authorization: nil)
+    }
+
+    func keep(_ index: Int, madeUnder: Store.Version? = nil) {
+        cache.keep(
+            response, for: key(index), dependencies: [.record(collection: "n", id: "\(index)")],
+            madeUnder: madeUnder ?? version, current: version, now: 0)
     }
 }
