@@ -322,10 +322,14 @@ def test_update_error_rows(world):
 
 def test_upper_case_ids_find_the_same_records_in_paths_filters_and_bodies(world):
     """The real service's ids are PostgreSQL uuids: compared whatever their case. Answers show the stored id."""
-    _, client, dp1, dp2, _ = world.partner_setup()
+    provider_id, client, dp1, dp2, _ = world.partner_setup()
     school = world.school()["id"]
     created = expect(client.post("/api/v3/partnerships", create_body(OPEN, school.upper(), dp1.upper())), 200)["data"]
     assert created["attributes"]["school_id"] == school and created["attributes"]["delivery_partner_id"] == dp1
+    # The command line reads a lead provider's id as the API does: a token made with it upper-cased
+    # is that provider's.
+    same = Client(world.stack, create_token(world.stack, lead_provider=provider_id.upper()))
+    assert ids(expect(same.get("/api/v3/partnerships"), 200)) == [created["id"]]
     shown = expect(client.get(f"/api/v3/partnerships/{created['id'].upper()}"), 200)
     assert shown["data"] == created
     listed = expect(client.get(f"/api/v3/partnerships?filter[delivery_partner_id]={dp2.upper()},{dp1.upper()}"), 200)

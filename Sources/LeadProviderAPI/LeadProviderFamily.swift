@@ -171,8 +171,10 @@ public struct LeadProviderFamily: APIFamily {
     }
 
     /// Whether a lead provider exists (the token command checks before issuing a token).
-    public static func leadProviderExists(_ id: String, in store: Store) -> Bool {
-        store.get(Collection.leadProviders, id) != nil
+    /// The stored id of the lead provider `id` names, whatever its case (as the API reads ids), or nil.
+    public static func storedLeadProviderID(_ id: String, in store: Store) -> String? {
+        let canonical = LeadProviderID.canonical(id)
+        return store.get(Collection.leadProviders, canonical) != nil ? canonical : nil
     }
 
     public var openAPIInfo: OpenAPIInfo? { LeadProviderDocs.info }

@@ -92,10 +92,10 @@ struct TokenCommand: ParsableCommand {
             let store = try location.openExistingStore()
             let principal: any TokenPrincipal
             if let leadProvider {
-                guard LeadProviderFamily.leadProviderExists(leadProvider, in: store) else {
+                guard let id = LeadProviderFamily.storedLeadProviderID(leadProvider, in: store) else {
                     throw ValidationError("no lead provider \(leadProvider)")
                 }
-                principal = LeadProviderPrincipal.leadProvider(id: leadProvider)
+                principal = LeadProviderPrincipal.leadProvider(id: id)
             } else if let partnersUser {
                 guard PartnersFamily.userExists(partnersUser, in: store) else {
                     throw ValidationError("no Partners API user \(partnersUser)")
