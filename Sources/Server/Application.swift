@@ -27,9 +27,11 @@ public final class Application {
         self.families = families
         self.store = store
         self.responseCache = ResponseCache(capacityBytes: responseCacheBytes)
+        // `routes` builds every operation's route: once per family.
+        let routed = families.map { family in (family, family.routes) }
         var varying: [String: HTTPFieldName] = [:]
-        for family in families {
-            for route in family.routes where route.caching.keepsAnswers {
+        for (_, routes) in routed {
+            for route in routes where route.caching.keepsAnswers {
                 for name in route.caching.varyingOn { varying[name.canonicalName] = name }
             }
         }
@@ -37,8 +39,8 @@ public final class Application {
         if responseCache.isEnabled {
             store.changeObserver = { [responseCache] change in responseCache.invalidate(change) }
         }
-        for family in families {
-            for route in family.routes {
+        for (family, routes) in routed {
+            for route in routes {
                 router.add(
                     route.method, route.pattern,
                     Entry(handler: route.handler, errorFormatter: family.errorFormatter, caching: route.caching))

@@ -16,12 +16,7 @@ enum ConditionalRequest {
         "\"" + String(Crypto.sha256Hex(body).prefix(32)) + "\""
     }
 
-    /// The response with its `ETag`, or a 304 carrying only the tag when the client has it already.
-    static func tagged(_ response: HTTPResponse, ifNoneMatch: String?) -> HTTPResponse {
-        let tagged = withTag(response)
-        return notModified(tagged, ifNoneMatch: ifNoneMatch) ?? tagged
-    }
-
+    /// The response with its `ETag` (`notModified` then answers a client that has it already).
     static func withTag(_ response: HTTPResponse) -> HTTPResponse {
         var tagged = response
         tagged.headers[.eTag] = tag(of: response.body)

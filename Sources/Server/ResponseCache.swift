@@ -54,7 +54,6 @@ public final class ResponseCache {
     private var dependents: [StoreDependency: Set<Key>] = [:]
     private(set) var recentBytes = 0
     public private(set) var hits = 0
-    public private(set) var misses = 0
 
     /// `capacityBytes` bounds the bytes of every kept answer together (0: keep nothing).
     public init(capacityBytes: Int) {
@@ -76,7 +75,6 @@ public final class ResponseCache {
         if let found = recent[key] {
             guard now < found.expiresAt else {
                 drop(key)
-                misses += 1
                 return nil
             }
             hits += 1
@@ -85,14 +83,12 @@ public final class ResponseCache {
         if let found = older.removeValue(forKey: key) {
             guard now < found.expiresAt else {
                 unregister(key, found)
-                misses += 1
                 return nil
             }
             insert(found, for: key)  // still registered under its dependencies
             hits += 1
             return found
         }
-        misses += 1
         return nil
     }
 

@@ -207,8 +207,9 @@ public final class Store {
         try view.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
     }
     public var collectionNames: [String] {
-        for name in view.collectionNames { readLog?.note(.collection(name)) }
-        return view.collectionNames
+        let names = view.collectionNames
+        for name in names { readLog?.note(.collection(name)) }
+        return names
     }
 
     /// A read since the last call found a damaged record (reported instead of served): the
