@@ -83,6 +83,11 @@ public enum Tokens {
     /// Marks a token revoked; false if there is no such token.
     @discardableResult
     public static func revoke(in store: Store, id: String) throws -> Bool {
+        try markRevoked(collection, id, in: store)
+    }
+
+    /// Stamps `revoked_at` on a credential's record (a token, an OAuth2 client); false if there is none.
+    public static func markRevoked(_ collection: String, _ id: String, in store: Store) throws -> Bool {
         try store.write { tx in
             guard var record = tx.get(collection, id) else { return false }
             record["revoked_at"] = .string(Timestamp.now().storageText)

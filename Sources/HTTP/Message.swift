@@ -153,6 +153,8 @@ extension HTTPTypes.HTTPResponse.Status {
 /// The header names of our own, in one place (HTTPTypes names the standard ones: `.authorization`,
 /// `.ifMatch`, `.eTag`, ...). Each is written on the wire as spelled here.
 extension HTTPTypes.HTTPField.Name {
+    /// The request's Host header (HTTPTypes names none: HTTP/2's `:authority` is a pseudo-header).
+    public static let host = HTTPField.Name("Host")!
     /// A POST's retry key (Sources/Server/Idempotency.swift).
     public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     /// `true` on an answer replayed for a retried `Idempotency-Key`.

@@ -40,12 +40,7 @@ public enum OAuth2 {
     /// Revokes a client: its tokens stop working on the next request. False if there is no such client.
     @discardableResult
     public static func revokeClient(in store: Store, id: String) throws -> Bool {
-        try store.write { tx in
-            guard var record = tx.get(clients, id) else { return false }
-            record["revoked_at"] = .string(Timestamp.now().storageText)
-            tx.put(clients, id, record)
-            return true
-        }
+        try Tokens.markRevoked(clients, id, in: store)
     }
 
     /// "pcl_… Acme app (partners user 4), created …, active".

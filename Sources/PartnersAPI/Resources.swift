@@ -163,8 +163,3 @@ enum Resources {
             ]))
     }
 }
-
-extension HTTPField.Name {
-    /// The request's Host header (HTTPTypes names none: HTTP/2's `:authority` is a pseudo-header).
-    static let host = HTTPField.Name("Host")!
-}
