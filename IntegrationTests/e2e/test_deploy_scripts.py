@@ -179,29 +179,28 @@ def hello_run(tmp_path):
     kill_leftovers(watchdogs(hello_bin))
 
 
-def running_copies(program):
-    """Pids of the processes whose executable is `program`."""
+def processes_where(test):
+    """Pids of the processes whose /proc folder passes `test` (processes that end meanwhile are skipped)."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and os.path.samefile(entry / "exe", program):
+            if entry.name.isdigit() and test(entry):
                 pids.append(int(entry.name))
         except OSError:
             pass
     return pids
 
 
+def running_copies(program):
+    """Pids of the processes whose executable is `program`."""
+    return processes_where(lambda entry: os.path.samefile(entry / "exe", program))
+
+
 def watchdogs(hello_bin):
     """cleanup.sh's watchdogs looking after this HELLO_BIN."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and b"cleanup-watchdog" in (entry / "cmdline").read_bytes() \
-                    and f"HELLO_BIN={hello_bin}".encode() in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
+    return processes_where(
+        lambda entry: b"cleanup-watchdog" in (entry / "cmdline").read_bytes()
+        and f"HELLO_BIN={hello_bin}".encode() in (entry / "environ").read_bytes().split(b"\0"))
 
 
 def children_commands(pid):
