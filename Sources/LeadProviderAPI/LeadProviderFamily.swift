@@ -167,6 +167,8 @@ public struct LeadProviderFamily: APIFamily {
                     "Copies the most recent partnership (by cohort, then creation) for the same provider and delivery partner.",
                 input: "RolloverInput", status: 201, component: "Partnership"),
             AdminEndpoints.rollover)
+        ParticipantOperations.register(api: &api, admin: &admin)
+        DeclarationOperations.register(api: &api, admin: &admin)
         return api.routes + admin.routes
     }
 
@@ -187,24 +189,26 @@ enum LeadProviderDocs {
     typealias R = OperationDoc.Response
 
     /// Component name -> (JSON:API `type`, attributes schema) of every resource the API answers with.
-    static let resources: [(component: String, type: String, attributes: ResourceSchema)] = [
-        ("Partnership", "partnership", Schemas.partnership),
-        ("School", "school", Schemas.school),
-        ("DeliveryPartner", "delivery-partner", Schemas.deliveryPartner),
-        ("CohortResource", "cohort", Schemas.cohort),
-        ("LeadProvider", "lead-provider", Schemas.named),
-        ("DeliveryPartnerRecord", "delivery-partner", Schemas.named),
-        ("DeliveryPartnerLinkResource", "delivery-partner-link", Schemas.link),
-        ("AdminSchoolResource", "school", Schemas.adminSchool),
-        ("ParticipantResource", "participant", Schemas.participant),
-    ]
+    static let resources: [(component: String, type: String, attributes: ResourceSchema)] =
+        [
+            ("Partnership", "partnership", Schemas.partnership),
+            ("School", "school", Schemas.school),
+            ("DeliveryPartner", "delivery-partner", Schemas.deliveryPartner),
+            ("CohortResource", "cohort", Schemas.cohort),
+            ("LeadProvider", "lead-provider", Schemas.named),
+            ("DeliveryPartnerRecord", "delivery-partner", Schemas.named),
+            ("DeliveryPartnerLinkResource", "delivery-partner-link", Schemas.link),
+            ("AdminSchoolResource", "school", Schemas.adminSchool),
+            ("ParticipantResource", "participant", Schemas.participant),
+        ] + ParticipantOperations.resources + DeclarationOperations.resources
 
     /// Staff payloads: the writable fields, as the validator checks them.
-    static let inputs: [(component: String, schema: ResourceSchema)] = [
-        ("CohortInput", Schemas.cohort), ("NamedInput", Schemas.named), ("DeliveryPartnerLinkInput", Schemas.link),
-        ("SchoolInput", Schemas.adminSchool), ("ParticipantInput", Schemas.participant),
-        ("AdditionalPartnershipInput", Schemas.adminPartnership), ("RolloverInput", Schemas.rollover),
-    ]
+    static let inputs: [(component: String, schema: ResourceSchema)] =
+        [
+            ("CohortInput", Schemas.cohort), ("NamedInput", Schemas.named), ("DeliveryPartnerLinkInput", Schemas.link),
+            ("SchoolInput", Schemas.adminSchool), ("ParticipantInput", Schemas.participant),
+            ("AdditionalPartnershipInput", Schemas.adminPartnership), ("RolloverInput", Schemas.rollover),
+        ] + ParticipantOperations.inputs + DeclarationOperations.inputs
 
     static var info: OpenAPIInfo {
         var schemas = JSONObject()

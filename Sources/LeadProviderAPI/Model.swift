@@ -10,7 +10,15 @@ enum Collection {
     static let deliveryPartners = "lp_delivery_partners"
     static let links = "lp_delivery_partner_links"
     static let schools = "lp_schools"
+    /// One record per training record (a teacher's training at one school in one cohort, as an ECT
+    /// or a mentor); its id is the API's `training_record_id`. Stored fields: TrainingRecords.swift.
     static let participants = "lp_participants"
+    /// One record per person; its id is the API's participant id.
+    static let teachers = "lp_teachers"
+    /// Schedules and their milestones, one record per cohort and identifier (id `year|identifier`).
+    static let schedules = "lp_schedules"
+    static let statements = "lp_statements"
+    static let declarations = "lp_declarations"
     static let partnerships = "lp_partnerships"
     /// Per school and cohort: the derived values whose changes move the school's `updated_at`.
     static let schoolCohortState = "lp_school_cohort_state"
@@ -46,6 +54,30 @@ enum Collection {
         },
         IndexDefinition(collection: participants, name: "by_school_cohort") {
             [schoolCohortKey($0["school_id"], $0["cohort"])]
+        },
+        IndexDefinition(collection: participants, name: "by_teacher") { [$0["teacher_id"]?.stringValue ?? ""] },
+        // A provider's training records, oldest first.
+        IndexDefinition(
+            collection: participants, name: "by_lead_provider", order: { $0["created_at"]?.stringValue ?? "" }
+        ) {
+            [$0["lead_provider_id"]?.stringValue ?? ""]
+        },
+        IndexDefinition(collection: participants, name: "by_mentor") { [$0["mentor_id"]?.stringValue ?? ""] },
+        IndexDefinition(
+            collection: statements, name: "by_lead_provider", order: { $0["payment_date"]?.stringValue ?? "" }
+        ) {
+            [$0["lead_provider_id"]?.stringValue ?? ""]
+        },
+        IndexDefinition(
+            collection: declarations, name: "by_lead_provider", order: { $0["created_at"]?.stringValue ?? "" }
+        ) {
+            [$0["lead_provider_id"]?.stringValue ?? ""]
+        },
+        IndexDefinition(collection: declarations, name: "by_training_record") {
+            [$0["training_record_id"]?.stringValue ?? ""]
+        },
+        IndexDefinition(collection: declarations, name: "by_statement") {
+            [$0["statement_id"]?.stringValue, $0["clawback_statement_id"]?.stringValue].compactMap { $0 }
         },
     ]
 
