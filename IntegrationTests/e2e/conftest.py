@@ -163,6 +163,17 @@ def make_stack(tmp_path_factory, docs_root):
 
 
 @pytest.fixture(scope="module")
+def own_tmp():
+    """A folder outside pytest's basetemp, for a long run's stack: a concurrent pytest session
+    resets /tmp/pytest-of-<user> to mode 0700, which would cut nginx's workers (www-data) off the
+    socket in the middle of the run."""
+    folder = Path(tempfile.mkdtemp(prefix="partnerships-contract-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
 def api_stack(tmp_path_factory, docs_root):
     """A stack for an API family's suite: two workers, and a request timeout that leaves room for
     large pages on a debug build."""

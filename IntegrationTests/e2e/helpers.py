@@ -25,6 +25,24 @@ def cli(stack, *args) -> str:
     return result.stdout
 
 
+def lead_provider_demo(stack) -> dict:
+    """Loads the demo data sets (`partnerships lead-provider demo`) into the stack's store; the
+    values it prints (LEAD_PROVIDER_TOKEN, STAFF_TOKEN, ...)."""
+    printed = subprocess.run([str(BINARY), "lead-provider", "demo", "--data", str(stack.state / "data")],
+                             capture_output=True, text=True, check=True, timeout=120).stdout
+    return dict(line.split("=", 1) for line in printed.splitlines() if "=" in line)
+
+
+NGINX_MALFORMED = "The request is malformed"
+
+
+def refused_by_nginx(response) -> bool:
+    """nginx's own 400 for a malformed request (nginx/snippets/json-errors.conf; under /api/v3 in the
+    Lead Provider API's format, snippets/json-errors-lead-provider.conf), not the API's: a generated
+    header value HTTP does not allow never reaches the API."""
+    return response.status_code == 400 and NGINX_MALFORMED in response.text
+
+
 def create_token(stack, label=None, **principal) -> str:
     """A token from `partnerships token create` (lead_provider=ID, staff=NAME or partners_user=ID);
     the command prints it once, on the first line."""

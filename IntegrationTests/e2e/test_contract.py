@@ -6,10 +6,7 @@ The stack holds the Lead Provider demo data and a small Partners data set, and e
 a valid token of the kind the operation needs, so the generated requests reach the handlers."""
 import collections
 import json
-import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -18,20 +15,13 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error, r
                                  status_code_conformance)
 
 from conftest import BINARY, Stack
+from helpers import lead_provider_demo, refused_by_nginx
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Cases each operation must at least get (hypothesis stops early only when it has run out of new inputs).
 MINIMUM_CASES_PER_OPERATION = 5
 cases_run = collections.Counter()
 nginx_refusals = []
-NGINX_MALFORMED = "The request is malformed"
-
-
-def refused_by_nginx(response):
-    """nginx's own 400 for a malformed request (nginx/snippets/json-errors.conf; under /api/v3 in the
-    Lead Provider API's format, snippets/json-errors-lead-provider.conf), not the API's."""
-    return response.status_code == 400 and NGINX_MALFORMED in response.text
-
 
 def token(stack, *args):
     result = subprocess.run([str(BINARY), "token", "create", "--data", str(stack.state / "data"), *args],
@@ -62,17 +52,6 @@ def seed_partners(stack, staff):
 
 
 @pytest.fixture(scope="module")
-def own_tmp():
-    """A folder outside pytest's basetemp: a concurrent pytest session resets /tmp/pytest-of-<user>
-    to mode 0700, which would cut nginx's workers (www-data) off the socket in the middle of this
-    long run."""
-    folder = Path(tempfile.mkdtemp(prefix="partnerships-contract-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
 def contract_stack(own_tmp):
     """A stack whose docs root holds only the OpenAPI documents, written by `partnerships openapi`."""
     site, state = own_tmp / "site", own_tmp / "state"
@@ -80,9 +59,7 @@ def contract_stack(own_tmp):
     subprocess.run([str(BINARY), "openapi", "--output", str(site / "openapi")], check=True, capture_output=True, timeout=60)
     state.mkdir(mode=0o755)
     stack = Stack(state, ["--workers", "2"], env={"DOCS_ROOT": str(site)}).start()
-    demo = subprocess.run([str(BINARY), "lead-provider", "demo", "--data", str(stack.state / "data")],
-                          capture_output=True, text=True, check=True, timeout=120).stdout
-    values = dict(line.split("=", 1) for line in demo.splitlines() if "=" in line)
+    values = lead_provider_demo(stack)
     staff = values["STAFF_TOKEN"]
     partners_user = seed_partners(stack, staff)
     stack.credentials = {
