@@ -59,12 +59,20 @@ struct ListQuery {
     var perPage = 100
     /// (field, descending) in priority order.
     var sort: [(String, Bool)] = [("created_at", false)]
+    /// `filter[...]` values, without the blank ones (empty or spaces): the real service reads a blank
+    /// filter as none (its `extract_conditions` and date filters give nil, which its queries ignore).
     var filters: [String: String]
+    /// Every filter sent, blank or not: a required filter need only be there (its `required_filters`).
+    var filterNames: Set<String>
 
     static let maximumPerPage = 3000
 
     init(_ query: QueryParameters, sortable: Set<String> = ["created_at", "updated_at"]) throws {
-        filters = query.nested("filter")
+        let sent = query.nested("filter")
+        // `filter=x` or `filter[]=x`: its `params[:filter]` is no hash, which it refuses first.
+        guard !query.contains("filter"), sent[""] == nil else { throw Failure.filterNotAHash }
+        filterNames = Set(sent.keys)
+        filters = sent.filter { !$0.value.allSatisfy(\.isWhitespace) }
         let pageGroup = query.nested("page")
         if let text = pageGroup["page"] {
             guard let value = Paging.positiveInteger(text) else { throw Failure.pageInvalid }

@@ -105,6 +105,8 @@ enum Failure {
     static let cohortFilterMissing = APIError(
         .badRequest, status: .badRequest, title: "Bad parameter",
         detail: "The filter '#/cohort' must be included in your request")
+    static let filterNotAHash = APIError(
+        .badRequest, status: .badRequest, title: "Bad parameter", detail: "Filter must be a hash")
     static let updatedSinceInvalid = APIError(
         .badRequest, status: .badRequest, title: "Bad request",
         detail: "The filter '#/updated_since' must be a valid ISO 8601 date")

@@ -264,9 +264,10 @@ enum PublicEndpoints {
         return (resource(id: schoolID, type: "school", attributes: attributes), updatedAt)
     }
 
+    /// `filter[cohort]` must be sent; a blank one is a cohort that does not exist (an empty list, a 404).
     static func requiredCohort(_ query: ListQuery) throws -> String {
-        guard let cohort = query.filters["cohort"], !cohort.isEmpty else { throw Failure.cohortFilterMissing }
-        return cohort
+        guard query.filterNames.contains("cohort") else { throw Failure.cohortFilterMissing }
+        return query.filters["cohort"] ?? ""
     }
 
     static func listSchools(_ context: Context) throws -> HTTPResponse {

@@ -183,6 +183,35 @@ extension LeadProviderRulesTests {
         #expect(wrongType.json?["errors"]?.arrayValue?.first?["title"] == "delivery_partner_id")
     }
 
+    @Test func blankFiltersAreNoFiltersAndAFilterThatIsNoHashIsRefusedAsInTheRealService() throws {
+        let (provider, partner, school) = try world()
+        let token = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
+        #expect(
+            client.send(.post, "/api/v3/partnerships", token: token, json: Self.create("2025", school, partner)).status
+                == 200)
+        func count(_ path: String) -> Int? { client.get(path, token: token).json?["data"]?.arrayValue?.count }
+        for blank in [
+            "filter[cohort]=", "filter[cohort]=%20", "filter[delivery_partner_id]=", "filter[updated_since]=",
+        ] {
+            #expect(count("/api/v3/partnerships?\(blank)") == 1, "\(blank)")
+        }
+        #expect(count("/api/v3/partnerships?filter[cohort]=,") == 0)
+        #expect(count("/api/v3/delivery-partners?filter[cohort]=") == 1)
+        #expect(count("/api/v3/schools?filter[cohort]=2025&filter[urn]=&filter[updated_since]=") == 1)
+        // A blank required cohort is sent: a cohort that does not exist, not the missing filter's 400.
+        #expect(client.get("/api/v3/schools?filter[cohort]=", token: token).json == ["data": []])
+        #expect(client.get("/api/v3/schools/\(school)?filter[cohort]=", token: token).status == 404)
+        let notAHash: JSON = ["errors": [["title": "Bad parameter", "detail": "Filter must be a hash"]]]
+        for path in [
+            "/api/v3/partnerships?filter=2025", "/api/v3/delivery-partners?filter[]=2025",
+            "/api/v3/schools?filter=2025", "/api/v3/schools/\(school)?filter=2025",
+        ] {
+            let response = client.get(path, token: token)
+            #expect(response.status == 400, "\(path)")
+            #expect(response.json == notAHash, "\(path)")
+        }
+    }
+
     @Test func the401NamesTheBearerScheme() throws {
         let response = client.get("/api/v3/partnerships", token: "ptk_unknown")
         #expect(response.status == 401)

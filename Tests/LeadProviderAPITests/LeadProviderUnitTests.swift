@@ -31,6 +31,21 @@ final class ListQueryTests: XCTestCase {
         XCTAssertEqual(query.sorted(items) { item, _ in item.1 }.map(\.0), ["b", "c", "a", "d"])
     }
 
+    func testBlankFiltersAreNoFiltersButCountAsSent() throws {
+        let query = try ListQuery(QueryParameters("filter[cohort]=&filter[updated_since]=%20&filter[urn]=100001"))
+        XCTAssertEqual(query.filters, ["urn": "100001"])
+        XCTAssertEqual(query.filterNames, ["cohort", "updated_since", "urn"])
+        XCTAssertNil(try query.updatedSince())
+    }
+
+    func testAFilterThatIsNoHashIsTheReferences400() {
+        for bad in ["filter=2025", "filter=", "filter[]=2025", "filter[cohort]=2025&filter=x"] {
+            XCTAssertThrowsError(try ListQuery(QueryParameters(bad))) {
+                XCTAssertEqual($0 as? APIError, Failure.filterNotAHash, bad)
+            }
+        }
+    }
+
     func testUpdatedSince() throws {
         XCTAssertEqual(
             try ListQuery(QueryParameters("filter[updated_since]=2024-01-01T00:00:00Z")).updatedSince(),
