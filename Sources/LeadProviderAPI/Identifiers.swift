@@ -69,3 +69,25 @@ extension Authenticated<LeadProviderPrincipal> {
     /// The path's `{id}`, canonical (`LeadProviderID`).
     var pathID: String { LeadProviderID.canonical(request.pathParameter("id")) }
 }
+
+/// A value compared with an integer column (a cohort's year, a school's URN), as Rails casts it
+/// (`ActiveModel::Type::Integer`): text that starts with an optionally signed number (after
+/// spaces) is that number, whatever follows (`"2025,2026"` is 2025, `"100001,invalid"` 100001);
+/// other text matches no row.
+enum RailsInteger {
+    static func read(_ text: String) -> Int? {
+        var rest = Substring(text).drop(while: \.isWhitespace)
+        var negative = false
+        if let sign = rest.first, sign == "+" || sign == "-" {
+            negative = sign == "-"
+            rest = rest.dropFirst()
+        }
+        let digits = rest.prefix(while: \.isASCIIDigit)
+        guard !digits.isEmpty, let value = Int(digits) else { return nil }
+        return negative ? -value : value
+    }
+}
+
+private extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -264,10 +264,20 @@ enum PublicEndpoints {
         return (resource(id: schoolID, type: "school", attributes: attributes), updatedAt)
     }
 
-    /// `filter[cohort]` must be sent; a blank one is a cohort that does not exist (an empty list, a 404).
+    /// `filter[cohort]` must be sent; it is read as the year column reads it (`RailsInteger`), so a
+    /// blank or non-numeric one is a cohort that does not exist (an empty list, a 404).
     static func requiredCohort(_ query: ListQuery) throws -> String {
         guard query.filterNames.contains("cohort") else { throw Failure.cohortFilterMissing }
-        return query.filters["cohort"] ?? ""
+        return query.filters["cohort"].flatMap(RailsInteger.read).map(String.init) ?? ""
+    }
+
+    /// `filter[urn]` compared as the real service's integer URN column compares it.
+    static func urnMatches(_ filter: String) -> (JSON) -> Bool {
+        let wanted = RailsInteger.read(filter)
+        return { school in
+            guard let wanted, let urn = school["urn"]?.stringValue else { return false }
+            return RailsInteger.read(urn) == wanted
+        }
     }
 
     static func listSchools(_ context: Context) throws -> HTTPResponse {
@@ -277,7 +287,7 @@ enum PublicEndpoints {
         let since = try query.updatedSince()
         guard context.store.get(Collection.cohorts, cohort) != nil else { return document(.array([])) }
         var schools = listedSchools(cohort: cohort, store: context.store)
-        if let urn = query.filters["urn"] { schools = schools.filter { $0["urn"]?.stringValue == urn } }
+        if let urn = query.filters["urn"] { schools = schools.filter(urnMatches(urn)) }
         var views = schools.map { schoolView($0, cohort: cohort, provider: provider, store: context.store) }
         if let since { views = views.filter { $0.updatedAt >= since } }
         let sorted = query.sorted(views) { view, field in

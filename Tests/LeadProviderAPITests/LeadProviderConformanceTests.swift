@@ -212,6 +212,40 @@ extension LeadProviderRulesTests {
         }
     }
 
+    @Test func integerColumnsReadTextAsRailsCastsIt() {
+        for (sent, read) in [
+            ("2025", 2025), (" 2025", 2025), ("+2025", 2025), ("-3", -3), ("2025,2026", 2025),
+            ("100001,invalid", 100001),
+            ("0100001", 100001), ("2025.9", 2025),
+        ] {
+            #expect(RailsInteger.read(sent) == read, "\(sent)")
+        }
+        for sent in ["", " ", "invalid", "x2025", "+", "- 1", "99999999999999999999999"] {
+            #expect(RailsInteger.read(sent) == nil, "\(sent)")
+        }
+    }
+
+    @Test func theSchoolsCohortAndUrnFiltersAreReadAsTheRealServicesIntegerColumns() throws {
+        let (provider, _, school) = try world()
+        let token = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
+        let urn = try #require(
+            client.get("/api/v3/schools?filter[cohort]=2025", token: token)
+                .json?["data"]?.arrayValue?.first?["attributes"]?["urn"]?.stringValue)
+        func listed(_ query: String) -> [JSON]? {
+            client.get("/api/v3/schools?\(query)", token: token).json?["data"]?.arrayValue
+        }
+        for query in [
+            "filter[cohort]=2025,2026", "filter[cohort]=%202025", "filter[cohort]=2025&filter[urn]=\(urn),invalid",
+        ] {
+            #expect(listed(query)?.count == 1, "\(query)")
+            #expect(listed(query)?.first?["attributes"]?["cohort"] == "2025", "\(query)")
+        }
+        for query in ["filter[cohort]=invalid", "filter[cohort]=2025&filter[urn]=invalid"] {
+            #expect(listed(query)?.count == 0, "\(query)")
+        }
+        #expect(client.get("/api/v3/schools/\(school)?filter[cohort]=2025,2026", token: token).status == 200)
+    }
+
     @Test func the401NamesTheBearerScheme() throws {
         let response = client.get("/api/v3/partnerships", token: "ptk_unknown")
         #expect(response.status == 401)
