@@ -79,6 +79,8 @@ enum Collection {
         IndexDefinition(collection: declarations, name: "by_statement") {
             [$0["statement_id"]?.stringValue, $0["clawback_statement_id"]?.stringValue].compactMap { $0 }
         },
+        // The open statements the daily "mark as payable" step looks at.
+        IndexDefinition(collection: statements, name: "by_status") { [$0["status"]?.stringValue ?? "open"] },
     ]
 
     static func schoolCohortKey(_ school: JSON?, _ cohort: JSON?) -> String {

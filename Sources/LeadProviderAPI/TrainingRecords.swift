@@ -30,11 +30,13 @@ import Store
 // lp_statements — lead_provider_id, cohort, month ("May"), year ("2022"), cut_off_date,
 //   payment_date, paid (Bool), output_fee (Bool: declarations are attached to it), created_at,
 //   updated_at.
+//   Added (declarations): status (open | payable | paid: the real model's states; `paid` is status == paid).
 //
 // lp_declarations — lead_provider_id, teacher_id (the API's participant_id), training_record_id,
 //   declaration_type, declaration_date, course_identifier, state, evidence_held?,
 //   delivery_partner_id, statement_id?, clawback_statement_id?, ineligible_for_funding_reason?,
 //   mentor_id?, uplift_paid (Bool), created_at, updated_at.
+//   Added (declarations): pupil_premium_uplift, sparsity_uplift (Bool: the training record's, kept on started declarations in uplift cohorts).
 
 /// What both the store (a request's reads) and a transaction (a write's reads) can answer, so that
 /// a rule is written once for both.
