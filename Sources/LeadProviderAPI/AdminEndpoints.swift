@@ -68,6 +68,7 @@ enum AdminEndpoints {
                 "updated_at": .string(now),
             ]
             tx.put(Collection.cohorts, year, record)
+            ScheduleRecords.installStandard(&tx, cohort: year, now: now)
             return record
         }
         return created("cohort", cohortRecord(record), Schemas.cohort)

@@ -73,6 +73,7 @@ public enum ReferenceData {
                     "registration_closes_at": row["registration_closes_at"] ?? .null, "created_at": .string(now),
                     "updated_at": .string(now),
                 ])
+            ScheduleRecords.installStandard(&tx, cohort: year, now: now)
             return year
         case .leadProviders, .deliveryPartners:
             let id = fixedID ?? Crypto.uuid()

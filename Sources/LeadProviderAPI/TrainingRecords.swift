@@ -25,7 +25,7 @@ import Store
 //   at this school began), finished_on (date it ended or will end)?.
 //
 // lp_schedules — id `year|identifier`: cohort, identifier, milestones [{declaration_type,
-//   start_date, milestone_date?}].
+//   start_date, milestone_date?}]. Added: created_at, updated_at.
 //
 // lp_statements — lead_provider_id, cohort, month ("May"), year ("2022"), cut_off_date,
 //   payment_date, paid (Bool), output_fee (Bool: declarations are attached to it), created_at,
