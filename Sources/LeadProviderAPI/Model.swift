@@ -264,22 +264,6 @@ enum Schemas {
             Field("created_at", .dateTime, readOnly: true),
             Field("updated_at", .dateTime, readOnly: true),
         ])
-    static let participant = ResourceSchema(
-        "Participant",
-        [
-            Field("school_id", .uuid, required: true),
-            Field("cohort", .yearString, required: true),
-            Field(
-                "lead_provider_id", .uuid, nullable: true,
-                "Absent or null on a provider-led participant: the school's confirmed partnership's provider."),
-            Field(
-                "delivery_partner_id", .uuid, nullable: true, readOnly: true,
-                "From the confirmed partnership the participant defaulted to."),
-            Field("training_programme", .enumeration(["provider_led", "school_led"]), required: true),
-            Field("status", .enumeration(["active", "left"])),
-            Field("created_at", .dateTime, readOnly: true),
-            Field("updated_at", .dateTime, readOnly: true),
-        ])
     static let adminPartnership = ResourceSchema(
         "AdminPartnership",
         [

@@ -8,10 +8,13 @@ import Store
 enum ParticipantOperations {
     static func register(
         api: inout OperationGroup<LeadProviderPrincipal>, admin: inout OperationGroup<LeadProviderPrincipal>
-    ) {}
+    ) {
+        ScheduleOperations.register(admin: &admin)
+    }
 
     /// Resources these operations answer with (see `LeadProviderDocs.resources`).
-    static let resources: [(component: String, type: String, attributes: ResourceSchema)] = []
+    static let resources: [(component: String, type: String, attributes: ResourceSchema)] =
+        ScheduleOperations.resources
     /// Staff payloads (see `LeadProviderDocs.inputs`).
-    static let inputs: [(component: String, schema: ResourceSchema)] = []
+    static let inputs: [(component: String, schema: ResourceSchema)] = ScheduleOperations.inputs
 }

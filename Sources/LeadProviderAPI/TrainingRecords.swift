@@ -10,7 +10,8 @@ import Store
 // lp_teachers — one per person; the id is the API's participant id.
 //   full_name, trn (String?), id_changes: [{from_participant_id, to_participant_id, changed_at}],
 //   created_at, updated_at (moves whenever anything shown about the participant changes, including
-//   one of their training records, so that `filter[updated_since]` sees it).
+//   one of their training records, so that `filter[updated_since]` sees it). Added: email? (the
+//   contact staff registered, shown for an unfunded mentor without a training record).
 //
 // lp_participants — one per training record; the id is the API's `training_record_id`.
 //   Before issue 16: school_id, cohort, lead_provider_id?, delivery_partner_id?, training_programme
@@ -25,7 +26,7 @@ import Store
 //   at this school began), finished_on (date it ended or will end)?.
 //
 // lp_schedules — id `year|identifier`: cohort, identifier, milestones [{declaration_type,
-//   start_date, milestone_date?}].
+//   start_date, milestone_date?}]. Added: created_at, updated_at.
 //
 // lp_statements — lead_provider_id, cohort, month ("May"), year ("2022"), cut_off_date,
 //   payment_date, paid (Bool), output_fee (Bool: declarations are attached to it), created_at,
