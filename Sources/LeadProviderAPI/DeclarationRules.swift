@@ -282,7 +282,7 @@ enum DeclarationRules {
         let statement =
             record != nil
             ? StatementRecords.nextOutputStatement(
-                provider: provider, cohort: cohortText, today: today, openOnly: true, in: reader) : nil
+                provider: provider, cohort: cohortText, today: today, statuses: [.open], in: reader) : nil
         if !errors.has(type), !errors.has(cohort), record?["eligible_for_funding"]?.boolValue == true, statement == nil
         {
             errors.add(cohort, DeclarationFailure.noOutputStatement(cohortText))
@@ -428,7 +428,8 @@ enum DeclarationRules {
             let cohort = record?["cohort"]?.stringValue ?? ""
             guard
                 let statement = StatementRecords.nextOutputStatement(
-                    provider: provider, cohort: cohort, today: StatementCalendar.today(now), openOnly: false, in: tx)
+                    provider: provider, cohort: cohort, today: StatementCalendar.today(now),
+                    statuses: [.open, .payable], in: tx)
             else { throw APIErrors([Failure.field(field, DeclarationFailure.noClawbackStatement(cohort))]) }
             declaration["state"] = "awaiting-clawback"
             declaration["clawback_statement_id"] = statement["id"] ?? .null

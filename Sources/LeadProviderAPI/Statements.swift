@@ -165,15 +165,17 @@ enum StatementRecords {
     }
 
     /// The provider's output-fee statement of the cohort with the earliest cut-off on or after
-    /// `today` (the real `Statements::Search` by deadline date), open ones only when `openOnly`:
-    /// where a new eligible declaration is paid (open only) or a paid one clawed back (any status).
+    /// `today` (the real `Statements::Search` by deadline date) in one of `statuses`: where a new
+    /// eligible declaration is paid (open) or a paid one clawed back (open or payable: the real
+    /// search takes any status, but there a statement is paid only after its cut-off has passed,
+    /// while staff here may pay one early).
     static func nextOutputStatement(
-        provider: String, cohort: String, today: String, openOnly: Bool, in reader: some RecordReader
+        provider: String, cohort: String, today: String, statuses: Set<StatementStatus>, in reader: some RecordReader
     ) -> JSON? {
         statements(provider: provider, cohort: cohort, in: reader)
             .filter {
                 $0["output_fee"]?.boolValue == true && ($0["cut_off_date"]?.stringValue ?? "") >= today
-                    && (!openOnly || StatementStatus($0) == .open)
+                    && statuses.contains(StatementStatus($0))
             }
             .min { ($0["cut_off_date"]?.stringValue ?? "") < ($1["cut_off_date"]?.stringValue ?? "") }
     }

@@ -439,3 +439,253 @@ func errorPairs(_ response: TestResponse) -> [[String]] {
         #expect(StatementCalendar.status(2026, 11, today: "2027-01-26") == "paid")
     }
 }
+
+/// The declaration and statement operations through the whole application (real clock: the
+/// milestone windows are in the past, the statements' cut-offs far ahead).
+@Suite struct DeclarationEndpointTests {
+    let world: DeclarationWorld
+
+    init() throws { world = try DeclarationWorld() }
+
+    var client: TestClient { world.client }
+
+    @Test func theRequestMustBeTheOfficialShape() throws {
+        let (teacher, _) = try world.putParticipant(eligible: false)
+        let attributes: JSON = [
+            "participant_id": .string(teacher), "declaration_type": "started",
+            "declaration_date": "2025-10-01T10:00:00Z", "course_identifier": "ecf-induction",
+            "evidence_held": "training-event-attended",
+        ]
+        let bad = [
+            DeclarationWorld.body(attributes, type: "partnership"), DeclarationWorld.body(attributes, type: .null),
+            ["data": ["attributes": attributes]], DeclarationWorld.body([:]), DeclarationWorld.body(["unknown": 1]),
+            ["data": ["type": "participant-declaration"]], ["participant_id": .string(teacher)],
+        ]
+        for body in bad {
+            let response = client.send(.post, "/api/v3/participant-declarations", token: world.token, json: body)
+            #expect(response.status == 400, "\(body.text)")
+            #expect(
+                errorPairs(response) == [
+                    ["Bad request", "Correct json data structure required. See API docs for reference."]
+                ])
+        }
+        // Attributes the request does not define are ignored, as in the real service.
+        var extra = attributes.objectValue!
+        extra["state"] = "paid"
+        let response = client.send(
+            .post, "/api/v3/participant-declarations", token: world.token, json: DeclarationWorld.body(.object(extra)))
+        #expect(response.status == 200)
+        #expect(response.json?["data"]?["attributes"]?["state"] == "submitted")
+    }
+
+    @Test func aDeclarationIsAnsweredWithEveryOfficialAttribute() throws {
+        let statement = try world.statement()
+        let mentor = try world.putParticipant(course: .mentor, eligible: false).teacher
+        let (teacher, _) = try world.putParticipant(fields: ["mentor_id": .string(mentor)])
+        let response = world.declare(teacher.uppercased())
+        #expect(response.status == 200, "\(response.json?.text ?? "")")
+        let data = try #require(response.json?["data"])
+        #expect(data["type"] == "participant-declaration")
+        let attributes = try #require(data["attributes"]?.objectValue)
+        #expect(
+            Array(attributes.keys) == [
+                "participant_id", "declaration_type", "declaration_date", "course_identifier", "state", "updated_at",
+                "created_at", "delivery_partner_id", "statement_id", "clawback_statement_id",
+                "ineligible_for_funding_reason", "mentor_id", "uplift_paid", "evidence_held", "lead_provider_name",
+            ])
+        #expect(attributes["participant_id"]?.stringValue == teacher)
+        #expect(attributes["declaration_date"] == "2025-10-01T10:00:00Z")
+        #expect(attributes["state"] == "eligible")
+        #expect(attributes["statement_id"]?.stringValue == statement)
+        #expect(attributes["mentor_id"]?.stringValue == mentor)
+        #expect(attributes["lead_provider_name"] == "Provider")
+        #expect(attributes["delivery_partner_id"]?.stringValue == world.partner)
+        let id = try #require(data["id"]?.stringValue)
+        #expect(
+            client.get("/api/v3/participant-declarations/\(id.uppercased())", token: world.token).json?["data"] == data)
+        #expect(client.get("/api/v3/participant-declarations/\(id)", token: world.otherToken).status == 404)
+        #expect(client.get("/api/v3/participant-declarations", token: world.otherToken).json?["data"] == [])
+        #expect(client.send(.put, "/api/v3/participant-declarations/\(id)/void", token: world.otherToken).status == 404)
+    }
+
+    @Test func paymentVoidAndClawbackMoveTheStates() throws {
+        let first = try world.statement(cohort: "2024")
+        let later = try world.statement(
+            cohort: "2024", month: "April", year: "2090", cutOff: "2090-03-31", payment: "2090-04-25")
+        let (teacher, _) = try world.putParticipant(cohort: "2024", fields: ["pupil_premium_uplift": true])
+        let created = world.declare(teacher, on: "2024-10-01T10:00:00Z")
+        let id = try #require(created.json?["data"]?["id"]?.stringValue)
+        func attributes() -> JSON? {
+            client.get("/api/v3/participant-declarations/\(id)", token: world.token).json?["data"]?["attributes"]
+        }
+        #expect(attributes()?["state"] == "eligible")
+        #expect(attributes()?["uplift_paid"] == false)
+        #expect(world.patchStatement(first, ["status": "payable"]).status == 200)
+        #expect(attributes()?["state"] == "payable")
+        #expect(world.patchStatement(first, ["status": "paid"]).json?["data"]?["attributes"]?["paid"] == true)
+        #expect(attributes()?["state"] == "paid")
+        #expect(attributes()?["uplift_paid"] == true)
+        // A paid statement changes no more; statuses never go back.
+        #expect(world.patchStatement(first, ["cut_off_date": "2089-12-30"]).status == 422)
+        #expect(world.patchStatement(later, ["status": "payable"]).status == 200)
+        #expect(world.patchStatement(later, ["status": "open"]).status == 422)
+        let third = try world.statement(
+            cohort: "2024", month: "August", year: "2090", cutOff: "2090-07-31", payment: "2090-08-25")
+        // Voiding a paid declaration claws it back on the next output statement not paid yet (payable or not).
+        let voided = client.send(.put, "/api/v3/participant-declarations/\(id)/void", token: world.token)
+        #expect(voided.json?["data"]?["attributes"]?["state"] == "awaiting-clawback")
+        #expect(voided.json?["data"]?["attributes"]?["clawback_statement_id"]?.stringValue == later)
+        #expect(voided.json?["data"]?["attributes"]?["statement_id"]?.stringValue == first)
+        let again = client.send(.put, "/api/v3/participant-declarations/\(id)/void", token: world.token)
+        #expect(errorPairs(again) == [["participant_declaration_id", DeclarationFailure.alreadyRefunded]])
+        #expect(world.patchStatement(later, ["status": "paid"]).status == 200)
+        #expect(attributes()?["state"] == "clawed-back")
+        #expect(third != later)
+    }
+
+    @Test func voidingBeforePaymentAndWithoutAStatementToClawBackOn() throws {
+        let statement = try world.statement()
+        let (teacher, _) = try world.putParticipant()
+        let id = try #require(world.declare(teacher).json?["data"]?["id"]?.stringValue)
+        let voided = client.send(.put, "/api/v3/participant-declarations/\(id.uppercased())/void", token: world.token)
+        #expect(voided.json?["data"]?["attributes"]?["state"] == "voided")
+        #expect(voided.json?["data"]?["attributes"]?["statement_id"] == .null)
+        #expect(
+            errorPairs(client.send(.put, "/api/v3/participant-declarations/\(id)/void", token: world.token))
+                == [["participant_declaration_id", DeclarationFailure.alreadyVoided]])
+        // A paid declaration whose cohort has no output statement left to pay cannot be clawed back.
+        let paid = try #require(world.declare(teacher).json?["data"]?["id"]?.stringValue)
+        #expect(world.patchStatement(statement, ["status": "paid"]).status == 200)
+        let refused = client.send(.put, "/api/v3/participant-declarations/\(paid)/void", token: world.token)
+        #expect(refused.status == 422)
+        #expect(
+            errorPairs(refused) == [["participant_declaration_id", DeclarationFailure.noClawbackStatement("2025")]])
+    }
+
+    @Test func listsFilterAndPage() throws {
+        try world.statement()
+        try world.statement(cohort: "2024")
+        let (a, _) = try world.putParticipant()
+        let (b, _) = try world.putParticipant(cohort: "2024")
+        let ids = [
+            world.declare(a), world.declare(b, on: "2024-10-01T10:00:00Z"),
+            world.declare(a, "retained-1", on: "2025-11-01T10:00:00Z"),
+        ].compactMap { $0.json?["data"]?["id"]?.stringValue }
+        #expect(ids.count == 3)
+        func listed(_ query: String) -> [String] {
+            (client.get("/api/v3/participant-declarations\(query)", token: world.token).json?["data"]?.arrayValue ?? [])
+                .compactMap { $0["id"]?.stringValue }
+        }
+        #expect(listed("") == ids)
+        #expect(listed("?filter[cohort]=2024") == [ids[1]])
+        #expect(listed("?filter[cohort]=2024,2025") == ids)
+        #expect(listed("?filter[cohort]=abc") == [])
+        #expect(listed("?filter[cohort]=") == ids)
+        #expect(listed("?filter[participant_id]=\(a.uppercased())") == [ids[0], ids[2]])
+        #expect(listed("?filter[participant_id]=nope") == [])
+        #expect(listed("?filter[delivery_partner_id]=\(world.partner)") == ids)
+        #expect(listed("?filter[delivery_partner_id]=\(Crypto.uuid())") == [])
+        #expect(listed("?filter[updated_since]=2999-01-01T00:00:00Z") == [])
+        #expect(listed("?page[per_page]=2&page[page]=2") == [ids[2]])
+        #expect(
+            client.get("/api/v3/participant-declarations?filter[updated_since]=soon", token: world.token).status == 400)
+        #expect(client.get("/api/v3/participant-declarations?page[page]=0", token: world.token).status == 400)
+    }
+
+    @Test func aProviderSeesTheBillableDeclarationsOfParticipantsWhoMovedToIt() throws {
+        try world.statement()
+        let (teacher, _) = try world.putParticipant(createdAt: "2025-09-01T00:00:00.000000Z")
+        let id = try #require(world.declare(teacher).json?["data"]?["id"]?.stringValue)
+        #expect(client.get("/api/v3/participant-declarations/\(id)", token: world.otherToken).status == 404)
+        try world.putParticipant(provider: world.other, teacher: teacher, eligible: false)
+        #expect(client.get("/api/v3/participant-declarations/\(id)", token: world.otherToken).status == 200)
+        #expect(
+            client.get("/api/v3/participant-declarations", token: world.otherToken).json?["data"]?.arrayValue?.count
+                == 1)
+        // Seen, but not theirs to void.
+        #expect(client.send(.put, "/api/v3/participant-declarations/\(id)/void", token: world.otherToken).status == 404)
+        // Voided, it is no longer billable: no longer shown to them.
+        #expect(client.send(.put, "/api/v3/participant-declarations/\(id)/void", token: world.token).status == 200)
+        #expect(client.get("/api/v3/participant-declarations/\(id)", token: world.otherToken).status == 404)
+    }
+
+    @Test func providersReadTheirOwnOutputStatements() throws {
+        let output = try world.statement()
+        let service = try world.statement(month: "February", year: "2090", cutOff: "2090-01-31", payment: "2090-02-25")
+        let older = try world.statement(
+            cohort: "2024", month: "November", year: "2089", cutOff: "2089-10-31", payment: "2089-11-25")
+        let theirs = try world.statement(provider: world.other)
+        func listed(_ query: String, _ token: String) -> [String] {
+            (client.get("/api/v3/statements\(query)", token: token).json?["data"]?.arrayValue ?? []).compactMap {
+                $0["id"]?.stringValue
+            }
+        }
+        #expect(listed("", world.token) == [older, output])
+        #expect(listed("?filter[cohort]=2025", world.token) == [output])
+        #expect(listed("?page[per_page]=1&page[page]=2", world.token) == [output])
+        #expect(listed("", world.otherToken) == [theirs])
+        let shown = client.get("/api/v3/statements/\(output.uppercased())", token: world.token).json?["data"]
+        #expect(
+            shown?["attributes"]
+                == [
+                    "month": "January", "year": "2090", "cohort": "2025", "cut_off_date": "2089-12-31",
+                    "payment_date": "2090-01-25", "paid": false,
+                    "created_at": shown?["attributes"]?["created_at"] ?? .null,
+                    "updated_at": shown?["attributes"]?["updated_at"] ?? .null,
+                ])
+        #expect(client.get("/api/v3/statements/\(service)", token: world.token).status == 404)
+        #expect(client.get("/api/v3/statements/\(theirs)", token: world.token).status == 404)
+    }
+
+    @Test func staffLoadACalendarAndKeepStatementsConsistent() throws {
+        let body: JSON = ["lead_provider_id": .string(world.provider), "cohort": "2026"]
+        let calendar = client.send(.post, "/api/v3/admin/statements/calendar", token: world.staff, json: body)
+        #expect(calendar.status == 201)
+        let statements = calendar.json?["data"]?.arrayValue ?? []
+        #expect(statements.count == 34)
+        #expect(statements.first?["attributes"]?["month"] == "November")
+        #expect(statements.first?["attributes"]?["cut_off_date"] == "2026-10-31")
+        #expect(statements.first?["attributes"]?["output_fee"] == true)
+        #expect(statements.last?["attributes"]?["payment_date"] == "2029-08-25")
+        // Again: the same statements.
+        let again = client.send(.post, "/api/v3/admin/statements/calendar", token: world.staff, json: body)
+        #expect(again.json?["data"] == calendar.json?["data"])
+        let duplicate = client.send(
+            .post, "/api/v3/admin/statements", token: world.staff,
+            json: [
+                "lead_provider_id": .string(world.provider), "cohort": "2026", "month": "November", "year": "2026",
+                "cut_off_date": "2026-10-31", "payment_date": "2026-11-25",
+            ])
+        #expect(duplicate.status == 422)
+        let backwards = client.send(
+            .post, "/api/v3/admin/statements", token: world.staff,
+            json: [
+                "lead_provider_id": .string(world.provider), "cohort": "2025", "month": "May", "year": "2026",
+                "cut_off_date": "2026-05-31", "payment_date": "2026-05-25",
+            ])
+        #expect(
+            errorPairs(backwards) == [
+                ["payment_date", "The '#/payment_date' must be later than the '#/cut_off_date'."]
+            ])
+        #expect(
+            client.send(.post, "/api/v3/admin/statements/calendar", token: world.token, json: body).status == 403)
+    }
+
+    @Test func theDailyStepMarksDueStatementsPayable() throws {
+        let due = try world.statement(month: "January", year: "2026", cutOff: "2025-12-31", payment: "2026-01-25")
+        try world.statement()
+        let (teacher, _) = try world.putParticipant(eligible: true)
+        _ = try world.client.store.write { tx in
+            try DeclarationRules.create(
+                &tx,
+                DeclarationRequest(
+                    participantID: teacher, declarationType: "started", declarationDate: "2025-10-01T00:00:00Z",
+                    courseIdentifier: "ecf-induction", evidenceHeld: "training-event-attended"),
+                provider: world.provider, now: Timestamp.parse("2025-10-02T00:00:00Z")!)
+        }
+        let marked = client.send(.post, "/api/v3/admin/statements/mark-payable", token: world.staff)
+        #expect((marked.json?["data"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue } == [due])
+        let listed = client.get("/api/v3/participant-declarations", token: world.token).json?["data"]?.arrayValue
+        #expect(listed?.first?["attributes"]?["state"] == "payable")
+    }
+}
