@@ -390,25 +390,8 @@ enum DeclarationRules {
         case .success(let value): checked = value
         case .failure(let errors): throw errors
         }
-        let record = checked.record
-        let uplifts =
-            checked.declarationType == "started" && CohortContract(record["cohort"]?.stringValue ?? "").upliftFees
-        let stamp = JSON.string(now.storageText)
-        let declaration: JSON = [
-            "id": .string(Crypto.uuid()), "lead_provider_id": .string(provider), "teacher_id": .string(checked.teacher),
-            "training_record_id": record["id"] ?? .null, "declaration_type": .string(checked.declarationType),
-            "declaration_date": .string(checked.declarationDate.storageText),
-            "course_identifier": .string(checked.course.rawValue),
-            "state": .string(checked.statement == nil ? "submitted" : "eligible"),
-            "evidence_held": JSON(checked.evidence),
-            "delivery_partner_id": record["delivery_partner_id"] ?? .null,
-            "statement_id": checked.statement?["id"] ?? .null, "clawback_statement_id": .null,
-            "ineligible_for_funding_reason": .null,
-            "mentor_id": checked.course == .induction ? record["mentor_id"] ?? .null : .null, "uplift_paid": false,
-            "pupil_premium_uplift": .bool(uplifts && record["pupil_premium_uplift"]?.boolValue == true),
-            "sparsity_uplift": .bool(uplifts && record["sparsity_uplift"]?.boolValue == true),
-            "created_at": stamp, "updated_at": stamp,
-        ]
+        let declaration = DeclarationRecords.make(
+            provider: provider, checked, state: checked.statement == nil ? "submitted" : "eligible", now: now)
         tx.put(Collection.declarations, declaration["id"]?.stringValue ?? "", declaration)
         DeclarationRecords.recordMentorCompletion(&tx, declaration, now: now)
         return declaration
@@ -451,6 +434,28 @@ enum DeclarationRules {
 
 /// Reading declarations and what they change elsewhere.
 enum DeclarationRecords {
+    /// A new declaration record (the stored shape: TrainingRecords.swift).
+    static func make(provider: String, _ checked: DeclarationRules.Checked, state: String, now: Timestamp) -> JSON {
+        let record = checked.record
+        let uplifts =
+            checked.declarationType == "started" && CohortContract(record["cohort"]?.stringValue ?? "").upliftFees
+        let stamp = JSON.string(now.storageText)
+        return [
+            "id": .string(Crypto.uuid()), "lead_provider_id": .string(provider), "teacher_id": .string(checked.teacher),
+            "training_record_id": record["id"] ?? .null, "declaration_type": .string(checked.declarationType),
+            "declaration_date": .string(checked.declarationDate.storageText),
+            "course_identifier": .string(checked.course.rawValue), "state": .string(state),
+            "evidence_held": JSON(checked.evidence), "delivery_partner_id": record["delivery_partner_id"] ?? .null,
+            "statement_id": checked.statement?["id"] ?? .null, "clawback_statement_id": .null,
+            "ineligible_for_funding_reason": .null,
+            "mentor_id": checked.course == .induction ? record["mentor_id"] ?? .null : .null,
+            "uplift_paid": .bool(state == "paid" && uplifts && hasUplift(record)),
+            "pupil_premium_uplift": .bool(uplifts && record["pupil_premium_uplift"]?.boolValue == true),
+            "sparsity_uplift": .bool(uplifts && record["sparsity_uplift"]?.boolValue == true),
+            "created_at": stamp, "updated_at": stamp,
+        ]
+    }
+
     /// The states that pay or may still pay (the real `billable_or_changeable`: payment status
     /// no_payment, eligible, payable or paid, and no clawback).
     static let billableOrChangeable: Set<String> = ["submitted", "eligible", "payable", "paid"]

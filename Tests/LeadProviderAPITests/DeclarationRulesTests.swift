@@ -688,4 +688,32 @@ func errorPairs(_ response: TestResponse) -> [[String]] {
         let listed = client.get("/api/v3/participant-declarations", token: world.token).json?["data"]?.arrayValue
         #expect(listed?.first?["attributes"]?["state"] == "payable")
     }
+
+    @Test func theDemoDataDeclaresWhatItsStatementsHaveReached() throws {
+        for index in 0..<8 {
+            try world.putParticipant(
+                cohort: index % 2 == 0 ? "2024" : "2025", course: index % 3 == 0 ? .mentor : .induction,
+                eligible: index != 5)
+        }
+        let (statements, declarations) = try DeclarationDemoData.load(into: client.store)
+        #expect(statements == 3 * 2 * 34)
+        #expect(declarations > 6)
+        let listed = client.get("/api/v3/participant-declarations", token: world.token).json?["data"]?.arrayValue ?? []
+        #expect(listed.count == declarations)
+        let expected = ["open": "eligible", "payable": "payable", "paid": "paid"]
+        for declaration in listed {
+            let attributes = declaration["attributes"]
+            guard let statement = attributes?["statement_id"]?.stringValue else {
+                #expect(["submitted", "voided"].contains(attributes?["state"]?.stringValue ?? ""))
+                continue
+            }
+            let status = StatementStatus(try #require(client.store.get(Collection.statements, statement)))
+            if attributes?["state"] == "awaiting-clawback" {
+                #expect(status == .paid)
+                #expect(attributes?["clawback_statement_id"]?.stringValue != nil)
+            } else {
+                #expect(attributes?["state"]?.stringValue == expected[status.rawValue])
+            }
+        }
+    }
 }
