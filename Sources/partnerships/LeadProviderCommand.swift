@@ -14,7 +14,7 @@ struct LeadProviderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lead-provider",
         abstract: "Lead Provider API reference data: import files, load demo data.",
-        subcommands: [Import.self, Demo.self]
+        subcommands: [Import.self, Demo.self, StatementsCommand.self]
     )
 
     struct Import: ParsableCommand {

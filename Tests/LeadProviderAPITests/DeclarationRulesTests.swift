@@ -716,4 +716,34 @@ func errorPairs(_ response: TestResponse) -> [[String]] {
             }
         }
     }
+
+    @Test func theCommandLineMakesTheSameChecks() throws {
+        var fields: JSONObject = [
+            "lead_provider_id": .string(world.provider.uppercased()), "cohort": "2025", "month": "May", "year": "2031",
+            "cut_off_date": "2031-04-30", "payment_date": "2031-05-25",
+        ]
+        let record = try StatementAdministration.create(in: client.store, fields)
+        let id = try #require(record["id"]?.stringValue)
+        #expect(
+            StatementAdministration.line(record)
+                == "\(id)\t\(world.provider)\t2025\tMay 2031\t2031-04-30\t2031-05-25\topen\tservice")
+        fields["month"] = "Mayo"
+        #expect(throws: StatementAdministration.Refused.self) {
+            try StatementAdministration.create(in: client.store, fields)
+        }
+        #expect(
+            try StatementAdministration.change(in: client.store, id: id.uppercased(), ["status": "paid"])["paid"]
+                == true)
+        do {
+            _ = try StatementAdministration.change(in: client.store, id: id, ["cut_off_date": "2031-04-01"])
+            Issue.record("a paid statement changed")
+        } catch let refused as StatementAdministration.Refused {
+            #expect(refused.description == "status: This statement has been paid: it can no longer change.")
+        }
+        #expect(
+            try StatementAdministration.calendar(in: client.store, leadProvider: world.provider, cohort: "2026").count
+                == 34)
+        #expect(
+            StatementAdministration.list(in: client.store, leadProvider: world.provider, cohort: "2026").count == 34)
+    }
 }
