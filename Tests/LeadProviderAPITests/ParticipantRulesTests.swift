@@ -839,6 +839,35 @@ import Testing
             client.get("/api/v3/unfunded-mentors?filter[updated_since]=\(since)", token: w.tokenA).json?["data"] == [])
     }
 
+    // MARK: demo data
+
+    @Test func theDemoDataAnswersEveryParticipantOperationForEveryProvider() throws {
+        _ = try LeadProviderDemoData.load(into: client.store)
+        #expect(client.store.count("lp_schedules") == 4 * 12)
+        for provider in client.store.all("lp_lead_providers").compactMap({ $0["id"]?.stringValue }) {
+            let token = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
+            let participants =
+                client.get("/api/v3/participants?page[per_page]=3000", token: token).json?["data"]?.arrayValue ?? []
+            let enrolments = participants.flatMap { $0["attributes"]?["ecf_enrolments"]?.arrayValue ?? [] }
+            let statuses = Set(enrolments.compactMap { $0["training_status"]?.stringValue })
+            let participantStatuses = Set(enrolments.compactMap { $0["participant_status"]?.stringValue })
+            #expect(statuses == ["active", "deferred", "withdrawn"])
+            #expect(participantStatuses.isSuperset(of: ["active", "left", "leaving"]))
+            #expect(Set(enrolments.compactMap { $0["participant_type"]?.stringValue }) == ["ect", "mentor"])
+            #expect(enrolments.contains { $0["delivery_partner_id"] != .null })
+            let transfers = client.get("/api/v3/participants/transfers", token: token).json?["data"]?.arrayValue ?? []
+            let types = Set(
+                transfers.flatMap { $0["attributes"]?["transfers"]?.arrayValue ?? [] }.compactMap {
+                    $0["transfer_type"]?.stringValue
+                })
+            #expect(types.isSuperset(of: ["new_school", "new_provider"]), "\(types)")
+            let mentors = client.get("/api/v3/unfunded-mentors", token: token).json?["data"]?.arrayValue ?? []
+            #expect(!mentors.isEmpty)
+            let someone = try #require(participants.first?["id"]?.stringValue)
+            #expect(client.get("/api/v3/participants/\(someone)", token: token).status == 200)
+        }
+    }
+
     // MARK: schedules
 
     func milestones(_ cohort: String, _ identifier: String) throws -> [JSON] {
