@@ -1,4 +1,5 @@
 import APICore
+import Foundation
 import HTTP
 import JSON
 import LeadProviderAPI
@@ -242,6 +243,629 @@ import Testing
                     ["title": "cohort", "detail": "'#/cohort' cannot change: register another training record."],
                     ["title": "school_id", "detail": "'#/school_id' cannot change: register another training record."],
                 ])
+    }
+
+    // MARK: participants
+
+    /// An ECT (with provider A at school 0) and the teacher's id.
+    func ect(_ w: World, _ extra: JSONObject = [:], name: String = "Ada Lovelace") throws -> String {
+        var body: JSONObject = [
+            "full_name": .string(name), "trn": "1234567", "email": "ada@example.org",
+            "school_id": .string(w.schools[0]), "cohort": "2025", "lead_provider_id": .string(w.providerA),
+            "training_programme": "provider_led", "started_on": "2025-09-01",
+        ]
+        for (key, value) in extra { body[key] = value }
+        return try #require(try register(body).attributes["teacher_id"]?.stringValue)
+    }
+
+    func participant(_ id: String, token: String) -> TestResponse {
+        client.get("/api/v3/participants/\(id)", token: token)
+    }
+
+    func action(_ id: String, _ path: String, _ attributes: JSON, type: String? = nil, token: String) -> TestResponse {
+        client.send(
+            .put, "/api/v3/participants/\(id)/\(path)", token: token,
+            json: ["data": ["type": .string(type ?? "participant-\(path)"), "attributes": attributes]])
+    }
+
+    func enrolment(_ response: TestResponse, _ index: Int = 0) -> JSON? {
+        response.json?["data"]?["attributes"]?["ecf_enrolments"]?.arrayValue?.dropFirst(index).first
+    }
+
+    @Test func aProviderSeesOnlyItsOwnTrainingOfAParticipant() throws {
+        let w = try world()
+        let teacher = try ect(w, ["working_pattern": "part_time", "eligible_for_funding": true])
+        try register([
+            "teacher_id": .string(teacher), "participant_type": "mentor", "school_id": .string(w.schools[2]),
+            "cohort": "2025", "training_programme": "provider_led", "started_on": "2025-09-01",
+            "mentor_funding_end_date": "2026-07-31",
+            "mentor_ineligible_for_funding_reason": "completed_declaration_received",
+        ])
+        let asA = participant(teacher.uppercased(), token: w.tokenA)
+        #expect(asA.status == 200)
+        let attributes = try #require(asA.json?["data"]?["attributes"])
+        #expect(asA.json?["data"]?["type"] == "participant")
+        #expect(asA.json?["data"]?["id"]?.stringValue == teacher)
+        #expect(
+            attributes.objectValue?.keys.map { $0 } == [
+                "full_name", "teacher_reference_number", "ecf_enrolments", "participant_id_changes", "updated_at",
+            ])
+        #expect(attributes["ecf_enrolments"]?.arrayValue?.count == 1)
+        let shown = try #require(enrolment(asA))
+        #expect(
+            shown.objectValue?.keys.map { $0 }
+                == [
+                    "training_record_id", "email", "mentor_id", "school_urn", "participant_type", "working_pattern",
+                    "cohort", "training_status", "participant_status", "eligible_for_funding", "pupil_premium_uplift",
+                    "sparsity_uplift", "schedule_identifier", "delivery_partner_id", "withdrawal", "deferral",
+                    "created_at", "induction_end_date", "most_recent_induction_period_end_date",
+                    "overall_induction_start_date", "mentor_funding_end_date", "cohort_changed_after_payments_frozen",
+                    "mentor_ineligible_for_funding_reason",
+                ])
+        #expect(shown["participant_type"] == "ect")
+        #expect(shown["school_urn"] == "100001")
+        #expect(shown["working_pattern"] == "part_time")
+        #expect(shown["eligible_for_funding"] == true)
+        #expect(shown["delivery_partner_id"]?.stringValue == w.partnerA)
+        #expect(shown["schedule_identifier"] == "ecf-standard-september")
+        #expect(shown["participant_status"] == "active")
+        #expect(shown["email"] == "ada@example.org")
+        #expect(shown["cohort_changed_after_payments_frozen"] == false)
+        // B sees the mentor training only, with the mentor's own fields.
+        let asB = participant(teacher, token: w.tokenB)
+        #expect(asB.json?["data"]?["attributes"]?["ecf_enrolments"]?.arrayValue?.count == 1)
+        let mentor = try #require(enrolment(asB))
+        #expect(mentor["participant_type"] == "mentor")
+        #expect(mentor["working_pattern"] == .null)
+        #expect(mentor["mentor_funding_end_date"] == "2026-07-31")
+        #expect(mentor["mentor_ineligible_for_funding_reason"] == "completed_declaration_received")
+        #expect(mentor["school_urn"] == "100003")
+        // A teacher with no training record with A: 404, in the list too.
+        let other = try register([
+            "full_name": "Grace", "school_id": .string(w.schools[2]), "cohort": "2025",
+            "training_programme": "provider_led", "started_on": "2025-09-01",
+        ])
+        let otherTeacher = try #require(other.attributes["teacher_id"]?.stringValue)
+        #expect(participant(otherTeacher, token: w.tokenA).status == 404)
+        #expect(
+            participant(otherTeacher, token: w.tokenA).json?["errors"]?.arrayValue?.first?["title"]
+                == "Resource not found")
+        let listedByA = client.get("/api/v3/participants", token: w.tokenA).json?["data"]?.arrayValue ?? []
+        #expect(listedByA.compactMap { $0["id"]?.stringValue } == [teacher])
+        let listedByB = client.get("/api/v3/participants", token: w.tokenB).json?["data"]?.arrayValue ?? []
+        #expect(Set(listedByB.compactMap { $0["id"]?.stringValue }) == [teacher, otherTeacher])
+    }
+
+    @Test func theListFiltersSortsAndPagesAsTheOfficialDocumentSays() throws {
+        let w = try world()
+        let first = try ect(w, name: "First")
+        let second = try ect(w, ["cohort": "2024", "started_on": "2024-09-01"], name: "Second")
+        let third = try ect(
+            w, ["training_status": "deferred", "deferral": ["reason": "bereavement", "date": "2025-10-01T00:00:00Z"]],
+            name: "Third")
+        let merged = "3f1e8c6a-2b4d-4e5f-8a9b-0c1d2e3f4a5b"
+        try client.store.write { tx in
+            var teacher = try #require(tx.get("lp_teachers", first))
+            teacher["id_changes"] = [
+                [
+                    "from_participant_id": .string(merged), "to_participant_id": .string(first),
+                    "changed_at": "2025-01-02T03:04:05.000000Z",
+                ]
+            ]
+            tx.put("lp_teachers", first, teacher)
+        }
+        func ids(_ query: String) -> [String] {
+            let response = client.get("/api/v3/participants\(query)", token: w.tokenA)
+            #expect(response.status == 200, "\(query): \(response.json?.text ?? "")")
+            return (response.json?["data"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+        }
+        #expect(ids("") == [first, second, third])
+        #expect(ids("?sort=-created_at") == [third, second, first])
+        #expect(ids("?filter[cohort]=2024") == [second])
+        #expect(ids("?filter[cohort]=2024,2025") == [first, second, third])
+        #expect(ids("?filter[cohort]=abc") == [])
+        #expect(ids("?filter[training_status]=deferred") == [third])
+        #expect(ids("?filter[training_status]=active") == [first, second])
+        #expect(ids("?filter[training_status]=paused") == [])
+        #expect(ids("?filter[from_participant_id]=\(merged.uppercased())") == [first])
+        #expect(ids("?page[per_page]=2&page[page]=2") == [third])
+        let changes = client.get("/api/v3/participants/\(first)", token: w.tokenA).json?["data"]?["attributes"]?[
+            "participant_id_changes"]
+        #expect(
+            changes == [
+                [
+                    "from_participant_id": .string(merged), "to_participant_id": .string(first),
+                    "changed_at": "2025-01-02T03:04:05Z",
+                ]
+            ])
+        // updated_since: a staff change moves the teacher on.
+        Thread.sleep(forTimeInterval: 1.1)
+        let since = Timestamp.now().secondsText
+        #expect(ids("?filter[updated_since]=\(since)") == [])
+        let record = try #require(
+            TrainingRecordLookup.current(teacher: second, provider: w.providerA, course: .induction, in: client.store)?[
+                "id"]?.stringValue)
+        #expect(
+            client.send(.patch, "/api/v3/admin/participants/\(record)", token: staff, json: ["sparsity_uplift": true])
+                .status == 200)
+        #expect(ids("?filter[updated_since]=\(since)") == [second])
+        #expect(ids("?sort=-updated_at").first == second)
+        #expect(client.get("/api/v3/participants?filter[updated_since]=soon", token: w.tokenA).status == 400)
+        #expect(client.get("/api/v3/participants?page[page]=0", token: w.tokenA).status == 400)
+    }
+
+    @Test func participantStatusFollowsTheRealSerializer() {
+        let today = "2026-06-15"
+        func status(_ fields: JSONObject) -> String { ParticipantStatus.participant(.object(fields), today: today) }
+        #expect(status(["started_on": "2025-09-01"]) == "active")
+        #expect(status(["started_on": "2026-09-01"]) == "joining")
+        #expect(status(["started_on": "2025-09-01", "finished_on": "2026-07-31"]) == "leaving")
+        #expect(status(["started_on": "2025-09-01", "finished_on": "2026-06-15"]) == "left")
+        // A withdrawal ends the training on its day.
+        let withdrawn: JSONObject = [
+            "started_on": "2025-09-01", "finished_on": "2026-07-31", "training_status": "withdrawn",
+            "withdrawal": ["reason": "other", "date": "2026-06-15T10:00:00.000000Z"],
+        ]
+        #expect(status(withdrawn) == "left")
+        // A completed induction keeps them active, unless it came after the training ended.
+        #expect(
+            status(["started_on": "2025-09-01", "finished_on": "2026-01-31", "induction_end_date": "2026-01-15"])
+                == "active")
+        #expect(
+            status(["started_on": "2025-09-01", "finished_on": "2026-01-31", "induction_end_date": "2026-03-15"])
+                == "left")
+        #expect(
+            status([
+                "participant_type": "mentor", "started_on": "2025-09-01", "finished_on": "2026-01-31",
+                "mentor_funding_end_date": "2025-12-01",
+            ])
+                == "active")
+        // Records loaded without dates keep what the school reported.
+        #expect(status(["status": "left"]) == "left")
+    }
+
+    // MARK: actions
+
+    @Test func actionsNeedTheirOwnRequestShape() throws {
+        let w = try world()
+        let teacher = try ect(w)
+        let badRequest: JSON = [
+            ["title": "Bad request", "detail": "Correct json data structure required. See API docs for reference."]
+        ]
+        let reasons: JSON = ["reason": "other", "course_identifier": "ecf-induction"]
+        for (path, type, attributes) in [
+            ("withdraw", "participant-defer", reasons), ("withdraw", "", reasons), ("defer", "participant-defer", [:]),
+            ("resume", "participant-resume", ["unknown": 1]), ("resume", "participant-resume", .null),
+        ] {
+            let response = action(teacher, path, attributes, type: type, token: w.tokenA)
+            #expect(response.status == 400, "\(path) \(type)")
+            #expect(response.json?["errors"] == badRequest)
+        }
+        let noType = client.send(
+            .put, "/api/v3/participants/\(teacher)/withdraw", token: w.tokenA, json: ["data": ["attributes": reasons]])
+        #expect(noType.status == 400)
+        // Another provider's participant, or none: 404 after the shape is checked.
+        #expect(action(teacher, "withdraw", reasons, token: w.tokenB).status == 404)
+        #expect(action("8a1f0c2e-1111-4222-8333-944455566677", "withdraw", reasons, token: w.tokenA).status == 404)
+        #expect(action(teacher, "withdraw", reasons, type: "participant-defer", token: w.tokenB).status == 400)
+    }
+
+    @Test func withdrawAndDeferFollowTheRealRules() throws {
+        let w = try world()
+        let teacher = try ect(w)
+        func errors(_ path: String, _ attributes: JSON, _ id: String? = nil) -> JSON? {
+            let response = action(id ?? teacher, path, attributes, token: w.tokenA)
+            #expect(response.status == 422, "\(response.json?.text ?? "")")
+            return response.json?["errors"]
+        }
+        #expect(
+            errors("withdraw", ["reason": "", "course_identifier": "ecf-other"])
+                == [
+                    ["title": "course_identifier", "detail": "Enter a '#/course_identifier'."],
+                    ["title": "reason", "detail": "Enter a '#/reason'."],
+                ])
+        #expect(
+            errors("withdraw", ["reason": "bored", "course_identifier": "ecf-mentor"])
+                == [
+                    [
+                        "title": "course_identifier",
+                        "detail":
+                            "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.",
+                    ],
+                    [
+                        "title": "reason",
+                        "detail":
+                            "The entered '#/reason' is not recognised for the given participant. Check details and try again.",
+                    ],
+                ])
+        #expect(
+            errors("withdraw", ["reason": "mentor-no-longer-being-mentor", "course_identifier": "ecf-induction"])
+                == [
+                    [
+                        "title": "reason",
+                        "detail": "You cannot withdraw an ECT for this reason. The ECT is not a mentor.",
+                    ]
+                ])
+        #expect(
+            errors("defer", ["reason": "left-teaching-profession", "course_identifier": "ecf-induction"])
+                == [
+                    [
+                        "title": "reason",
+                        "detail":
+                            "The entered '#/reason' is not recognised for the given participant. Check details and try again.",
+                    ]
+                ])
+        let before = try #require(
+            participant(teacher, token: w.tokenA).json?["data"]?["attributes"]?["updated_at"]?.stringValue)
+        Thread.sleep(forTimeInterval: 1.05)
+        let deferred = action(
+            teacher, "defer", ["reason": "career-break", "course_identifier": "ecf-induction"], token: w.tokenA)
+        #expect(deferred.status == 200, "\(deferred.json?.text ?? "")")
+        let shown = try #require(enrolment(deferred))
+        #expect(shown["training_status"] == "deferred")
+        #expect(shown["deferral"]?["reason"] == "career-break")
+        #expect(shown["withdrawal"] == .null)
+        #expect(shown["participant_status"] == "left")
+        let after = try #require(deferred.json?["data"]?["attributes"]?["updated_at"]?.stringValue)
+        #expect(after > before)
+        #expect(
+            errors("defer", ["reason": "other", "course_identifier": "ecf-induction"])
+                == [["title": "participant_id", "detail": "The '#/participant_id' is already deferred."]])
+        let withdrawn = action(
+            teacher, "withdraw", ["reason": "moved-school", "course_identifier": "ecf-induction"], token: w.tokenA)
+        #expect(withdrawn.status == 200)
+        #expect(enrolment(withdrawn)?["withdrawal"]?["reason"] == "moved-school")
+        #expect(enrolment(withdrawn)?["deferral"] == .null)
+        #expect(
+            errors("withdraw", ["reason": "other", "course_identifier": "ecf-induction"])
+                == [["title": "participant_id", "detail": "The '#/participant_id' is already withdrawn."]])
+        #expect(
+            errors("defer", ["reason": "other", "course_identifier": "ecf-induction"])
+                == [["title": "participant_id", "detail": "The '#/participant_id' is already withdrawn."]])
+        // Training that starts later, or today.
+        let later = try ect(w, ["started_on": "2099-09-01"], name: "Later")
+        #expect(
+            errors("withdraw", ["reason": "other", "course_identifier": "ecf-induction"], later)
+                == [
+                    [
+                        "title": "participant_id",
+                        "detail":
+                            "You cannot withdraw #/participant_id. This is because they have not been training with you for at least one day.",
+                    ]
+                ])
+        #expect(
+            errors("defer", ["reason": "other", "course_identifier": "ecf-induction"], later)?.arrayValue?.first?[
+                "detail"]
+                == "You cannot defer #/participant_id. This is because they have not been training with you for at least one day."
+        )
+        let today = try ect(w, ["started_on": .string(Day.today())], name: "Today")
+        #expect(
+            errors("defer", ["reason": "other", "course_identifier": "ecf-induction"], today)
+                == [
+                    [
+                        "title": "participant_id",
+                        "detail":
+                            "You cannot defer or withdraw this participant today. You need to try again tomorrow as the training was recently changed for this participant.",
+                    ]
+                ])
+    }
+
+    @Test func resumeFollowsTheRealRules() throws {
+        let w = try world()
+        let active = try ect(w)
+        let body: JSON = ["course_identifier": "ecf-induction"]
+        func errors(_ id: String) -> JSON? {
+            let response = action(id, "resume", body, token: w.tokenA)
+            #expect(response.status == 422, "\(response.json?.text ?? "")")
+            return response.json?["errors"]
+        }
+        #expect(errors(active) == [["title": "participant_id", "detail": "The '#/participant_id' is already active."]])
+        #expect(
+            action(active, "defer", ["reason": "other", "course_identifier": "ecf-induction"], token: w.tokenA).status
+                == 200)
+        #expect(
+            errors(active)
+                == [
+                    [
+                        "title": "participant_id",
+                        "detail":
+                            "You cannot resume a participant on the same day they were withdrawn or deferred. Resume them tomorrow or later.",
+                    ]
+                ])
+        let deferral: JSON = ["reason": "parental-leave", "date": "2025-12-01T00:00:00Z"]
+        let deferred = try ect(w, ["training_status": "deferred", "deferral": deferral], name: "Deferred")
+        let resumed = action(deferred, "resume", body, token: w.tokenA)
+        #expect(resumed.status == 200, "\(resumed.json?.text ?? "")")
+        #expect(enrolment(resumed)?["training_status"] == "active")
+        #expect(enrolment(resumed)?["deferral"] == .null)
+        #expect(enrolment(resumed)?["participant_status"] == "active")
+        // The school reported them gone.
+        let gone = try ect(
+            w, ["training_status": "deferred", "deferral": deferral, "finished_on": "2026-01-31"], name: "Gone")
+        #expect(
+            errors(gone)
+                == [
+                    [
+                        "title": "participant_id",
+                        "detail":
+                            "The participant is no longer at the school. Please contact the induction tutor to resolve.",
+                    ]
+                ])
+        // Training with B at the same school meanwhile.
+        let moved = try ect(
+            w,
+            [
+                "training_status": "withdrawn",
+                "withdrawal": ["reason": "changed-lead-provider", "date": "2025-12-01T00:00:00Z"],
+            ], name: "Moved")
+        try register([
+            "teacher_id": .string(moved), "school_id": .string(w.schools[0]), "cohort": "2025",
+            "lead_provider_id": .string(w.providerB), "training_programme": "provider_led", "started_on": "2025-12-02",
+        ])
+        #expect(
+            errors(moved)
+                == [
+                    [
+                        "title": "participant_id",
+                        "detail":
+                            "This participant cannot be resumed because they are already active with another provider.",
+                    ]
+                ])
+    }
+
+    @Test func changeScheduleFollowsTheRealRules() throws {
+        let w = try world()
+        let teacher = try ect(w)
+        func change(_ attributes: JSON, _ id: String? = nil, token: String? = nil) -> TestResponse {
+            action(id ?? teacher, "change-schedule", attributes, token: token ?? w.tokenA)
+        }
+        func errors(_ attributes: JSON, _ id: String? = nil) -> JSON? {
+            let response = change(attributes, id)
+            #expect(response.status == 422, "\(response.json?.text ?? "")")
+            return response.json?["errors"]
+        }
+        func only(_ title: String, _ detail: String) -> JSON { [["title": .string(title), "detail": .string(detail)]] }
+        let invalid = "The property '#/schedule_identifier' must be present and correspond to a valid schedule."
+        #expect(
+            errors(["course_identifier": "ecf-induction", "cohort": "2025"]) == only("schedule_identifier", invalid))
+        #expect(
+            errors(["schedule_identifier": "ecf-fast", "course_identifier": "ecf-induction"])
+                == only("schedule_identifier", "Enter a valid schedule identifier."))
+        #expect(
+            errors(["schedule_identifier": "ecf-standard-september", "course_identifier": "ecf-induction"])
+                == only("schedule_identifier", "Selected schedule is already on the profile"))
+        #expect(
+            errors(["schedule_identifier": "ecf-replacement-april", "course_identifier": "ecf-induction"])
+                == only("schedule_identifier", "Selected schedule is not valid for the course_identifier"))
+        // An unknown cohort reads as the participant's own, as there.
+        #expect(
+            errors([
+                "schedule_identifier": "ecf-standard-september", "course_identifier": "ecf-induction", "cohort": "1999",
+            ])
+                == only("schedule_identifier", "Selected schedule is already on the profile"))
+        // A cohort without a partnership with the school.
+        #expect(
+            errors([
+                "schedule_identifier": "ecf-standard-september", "course_identifier": "ecf-induction", "cohort": "2026",
+            ])
+                == only(
+                    "cohort",
+                    "You cannot change a participant to this contract_period as you do not have a partnership with the school for the contract_period. Contact the DfE for assistance."
+                ))
+        // Declarations still counted must fit the new schedule's milestones.
+        let record = try #require(
+            TrainingRecordLookup.current(teacher: teacher, provider: w.providerA, course: .induction, in: client.store))
+        let recordID = try #require(record["id"]?.stringValue)
+        try client.store.write { tx in
+            tx.put(
+                "lp_declarations", "d1",
+                [
+                    "id": "d1", "lead_provider_id": .string(w.providerA), "teacher_id": .string(teacher),
+                    "training_record_id": .string(recordID), "declaration_type": "started",
+                    "declaration_date": "2025-10-01T10:00:00.000000Z", "state": "eligible",
+                ])
+        }
+        #expect(
+            errors(["schedule_identifier": "ecf-standard-april", "course_identifier": "ecf-induction"])
+                == only(
+                    "schedule_identifier",
+                    "Changing schedule would invalidate existing declarations. Please void them first."))
+        try client.store.write { tx in
+            var declaration = try #require(tx.get("lp_declarations", "d1"))
+            declaration["state"] = "voided"
+            tx.put("lp_declarations", "d1", declaration)
+        }
+        let changed = change(["schedule_identifier": "ecf-standard-april", "course_identifier": "ecf-induction"])
+        #expect(changed.status == 200, "\(changed.json?.text ?? "")")
+        #expect(enrolment(changed)?["schedule_identifier"] == "ecf-standard-april")
+        #expect(enrolment(changed)?["training_record_id"]?.stringValue == recordID)
+        // With A's partnership in 2026, the training moves there.
+        let moved = client.send(
+            .post, "/api/v3/partnerships", token: w.tokenA,
+            json: [
+                "data": [
+                    "type": "partnership",
+                    "attributes": [
+                        "cohort": "2026", "school_id": .string(w.schools[0]),
+                        "delivery_partner_id": .string(w.partnerA),
+                    ],
+                ]
+            ])
+        #expect(moved.status == 200)
+        let nextCohort = change([
+            "schedule_identifier": "ecf-extended-september", "course_identifier": "ecf-induction", "cohort": 2026,
+        ])
+        #expect(nextCohort.status == 200, "\(nextCohort.json?.text ?? "")")
+        #expect(enrolment(nextCohort)?["cohort"] == "2026")
+        #expect(enrolment(nextCohort)?["schedule_identifier"] == "ecf-extended-september")
+        // Who cannot change.
+        let mentor = try register([
+            "teacher_id": .string(teacher), "participant_type": "mentor", "school_id": .string(w.schools[1]),
+            "cohort": "2025", "training_programme": "provider_led", "started_on": "2025-09-01",
+        ])
+        #expect(mentor.attributes["lead_provider_id"]?.stringValue == w.providerA)
+        #expect(
+            errors(["schedule_identifier": "ecf-reduced-april", "course_identifier": "ecf-mentor"])
+                == only(
+                    "schedule_identifier",
+                    "Mentors cannot be placed on a reduced schedule. Assign them to a different schedule."))
+        let withdrawn = try ect(
+            w, ["training_status": "withdrawn", "withdrawal": ["reason": "other", "date": "2099-01-01T00:00:00Z"]],
+            name: "W")
+        #expect(
+            errors(["schedule_identifier": "ecf-standard-april", "course_identifier": "ecf-induction"], withdrawn)
+                == only("participant_id", "Cannot perform actions on a withdrawn participant"))
+        let left = try ect(w, ["finished_on": "2026-01-31"], name: "Left")
+        #expect(
+            errors(["schedule_identifier": "ecf-standard-april", "course_identifier": "ecf-induction"], left)
+                == only(
+                    "participant_id",
+                    "You cannot change this participant's schedule. This is because the participant has a 'left' participant_status, so they are not training with you currently."
+                ))
+        let completed = try ect(w, ["induction_end_date": "2026-07-01"], name: "Done")
+        #expect(
+            errors(["schedule_identifier": "ecf-standard-april", "course_identifier": "ecf-induction"], completed)
+                == only(
+                    "participant_id",
+                    "You cannot change this participant's schedule as they have completed their training or induction.")
+        )
+        // An ECT who completed induction may still move to a reduced schedule.
+        #expect(
+            change(["schedule_identifier": "ecf-reduced-september", "course_identifier": "ecf-induction"], completed)
+                .status == 200)
+        let future = try ect(w, name: "Future")
+        try register([
+            "teacher_id": .string(future), "school_id": .string(w.schools[2]), "cohort": "2025",
+            "training_programme": "provider_led", "started_on": "2099-01-01",
+        ])
+        #expect(
+            errors(["schedule_identifier": "ecf-standard-april", "course_identifier": "ecf-induction"], future)
+                == only(
+                    "participant_id",
+                    "You cannot change this participant's schedule as they are due to start with another lead provider in the future."
+                ))
+    }
+
+    // MARK: transfers and unfunded mentors
+
+    @Test func transfersAreDerivedFromTheMovesBetweenSchools() throws {
+        let w = try world()
+        // Leaves school 0 (A) and joins school 2 with B: a new provider, complete.
+        let mover = try ect(w, ["finished_on": "2025-12-31"], name: "Mover")
+        try register([
+            "teacher_id": .string(mover), "school_id": .string(w.schools[2]), "cohort": "2025",
+            "training_programme": "provider_led", "started_on": "2026-01-05",
+        ])
+        // Leaves school 0 for school 1, both with A, joining later: new school, incomplete.
+        let stayer = try ect(w, ["finished_on": "2025-12-31"], name: "Stayer")
+        try register([
+            "teacher_id": .string(stayer), "school_id": .string(w.schools[1]), "cohort": "2025",
+            "lead_provider_id": .string(w.providerA), "training_programme": "provider_led", "started_on": "2099-01-05",
+        ])
+        // Leaves, nowhere to go yet: unknown. And one who does not move.
+        let leaver = try ect(w, ["finished_on": "2099-12-31"], name: "Leaver")
+        _ = try ect(w, name: "Settled")
+        func transfers(_ token: String) -> [String: JSON] {
+            let response = client.get("/api/v3/participants/transfers", token: token)
+            #expect(response.status == 200)
+            var found: [String: JSON] = [:]
+            for item in response.json?["data"]?.arrayValue ?? [] {
+                #expect(item["type"] == "participant-transfer")
+                found[item["id"]?.stringValue ?? ""] = item["attributes"]?["transfers"]?.arrayValue?.first
+            }
+            return found
+        }
+        let seenByA = transfers(w.tokenA)
+        #expect(Set(seenByA.keys) == [mover, stayer, leaver])
+        #expect(seenByA[mover]?["transfer_type"] == "new_provider")
+        #expect(seenByA[mover]?["status"] == "complete")
+        #expect(seenByA[mover]?["leaving"] == ["school_urn": "100001", "provider": "Provider A", "date": "2025-12-31"])
+        #expect(seenByA[mover]?["joining"] == ["school_urn": "100003", "provider": "Provider B", "date": "2026-01-05"])
+        #expect(seenByA[stayer]?["transfer_type"] == "new_school")
+        #expect(seenByA[stayer]?["status"] == "incomplete")
+        #expect(seenByA[leaver]?["transfer_type"] == "unknown")
+        #expect(seenByA[leaver]?["joining"] == .null)
+        #expect(seenByA[leaver]?["status"] == "incomplete")
+        // B sees only the transfer it joins.
+        #expect(Set(transfers(w.tokenB).keys) == [mover])
+        let one = client.get("/api/v3/participants/\(mover.uppercased())/transfers", token: w.tokenB)
+        #expect(one.status == 200)
+        #expect(one.json?["data"]?["attributes"]?["transfers"]?.arrayValue?.count == 1)
+        #expect(client.get("/api/v3/participants/\(stayer)/transfers", token: w.tokenB).status == 404)
+        // updated_since follows the records of the transfer.
+        let earlier = Timestamp(microseconds: Timestamp.now().microseconds - 60_000_000).secondsText
+        #expect(
+            client.get("/api/v3/participants/transfers?filter[updated_since]=\(earlier)", token: w.tokenA).json?[
+                "data"]?.arrayValue?
+                .count == 3)
+        let since = Timestamp(microseconds: Timestamp.now().microseconds + 2_000_000).secondsText
+        #expect(
+            client.get("/api/v3/participants/transfers?filter[updated_since]=\(since)", token: w.tokenA).json?["data"]
+                == [])
+    }
+
+    @Test func unfundedMentorsAreYourECTsMentorsWhoDoNotTrainWithYou() throws {
+        let w = try world()
+        let mentor = try #require(
+            try register([
+                "full_name": "Mentor Elsewhere", "trn": "7654321", "participant_type": "mentor",
+                "email": "mentor@school3.example", "school_id": .string(w.schools[2]), "cohort": "2025",
+                "training_programme": "provider_led", "started_on": "2025-09-01",
+            ]).attributes["teacher_id"]?.stringValue)
+        let trainedMentor = try ect(w, ["participant_type": "mentor"], name: "Mentor With A")
+        _ = try ect(w, ["mentor_id": .string(mentor)], name: "ECT One")
+        _ = try ect(w, ["mentor_id": .string(trainedMentor)], name: "ECT Two")
+        let listed = client.get("/api/v3/unfunded-mentors", token: w.tokenA)
+        #expect(listed.status == 200)
+        let items = listed.json?["data"]?.arrayValue ?? []
+        #expect(items.compactMap { $0["id"]?.stringValue } == [mentor])
+        #expect(items.first?["type"] == "unfunded-mentor")
+        let attributes = items.first?["attributes"]
+        #expect(attributes?["full_name"] == "Mentor Elsewhere")
+        #expect(attributes?["email"] == "mentor@school3.example")
+        #expect(attributes?["teacher_reference_number"] == "7654321")
+        #expect(client.get("/api/v3/unfunded-mentors/\(mentor.uppercased())", token: w.tokenA).status == 200)
+        #expect(client.get("/api/v3/unfunded-mentors/\(trainedMentor)", token: w.tokenA).status == 404)
+        // B has no ECT they mentor: nothing, and 404.
+        #expect(client.get("/api/v3/unfunded-mentors", token: w.tokenB).json?["data"] == [])
+        #expect(client.get("/api/v3/unfunded-mentors/\(mentor)", token: w.tokenB).status == 404)
+        let earlier = Timestamp(microseconds: Timestamp.now().microseconds - 60_000_000).secondsText
+        #expect(
+            client.get("/api/v3/unfunded-mentors?filter[updated_since]=\(earlier)", token: w.tokenA).json?["data"]?
+                .arrayValue?
+                .count == 1)
+        let since = Timestamp(microseconds: Timestamp.now().microseconds + 2_000_000).secondsText
+        #expect(
+            client.get("/api/v3/unfunded-mentors?filter[updated_since]=\(since)", token: w.tokenA).json?["data"] == [])
+    }
+
+    // MARK: demo data
+
+    @Test func theDemoDataAnswersEveryParticipantOperationForEveryProvider() throws {
+        _ = try LeadProviderDemoData.load(into: client.store)
+        #expect(client.store.count("lp_schedules") == 4 * 12)
+        for provider in client.store.all("lp_lead_providers").compactMap({ $0["id"]?.stringValue }) {
+            let token = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
+            let participants =
+                client.get("/api/v3/participants?page[per_page]=3000", token: token).json?["data"]?.arrayValue ?? []
+            let enrolments = participants.flatMap { $0["attributes"]?["ecf_enrolments"]?.arrayValue ?? [] }
+            let statuses = Set(enrolments.compactMap { $0["training_status"]?.stringValue })
+            let participantStatuses = Set(enrolments.compactMap { $0["participant_status"]?.stringValue })
+            #expect(statuses == ["active", "deferred", "withdrawn"])
+            #expect(participantStatuses.isSuperset(of: ["active", "left", "leaving"]))
+            #expect(Set(enrolments.compactMap { $0["participant_type"]?.stringValue }) == ["ect", "mentor"])
+            #expect(enrolments.contains { $0["delivery_partner_id"] != .null })
+            let transfers = client.get("/api/v3/participants/transfers", token: token).json?["data"]?.arrayValue ?? []
+            let types = Set(
+                transfers.flatMap { $0["attributes"]?["transfers"]?.arrayValue ?? [] }.compactMap {
+                    $0["transfer_type"]?.stringValue
+                })
+            #expect(types.isSuperset(of: ["new_school", "new_provider"]), "\(types)")
+            let mentors = client.get("/api/v3/unfunded-mentors", token: token).json?["data"]?.arrayValue ?? []
+            #expect(!mentors.isEmpty)
+            let someone = try #require(participants.first?["id"]?.stringValue)
+            #expect(client.get("/api/v3/participants/\(someone)", token: token).status == 200)
+        }
     }
 
     // MARK: schedules
