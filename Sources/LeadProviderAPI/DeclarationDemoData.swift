@@ -60,7 +60,8 @@ enum DeclarationDemoData {
         }
 
         /// Started for most, retained-1 too for every other one, each 20 days into its milestone
-        /// (or on its last day), if that day has passed.
+        /// (or on its last day), if that day has passed; every third one two days ago instead,
+        /// when its milestone is still open (so some are still eligible on an open statement).
         mutating func declare(_ tx: inout Transaction, _ record: JSON, index: Int) {
             guard let teacher = record["teacher_id"]?.stringValue,
                 let provider = record["lead_provider_id"]?.stringValue,
@@ -79,6 +80,10 @@ enum DeclarationDemoData {
                     declared.insert("\(teacher)|\(course.rawValue)|\(type)").inserted
                 else { return }
                 var day = Timestamp(microseconds: start.microseconds + 20 * DeclarationRules.dayMicroseconds)
+                let recently = Timestamp(microseconds: now.microseconds - 2 * DeclarationRules.dayMicroseconds)
+                if index % 3 == 0, recently > day {
+                    day = Timestamp(microseconds: recently.microseconds / 86_400_000_000 * 86_400_000_000)
+                }
                 if let end = milestone["milestone_date"]?.stringValue.flatMap(Timestamp.parse), end < day { day = end }
                 let date = Timestamp(microseconds: day.microseconds + 10 * 3_600_000_000)
                 guard date < now else { return }
@@ -111,7 +116,7 @@ enum DeclarationDemoData {
                     teacher: teacher, record: record, course: course, declarationType: type, declarationDate: date,
                     evidence: evidence, statement: statement)
                 var declaration = DeclarationRecords.make(provider: provider, checked, state: state, now: now)
-                if (index / 2) % 7 == 3 { void(&declaration, provider: provider, cohort: cohort, in: tx) }
+                if made % 6 == 5 { void(&declaration, provider: provider, cohort: cohort, in: tx) }
                 tx.put(Collection.declarations, declaration["id"]?.stringValue ?? "", declaration)
                 made += 1
             }
