@@ -6,8 +6,7 @@ import Store
 /// Financial statements: what a lead provider is paid, per cohort and month. Providers read their
 /// output-fee statements (the real `API::Statements::Query` lists no service-fee ones); staff create
 /// them one at a time or as a cohort's whole calendar, change their dates, and move them along
-/// open -> payable -> paid, which moves the declarations attached to them (Statements.swift's
-/// `StatementRecords.advance`).
+/// open -> payable -> paid, which moves the declarations attached to them (`StatementRecords.advance`).
 enum StatementSchemas {
     /// The official `Statement` resource.
     static let statement = ResourceSchema(
