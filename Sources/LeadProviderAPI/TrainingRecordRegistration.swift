@@ -237,14 +237,3 @@ public enum ParticipantRecords {
         return .object(values)
     }
 }
-
-/// Days as the API stores and compares them: `YYYY-MM-DD` (UTC), which order as text.
-enum Day {
-    static func today() -> String { String(Timestamp.now().storageText.prefix(10)) }
-
-    /// The day of a stored or sent timestamp.
-    static func of(_ timestamp: String?) -> String? {
-        guard let timestamp, let time = Timestamp.parse(timestamp) else { return nil }
-        return String(time.storageText.prefix(10))
-    }
-}
