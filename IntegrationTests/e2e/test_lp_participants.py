@@ -4,12 +4,13 @@ defer, resume and change-schedule actions with the real service's rules and text
 and unfunded mentors derived from the registered records, and the import command. Reference data is
 seeded through the staff endpoints; dates are far from today so the date-based rules hold whenever
 the suite runs."""
+import json
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from helpers import Client, cli, create_token, expect, unknown_id
+from helpers import Client, cli, create_token, expect, run_cli, unknown_id
 
 UNAUTHORIZED = {"error": "HTTP Token: Access denied"}
 BAD_JSON = {"errors": [{"title": "Bad request", "detail": "Correct json data structure required. See API docs for reference."}]}
@@ -129,6 +130,11 @@ def test_staff_register_training_records_for_new_and_existing_teachers(world):
     assert mentor["schedule_identifier"] == "ecf-standard-april"
     bare = world.admin("participants", {"school_id": world.schools[0], "cohort": "2025", "training_programme": "provider_led"})
     assert bare["attributes"]["teacher_id"] is None and bare["attributes"]["lead_provider_id"] == world.providers[0]
+    assert bare["attributes"]["participant_type"] is None and bare["attributes"]["schedule_identifier"] is None
+    # null for a field with a default keeps the default.
+    defaulted = world.register(participant_type=None, schedule_identifier=None, training_status=None, sparsity_uplift=None)["attributes"]
+    assert (defaulted["participant_type"], defaulted["schedule_identifier"], defaulted["training_status"], defaulted["sparsity_uplift"]) == \
+        ("ect", "ecf-standard-september", "active", False)
     base = {"school_id": world.schools[0], "cohort": "2025", "training_programme": "provider_led", "started_on": "2025-09-01"}
     expect(world.staff.post("/api/v3/admin/participants", {**base, "full_name": "X", "status": "left"}), 422,
            errors(("finished_on", "A school reporting a participant left gives the date.")))
@@ -354,7 +360,7 @@ def test_unfunded_mentors_are_your_ects_mentors_who_train_elsewhere(world):
     assert mentor not in {item["id"] for item in expect(world.b.get("/api/v3/unfunded-mentors"), 200)["data"]}
 
 
-def test_the_import_command_registers_participants_from_csv(world, tmp_path):
+def test_the_import_command_registers_participants_from_csv_and_json_lines(world, tmp_path):
     teacher = unknown_id()
     rows = tmp_path / "participants.csv"
     rows.write_text("teacher_id,full_name,email,school_id,cohort,lead_provider_id,training_programme,participant_type,started_on,eligible_for_funding,sparsity_uplift\n"
@@ -365,3 +371,17 @@ def test_the_import_command_registers_participants_from_csv(world, tmp_path):
     ect, mentor = enrolments(shown)
     assert (ect["participant_type"], ect["eligible_for_funding"], ect["sparsity_uplift"]) == ("ect", True, True)
     assert (mentor["participant_type"], mentor["eligible_for_funding"], mentor["email"]) == ("mentor", False, "imported@example.org")
+    lines = tmp_path / "participants.jsonl"
+    lines.write_text(json.dumps({"teacher_id": teacher, "school_id": world.schools[0], "cohort": "2024", "training_programme": "provider_led",
+                                 "lead_provider_id": world.providers[0], "participant_type": "ect", "started_on": "2024-09-01",
+                                 "finished_on": "2025-07-31"}) + "\n\n"
+                     + json.dumps({"full_name": "Lined Up", "school_id": world.schools[1], "cohort": "2025", "training_programme": "provider_led",
+                                   "lead_provider_id": world.providers[0], "training_status": "deferred",
+                                   "deferral": {"reason": "bereavement", "date": "2025-11-01T08:00:00Z"}}) + "\n")
+    assert "imported 2 participants" in cli(world.stack, "lead-provider", "import", "--kind", "participants", str(lines))
+    lined_up = [p for p in expect(world.a.get("/api/v3/participants?filter[training_status]=deferred&page[per_page]=3000"), 200)["data"]
+                if p["attributes"]["full_name"] == "Lined Up"]
+    assert len(lined_up) == 1 and lined_up[0]["attributes"]["ecf_enrolments"][0]["deferral"] == {"reason": "bereavement", "date": "2025-11-01T08:00:00Z"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("[1]\n")
+    assert "line 1 is not an object" in run_cli(world.stack, "lead-provider", "import", "--kind", "participants", str(bad)).stderr

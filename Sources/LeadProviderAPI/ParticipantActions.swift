@@ -303,7 +303,6 @@ enum ParticipantActions {
         let invalid = "The property '#/schedule_identifier' must be present and correspond to a valid schedule."
         let cohort = targetCohort(checks)
         let identifier = checks.text("schedule_identifier")
-        var schedule: JSON?
         scheduleRules: do {
             guard let identifier else {
                 checks.add("schedule_identifier", invalid)
@@ -318,7 +317,6 @@ enum ParticipantActions {
                 checks.add("schedule_identifier", invalid)
                 break scheduleRules
             }
-            schedule = found
             guard let record = checks.record else { break scheduleRules }
             if record["cohort"]?.stringValue == cohort, record["schedule_identifier"]?.stringValue == identifier {
                 checks.add("schedule_identifier", "Selected schedule is already on the profile")
@@ -363,7 +361,6 @@ enum ParticipantActions {
                 "You cannot change this participant's schedule as they are due to start with another lead provider in the future."
             )
         }
-        _ = schedule
     }
 
     /// Another training of the same course that starts after this one (with anyone).

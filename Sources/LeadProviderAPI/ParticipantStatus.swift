@@ -1,3 +1,4 @@
+import APICore
 import JSON
 
 /// A training record's statuses as the API shows them.
@@ -38,5 +39,16 @@ enum ParticipantStatus {
     /// Whether the record's dates take in `today` (the real `contains_today`).
     static func ongoing(_ record: JSON, today: String) -> Bool {
         (record["started_on"]?.stringValue ?? "") <= today && (record["finished_on"]?.stringValue ?? today) >= today
+    }
+}
+
+/// Days as the API stores and compares them: `YYYY-MM-DD` (UTC), which order as text.
+enum Day {
+    static func today() -> String { String(Timestamp.now().storageText.prefix(10)) }
+
+    /// The day of a stored or sent timestamp.
+    static func of(_ timestamp: String?) -> String? {
+        guard let timestamp, let time = Timestamp.parse(timestamp) else { return nil }
+        return String(time.storageText.prefix(10))
     }
 }

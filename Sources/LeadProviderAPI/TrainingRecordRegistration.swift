@@ -14,6 +14,11 @@ public enum ParticipantRecords {
         "eligible_for_funding", "pupil_premium_uplift", "sparsity_uplift", "working_pattern", "induction_end_date",
         "mentor_funding_end_date", "mentor_ineligible_for_funding_reason",
     ]
+    /// Fields with a default: `null` sent for one leaves it (the record always shows a value).
+    static let defaulted: Set<String> = [
+        "participant_type", "schedule_identifier", "started_on", "training_status", "pupil_premium_uplift",
+        "sparsity_uplift",
+    ]
     /// Stored as sent when present (a nested status change: with its date in storage form).
     static let recordFields = [
         "email", "mentor_id", "schedule_identifier", "started_on", "finished_on", "training_status", "withdrawal",
@@ -72,14 +77,14 @@ public enum ParticipantRecords {
         var record = base
         let teacher = try teacherRecord(&tx, body, now: now)
         record["teacher_id"] = teacher["id"]
-        record["participant_type"] = body["participant_type"] ?? "ect"
+        record["participant_type"] = sent("participant_type", body) ?? "ect"
         record["training_status"] = "active"
         record["pupil_premium_uplift"] = false
         record["sparsity_uplift"] = false
         record["eligible_for_funding"] = .null
         record["started_on"] = .string(Day.today())
-        for field in recordFields { if let value = body[field] { record[field] = stored(field, value) } }
-        if body["schedule_identifier"] == nil {
+        for field in recordFields { if let value = sent(field, body) { record[field] = stored(field, value) } }
+        if sent("schedule_identifier", body) == nil {
             record["schedule_identifier"] = .string(
                 ScheduleCatalog.standardIdentifier(startingOn: record["started_on"]?.stringValue ?? Day.today()))
         }
@@ -118,6 +123,12 @@ public enum ParticipantRecords {
             if let value = body[field], !(field == "full_name" && value.isNull) { teacher[field] = value }
         }
         teacher["updated_at"] = .string(now)
+    }
+
+    /// The value sent for `field`, if any (`null` for a defaulted field is none).
+    static func sent(_ field: String, _ body: JSONObject) -> JSON? {
+        guard let value = body[field], !(value.isNull && defaulted.contains(field)) else { return nil }
+        return value
     }
 
     /// A status change's date is kept in storage form, as every stored timestamp.
@@ -191,7 +202,7 @@ public enum ParticipantRecords {
             assignProvider(&record, tx, defaulting: false)
         }
         if let teacherID = record["teacher_id"]?.stringValue {
-            for field in recordFields { if let value = body[field] { record[field] = stored(field, value) } }
+            for field in recordFields { if let value = sent(field, body) { record[field] = stored(field, value) } }
             if body["finished_on"] != nil, body["status"] == nil {
                 record["status"] = .string(schoolReportedStatus(record))
             }
@@ -224,16 +235,5 @@ public enum ParticipantRecords {
             }
         }
         return .object(values)
-    }
-}
-
-/// Days as the API stores and compares them: `YYYY-MM-DD` (UTC), which order as text.
-enum Day {
-    static func today() -> String { String(Timestamp.now().storageText.prefix(10)) }
-
-    /// The day of a stored or sent timestamp.
-    static func of(_ timestamp: String?) -> String? {
-        guard let timestamp, let time = Timestamp.parse(timestamp) else { return nil }
-        return String(time.storageText.prefix(10))
     }
 }
