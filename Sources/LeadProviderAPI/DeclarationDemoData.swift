@@ -46,7 +46,7 @@ enum DeclarationDemoData {
 
         init(now: Timestamp) {
             self.now = now
-            today = StatementCalendar.today(now)
+            today = Day.of(now)
         }
 
         mutating func statements(_ provider: String, _ cohort: String, in tx: Transaction) -> [JSON] {

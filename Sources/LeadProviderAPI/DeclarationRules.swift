@@ -188,7 +188,7 @@ enum DeclarationRules {
         _ request: DeclarationRequest, provider: String, now: Timestamp, in reader: some RecordReader
     ) -> Result<Checked, APIErrors> {
         var errors = AttributeErrors()
-        let today = StatementCalendar.today(now)
+        let today = Day.of(now)
         let teacher = request.participantID.flatMap { reader.get(Collection.teachers, $0) }
         let courseValue = request.courseIdentifier.flatMap(Course.init(rawValue:))
         let record = teacher.flatMap { _ in
@@ -411,7 +411,7 @@ enum DeclarationRules {
             let cohort = record?["cohort"]?.stringValue ?? ""
             guard
                 let statement = StatementRecords.nextOutputStatement(
-                    provider: provider, cohort: cohort, today: StatementCalendar.today(now),
+                    provider: provider, cohort: cohort, today: Day.of(now),
                     statuses: [.open, .payable], in: tx)
             else { throw APIErrors([Failure.field(field, DeclarationFailure.noClawbackStatement(cohort))]) }
             declaration["state"] = "awaiting-clawback"

@@ -50,7 +50,9 @@ enum StatementCalendar {
 
     /// 1...12 for a month's English name.
     static func number(ofMonth name: String) -> Int? { months.firstIndex(of: name).map { $0 + 1 } }
+}
 
-    /// Today's date in UTC.
-    static func today(_ now: Timestamp = .now()) -> String { String(now.secondsText.prefix(10)) }
+extension Day {
+    /// The day (UTC) of a time: a rule's "today" under a clock the caller chooses.
+    static func of(_ time: Timestamp) -> String { String(time.storageText.prefix(10)) }
 }

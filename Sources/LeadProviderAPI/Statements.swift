@@ -217,7 +217,7 @@ enum StatementRecords {
         try AdminEndpoints.requireExisting(tx, Collection.leadProviders, leadProvider, field: "lead_provider_id")
         try AdminEndpoints.requireExisting(tx, Collection.cohorts, cohort, field: "cohort")
         guard let year = Int(cohort) else { throw APIErrors([Failure.cohortInvalid]) }
-        let today = StatementCalendar.today(now)
+        let today = Day.of(now)
         var existing: [String: JSON] = [:]
         for record in statements(provider: leadProvider, cohort: cohort, in: tx) {
             existing["\(record["month"]?.stringValue ?? "") \(record["year"]?.stringValue ?? "")"] = record
@@ -322,7 +322,7 @@ enum StatementRecords {
 
     /// Open statements whose cut-off has passed become payable (the real daily job).
     static func markDuePayable(_ tx: inout Transaction, now: Timestamp) throws -> [JSON] {
-        let today = StatementCalendar.today(now)
+        let today = Day.of(now)
         let due = tx.records(Collection.statements, index: "by_status", key: StatementStatus.open.rawValue).filter {
             ($0["cut_off_date"]?.stringValue ?? "") < today
         }
