@@ -13,7 +13,8 @@ import pytest
 
 from conftest import BINARY, REPO, Stack, make_state
 
-GUIDES = ["", "getting-started/", "lead-provider/", "lead-provider/workflows/", "lead-provider/errors/", "lead-provider/pagination/",
+GUIDES = ["", "getting-started/", "lead-provider/", "lead-provider/workflows/", "lead-provider/participants/", "lead-provider/declarations/",
+          "lead-provider/errors/", "lead-provider/pagination/",
           "lead-provider-api/", "partners/", "partners/workflows/", "partners/errors/", "partners/pagination/", "partners-api/",
           "reference/", "docs-access/", "operations/", "store/", "directory-api/"]
 

@@ -4,27 +4,36 @@ import JSON
 /// validation and the published OpenAPI document all come from it, so they cannot drift.
 public indirect enum FieldType: Sendable, Equatable {
     case string, integer, boolean, dateTime, uuid, email, url
+    /// A calendar date as a string, `YYYY-MM-DD`.
+    case date
     /// A year as a string, e.g. "2025" (the Lead Provider API's cohorts).
     case yearString
     case enumeration([String])
     case array(FieldType)
     case object
+    /// An object with fields of its own: validated, serialized (field order, nulls) and documented
+    /// by its schema, as a resource's attributes are (an enrolment, a milestone, a withdrawal).
+    case nested(ResourceSchema)
 
     func accepts(_ value: JSON) -> Bool {
         switch (self, value) {
-        case (.string, .string), (.dateTime, .string), (.uuid, .string), (.email, .string), (.url, .string): return true
+        case (.string, .string), (.dateTime, .string), (.uuid, .string), (.email, .string), (.url, .string),
+            (.date, .string):
+            return true
         case (.integer, _): return value.exactInteger != nil
         case (.boolean, .bool): return true
         case (.yearString, .string(let s)): return s.count == 4 && Int(s) != nil
         case (.yearString, .int(let i)): return (1000...9999).contains(i)
         case (.enumeration(let values), .string(let s)): return values.contains(s)
         case (.array(let element), .array(let items)): return items.allSatisfy(element.accepts)
-        case (.object, .object): return true
+        case (.object, .object), (.nested, .object): return true
         default: return false
         }
     }
 
-    var openAPI: JSON {
+    var openAPI: JSON { openAPI(writableOnly: false) }
+
+    func openAPI(writableOnly: Bool) -> JSON {
         switch self {
         case .string: return ["type": "string"]
         case .integer:
@@ -34,28 +43,48 @@ public indirect enum FieldType: Sendable, Equatable {
             ]
         case .boolean: return ["type": "boolean"]
         case .dateTime: return ["type": "string", "format": "date-time"]
+        case .date: return ["type": "string", "format": "date"]
         case .uuid: return ["type": "string", "format": "uuid"]
         case .email: return ["type": "string", "format": "email"]
         case .url: return ["type": "string", "format": "uri"]
         case .yearString: return ["type": "string", "pattern": "^[0-9]{4}$", "example": "2025"]
         case .enumeration(let values): return ["type": "string", "enum": .array(values.map(JSON.string))]
-        case .array(let element): return ["type": "array", "items": element.openAPI]
+        case .array(let element): return ["type": "array", "items": element.openAPI(writableOnly: writableOnly)]
         case .object: return ["type": "object"]
+        case .nested(let schema): return schema.openAPI(writableOnly: writableOnly)
         }
     }
 
     public var name: String {
         switch self {
-        case .string, .dateTime, .uuid, .email, .url, .yearString, .enumeration: return "string"
+        case .string, .dateTime, .date, .uuid, .email, .url, .yearString, .enumeration: return "string"
         case .integer: return "integer"
         case .boolean: return "boolean"
         case .array: return "array"
-        case .object: return "object"
+        case .object, .nested: return "object"
+        }
+    }
+
+    /// Whether values of this type hold nested objects that serialize through their own schema.
+    var holdsNested: Bool {
+        switch self {
+        case .nested: return true
+        case .array(let element): return element.holdsNested
+        default: return false
+        }
+    }
+
+    /// `value` shaped as this type serializes it: nested objects in their schema's field order.
+    func shaped(_ value: JSON) -> JSON {
+        switch (self, value) {
+        case (.nested(let schema), .object(let object)): return schema.serialize(object)
+        case (.array(let element), .array(let items)): return .array(items.map(element.shaped))
+        default: return value
         }
     }
 }
 
-public struct Field: Sendable {
+public struct Field: Sendable, Equatable {
     public var name: String
     public var type: FieldType
     public var nullable: Bool
@@ -80,7 +109,7 @@ public struct Field: Sendable {
     }
 }
 
-public struct ResourceSchema: Sendable {
+public struct ResourceSchema: Sendable, Equatable {
     public var name: String
     public var fields: [Field]
 
@@ -89,15 +118,20 @@ public struct ResourceSchema: Sendable {
         self.fields = fields
     }
 
-    /// The fields in schema order; absent values become null.
+    /// The fields in schema order; absent values become null; nested objects likewise.
     public func serialize(_ values: [String: JSON]) -> JSON {
-        .object(JSONObject(uniqueKeys: fields.map(\.name), values: fields.map { values[$0.name] ?? .null }))
+        .object(JSONObject(uniqueKeys: fields.map(\.name), values: fields.map { Self.value(values[$0.name], $0) }))
     }
 
     /// The same from an insertion-ordered object: no hashing, which is most of the cost for a
     /// resource of a dozen fields serialized per record of a list.
     public func serialize(_ values: JSONObject) -> JSON {
-        .object(JSONObject(uniqueKeys: fields.map(\.name), values: fields.map { values[$0.name] ?? .null }))
+        .object(JSONObject(uniqueKeys: fields.map(\.name), values: fields.map { Self.value(values[$0.name], $0) }))
+    }
+
+    private static func value(_ value: JSON?, _ field: Field) -> JSON {
+        guard let value else { return .null }
+        return field.type.holdsNested ? field.type.shaped(value) : value
     }
 
     public enum Problem: Equatable, Sendable {
@@ -114,6 +148,19 @@ public struct ResourceSchema: Sendable {
             case .missing(let f), .wrongType(let f, _), .notAllowed(let f), .tooLong(let f, _), .invalidValue(let f),
                 .outOfRange(let f):
                 return f
+            }
+        }
+
+        /// The same problem of a field inside `parent` (`milestones[0].start_date`).
+        func inside(_ parent: String) -> Problem {
+            func name(_ field: String) -> String { field.hasPrefix("[") ? parent + field : "\(parent).\(field)" }
+            switch self {
+            case .missing(let f): return .missing(name(f))
+            case .wrongType(let f, let expected): return .wrongType(name(f), expected: expected)
+            case .notAllowed(let f): return .notAllowed(name(f))
+            case .tooLong(let f, let limit): return .tooLong(name(f), limit: limit)
+            case .invalidValue(let f): return .invalidValue(name(f))
+            case .outOfRange(let f): return .outOfRange(name(f))
             }
         }
 
@@ -152,11 +199,25 @@ public struct ResourceSchema: Sendable {
             } else if field.type == .dateTime, let text = value.stringValue, Timestamp.parse(text) == nil {
                 problems.append(.invalidValue(field.name))
             } else if let text = value.stringValue, !Formats.matches(field.type, text) {
-                // The published schema says `format: email` / `uri`: the values kept must be ones.
+                // The published schema says `format: email` / `uri` / `date`: the values kept must be ones.
                 problems.append(.invalidValue(field.name))
+            } else if field.type.holdsNested {
+                problems += Self.nestedProblems(value, field.type).map { $0.inside(field.name) }
             }
         }
         return problems
+    }
+
+    /// The problems of the objects a nested value holds, named by their place (`[1].start_date`).
+    private static func nestedProblems(_ value: JSON, _ type: FieldType) -> [Problem] {
+        switch (type, value) {
+        case (.nested(let schema), .object(let object)): return schema.validate(object, partial: false)
+        case (.array(let element), .array(let items)):
+            return items.enumerated().flatMap { index, item in
+                nestedProblems(item, element).map { $0.inside("[\(index)]") }
+            }
+        default: return []
+        }
     }
 
     /// A payload `validate` accepted, as it is to be stored: an integer field written `7.0` or `7e0`
@@ -190,7 +251,7 @@ public struct ResourceSchema: Sendable {
         var properties = JSONObject()
         var required: [JSON] = []
         for field in fields where !(writableOnly && field.readOnly) && !omitting.contains(field.name) {
-            var schema = field.type.openAPI
+            var schema = field.type.openAPI(writableOnly: writableOnly)
             if field.nullable, case .object(var object) = schema, let type = object["type"] {
                 object["type"] = [type, "null"]
                 if case .array(let values)? = object["enum"] { object["enum"] = .array(values + [.null]) }
@@ -219,9 +280,13 @@ enum Formats {
         switch type {
         case .email: return isEmail(text)
         case .url: return isHTTPURL(text)
+        case .date: return isDate(text)
         default: return true
         }
     }
+
+    /// `YYYY-MM-DD`, a day that exists.
+    static func isDate(_ text: String) -> Bool { text.utf8.count == 10 && Timestamp.parse(text) != nil }
 
     static let atomCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-")
     static let labelCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")

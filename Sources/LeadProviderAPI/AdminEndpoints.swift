@@ -68,6 +68,7 @@ enum AdminEndpoints {
                 "updated_at": .string(now),
             ]
             tx.put(Collection.cohorts, year, record)
+            ScheduleRecords.installStandard(&tx, cohort: year, now: now)
             return record
         }
         return created("cohort", cohortRecord(record), Schemas.cohort)
@@ -171,30 +172,20 @@ enum AdminEndpoints {
     }
 
     static func createParticipant(_ context: Context) throws -> HTTPResponse {
-        let body = try payload(context.request, Schemas.participant, partial: false)
-        let record = try context.store.write { tx -> JSON in try ParticipantRecords.create(&tx, body) }
-        return created("participant", record, Schemas.participant)
+        let body = try payload(context.request, ParticipantSchemas.trainingRecord, partial: false)
+        let record = try context.store.write { tx -> JSON in
+            ParticipantRecords.shownToStaff(try ParticipantRecords.create(&tx, body), tx)
+        }
+        return created("training-record", record, ParticipantSchemas.trainingRecord)
     }
 
     static func updateParticipant(_ context: Context) throws -> HTTPResponse {
-        let body = try payload(context.request, Schemas.participant, partial: true)
+        let body = try payload(context.request, ParticipantSchemas.trainingRecord, partial: true)
         let id = context.pathID
         let record = try context.store.write { tx -> JSON in
-            guard var record = tx.get(Collection.participants, id) else { throw Failure.notFound }
-            let before = (record["school_id"]?.stringValue ?? "", record["cohort"]?.stringValue ?? "")
-            for key in ["lead_provider_id", "training_programme", "status"] {
-                if let value = body[key] { record[key] = value }
-            }
-            if let provider = body["lead_provider_id"]?.stringValue {
-                try requireExisting(tx, Collection.leadProviders, provider, field: "lead_provider_id")
-            }
-            let now = Timestamp.now().storageText
-            record["updated_at"] = .string(now)
-            tx.put(Collection.participants, id, record)
-            SchoolCohortState.recompute(&tx, school: before.0, cohort: before.1, now: now)
-            return record
+            ParticipantRecords.shownToStaff(try ParticipantRecords.update(&tx, id: id, body), tx)
         }
-        var response = created("participant", record, Schemas.participant)
+        var response = created("training-record", record, ParticipantSchemas.trainingRecord)
         response.status = .ok
         return response
     }
@@ -271,39 +262,6 @@ public enum SchoolRecords {
             "created_at": .string(now), "updated_at": .string(now),
         ]
         tx.put(Collection.schools, id, record)
-        return record
-    }
-}
-
-public enum ParticipantRecords {
-    static func create(_ tx: inout Transaction, _ body: JSONObject) throws -> JSON {
-        let school = body["school_id"]!.stringValue!, cohort = yearText(body["cohort"])!
-        try AdminEndpoints.requireExisting(tx, Collection.schools, school, field: "school_id")
-        try AdminEndpoints.requireExisting(tx, Collection.cohorts, cohort, field: "cohort")
-        if let provider = body["lead_provider_id"]?.stringValue {
-            try AdminEndpoints.requireExisting(tx, Collection.leadProviders, provider, field: "lead_provider_id")
-        }
-        let id = Crypto.uuid(), now = Timestamp.now().storageText
-        let programme = body["training_programme"] ?? "provider_led"
-        var provider = body["lead_provider_id"] ?? .null, deliveryPartner = JSON.null
-        // The reference: participants registered after a partnership is confirmed default to that
-        // provider and delivery partner (the school's first partnership in the cohort).
-        if provider.isNull, programme.stringValue == "provider_led",
-            let confirmed = tx.lookup(Collection.partnerships, index: "by_school_cohort", key: "\(school)|\(cohort)")
-                .compactMap({ tx.get(Collection.partnerships, $0) })
-                .min(by: { ($0["created_at"]?.stringValue ?? "") < ($1["created_at"]?.stringValue ?? "") })
-        {
-            provider = confirmed["lead_provider_id"] ?? .null
-            deliveryPartner = confirmed["delivery_partner_id"] ?? .null
-        }
-        let record: JSON = [
-            "id": .string(id), "school_id": .string(school), "cohort": .string(cohort), "lead_provider_id": provider,
-            "delivery_partner_id": deliveryPartner, "training_programme": programme,
-            "status": body["status"] ?? "active",
-            "created_at": .string(now), "updated_at": .string(now),
-        ]
-        tx.put(Collection.participants, id, record)
-        SchoolCohortState.recompute(&tx, school: school, cohort: cohort, now: now)
         return record
     }
 }

@@ -112,6 +112,8 @@ public enum LeadProviderDemoData {
                 partnerships += 1
             }
         }
+        try DemoParticipants.load(into: store, providers: providers, links: links, schools: schools, years: years)
+        try DeclarationDemoData.load(into: store)
         return World(
             firstLeadProvider: providers[0], firstLeadProviderName: providerNames[0],
             summary:

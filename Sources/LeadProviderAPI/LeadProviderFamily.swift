@@ -141,15 +141,19 @@ public struct LeadProviderFamily: APIFamily {
         admin.on(
             .post, "participants",
             doc: D.staff(
-                "Register a participant", input: "ParticipantInput", status: 201, component: "ParticipantResource"),
+                "Register a training record",
+                description:
+                    "With `teacher_id` or `full_name`: a participant's training (a new or existing teacher) with its type, mentor, schedule, dates, statuses and funding. Without: a bare record that counts for partnerships and schools only.",
+                input: "TrainingRecordInput", status: 201, component: "TrainingRecordResource"),
             AdminEndpoints.createParticipant)
         admin.on(
             .patch, "participants/:id",
             doc: D.staff(
-                "Change a participant",
-                description: "Only `lead_provider_id`, `training_programme` and `status` change.",
-                parameters: [D.uuid("Participant id.")], input: "ParticipantChanges", status: 200,
-                component: "ParticipantResource", errors: [400, 404, 422]),
+                "Change a training record",
+                description:
+                    "Anything but `teacher_id`, `school_id`, `cohort` and `participant_type` (another training: register another record); a bare record changes only `lead_provider_id`, `training_programme` and `status`. The record's and its teacher's `updated_at` move.",
+                parameters: [D.uuid("Training record id.")], input: "TrainingRecordChanges", status: 200,
+                component: "TrainingRecordResource", errors: [400, 404, 422]),
             AdminEndpoints.updateParticipant)
         admin.on(
             .post, "partnerships",
@@ -199,14 +203,14 @@ enum LeadProviderDocs {
             ("DeliveryPartnerRecord", "delivery-partner", Schemas.named),
             ("DeliveryPartnerLinkResource", "delivery-partner-link", Schemas.link),
             ("AdminSchoolResource", "school", Schemas.adminSchool),
-            ("ParticipantResource", "participant", Schemas.participant),
+            ("TrainingRecordResource", "training-record", ParticipantSchemas.trainingRecord),
         ] + ParticipantOperations.resources + DeclarationOperations.resources
 
     /// Staff payloads: the writable fields, as the validator checks them.
     static let inputs: [(component: String, schema: ResourceSchema)] =
         [
             ("CohortInput", Schemas.cohort), ("NamedInput", Schemas.named), ("DeliveryPartnerLinkInput", Schemas.link),
-            ("SchoolInput", Schemas.adminSchool), ("ParticipantInput", Schemas.participant),
+            ("SchoolInput", Schemas.adminSchool), ("TrainingRecordInput", ParticipantSchemas.trainingRecord),
             ("AdditionalPartnershipInput", Schemas.adminPartnership), ("RolloverInput", Schemas.rollover),
         ] + ParticipantOperations.inputs + DeclarationOperations.inputs
 

@@ -79,6 +79,8 @@ enum Collection {
         IndexDefinition(collection: declarations, name: "by_statement") {
             [$0["statement_id"]?.stringValue, $0["clawback_statement_id"]?.stringValue].compactMap { $0 }
         },
+        // The open statements the daily "mark as payable" step looks at.
+        IndexDefinition(collection: statements, name: "by_status") { [$0["status"]?.stringValue ?? "open"] },
     ]
 
     static func schoolCohortKey(_ school: JSON?, _ cohort: JSON?) -> String {
@@ -261,22 +263,6 @@ enum Schemas {
             Field("funding_eligible_cohorts", .array(.yearString)),
             Field("induction_tutor_name", .string, nullable: true, maxLength: 200),
             Field("induction_tutor_email", .email, nullable: true, maxLength: 200),
-            Field("created_at", .dateTime, readOnly: true),
-            Field("updated_at", .dateTime, readOnly: true),
-        ])
-    static let participant = ResourceSchema(
-        "Participant",
-        [
-            Field("school_id", .uuid, required: true),
-            Field("cohort", .yearString, required: true),
-            Field(
-                "lead_provider_id", .uuid, nullable: true,
-                "Absent or null on a provider-led participant: the school's confirmed partnership's provider."),
-            Field(
-                "delivery_partner_id", .uuid, nullable: true, readOnly: true,
-                "From the confirmed partnership the participant defaulted to."),
-            Field("training_programme", .enumeration(["provider_led", "school_led"]), required: true),
-            Field("status", .enumeration(["active", "left"])),
             Field("created_at", .dateTime, readOnly: true),
             Field("updated_at", .dateTime, readOnly: true),
         ])

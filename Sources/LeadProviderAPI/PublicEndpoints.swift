@@ -139,9 +139,7 @@ enum PublicEndpoints {
 
         init(_ query: ListQuery) throws {
             since = try query.updatedSince()
-            years = query.filters["cohort"].map { cohorts in
-                Set(cohorts.split(separator: ",").map { $0.trimming(" ") }.filter { Int($0) != nil }.map(String.init))
-            }
+            years = query.cohortYears()
             partners = query.filters["delivery_partner_id"].map(LeadProviderID.canonicalList)
         }
 

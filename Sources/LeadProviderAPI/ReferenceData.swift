@@ -19,7 +19,7 @@ public enum ReferenceData {
             case .leadProviders, .deliveryPartners: return Schemas.named
             case .links: return Schemas.link
             case .schools: return Schemas.adminSchool
-            case .participants: return Schemas.participant
+            case .participants: return ParticipantSchemas.trainingRecord
             }
         }
     }
@@ -73,6 +73,7 @@ public enum ReferenceData {
                     "registration_closes_at": row["registration_closes_at"] ?? .null, "created_at": .string(now),
                     "updated_at": .string(now),
                 ])
+            ScheduleRecords.installStandard(&tx, cohort: year, now: now)
             return year
         case .leadProviders, .deliveryPartners:
             let id = fixedID ?? Crypto.uuid()
@@ -99,7 +100,7 @@ public enum ReferenceData {
             if let fixedID { body["id"] = .string(fixedID) }
             return try SchoolRecords.create(&tx, body)["id"]!.stringValue!
         case .participants:
-            return try ParticipantRecords.create(&tx, row)["id"]!.stringValue!
+            return try ParticipantRecords.create(&tx, row, id: fixedID)["id"]?.stringValue ?? ""
         }
     }
 
@@ -128,11 +129,14 @@ public enum ReferenceData {
         let table = CSV.parse(text)
         guard let header = table.first else { return [] }
         let listColumns: Set<String> = ["funding_eligible_cohorts"]
+        let booleanColumns = Set(kind.schema.fields.filter { $0.type == .boolean }.map(\.name))
         return table.dropFirst().filter { !($0.count == 1 && $0[0].isEmpty) }.map { cells in
             var row = JSONObject()
             for (i, name) in header.enumerated() where i < cells.count && !cells[i].isEmpty {
                 if listColumns.contains(name) {
                     row[name] = .array(cells[i].split(separator: ";").map { .string(String($0)) })
+                } else if booleanColumns.contains(name), let flag = Bool(cells[i]) {
+                    row[name] = .bool(flag)
                 } else if cells[i] == "null" {
                     row[name] = .null
                 } else {

@@ -10,7 +10,8 @@ import Store
 // lp_teachers — one per person; the id is the API's participant id.
 //   full_name, trn (String?), id_changes: [{from_participant_id, to_participant_id, changed_at}],
 //   created_at, updated_at (moves whenever anything shown about the participant changes, including
-//   one of their training records, so that `filter[updated_since]` sees it).
+//   one of their training records, so that `filter[updated_since]` sees it). Added: email? (the
+//   contact staff registered, shown for an unfunded mentor without a training record).
 //
 // lp_participants — one per training record; the id is the API's `training_record_id`.
 //   Before issue 16: school_id, cohort, lead_provider_id?, delivery_partner_id?, training_programme
@@ -25,16 +26,18 @@ import Store
 //   at this school began), finished_on (date it ended or will end)?.
 //
 // lp_schedules — id `year|identifier`: cohort, identifier, milestones [{declaration_type,
-//   start_date, milestone_date?}].
+//   start_date, milestone_date?}]. Added: created_at, updated_at.
 //
 // lp_statements — lead_provider_id, cohort, month ("May"), year ("2022"), cut_off_date,
 //   payment_date, paid (Bool), output_fee (Bool: declarations are attached to it), created_at,
 //   updated_at.
+//   Added (declarations): status (open | payable | paid: the real model's states; `paid` is status == paid).
 //
 // lp_declarations — lead_provider_id, teacher_id (the API's participant_id), training_record_id,
 //   declaration_type, declaration_date, course_identifier, state, evidence_held?,
 //   delivery_partner_id, statement_id?, clawback_statement_id?, ineligible_for_funding_reason?,
 //   mentor_id?, uplift_paid (Bool), created_at, updated_at.
+//   Added (declarations): pupil_premium_uplift, sparsity_uplift (Bool: the training record's, kept on started declarations in uplift cohorts).
 
 /// What both the store (a request's reads) and a transaction (a write's reads) can answer, so that
 /// a rule is written once for both.

@@ -14,7 +14,7 @@ struct LeadProviderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lead-provider",
         abstract: "Lead Provider API reference data: import files, load demo data.",
-        subcommands: [Import.self, Demo.self]
+        subcommands: [Import.self, Demo.self, StatementsCommand.self]
     )
 
     struct Import: ParsableCommand {
@@ -22,12 +22,12 @@ struct LeadProviderCommand: ParsableCommand {
             abstract:
                 "Import cohorts, lead providers, delivery partners, links, schools or participants from JSON or CSV.",
             discussion:
-                "JSON: an array of objects with the staff endpoint fields. CSV: a header row with those names; list cells use ';'. All rows or none."
+                "JSON: an array of objects with the staff endpoint fields (.jsonl: one per line). CSV: a header row with those names; list cells use ';'. All rows or none."
         )
         @OptionGroup var location: StoreLocation
         @Option(help: "What the file holds: \(ReferenceData.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var kind: String
-        @Argument(help: "A .json or .csv file.") var file: String
+        @Argument(help: "A .json (an array), .jsonl (one object per line) or .csv file.") var file: String
         @OptionGroup var progress: ProgressOptions
 
         func run() throws {
@@ -44,6 +44,17 @@ struct LeadProviderCommand: ParsableCommand {
             let rows: [JSONObject]
             if file.hasSuffix(".csv") {
                 rows = try ReferenceData.rows(fromCSV: String(decoding: bytes, as: UTF8.self), kind: kind)
+            } else if file.hasSuffix(".jsonl") || file.hasSuffix(".ndjson") {
+                // JSON lines: one object per line, blank lines skipped.
+                let lines = bytes.split(separator: UInt8(ascii: "\n")).filter { line in
+                    line.contains { ![UInt8(ascii: " "), UInt8(ascii: "\r"), UInt8(ascii: "\t")].contains($0) }
+                }
+                rows = try lines.enumerated().map { index, line in
+                    guard case .object(let object) = try JSON.parse(Array(line)) else {
+                        throw ValidationError("\(file): line \(index + 1) is not an object")
+                    }
+                    return object
+                }
             } else {
                 guard case .array(let items) = try JSON.parse(bytes) else {
                     throw ValidationError("\(file): expected a JSON array of objects")

@@ -106,6 +106,76 @@ final class SchemaTests: XCTestCase {
     }
 }
 
+final class NestedSchemaTests: XCTestCase {
+    let milestone = ResourceSchema(
+        "Milestone",
+        [
+            Field("declaration_type", .enumeration(["started", "completed"]), required: true),
+            Field("start_date", .date, required: true),
+            Field("milestone_date", .date, nullable: true),
+            Field("created_at", .dateTime, readOnly: true),
+        ])
+    var schedule: ResourceSchema {
+        ResourceSchema(
+            "Schedule",
+            [
+                Field("identifier", .string, required: true),
+                Field("milestones", .array(.nested(milestone)), required: true),
+                Field("latest", .nested(milestone), nullable: true),
+            ])
+    }
+
+    func testNestedObjectsSerializeInTheirOwnFieldOrder() {
+        let shown = schedule.serialize([
+            "milestones": [["start_date": "2025-06-01", "declaration_type": "started", "extra": 1]],
+            "identifier": "x", "latest": nil,
+        ])
+        XCTAssertEqual(
+            shown.text,
+            #"{"identifier":"x","milestones":[{"declaration_type":"started","start_date":"2025-06-01","milestone_date":null,"created_at":null}],"latest":null}"#
+        )
+    }
+
+    func testNestedProblemsAreNamedByTheirPlace() throws {
+        let good: JSON = ["declaration_type": "started", "start_date": "2025-06-01"]
+        XCTAssertEqual(
+            schedule.validate(["identifier": "x", "milestones": [good], "latest": good], partial: false), [])
+        XCTAssertEqual(
+            schedule.validate(
+                [
+                    "identifier": "x",
+                    "milestones": [good, ["declaration_type": "paid", "start_date": "2025-02-30", "created_at": "x"]],
+                    "latest": ["milestone_date": 3],
+                ], partial: false),
+            [
+                .notAllowed("milestones[1].created_at"), .invalidValue("milestones[1].declaration_type"),
+                .invalidValue("milestones[1].start_date"), .missing("latest.declaration_type"),
+                .missing("latest.start_date"), .wrongType("latest.milestone_date", expected: "string"),
+            ])
+        XCTAssertEqual(
+            schedule.validate(["identifier": "x", "milestones": [1]], partial: false),
+            [.wrongType("milestones", expected: "array")])
+    }
+
+    func testDatesAreCalendarDays() {
+        let dated = ResourceSchema("Dated", [Field("on", .date)])
+        XCTAssertEqual(dated.validate(["on": "2024-02-29"], partial: false), [])
+        for bad in ["2023-02-29", "2024-02-29T00:00:00Z", "2024-2-9", "soon"] {
+            XCTAssertEqual(dated.validate(["on": .string(bad)], partial: false), [.invalidValue("on")], bad)
+        }
+        XCTAssertEqual(dated.openAPI()["properties"]?["on"]?["format"], "date")
+    }
+
+    func testOpenAPIDescribesTheNestedFields() {
+        let document = schedule.openAPI(writableOnly: true)
+        let items = document["properties"]?["milestones"]?["items"]
+        XCTAssertEqual(items?["required"], ["declaration_type", "start_date"])
+        XCTAssertNil(items?["properties"]?["created_at"])
+        XCTAssertEqual(items?["additionalProperties"], false)
+        XCTAssertEqual(schedule.openAPI()["properties"]?["latest"]?["type"], ["object", "null"])
+    }
+}
+
 final class CredentialTests: XCTestCase {
     func testSchemes() {
         XCTAssertEqual(Tokens.credential(from: "Bearer abc", schemes: ["Bearer"]), "abc")
