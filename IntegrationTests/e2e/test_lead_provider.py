@@ -341,16 +341,23 @@ def test_upper_case_ids_find_the_same_records_in_paths_filters_and_bodies(world)
     assert expect(world.staff.patch(f"/api/v3/admin/schools/{school.upper()}", {"name": "Renamed"}), 200)["data"]["id"] == school
 
 
-def test_the_type_is_not_read_as_in_the_real_service(world):
-    """Its controller reads only `data.attributes`: a missing or other `data.type` is no error."""
+def test_the_type_is_the_documented_one(world):
+    """The official document requires `data.type` "partnership" (the real controller does not read
+    it): a missing or other type is the 400, and nothing is written."""
     _, client, dp1, dp2, _ = world.partner_setup()
-    body = create_body(OPEN, world.school()["id"], dp1)
-    del body["data"]["type"]
-    created = expect(client.post("/api/v3/partnerships", body), 200)["data"]
-    assert created["type"] == "partnership"
-    changed = expect(client.put(f"/api/v3/partnerships/{created['id']}",
-                                {"data": {"type": "school", "attributes": {"delivery_partner_id": dp2}}}), 200)
-    assert changed["data"]["attributes"]["delivery_partner_id"] == dp2
+    school = world.school()["id"]
+    for wrong in (None, "school", "", "Partnership"):
+        body = create_body(OPEN, school, dp1)
+        if wrong is None:
+            del body["data"]["type"]
+        else:
+            body["data"]["type"] = wrong
+        expect(client.post("/api/v3/partnerships", body), 400, BAD_JSON)
+    assert expect(client.get("/api/v3/partnerships"), 200)["data"] == []
+    created = expect(client.post("/api/v3/partnerships", create_body(OPEN, school, dp1)), 200)["data"]
+    expect(client.put(f"/api/v3/partnerships/{created['id']}",
+                      {"data": {"type": "school", "attributes": {"delivery_partner_id": dp2}}}), 400, BAD_JSON)
+    assert expect(client.get(f"/api/v3/partnerships/{created['id']}"), 200)["data"]["attributes"]["delivery_partner_id"] == dp1
 
 
 def test_concurrent_duplicate_creates_exactly_one_succeeds(world):

@@ -58,7 +58,7 @@ def declaration(participant_id, declaration_type="started", date="2025-10-01T10:
 
 class World:
     """Cohorts 2024-2026; providers A and B, each with a delivery partner and a partnership at its
-    school in 2024 and 2025; A's output statements in January and April 2090 (2025) and January
+    school in each cohort (a training shows only once a partnership holds it); A's output statements in January and April 2090 (2025) and January
     2090 (2024), B's in January 2090 (2025), and a service-fee one of A's."""
 
     def __init__(self, stack):
@@ -75,7 +75,7 @@ class World:
             client = Client(stack, create_token(stack, lead_provider=provider))
             for year in ("2024", "2025", "2026"):
                 self.admin("delivery-partner-links", {"lead_provider_id": provider, "delivery_partner_id": partner, "cohort": year})
-            for year in ("2024", "2025"):
+            for year in ("2024", "2025", "2026"):
                 attributes = {"cohort": year, "school_id": school, "delivery_partner_id": partner}
                 expect(client.post("/api/v3/partnerships", {"data": {"type": "partnership", "attributes": attributes}}), 200)
             self.providers.append(provider)

@@ -175,6 +175,11 @@ def test_the_list_filters_sorts_and_pages(world):
     provider = world.admin("lead-providers", {"name": "Provider C"})["id"]
     client = Client(world.stack, create_token(world.stack, lead_provider=provider))
     school = world.schools[3]
+    # Its trainings show once a partnership holds them: C partners school 3 in both cohorts.
+    for year in ("2024", "2025"):
+        world.admin("delivery-partner-links", {"lead_provider_id": provider, "delivery_partner_id": world.partners[0], "cohort": year})
+        attributes = {"cohort": year, "school_id": school, "delivery_partner_id": world.partners[0]}
+        expect(client.post("/api/v3/partnerships", {"data": {"type": "partnership", "attributes": attributes}}), 200)
     first = world.ect(school_id=school, lead_provider_id=provider)
     second = world.ect(school_id=school, lead_provider_id=provider, cohort="2024", started_on="2024-09-01")
     third = world.ect(school_id=school, lead_provider_id=provider, training_status="withdrawn",

@@ -158,15 +158,16 @@ func resource(id: String, type: String, attributes: JSON) -> JSON {
 /// reads them (`params.require(:data).expect(attributes: [...])`): only the writable attributes of
 /// `schema` (or those of them named in `only`), only scalar values (a string, number, boolean or
 /// null: an array or an object is dropped, so the attribute counts as missing), uuid attributes in
-/// canonical form. No `data` object, or no attribute left (none sent, an empty, null or non-object
-/// `attributes`, only unknown ones): 400 `Failure.badJSON`. `data.type` is not read, as there.
+/// canonical form. No `data` object, a `data.type` other than the operation's `type` (the official
+/// document requires it; the real service does not read it), or no attribute left (none sent, an
+/// empty, null or non-object `attributes`, only unknown ones): 400 `Failure.badJSON`.
 func requestAttributes(
-    _ request: HTTPRequest, permitted schema: ResourceSchema, only: Set<String>? = nil
+    _ request: HTTPRequest, type: String, permitted schema: ResourceSchema, only: Set<String>? = nil
 ) throws
     -> JSONObject
 {
     guard let body = request.jsonBody(), case .object(let data)? = body["data"],
-        case .object(let sent)? = data["attributes"]
+        data["type"]?.stringValue == type, case .object(let sent)? = data["attributes"]
     else { throw Failure.badJSON }
     var attributes = JSONObject()
     for field in schema.fields where !field.readOnly && only?.contains(field.name) ?? true {

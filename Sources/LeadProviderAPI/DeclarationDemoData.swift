@@ -22,7 +22,8 @@ enum DeclarationDemoData {
             return made
         }
         let records = store.all(Collection.participants).filter {
-            $0["teacher_id"]?.stringValue != nil && $0["lead_provider_id"]?.stringValue != nil
+            guard let provider = $0["lead_provider_id"]?.stringValue else { return false }
+            return $0["teacher_id"]?.stringValue != nil && TrainingRecordLookup.isShown($0, to: provider)
         }
         .sorted { ($0["created_at"]?.stringValue ?? "") < ($1["created_at"]?.stringValue ?? "") }
         let declarations = try store.write { tx -> Int in

@@ -302,10 +302,8 @@ enum DeclarationEndpoints {
     /// Attributes the request does not define are ignored, as the real service ignores them.
     static func create(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        guard context.request.jsonBody()?["data"]?["type"]?.stringValue == "participant-declaration" else {
-            throw Failure.badJSON
-        }
-        let attributes = try requestAttributes(context.request, permitted: DeclarationDocs.requestFields)
+        let attributes = try requestAttributes(
+            context.request, type: "participant-declaration", permitted: DeclarationDocs.requestFields)
         let request = DeclarationRequest(attributes)
         let now = Timestamp.now()
         let declaration = try context.store.write { tx in

@@ -14,20 +14,41 @@ enum DemoParticipants {
         into store: Store, providers: [String], links: [JSONObject], schools: [String], years: [String]
     ) throws {
         let cohorts = Array(years.prefix(3))
-        guard cohorts.count == 3, !providers.isEmpty, schools.count >= 3 * providers.count * 8 else { return }
-        // Provider p's schools: every third school from p; partnered in the later two cohorts.
-        let own = providers.indices.map { p in (0..<8).map { schools[p + 3 * $0] } }
+        guard cohorts.count == 3, !providers.isEmpty else { return }
+        // Provider p's schools: eight of every n-th school from p (n providers) that it is partnered
+        // with in all three cohorts (a school ineligible for funding in one cohort is passed over,
+        // as a training only shows once a partnership holds it). The earliest cohort is closed now:
+        // its partnerships are dated a month after its registration opened.
+        var own: [[String]] = []
         for (p, provider) in providers.enumerated() {
             guard
                 let partner = links.first(where: { $0["lead_provider_id"]?.stringValue == provider })?[
                     "delivery_partner_id"]?.stringValue
-            else { continue }
-            for school in own[p] {
-                for cohort in cohorts.dropFirst() {
-                    _ = try? ReferenceData.createPartnership(
-                        in: store, leadProvider: provider, school: school, deliveryPartner: partner, cohort: cohort)
+            else { return }
+            var chosen: [String] = []
+            for school in stride(from: p, to: schools.count, by: providers.count).map({ schools[$0] })
+            where chosen.count < 8 {
+                let partnered = cohorts.allSatisfy { cohort in
+                    let key = Collection.schoolCohortKey(.string(school), .string(cohort))
+                    if store.lookupRecords(Collection.partnerships, index: "by_school_cohort", key: key)
+                        .contains(where: { $0["lead_provider_id"]?.stringValue == provider })
+                    {
+                        return true
+                    }
+                    let opened = store.get(Collection.cohorts, cohort)?["registration_opens_at"]?.stringValue
+                        .flatMap(Timestamp.parse)
+                    let then =
+                        cohort == cohorts[0]
+                        ? opened.map { Timestamp(microseconds: $0.microseconds + 30 * 86_400_000_000) } : nil
+                    return
+                        (try? ReferenceData.createPartnership(
+                            in: store, leadProvider: provider, school: school, deliveryPartner: partner, cohort: cohort,
+                            asOf: then ?? Timestamp.now())) != nil
                 }
+                if partnered { chosen.append(school) }
             }
+            guard chosen.count == 8 else { return }
+            own.append(chosen)
         }
         var rows: [JSONObject] = []
         var names = 0

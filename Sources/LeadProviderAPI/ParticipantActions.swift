@@ -133,10 +133,7 @@ enum ParticipantActions {
 
     static func perform(_ action: Action, _ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        guard let body = context.request.jsonBody(), case .object(let data)? = body["data"],
-            data["type"]?.stringValue == action.type
-        else { throw Failure.badJSON }
-        let attributes = try requestAttributes(context.request, permitted: action.attributes)
+        let attributes = try requestAttributes(context.request, type: action.type, permitted: action.attributes)
         let id = context.pathID
         _ = try ParticipantView.visible(id, provider: provider, reader: context.store)
         let now = Timestamp.now().storageText

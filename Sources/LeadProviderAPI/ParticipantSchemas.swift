@@ -127,7 +127,10 @@ enum ParticipantSchemas {
             Field("training_record_id", .uuid, "The training record the participant is leaving."),
             Field("transfer_type", .enumeration(["new_school", "new_provider", "unknown"])),
             Field("status", .enumeration(["incomplete", "complete"])),
-            Field("created_at", .dateTime),
+            Field(
+                "created_at", .date,
+                "The day the training being left was registered: a date, as the official document says (the real serializer writes its time)."
+            ),
             Field("leaving", .nested(transferSide("TransferLeaving", "leaving"))),
             Field("joining", .nested(transferSide("TransferJoining", "joining")), nullable: true),
         ])

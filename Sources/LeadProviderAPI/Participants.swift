@@ -131,7 +131,8 @@ struct ParticipantView {
         var seen = Set<String>()
         var teachers: [JSON] = []
         for record in store.lookupRecords(Collection.participants, index: "by_lead_provider", key: provider) {
-            guard let id = record["teacher_id"]?.stringValue, seen.insert(id).inserted,
+            guard TrainingRecordLookup.isShown(record, to: provider), let id = record["teacher_id"]?.stringValue,
+                seen.insert(id).inserted,
                 let teacher = store.get(Collection.teachers, id)
             else { continue }
             teachers.append(teacher)

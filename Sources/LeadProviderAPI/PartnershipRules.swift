@@ -111,6 +111,9 @@ enum PartnershipRules {
                 "delivery_partner_id": .string(checked.deliveryPartner), "cohort": .string(checked.cohort),
                 "created_at": .string(stamp), "updated_at": .string(stamp),
             ])
+        TrainingRecordLookup.attachToPartnership(
+            &tx, provider: provider, school: checked.school, cohort: checked.cohort,
+            deliveryPartner: checked.deliveryPartner, now: stamp)
         SchoolCohortState.recompute(&tx, school: checked.school, cohort: checked.cohort, now: stamp)
         return id
     }

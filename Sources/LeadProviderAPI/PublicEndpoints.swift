@@ -169,7 +169,7 @@ enum PublicEndpoints {
 
     static func createPartnership(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        let attributes = try requestAttributes(context.request, permitted: Schemas.partnership)
+        let attributes = try requestAttributes(context.request, type: "partnership", permitted: Schemas.partnership)
         let now = Timestamp.now()
         let id = try context.store.write { tx -> String in
             let checked = try PartnershipRules.validateCreate(
@@ -188,7 +188,7 @@ enum PublicEndpoints {
             throw Failure.notFound
         }
         let attributes = try requestAttributes(
-            context.request, permitted: Schemas.partnership, only: ["delivery_partner_id"])
+            context.request, type: "partnership", permitted: Schemas.partnership, only: ["delivery_partner_id"])
         let now = Timestamp.now().storageText
         try context.store.write { tx in
             guard var record = tx.get(Collection.partnerships, id), record["lead_provider_id"]?.stringValue == provider

@@ -107,10 +107,9 @@ public enum ReferenceData {
     /// Creates a partnership through the public rules (for demo data).
     public static func createPartnership(
         in store: Store, leadProvider: String, school: String, deliveryPartner: String,
-        cohort: String
+        cohort: String, asOf now: Timestamp = .now()
     ) throws -> String {
-        let now = Timestamp.now()
-        return try store.write { tx -> String in
+        try store.write { tx -> String in
             let checked = try PartnershipRules.validateCreate(
                 tx, provider: leadProvider,
                 attributes: [

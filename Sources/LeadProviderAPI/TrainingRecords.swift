@@ -74,10 +74,18 @@ enum Course: String, CaseIterable {
 
 /// A teacher's training records as a lead provider sees them.
 enum TrainingRecordLookup {
-    /// The teacher's training records with `provider`, oldest first.
+    /// Whether `provider` sees a training record: its own, held by a confirmed partnership. The
+    /// real serializer reads the delivery partner through the training's school partnership, so a
+    /// training no partnership holds yet (an expression of interest) is no API participant until
+    /// the provider confirms one (`attachToPartnership`).
+    static func isShown(_ record: JSON, to provider: String) -> Bool {
+        record["lead_provider_id"]?.stringValue == provider && record["delivery_partner_id"]?.stringValue != nil
+    }
+
+    /// The teacher's training records `provider` sees, oldest first.
     static func all(teacher: String, provider: String, in reader: some RecordReader) -> [JSON] {
         reader.records(Collection.participants, index: "by_teacher", key: teacher)
-            .filter { $0["lead_provider_id"]?.stringValue == provider }
+            .filter { isShown($0, to: provider) }
             .sorted { ($0["created_at"]?.stringValue ?? "") < ($1["created_at"]?.stringValue ?? "") }
     }
 
@@ -85,6 +93,29 @@ enum TrainingRecordLookup {
     static func current(teacher: String, provider: String, course: Course, in reader: some RecordReader) -> JSON? {
         all(teacher: teacher, provider: provider, in: reader)
             .last(where: { $0["participant_type"]?.stringValue == course.participantType })
+    }
+}
+
+extension TrainingRecordLookup {
+    /// A partnership confirmed for a school and cohort takes in the trainings registered there
+    /// with its provider that no partnership held yet: they get its delivery partner, and their
+    /// teachers' `updated_at` moves (they now appear in the provider's participants).
+    static func attachToPartnership(
+        _ tx: inout Transaction, provider: String, school: String, cohort: String, deliveryPartner: String,
+        now: String
+    ) {
+        let key = Collection.schoolCohortKey(.string(school), .string(cohort))
+        for var record in tx.records(Collection.participants, index: "by_school_cohort", key: key)
+        where record["lead_provider_id"]?.stringValue == provider && record["delivery_partner_id"]?.stringValue == nil {
+            guard let id = record["id"]?.stringValue else { continue }
+            record["delivery_partner_id"] = .string(deliveryPartner)
+            record["updated_at"] = .string(now)
+            tx.put(Collection.participants, id, record)
+            if let teacherID = record["teacher_id"]?.stringValue, var teacher = tx.get(Collection.teachers, teacherID) {
+                teacher["updated_at"] = .string(now)
+                tx.put(Collection.teachers, teacherID, teacher)
+            }
+        }
     }
 }
 

@@ -73,8 +73,8 @@ enum TransferOperations {
                 let joining = index + 1 < stays.count ? stays[index + 1].first : nil
                 if joining == nil, completedInduction { continue }
                 guard
-                    leaving["lead_provider_id"]?.stringValue == provider
-                        || joining?["lead_provider_id"]?.stringValue == provider
+                    TrainingRecordLookup.isShown(leaving, to: provider)
+                        || joining.map { TrainingRecordLookup.isShown($0, to: provider) } == true
                 else { continue }
                 found.append(Transfer(leaving: leaving, joining: joining))
             }
@@ -107,7 +107,8 @@ enum TransferOperations {
                 || (joining?["started_on"]?.stringValue ?? "") > today
             return [
                 "training_record_id": leaving["id"] ?? .null, "transfer_type": .string(type),
-                "status": .string(incomplete ? "incomplete" : "complete"), "created_at": shown(leaving["created_at"]),
+                "status": .string(incomplete ? "incomplete" : "complete"),
+                "created_at": Day.of(leaving["created_at"]?.stringValue).map(JSON.string) ?? .null,
                 "leaving": side(leaving, date: "finished_on", reader: reader),
                 "joining": joining.map { side($0, date: "started_on", reader: reader) } ?? .null,
             ]

@@ -1,6 +1,7 @@
 import APICore
 import HTTP
 import JSON
+import TestClient
 import Testing
 
 @testable import LeadProviderAPI
@@ -134,7 +135,12 @@ extension LeadProviderRulesTests {
         // Sent but null or empty: the field errors (422), one per attribute.
         let nulls = client.send(
             .post, "/api/v3/partnerships", token: token,
-            json: ["data": ["attributes": ["cohort": .null, "school_id": "", "delivery_partner_id": .null]]])
+            json: [
+                "data": [
+                    "type": "partnership",
+                    "attributes": ["cohort": .null, "school_id": "", "delivery_partner_id": .null],
+                ]
+            ])
         #expect(nulls.status == 422)
         #expect(
             nulls.json?["errors"]?.arrayValue?.compactMap { $0["title"]?.stringValue } == [
@@ -145,42 +151,48 @@ extension LeadProviderRulesTests {
             .post, "/api/v3/partnerships", token: token,
             json: [
                 "data": [
+                    "type": "partnership",
                     "attributes": [
                         "cohort": ["2026"], "school_id": .string(school), "delivery_partner_id": .string(partner),
-                    ]
+                    ],
                 ]
             ])
         #expect(listCohort.json == ["errors": [["title": "cohort", "detail": "Enter a '#/cohort'."]]])
         let numericPartner = client.send(
             .patch, "/api/v3/partnerships/\(id)", token: token,
-            json: ["data": ["attributes": ["delivery_partner_id": 5]]])
+            json: ["data": ["type": "partnership", "attributes": ["delivery_partner_id": 5]]])
         #expect(numericPartner.status == 422)
         #expect(
             numericPartner.json?["errors"]?.arrayValue?.first?["detail"]?.stringValue?.hasPrefix(
                 "The '#/delivery_partner_id' you have entered is invalid") == true)
     }
 
-    @Test func theTypeIsNotReadAndANumericCohortIsAYearAsInTheRealService() throws {
+    @Test func theTypeMustBeTheDocumentedOneAndANumericCohortIsAYear() throws {
         let (provider, partner, school) = try world()
         let token = try client.token(for: LeadProviderPrincipal.leadProvider(id: provider))
-        let withoutType = client.send(
-            .post, "/api/v3/partnerships", token: token,
-            json: [
-                "data": [
-                    "attributes": [
-                        "cohort": 2025, "school_id": .string(school), "delivery_partner_id": .string(partner),
-                    ]
-                ]
-            ])
-        #expect(withoutType.status == 200)
-        #expect(withoutType.json?["data"]?["attributes"]?["cohort"] == "2025")
-        let id = try #require(withoutType.json?["data"]?["id"]?.stringValue)
+        func create(type: JSON?) -> TestResponse {
+            var data: JSONObject = [
+                "attributes": ["cohort": 2025, "school_id": .string(school), "delivery_partner_id": .string(partner)]
+            ]
+            if let type { data["type"] = type }
+            return client.send(.post, "/api/v3/partnerships", token: token, json: ["data": .object(data)])
+        }
+        // The official document requires data.type (the real controller does not read it).
+        for wrong: JSON? in [nil, "school", "", .null, 1] {
+            let refused = create(type: wrong)
+            #expect(refused.status == 400, "\(String(describing: wrong))")
+            #expect(refused.json == Self.badJSON)
+        }
+        #expect(client.store.count("lp_partnerships") == 0)
+        let created = create(type: "partnership")
+        #expect(created.status == 200)
+        #expect(created.json?["data"]?["attributes"]?["cohort"] == "2025")
+        let id = try #require(created.json?["data"]?["id"]?.stringValue)
         let wrongType = client.send(
             .patch, "/api/v3/partnerships/\(id)", token: token,
             json: ["data": ["type": "school", "attributes": ["delivery_partner_id": .string(partner)]]])
-        // Read, not refused for its type: the rule about the partner it already has answers.
-        #expect(wrongType.status == 422)
-        #expect(wrongType.json?["errors"]?.arrayValue?.first?["title"] == "delivery_partner_id")
+        #expect(wrongType.status == 400)
+        #expect(wrongType.json == Self.badJSON)
     }
 
     @Test func blankFiltersAreNoFiltersAndAFilterThatIsNoHashIsRefusedAsInTheRealService() throws {

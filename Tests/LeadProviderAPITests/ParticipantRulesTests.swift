@@ -340,6 +340,23 @@ import Testing
         let w = try world()
         let first = try ect(w, name: "First")
         let second = try ect(w, ["cohort": "2024", "started_on": "2024-09-01"], name: "Second")
+        // A training no partnership holds yet is no API participant (the real serializer reads its
+        // delivery partner through the partnership); confirming the partnership takes it in.
+        #expect(participant(second, token: w.tokenA).status == 404)
+        let confirmed = client.send(
+            .post, "/api/v3/partnerships", token: w.tokenA,
+            json: [
+                "data": [
+                    "type": "partnership",
+                    "attributes": [
+                        "cohort": "2024", "school_id": .string(w.schools[0]),
+                        "delivery_partner_id": .string(w.partnerA),
+                    ],
+                ]
+            ])
+        #expect(confirmed.status == 200, "\(confirmed.json?.text ?? "")")
+        let enrolments = participant(second, token: w.tokenA).json?["data"]?["attributes"]?["ecf_enrolments"]
+        #expect(enrolments?.arrayValue?.first?["delivery_partner_id"]?.stringValue == w.partnerA)
         let third = try ect(
             w, ["training_status": "deferred", "deferral": ["reason": "bereavement", "date": "2025-10-01T00:00:00Z"]],
             name: "Third")
