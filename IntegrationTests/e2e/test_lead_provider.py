@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from helpers import Client, cli, create_token, expect, raw_request, run_cli, token_id, together, unknown_id
+from lead_provider_errors import BAD_JSON, NOT_FOUND, UNAUTHORIZED, errors
 
 CLOSED, OPEN, OPEN_NEXT, FUTURE, BIG = "2023", "2025", "2026", "2030", "2040"
 # To the second, as the real service's serializers write them (`time.utc.rfc3339`), although the
@@ -22,13 +23,6 @@ SCHOOL_ATTRIBUTES = ["name", "urn", "cohort", "in_partnership", "induction_progr
                      "induction_tutor_name", "induction_tutor_email", "created_at", "updated_at"]
 
 
-def errors(*pairs):
-    return {"errors": [{"title": title, "detail": detail} for title, detail in pairs]}
-
-
-UNAUTHORIZED = {"error": "HTTP Token: Access denied"}
-NOT_FOUND = errors(("Resource not found", "Nothing could be found for the provided details"))
-BAD_JSON = errors(("Bad request", "Correct json data structure required. See API docs for reference."))
 BAD_PAGE = errors(("Bad request", "The '#/page[page]' and '#/page[per_page]' parameter values must be a valid positive number"))
 BAD_SINCE = errors(("Bad request", "The filter '#/updated_since' must be a valid ISO 8601 date"))
 NO_COHORT_FILTER = errors(("Bad parameter", "The filter '#/cohort' must be included in your request"))

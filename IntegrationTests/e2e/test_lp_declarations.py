@@ -11,10 +11,8 @@ import re
 import pytest
 
 from helpers import Client, cli, create_token, expect, run_cli, unknown_id
+from lead_provider_errors import BAD_JSON, NOT_FOUND, UNAUTHORIZED, errors
 
-UNAUTHORIZED = {"error": "HTTP Token: Access denied"}
-BAD_JSON = {"errors": [{"title": "Bad request", "detail": "Correct json data structure required. See API docs for reference."}]}
-NOT_FOUND = {"errors": [{"title": "Resource not found", "detail": "Nothing could be found for the provided details"}]}
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 DECLARATION_ATTRIBUTES = [
     "participant_id", "declaration_type", "declaration_date", "course_identifier", "state", "updated_at", "created_at",
@@ -41,10 +39,6 @@ SEQUENCE = ("declaration_date", "This '#/declaration_date' is invalid. Check tha
                                 "dates for this participant.")
 CONTRACT_ENDED = "You cannot submit or void declarations for the {} cohort. The funding contract for this cohort has ended. " \
                  "Get in touch if you need to discuss this with us"
-
-
-def errors(*pairs):
-    return {"errors": [{"title": title, "detail": detail} for title, detail in pairs]}
 
 
 def declaration(participant_id, declaration_type="started", date="2025-10-01T10:00:00Z", course="ecf-induction",

@@ -11,10 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from helpers import Client, cli, create_token, expect, run_cli, unknown_id
+from lead_provider_errors import BAD_JSON, NOT_FOUND, UNAUTHORIZED, errors
 
-UNAUTHORIZED = {"error": "HTTP Token: Access denied"}
-BAD_JSON = {"errors": [{"title": "Bad request", "detail": "Correct json data structure required. See API docs for reference."}]}
-NOT_FOUND = {"errors": [{"title": "Resource not found", "detail": "Nothing could be found for the provided details"}]}
 ENROLMENT_ATTRIBUTES = [
     "training_record_id", "email", "mentor_id", "school_urn", "participant_type", "working_pattern", "cohort", "training_status",
     "participant_status", "eligible_for_funding", "pupil_premium_uplift", "sparsity_uplift", "schedule_identifier",
@@ -24,10 +22,6 @@ ENROLMENT_ATTRIBUTES = [
 NOT_RECOGNISED = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again."
 REASON_NOT_RECOGNISED = "The entered '#/reason' is not recognised for the given participant. Check details and try again."
 INVALID_SCHEDULE = "The property '#/schedule_identifier' must be present and correspond to a valid schedule."
-
-
-def errors(*pairs):
-    return {"errors": [{"title": title, "detail": detail} for title, detail in pairs]}
 
 
 def today():
