@@ -9,12 +9,6 @@ import Store
 /// evidence_type -> evidence_held, declaration_api_id -> participant_declaration_id,
 /// contract_period_year and "contract period" -> cohort).
 enum DeclarationFailure {
-    static let participantMissing = "Enter a '#/participant_id'."
-    static let participantUnknown =
-        "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
-    static let courseMissing = "Enter a '#/course_identifier'."
-    static let courseUnknown =
-        "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again."
     static let dateMissing = "Enter a '#/declaration_date'."
     static let typeMissing = "Enter a '#/declaration_type'."
     static let typeInvalid = "Enter a valid declaration type."
@@ -216,14 +210,14 @@ enum DeclarationRules {
             ? DeclarationRecords.forTeacher(request.participantID!, course: courseValue!, in: reader).filter(
                 DeclarationRecords.isBillableOrChangeable) : []
 
-        if request.participantID == nil { errors.add(participant, DeclarationFailure.participantMissing) }
+        if request.participantID == nil { errors.add(participant, ParticipantFailure.participantMissing) }
         if !errors.has(participant), !errors.has(course), teacher == nil {
-            errors.add(participant, DeclarationFailure.participantUnknown)
+            errors.add(participant, ParticipantFailure.participantUnknown)
         }
-        if errors.isEmpty, courseValue == nil { errors.add(course, DeclarationFailure.courseMissing) }
+        if errors.isEmpty, courseValue == nil { errors.add(course, ParticipantFailure.courseMissing) }
         if errors.isEmpty, request.declarationDate == nil { errors.add(date, DeclarationFailure.dateMissing) }
         if ![course, participant, type, date].contains(where: errors.has), record == nil, registered {
-            errors.add(course, DeclarationFailure.courseUnknown)
+            errors.add(course, ParticipantFailure.courseUnknown)
         }
         if errors.isEmpty, request.declarationType == nil { errors.add(type, DeclarationFailure.typeMissing) }
         if errors.isEmpty, let declared = request.declarationType, !DeclarationType.all.contains(declared) {
@@ -306,7 +300,7 @@ enum DeclarationRules {
             }
         }
         if !errors.has(participant), teacher == nil || !registered {
-            errors.add(participant, DeclarationFailure.participantUnknown)
+            errors.add(participant, ParticipantFailure.participantUnknown)
         }
         guard errors.isEmpty, let teacherID = request.participantID, let record, let courseValue,
             let declared = request.declarationType, let when

@@ -165,16 +165,13 @@ enum ParticipantActions {
 
     // MARK: rules
 
-    static let notRecognised =
-        "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again."
-
     /// `API::Concerns::Teachers::SharedAction`: a course that is one of the participant's with you.
     /// An unknown `course_identifier` names no teacher type, so it reads as missing, as there.
     static func sharedRules(_ checks: inout Checks) {
         if checks.course == nil {
-            checks.add("course_identifier", "Enter a '#/course_identifier'.")
+            checks.add("course_identifier", ParticipantFailure.courseMissing)
         } else if checks.record == nil {
-            checks.add("course_identifier", notRecognised)
+            checks.add("course_identifier", ParticipantFailure.courseUnknown)
         }
     }
 

@@ -72,6 +72,17 @@ enum Course: String, CaseIterable {
     }
 }
 
+/// The real service's texts for a participant or course a request names, shared by the
+/// participant actions and the declarations (after its `config/api_error_mappings.yml`).
+enum ParticipantFailure {
+    static let participantMissing = "Enter a '#/participant_id'."
+    static let participantUnknown =
+        "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
+    static let courseMissing = "Enter a '#/course_identifier'."
+    static let courseUnknown =
+        "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again."
+}
+
 /// A teacher's training records as a lead provider sees them.
 enum TrainingRecordLookup {
     /// Whether `provider` sees a training record: its own, held by a confirmed partnership. The

@@ -190,12 +190,12 @@ func errorPairs(_ response: TestResponse) -> [[String]] {
     @Test func aValidRequestPassesAndPresenceIsCheckedOneAttributeAtATime() throws {
         let (teacher, _) = try world.putParticipant(eligible: false)
         #expect(errors(request(teacher)) == [])
-        #expect(errors(request(nil)) == [["participant_id", DeclarationFailure.participantMissing]])
-        #expect(errors(request(teacher, course: nil)) == [["course_identifier", DeclarationFailure.courseMissing]])
+        #expect(errors(request(nil)) == [["participant_id", ParticipantFailure.participantMissing]])
+        #expect(errors(request(teacher, course: nil)) == [["course_identifier", ParticipantFailure.courseMissing]])
         // An unknown course is no course: the real service derives the participant type from it.
         #expect(
             errors(request(teacher, course: "npq-leading")) == [
-                ["course_identifier", DeclarationFailure.courseMissing]
+                ["course_identifier", ParticipantFailure.courseMissing]
             ])
         #expect(errors(request(teacher, nil)) == [["declaration_type", DeclarationFailure.typeMissing]])
         #expect(errors(request(teacher, "started-1")) == [["declaration_type", DeclarationFailure.typeInvalid]])
@@ -205,10 +205,10 @@ func errorPairs(_ response: TestResponse) -> [[String]] {
     @Test func theParticipantMustTrainWithTheProviderOnTheCourse() throws {
         let (teacher, _) = try world.putParticipant(eligible: false)
         let (strangers, _) = try world.putParticipant(provider: world.other, eligible: false)
-        #expect(errors(request(Crypto.uuid())) == [["participant_id", DeclarationFailure.participantUnknown]])
-        #expect(errors(request(strangers)) == [["participant_id", DeclarationFailure.participantUnknown]])
+        #expect(errors(request(Crypto.uuid())) == [["participant_id", ParticipantFailure.participantUnknown]])
+        #expect(errors(request(strangers)) == [["participant_id", ParticipantFailure.participantUnknown]])
         #expect(
-            errors(request(teacher, course: "ecf-mentor")) == [["course_identifier", DeclarationFailure.courseUnknown]])
+            errors(request(teacher, course: "ecf-mentor")) == [["course_identifier", ParticipantFailure.courseUnknown]])
         // Ids compare whatever their case.
         #expect(errors(request(teacher.uppercased())) == [])
     }
