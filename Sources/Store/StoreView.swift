@@ -542,20 +542,32 @@ final class StoreView {
     }
 
     /// A base record the journal replaces or deletes: its hint entries are skipped from now on.
-    /// Returns the index keys it was under.
+    /// Returns the index keys it was under: read from the hint (each record's keys are kept there),
+    /// decoded from the record only for a hint written before they were.
     @discardableResult
     private func shadow(
         _ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay
     ) -> [[String]] {
         overlay.shadowed.insert(number)
-        guard let old = baseValue(base, number) else { return [] }
-        var oldKeys: [[String]] = []
-        for (position, definition) in (definitions[collection] ?? []).enumerated() {
-            let keys = Set(definition.keys(old))
+        guard let oldKeys = baseKeys(base, number, collection) else { return [] }
+        for (position, keys) in oldKeys.enumerated() {
             for key in keys { overlay.shadowedUnderKey[position][key, default: 0] += 1 }
-            oldKeys.append(Array(keys))
         }
         return oldKeys
+    }
+
+    /// The keys of a base record under each of its collection's definitions (distinct per definition).
+    func baseKeys(_ base: HintCollection, _ number: Int, _ collection: String) -> [[String]]? {
+        let definitions = definitions[collection] ?? []
+        var fromHint: [[String]] = []
+        fromHint.reserveCapacity(definitions.count)
+        for definition in definitions {
+            guard let keys = base.indexes[definition.name]?.keys(of: number) else { break }
+            fromHint.append(keys)
+        }
+        if fromHint.count == definitions.count { return fromHint }
+        guard let old = baseValue(base, number) else { return nil }
+        return definitions.map { Array(Set($0.keys(old))) }
     }
 
     /// Every live record for a merge (compaction, backup): base records by number (their lines are
