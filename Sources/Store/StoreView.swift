@@ -485,26 +485,55 @@ final class StoreView {
     /// and order values are kept), in the order they were written, instead of re-reading and
     /// re-parsing the journal the compaction carried over. The counters are this view's (newer).
     func rebased(onto next: Generation, after sequence: Int) -> StoreView {
-        let rebased = StoreView(generation: next, definitions: definitions)
-        rebased.sequences = sequences
-        rebased.lastSequence = lastSequence
-        var pending: [(sequence: Int, rank: Int, collection: String, id: String, record: OverlayRecord)] = []
-        for (collection, overlay) in collections {
-            for (id, record) in overlay.records where record.sequence > sequence {
-                pending.append((record.sequence, record.rank, collection, id, record))
+        let rebase = Rebase(from: self, onto: next, after: sequence)
+        _ = rebase.step(budget: .max)
+        return rebase.target
+    }
+
+    /// `rebased(onto:after:)` a slice at a time: the records to move are taken from this view as
+    /// it is now (values, so later writes to it do not change them) and put into `target` in
+    /// the order they were written, `budget` at a time. Meanwhile this view keeps serving and
+    /// keeps taking new entries; once every slice is in, `target` holds this view as it was
+    /// when the rebase began (`sequence` = its `lastSequence`), and the entries applied to this
+    /// view since are applied to `target` from the journal.
+    final class Rebase {
+        let target: StoreView
+        private var pending: [(sequence: Int, rank: Int, collection: String, id: String, record: OverlayRecord)] = []
+        private var done = 0
+
+        init(from view: StoreView, onto next: Generation, after sequence: Int) {
+            target = StoreView(generation: next, definitions: view.definitions)
+            target.sequences = view.sequences
+            target.lastSequence = view.lastSequence
+            for (collection, overlay) in view.collections {
+                for (id, record) in overlay.records where record.sequence > sequence {
+                    pending.append((record.sequence, record.rank, collection, id, record))
+                }
             }
+            pending.sort { $0.sequence != $1.sequence ? $0.sequence < $1.sequence : $0.rank < $1.rank }
         }
-        pending.sort { $0.sequence != $1.sequence ? $0.sequence < $1.sequence : $0.rank < $1.rank }
-        for entry in pending {
-            if let bytes = entry.record.value {
-                rebased.put(
-                    entry.collection, entry.id, bytes: bytes, keys: entry.record.keys, orders: entry.record.orders,
-                    sequence: entry.sequence)
-            } else {
-                rebased.delete(entry.collection, entry.id, sequence: entry.sequence)
+
+        var remaining: Int { pending.count - done }
+
+        /// Moves up to `budget` records; true once all are in.
+        func step(budget: Int) -> Bool {
+            let end = done + min(budget, pending.count - done)
+            while done < end {
+                let entry = pending[done]
+                if let bytes = entry.record.value {
+                    target.put(
+                        entry.collection, entry.id, bytes: bytes, keys: entry.record.keys,
+                        orders: entry.record.orders, sequence: entry.sequence)
+                } else {
+                    target.delete(entry.collection, entry.id, sequence: entry.sequence)
+                }
+                done += 1
             }
+            guard done == pending.count else { return false }
+            pending = []  // the moved records' bytes are the target's now
+            done = 0
+            return true
         }
-        return rebased
     }
 
     private func newRank(_ collection: String, _ overlay: inout CollectionOverlay) -> Int {

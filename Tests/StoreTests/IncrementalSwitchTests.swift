@@ -5,7 +5,8 @@ import Testing
 @testable import Store
 
 /// What makes a generation switch cheap for a worker: each record's index keys kept in the hint
-/// (a record the journal replaces is not decoded to learn them).
+/// (a record the journal replaces is not decoded to learn them), and the move onto the new
+/// generation done a slice per refresh while the old view keeps serving every acknowledged write.
 @Suite struct IncrementalSwitchTests {
     static let indexes = [
         IndexDefinition(collection: "items", name: "by_group", order: { $0["at"]?.stringValue ?? "" }) {
@@ -90,5 +91,126 @@ import Testing
             return true
         }
         #expect(walked.count == reader.lookup("items", index: "by_group", key: "g1").count)
+    }
+
+    /// A worker that meets a compaction keeps its view and moves onto the new generation a slice
+    /// per refresh. At every refresh of the move, every write acknowledged before it (by another
+    /// process, or by this one) reads back with its last value, in lists too, exactly as a fresh
+    /// open answers; a second compaction in the middle of the move is followed as well.
+    @Test func aStaggeredSwitchNeverServesAStaleReadAfterAnAcknowledgedWrite() throws {
+        let directory = temporaryDirectory("staggered")
+        let writer = try Store(directory: directory, indexes: Self.indexes)
+        var expected: [String: JSON] = [:]
+        func put(_ store: Store, _ id: String, _ value: JSON) throws {
+            try store.write { tx in tx.put("items", id, value) }
+            expected[id] = value
+        }
+        func delete(_ store: Store, _ id: String) throws {
+            try store.write { tx in tx.delete("items", id) }
+            expected[id] = nil
+        }
+        try writer.write { tx in
+            for i in 0..<400 {
+                let value = Self.item(i, group: "g\(i % 4)", at: "t\(1000 + i % 50)")
+                tx.put("items", "i\(i)", value)
+                expected["i\(i)"] = value
+            }
+        }
+        try writer.compact()
+        let worker = try Store(
+            directory: directory, indexes: Self.indexes, options: StoreOptions(incrementalSwitch: true))
+        var version = 1
+        // Before the merge: updates of base records and creates, which the worker holds.
+        for i in 0..<300 where i % 3 == 0 { try put(writer, "i\(i)", Self.item(i, group: "g\(i % 5)", at: "t0\(i)")) }
+        try worker.refresh()
+        let compactor = try Store(directory: directory, indexes: Self.indexes)
+        var wroteDuringMerge = false
+        try compactor.compact { done, total in
+            guard done == total, !wroteDuringMerge else { return }
+            wroteDuringMerge = true
+            // During the merge: far more records than one slice moves, so the move takes refreshes.
+            for i in 0..<Store.switchSlice * 4 {
+                version += 1
+                if i % 4 == 0 {
+                    try? put(
+                        writer, "i\(i % 400)", Self.item(i, group: "g\(i % 6)", at: "t1\(i % 90)", version: version))
+                } else if i % 9 == 0 {
+                    try? delete(writer, "i\(i % 400)")
+                } else {
+                    try? put(writer, "m\(i)", Self.item(i, group: "g\(i % 3)", at: "t2\(i % 70)", version: version))
+                }
+            }
+            try? worker.refresh()
+        }
+        #expect(wroteDuringMerge)
+
+        func expectCurrent(_ step: String) throws {
+            let fresh = try Store(directory: directory, indexes: Self.indexes)
+            #expect(worker.count("items") == expected.count, "\(step)")
+            for (id, value) in expected where worker.get("items", id) != value {
+                Issue.record(
+                    "\(step): \(id) reads \(String(describing: worker.get("items", id))), acknowledged \(value)")
+                return
+            }
+            #expect(worker.all("items") == fresh.all("items"), "\(step)")
+            for group in (0..<6).map({ "g\($0)" }) {
+                #expect(
+                    worker.lookup("items", index: "by_group", key: group)
+                        == fresh.lookup("items", index: "by_group", key: group), "\(step) \(group)")
+                for descending in [false, true] {
+                    var a: [JSON] = [], b: [JSON] = []
+                    worker.forEach("items", index: "by_group", key: group, descending: descending, offset: 3) {
+                        a.append($0)
+                        return a.count < 20
+                    }
+                    fresh.forEach("items", index: "by_group", key: group, descending: descending, offset: 3) {
+                        b.append($0)
+                        return b.count < 20
+                    }
+                    #expect(a == b, "\(step) \(group) descending \(descending)")
+                }
+            }
+            for tag in ["t0", "t1", "t2", "all"] {
+                #expect(
+                    worker.lookup("items", index: "by_tag", key: tag)
+                        == fresh.lookup("items", index: "by_tag", key: tag),
+                    "\(step) \(tag)")
+            }
+            #expect(worker.lastSequence == fresh.lastSequence, "\(step)")
+        }
+
+        // The first refresh after the switch attaches the new journal and starts the move.
+        var refreshes = 0
+        var secondCompaction = false
+        repeat {
+            refreshes += 1
+            version += 1
+            try put(
+                writer, "after\(refreshes)", Self.item(refreshes, group: "g1", at: "t3\(refreshes)", version: version))
+            try worker.refresh()
+            if refreshes == 2 {
+                // The worker's own writes in the middle of a move.
+                try put(worker, "i5", Self.item(5, group: "g0", at: "t4", version: version))
+                try delete(worker, "m1")
+                #expect(worker.hasPendingSwitch)
+            }
+            #expect(worker.generation == writer.generation, "the worker follows the published generation")
+            try expectCurrent("refresh \(refreshes)")
+            if refreshes == 1 && !secondCompaction {
+                secondCompaction = true
+                #expect(worker.hasPendingSwitch, "a move of \(Store.switchSlice * 4) records takes several refreshes")
+                try put(writer, "before-second", Self.item(1, group: "g2", at: "t5"))
+                try worker.refresh()
+                try compactor.compact()
+                for i in 0..<Store.switchSlice * 2 {
+                    try put(writer, "after-second\(i)", Self.item(i, group: "g\(i % 4)", at: "t6\(i % 30)"))
+                }
+            }
+        } while worker.hasPendingSwitch && refreshes < 100
+        #expect(!worker.hasPendingSwitch)
+        #expect(refreshes >= 3, "the moves were spread over refreshes: \(refreshes)")
+        try worker.refresh()
+        try expectCurrent("after the move")
+        #expect(worker.generation == 3)
     }
 }
