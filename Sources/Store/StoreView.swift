@@ -178,6 +178,8 @@ final class StoreView {
     }
 
     private func forgetDecoded(_ collection: String, _ id: String) {
+        // Nothing decoded yet (a replay, a switch): no lookup per record.
+        guard decodedTailCount > 0 else { return }
         if decodedTail[collection]?.removeValue(forKey: id) != nil { decodedTailCount -= 1 }
     }
 
@@ -377,9 +379,10 @@ final class StoreView {
 
     // MARK: applying journal entries
 
-    /// Applies one journal entry's operations (already checked by the caller).
-    func apply(_ operations: [JSON], sequence: Int) throws(StoreError) {
-        for operation in operations {
+    /// Applies one journal entry's operations (already checked by the caller). `values`, when
+    /// given, holds each operation's serialized value as the journal line has it.
+    func apply(_ operations: [JSON], sequence: Int, values: [[UInt8]?]? = nil) throws(StoreError) {
+        for (position, operation) in operations.enumerated() {
             guard case .object(let op) = operation, let kind = op["op"]?.stringValue else { throw .malformedOperation }
             switch kind {
             case "put":
@@ -388,7 +391,8 @@ final class StoreView {
                 }
                 let definitions = definitions[c] ?? []
                 put(
-                    c, id, bytes: value.serialized(), keys: definitions.map { Array(Set($0.keys(value))) },
+                    c, id, bytes: values?[position] ?? value.serialized(),
+                    keys: definitions.map { distinct($0.keys(value)) },
                     orders: definitions.map { $0.order?(value) }, sequence: sequence)
             case "del":
                 guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue else { throw .malformedOperation }
@@ -542,7 +546,12 @@ final class StoreView {
     }
 
     private func precedes(_ a: Posting, _ b: Posting) -> Bool {
-        a.order != b.order ? a.order.utf8.lexicographicallyPrecedes(b.order.utf8) : a.rank < b.rank
+        a.order != b.order ? bytewiseLess(a.order, b.order) : a.rank < b.rank
+    }
+
+    /// Each key once (a record is listed once per key); most records have one or none.
+    private func distinct(_ keys: [String]) -> [String] {
+        keys.count < 2 ? keys : Array(Set(keys))
     }
 
     /// First position whose posting does not precede `posting` (the lists are sorted by (order, rank)).

@@ -213,4 +213,46 @@ import Testing
         try expectCurrent("after the move")
         #expect(worker.generation == 3)
     }
+
+    /// A replay keeps each put's value bytes as the journal line holds them instead of serializing
+    /// the parsed value again: the bytes found must be exactly that value, whatever it holds.
+    @Test func aReplayFindsEachOperationsValueBytesInTheLine() throws {
+        let values: [JSON] = [
+            ["text": "quote \" backslash \\ slash / tab \t newline \n é ✓ \u{1}", "n": -12.5e3, "ok": true],
+            ["nested": [[1, 2, [3]], ["a": ["b": JSON.null]], [:], []], "empty": ""],
+            "a plain string value", 42, false, JSON.null,
+        ]
+        var operations: [JSON] = [["op": "seq", "name": "counter", "v": 7]]
+        for (i, value) in values.enumerated() {
+            operations.append(["op": "put", "c": "items", "id": .string("id \"\(i)\""), "v": value])
+        }
+        operations.append(["op": "del", "c": "items", "id": "gone"])
+        let line = LineCodec.encode(["seq": 3, "ops": .array(operations)]).dropLast()  // without its newline
+        let ranges = try #require(Array(line).withUnsafeBufferPointer { LineCodec.operationValueRanges($0) })
+        #expect(ranges.count == operations.count)
+        let bytes = Array(line)
+        for (operation, range) in zip(operations, ranges) {
+            if let value = operation["v"] {
+                #expect(Array(bytes[try #require(range)]) == value.serialized())
+            } else {
+                #expect(range == nil)
+            }
+        }
+        // Another member order and spacing still finds the values; another shape finds none.
+        let spaced = Array(#"{ "ops" : [ { "v" : { "a" : [1, 2] } , "op" : "put" } ] , "seq" : 1 }"#.utf8)
+        let found = try #require(spaced.withUnsafeBufferPointer { LineCodec.operationValueRanges($0) })
+        #expect(try JSON.parse(Array(spaced[try #require(found.first ?? nil)])) == ["a": [1, 2]])
+        let other = Array(#"["ops"]"#.utf8)
+        #expect(other.withUnsafeBufferPointer { LineCodec.operationValueRanges($0) } == nil)
+
+        // And a store replaying such entries answers what was written.
+        let directory = temporaryDirectory("replay-bytes")
+        let writer = try Store(directory: directory, indexes: Self.indexes)
+        try writer.write { tx in
+            for (i, value) in values.enumerated() { tx.put("others", "v\(i)", ["kind": "k", "value": value]) }
+        }
+        let reader = try Store(directory: directory, indexes: Self.indexes)
+        for (i, value) in values.enumerated() { #expect(reader.get("others", "v\(i)")?["value"] == value) }
+        #expect(reader.lookup("others", index: "by_kind", key: "k").count == values.count)
+    }
 }
