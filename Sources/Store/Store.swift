@@ -29,16 +29,20 @@ public struct StoreOptions: Sendable {
     /// journal's entries (see `refresh`). What a worker wants (no request waits for the move);
     /// a command that acts on the whole store right after a refresh does not.
     public var incrementalSwitch: Bool
+    /// Records such a move puts into the new view per `refresh` (~10 µs each).
+    public var switchSlice: Int
     /// Recovery checks the journal (CRC, sequence, acknowledged length) without holding its
     /// records: for `Store.recoverForStart`, whose caller never reads.
     var checkOnly = false
 
     public init(
         compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false,
-        recoverOnOpen: Bool = true, createIfMissing: Bool = true, incrementalSwitch: Bool = false
+        recoverOnOpen: Bool = true, createIfMissing: Bool = true, incrementalSwitch: Bool = false,
+        switchSlice: Int = 300
     ) {
         self.createIfMissing = createIfMissing
         self.incrementalSwitch = incrementalSwitch
+        self.switchSlice = max(1, switchSlice)
         self.compactionThreshold = compactionThreshold
         self.fsync = fsync
         self.verifyDataOnOpen = verifyDataOnOpen
@@ -87,8 +91,6 @@ public final class Store {
     /// takes every new entry; the rebase's target takes, once all slices are in, the entries
     /// from `journalOffset` (where the journal stood when the move began) on.
     private var pendingSwitch: (rebase: StoreView.Rebase, journalOffset: Int)?
-    /// Records moved per `refresh` by a pending switch (~10 µs each).
-    static let switchSlice = 300
     var hasPendingSwitch: Bool { pendingSwitch != nil }
     private var journalFD: Int32 = -1
     private var appliedLength = 0
@@ -249,7 +251,7 @@ public final class Store {
     public func refresh() throws {
         if let oldest = retiredViews.first, oldest.releaseSome(budget: 500) { retiredViews.removeFirst() }
         try catchUp()
-        try advancePendingSwitch(budget: Self.switchSlice)
+        try advancePendingSwitch(budget: options.switchSlice)
     }
 
     private func catchUp() throws {

@@ -129,7 +129,7 @@ import Testing
             guard done == total, !wroteDuringMerge else { return }
             wroteDuringMerge = true
             // During the merge: far more records than one slice moves, so the move takes refreshes.
-            for i in 0..<Store.switchSlice * 4 {
+            for i in 0..<StoreOptions().switchSlice * 4 {
                 version += 1
                 if i % 4 == 0 {
                     try? put(
@@ -198,11 +198,13 @@ import Testing
             try expectCurrent("refresh \(refreshes)")
             if refreshes == 1 && !secondCompaction {
                 secondCompaction = true
-                #expect(worker.hasPendingSwitch, "a move of \(Store.switchSlice * 4) records takes several refreshes")
+                #expect(
+                    worker.hasPendingSwitch,
+                    "a move of \(StoreOptions().switchSlice * 4) records takes several refreshes")
                 try put(writer, "before-second", Self.item(1, group: "g2", at: "t5"))
                 try worker.refresh()
                 try compactor.compact()
-                for i in 0..<Store.switchSlice * 2 {
+                for i in 0..<StoreOptions().switchSlice * 2 {
                     try put(writer, "after-second\(i)", Self.item(i, group: "g\(i % 4)", at: "t6\(i % 30)"))
                 }
             }
