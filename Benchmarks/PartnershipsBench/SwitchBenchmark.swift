@@ -49,9 +49,9 @@ extension StoreCommand {
             let before = entries.count - during
             precondition(before > 0, "--during must be below the journal's \(entries.count) entries")
             print(
-                "| round | replay: entries | replay ms (CPU ms) | CPU µs per entry | switch: entries written during the merge | switch ms (CPU ms) | CPU µs per entry |"
+                "| round | replay: entries | replay ms (CPU ms) | CPU µs per entry | switch: entries written during the merge | switch at once ms (CPU ms) | CPU µs per entry | switch in slices: longest refresh ms (CPU ms), refreshes |"
             )
-            print("|---:|---:|---:|---:|---:|---:|---:|")
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
             for round in 1...rounds {
                 let directory = "\(scratch)/round"
                 _ = system("rm -rf '\(directory)' && cp -a '\(base)' '\(directory)'")
@@ -67,6 +67,10 @@ extension StoreCommand {
                     _ = try Store(directory: directory, indexes: indexes, options: StoreOptions(recoverOnOpen: false))
                 }
 
+                // A worker as the server runs it: the move onto the new generation a slice per refresh.
+                let sliced = try Store(
+                    directory: directory, indexes: indexes,
+                    options: StoreOptions(recoverOnOpen: false, incrementalSwitch: true))
                 let others = try (0..<extraSwitches).map { _ in
                     try Store(directory: directory, indexes: indexes, options: StoreOptions(recoverOnOpen: false))
                 }
@@ -81,6 +85,7 @@ extension StoreCommand {
                 for entry in entries[before...] {
                     try write(entry, to: writer)
                     try worker.refresh()
+                    try sliced.refresh()
                     for other in others { try other.refresh() }
                 }
                 var status: Int32 = 0
@@ -90,9 +95,17 @@ extension StoreCommand {
                 try worker.refresh()
                 let switched = now() - switchStart, switchedCPU = cpuNow() - switchCPU
                 for other in others { try other.refresh() }
+                var longest = 0.0, longestCPU = 0.0, refreshes = 0
+                for _ in 0..<100 where sliced.hasPendingSwitch || refreshes == 0 {
+                    let started = now(), startedCPU = cpuNow()
+                    try sliced.refresh()
+                    longest = max(longest, now() - started)
+                    longestCPU = max(longestCPU, cpuNow() - startedCPU)
+                    refreshes += 1
+                }
                 precondition(worker.generation == generation + 1, "the compaction switched too early")
                 print(
-                    "| \(round) | \(before) | \(format(replay * 1e3, 1)) (\(format(replayCPU * 1e3, 1))) | \(format(replayCPU * 1e6 / Double(before), 1)) | \(during) | \(format(switched * 1e3, 1)) (\(format(switchedCPU * 1e3, 1))) | \(format(switchedCPU * 1e6 / Double(during), 1)) |"
+                    "| \(round) | \(before) | \(format(replay * 1e3, 1)) (\(format(replayCPU * 1e3, 1))) | \(format(replayCPU * 1e6 / Double(before), 1)) | \(during) | \(format(switched * 1e3, 1)) (\(format(switchedCPU * 1e3, 1))) | \(format(switchedCPU * 1e6 / Double(during), 1)) | \(format(longest * 1e3, 1)) (\(format(longestCPU * 1e3, 1))), \(refreshes) |"
                 )
             }
         }

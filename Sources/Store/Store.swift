@@ -91,7 +91,8 @@ public final class Store {
     /// takes every new entry; the rebase's target takes, once all slices are in, the entries
     /// from `journalOffset` (where the journal stood when the move began) on.
     private var pendingSwitch: (rebase: StoreView.Rebase, journalOffset: Int)?
-    var hasPendingSwitch: Bool { pendingSwitch != nil }
+    /// Whether a move onto the published generation is still in progress (see `incrementalSwitch`).
+    public var hasPendingSwitch: Bool { pendingSwitch != nil }
     private var journalFD: Int32 = -1
     private var appliedLength = 0
     private var appliedEpoch = 1

@@ -440,14 +440,11 @@ final class StoreView {
         overlay.records[id] = record
         for position in definitions.indices {
             for key in keys[position] {
-                let posting = Posting(order: orders[position] ?? "", rank: rank, id: id)
-                // In place (no copy of the list), and nearly always an append: a new record, stamped now.
-                if let last = overlay.postings[position][key]?.last, !precedes(posting, last) {
-                    overlay.postings[position][key]!.append(posting)
-                } else {
-                    let at = insertionPoint(posting, overlay.postings[position][key] ?? [])
-                    overlay.postings[position][key, default: []].insert(posting, at: at)
-                }
+                // In place (one lookup, no copy of the list), and nearly always an append: a new
+                // record, stamped now.
+                file(
+                    Posting(order: orders[position] ?? "", rank: rank, id: id),
+                    in: &overlay.postings[position][key, default: []])
             }
         }
     }
@@ -552,6 +549,14 @@ final class StoreView {
     /// Each key once (a record is listed once per key); most records have one or none.
     private func distinct(_ keys: [String]) -> [String] {
         keys.count < 2 ? keys : Array(Set(keys))
+    }
+
+    private func file(_ posting: Posting, in list: inout [Posting]) {
+        if let last = list.last, precedes(posting, last) {
+            list.insert(posting, at: insertionPoint(posting, list))
+        } else {
+            list.append(posting)
+        }
     }
 
     /// First position whose posting does not precede `posting` (the lists are sorted by (order, rank)).
