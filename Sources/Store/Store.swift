@@ -764,8 +764,8 @@ public final class Store {
         guard let compactLock = try acquireCompactionLock() else { return nil }
         defer { close(compactLock) }
         try refresh()
-        try completePendingSwitch()
         try withLock(LOCK_EX) { try catchUpHoldingExclusiveLock() }
+        try completePendingSwitch()
         let base = view
         let startGeneration = base.generation.number, startLength = appliedLength, epoch = appliedEpoch
         let next = startGeneration + 1

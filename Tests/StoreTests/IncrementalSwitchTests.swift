@@ -257,4 +257,41 @@ import Testing
         for (i, value) in values.enumerated() { #expect(reader.get("others", "v\(i)")?["value"] == value) }
         #expect(reader.lookup("others", index: "by_kind", key: "k").count == values.count)
     }
+
+    /// What works on a whole view (statistics, backup, compaction) finishes a pending move first.
+    @Test func commandsFinishAPendingMoveFirst() throws {
+        let directory = temporaryDirectory("pending-commands")
+        let writer = try Store(directory: directory, indexes: Self.indexes)
+        let worker = try Store(
+            directory: directory, indexes: Self.indexes, options: StoreOptions(incrementalSwitch: true, switchSlice: 2))
+        try writer.write { tx in
+            for i in 0..<50 { tx.put("items", "i\(i)", Self.item(i, group: "g\(i % 3)", at: "t\(i)")) }
+        }
+        try worker.refresh()
+        let compactor = try Store(directory: directory, indexes: Self.indexes)
+        try compactor.compact { done, total in
+            guard done == total else { return }
+            for i in 0..<20 {
+                try? writer.write { tx in tx.put("items", "d\(i)", Self.item(i, group: "g1", at: "u\(i)")) }
+            }
+            try? worker.refresh()
+        }
+        try worker.refresh()
+        #expect(worker.hasPendingSwitch)
+        #expect(try worker.statistics().records["items"] == 70)
+        #expect(!worker.hasPendingSwitch)
+        try writer.compact()
+        try writer.write { tx in
+            for i in 0..<10 { tx.put("items", "late\(i)", Self.item(i, group: "g2", at: "v\(i)")) }
+        }
+        try worker.refresh()
+        #expect(worker.hasPendingSwitch)
+        let report = try #require(try worker.compact())
+        #expect(report.generation == 3 && !worker.hasPendingSwitch)
+        let backup = directory + "-backup.jsonl"
+        try worker.backup(to: backup)
+        let fresh = try Store(directory: directory, indexes: Self.indexes)
+        #expect(worker.all("items") == fresh.all("items") && fresh.count("items") == 80)
+        #expect(Store.verify(directory: directory, indexes: Self.indexes).problems.isEmpty)
+    }
 }
