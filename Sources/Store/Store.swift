@@ -98,6 +98,8 @@ public final class Store {
     private var appliedEpoch = 1
     /// Views replaced by a generation switch, freed a slice per `refresh` (see `releaseSome`).
     private var retiredViews: [StoreView] = []
+    /// How long one refresh may spend freeing a retired view.
+    static let releaseMicroseconds = 1_000
     /// Held while this process holds the lock: a write nested in a write (a precondition that
     /// reads through code that also writes) must not take, then release, the lock the outer holds.
     private var lockDepth = 0
@@ -250,7 +252,11 @@ public final class Store {
     /// nothing changed; reads only the new journal bytes when something did; maps the new files
     /// (cheap: nothing is decoded) when a compaction or restore published a new generation.
     public func refresh() throws {
-        if let oldest = retiredViews.first, oldest.releaseSome(budget: 500) { retiredViews.removeFirst() }
+        if let oldest = retiredViews.first,
+            oldest.releaseSome(budget: 500, deadline: monotonicMicroseconds() + Self.releaseMicroseconds)
+        {
+            retiredViews.removeFirst()
+        }
         try catchUp()
         try advancePendingSwitch(budget: options.switchSlice)
     }

@@ -149,22 +149,29 @@ final class StoreView {
         return value
     }
 
-    /// Frees up to about `budget` of this (retired) view's heap objects; true once nothing is
-    /// left. After a generation switch the old view holds every record written since the
-    /// previous compaction plus the decoded cache (tens of thousands of small allocations):
-    /// freeing them at once stalled a worker for 100-200 ms, a slice per request costs nothing
-    /// anyone notices.
-    func releaseSome(budget: Int) -> Bool {
+    /// Frees up to about `budget` of this (retired) view's heap objects, and stops at `deadline`
+    /// (monotonic µs) whatever is left; true once nothing is left. After a generation switch the
+    /// old view holds every record written since the previous compaction plus the decoded cache
+    /// (tens of thousands of small allocations, a decoded record a tree of dozens): freeing them
+    /// at once stalled a worker for 100-200 ms, and even 500 decoded records took 3-14 ms; a
+    /// slice bounded in time per request costs nothing anyone notices.
+    func releaseSome(budget: Int, deadline: Int = .max) -> Bool {
         var left = budget
-        while left > 0, decodedBase.popFirst() != nil { left -= 1 }
-        while left > 0, var (collection, perId) = decodedTail.popFirst() {
-            while left > 0, perId.popFirst() != nil { left -= 1 }
+        var counted = 0
+        func more() -> Bool {
+            counted += 1
+            if counted % 16 == 0, monotonicMicroseconds() > deadline { left = 0 }
+            return left > 0
+        }
+        while more(), decodedBase.popFirst() != nil { left -= 1 }
+        while more(), var (collection, perId) = decodedTail.popFirst() {
+            while more(), perId.popFirst() != nil { left -= 1 }
             if !perId.isEmpty { decodedTail[collection] = perId }
         }
-        while left > 0, var (name, overlay) = collections.popFirst() {
-            while left > 0, overlay.records.popFirst() != nil { left -= 1 }
+        while more(), var (name, overlay) = collections.popFirst() {
+            while more(), overlay.records.popFirst() != nil { left -= 1 }
             for position in overlay.postings.indices {
-                while left > 0, var (key, list) = overlay.postings[position].popFirst() {
+                while more(), var (key, list) = overlay.postings[position].popFirst() {
                     let cut = min(left, list.count)
                     list.removeLast(cut)
                     left -= cut + 1
