@@ -785,7 +785,7 @@ public final class Store {
             let hint = writer.hint.build(
                 generation: next, epoch: epoch, lastSequence: base.lastSequence, sequences: base.sequences,
                 dataBytes: writer.written, dataCRC: writer.crc)
-            try Files.writeAll(hint, to: hintTemporary)
+            try Files.writeAll(hint, to: hintTemporary, paced: true)
             CrashPoint.reached("compact.hint-written")
             let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
             do {
@@ -963,7 +963,7 @@ public final class Store {
             let hint = writer.hint.build(
                 generation: next, epoch: epoch, lastSequence: header.sequence, sequences: header.sequences,
                 dataBytes: writer.written, dataCRC: writer.crc)
-            try Files.writeAll(hint, to: hintTemporary)
+            try Files.writeAll(hint, to: hintTemporary, paced: true)
             CrashPoint.reached("restore.hint-written")
             let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
             defer { close(journal) }
