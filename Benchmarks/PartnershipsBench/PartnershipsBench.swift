@@ -17,6 +17,6 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Measure the JSON store (not a test).",
-        subcommands: [Benchmark.self, BenchmarkWriter.self]
+        subcommands: [Benchmark.self, BenchmarkWriter.self, SwitchBenchmark.self]
     )
 }

@@ -28,7 +28,8 @@ public enum ServerAssembly {
         let families = families(scoreboardPath: scoreboardPath, testRoutes: testRoutes)
         // The supervisor recovered the store before it started any worker: workers only attach.
         let store = try Store(
-            directory: dataDirectory, indexes: allIndexes(), options: StoreOptions(recoverOnOpen: false))
+            directory: dataDirectory, indexes: allIndexes(),
+            options: StoreOptions(recoverOnOpen: false, incrementalSwitch: true))
         return Application(families: families, store: store, responseCacheBytes: responseCacheBytes)
     }
 

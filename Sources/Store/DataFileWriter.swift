@@ -88,12 +88,7 @@ struct DataFileWriter {
             let started = monotonicMicroseconds()
             guard fdatasync(fd) == 0 else { throw StoreError.errno("fdatasync \(path)") }
             unsynced = 0
-            // Leave the disk to the workers' journal fsyncs for a while: each of them holds the
-            // write lock while it waits, so every millisecond a merge adds to an fsync is a
-            // millisecond every writer waits. A merge yields about twice the time its own syncs take.
-            let pause = min((monotonicMicroseconds() - started) * 2, 50_000)
-            var request = timespec(tv_sec: 0, tv_nsec: pause * 1_000), remaining = timespec()
-            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+            Files.pauseAfterSync(took: monotonicMicroseconds() - started)
         }
     }
 

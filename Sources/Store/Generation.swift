@@ -168,9 +168,9 @@ final class Generation {
 
     /// Reads every line of a data file (checking each) and builds its hint.
     static func rebuildHint(
-        data: MappedFile, generation: Int, definitions: [String: [IndexDefinition]]
+        data: MappedFile, generation: Int, definitions: [String: [IndexDefinition]], recordKeys: Bool = true
     ) throws(StoreError) -> [UInt8] {
-        var builder = HintBuilder(definitions: definitions)
+        var builder = HintBuilder(definitions: definitions, recordKeys: recordKeys)
         let header = try DataFileReader.scan(data) { collection, id, location, value in
             builder.add(
                 collection: collection,

@@ -14,9 +14,12 @@ import JSON
 /// u32 line length, u32 value start, u32 id offset, u32 id length), record numbers sorted by id
 /// (u32), and per secondary index: keys sorted by bytes (16 bytes: u32 key offset, u32 key length,
 /// u32 first posting, u32 posting count), postings (u32 record numbers, each key's run ordered by
-/// the index's order value, then creation) and, for an ordered index, each record's order value
-/// (u32 offset, u32 length). Strings live in one pool. The meta carries the generation, epoch, last
-/// sequence, the durable counters, and the data file's size and CRC.
+/// the index's order value, then creation), for an ordered index each record's order value
+/// (u32 offset, u32 length), and each record's keys (u32 starts per record, one more than the
+/// records, into a list of u32 key numbers): what a record replaced by the journal was listed
+/// under, known without decoding it. Strings live in one pool. The meta carries the generation,
+/// epoch, last sequence, the durable counters, and the data file's size and CRC. A hint written
+/// before the records' keys were kept lacks them; a replaced record of it is decoded instead.
 final class HintFile {
     static let magic: [UInt8] = Array("PSHINT02".utf8)
     static let endMagic: [UInt8] = Array("HEND".utf8)
@@ -96,14 +99,18 @@ final class HintFile {
                 let postingCount = try int(i, "posting_count")
                 let ordered = i["ordered"]?.boolValue ?? false
                 let orders = ordered ? try int(i, "orders") : 0
+                let recordKeys = i["record_keys"] == nil ? nil : try int(i, "record_keys")
+                let recordKeyList = recordKeys == nil ? 0 : try int(i, "record_key_list")
                 guard keys + keyCount * 16 <= end, postings + postingCount * 4 <= end,
-                    !ordered || orders + count * 8 <= end
+                    !ordered || orders + count * 8 <= end,
+                    recordKeys.map { $0 + (count + 1) * 4 <= end && recordKeyList + postingCount * 4 <= end } ?? true
                 else {
                     throw damaged(keys, "index \(indexName) out of bounds")
                 }
                 let index = HintIndex(
                     bytes: bytes, strings: strings, keys: keys, keyCount: keyCount, postings: postings,
-                    postingCount: postingCount, orders: ordered ? orders : nil, recordCount: count)
+                    postingCount: postingCount, orders: ordered ? orders : nil, recordCount: count,
+                    recordKeys: recordKeys.map { ($0, recordKeyList) })
                 guard !verifyChecksum || index.isWellFormed else {
                     throw damaged(keys, "index \(indexName) points outside its tables")
                 }
@@ -202,8 +209,33 @@ struct HintIndex {
     let postingCount: Int
     let orders: Int?
     let recordCount: Int
+    /// Where each record's key numbers start (`recordCount + 1` u32) and the list they index.
+    let recordKeys: (starts: Int, list: Int)?
 
     var isOrdered: Bool { orders != nil }
+    var hasRecordKeys: Bool { recordKeys != nil }
+
+    /// The keys a record is listed under, from the hint alone; nil when this hint does not keep
+    /// them or the entry points outside its tables (the caller then decodes the record).
+    func keys(of record: Int) -> [String]? {
+        guard let numbers = keyNumbers(of: record) else { return nil }
+        var keys: [String] = []
+        keys.reserveCapacity(numbers.count)
+        for number in numbers {
+            guard Int(number) < keyCount else { return nil }
+            keys.append(String(decoding: keyBytes(Int(number)), as: UTF8.self))
+        }
+        return keys
+    }
+
+    private func keyNumbers(of record: Int) -> UnsafeBufferPointer<UInt32>? {
+        guard let recordKeys, record >= 0, record < recordCount else { return nil }
+        let start = Int(bytes.load(fromByteOffset: recordKeys.starts + record * 4, as: UInt32.self)),
+            end = Int(bytes.load(fromByteOffset: recordKeys.starts + record * 4 + 4, as: UInt32.self))
+        guard start <= end, end <= postingCount else { return nil }
+        let base = bytes.baseAddress!.advanced(by: recordKeys.list + start * 4).assumingMemoryBound(to: UInt32.self)
+        return UnsafeBufferPointer(start: base, count: end - start)
+    }
 
     @inline(__always) func keyBytes(_ i: Int) -> UnsafeRawBufferPointer {
         string(at: keys + i * 16, in: bytes, pool: strings)
@@ -252,6 +284,19 @@ struct HintIndex {
         }
         for i in 0..<postingCount
         where Int(bytes.load(fromByteOffset: postings + i * 4, as: UInt32.self)) >= recordCount { return false }
+        if let recordKeys {
+            var previous = 0
+            for record in 0...recordCount {
+                let start = Int(bytes.load(fromByteOffset: recordKeys.starts + record * 4, as: UInt32.self))
+                guard start >= previous, start <= postingCount else { return false }
+                previous = start
+            }
+            guard previous == postingCount else { return false }
+            for i in 0..<postingCount
+            where Int(bytes.load(fromByteOffset: recordKeys.list + i * 4, as: UInt32.self)) >= keyCount {
+                return false
+            }
+        }
         if let orders {
             for record in 0..<recordCount {
                 let at = orders + record * 8
@@ -321,8 +366,14 @@ struct HintBuilder {
 
     var collections: [String: Collection] = [:]
     let definitions: [String: [IndexDefinition]]
+    /// Whether each index keeps each record's keys (every hint written now does; `store verify`
+    /// rebuilds an older hint without them to compare it byte for byte).
+    let recordKeys: Bool
 
-    init(definitions: [String: [IndexDefinition]]) { self.definitions = definitions }
+    init(definitions: [String: [IndexDefinition]], recordKeys: Bool = true) {
+        self.definitions = definitions
+        self.recordKeys = recordKeys
+    }
 
     /// Adds a record whose keys and order values are already known (`keys[i]`, `orders[i]` for the
     /// collection's i-th definition).
@@ -376,7 +427,8 @@ struct HintBuilder {
             var indexes: [JSON]
         }
         var placed: [Placed] = []
-        var indexPlacements: [(collection: Int, index: Int, keys: Int, postings: Int, orders: Int?)] = []
+        var indexPlacements:
+            [(collection: Int, index: Int, keys: Int, postings: Int, orders: Int?, recordKeys: (Int, Int)?)] = []
         for name in collections.keys.sorted() {
             let collection = collections[name]!
             align()
@@ -444,7 +496,30 @@ struct HintBuilder {
                         put32(ref.1)
                     }
                 }
-                indexPlacements.append((placed.count, position, keysAt, postingsAt, ordersAt))
+                var recordKeysAt: (Int, Int)? = nil
+                if recordKeys {
+                    // Each record's key numbers, in key order: counted, summed into starts, filled.
+                    var starts = [UInt32](repeating: 0, count: collection.records.count + 1)
+                    for record in sorted { starts[Int(record) + 1] += 1 }
+                    for record in collection.records.indices { starts[record + 1] += starts[record] }
+                    var list = [UInt32](repeating: 0, count: sorted.count)
+                    var next = starts
+                    for (number, entry) in keyTable.enumerated() {
+                        for i in Int(entry.2)..<Int(entry.2 + entry.3) {
+                            let record = Int(sorted[i])
+                            list[Int(next[record])] = UInt32(number)
+                            next[record] += 1
+                        }
+                    }
+                    align()
+                    let startsAt = sections.count
+                    for start in starts { put32(start) }
+                    align()
+                    let listAt = sections.count
+                    for number in list { put32(number) }
+                    recordKeysAt = (startsAt, listAt)
+                }
+                indexPlacements.append((placed.count, position, keysAt, postingsAt, ordersAt, recordKeysAt))
                 indexMetas.append([
                     "name": .string(index.name), "ordered": .bool(index.ordered), "key_count": .int(keyTable.count),
                     "posting_count": .int(sorted.count),
@@ -468,6 +543,10 @@ struct HintBuilder {
                     object["keys"] = .int(sectionsStart + placement.keys)
                     object["postings"] = .int(sectionsStart + placement.postings)
                     if let orders = placement.orders { object["orders"] = .int(sectionsStart + orders) }
+                    if let (starts, list) = placement.recordKeys {
+                        object["record_keys"] = .int(sectionsStart + starts)
+                        object["record_key_list"] = .int(sectionsStart + list)
+                    }
                     indexes[placement.index] = .object(object)
                 }
                 collectionsJSON.append([

@@ -82,7 +82,11 @@ struct JournalScan {
                             file: name, offset: start + offset, reason: "sequence \(entrySequence) follows \(sequence)")
                     }
                     if let view {
-                        do { try view.apply(operations, sequence: entrySequence) } catch {
+                        // The puts' value bytes as the line holds them: not serialized again.
+                        let values = LineCodec.operationValueRanges(line).flatMap { ranges in
+                            ranges.count == operations.count ? ranges.map { $0.map { Array(line[$0]) } } : nil
+                        }
+                        do { try view.apply(operations, sequence: entrySequence, values: values) } catch {
                             throw StoreError.corrupt(file: name, offset: start + offset, reason: "unknown operation")
                         }
                     }

@@ -39,17 +39,10 @@ enum LineCodec {
     }
 
     private static func decodeOrThrow(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> JSONObject {
-        let payloadEnd = try payloadEnd(UnsafeRawBufferPointer(line)).get()
-        var document = Array(UnsafeBufferPointer(rebasing: line[0..<payloadEnd]))
-        document.append(UInt8(ascii: "}"))
-        // CRC-checked bytes this store serialized: members are distinct.
-        guard
-            case .object(let object)? = try? document.withUnsafeBufferPointer({ (buffer) throws(JSONError) -> JSON in
-                try JSON.parseTrusted(buffer)
-            })
-        else {
-            throw .syntax
-        }
+        _ = try payloadEnd(UnsafeRawBufferPointer(line)).get()
+        // CRC-checked bytes this store serialized: members are distinct. Parsed in place, the
+        // `crc` member included (no copy of the line per entry; readers ignore the member).
+        guard case .object(let object)? = try? JSON.parseTrusted(line) else { throw .syntax }
         return object
     }
 
@@ -117,5 +110,114 @@ extension LineCodec {
         let length = out.count - start
         out.append(UInt8(ascii: "\n"))
         return (start, valueStart, length)
+    }
+}
+
+extension LineCodec {
+    /// Where each operation's `"v"` value lies in a journal line (`{"seq":…,"ops":[{…,"v":…},…],…}`)
+    /// already checked and parsed: the bytes a replay keeps for a put instead of serializing the
+    /// parsed value again. One entry per element of `ops` (nil for one without `v`); nil for a
+    /// line of another shape, whose values are then serialized.
+    static func operationValueRanges(_ line: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+        var scanner = JSONSkipper(bytes: line)
+        var ranges: [Range<Int>?]? = nil
+        let walked = scanner.members { name, scanner in
+            guard name == "ops" else { return scanner.skipValue() }
+            var found: [Range<Int>?] = []
+            let walkedOps = scanner.elements { scanner in
+                var value: Range<Int>? = nil
+                let walkedOp = scanner.members { name, scanner in
+                    let start = scanner.position
+                    guard scanner.skipValue() else { return false }
+                    if name == "v" { value = start..<scanner.position }
+                    return true
+                }
+                found.append(value)
+                return walkedOp
+            }
+            ranges = found
+            return walkedOps
+        }
+        return walked ? ranges : nil
+    }
+}
+
+/// Steps over JSON values without building them (input already parsed once: valid JSON, no
+/// whitespace as this store writes it, though whitespace is skipped too).
+private struct JSONSkipper {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+
+    mutating func skipSpace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x0A, 0x0D, 0x09: position += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func expect(_ byte: UInt8) -> Bool {
+        skipSpace()
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    /// A string's raw bytes (escapes left as they are), after its closing quote.
+    mutating func string() -> UnsafeBufferPointer<UInt8>? {
+        guard expect(UInt8(ascii: "\"")) else { return nil }
+        let start = position
+        while position < bytes.count {
+            switch bytes[position] {
+            case UInt8(ascii: "\\"): position += 2
+            case UInt8(ascii: "\""):
+                position += 1
+                return UnsafeBufferPointer(rebasing: bytes[start..<(position - 1)])
+            default: position += 1
+            }
+        }
+        return nil
+    }
+
+    mutating func skipValue() -> Bool {
+        skipSpace()
+        guard position < bytes.count else { return false }
+        switch bytes[position] {
+        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "{"): return members { _, scanner in scanner.skipValue() }
+        case UInt8(ascii: "["): return elements { $0.skipValue() }
+        default:
+            // A number or a literal: up to the next delimiter.
+            let start = position
+            scan: while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09: break scan
+                default: position += 1
+                }
+            }
+            return position > start
+        }
+    }
+
+    /// An object: `body` gets each member's name and must step over its value.
+    mutating func members(_ body: (String, inout JSONSkipper) -> Bool) -> Bool {
+        guard expect(UInt8(ascii: "{")) else { return false }
+        if expect(UInt8(ascii: "}")) { return true }
+        repeat {
+            guard let name = string(), expect(UInt8(ascii: ":")) else { return false }
+            guard body(String(decoding: name, as: UTF8.self), &self) else { return false }
+        } while expect(UInt8(ascii: ","))
+        return expect(UInt8(ascii: "}"))
+    }
+
+    /// An array: `body` must step over each element.
+    mutating func elements(_ body: (inout JSONSkipper) -> Bool) -> Bool {
+        guard expect(UInt8(ascii: "[")) else { return false }
+        if expect(UInt8(ascii: "]")) { return true }
+        repeat {
+            guard body(&self) else { return false }
+        } while expect(UInt8(ascii: ","))
+        return expect(UInt8(ascii: "]"))
     }
 }

@@ -24,15 +24,25 @@ public struct StoreOptions: Sendable {
     /// starts a store does (`serve`, `store init`); an admin command pointed at the wrong folder
     /// gets `StoreError.noStore` instead of a new empty store, and nothing is created.
     public var createIfMissing: Bool
+    /// Move onto a generation a compaction published a slice per `refresh` instead of at once:
+    /// until the move is done, the view this process had keeps serving and takes the new
+    /// journal's entries (see `refresh`). What a worker wants (no request waits for the move);
+    /// a command that acts on the whole store right after a refresh does not.
+    public var incrementalSwitch: Bool
+    /// Records such a move puts into the new view per `refresh` (~10 µs each).
+    public var switchSlice: Int
     /// Recovery checks the journal (CRC, sequence, acknowledged length) without holding its
     /// records: for `Store.recoverForStart`, whose caller never reads.
     var checkOnly = false
 
     public init(
         compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false,
-        recoverOnOpen: Bool = true, createIfMissing: Bool = true
+        recoverOnOpen: Bool = true, createIfMissing: Bool = true, incrementalSwitch: Bool = false,
+        switchSlice: Int = 300
     ) {
         self.createIfMissing = createIfMissing
+        self.incrementalSwitch = incrementalSwitch
+        self.switchSlice = max(1, switchSlice)
         self.compactionThreshold = compactionThreshold
         self.fsync = fsync
         self.verifyDataOnOpen = verifyDataOnOpen
@@ -74,11 +84,22 @@ public final class Store {
             changeObserver?(.everything)
         }
     }
+    /// The published generation whose journal this process follows (`appliedLength` bytes of it):
+    /// `view`'s own generation, except while a switch moves the view onto it (`pendingSwitch`).
+    private var attached: Generation
+    /// A move onto `attached` in progress: `view` (on the generation before) serves meanwhile and
+    /// takes every new entry; the rebase's target takes, once all slices are in, the entries
+    /// from `journalOffset` (where the journal stood when the move began) on.
+    private var pendingSwitch: (rebase: StoreView.Rebase, journalOffset: Int)?
+    /// Whether a move onto the published generation is still in progress (see `incrementalSwitch`).
+    public var hasPendingSwitch: Bool { pendingSwitch != nil }
     private var journalFD: Int32 = -1
     private var appliedLength = 0
     private var appliedEpoch = 1
     /// Views replaced by a generation switch, freed a slice per `refresh` (see `releaseSome`).
     private var retiredViews: [StoreView] = []
+    /// How long one refresh may spend freeing a retired view.
+    static let releaseMicroseconds = 1_000
     /// Held while this process holds the lock: a write nested in a write (a precondition that
     /// reads through code that also writes) must not take, then release, the lock the outer holds.
     private var lockDepth = 0
@@ -105,6 +126,7 @@ public final class Store {
         self.indexes = indexes
         definitions = Dictionary(grouping: indexes, by: \.collection)
         view = StoreView(generation: .empty(), definitions: definitions)
+        attached = view.generation
         if !options.createIfMissing && !Store.exists(directory: directory) { throw StoreError.noStore(directory) }
         try Files.makeDirectory(directory)
         lockFD = try Files.openOrThrow(directory + "/store.lock", O_RDWR | O_CREAT)
@@ -146,7 +168,7 @@ public final class Store {
 
     // MARK: reading
 
-    public var generation: UInt64 { UInt64(view.generation.number) }
+    public var generation: UInt64 { UInt64(attached.number) }
     public var lastSequence: Int { view.lastSequence }
 
     /// What this process reads, named: it changes with every write of any process this process
@@ -159,7 +181,7 @@ public final class Store {
     }
 
     public var version: Version {
-        Version(generation: view.generation.number, epoch: appliedEpoch, journalLength: appliedLength)
+        Version(generation: attached.number, epoch: appliedEpoch, journalLength: appliedLength)
     }
 
     /// Told, as this process applies them (its own writes, other processes' on `refresh`), of what
@@ -222,7 +244,7 @@ public final class Store {
     public var needsCompaction: Bool {
         guard let published = head.read() else { return false }
         return CompactionWatch.isDue(
-            journalBytes: published.committedLength, dataBytes: view.generation.data?.size ?? 0,
+            journalBytes: published.committedLength, dataBytes: attached.data?.size ?? 0,
             threshold: options.compactionThreshold)
     }
 
@@ -230,17 +252,26 @@ public final class Store {
     /// nothing changed; reads only the new journal bytes when something did; maps the new files
     /// (cheap: nothing is decoded) when a compaction or restore published a new generation.
     public func refresh() throws {
-        if let oldest = retiredViews.first, oldest.releaseSome(budget: 500) { retiredViews.removeFirst() }
+        if let oldest = retiredViews.first,
+            oldest.releaseSome(budget: 500, deadline: monotonicMicroseconds() + Self.releaseMicroseconds)
+        {
+            retiredViews.removeFirst()
+        }
+        try catchUp()
+        try advancePendingSwitch(budget: options.switchSlice)
+    }
+
+    private func catchUp() throws {
         guard let published = head.read() else {
             try withLock(LOCK_EX) { try recover() }
             return
         }
-        if published.generation == view.generation.number && published.committedLength == appliedLength
+        if published.generation == attached.number && published.committedLength == appliedLength
             && published.epoch == appliedEpoch
         {
             return
         }
-        if published.generation == view.generation.number && published.epoch == appliedEpoch
+        if published.generation == attached.number && published.epoch == appliedEpoch
             && published.committedLength > appliedLength
         {
             try applyJournal(upTo: published.committedLength)
@@ -278,7 +309,7 @@ public final class Store {
 
     private var switchedGeneration: Bool {
         guard let published = head.read() else { return false }
-        return published.generation != view.generation.number || published.epoch != appliedEpoch
+        return published.generation != attached.number || published.epoch != appliedEpoch
     }
 
     /// A check the next write runs under the exclusive lock, against the fresh view, before its
@@ -330,7 +361,7 @@ public final class Store {
             guard !operations.isEmpty else { return }
             try append(operations, sequence: pending.sequence)
             try view.apply(finishing, sequence: pending.sequence)
-            head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
+            head.publish(.init(generation: attached.number, committedLength: appliedLength, epoch: appliedEpoch))
         } catch {
             if !pending.operations.isEmpty { reloadAfterRollback() }
             throw error
@@ -410,7 +441,7 @@ public final class Store {
         let sequence = view.lastSequence + 1
         try append(operations, sequence: sequence)
         try view.apply(operations, sequence: sequence)
-        head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
+        head.publish(.init(generation: attached.number, committedLength: appliedLength, epoch: appliedEpoch))
         return result
     }
 
@@ -515,7 +546,9 @@ public final class Store {
         }
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
+        pendingSwitch = nil
         view = fresh
+        attached = generation
         appliedLength = scan.validEnd
         appliedEpoch = published.epoch
         if scan.validEnd != published.committedLength {
@@ -603,21 +636,26 @@ public final class Store {
     private func load(_ published: StoreHead.Value, allowHintRebuild: Bool = true) throws {
         var notes: [String] = []
         let generation =
-            published.generation == view.generation.number && published.epoch == appliedEpoch
-                && view.generation.hint != nil
-            ? view.generation
+            published.generation == attached.number && published.epoch == appliedEpoch && attached.hint != nil
+            ? attached
             : try Generation.open(
                 directory: directory, number: published.generation, definitions: definitions,
                 options: .init(allowHintRebuild: allowHintRebuild, verifyHintChecksum: allowHintRebuild), notes: &notes)
         let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR)
         // After a compaction (same epoch) this view already holds what the new journal starts with:
         // move it onto the new base instead of replaying those entries.
-        let fresh =
+        let canMove =
             published.epoch == appliedEpoch && generation !== view.generation
-                && generation.lastSequence <= view.lastSequence
-                && generation.lastSequence >= view.generation.lastSequence
-            ? view.rebased(onto: generation, after: generation.lastSequence)
-            : StoreView(generation: generation, definitions: definitions)
+            && generation.lastSequence <= view.lastSequence && generation.lastSequence >= view.generation.lastSequence
+        // Or move it a slice per refresh, serving from this view meanwhile: it takes the new
+        // journal's entries past those it holds (the carried ones are skipped by sequence).
+        let moveLater = canMove && options.incrementalSwitch && held == nil
+        let fresh =
+            moveLater
+            ? view
+            : canMove
+                ? view.rebased(onto: generation, after: generation.lastSequence)
+                : StoreView(generation: generation, definitions: definitions)
         do {
             _ = try JournalScan.run(
                 fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: published.committedLength,
@@ -628,19 +666,51 @@ public final class Store {
         }
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
+        pendingSwitch = nil
         if view !== fresh {
-            retiredViews.append(view)
-            // A process that writes without refreshing (a command, a benchmark) frees them here.
-            if retiredViews.count > 2 { retiredViews.removeFirst() }
+            retire(view)
+            view = fresh
         }
-        view = fresh
+        attached = generation
         appliedLength = published.committedLength
         appliedEpoch = published.epoch
+        if moveLater {
+            pendingSwitch = (
+                StoreView.Rebase(from: view, onto: generation, after: generation.lastSequence), appliedLength
+            )
+        }
+    }
+
+    private func retire(_ old: StoreView) {
+        retiredViews.append(old)
+        // A process that writes without refreshing (a command, a benchmark) frees them here.
+        if retiredViews.count > 2 { retiredViews.removeFirst() }
+    }
+
+    /// Moves up to `budget` more records of a pending switch; once all are in, the new view takes
+    /// the entries applied since the move began (read back from the journal) and replaces the
+    /// old one. Never while writes are held (their entries are not in the journal yet).
+    private func advancePendingSwitch(budget: Int) throws {
+        guard let (rebase, journalOffset) = pendingSwitch, held == nil, lockDepth == 0 else { return }
+        guard rebase.step(budget: budget) else { return }
+        let target = rebase.target
+        _ = try JournalScan.run(
+            fd: journalFD, name: "journal-\(attached.number).jsonl", from: journalOffset, to: appliedLength,
+            into: target, lastSequence: target.lastSequence, allowTornTail: false)
+        pendingSwitch = nil
+        retire(view)
+        view = target
+    }
+
+    /// A pending switch finished now: for what works on the whole view at once (compaction,
+    /// backup, restore, statistics).
+    private func completePendingSwitch() throws {
+        try advancePendingSwitch(budget: .max)
     }
 
     private func applyJournal(upTo length: Int) throws {
         let scan = try JournalScan.run(
-            fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: length,
+            fd: journalFD, name: "journal-\(attached.number).jsonl", from: appliedLength, to: length,
             into: view, lastSequence: view.lastSequence, allowTornTail: false)
         appliedLength = scan.validEnd
     }
@@ -653,7 +723,7 @@ public final class Store {
             try recover()
             return
         }
-        if published.generation != view.generation.number || published.epoch != appliedEpoch
+        if published.generation != attached.number || published.epoch != appliedEpoch
             || published.committedLength < appliedLength
         {
             // The same cheap attach as a reader's (hint entries are checked as they are used): a
@@ -670,13 +740,13 @@ public final class Store {
         let size = try Files.size(journalFD)
         guard size > appliedLength else { return }
         let scan = try JournalScan.run(
-            fd: journalFD, name: "journal-\(view.generation.number).jsonl", from: appliedLength, to: nil,
+            fd: journalFD, name: "journal-\(attached.number).jsonl", from: appliedLength, to: nil,
             into: view, lastSequence: view.lastSequence, allowTornTail: true)
         if scan.tornBytes > 0 {
             guard ftruncate(journalFD, off_t(scan.validEnd)) == 0 else { throw StoreError.errno("truncate journal") }
         }
         appliedLength = scan.validEnd
-        head.publish(.init(generation: view.generation.number, committedLength: appliedLength, epoch: appliedEpoch))
+        head.publish(.init(generation: attached.number, committedLength: appliedLength, epoch: appliedEpoch))
     }
 
     // MARK: compaction
@@ -701,6 +771,7 @@ public final class Store {
         defer { close(compactLock) }
         try refresh()
         try withLock(LOCK_EX) { try catchUpHoldingExclusiveLock() }
+        try completePendingSwitch()
         let base = view
         let startGeneration = base.generation.number, startLength = appliedLength, epoch = appliedEpoch
         let next = startGeneration + 1
@@ -714,7 +785,7 @@ public final class Store {
             let hint = writer.hint.build(
                 generation: next, epoch: epoch, lastSequence: base.lastSequence, sequences: base.sequences,
                 dataBytes: writer.written, dataCRC: writer.crc)
-            try Files.writeAll(hint, to: hintTemporary)
+            try Files.writeAll(hint, to: hintTemporary, paced: true)
             CrashPoint.reached("compact.hint-written")
             let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
             do {
@@ -842,6 +913,7 @@ public final class Store {
     /// the view it copies keeps its files mapped even if a compaction replaces them meanwhile.
     public func backup(to path: String, progress: ((Int, Int) -> Void)? = nil) throws {
         try refresh()
+        try completePendingSwitch()
         let temporary = path + ".tmp"
         _ = try DataFileWriter.writeView(
             view, to: temporary, generation: view.generation.number, epoch: appliedEpoch,
@@ -864,7 +936,8 @@ public final class Store {
         }
         defer { close(compactLock) }
         try refresh()
-        let startGeneration = view.generation.number, epoch = appliedEpoch + 1, next = startGeneration + 1
+        try completePendingSwitch()
+        let startGeneration = attached.number, epoch = appliedEpoch + 1, next = startGeneration + 1
         let dataTemporary = Generation.dataPath(directory, next) + ".tmp"
         let hintTemporary = Generation.hintPath(directory, next) + ".tmp"
         var pending: DataFileWriter? = nil
@@ -890,7 +963,7 @@ public final class Store {
             let hint = writer.hint.build(
                 generation: next, epoch: epoch, lastSequence: header.sequence, sequences: header.sequences,
                 dataBytes: writer.written, dataCRC: writer.crc)
-            try Files.writeAll(hint, to: hintTemporary)
+            try Files.writeAll(hint, to: hintTemporary, paced: true)
             CrashPoint.reached("restore.hint-written")
             let journal = try prepareNextGeneration(next, dataTemporary: dataTemporary, hintTemporary: hintTemporary)
             defer { close(journal) }
@@ -899,7 +972,7 @@ public final class Store {
                 CrashPoint.reached("switch.journal-written")
                 try withLock(LOCK_EX) {
                     try catchUpHoldingExclusiveLock()
-                    guard view.generation.number == startGeneration else {
+                    guard attached.number == startGeneration else {
                         throw StoreError.system("the store changed generation during the restore")
                     }
                     try publishNextGeneration(next, epoch: epoch, journalLength: 0)
@@ -931,6 +1004,7 @@ public final class Store {
 
     public func statistics() throws -> Statistics {
         try refresh()
+        try completePendingSwitch()
         var records: [String: Int] = [:]
         for name in view.collectionNames { records[name] = view.count(name) }
         return Statistics(

@@ -117,17 +117,30 @@ enum Files {
     }
 
     /// Writes and fsyncs a new file, syncing every few MiB (see `DataFileWriter.syncEvery`).
-    static func writeAll(_ bytes: [UInt8], to path: String) throws(StoreError) {
+    /// Written and synced a MiB at a time; `paced` (a compaction's or restore's files, written beside
+    /// a live server) also pauses after each sync (see `pauseAfterSync`).
+    static func writeAll(_ bytes: [UInt8], to path: String, paced: Bool = false) throws(StoreError) {
         let fd = try openOrThrow(path, O_WRONLY | O_CREAT | O_TRUNC)
         defer { close(fd) }
         var offset = 0
         while offset < bytes.count {
             let end = min(bytes.count, offset + DataFileWriter.syncEvery)
             try writeAll(fd, Array(bytes[offset..<end]))
+            let started = monotonicMicroseconds()
             guard fdatasync(fd) == 0 else { throw StoreError.errno("fdatasync \(path)") }
+            if paced { pauseAfterSync(took: monotonicMicroseconds() - started) }
             offset = end
         }
         guard fsync(fd) == 0 else { throw StoreError.errno("fsync \(path)") }
+    }
+
+    /// Leaves the disk to the workers' journal fsyncs for a while after a merge's own sync: each of
+    /// them holds the write lock while it waits, so every millisecond a merge adds to an fsync is a
+    /// millisecond every writer waits. A merge yields about twice the time its own syncs take.
+    static func pauseAfterSync(took microseconds: Int) {
+        let pause = min(microseconds * 2, 50_000)
+        var request = timespec(tv_sec: 0, tv_nsec: pause * 1_000), remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && Glibc.errno == EINTR { request = remaining }
     }
 
     /// temp file (written and fsynced), rename, fsync the folder: the file is there whole or not at all.

@@ -149,22 +149,29 @@ final class StoreView {
         return value
     }
 
-    /// Frees up to about `budget` of this (retired) view's heap objects; true once nothing is
-    /// left. After a generation switch the old view holds every record written since the
-    /// previous compaction plus the decoded cache (tens of thousands of small allocations):
-    /// freeing them at once stalled a worker for 100-200 ms, a slice per request costs nothing
-    /// anyone notices.
-    func releaseSome(budget: Int) -> Bool {
+    /// Frees up to about `budget` of this (retired) view's heap objects, and stops at `deadline`
+    /// (monotonic µs) whatever is left; true once nothing is left. After a generation switch the
+    /// old view holds every record written since the previous compaction plus the decoded cache
+    /// (tens of thousands of small allocations, a decoded record a tree of dozens): freeing them
+    /// at once stalled a worker for 100-200 ms, and even 500 decoded records took 3-14 ms; a
+    /// slice bounded in time per request costs nothing anyone notices.
+    func releaseSome(budget: Int, deadline: Int = .max) -> Bool {
         var left = budget
-        while left > 0, decodedBase.popFirst() != nil { left -= 1 }
-        while left > 0, var (collection, perId) = decodedTail.popFirst() {
-            while left > 0, perId.popFirst() != nil { left -= 1 }
+        var counted = 0
+        func more() -> Bool {
+            counted += 1
+            if counted % 16 == 0, monotonicMicroseconds() > deadline { left = 0 }
+            return left > 0
+        }
+        while more(), decodedBase.popFirst() != nil { left -= 1 }
+        while more(), var (collection, perId) = decodedTail.popFirst() {
+            while more(), perId.popFirst() != nil { left -= 1 }
             if !perId.isEmpty { decodedTail[collection] = perId }
         }
-        while left > 0, var (name, overlay) = collections.popFirst() {
-            while left > 0, overlay.records.popFirst() != nil { left -= 1 }
+        while more(), var (name, overlay) = collections.popFirst() {
+            while more(), overlay.records.popFirst() != nil { left -= 1 }
             for position in overlay.postings.indices {
-                while left > 0, var (key, list) = overlay.postings[position].popFirst() {
+                while more(), var (key, list) = overlay.postings[position].popFirst() {
                     let cut = min(left, list.count)
                     list.removeLast(cut)
                     left -= cut + 1
@@ -178,6 +185,8 @@ final class StoreView {
     }
 
     private func forgetDecoded(_ collection: String, _ id: String) {
+        // Nothing decoded yet (a replay, a switch): no lookup per record.
+        guard decodedTailCount > 0 else { return }
         if decodedTail[collection]?.removeValue(forKey: id) != nil { decodedTailCount -= 1 }
     }
 
@@ -377,9 +386,10 @@ final class StoreView {
 
     // MARK: applying journal entries
 
-    /// Applies one journal entry's operations (already checked by the caller).
-    func apply(_ operations: [JSON], sequence: Int) throws(StoreError) {
-        for operation in operations {
+    /// Applies one journal entry's operations (already checked by the caller). `values`, when
+    /// given, holds each operation's serialized value as the journal line has it.
+    func apply(_ operations: [JSON], sequence: Int, values: [[UInt8]?]? = nil) throws(StoreError) {
+        for (position, operation) in operations.enumerated() {
             guard case .object(let op) = operation, let kind = op["op"]?.stringValue else { throw .malformedOperation }
             switch kind {
             case "put":
@@ -388,7 +398,8 @@ final class StoreView {
                 }
                 let definitions = definitions[c] ?? []
                 put(
-                    c, id, bytes: value.serialized(), keys: definitions.map { Array(Set($0.keys(value))) },
+                    c, id, bytes: values?[position] ?? value.serialized(),
+                    keys: definitions.map { distinct($0.keys(value)) },
                     orders: definitions.map { $0.order?(value) }, sequence: sequence)
             case "del":
                 guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue else { throw .malformedOperation }
@@ -436,14 +447,11 @@ final class StoreView {
         overlay.records[id] = record
         for position in definitions.indices {
             for key in keys[position] {
-                let posting = Posting(order: orders[position] ?? "", rank: rank, id: id)
-                // In place (no copy of the list), and nearly always an append: a new record, stamped now.
-                if let last = overlay.postings[position][key]?.last, !precedes(posting, last) {
-                    overlay.postings[position][key]!.append(posting)
-                } else {
-                    let at = insertionPoint(posting, overlay.postings[position][key] ?? [])
-                    overlay.postings[position][key, default: []].insert(posting, at: at)
-                }
+                // In place (one lookup, no copy of the list), and nearly always an append: a new
+                // record, stamped now.
+                file(
+                    Posting(order: orders[position] ?? "", rank: rank, id: id),
+                    in: &overlay.postings[position][key, default: []])
             }
         }
     }
@@ -485,26 +493,55 @@ final class StoreView {
     /// and order values are kept), in the order they were written, instead of re-reading and
     /// re-parsing the journal the compaction carried over. The counters are this view's (newer).
     func rebased(onto next: Generation, after sequence: Int) -> StoreView {
-        let rebased = StoreView(generation: next, definitions: definitions)
-        rebased.sequences = sequences
-        rebased.lastSequence = lastSequence
-        var pending: [(sequence: Int, rank: Int, collection: String, id: String, record: OverlayRecord)] = []
-        for (collection, overlay) in collections {
-            for (id, record) in overlay.records where record.sequence > sequence {
-                pending.append((record.sequence, record.rank, collection, id, record))
+        let rebase = Rebase(from: self, onto: next, after: sequence)
+        _ = rebase.step(budget: .max)
+        return rebase.target
+    }
+
+    /// `rebased(onto:after:)` a slice at a time: the records to move are taken from this view as
+    /// it is now (values, so later writes to it do not change them) and put into `target` in
+    /// the order they were written, `budget` at a time. Meanwhile this view keeps serving and
+    /// keeps taking new entries; once every slice is in, `target` holds this view as it was
+    /// when the rebase began (`sequence` = its `lastSequence`), and the entries applied to this
+    /// view since are applied to `target` from the journal.
+    final class Rebase {
+        let target: StoreView
+        private var pending: [(sequence: Int, rank: Int, collection: String, id: String, record: OverlayRecord)] = []
+        private var done = 0
+
+        init(from view: StoreView, onto next: Generation, after sequence: Int) {
+            target = StoreView(generation: next, definitions: view.definitions)
+            target.sequences = view.sequences
+            target.lastSequence = view.lastSequence
+            for (collection, overlay) in view.collections {
+                for (id, record) in overlay.records where record.sequence > sequence {
+                    pending.append((record.sequence, record.rank, collection, id, record))
+                }
             }
+            pending.sort { $0.sequence != $1.sequence ? $0.sequence < $1.sequence : $0.rank < $1.rank }
         }
-        pending.sort { $0.sequence != $1.sequence ? $0.sequence < $1.sequence : $0.rank < $1.rank }
-        for entry in pending {
-            if let bytes = entry.record.value {
-                rebased.put(
-                    entry.collection, entry.id, bytes: bytes, keys: entry.record.keys, orders: entry.record.orders,
-                    sequence: entry.sequence)
-            } else {
-                rebased.delete(entry.collection, entry.id, sequence: entry.sequence)
+
+        var remaining: Int { pending.count - done }
+
+        /// Moves up to `budget` records; true once all are in.
+        func step(budget: Int) -> Bool {
+            let end = done + min(budget, pending.count - done)
+            while done < end {
+                let entry = pending[done]
+                if let bytes = entry.record.value {
+                    target.put(
+                        entry.collection, entry.id, bytes: bytes, keys: entry.record.keys,
+                        orders: entry.record.orders, sequence: entry.sequence)
+                } else {
+                    target.delete(entry.collection, entry.id, sequence: entry.sequence)
+                }
+                done += 1
             }
+            guard done == pending.count else { return false }
+            pending = []  // the moved records' bytes are the target's now
+            done = 0
+            return true
         }
-        return rebased
     }
 
     private func newRank(_ collection: String, _ overlay: inout CollectionOverlay) -> Int {
@@ -513,7 +550,20 @@ final class StoreView {
     }
 
     private func precedes(_ a: Posting, _ b: Posting) -> Bool {
-        a.order != b.order ? a.order.utf8.lexicographicallyPrecedes(b.order.utf8) : a.rank < b.rank
+        a.order != b.order ? bytewiseLess(a.order, b.order) : a.rank < b.rank
+    }
+
+    /// Each key once (a record is listed once per key); most records have one or none.
+    private func distinct(_ keys: [String]) -> [String] {
+        keys.count < 2 ? keys : Array(Set(keys))
+    }
+
+    private func file(_ posting: Posting, in list: inout [Posting]) {
+        if let last = list.last, precedes(posting, last) {
+            list.insert(posting, at: insertionPoint(posting, list))
+        } else {
+            list.append(posting)
+        }
     }
 
     /// First position whose posting does not precede `posting` (the lists are sorted by (order, rank)).
@@ -542,20 +592,32 @@ final class StoreView {
     }
 
     /// A base record the journal replaces or deletes: its hint entries are skipped from now on.
-    /// Returns the index keys it was under.
+    /// Returns the index keys it was under: read from the hint (each record's keys are kept there),
+    /// decoded from the record only for a hint written before they were.
     @discardableResult
     private func shadow(
         _ number: Int, _ base: HintCollection, _ collection: String, _ overlay: inout CollectionOverlay
     ) -> [[String]] {
         overlay.shadowed.insert(number)
-        guard let old = baseValue(base, number) else { return [] }
-        var oldKeys: [[String]] = []
-        for (position, definition) in (definitions[collection] ?? []).enumerated() {
-            let keys = Set(definition.keys(old))
+        guard let oldKeys = baseKeys(base, number, collection) else { return [] }
+        for (position, keys) in oldKeys.enumerated() {
             for key in keys { overlay.shadowedUnderKey[position][key, default: 0] += 1 }
-            oldKeys.append(Array(keys))
         }
         return oldKeys
+    }
+
+    /// The keys of a base record under each of its collection's definitions (distinct per definition).
+    func baseKeys(_ base: HintCollection, _ number: Int, _ collection: String) -> [[String]]? {
+        let definitions = definitions[collection] ?? []
+        var fromHint: [[String]] = []
+        fromHint.reserveCapacity(definitions.count)
+        for definition in definitions {
+            guard let keys = base.indexes[definition.name]?.keys(of: number) else { break }
+            fromHint.append(keys)
+        }
+        if fromHint.count == definitions.count { return fromHint }
+        guard let old = baseValue(base, number) else { return nil }
+        return definitions.map { Array(Set($0.keys(old))) }
     }
 
     /// Every live record for a merge (compaction, backup): base records by number (their lines are

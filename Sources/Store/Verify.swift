@@ -146,9 +146,15 @@ extension Store {
                 ]
             }
             if defined == hint.indexNames {
-                // Compared with a hint built afresh; a build that fails is reported, not taken for agreement.
+                // Compared with a hint built afresh (the same way: a hint written before records' keys
+                // were kept is compared with one built without them); a build that fails is
+                // reported, not taken for agreement.
+                let recordKeys = hint.collections.values.contains { $0.indexes.values.contains(where: \.hasRecordKeys) }
                 let rebuilt: [UInt8]
-                do { rebuilt = try Generation.rebuildHint(data: data, generation: g, definitions: definitions) } catch {
+                do {
+                    rebuilt = try Generation.rebuildHint(
+                        data: data, generation: g, definitions: definitions, recordKeys: recordKeys)
+                } catch {
                     return ["hint-\(g).bin index entries could not be compared with the records: \(error)"]
                 }
                 if !rebuilt.elementsEqual(hint.file.bytes) {

@@ -220,7 +220,7 @@ struct Serve: ParsableCommand {
             fflush(nil)
         }
         let supervisor = try Supervisor(
-            configuration: configuration, socket: socket, maintenanceDue: { compactionWatch.isDue })
+            configuration: configuration, socket: socket, maintenanceDue: { compactionWatch.watch() })
         throw ExitCode(supervisor.run())
     }
 }

@@ -69,9 +69,10 @@ struct StoreCommand: ParsableCommand {
             if background {
                 LogSetup.output.component = "compactor"
                 SupervisorLink.endWithSupervisor()
-                // In the background the merge yields the CPU to the workers serving requests.
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             }
+            // The merge yields the CPU to the workers serving requests, whether the supervisor
+            // started it or an operator did beside a live server (on an idle machine it costs nothing).
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             let store = try location.openExistingStore()
             let started = Scoreboard.monotonicNanoseconds()
             let line = background ? nil : progress.report("compact", unit: .records)

@@ -264,6 +264,40 @@ final class StoreMultiProcessTests: XCTestCase {
         XCTAssertTrue(Store.verify(directory: directory).problems.isEmpty)
     }
 
+    /// Worker-like processes (moving onto each new generation a slice per refresh) write and read
+    /// back their own writes while a compactor switches generations every few hundred writes, then
+    /// die by kill -9 at random moments with it: nothing acknowledged is lost or read stale.
+    func testWorkersSwitchingInSlicesAmidCompactionsLoseNothingAndReadNothingStale() throws {
+        let directory = temporaryDirectory("workers-switching")
+        let workers = try (0..<2).map { try TortureProcess(["worker", directory, "600", "w\($0)"]) }
+        let compactor = try TortureProcess(["compact", directory, "--threshold", "6000"])
+        let finished = workers.map { $0.finish() }
+        compactor.kill()
+        let compactions = compactor.finish().lines.count
+        for (worker, outcome) in zip(workers, finished) {
+            XCTAssertEqual(
+                outcome.status, 0, "a worker read a stale value: \(worker.crash ?? "exit \(outcome.status)")")
+        }
+        XCTAssertGreaterThan(compactions, 3, "the workers met several switches")
+        var acknowledged = Set(finished.flatMap(\.lines))
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<40 {
+            let worker = try TortureProcess(["worker", directory, "100000", "k\(round)"])
+            let compactor = try TortureProcess(["compact", directory, "--threshold", "3000"])
+            usleep(UInt32.random(in: 0...40_000, using: &generator))
+            worker.kill()
+            compactor.kill()
+            _ = compactor.finish()
+            let (lines, status) = worker.finish()
+            XCTAssertNotEqual(status, 3, "a worker read a stale value")
+            XCTAssertNil(worker.crash, "the worker crashed")
+            acknowledged.formUnion(lines)
+        }
+        XCTAssertTrue(Store.verify(directory: directory).problems.isEmpty, "\(Store.verify(directory: directory))")
+        let present = Set(try Store(directory: directory).all("items").compactMap { $0["id"]?.stringValue })
+        XCTAssertTrue(acknowledged.isSubset(of: present), "lost: \(acknowledged.subtracting(present).prefix(5))")
+    }
+
     func testTwoProcessesRacingAUniquenessRuleExactlyOneWins() throws {
         let directory = temporaryDirectory("unique")
         let racers = try (0..<2).map { _ in try TortureProcess(["unique", directory, "key", "40"]) }

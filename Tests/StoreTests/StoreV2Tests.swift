@@ -505,6 +505,44 @@ import Testing
         }
         #expect(slices >= 1000 / 50 - 1, "1000 records need at least 19 slices of 50: \(slices)")
         #expect(view.collections.isEmpty)
+
+        // A slice also stops at its deadline, whatever its budget: one already past frees a few.
+        let timed = StoreView(generation: .empty(), definitions: ["items": indexes])
+        try timed.apply(
+            store.all("items").enumerated().map { i, value in
+                ["op": "put", "c": "items", "id": .string("r\(i)"), "v": value]
+            }, sequence: 1)
+        var timedSlices = 0
+        while !timed.releaseSome(budget: .max, deadline: 0) && timedSlices < 1_000 { timedSlices += 1 }
+        #expect(timedSlices >= 1000 / 16, "at most 16 objects freed past the deadline: \(timedSlices) slices")
+        #expect(timed.collections.isEmpty)
+    }
+
+    /// The supervisor holds the published generation's files and lets go of a replaced one's only
+    /// after a while, so that the last process to drop them (which frees their page cache) is not
+    /// a worker in the middle of a request.
+    @Test func theWatchHoldsAReplacedGenerationsFilesForAWhile() throws {
+        for hold in [0, 60_000_000] {
+            let directory = temporaryDirectory("watch-hold")
+            let store = try Store(directory: directory)
+            try store.write { tx in tx.put("items", "a", ["n": 1]) }
+            _ = try store.compact()
+            let watch = try CompactionWatch(directory: directory, threshold: 1 << 20, holdAfterSwitchMicroseconds: hold)
+            _ = watch.watch()
+            #expect(
+                openFileNames(in: directory).filter { $0.hasPrefix("data-1.jsonl") || $0.hasPrefix("hint-1.bin") }.count
+                    == 2)
+            _ = try store.compact()
+            _ = watch.watch()
+            let replaced = openFileNames(in: directory).filter {
+                $0.hasPrefix("data-1.jsonl") || $0.hasPrefix("hint-1.bin")
+            }
+            #expect(replaced.count == (hold > 0 ? 2 : 0), "held for \(hold) µs: \(replaced)")
+            #expect(replaced.allSatisfy { $0.hasSuffix("(deleted)") })
+            #expect(
+                openFileNames(in: directory).filter { $0.hasPrefix("data-2.jsonl") || $0.hasPrefix("hint-2.bin") }.count
+                    == 2)
+        }
     }
 
     /// The supervisor watches the head, not a whole store: due past the threshold, not due once a
@@ -521,6 +559,13 @@ import Testing
         _ = try store.compact()
         #expect(!store.needsCompaction && !watch.isDue)
     }
+}
+
+/// The files of `directory` this process holds open, by name (`/proc/self/fd`).
+func openFileNames(in directory: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
+    }.filter { $0.hasPrefix(directory + "/") }.map { String($0.dropFirst(directory.count + 1)) }
 }
 
 private extension Store {

@@ -16,7 +16,12 @@ guard arguments.count >= 3 else {
 }
 let indexes = [IndexDefinition(collection: "unique", name: "by_key") { [$0["key"]?.stringValue ?? ""] }]
 let threshold = arguments.firstIndex(of: "--threshold").flatMap { Int(arguments[$0 + 1]) } ?? (32 << 20)
-let store = try Store(directory: arguments[2], indexes: indexes, options: StoreOptions(compactionThreshold: threshold))
+// A worker moves onto a new generation a slice per refresh, as the server's workers do.
+let store = try Store(
+    directory: arguments[2], indexes: indexes,
+    // Small slices: the few records a test's short merges leave to move still take several refreshes.
+    options: StoreOptions(
+        compactionThreshold: threshold, incrementalSwitch: arguments[1] == "worker", switchSlice: 3))
 /// Prints and flushes at once: the test reads acknowledged ids even from a killed process.
 func acknowledge(_ line: String) {
     print(line)
@@ -32,6 +37,24 @@ case "write":  // write DIR COUNT PREFIX: one record per transaction
             tx.put(
                 "items", id, ["id": .string(id), "n": .int(i), "pad": .string(String(repeating: "x", count: i % 97))])
         }
+        acknowledge(id)
+    }
+case "worker":  // worker DIR COUNT PREFIX: as a server worker, refreshing before each write and checking
+    // that its own acknowledged writes read back (exit 3 on a stale read); every third write
+    // updates an earlier record of its own, so switches move replaced records too.
+    let count = Int(arguments[3])!, prefix = arguments[4]
+    var written: [String: Int] = [:]
+    for i in 0..<count {
+        try store.refresh()
+        for (id, n) in written where store.get("items", id)?["n"]?.intValue != n {
+            let message = Array(
+                "stale read of \(id) before write \(i): \(String(describing: store.get("items", id)))\n".utf8)
+            _ = write(2, message, message.count)
+            exit(3)
+        }
+        let id = i % 3 == 2 ? "\(prefix)-\(i / 3)" : "\(prefix)-\(i)"
+        try store.write { tx in tx.put("items", id, ["id": .string(id), "n": .int(i)]) }
+        written[id] = i
         acknowledge(id)
     }
 case "unique":  // unique DIR PREFIX COUNT: try to claim keys PREFIX-0..COUNT-1
