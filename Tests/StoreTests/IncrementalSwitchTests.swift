@@ -158,16 +158,14 @@ import Testing
                     worker.lookup("items", index: "by_group", key: group)
                         == fresh.lookup("items", index: "by_group", key: group), "\(step) \(group)")
                 for descending in [false, true] {
-                    var a: [JSON] = [], b: [JSON] = []
-                    worker.forEach("items", index: "by_group", key: group, descending: descending, offset: 3) {
-                        a.append($0)
-                        return a.count < 20
-                    }
-                    fresh.forEach("items", index: "by_group", key: group, descending: descending, offset: 3) {
-                        b.append($0)
-                        return b.count < 20
-                    }
-                    #expect(a == b, "\(step) \(group) descending \(descending)")
+                    #expect(
+                        page(
+                            worker, "items", index: "by_group", key: group, descending: descending, offset: 3, limit: 20
+                        )
+                            == page(
+                                fresh, "items", index: "by_group", key: group, descending: descending, offset: 3,
+                                limit: 20),
+                        "\(step) \(group) descending \(descending)")
                 }
             }
             for tag in ["t0", "t1", "t2", "all"] {

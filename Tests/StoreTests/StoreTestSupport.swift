@@ -78,3 +78,16 @@ final class TortureProcess {
         return (text.split(separator: "\n").map(String.init), process.terminationStatus)
     }
 }
+
+/// Up to `limit` records of an ordered index from `offset`, as a list page reads them: what two
+/// stores that should agree are compared by.
+func page(
+    _ store: Store, _ collection: String, index: String, key: String, descending: Bool, offset: Int, limit: Int
+) -> [JSON] {
+    var records: [JSON] = []
+    store.forEach(collection, index: index, key: key, descending: descending, offset: offset) {
+        records.append($0)
+        return records.count < limit
+    }
+    return records
+}

@@ -448,16 +448,14 @@ import Testing
                     == fresh.lookup("items", index: "by_group", key: group))
             for descending in [false, true] {
                 for offset in [0, 7, 40] {
-                    var a: [JSON] = [], b: [JSON] = []
-                    reader.forEach("items", index: "by_group", key: group, descending: descending, offset: offset) {
-                        a.append($0)
-                        return a.count < 15
-                    }
-                    fresh.forEach("items", index: "by_group", key: group, descending: descending, offset: offset) {
-                        b.append($0)
-                        return b.count < 15
-                    }
-                    #expect(a == b, "\(group) descending \(descending) offset \(offset)")
+                    #expect(
+                        page(
+                            reader, "items", index: "by_group", key: group, descending: descending, offset: offset,
+                            limit: 15)
+                            == page(
+                                fresh, "items", index: "by_group", key: group, descending: descending, offset: offset,
+                                limit: 15),
+                        "\(group) descending \(descending) offset \(offset)")
                 }
             }
         }
