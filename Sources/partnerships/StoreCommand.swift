@@ -73,17 +73,19 @@ struct StoreCommand: ParsableCommand {
             // The merge yields the CPU to the workers serving requests, whether the supervisor
             // started it or an operator did beside a live server (on an idle machine it costs nothing).
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-            let store = try location.openExistingStore()
-            let started = Scoreboard.monotonicNanoseconds()
-            let line = background ? nil : progress.report("compact", unit: .records)
-            guard let report = try store.compact(progress: line?.callback) else {
+            func skipped() {
                 if background {
                     logger.info("compaction skipped: another one is running")
                 } else {
                     print("another compaction or restore is running; nothing done")
                 }
-                return
             }
+            // Before opening the store, which replays its journal: that costs CPU beside the workers.
+            if CompactionWatch.compactionRunning(directory: try location.requireStore()) { return skipped() }
+            let store = try location.openExistingStore()
+            let started = Scoreboard.monotonicNanoseconds()
+            let line = background ? nil : progress.report("compact", unit: .records)
+            guard let report = try store.compact(progress: line?.callback) else { return skipped() }
             line?.finish()
             let milliseconds = (Scoreboard.monotonicNanoseconds() - started) / 1_000_000
             if background {

@@ -552,6 +552,27 @@ import Testing
         }
     }
 
+    /// While a compaction runs (an operator's, say), the watch does not start another: it would open
+    /// the store, replaying the journal beside the workers, only to be refused the lock.
+    @Test func theWatchIsNotDueWhileACompactionRuns() throws {
+        let directory = temporaryDirectory("watch-running")
+        let store = try Store(directory: directory, options: StoreOptions(compactionThreshold: 4_096))
+        try store.write { tx in
+            for i in 0..<80 { tx.put("items", "i\(i)", ["text": .string(String(repeating: "x", count: 60))]) }
+        }
+        let watch = try CompactionWatch(directory: directory, threshold: 4_096)
+        #expect(!CompactionWatch.compactionRunning(directory: directory))
+        #expect(watch.watch())
+        let compactor = open(directory + "/compact.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        #expect(flock(compactor, LOCK_EX | LOCK_NB) == 0)
+        #expect(CompactionWatch.compactionRunning(directory: directory))
+        #expect(!watch.watch())
+        #expect(try store.compact() == nil, "the lock the check saw is the one compactions take")
+        close(compactor)
+        #expect(!CompactionWatch.compactionRunning(directory: directory))
+        #expect(watch.watch())
+    }
+
     /// The supervisor watches the head, not a whole store: due past the threshold, not due once a
     /// compaction has started the next journal.
     @Test func theCompactionWatchFollowsTheHead() throws {
