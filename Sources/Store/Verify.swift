@@ -15,6 +15,7 @@ extension Store {
         directory: String, indexes: [IndexDefinition] = [], progress: ((Int, Int) -> Void)? = nil
     ) -> (problems: [String], notes: [String]) {
         var notes: [String] = []
+        var problems: [String] = []
         do {
             let (published, formatOne) = try readHead(directory)
             let g = published.generation
@@ -44,8 +45,10 @@ extension Store {
                 if formatOne {
                     notes.append("format-1 store: migrated to data and hint files on the next open")
                 } else {
-                    notes += verifyHint(
+                    let hint = verifyHint(
                         directory: directory, generation: g, data: data, scanned: scanned, definitions: definitions)
+                    notes += hint.notes
+                    problems += hint.problems
                 }
             }
             let path = Generation.journalPath(directory, g)
@@ -76,9 +79,9 @@ extension Store {
                 )
             }
             notes.append("generation \(g), epoch \(published.epoch), \(total) records in the data file")
-            return ([], notes)
+            return (problems, notes)
         } catch {
-            return ([String(describing: error)], notes)
+            return (problems + [String(describing: error)], notes)
         }
     }
 
@@ -113,27 +116,36 @@ extension Store {
         return (value, false)
     }
 
-    /// Notes about the hint: what an open would rebuild, or that it agrees.
+    /// The hint against its data file. Notes: what an open rebuilds by itself (a missing, unreadable
+    /// or stale hint), or that it agrees. Problems: a hint that passes an open's checks (its own
+    /// checksum, generation, size) yet names other records or other index entries than the data
+    /// file holds, which only a full comparison finds; an open would trust it.
     private static func verifyHint(
         directory: String, generation g: Int, data: MappedFile, scanned: [String: [(String, Int)]],
         definitions: [String: [IndexDefinition]]
-    ) -> [String] {
+    ) -> (problems: [String], notes: [String]) {
         let path = Generation.hintPath(directory, g)
-        guard Files.exists(path) else { return ["hint-\(g).bin is missing: rebuilt from the data file on next open"] }
+        let remedy = "stop the server and remove hint-\(g).bin: the next start rebuilds it from data-\(g).jsonl"
+        guard Files.exists(path) else {
+            return ([], ["hint-\(g).bin is missing: rebuilt from the data file on next open"])
+        }
         let hint: HintFile
         do { hint = try HintFile(file: try MappedFile(path: path)) } catch {
-            return ["hint-\(g).bin \(error): rebuilt from the data file on next open"]
+            return ([], ["hint-\(g).bin \(error): rebuilt from the data file on next open"])
         }
         if hint.generation != g || hint.dataBytes != data.size || hint.dataCRC != CRC32.checksum(data.bytes) {
-            return ["hint-\(g).bin disagrees with data-\(g).jsonl (generation, size or checksum): rebuilt on next open"]
+            return (
+                [],
+                ["hint-\(g).bin disagrees with data-\(g).jsonl (generation, size or checksum): rebuilt on next open"]
+            )
         }
         for (collection, records) in scanned {
             guard let tables = hint.collections[collection], tables.count == records.count else {
-                return ["hint-\(g).bin disagrees with data-\(g).jsonl on \(collection)'s records: rebuilt on next open"]
+                return (["hint-\(g).bin disagrees with data-\(g).jsonl on \(collection)'s records; \(remedy)"], [])
             }
             for (number, (id, offset)) in records.enumerated()
             where tables.id(number) != id || tables.location(number).lineOffset != offset || tables.find(id) != number {
-                return ["hint-\(g).bin disagrees with data-\(g).jsonl at \(collection)/\(id): rebuilt on next open"]
+                return (["hint-\(g).bin disagrees with data-\(g).jsonl at \(collection)/\(id); \(remedy)"], [])
             }
         }
         let defined = Set(
@@ -141,9 +153,10 @@ extension Store {
         )
         if !defined.isEmpty {
             if !defined.isSubset(of: hint.indexNames) {
-                return [
-                    "hint-\(g).bin lacks indexes \(defined.subtracting(hint.indexNames).sorted()): built on next open"
-                ]
+                return (
+                    [],
+                    ["hint-\(g).bin lacks indexes \(defined.subtracting(hint.indexNames).sorted()): built on next open"]
+                )
             }
             if defined == hint.indexNames {
                 // Compared with a hint built afresh (the same way: a hint written before records' keys
@@ -155,15 +168,16 @@ extension Store {
                     rebuilt = try Generation.rebuildHint(
                         data: data, generation: g, definitions: definitions, recordKeys: recordKeys)
                 } catch {
-                    return ["hint-\(g).bin index entries could not be compared with the records: \(error)"]
+                    return (["hint-\(g).bin index entries could not be compared with the records: \(error)"], [])
                 }
                 if !rebuilt.elementsEqual(hint.file.bytes) {
-                    return ["hint-\(g).bin index entries disagree with the records: rebuilt on next open"]
+                    return (["hint-\(g).bin index entries disagree with the records; \(remedy)"], [])
                 }
             }
         }
-        return [
-            "hint-\(g).bin: \(hint.recordCount) records, indexes \(hint.indexNames.count), agrees with the data file"
-        ]
+        return (
+            [],
+            ["hint-\(g).bin: \(hint.recordCount) records, indexes \(hint.indexNames.count), agrees with the data file"]
+        )
     }
 }

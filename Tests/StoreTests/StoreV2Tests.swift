@@ -552,6 +552,33 @@ import Testing
         }
     }
 
+    /// A hint that passes every check an open makes (its checksum, generation, size, index names) but
+    /// whose index entries are not the records' (here: a key function changed under the same index
+    /// name) is a problem `verify` reports with the remedy, not a note promising a rebuild no open does.
+    @Test func verifyReportsAHintWhoseIndexEntriesDisagreeAndHowToRepairIt() throws {
+        let directory = temporaryDirectory("hint-disagrees")
+        let byColour = IndexDefinition(collection: "items", name: "by_colour") { [$0["colour"]?.stringValue ?? ""] }
+        let changed = IndexDefinition(collection: "items", name: "by_colour") { [$0["size"]?.stringValue ?? ""] }
+        do {
+            let store = try Store(directory: directory, indexes: [byColour])
+            try store.write { tx in
+                tx.put("items", "a", ["colour": "red", "size": "s"])
+                tx.put("items", "b", ["colour": "blue", "size": "m"])
+            }
+            _ = try store.compact()
+        }
+        #expect(Store.verify(directory: directory, indexes: [byColour]).problems.isEmpty)
+        let (problems, _) = Store.verify(directory: directory, indexes: [changed])
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("index entries disagree with the records") == true, "\(problems)")
+        #expect(problems.first?.contains("remove hint-1.bin") == true, "\(problems)")
+        // The remedy works: without the hint, the next open rebuilds it with the definitions it has.
+        unlink(directory + "/hint-1.bin")
+        let reopened = try Store(directory: directory, indexes: [changed])
+        #expect(reopened.lookup("items", index: "by_colour", key: "m") == ["b"])
+        #expect(Store.verify(directory: directory, indexes: [changed]).problems.isEmpty)
+    }
+
     /// While a compaction runs (an operator's, say), the watch does not start another: it would open
     /// the store, replaying the journal beside the workers, only to be refused the lock.
     @Test func theWatchIsNotDueWhileACompactionRuns() throws {
