@@ -17,13 +17,20 @@ struct JournalScan {
     /// `into: nil` only checks: each line's CRC and sequence number, and with `parse` (what
     /// `store verify` does) its JSON too; without it (the start check) the CRC stands for the
     /// bytes this store wrote, and the workers that apply the entries parse them.
+    /// `maxBytes` stops at the last whole line within that many bytes (a longer line is read whole):
+    /// `validEnd` then says where the next call goes on.
     static func run(
         fd: Int32, name: String, from start: Int, to end: Int?, into view: StoreView?, lastSequence: Int,
-        allowTornTail: Bool, parse: Bool = true
+        allowTornTail: Bool, parse: Bool = true, maxBytes: Int? = nil
     ) throws(StoreError) -> JournalScan {
-        let limit: Int
+        var limit: Int
         if let end { limit = end } else { limit = try Files.size(fd) }
         guard limit > start else { return JournalScan(validEnd: start, tornBytes: 0, entries: 0) }
+        if let maxBytes, limit - start > maxBytes, !allowTornTail,
+            let lastNewline = try Files.read(fd, from: start, count: maxBytes).lastIndex(of: 0x0A)
+        {
+            limit = start + lastNewline + 1
+        }
         let bytes = try Files.read(fd, from: start, count: limit - start)
         guard bytes.count == limit - start else {
             throw StoreError.corrupt(

@@ -524,9 +524,14 @@ final class StoreView {
         var remaining: Int { pending.count - done }
 
         /// Moves up to `budget` records; true once all are in.
-        func step(budget: Int) -> Bool {
+        /// Moves up to `budget` records, stopping early once past `deadline` (checked every 16).
+        func step(budget: Int, deadline: Int = .max) -> Bool {
+            let start = done
             let end = done + min(budget, pending.count - done)
             while done < end {
+                if done > start, (done - start) % 16 == 0, deadline != .max, monotonicMicroseconds() > deadline {
+                    break
+                }
                 let entry = pending[done]
                 if let bytes = entry.record.value {
                     target.put(

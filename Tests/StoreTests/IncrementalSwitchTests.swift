@@ -97,7 +97,9 @@ import Testing
     /// per refresh. At every refresh of the move, every write acknowledged before it (by another
     /// process, or by this one) reads back with its last value, in lists too, exactly as a fresh
     /// open answers; a second compaction in the middle of the move is followed as well.
-    @Test func aStaggeredSwitchNeverServesAStaleReadAfterAnAcknowledgedWrite() throws {
+    /// With the default chunk, and with the journal taken a few entries per refresh.
+    @Test(arguments: [StoreOptions().switchJournalChunkBytes, 4_096])
+    func aStaggeredSwitchNeverServesAStaleReadAfterAnAcknowledgedWrite(journalChunk: Int) throws {
         let directory = temporaryDirectory("staggered")
         let writer = try Store(directory: directory, indexes: Self.indexes)
         var expected: [String: JSON] = [:]
@@ -118,7 +120,8 @@ import Testing
         }
         try writer.compact()
         let worker = try Store(
-            directory: directory, indexes: Self.indexes, options: StoreOptions(incrementalSwitch: true))
+            directory: directory, indexes: Self.indexes,
+            options: StoreOptions(incrementalSwitch: true, switchJournalChunkBytes: journalChunk))
         var version = 1
         // Before the merge: updates of base records and creates, which the worker holds.
         for i in 0..<300 where i % 3 == 0 { try put(writer, "i\(i)", Self.item(i, group: "g\(i % 5)", at: "t0\(i)")) }
@@ -212,6 +215,42 @@ import Testing
         try worker.refresh()
         try expectCurrent("after the move")
         #expect(worker.generation == 3)
+    }
+
+    /// The journal read a chunk at a time (what a switch's catch-up does per refresh) stops at whole
+    /// lines and, call after call, gives the view everything one read would.
+    @Test func aJournalReadInChunksStopsAtWholeLinesAndMissesNothing() throws {
+        let directory = temporaryDirectory("journal-chunks")
+        let store = try Store(directory: directory, indexes: Self.indexes, options: StoreOptions(fsync: false))
+        for i in 0..<60 {
+            try store.write { tx in tx.put("items", "i\(i)", Self.item(i, group: "g\(i % 3)", at: "t\(i)")) }
+        }
+        let path = Generation.journalPath(directory, Int(store.generation))
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        let length = try Files.size(fd)
+        let definitions = Dictionary(grouping: Self.indexes, by: \.collection)
+        let whole = StoreView(generation: .empty(), definitions: definitions)
+        _ = try JournalScan.run(
+            fd: fd, name: "journal", from: 0, to: length, into: whole, lastSequence: 0, allowTornTail: false)
+        let chunked = StoreView(generation: .empty(), definitions: definitions)
+        var offset = 0
+        var calls = 0
+        while offset < length {
+            let scan = try JournalScan.run(
+                fd: fd, name: "journal", from: offset, to: length, into: chunked, lastSequence: chunked.lastSequence,
+                allowTornTail: false, maxBytes: 700)
+            #expect(scan.validEnd > offset && scan.entries >= 1)
+            offset = scan.validEnd
+            calls += 1
+        }
+        #expect(calls > 10, "60 entries of ~200 bytes, 700 bytes a call: \(calls) calls")
+        #expect(chunked.lastSequence == whole.lastSequence && chunked.lastSequence == store.lastSequence)
+        #expect(chunked.count("items") == 60)
+        for i in 0..<60 { #expect(chunked.get("items", "i\(i)") == whole.get("items", "i\(i)")) }
+        #expect(
+            chunked.lookup("items", index: "by_group", key: "g1") == whole.lookup("items", index: "by_group", key: "g1")
+        )
     }
 
     /// A replay keeps each put's value bytes as the journal line holds them instead of serializing
