@@ -167,12 +167,14 @@ func writeStandardError(_ text: String) {
 /// Linux's autogroup scheduler shares the CPU between sessions before nice values count, so a niced
 /// compaction started from a script beside a live server still took a core's fair share from the
 /// workers (measured: write-heavy p50 from 13 to 25-40 ms while it ran). Without a terminal (a
-/// script, cron, the supervisor) it moves to a session of its own at the lowest autogroup priority;
-/// from a terminal it stays in the operator's session, where Ctrl-C reaches it, niced only.
+/// script, cron, the supervisor) it moves to a session of its own, niced as a session (10, as the
+/// process is: about a tenth of a busy session's share; not 19, which on a saturated machine left
+/// it seconds between the steps after its switch); from a terminal it stays in the operator's
+/// session, where Ctrl-C reaches it, niced only.
 private func yieldToOtherSessions() {
     guard isatty(STDIN_FILENO) == 0, isatty(STDERR_FILENO) == 0, setsid() >= 0 else { return }
     let autogroup = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC)
     guard autogroup >= 0 else { return }
     defer { close(autogroup) }
-    _ = write(autogroup, "19", 2)
+    _ = write(autogroup, "10", 2)
 }

@@ -24,14 +24,27 @@ import Testing
         return openFileNames(in: folder).contains { $0.hasPrefix(name) }
     }
 
-    @Test func aFileStillNamedIsLetGoOfButNeverShrunk() throws {
+    /// A replaced file whose name the compaction has not removed yet waits, unshrunk, and is given
+    /// back once the name goes; one named for too long is let go of, never shrunk.
+    @Test func aFileStillNamedWaitsForItsNameToGoAndIsNeverShrunk() throws {
         let (descriptor, path) = try file(9)
         let replaced = ReplacedFiles()
         replaced.add(descriptor: descriptor, notBefore: 0)
         #expect(replaced.reclaim(budgetMicroseconds: 1_000_000) == 0)
+        #expect(replaced.count == 1)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 9 << 20)
+        unlink(path)
+        #expect(replaced.reclaim(budgetMicroseconds: 1_000_000) == 9 << 20)
         #expect(replaced.count == 0)
         #expect(!isOpen(path))
-        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 9 << 20)
+
+        let (kept, keptPath) = try file(9)
+        let impatient = ReplacedFiles(letGoOfNamedAfterMicroseconds: 0)
+        impatient.add(descriptor: kept, notBefore: 0)
+        #expect(impatient.reclaim(budgetMicroseconds: 1_000_000) == 0)
+        #expect(impatient.count == 0)
+        #expect(!isOpen(keptPath))
+        #expect(try FileManager.default.attributesOfItem(atPath: keptPath)[.size] as? Int == 9 << 20)
     }
 
     @Test func aMappedFileWaitsUntilItsMappingGoes() throws {
