@@ -668,8 +668,12 @@ public final class Store {
                 ? view.rebased(onto: generation, after: generation.lastSequence)
                 : StoreView(generation: generation, definitions: definitions)
         do {
+            // A view moved onto the new generation holds the entries the journal starts with.
+            let from =
+                canMove
+                ? try JournalScan.lineStart(after: fresh.lastSequence, fd: fd, length: published.committedLength) : 0
             _ = try JournalScan.run(
-                fd: fd, name: "journal-\(published.generation).jsonl", from: 0, to: published.committedLength,
+                fd: fd, name: "journal-\(published.generation).jsonl", from: from, to: published.committedLength,
                 into: fresh, lastSequence: fresh.lastSequence, allowTornTail: false)
         } catch {
             close(fd)

@@ -253,6 +253,31 @@ import Testing
         )
     }
 
+    /// Where a view holding every entry up to a sequence starts reading: never after an entry it
+    /// lacks, and past every line but (at most) a few it holds, whatever the line lengths.
+    @Test func theLineAfterASequenceIsFoundByBisection() throws {
+        let directory = temporaryDirectory("journal-bisect")
+        let store = try Store(directory: directory, indexes: Self.indexes, options: StoreOptions(fsync: false))
+        for i in 0..<200 {
+            // Lines from ~100 bytes to ~20 KB: some longer than a probe's read.
+            let text = String(repeating: "x", count: i % 17 == 0 ? 20_000 : i % 50)
+            try store.write { tx in tx.put("items", "i\(i)", ["text": .string(text)]) }
+        }
+        let fd = open(Generation.journalPath(directory, Int(store.generation)), O_RDONLY)
+        defer { close(fd) }
+        let bytes = try Files.read(fd, from: 0, count: try Files.size(fd))
+        var starts = [0]
+        for (i, byte) in bytes.enumerated() where byte == 0x0A && i + 1 < bytes.count { starts.append(i + 1) }
+        #expect(starts.count == 200)
+        for held in [0, 1, 2, 17, 99, 150, 199, 200, 500] {
+            let start = try JournalScan.lineStart(after: held, fd: fd, length: bytes.count)
+            let line = try #require(starts.firstIndex(of: start), "\(start) is a line start")
+            // Line k holds sequence k + 1: every line before `start` is held.
+            #expect(line <= held, "held \(held): starts at line \(line)")
+            #expect(min(held, 199) - line <= 2, "held \(held): starts at line \(line) of 200, only a few lines early")
+        }
+    }
+
     /// A replay keeps each put's value bytes as the journal line holds them instead of serializing
     /// the parsed value again: the bytes found must be exactly that value, whatever it holds.
     @Test func aReplayFindsEachOperationsValueBytesInTheLine() throws {
