@@ -818,7 +818,7 @@ public final class Store {
                         published.epoch == epoch,
                         published.committedLength - copied > 64 << 10
                     else { break }
-                    try copyJournal(from: copied, to: published.committedLength, into: journal)
+                    try copyJournal(from: copied, to: published.committedLength, into: journal, paced: true)
                     copied = published.committedLength
                 }
                 guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync journal-\(next).jsonl") }
@@ -891,11 +891,26 @@ public final class Store {
         return journal
     }
 
-    private func copyJournal(from start: Int, to end: Int, into journal: Int32) throws {
-        guard end > start else { return }
-        let bytes = try Files.read(journalFD, from: start, count: end - start)
-        guard bytes.count == end - start else { throw StoreError.system("journal shrank during the compaction") }
-        try Files.writeAll(journal, bytes)
+    /// `paced` (outside the lock): synced a MiB at a time with a pause after each sync, as the merge's
+    /// files are. The entries written during a merge are several MB at 100k records; written and
+    /// synced at once, that flush held every writer's journal fsync (and so the write lock) for
+    /// tens of milliseconds right before the switch.
+    private func copyJournal(from start: Int, to end: Int, into journal: Int32, paced: Bool = false) throws {
+        var offset = start
+        while offset < end {
+            let chunkEnd = paced ? min(end, offset + DataFileWriter.syncEvery) : end
+            let bytes = try Files.read(journalFD, from: offset, count: chunkEnd - offset)
+            guard bytes.count == chunkEnd - offset else {
+                throw StoreError.system("journal shrank during the compaction")
+            }
+            try Files.writeAll(journal, bytes)
+            if paced {
+                let started = monotonicMicroseconds()
+                guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync the next journal") }
+                Files.pauseAfterSync(took: monotonicMicroseconds() - started)
+            }
+            offset = chunkEnd
+        }
     }
 
     /// Under the exclusive lock, with the next generation's files complete and fsynced: publish,
