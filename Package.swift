@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // zlib's crc32 (slice-by-N; the store checksums every line it writes and reads).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libpq, PostgreSQL's C client, through its Debian package: synchronous calls suit the
+        // single-threaded workers (one connection each), as libfcgi does.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // ppoll and friends: GNU extensions Swift's Glibc module does not export.
         .target(name: "CSystemShims", cSettings: [.define("PARTNERSHIPS_BUILD_COMMIT", to: "\"\(buildCommit)\"")]),
         // swift-log's LogHandler for the server's log: one JSON object per line, one write(2) each,
@@ -41,6 +44,9 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["JSON", .product(name: "HTTPTypes", package: "swift-http-types")]),
         // The supervisor: socket binding, worker processes, signals, scoreboard.
         .target(name: "WorkerPool", dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")]),
+        // A small synchronous PostgreSQL client over libpq: prepared statements, text parameters,
+        // SQLSTATE errors, reconnection. Knows nothing of the store.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
         // data file (ids, offsets, index keys), an fsynced journal, all shared by every worker.
         .target(
