@@ -102,6 +102,8 @@ let package = Package(
             name: "JSONLoggingTests",
             dependencies: ["JSONLogging", "JSON", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
+        // Against a real server, found through PARTNERSHIPS_TEST_POSTGRES_URL (deploy/test starts one).
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),
         // A writer process the store tests start, kill and race against each other.
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),

@@ -166,6 +166,7 @@ public final class PostgresConnection {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws (its error
     /// is rethrown, not the rollback's).
+    @discardableResult
     public func transaction<Result>(
         _ isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) throws -> Result
     ) throws -> Result {
@@ -344,7 +345,8 @@ private func withCStrings<Result>(
             continue
         }
         guard !value.utf8.contains(0) else {
-            throw PostgresError(kind: .client, message: "a parameter contains a NUL byte, which PostgreSQL text cannot hold")
+            throw PostgresError(
+                kind: .client, message: "a parameter contains a NUL byte, which PostgreSQL text cannot hold")
         }
         guard let copy = strdup(value) else {
             throw PostgresError(kind: .client, message: "out of memory copying a parameter")
