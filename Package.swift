@@ -47,6 +47,9 @@ let package = Package(
         // A small synchronous PostgreSQL client over libpq: prepared statements, text parameters,
         // SQLSTATE errors, reconnection. Knows nothing of the store.
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        // The store's engine on PostgreSQL: records, index entries, sequences and a change counter in
+        // tables any number of hosts share, writes serialized by one advisory lock.
+        .target(name: "PostgresStore", dependencies: ["Postgres", "Store", "JSON"]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
         // data file (ids, offsets, index keys), an fsynced journal, all shared by every worker.
         .target(
@@ -104,6 +107,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
         // Against a real server, found through PARTNERSHIPS_TEST_POSTGRES_URL (deploy/test starts one).
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Postgres", "Store", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),
         // A writer process the store tests start, kill and race against each other.
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),

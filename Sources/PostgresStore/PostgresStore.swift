@@ -1,0 +1,286 @@
+import JSON
+import Postgres
+import Store
+
+/// Why the PostgreSQL engine refused or failed an operation, in the store's terms.
+public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
+    /// The database is unreachable or the session broke: the request answers 503 and the worker
+    /// reconnects on its next call. `message` is the client's.
+    case unavailable(String)
+    /// The database's schema was written by a newer build: this one refuses to touch it.
+    case newerSchema(found: Int, supported: Int)
+    /// A value read back is not JSON (a write made around this engine).
+    case corruptRecord(collection: String, id: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let message): return "the database is unavailable (\(message)); try again later"
+        case .newerSchema(let found, let supported):
+            return
+                "the database's store schema is version \(found), newer than this build's \(supported): upgrade the server first"
+        case .corruptRecord(let collection, let id, let reason):
+            return "record \(collection)/\(id) in the database is not JSON (\(reason))"
+        }
+    }
+}
+
+/// The store on PostgreSQL, for one single-threaded worker (one connection): the reads and writes
+/// of `Store`, with the same meaning, on tables that any number of hosts share.
+///
+/// Reads outside a write are single statements (each sees every committed write). A write takes
+/// the store's one writer lock (`pg_advisory_xact_lock`, held until commit) before anything else:
+/// writes are serialized across every worker of every host exactly as the JSON store's `flock`
+/// serializes them on one host, so a family's check-then-put ("no partnership for this school yet,
+/// create one") holds when two hosts race, and no write ever fails for a serialization conflict.
+public final class PostgresStore {
+    public let schema: String
+    let connection: PostgresConnection
+    let definitions: [String: [IndexDefinition]]
+    let statements: Statements
+    /// The change counter as of the last `refresh()` (or this process's own last write).
+    public private(set) var changeCount: Int = 0
+    /// Rows fetched per round trip by `forEach`: a page of a list is read in one or two.
+    static let forEachBatch = 100
+    /// Tests turn it off to show what the writer lock prevents; nothing else should.
+    var serializesWrites = true
+
+    /// Connects, creates or upgrades the schema, adds the unique indexes, prepares the statements.
+    public convenience init(
+        url: String, schema: String = "partnerships", indexes: [IndexDefinition] = [],
+        uniqueIndexes: [UniqueIndex] = []
+    ) throws {
+        let connection = try Self.mapErrors { try PostgresConnection(url) }
+        try self.init(connection: connection, schema: schema, indexes: indexes, uniqueIndexes: uniqueIndexes)
+    }
+
+    public init(
+        connection: PostgresConnection, schema: String = "partnerships", indexes: [IndexDefinition] = [],
+        uniqueIndexes: [UniqueIndex] = []
+    ) throws {
+        precondition(PostgresSchema.isValidName(schema), "invalid schema name \(schema)")
+        let definitions = Dictionary(grouping: indexes, by: \.collection)
+        self.connection = connection
+        self.schema = schema
+        self.definitions = definitions
+        statements = try Self.mapErrors {
+            try PostgresSchema.prepare(connection, schema: schema)
+            for unique in uniqueIndexes {
+                precondition(
+                    definitions[unique.collection]?.contains { $0.name == unique.index } == true,
+                    "unique index \(unique.collection).\(unique.index) has no IndexDefinition")
+                try connection.execute(PostgresSchema.uniqueIndexStatement(schema, unique))
+            }
+            return try Statements(schema: schema, connection: connection)
+        }
+        try refresh()
+    }
+
+    // MARK: Reads
+
+    /// Reads the change counter: one indexed single-row read, what a worker does at the start of
+    /// each request to learn whether anything it cached may have changed.
+    public func refresh() throws {
+        let value = try run { try $0.execute(statements.changeCount).singleValue() }
+        changeCount = Int(value ?? "") ?? 0
+    }
+
+    public func get(_ collection: String, _ id: String) throws -> JSON? {
+        try run { db in
+            try db.execute(statements.get, [collection, id]).rows.first.map {
+                try decode($0[0], collection, id)
+            }
+        }
+    }
+
+    /// Every record of a collection, in creation order.
+    public func all(_ collection: String) throws -> [JSON] {
+        try run { db in
+            try db.execute(statements.all, [collection]).rows.map { try decode($0[1], collection, $0[0] ?? "") }
+        }
+    }
+
+    public func count(_ collection: String) throws -> Int {
+        try run { Int(try $0.execute(statements.count, [collection]).singleValue() ?? "") ?? 0 }
+    }
+
+    /// Ids under `key` in a secondary index, in creation order.
+    public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
+        try run { try $0.execute(statements.lookup, [collection, index, key]).rows.compactMap { $0[0] } }
+    }
+
+    /// Records under `key` in a secondary index, in creation order.
+    public func lookupRecords(_ collection: String, index: String, key: String) throws -> [JSON] {
+        try run { db in
+            try db.execute(statements.lookupRecords, [collection, index, key]).rows.map {
+                try decode($0[1], collection, $0[0] ?? "")
+            }
+        }
+    }
+
+    /// Visits the records under `key` in the index's order (order value, then creation; the largest
+    /// order values first when `descending`, ties still in creation order), from the `offset`-th,
+    /// until `body` returns false. Fetches a batch at a time: the first by OFFSET, the next ones from
+    /// the last (order, rank) seen, so a deep page costs one OFFSET scan, not one per batch.
+    public func forEach(
+        _ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
+        _ body: (JSON) throws -> Bool
+    ) throws {
+        let batch = String(Self.forEachBatch)
+        var rows = try run { db in
+            try db.execute(
+                descending ? statements.pageDescending : statements.pageAscending,
+                [collection, index, key, String(offset), batch]
+            ).rows
+        }
+        while !rows.isEmpty {
+            for row in rows {
+                guard try body(try decode(row[1], collection, row[0] ?? "")) else { return }
+            }
+            guard rows.count == Self.forEachBatch, let last = rows.last else { return }
+            rows = try run { db in
+                try db.execute(
+                    descending ? statements.nextPageDescending : statements.nextPageAscending,
+                    [collection, index, key, last[2], last[3], batch]
+                ).rows
+            }
+        }
+    }
+
+    // MARK: Writes
+
+    /// Runs `body` as one PostgreSQL transaction holding the store's writer lock; committed when it
+    /// returns, rolled back (nothing written) when it throws. Its reads see its own writes.
+    @discardableResult
+    public func write<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
+        try Self.mapErrors {
+            try connection.transaction { db in
+                if serializesWrites {
+                    try db.execute(
+                        statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])
+                }
+                var transaction = PostgresTransaction(store: self)
+                let result = try body(&transaction)
+                if let change = transaction.change { changeCount = change }
+                return result
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    func run<Result>(_ body: (PostgresConnection) throws -> Result) throws -> Result {
+        try Self.mapErrors { try body(connection) }
+    }
+
+    /// A lost or refused connection becomes the store's `.unavailable` (a 503 for the request); a
+    /// statement the server refused stays a PostgresError (a 500, or the caller's to handle, e.g. a
+    /// unique violation).
+    static func mapErrors<Result>(_ body: () throws -> Result) throws -> Result {
+        do {
+            return try body()
+        } catch let error as PostgresError where error.isConnectionProblem {
+            throw PostgresStoreError.unavailable(error.description)
+        }
+    }
+
+    func decode(_ text: String?, _ collection: String, _ id: String) throws -> JSON {
+        guard let text else { throw PostgresStoreError.corruptRecord(collection: collection, id: id, reason: "NULL") }
+        do {
+            return try JSON.parse(text)
+        } catch {
+            throw PostgresStoreError.corruptRecord(collection: collection, id: id, reason: error.description)
+        }
+    }
+
+    /// The index rows of a record: for each of its collection's indexes, each distinct key once (a
+    /// record is listed once per key, as in the JSON store), with the order value ("" when the index
+    /// has none, so the list is in creation order).
+    func indexRows(_ collection: String, _ value: JSON) -> (names: [String], keys: [String], orders: [String]) {
+        var names: [String] = []
+        var keys: [String] = []
+        var orders: [String] = []
+        for definition in definitions[collection] ?? [] {
+            let order = definition.order?(value) ?? ""
+            var seen = Set<String>()
+            for key in definition.keys(value) where seen.insert(key).inserted {
+                names.append(definition.name)
+                keys.append(key)
+                orders.append(order)
+            }
+        }
+        return (names, keys, orders)
+    }
+}
+
+/// A write in progress: every call runs at once inside the write's PostgreSQL transaction (under
+/// the writer lock), so reads see this transaction's own puts and deletes without an overlay.
+public struct PostgresTransaction {
+    let store: PostgresStore
+    /// This write's change number, taken from the counter at its first put, delete or sequence.
+    private(set) var change: Int?
+
+    init(store: PostgresStore) { self.store = store }
+
+    private var statements: Statements { store.statements }
+    private var db: PostgresConnection { store.connection }
+
+    public func get(_ collection: String, _ id: String) throws -> JSON? {
+        try db.execute(statements.get, [collection, id]).rows.first.map { try store.decode($0[0], collection, id) }
+    }
+
+    public func count(_ collection: String) throws -> Int {
+        Int(try db.execute(statements.count, [collection]).singleValue() ?? "") ?? 0
+    }
+
+    public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
+        try db.execute(statements.lookup, [collection, index, key]).rows.compactMap { $0[0] }
+    }
+
+    /// Creates or replaces a record (an update keeps its place in creation order) and files it under
+    /// its index keys as they are now.
+    public mutating func put(_ collection: String, _ id: String, _ value: JSON) throws {
+        let change = try takeChangeNumber()
+        try db.execute(statements.put, [collection, id, value.text, String(change)])
+        let rows = store.indexRows(collection, value)
+        guard !rows.keys.isEmpty else { return }
+        try db.execute(
+            statements.fileKeys,
+            [collection, id, arrayLiteral(rows.names), arrayLiteral(rows.keys), arrayLiteral(rows.orders)])
+    }
+
+    /// Deletes a record and its index entries (by cascade); a later put of the same id is a new
+    /// record, last in creation order.
+    public mutating func delete(_ collection: String, _ id: String) throws {
+        _ = try takeChangeNumber()
+        try db.execute(statements.delete, [collection, id])
+    }
+
+    /// The next value of a durable counter (1, 2, 3, ...).
+    public mutating func nextSequence(_ name: String) throws -> Int {
+        _ = try takeChangeNumber()
+        return Int(try db.execute(statements.nextSequence, [name]).singleValue() ?? "") ?? 0
+    }
+
+    private mutating func takeChangeNumber() throws -> Int {
+        if let change { return change }
+        let next = Int(try db.execute(statements.bumpChangeCount).singleValue() ?? "") ?? 0
+        change = next
+        return next
+    }
+}
+
+/// A PostgreSQL array literal of text elements, for `$n::text[]` parameters: every element quoted,
+/// with backslash and double quote escaped (the array input syntax), so any key is carried intact.
+func arrayLiteral(_ elements: [String]) -> String {
+    var text = "{"
+    for (position, element) in elements.enumerated() {
+        if position > 0 { text += "," }
+        text += "\""
+        for character in element.unicodeScalars {
+            if character == "\\" || character == "\"" { text += "\\" }
+            text.unicodeScalars.append(character)
+        }
+        text += "\""
+    }
+    return text + "}"
+}
