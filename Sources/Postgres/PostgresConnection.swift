@@ -35,6 +35,9 @@ public final class PostgresConnection {
 
     private let connectionString: String
     private let applicationName: String
+    /// Run-time parameters (`SET name = value`) every new session starts with: a reconnect must not
+    /// silently drop them.
+    private let sessionSettings: [(name: String, value: String)]
     private var handle: OpaquePointer?
     /// Every statement `prepare` registered, by name: what a new session prepares again.
     private var statements: [String: PreparedStatement] = [:]
@@ -51,10 +54,15 @@ public final class PostgresConnection {
 
     /// Opens a session now, so a wrong address or password is reported at start-up and not on the first
     /// request. `connectionString` is a libpq connection string, `key=value ...` or `postgres://...`.
-    public init(_ connectionString: String, applicationName: String = "partnerships") throws {
+    /// `sessionSettings` are set on this session and on every one opened after it (e.g. lock_timeout).
+    public init(
+        _ connectionString: String, applicationName: String = "partnerships",
+        sessionSettings: [(name: String, value: String)] = []
+    ) throws {
         self.connectionString = connectionString
         self.applicationName = applicationName
-        handle = try Self.open(connectionString, applicationName: applicationName)
+        self.sessionSettings = sessionSettings
+        try openSession()
     }
 
     deinit {
@@ -194,8 +202,17 @@ public final class PostgresConnection {
     public func reconnect() throws {
         if transactionOpen { transactionLost = true }
         closeSession()
-        handle = try Self.open(connectionString, applicationName: applicationName)
+        try openSession()
         reconnectCount += 1
+    }
+
+    private func openSession() throws {
+        handle = try Self.open(connectionString, applicationName: applicationName)
+        for setting in sessionSettings {
+            try withCStrings([setting.name, setting.value]) { values in
+                try run { PQexecParams($0, "SELECT set_config($1, $2, false)", 2, nil, values, nil, nil, 0) }
+            }
+        }
     }
 
     private static func open(_ connectionString: String, applicationName: String) throws -> OpaquePointer {
@@ -241,7 +258,7 @@ public final class PostgresConnection {
             throw PostgresError(kind: .connectionLost, message: "the session broke during this transaction")
         }
         closeSession()
-        handle = try Self.open(connectionString, applicationName: applicationName)
+        try openSession()
         reconnectCount += 1
     }
 

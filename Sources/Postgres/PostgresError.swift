@@ -14,6 +14,8 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let undefinedTable = SQLState(rawValue: "42P01")
     public static let duplicatePreparedStatement = SQLState(rawValue: "42P05")
     public static let queryCanceled = SQLState(rawValue: "57014")
+    /// A lock wait ran past `lock_timeout`.
+    public static let lockNotAvailable = SQLState(rawValue: "55P03")
     /// The server ended this session: `pg_terminate_backend`, or a fast or smart shutdown.
     public static let adminShutdown = SQLState(rawValue: "57P01")
     public static let crashShutdown = SQLState(rawValue: "57P02")

@@ -44,12 +44,19 @@ public final class PostgresStore {
     /// Tests turn it off to show what the writer lock prevents; nothing else should.
     var serializesWrites = true
 
+    /// How long a write waits for the writer lock before it gives up (the request answers 503):
+    /// a writer stuck in a held write must not hang every other host's writes with it.
+    public static let defaultWriterLockTimeoutMilliseconds = 5_000
+
     /// Connects, creates or upgrades the schema, adds the unique indexes, prepares the statements.
     public convenience init(
         url: String, schema: String = "partnerships", indexes: [IndexDefinition] = [],
-        uniqueIndexes: [UniqueIndex] = []
+        uniqueIndexes: [UniqueIndex] = [], writerLockTimeoutMilliseconds: Int = defaultWriterLockTimeoutMilliseconds
     ) throws {
-        let connection = try Self.mapErrors { try PostgresConnection(url) }
+        let connection = try Self.mapErrors {
+            try PostgresConnection(
+                url, sessionSettings: [(name: "lock_timeout", value: "\(writerLockTimeoutMilliseconds)ms")])
+        }
         try self.init(connection: connection, schema: schema, indexes: indexes, uniqueIndexes: uniqueIndexes)
     }
 
@@ -172,13 +179,14 @@ public final class PostgresStore {
         try Self.mapErrors { try body(connection) }
     }
 
-    /// A lost or refused connection becomes the store's `.unavailable` (a 503 for the request); a
+    /// A lost or refused connection, or a writer lock not had in time, becomes the store's
+    /// `.unavailable` (a 503 for the request); a
     /// statement the server refused stays a PostgresError (a 500, or the caller's to handle, e.g. a
     /// unique violation).
     static func mapErrors<Result>(_ body: () throws -> Result) throws -> Result {
         do {
             return try body()
-        } catch let error as PostgresError where error.isConnectionProblem {
+        } catch let error as PostgresError where error.isConnectionProblem || error.sqlState == .lockNotAvailable {
             throw PostgresStoreError.unavailable(error.description)
         }
     }

@@ -259,6 +259,33 @@ struct PostgresStoreTests {
         try TestDatabase.drop(schema)
     }
 
+    @Test func aWriterThatCannotHaveTheLockInTimeIsUnavailableNotHung() throws {
+        let schema = TestDatabase.schemaName()
+        let store = try PostgresStore(url: TestDatabase.url!, schema: schema, writerLockTimeoutMilliseconds: 200)
+        // Another host's writer, holding the lock in a long held write.
+        let other = try PostgresConnection(TestDatabase.url!)
+        try other.begin()
+        try other.execute(
+            "SELECT pg_advisory_xact_lock($1::int, hashtext($2))", [String(PostgresSchema.writerLockSpace), schema])
+        let started = ContinuousClock.now
+        #expect {
+            try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        } throws: { error in
+            guard case PostgresStoreError.unavailable = error else { return false }
+            return true
+        }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        try other.rollback()
+        // The lock timeout survives a reconnect (it is set on every new session).
+        try PostgresConnection(TestDatabase.url!).execute(
+            "SELECT pg_terminate_backend($1, 10000)", [String(try #require(store.connection.serverProcessID))])
+        #expect(throws: PostgresStoreError.self) { try store.refresh() }
+        #expect(try store.connection.execute("SHOW lock_timeout").singleValue() == "200ms")
+        try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        #expect(try store.count("items") == 1)
+        try TestDatabase.drop(schema)
+    }
+
     @Test func aLostConnectionIsUnavailableForOneCallThenTheStoreReconnects() throws {
         let schema = TestDatabase.schemaName()
         let store = try TestDatabase.open(schema: schema)
