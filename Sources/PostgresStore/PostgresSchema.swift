@@ -39,11 +39,11 @@ public enum PostgresSchema {
                 ord text COLLATE "C" NOT NULL,
                 rank bigint NOT NULL,
                 id text COLLATE "C" NOT NULL,
-                PRIMARY KEY (collection, index_name, key, ord, rank),
+                PRIMARY KEY (collection, index_name, key, ord, rank) INCLUDE (id),
                 FOREIGN KEY (collection, id) REFERENCES \(schema).records (collection, id) ON DELETE CASCADE
             );
             CREATE INDEX index_entries_descending
-                ON \(schema).index_entries (collection, index_name, key, ord DESC, rank);
+                ON \(schema).index_entries (collection, index_name, key, ord DESC, rank) INCLUDE (id);
             CREATE INDEX index_entries_of_record ON \(schema).index_entries (collection, id);
             CREATE TABLE \(schema).sequences (
                 name text COLLATE "C" PRIMARY KEY,
