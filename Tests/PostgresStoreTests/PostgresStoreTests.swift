@@ -368,6 +368,28 @@ struct PostgresStoreConcurrentWriterTests {
         try TestDatabase.drop(schema)
     }
 
+    /// Two hosts starting at once on an empty database: the schema is created once, both run.
+    @Test func twoStoresOpeningANewSchemaAtOnceCreateItOnce() throws {
+        let schema = TestDatabase.schemaName()
+        let outcomes = Outcomes()
+        let done = DispatchGroup()
+        for _ in 0..<2 {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                do {
+                    let connection = try PostgresConnection(TestDatabase.url!)
+                    outcomes.add("applied \(try PostgresSchema.prepare(connection, schema: schema))")
+                } catch {
+                    outcomes.add("failed: \(error)")
+                }
+            }.start()
+        }
+        done.wait()
+        #expect(outcomes.all.sorted() == ["applied 0", "applied 1"])
+        try TestDatabase.drop(schema)
+    }
+
     /// Without the lock, a declared unique index still lets only one through.
     @Test func aUniqueIndexAloneLetsOneThrough() throws {
         let schema = TestDatabase.schemaName()
