@@ -157,7 +157,15 @@ public final class PostgresConnection {
         if transactionLost {
             throw PostgresError(kind: .connectionLost, message: "the session broke during this transaction")
         }
-        try run { PQexec($0, "COMMIT") }
+        let outcome = try run { PQexec($0, "COMMIT") }
+        // COMMIT of a transaction an earlier statement failed is not an error to the server: it rolls
+        // back and answers with the tag ROLLBACK. A caller that caught that statement's error and
+        // went on must not take it for a commit.
+        if outcome.commandTag == "ROLLBACK" {
+            throw PostgresError(
+                kind: .server, sqlState: .inFailedTransaction,
+                message: "the transaction was rolled back, not committed: a statement in it had failed")
+        }
     }
 
     /// Rolls back and ends the transaction. On a session that broke, the server has already rolled it

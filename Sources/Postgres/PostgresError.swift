@@ -9,6 +9,8 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let notNullViolation = SQLState(rawValue: "23502")
     public static let checkViolation = SQLState(rawValue: "23514")
     public static let serializationFailure = SQLState(rawValue: "40001")
+    /// A statement sent to a transaction that an earlier error already failed.
+    public static let inFailedTransaction = SQLState(rawValue: "25P02")
     public static let deadlockDetected = SQLState(rawValue: "40P01")
     public static let syntaxError = SQLState(rawValue: "42601")
     public static let undefinedTable = SQLState(rawValue: "42P01")

@@ -194,6 +194,25 @@ struct PostgresConnectionTests {
         try connection.execute("DROP TABLE \(table)")
     }
 
+    @Test func committingATransactionThatHadFailedIsAnErrorNotASilentRollback() throws {
+        let connection = try TestServer.connect()
+        let table = TestServer.tableName("failed_tx")
+        try connection.execute("CREATE TABLE \(table) (id text PRIMARY KEY)")
+        try connection.begin()
+        try connection.execute("INSERT INTO \(table) VALUES ('a')")
+        // The caller catches a refused statement and goes on: the transaction has failed all the same.
+        #expect(
+            postgresError { try connection.execute("INSERT INTO \(table) VALUES ('a')") }?.isUniqueViolation == true)
+        #expect(
+            postgresError { try connection.execute("INSERT INTO \(table) VALUES ('b')") }?.sqlState
+                == .inFailedTransaction)
+        let error = postgresError { try connection.commit() }
+        #expect(error?.sqlState == .inFailedTransaction)
+        #expect(!connection.isInTransaction)
+        #expect(try connection.execute("SELECT count(*) FROM \(table)").singleValue() == "0")
+        try connection.execute("DROP TABLE \(table)")
+    }
+
     @Test func aTransactionWhoseSessionBrokeDoesNotContinueOnANewOne() throws {
         let connection = try TestServer.connect()
         let table = TestServer.tableName("broken_tx")
