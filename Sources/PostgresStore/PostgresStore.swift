@@ -159,7 +159,7 @@ public final class PostgresStore {
     /// returns, rolled back (nothing written) when it throws. Its reads see its own writes.
     @discardableResult
     public func write<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
-        try Self.mapErrors {
+        let (result, change) = try Self.mapErrors {
             try connection.transaction { db in
                 if serializesWrites {
                     try db.execute(
@@ -167,10 +167,12 @@ public final class PostgresStore {
                 }
                 var transaction = PostgresTransaction(store: self)
                 let result = try body(&transaction)
-                if let change = transaction.change { changeCount = change }
-                return result
+                return (result, transaction.change)
             }
         }
+        // Only once committed: a write that failed changed nothing this process should believe in.
+        if let change { changeCount = change }
+        return result
     }
 
     // MARK: Helpers
