@@ -43,6 +43,16 @@ public final class PostgresStore {
     static let forEachBatch = 100
     /// Tests turn it off to show what the writer lock prevents; nothing else should.
     var serializesWrites = true
+    private var writePrecondition: (() throws -> Void)?
+    /// Between `holdWrites` and `commitHeldWrites`/`abandonHeldWrites`.
+    private var held: HeldWrites?
+
+    private struct HeldWrites {
+        /// The transaction was begun and the lock taken (by the first held write).
+        var began = false
+        /// The change number the held writes stamp their records with (taken by the first change).
+        var change: Int?
+    }
 
     /// How long a write waits for the writer lock before it gives up (the request answers 503):
     /// a writer stuck in a held write must not hang every other host's writes with it.
@@ -157,22 +167,116 @@ public final class PostgresStore {
 
     /// Runs `body` as one PostgreSQL transaction holding the store's writer lock; committed when it
     /// returns, rolled back (nothing written) when it throws. Its reads see its own writes.
+    ///
+    /// READ COMMITTED, on purpose: each statement takes a new snapshot, so every statement after the
+    /// lock sees every write committed before it was granted. Under REPEATABLE READ the snapshot
+    /// would be taken by the lock statement itself, before it waited, and a check-then-put would not
+    /// see the write it waited for.
     @discardableResult
     public func write<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
+        if held != nil { return try writeHeld(body) }
         let (result, change) = try Self.mapErrors {
-            try connection.transaction { db in
-                if serializesWrites {
-                    try db.execute(
-                        statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])
-                }
+            try connection.transaction(.readCommitted) { db in
+                try takeWriterLock()
                 var transaction = PostgresTransaction(store: self)
-                let result = try body(&transaction)
+                let result = try runBody(&transaction, body)
                 return (result, transaction.change)
             }
         }
         // Only once committed: a write that failed changed nothing this process should believe in.
         if let change { changeCount = change }
         return result
+    }
+
+    /// A check the next write runs after taking the writer lock, before its body, in its transaction
+    /// (what makes `If-Match` atomic with the change it guards). If it throws, nothing is written.
+    /// Consumed by that write; `nil` clears it.
+    public func setWritePrecondition(_ check: (() throws -> Void)?) {
+        writePrecondition = check
+    }
+
+    /// Makes the writes until `commitHeldWrites` one PostgreSQL transaction (the first takes the
+    /// writer lock and keeps it): a request's change and the record of its outcome (an idempotency
+    /// key with its response) commit together, or neither does.
+    public func holdWrites() {
+        precondition(held == nil, "writes are held already")
+        held = HeldWrites()
+    }
+
+    /// Runs `finish` in the held transaction and commits it all; runs `finish` as a normal write when
+    /// nothing was held. On failure nothing of the held writes was written.
+    public func commitHeldWrites(_ finish: (inout PostgresTransaction) throws -> Void) throws {
+        guard let pending = held else { return try write(finish) }
+        guard pending.began else {
+            held = nil
+            return try write(finish)
+        }
+        do {
+            try writeHeld(finish)
+            let change = held?.change
+            held = nil
+            try Self.mapErrors { try connection.commit() }
+            if let change { changeCount = change }
+        } catch {
+            abandonHeldWrites()
+            throw error
+        }
+    }
+
+    /// Drops the held writes (the request failed): rolls their transaction back.
+    public func abandonHeldWrites() {
+        guard let pending = held else { return }
+        held = nil
+        guard pending.began else { return }
+        do {
+            try connection.rollback()
+        } catch {
+            // The session broke: the server rolled the transaction back itself, and the next call
+            // opens a new session. Nothing is left to undo.
+        }
+    }
+
+    /// One write of a held series: in the held transaction (begun, and the lock taken, by the
+    /// first), inside a savepoint, so a body that throws takes back its own statements and only
+    /// those, as the JSON store drops a failed held write's operations and keeps the earlier ones.
+    @discardableResult
+    private func writeHeld<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
+        try Self.mapErrors {
+            if held?.began == false {
+                try connection.begin(.readCommitted)
+                held?.began = true
+                try takeWriterLock()
+            }
+            try connection.execute(statements.savepoint)
+            var transaction = PostgresTransaction(store: self, change: held?.change)
+            do {
+                let result = try runBody(&transaction, body)
+                try connection.execute(statements.releaseSavepoint)
+                held?.change = transaction.change
+                return result
+            } catch let error as PostgresError where error.isConnectionProblem {
+                throw error
+            } catch {
+                try connection.execute(statements.rollbackToSavepoint)
+                throw error
+            }
+        }
+    }
+
+    private func takeWriterLock() throws {
+        guard serializesWrites else { return }
+        try connection.execute(statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])
+    }
+
+    /// The pending precondition, then `body`: what every kind of write runs once it holds the lock.
+    private func runBody<Result>(
+        _ transaction: inout PostgresTransaction, _ body: (inout PostgresTransaction) throws -> Result
+    ) throws -> Result {
+        if let check = writePrecondition {
+            writePrecondition = nil
+            try check()
+        }
+        return try body(&transaction)
     }
 
     // MARK: Helpers
@@ -229,7 +333,10 @@ public struct PostgresTransaction {
     /// This write's change number, taken from the counter at its first put, delete or sequence.
     private(set) var change: Int?
 
-    init(store: PostgresStore) { self.store = store }
+    init(store: PostgresStore, change: Int? = nil) {
+        self.store = store
+        self.change = change
+    }
 
     private var statements: Statements { store.statements }
     private var db: PostgresConnection { store.connection }

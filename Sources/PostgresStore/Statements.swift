@@ -21,6 +21,9 @@ struct Statements {
     let fileKeys: PostgresConnection.PreparedStatement
     let delete: PostgresConnection.PreparedStatement
     let nextSequence: PostgresConnection.PreparedStatement
+    let savepoint: PostgresConnection.PreparedStatement
+    let releaseSavepoint: PostgresConnection.PreparedStatement
+    let rollbackToSavepoint: PostgresConnection.PreparedStatement
 
     init(schema s: String, connection: PostgresConnection) throws {
         // Names carry the schema: two stores on one connection (tests) must not share a statement.
@@ -96,5 +99,9 @@ struct Statements {
             INSERT INTO \(s).sequences (name, value) VALUES ($1, 1)
             ON CONFLICT (name) DO UPDATE SET value = \(s).sequences.value + 1 RETURNING value
             """)
+        // One held write: its statements are taken back alone when its body throws.
+        savepoint = try statement("savepoint", "SAVEPOINT held_write")
+        releaseSavepoint = try statement("release_savepoint", "RELEASE SAVEPOINT held_write")
+        rollbackToSavepoint = try statement("rollback_to_savepoint", "ROLLBACK TO SAVEPOINT held_write")
     }
 }

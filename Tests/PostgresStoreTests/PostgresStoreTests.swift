@@ -259,6 +259,99 @@ struct PostgresStoreTests {
         try TestDatabase.drop(schema)
     }
 
+    @Test func heldWritesCommitTogetherAndNothingIsSeenBefore() throws {
+        let schema = TestDatabase.schemaName()
+        let store = try TestDatabase.open(schema: schema)
+        let other = try TestDatabase.open(schema: schema)
+        let before = store.changeCount
+        store.holdWrites()
+        try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        try store.write { tx in
+            #expect(try tx.get("items", "a") != nil)  // the held series sees its own writes
+            try tx.put("items", "b", Self.item(2, group: "g", at: "2"))
+        }
+        #expect(try other.get("items", "a") == nil)
+        try store.commitHeldWrites { tx in try tx.put("keys", "k", ["response": "created"]) }
+        #expect(try other.lookup("items", index: "by_group", key: "g") == ["a", "b"])
+        #expect(try other.get("keys", "k") != nil)
+        // One change for the whole series.
+        #expect(store.changeCount == before + 1)
+        let stamps = try PostgresConnection(TestDatabase.url!).execute(
+            "SELECT DISTINCT written_change FROM \(schema).records")
+        #expect(stamps.rows == [[String(before + 1)]])
+        try TestDatabase.drop(schema)
+    }
+
+    @Test func abandonedHeldWritesLeaveNothingAndAFailedOneTakesBackOnlyItself() throws {
+        let schema = TestDatabase.schemaName()
+        let store = try TestDatabase.open(schema: schema)
+        store.holdWrites()
+        try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        store.abandonHeldWrites()
+        #expect(try store.count("items") == 0)
+
+        struct Refused: Error {}
+        store.holdWrites()
+        try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        #expect(throws: Refused.self) {
+            try store.write { tx in
+                try tx.put("items", "b", Self.item(2, group: "g", at: "2"))
+                throw Refused()
+            }
+        }
+        try store.commitHeldWrites { tx in try tx.put("items", "c", Self.item(3, group: "g", at: "3")) }
+        #expect(try store.lookup("items", index: "by_group", key: "g") == ["a", "c"])
+
+        // A finish that throws takes the whole series with it.
+        store.holdWrites()
+        try store.write { tx in try tx.put("items", "d", Self.item(4, group: "g", at: "4")) }
+        #expect(throws: Refused.self) { try store.commitHeldWrites { _ in throw Refused() } }
+        #expect(try store.get("items", "d") == nil)
+        // Held writes with nothing held: commit is a plain write.
+        store.holdWrites()
+        try store.commitHeldWrites { tx in try tx.put("items", "e", Self.item(5, group: "g", at: "5")) }
+        #expect(try store.get("items", "e") != nil)
+        try TestDatabase.drop(schema)
+    }
+
+    @Test func heldWritesKeepTheWriterLockUntilTheyCommit() throws {
+        let schema = TestDatabase.schemaName()
+        let store = try TestDatabase.open(schema: schema)
+        let other = try PostgresStore(url: TestDatabase.url!, schema: schema, writerLockTimeoutMilliseconds: 200)
+        store.holdWrites()
+        try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        #expect(throws: PostgresStoreError.self) {
+            try other.write { tx in try tx.put("items", "b", Self.item(2, group: "g", at: "2")) }
+        }
+        try store.commitHeldWrites { _ in }
+        try other.write { tx in try tx.put("items", "b", Self.item(2, group: "g", at: "2")) }
+        #expect(try other.count("items") == 2)
+        try TestDatabase.drop(schema)
+    }
+
+    @Test func aWritePreconditionRunsUnderTheLockAndIsConsumed() throws {
+        let schema = TestDatabase.schemaName()
+        let store = try TestDatabase.open(schema: schema)
+        try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        struct Changed: Error {}
+        store.setWritePrecondition {
+            // If-Match: the record must still be version 1.
+            guard try store.get("items", "a")?["i"]?.intValue == 2 else { throw Changed() }
+        }
+        #expect(throws: Changed.self) {
+            try store.write { tx in try tx.put("items", "a", Self.item(9, group: "g", at: "1")) }
+        }
+        #expect(try store.get("items", "a")?["i"]?.intValue == 1)
+        // Consumed: the next write runs without it.
+        try store.write { tx in try tx.put("items", "a", Self.item(2, group: "g", at: "1")) }
+        store.setWritePrecondition {
+            guard try store.get("items", "a")?["i"]?.intValue == 2 else { throw Changed() }
+        }
+        try store.write { tx in try tx.put("items", "a", Self.item(3, group: "g", at: "1")) }
+        #expect(try store.get("items", "a")?["i"]?.intValue == 3)
+        try TestDatabase.drop(schema)
+    }
+
     @Test func aWriterThatCannotHaveTheLockInTimeIsUnavailableNotHung() throws {
         let schema = TestDatabase.schemaName()
         let store = try PostgresStore(url: TestDatabase.url!, schema: schema, writerLockTimeoutMilliseconds: 200)
