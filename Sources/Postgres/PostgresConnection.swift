@@ -108,10 +108,7 @@ public final class PostgresConnection {
         try ensureSession()
         if !preparedOnSession.contains(statement.name) { try prepareOnSession(statement) }
         return try withCStrings(parameters) { values in
-            try run {
-                PQexecPrepared(
-                    $0, statement.name, Int32(values.count), values, nil, nil, 0)
-            }
+            try run { PQexecPrepared($0, statement.name, Int32(values.count), values, nil, nil, 0) }
         }
     }
 
