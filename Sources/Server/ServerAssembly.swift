@@ -25,12 +25,35 @@ public enum ServerAssembly {
     public static func application(
         dataDirectory: String, scoreboardPath: String?, testRoutes: Bool, responseCacheBytes: Int = 0
     ) throws -> Application {
+        var timings: [String: String] = [:]
+        return try application(
+            dataDirectory: dataDirectory, scoreboardPath: scoreboardPath, testRoutes: testRoutes,
+            responseCacheBytes: responseCacheBytes, timings: &timings)
+    }
+
+    /// The same, noting each step's milliseconds in `timings` ("families_ms", "store_ms", "application_ms").
+    static func application(
+        dataDirectory: String, scoreboardPath: String?, testRoutes: Bool, responseCacheBytes: Int,
+        timings: inout [String: String]
+    ) throws -> Application {
+        var started = Scoreboard.monotonicNanoseconds()
+        func lap(_ name: String) {
+            let now = Scoreboard.monotonicNanoseconds()
+            let tenths = (now - started) / 100_000
+            timings[name] = "\(tenths / 10).\(tenths % 10)"
+            started = now
+        }
         let families = families(scoreboardPath: scoreboardPath, testRoutes: testRoutes)
+        let indexes = allIndexes()
+        lap("families_ms")
         // The supervisor recovered the store before it started any worker: workers only attach.
         let store = try Store(
-            directory: dataDirectory, indexes: allIndexes(),
+            directory: dataDirectory, indexes: indexes,
             options: StoreOptions(recoverOnOpen: false, incrementalSwitch: true))
-        return Application(families: families, store: store, responseCacheBytes: responseCacheBytes)
+        lap("store_ms")
+        let application = Application(families: families, store: store, responseCacheBytes: responseCacheBytes)
+        lap("application_ms")
+        return application
     }
 
     public static func workerLoop(
@@ -38,13 +61,13 @@ public enum ServerAssembly {
         reopenLog: (@Sendable () throws -> Void)? = nil
     ) throws -> WorkerLoop {
         let scoreboard = ProcessEnvironment()[WorkerEnvironment.scoreboard]
+        var timings: [String: String] = [:]
         let application = try application(
             dataDirectory: dataDirectory, scoreboardPath: scoreboard, testRoutes: testRoutes,
-            responseCacheBytes: responseCacheBytes)
-        return WorkerLoop(
-            application: application,
-            options: WorkerOptions(
-                bodyLimit: bodyLimit, maxRequests: maxRequests,
-                testHooks: testRoutes, reopenLog: reopenLog))
+            responseCacheBytes: responseCacheBytes, timings: &timings)
+        var options = WorkerOptions(
+            bodyLimit: bodyLimit, maxRequests: maxRequests, testHooks: testRoutes, reopenLog: reopenLog)
+        options.startup = timings
+        return WorkerLoop(application: application, options: options)
     }
 }

@@ -19,6 +19,8 @@ public struct WorkerOptions: Sendable {
     public var testHooks = false
     /// Opens the log file again (SIGUSR1, after logrotate moved it).
     public var reopenLog: (@Sendable () throws -> Void)?
+    /// What starting took, said in the "worker ready" line (a start's cost is part of every reload).
+    public var startup: [String: String] = [:]
 
     public init(
         bodyLimit: Int = 1 << 20, maxRequests: Int = 10_000, testHooks: Bool = false,
@@ -70,7 +72,12 @@ public final class WorkerLoop {
         let connection = FastCGIConnection(listenSocket: 0)
         var served = 0
         if let scoreboard, let slot { scoreboard.markIdle(slot: slot, requests: 0) }
-        logger.info("worker ready", metadata: ["slot": .string(slot.map(String.init) ?? "-")])
+        logger.info(
+            "worker ready",
+            metadata: options.startup.mapValues { .string($0) }.merging(["slot": .string(slot.map(String.init) ?? "-")])
+            {
+                $1
+            })
         var replacementRequested = false
         var acceptedInARow = 0
         // Only a non-blocking listener (the supervisor's) may be accepted from without ppoll: on a

@@ -523,7 +523,7 @@ public final class Store {
                 file: "journal-\(published.generation).jsonl", offset: 0,
                 reason: "the journal is missing; \(published.committedLength) bytes of it were acknowledged")
         }
-        let fd = try Files.openOrThrow(path, O_RDWR | O_CREAT)
+        let fd = try Files.openShared(path, O_RDWR | O_CREAT)
         let fresh = StoreView(generation: generation, definitions: definitions)
         let scan: JournalScan
         do {
@@ -641,7 +641,7 @@ public final class Store {
             : try Generation.open(
                 directory: directory, number: published.generation, definitions: definitions,
                 options: .init(allowHintRebuild: allowHintRebuild, verifyHintChecksum: allowHintRebuild), notes: &notes)
-        let fd = try Files.openOrThrow(journalPath(published.generation), O_RDWR)
+        let fd = try Files.openShared(journalPath(published.generation), O_RDWR)
         // After a compaction (same epoch) this view already holds what the new journal starts with:
         // move it onto the new base instead of replaying those entries.
         let canMove =

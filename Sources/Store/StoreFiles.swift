@@ -43,6 +43,23 @@ enum Files {
         return fd
     }
 
+    /// Opens a store file to map or read it for a while, holding a shared `flock` on the descriptor
+    /// until it is closed: what tells `ReplacedFiles` that a replaced file is still in use. A file
+    /// already being given back (its exclusive lock taken) is one a newer generation replaced: the
+    /// caller retries against the new head.
+    static func openShared(_ path: String, _ flags: Int32, _ mode: mode_t = 0o640) throws(StoreError) -> Int32 {
+        let fd = try openOrThrow(path, flags, mode)
+        while flock(fd, LOCK_SH | LOCK_NB) != 0 {
+            if Glibc.errno == EINTR { continue }
+            let reason =
+                Glibc.errno == EWOULDBLOCK
+                ? "replaced, being given back to the disk" : String(cString: strerror(Glibc.errno))
+            close(fd)
+            throw StoreError.system("flock \(path): \(reason)")
+        }
+        return fd
+    }
+
     static func size(_ fd: Int32) throws(StoreError) -> Int {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw StoreError.errno("fstat") }

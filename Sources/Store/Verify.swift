@@ -50,7 +50,7 @@ extension Store {
             }
             let path = Generation.journalPath(directory, g)
             if Files.exists(path) {
-                let fd = try Files.openOrThrow(path, O_RDONLY)
+                let fd = try Files.openShared(path, O_RDONLY)
                 defer { close(fd) }
                 let scan = try JournalScan.run(
                     fd: fd, name: "journal-\(g).jsonl", from: 0, to: nil, into: nil, lastSequence: lastSequence,
