@@ -75,8 +75,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI",
-                "DirectoryAPI",
+                "FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "PostgresStore", "APICore", "LeadProviderAPI",
+                "PartnersAPI", "DirectoryAPI",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // One progress line on a terminal for long commands (count, rate, time left); quiet otherwise.
@@ -86,8 +86,8 @@ let package = Package(
         .executableTarget(
             name: "partnerships",
             dependencies: [
-                "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
-                "JSONLogging", "Settings",
+                "Server", "WorkerPool", "Store", "PostgresStore", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI",
+                "DirectoryAPI", "JSONLogging", "Settings",
                 "TerminalProgress", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -126,6 +126,7 @@ let package = Package(
             dependencies: ["PartnersAPI", "LeadProviderAPI", "APICore", "HTTP", "JSON", "TestClient"]),
         .testTarget(
             name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
+        .testTarget(
+            name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI", "PostgresStore"]),
     ]
 )

@@ -133,12 +133,13 @@ public final class PostgresConnection {
 
     // MARK: Transactions
 
-    public func begin(_ isolation: IsolationLevel = .readCommitted) throws {
+    /// `readOnly`: the server refuses any write in it (a request's read snapshot).
+    public func begin(_ isolation: IsolationLevel = .readCommitted, readOnly: Bool = false) throws {
         guard !transactionOpen else {
             throw PostgresError(kind: .client, message: "begin() inside a transaction (no nested transactions)")
         }
         try ensureSession()
-        try run { PQexec($0, "BEGIN ISOLATION LEVEL \(isolation.rawValue)") }
+        try run { PQexec($0, "BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")") }
         transactionOpen = true
     }
 

@@ -142,24 +142,45 @@ public final class PostgresStore {
         _ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
         _ body: (JSON) throws -> Bool
     ) throws {
-        let batch = String(Self.forEachBatch)
-        var rows = try run { db in
-            try db.execute(
-                descending ? statements.pageDescending : statements.pageAscending,
-                [collection, index, key, String(offset), batch]
-            ).rows
-        }
-        while !rows.isEmpty {
-            for row in rows {
-                guard try body(try decode(row[1], collection, row[0] ?? "")) else { return }
+        var next = try batch(collection, index: index, key: key, descending: descending, offset: offset, after: nil)
+        while true {
+            for value in next.records {
+                guard try body(value) else { return }
             }
-            guard rows.count == Self.forEachBatch, let last = rows.last else { return }
-            rows = try run { db in
-                try db.execute(
+            guard let position = next.next else { return }
+            next = try batch(collection, index: index, key: key, descending: descending, offset: 0, after: position)
+        }
+    }
+
+    /// One batch of `forEach`: by OFFSET, or after `after` (the (order, rank) of the last row of the
+    /// previous batch, which `next` gives; nil once a batch came back short).
+    public func batch(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
+    ) throws -> StoreBatch {
+        let size = String(Self.forEachBatch)
+        let rows = try run { db in
+            if let after, after.count == 2 {
+                return try db.execute(
                     descending ? statements.nextPageDescending : statements.nextPageAscending,
-                    [collection, index, key, last[2], last[3], batch]
+                    [collection, index, key, after[0], after[1], size]
                 ).rows
             }
+            return try db.execute(
+                descending ? statements.pageDescending : statements.pageAscending,
+                [collection, index, key, String(offset), size]
+            ).rows
+        }
+        let records = try rows.map { try decode($0[1], collection, $0[0] ?? "") }
+        guard rows.count == Self.forEachBatch, let last = rows.last else {
+            return StoreBatch(records: records, next: nil)
+        }
+        return StoreBatch(records: records, next: [last[2] ?? "", last[3] ?? ""])
+    }
+
+    /// Every collection that has records, with its count.
+    public func collectionCounts() throws -> [(name: String, count: Int)] {
+        try run { db in
+            try db.execute(statements.collections).rows.map { ($0[0] ?? "", Int($0[1] ?? "") ?? 0) }
         }
     }
 
@@ -370,6 +391,17 @@ public struct PostgresTransaction {
     public mutating func delete(_ collection: String, _ id: String) throws {
         _ = try takeChangeNumber()
         try db.execute(statements.delete, [collection, id])
+    }
+
+    /// A durable counter's stored value; nil before its first use.
+    public func sequenceValue(_ name: String) throws -> Int? {
+        try db.execute(statements.sequenceValue, [name]).singleValue().flatMap { Int($0) }
+    }
+
+    /// Sets a durable counter (what `Transaction.nextSequence` recorded).
+    public mutating func setSequence(_ name: String, _ value: Int) throws {
+        _ = try takeChangeNumber()
+        try db.execute(statements.setSequence, [name, String(value)])
     }
 
     /// The next value of a durable counter (1, 2, 3, ...).

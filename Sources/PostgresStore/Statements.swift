@@ -21,6 +21,9 @@ struct Statements {
     let fileKeys: PostgresConnection.PreparedStatement
     let delete: PostgresConnection.PreparedStatement
     let nextSequence: PostgresConnection.PreparedStatement
+    let sequenceValue: PostgresConnection.PreparedStatement
+    let setSequence: PostgresConnection.PreparedStatement
+    let collections: PostgresConnection.PreparedStatement
     let savepoint: PostgresConnection.PreparedStatement
     let releaseSavepoint: PostgresConnection.PreparedStatement
     let rollbackToSavepoint: PostgresConnection.PreparedStatement
@@ -99,6 +102,17 @@ struct Statements {
             INSERT INTO \(s).sequences (name, value) VALUES ($1, 1)
             ON CONFLICT (name) DO UPDATE SET value = \(s).sequences.value + 1 RETURNING value
             """)
+        // `Transaction` computes a counter's next value itself (reading it under the writer lock), so
+        // its recorded operation sets the value rather than adding one.
+        sequenceValue = try statement("sequence_value", "SELECT value FROM \(s).sequences WHERE name = $1")
+        setSequence = try statement(
+            "set_sequence",
+            """
+            INSERT INTO \(s).sequences (name, value) VALUES ($1, $2::bigint)
+            ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value
+            """)
+        collections = try statement(
+            "collections", "SELECT collection, count(*) FROM \(s).records GROUP BY collection ORDER BY collection")
         // One held write: its statements are taken back alone when its body throws.
         savepoint = try statement("savepoint", "SAVEPOINT held_write")
         releaseSavepoint = try statement("release_savepoint", "RELEASE SAVEPOINT held_write")

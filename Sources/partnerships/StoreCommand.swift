@@ -25,6 +25,12 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var location: StoreLocation
         func run() throws {
             let folder = try location.folder()
+            if try location.isPostgres() {
+                // Opening creates the schema when there is none (under its migration lock).
+                let store = try location.openExistingStore()
+                print("the store's schema is ready in \(store.directory)")
+                return
+            }
             if Store.exists(directory: folder) {
                 print("there is a store in \(folder) already; nothing done")
                 return
