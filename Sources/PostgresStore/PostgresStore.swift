@@ -103,7 +103,7 @@ public final class PostgresStore {
 
     public func get(_ collection: String, _ id: String) throws -> JSON? {
         try run { db in
-            try db.execute(statements.get, [collection, id]).rows.first.map {
+            try db.execute(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
                 try decode($0[0], collection, id)
             }
         }
@@ -112,24 +112,30 @@ public final class PostgresStore {
     /// Every record of a collection, in creation order.
     public func all(_ collection: String) throws -> [JSON] {
         try run { db in
-            try db.execute(statements.all, [collection]).rows.map { try decode($0[1], collection, $0[0] ?? "") }
+            try db.execute(statements.all, [dbText(collection)]).rows.map {
+                try decode($0[1], collection, fromDBText($0[0] ?? ""))
+            }
         }
     }
 
     public func count(_ collection: String) throws -> Int {
-        try run { Int(try $0.execute(statements.count, [collection]).singleValue() ?? "") ?? 0 }
+        try run { Int(try $0.execute(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0 }
     }
 
     /// Ids under `key` in a secondary index, in creation order.
     public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
-        try run { try $0.execute(statements.lookup, [collection, index, key]).rows.compactMap { $0[0] } }
+        try run {
+            try $0.execute(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
+                $0[0].map(fromDBText)
+            }
+        }
     }
 
     /// Records under `key` in a secondary index, in creation order.
     public func lookupRecords(_ collection: String, index: String, key: String) throws -> [JSON] {
         try run { db in
-            try db.execute(statements.lookupRecords, [collection, index, key]).rows.map {
-                try decode($0[1], collection, $0[0] ?? "")
+            try db.execute(statements.lookupRecords, [dbText(collection), dbText(index), dbText(key)]).rows.map {
+                try decode($0[1], collection, fromDBText($0[0] ?? ""))
             }
         }
     }
@@ -162,15 +168,15 @@ public final class PostgresStore {
             if let after, after.count == 2 {
                 return try db.execute(
                     descending ? statements.nextPageDescending : statements.nextPageAscending,
-                    [collection, index, key, after[0], after[1], size]
+                    [dbText(collection), dbText(index), dbText(key), after[0], after[1], size]
                 ).rows
             }
             return try db.execute(
                 descending ? statements.pageDescending : statements.pageAscending,
-                [collection, index, key, String(offset), size]
+                [dbText(collection), dbText(index), dbText(key), String(offset), size]
             ).rows
         }
-        let records = try rows.map { try decode($0[1], collection, $0[0] ?? "") }
+        let records = try rows.map { try decode($0[1], collection, fromDBText($0[0] ?? "")) }
         guard rows.count == Self.forEachBatch, let last = rows.last else {
             return StoreBatch(records: records, next: nil)
         }
@@ -180,7 +186,7 @@ public final class PostgresStore {
     /// Every collection that has records, with its count.
     public func collectionCounts() throws -> [(name: String, count: Int)] {
         try run { db in
-            try db.execute(statements.collections).rows.map { ($0[0] ?? "", Int($0[1] ?? "") ?? 0) }
+            try db.execute(statements.collections).rows.map { (fromDBText($0[0] ?? ""), Int($0[1] ?? "") ?? 0) }
         }
     }
 
@@ -334,13 +340,13 @@ public final class PostgresStore {
         var names: [String] = []
         var keys: [String] = []
         var orders: [String] = []
-        for definition in definitions[collection] ?? [] {
+        for definition in definitions[dbText(collection)] ?? [] {
             let order = definition.order?(value) ?? ""
             var seen = Set<String>()
             for key in definition.keys(value) where seen.insert(key).inserted {
-                names.append(definition.name)
-                keys.append(key)
-                orders.append(order)
+                names.append(dbText(definition.name))
+                keys.append(dbText(key))
+                orders.append(dbText(order))
             }
         }
         return (names, keys, orders)
@@ -363,51 +369,58 @@ public struct PostgresTransaction {
     private var db: PostgresConnection { store.connection }
 
     public func get(_ collection: String, _ id: String) throws -> JSON? {
-        try db.execute(statements.get, [collection, id]).rows.first.map { try store.decode($0[0], collection, id) }
+        try db.execute(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
+            try store.decode($0[0], collection, id)
+        }
     }
 
     public func count(_ collection: String) throws -> Int {
-        Int(try db.execute(statements.count, [collection]).singleValue() ?? "") ?? 0
+        Int(try db.execute(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0
     }
 
     public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
-        try db.execute(statements.lookup, [collection, index, key]).rows.compactMap { $0[0] }
+        try db.execute(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
+            $0[0].map(fromDBText)
+        }
     }
 
     /// Creates or replaces a record (an update keeps its place in creation order) and files it under
     /// its index keys as they are now.
     public mutating func put(_ collection: String, _ id: String, _ value: JSON) throws {
         let change = try takeChangeNumber()
-        try db.execute(statements.put, [collection, id, value.text, String(change)])
+        try db.execute(statements.put, [dbText(collection), dbText(id), value.text, String(change)])
         let rows = store.indexRows(collection, value)
         guard !rows.keys.isEmpty else { return }
         try db.execute(
             statements.fileKeys,
-            [collection, id, arrayLiteral(rows.names), arrayLiteral(rows.keys), arrayLiteral(rows.orders)])
+            [
+                dbText(collection), dbText(id), arrayLiteral(rows.names), arrayLiteral(rows.keys),
+                arrayLiteral(rows.orders),
+            ])
     }
 
     /// Deletes a record and its index entries (by cascade); a later put of the same id is a new
     /// record, last in creation order.
     public mutating func delete(_ collection: String, _ id: String) throws {
         _ = try takeChangeNumber()
-        try db.execute(statements.delete, [collection, id])
+        try db.execute(statements.delete, [dbText(collection), dbText(id)])
     }
 
     /// A durable counter's stored value; nil before its first use.
     public func sequenceValue(_ name: String) throws -> Int? {
-        try db.execute(statements.sequenceValue, [name]).singleValue().flatMap { Int($0) }
+        try db.execute(statements.sequenceValue, [dbText(name)]).singleValue().flatMap { Int($0) }
     }
 
     /// Sets a durable counter (what `Transaction.nextSequence` recorded).
     public mutating func setSequence(_ name: String, _ value: Int) throws {
         _ = try takeChangeNumber()
-        try db.execute(statements.setSequence, [name, String(value)])
+        try db.execute(statements.setSequence, [dbText(name), String(value)])
     }
 
     /// The next value of a durable counter (1, 2, 3, ...).
     public mutating func nextSequence(_ name: String) throws -> Int {
         _ = try takeChangeNumber()
-        return Int(try db.execute(statements.nextSequence, [name]).singleValue() ?? "") ?? 0
+        return Int(try db.execute(statements.nextSequence, [dbText(name)]).singleValue() ?? "") ?? 0
     }
 
     private mutating func takeChangeNumber() throws -> Int {
@@ -416,6 +429,41 @@ public struct PostgresTransaction {
         change = next
         return next
     }
+}
+
+/// A string as the database stores it: PostgreSQL text cannot hold NUL (and libpq's parameters are C
+/// strings, so a NUL would silently cut a key short and a lookup could find another key's records).
+/// NUL becomes 0x01 0x01 and 0x01 becomes 0x01 0x02: one-to-one, and byte order is kept (what
+/// `ord` and keyset paging compare). Nearly every string has neither: returned as it is.
+func dbText(_ text: String) -> String {
+    guard text.utf8.contains(where: { $0 < 2 }) else { return text }
+    var escaped = ""
+    for scalar in text.unicodeScalars {
+        switch scalar.value {
+        case 0: escaped += "\u{1}\u{1}"
+        case 1: escaped += "\u{1}\u{2}"
+        default: escaped.unicodeScalars.append(scalar)
+        }
+    }
+    return escaped
+}
+
+/// The string `dbText` stored.
+func fromDBText(_ text: String) -> String {
+    guard text.utf8.contains(1) else { return text }
+    var plain = ""
+    var escape = false
+    for scalar in text.unicodeScalars {
+        if escape {
+            plain.unicodeScalars.append(Unicode.Scalar(scalar.value == 1 ? 0 : 1)!)
+            escape = false
+        } else if scalar.value == 1 {
+            escape = true
+        } else {
+            plain.unicodeScalars.append(scalar)
+        }
+    }
+    return plain
 }
 
 /// A PostgreSQL array literal of text elements, for `$n::text[]` parameters: every element quoted,

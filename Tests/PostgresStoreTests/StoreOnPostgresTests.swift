@@ -73,6 +73,32 @@ struct StoreOnPostgresTests {
         try TestDatabase.drop(schema)
     }
 
+    /// PostgreSQL text holds no NUL, and libpq would cut a parameter at one: a key "a\0b" must not
+    /// be looked up as "a" (a schemathesis case sent a slug with \u0000 and got a 500).
+    @Test func keysAndIdsWithNULAndControlBytesAreKeptApart() throws {
+        let schema = TestDatabase.schemaName()
+        let store = try Self.open(schema)
+        try store.write { tx in
+            tx.put("items", "x\u{0}1", Self.item(1, group: "g\u{0}", at: "\u{1}", tags: ["a\u{0}b"]))
+            tx.put("items", "x", Self.item(2, group: "g", at: "\u{0}", tags: ["a"]))
+            tx.put("items", "x\u{1}", Self.item(3, group: "g\u{0}", at: "\u{0}\u{0}", tags: ["a\u{1}"]))
+        }
+        #expect(store.lookup("items", index: "by_tag", key: "a\u{0}b") == ["x\u{0}1"])
+        #expect(store.lookup("items", index: "by_tag", key: "a") == ["x"])
+        #expect(store.lookup("items", index: "by_tag", key: "a\u{1}") == ["x\u{1}"])
+        #expect(store.get("items", "x\u{0}1")?["i"]?.intValue == 1)
+        #expect(store.get("items", "x\u{0}") == nil)
+        var order: [Int] = []
+        store.forEach("items", index: "by_group", key: "g\u{0}") { record in
+            order.append(record["i"]!.intValue!)
+            return true
+        }
+        #expect(order == [3, 1])  // "\0\0" sorts before "\1"
+        #expect(store.takeReadDamage() == nil)
+        store.endReads()
+        try TestDatabase.drop(schema)
+    }
+
     @Test func aBodyThatThrowsWritesNothing() throws {
         struct Refused: Error {}
         let schema = TestDatabase.schemaName()
