@@ -183,6 +183,26 @@ public final class PostgresStore {
         return StoreBatch(records: records, next: [last[2] ?? "", last[3] ?? ""])
     }
 
+    /// Every record of a collection with its id, in creation order (`store migrate`).
+    public func records(_ collection: String) throws -> [(id: String, value: JSON)] {
+        try run { db in
+            try db.execute(statements.all, [dbText(collection)]).rows.map { row in
+                let id = fromDBText(row[0] ?? "")
+                return (id, try decode(row[1], collection, id))
+            }
+        }
+    }
+
+    /// Every durable counter's value.
+    public func sequences() throws -> [String: Int] {
+        try run { db in
+            Dictionary(
+                uniqueKeysWithValues: try db.execute(statements.allSequences).rows.map {
+                    (fromDBText($0[0] ?? ""), Int($0[1] ?? "") ?? 0)
+                })
+        }
+    }
+
     /// Every collection that has records, with its count.
     public func collectionCounts() throws -> [(name: String, count: Int)] {
         try run { db in

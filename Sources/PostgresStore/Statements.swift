@@ -24,6 +24,7 @@ struct Statements {
     let sequenceValue: PostgresConnection.PreparedStatement
     let setSequence: PostgresConnection.PreparedStatement
     let collections: PostgresConnection.PreparedStatement
+    let allSequences: PostgresConnection.PreparedStatement
     let savepoint: PostgresConnection.PreparedStatement
     let releaseSavepoint: PostgresConnection.PreparedStatement
     let rollbackToSavepoint: PostgresConnection.PreparedStatement
@@ -113,6 +114,7 @@ struct Statements {
             """)
         collections = try statement(
             "collections", "SELECT collection, count(*) FROM \(s).records GROUP BY collection ORDER BY collection")
+        allSequences = try statement("all_sequences", "SELECT name, value FROM \(s).sequences ORDER BY name")
         // One held write: its statements are taken back alone when its body throws.
         savepoint = try statement("savepoint", "SAVEPOINT held_write")
         releaseSavepoint = try statement("release_savepoint", "RELEASE SAVEPOINT held_write")
