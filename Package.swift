@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // zlib's crc32 (slice-by-N; the store checksums every line it writes and reads).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libpq, PostgreSQL's C client, through its Debian package: synchronous calls suit the
+        // single-threaded workers (one connection each), as libfcgi does.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // ppoll and friends: GNU extensions Swift's Glibc module does not export.
         .target(name: "CSystemShims", cSettings: [.define("PARTNERSHIPS_BUILD_COMMIT", to: "\"\(buildCommit)\"")]),
         // swift-log's LogHandler for the server's log: one JSON object per line, one write(2) each,
@@ -41,6 +44,12 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["JSON", .product(name: "HTTPTypes", package: "swift-http-types")]),
         // The supervisor: socket binding, worker processes, signals, scoreboard.
         .target(name: "WorkerPool", dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")]),
+        // A small synchronous PostgreSQL client over libpq: prepared statements, text parameters,
+        // SQLSTATE errors, reconnection. Knows nothing of the store.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        // The store's engine on PostgreSQL: records, index entries, sequences and a change counter in
+        // tables any number of hosts share, writes serialized by one advisory lock.
+        .target(name: "PostgresStore", dependencies: ["Postgres", "Store", "JSON"]),
         // The file-locked JSON store: immutable data files read through mmap, a binary hint file per
         // data file (ids, offsets, index keys), an fsynced journal, all shared by every worker.
         .target(
@@ -66,8 +75,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "APICore", "LeadProviderAPI", "PartnersAPI",
-                "DirectoryAPI",
+                "FastCGI", "HTTP", "JSON", "WorkerPool", "Store", "PostgresStore", "APICore", "LeadProviderAPI",
+                "PartnersAPI", "DirectoryAPI",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // One progress line on a terminal for long commands (count, rate, time left); quiet otherwise.
@@ -77,8 +86,8 @@ let package = Package(
         .executableTarget(
             name: "partnerships",
             dependencies: [
-                "Server", "WorkerPool", "Store", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI", "DirectoryAPI",
-                "JSONLogging", "Settings",
+                "Server", "WorkerPool", "Store", "PostgresStore", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI",
+                "DirectoryAPI", "JSONLogging", "Settings",
                 "TerminalProgress", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -96,6 +105,9 @@ let package = Package(
             name: "JSONLoggingTests",
             dependencies: ["JSONLogging", "JSON", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"]),
+        // Against a real server, found through PARTNERSHIPS_TEST_POSTGRES_URL (deploy/test starts one).
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Postgres", "Store", "JSON"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "store-torture"], exclude: ["Fixtures"]),
         // A writer process the store tests start, kill and race against each other.
         .executableTarget(name: "store-torture", dependencies: ["Store", "JSON"], path: "Tests/StoreTorture"),
@@ -114,6 +126,7 @@ let package = Package(
             dependencies: ["PartnersAPI", "LeadProviderAPI", "APICore", "HTTP", "JSON", "TestClient"]),
         .testTarget(
             name: "DirectoryAPITests", dependencies: ["DirectoryAPI", "APICore", "HTTP", "JSON", "Store", "TestClient"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI"]),
+        .testTarget(
+            name: "ServerTests", dependencies: ["Server", "APICore", "HTTP", "JSON", "Store", "FastCGI", "PostgresStore"]),
     ]
 )

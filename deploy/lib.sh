@@ -62,9 +62,11 @@ ensure_swift() {
     command -v swift >/dev/null || die "Swift 6 is not on PATH. Install the Swift toolchain (swift.org) first; /opt/swift/usr/bin is where this project's machines keep it."
 }
 
-# The server's runtime and build needs: nginx, libfcgi (headers + pkg-config), TLS tooling, curl.
+# The server's runtime and build needs: nginx, libfcgi (headers + pkg-config), TLS tooling, curl;
+# libpq's headers too, since a plain `swift build` builds every target, the PostgreSQL client's among them.
 ensure_stack_packages() {
-    ensure_packages nginx libfcgi-dev libfcgi-bin libssl-dev zlib1g-dev pkg-config openssl curl ca-certificates
+    ensure_packages nginx libfcgi-dev libfcgi-bin libssl-dev zlib1g-dev libpq-dev pkg-config openssl curl \
+        ca-certificates
 }
 
 # A Python virtualenv under .venv with the test/doc tools (pip, not apt, for these).

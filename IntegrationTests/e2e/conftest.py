@@ -1,5 +1,6 @@
 """End-to-end fixtures: a real stack (nginx + the worker pool) per test module, on loopback,
 with random free ports and a temporary state folder, started and stopped by deploy/stack."""
+import itertools
 import json
 import os
 import shutil
@@ -15,6 +16,21 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("PARTNERSHIPS_BINARY", REPO / ".build" / "debug" / "partnerships"))
+
+# PARTNERSHIPS_TEST_STORE=postgres: every stack's store is a fresh schema of the PostgreSQL server
+# at PARTNERSHIPS_TEST_POSTGRES_URL (deploy/test starts one) instead of a folder.
+ON_POSTGRES = os.environ.get("PARTNERSHIPS_TEST_STORE", "json") == "postgres"
+POSTGRES_URL = os.environ.get("PARTNERSHIPS_TEST_POSTGRES_URL", "")
+_schemas = itertools.count(1)
+
+# For tests about the JSON store's own files (data, journal, compaction, the compactor): they have
+# nothing to test on PostgreSQL.
+json_store_only = pytest.mark.skipif(ON_POSTGRES, reason="about the JSON store's files; the stack runs on PostgreSQL")
+
+
+def fresh_postgres_store() -> str:
+    """The URL of a schema no stack used yet (the engine creates it on first open)."""
+    return f"{POSTGRES_URL}?schema=e2e_{os.getpid()}_{next(_schemas)}"
 
 
 def free_port() -> int:
@@ -32,6 +48,11 @@ class Stack:
         self.http_port = free_port()
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, **(env or {}))
+        # On PostgreSQL, `serve` (through PARTNERSHIPS_STORE, which wins over --data) and every
+        # admin command (`store_args`) use this stack's own schema.
+        self.store_url = fresh_postgres_store() if ON_POSTGRES else None
+        if self.store_url:
+            self.env["PARTNERSHIPS_STORE"] = self.store_url
         self.session = requests.Session()
         # REQUESTS_CA_BUNDLE and proxy variables from the environment must not apply to loopback tests.
         self.session.trust_env = False
@@ -42,6 +63,11 @@ class Stack:
         # Real verification against the stack's own self-signed certificate (SAN: localhost).
         self.session.verify = str(self.cert)
         return self
+
+    @property
+    def store_args(self) -> list:
+        """What points an admin command at this stack's store."""
+        return ["--store", self.store_url] if self.store_url else ["--data", str(self.state / "data")]
 
     @property
     def cert(self) -> Path:
@@ -109,6 +135,9 @@ class Stack:
 def built_binary():
     if not BINARY.exists():
         pytest.exit(f"no server binary at {BINARY}: run `swift build` first (deploy/test does)", returncode=2)
+    if ON_POSTGRES and not POSTGRES_URL:
+        pytest.exit("PARTNERSHIPS_TEST_STORE=postgres needs PARTNERSHIPS_TEST_POSTGRES_URL "
+                    "(deploy/postgres-test-cluster start prints one)", returncode=2)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from conftest import BINARY
 
 def run_cli(stack, *args) -> subprocess.CompletedProcess:
     """Runs `partnerships ARGS --data <the stack's store>` (safe while the stack serves)."""
-    return subprocess.run([str(BINARY), *args, "--data", str(stack.state / "data")], capture_output=True, text=True, timeout=60)
+    return subprocess.run([str(BINARY), *args, *stack.store_args], capture_output=True, text=True, timeout=60)
 
 
 def cli(stack, *args) -> str:
@@ -28,7 +28,7 @@ def cli(stack, *args) -> str:
 def lead_provider_demo(stack) -> dict:
     """Loads the demo data sets (`partnerships lead-provider demo`) into the stack's store; the
     values it prints (LEAD_PROVIDER_TOKEN, STAFF_TOKEN, ...)."""
-    printed = subprocess.run([str(BINARY), "lead-provider", "demo", "--data", str(stack.state / "data")],
+    printed = subprocess.run([str(BINARY), "lead-provider", "demo", *stack.store_args],
                              capture_output=True, text=True, check=True, timeout=120).stdout
     return dict(line.split("=", 1) for line in printed.splitlines() if "=" in line)
 

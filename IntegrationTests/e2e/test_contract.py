@@ -24,7 +24,7 @@ cases_run = collections.Counter()
 nginx_refusals = []
 
 def token(stack, *args):
-    result = subprocess.run([str(BINARY), "token", "create", "--data", str(stack.state / "data"), *args],
+    result = subprocess.run([str(BINARY), "token", "create", *stack.store_args, *args],
                             capture_output=True, text=True, check=True, timeout=60)
     return result.stdout.splitlines()[0]
 
@@ -69,7 +69,7 @@ def contract_stack(own_tmp):
     }
     stack.partners_user_token = token(stack, "--partners-user", str(partners_user))
     directory = dict(line.split("=", 1) for line in subprocess.run(
-        [str(BINARY), "directory", "demo", "--data", str(stack.state / "data")],
+        [str(BINARY), "directory", "demo", *stack.store_args],
         capture_output=True, text=True, check=True, timeout=120).stdout.splitlines())
     stack.credentials["directory"] = lambda path: directory["DIRECTORY_KEY"]
     stack.directory_ids = directory_ids(stack, directory["DIRECTORY_KEY"], directory["DIRECTORY_ID"])

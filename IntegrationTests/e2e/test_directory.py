@@ -13,7 +13,7 @@ BASE = "/api/directory/private/v1alpha"
 
 
 def admin(stack, *args):
-    result = subprocess.run([str(BINARY), "directory", *args, "--data", str(stack.state / "data")],
+    result = subprocess.run([str(BINARY), "directory", *args, *stack.store_args],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
@@ -419,7 +419,7 @@ def test_authentication_and_permissions(world, entry):
     assert reader.call("GET", f"/directories/{d}/tiers/").status_code == 403
     # Unknown permission names are refused when a key is made.
     result = subprocess.run([str(BINARY), "directory", "key", "--organization", world["org"], "--permissions", "generic_directory:fly",
-                             "--data", str(world["stack"].state / "data")], capture_output=True, text=True)
+                             *world["stack"].store_args], capture_output=True, text=True)
     assert result.returncode != 0 and "unknown permission" in result.stderr
 
 

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from conftest import BINARY, Stack, make_state
+from conftest import BINARY, Stack, json_store_only, make_state
 from helpers import kill_leftovers, still_running_after
 
 
@@ -44,6 +44,7 @@ def test_a_taken_port_is_named(tmp_path_factory, docs_root):
     assert_nothing_left_running(stack)
 
 
+@json_store_only  # a store folder that is a file; PARTNERSHIPS_STORE would win over it
 def test_a_server_that_refuses_to_start_is_shown_with_its_own_words(tmp_path_factory, docs_root, tmp_path):
     not_a_folder = tmp_path / "data-is-a-file"
     not_a_folder.write_text("not a store\n")

@@ -7,7 +7,7 @@ public struct APIError: Error, Sendable, Equatable {
     public enum Kind: String, Sendable {
         case badRequest, malformedBody, unauthorized, forbidden, notFound, methodNotAllowed, conflict
         case payloadTooLarge, unsupportedMediaType, validation, requiredField, wrongType, unknownField
-        case tooManyRequests, internalError, insufficientStorage, preconditionFailed
+        case tooManyRequests, internalError, insufficientStorage, serviceUnavailable, preconditionFailed
     }
 
     public var kind: Kind
@@ -75,6 +75,13 @@ public struct APIError: Error, Sendable, Equatable {
             .insufficientStorage, status: .insufficientStorage, title: "Insufficient storage",
             detail:
                 "The server is out of disk space; your change was not saved. Retry later, quoting request id \(requestID) if it persists."
+        )
+    }
+    public static func serviceUnavailable(requestID: String) -> APIError {
+        APIError(
+            .serviceUnavailable, status: .serviceUnavailable, title: "Service unavailable",
+            detail:
+                "The server cannot reach its database right now; nothing was changed by this request unless it says otherwise. Retry in a few seconds, quoting request id \(requestID) if it persists."
         )
     }
     public static func internalError(requestID: String) -> APIError {

@@ -31,7 +31,7 @@ struct PartnersErrorFormatter: ErrorFormatter {
         case .wrongType: return "TypeError"
         case .unknownField: return "UnknownFieldError"
         case .unauthorized, .forbidden: return "PermissionError"
-        case .internalError, .insufficientStorage: return "ServerError"
+        case .internalError, .insufficientStorage, .serviceUnavailable: return "ServerError"
         default: return "ValueError"
         }
     }

@@ -149,9 +149,14 @@ public final class Application {
         return ConditionalRequest.tag(of: response.body)
     }
 
+    /// The `Retry-After` of a 503 for a database that is away: about what a restart or failover takes.
+    static let unavailableRetryAfterSeconds = 2
+
     private func run(_ entry: Entry, _ request: HTTPRequest, context given: RequestContext? = nil) -> HTTPResponse {
         // Whatever the outcome, a damage report is about this request only.
         defer {
+            // The request's read snapshot ends with it (on an engine that keeps one).
+            store.endReads()
             _ = store.takeReadDamage()
             store.setWritePrecondition(nil)
             for error in store.flushDeferredWrites() {
@@ -187,6 +192,14 @@ public final class Application {
             RequestContext.logger(for: request).error(
                 "write refused: disk full (nothing was written)", metadata: ["error": .string(what)])
             return entry.errorFormatter.response(for: [.insufficientStorage(requestID: request.requestID)])
+        } catch StoreError.unavailable(let what) {
+            // The database is away (restarting, failing over, out of connections): the client may
+            // retry; the worker reconnects on its next request.
+            RequestContext.logger(for: request).error(
+                "store unavailable", metadata: ["error": .string(what)])
+            var response = entry.errorFormatter.response(for: [.serviceUnavailable(requestID: request.requestID)])
+            response.headers[.retryAfter] = String(Self.unavailableRetryAfterSeconds)
+            return response
         } catch {
             RequestContext.logger(for: request).error("request failed", error: error)
             return entry.errorFormatter.response(for: [.internalError(requestID: request.requestID)])

@@ -3,6 +3,7 @@ import DirectoryAPI
 import HTTP
 import LeadProviderAPI
 import PartnersAPI
+import PostgresStore
 import Store
 import WorkerPool
 
@@ -20,6 +21,18 @@ public enum ServerAssembly {
     /// (a worker, the supervisor, an admin command, the compactor).
     public static func allIndexes() -> [IndexDefinition] {
         Application.indexes(of: families(scoreboardPath: nil, testRoutes: true))
+    }
+
+    /// The store at `location`: a `postgres://` URL opens the PostgreSQL engine (the database must
+    /// be reachable: a worker that cannot connect does not start), anything else is the JSON
+    /// store's folder, opened with `options`.
+    public static func openStore(
+        _ location: String, indexes: [IndexDefinition], options: StoreOptions = StoreOptions()
+    ) throws -> Store {
+        guard PostgresStoreEngine.handles(location) else {
+            return try Store(directory: location, indexes: indexes, options: options)
+        }
+        return Store(engine: try PostgresStoreEngine(url: location, indexes: indexes), indexes: indexes)
     }
 
     public static func application(
@@ -47,9 +60,8 @@ public enum ServerAssembly {
         let indexes = allIndexes()
         lap("families_ms")
         // The supervisor recovered the store before it started any worker: workers only attach.
-        let store = try Store(
-            directory: dataDirectory, indexes: indexes,
-            options: StoreOptions(recoverOnOpen: false, incrementalSwitch: true))
+        let store = try openStore(
+            dataDirectory, indexes: indexes, options: StoreOptions(recoverOnOpen: false, incrementalSwitch: true))
         lap("store_ms")
         let application = Application(families: families, store: store, responseCacheBytes: responseCacheBytes)
         lap("application_ms")

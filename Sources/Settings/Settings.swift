@@ -6,6 +6,8 @@
 /// environment variable (`PARTNERSHIPS_MAX_REQUESTS`) and the command-line flag (`--max-requests`).
 public enum Knob: String, CaseIterable, Sendable {
     case data
+    /// Where the store is when it is not `data`'s folder: a `postgres://` URL (or a folder).
+    case store
     case listen
     case socketGroup = "socket_group"
     case workers
@@ -40,6 +42,7 @@ public enum Knob: String, CaseIterable, Sendable {
     public var defaultValue: String? {
         switch self {
         case .data: return "state/data"
+        case .store: return nil
         case .listen: return "unix:state/run/partnerships.sock"
         case .socketGroup, .workers: return nil
         case .maxRequests: return "10000"
@@ -58,7 +61,7 @@ public enum Knob: String, CaseIterable, Sendable {
     }
 
     /// Whether a relative value is a path: one in the config file is taken from the file's folder.
-    var isPath: Bool { self == .data || self == .runDirectory || self == .logFile || self == .listen }
+    var isPath: Bool { self == .data || self == .store || self == .runDirectory || self == .logFile || self == .listen }
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -74,7 +77,7 @@ public enum Knob: String, CaseIterable, Sendable {
             return nil
         }
         switch self {
-        case .data, .runDirectory, .logFile:
+        case .data, .store, .runDirectory, .logFile:
             return text.isEmpty ? "must not be empty" : nil
         case .listen:
             if text.hasPrefix("unix:") { return text.count > 5 ? nil : "must be unix:/path or HOST:PORT" }
@@ -179,7 +182,10 @@ public struct Settings: Sendable {
     /// The value as given (a relative path from the config file is made relative to its folder).
     public func text(_ knob: Knob) -> String? {
         guard let (text, origin) = values[knob] else { return nil }
-        guard case .file(let path, _) = origin, knob.isPath, knob != .listen || text.hasPrefix("unix:") else {
+        // A URL (`store = postgres://...`) is no path, whatever knob holds it.
+        guard case .file(let path, _) = origin, knob.isPath, knob != .listen || text.hasPrefix("unix:"),
+            !text.contains("://")
+        else {
             return text
         }
         return Self.relative(text, toFolderOf: path)

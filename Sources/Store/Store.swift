@@ -81,8 +81,13 @@ public final class Store {
     public let options: StoreOptions
     private let indexes: [IndexDefinition]
     private let definitions: [String: [IndexDefinition]]
-    private let head: StoreHead
+    /// Nil (and `lockFD` -1) on another engine: no file of this folder's kind is opened.
+    private let head: StoreHead!
     private let lockFD: Int32
+    /// The engine every call goes to when the store is not the JSON files (`init(engine:)`).
+    private let engine: (any StoreEngine)?
+    /// An engine's read that failed since `takeReadDamage()`: reported there, as damage is.
+    private var engineFailure: Error?
     private var view: StoreView {
         didSet {
             oldValue.changeObserver = nil
@@ -131,6 +136,7 @@ public final class Store {
     public var logger = Logger(label: "partnerships.store")
 
     public init(directory: String, indexes: [IndexDefinition] = [], options: StoreOptions = StoreOptions()) throws {
+        engine = nil
         self.directory = directory
         self.options = options
         self.indexes = indexes
@@ -151,6 +157,23 @@ public final class Store {
             try withLock(LOCK_EX) { try recover() }
         }
     }
+
+    /// A store on another engine (PostgreSQL): the same API, every call answered by `engine`.
+    /// `directory` is the engine's location; compaction and the JSON files' admin calls do not apply.
+    public init(engine: any StoreEngine, indexes: [IndexDefinition] = []) {
+        self.engine = engine
+        directory = engine.location
+        options = StoreOptions(createIfMissing: false)
+        self.indexes = indexes
+        definitions = Dictionary(grouping: indexes, by: \.collection)
+        view = StoreView(generation: .empty(), definitions: definitions)
+        attached = view.generation
+        head = nil
+        lockFD = -1
+    }
+
+    /// Whether this store is on another engine than the JSON files.
+    public var isEngine: Bool { engine != nil }
 
     /// Whether `directory` holds a store: its head, `store.head`, which the first open creates
     /// (and every later one keeps). Data, hint and journal files are named by the head.
@@ -173,13 +196,14 @@ public final class Store {
 
     deinit {
         if journalFD >= 0 { close(journalFD) }
-        close(lockFD)
+        if lockFD >= 0 { close(lockFD) }
     }
 
     // MARK: reading
 
     public var generation: UInt64 { UInt64(attached.number) }
-    public var lastSequence: Int { view.lastSequence }
+    /// On another engine: its change counter.
+    public var lastSequence: Int { engine?.changeCount ?? view.lastSequence }
 
     /// What this process reads, named: it changes with every write of any process this process
     /// has caught up with (the journal only grows within a generation and epoch), every compaction
@@ -191,7 +215,9 @@ public final class Store {
     }
 
     public var version: Version {
-        Version(generation: attached.number, epoch: appliedEpoch, journalLength: appliedLength)
+        // Another engine's change counter moves with every committed write of any host.
+        if let engine { return Version(generation: -1, epoch: 0, journalLength: engine.changeCount) }
+        return Version(generation: attached.number, epoch: appliedEpoch, journalLength: appliedLength)
     }
 
     /// Told, as this process applies them (its own writes, other processes' on `refresh`), of what
@@ -205,25 +231,30 @@ public final class Store {
 
     public func get(_ collection: String, _ id: String) -> JSON? {
         readLog?.note(.record(collection: collection, id: id))
+        if let engine { return engineRead(nil) { try engine.get(collection, id) } }
         return view.get(collection, id)
     }
     /// Every record of a collection, in creation order.
     public func all(_ collection: String) -> [JSON] {
         readLog?.note(.collection(collection))
+        if let engine { return engineRead([]) { try engine.all(collection) } }
         return view.all(collection)
     }
     public func count(_ collection: String) -> Int {
         readLog?.note(.collection(collection))
+        if let engine { return engineRead(0) { try engine.count(collection) } }
         return view.count(collection)
     }
     /// Ids under `key` in a secondary index, in creation order.
     public func lookup(_ collection: String, index: String, key: String) -> [String] {
         readLog?.note(.indexKey(collection: collection, index: index, key: key))
+        if let engine { return engineRead([]) { try engine.lookup(collection, index: index, key: key) } }
         return view.lookup(collection, index: index, key: key)
     }
     /// Records under `key` in a secondary index, in creation order.
     public func lookupRecords(_ collection: String, index: String, key: String) -> [JSON] {
         readLog?.note(.indexKey(collection: collection, index: index, key: key))
+        if let engine { return engineRead([]) { try engine.lookupRecords(collection, index: index, key: key) } }
         return view.lookupValues(collection, index: index, key: key)
     }
     /// Visits the records under `key` in a secondary index in the index's order (see
@@ -236,23 +267,57 @@ public final class Store {
         _ body: (JSON) throws -> Bool
     ) rethrows {
         readLog?.note(.indexKey(collection: collection, index: index, key: key))
-        try view.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
+        guard let engine else {
+            return try view.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
+        }
+        // Batch by batch, so the body's own errors are rethrown as they are and the engine's are
+        // reported as a failed read (the list then ends early; the request fails on it).
+        var batch = engineRead(StoreBatch(records: [], next: nil)) {
+            try engine.batch(collection, index: index, key: key, descending: descending, offset: offset, after: nil)
+        }
+        while true {
+            for value in batch.records {
+                guard try body(value) else { return }
+            }
+            guard let next = batch.next else { return }
+            batch = engineRead(StoreBatch(records: [], next: nil)) {
+                try engine.batch(collection, index: index, key: key, descending: descending, offset: 0, after: next)
+            }
+        }
     }
     public var collectionNames: [String] {
-        let names = view.collectionNames
+        let names = engine.map { engine in engineRead([]) { try engine.collectionNames() } } ?? view.collectionNames
         for name in names { readLog?.note(.collection(name)) }
         return names
     }
 
     /// A read since the last call found a damaged record (reported instead of served): the
     /// request that made it must fail with this error. Cleared by the call.
-    public func takeReadDamage() -> Error? { view.takeDamage() }
+    public func takeReadDamage() -> Error? {
+        if let failure = engineFailure {
+            engineFailure = nil
+            return failure
+        }
+        return view.takeDamage()
+    }
+
+    /// The end of a request's reads: another engine ends the read snapshot the request began (a
+    /// no-op on the JSON files, whose view is this process's own).
+    public func endReads() { engine?.endReads() }
+
+    /// Another engine's read: a failure is kept for `takeReadDamage()` and answered as `empty`.
+    private func engineRead<T>(_ empty: T, _ read: () throws -> T) -> T {
+        do { return try read() } catch {
+            if engineFailure == nil { engineFailure = error }
+            return empty
+        }
+    }
 
     /// Whether the journal has grown past the compaction threshold: the configured one, or a
     /// sixteenth of the data file when that is larger, so a big store is not rewritten for every
     /// few MiB of writes (the journal tail each process holds stays a small fraction of the store).
     public var needsCompaction: Bool {
-        guard let published = head.read() else { return false }
+        guard engine == nil, let published = head.read() else { return false }
         return CompactionWatch.isDue(
             journalBytes: published.committedLength, dataBytes: attached.data?.size ?? 0,
             threshold: options.compactionThreshold)
@@ -262,6 +327,13 @@ public final class Store {
     /// nothing changed; reads only the new journal bytes when something did; maps the new files
     /// (cheap: nothing is decoded) when a compaction or restore published a new generation.
     public func refresh() throws {
+        if let engine {
+            // What another host wrote is not known record by record: every kept answer goes.
+            let before = engine.changeCount
+            try engine.refresh()
+            if engine.changeCount != before { changeObserver?(.everything) }
+            return
+        }
         if let oldest = retiredViews.first,
             oldest.releaseSome(budget: 500, deadline: monotonicMicroseconds() + Self.releaseMicroseconds)
         {
@@ -303,6 +375,13 @@ public final class Store {
     /// as one journal line (fsynced) before returning. If `body` throws, nothing is written.
     @discardableResult
     public func write<T>(_ body: (inout Transaction) throws -> T) throws -> T {
+        if let engine {
+            // A decision taken on a read that failed must not be written.
+            if let failure = engineFailure { throw failure }
+            let before = engine.changeCount
+            defer { if engine.changeCount != before { changeObserver?(.everything) } }
+            return try engine.write { reader in try runBody(body, reader: reader) }
+        }
         if held != nil { return try writeHeld(body) }
         // A compaction's switch often lands while this writer waits for the lock (the switch holds
         // it): map the new generation with the lock released, so writers do that in parallel and
@@ -354,6 +433,7 @@ public final class Store {
     /// line, fsynced once. What a request needs when a record of its own outcome (an idempotency
     /// key with its response) must be durable together with the change, or not at all.
     public func holdWrites() {
+        if let engine { return engine.holdWrites() }
         precondition(held == nil, "writes are held already")
         held = HeldWrites()
     }
@@ -362,6 +442,15 @@ public final class Store {
     /// `finish` as a normal write when nothing was held. On failure nothing was written, and this
     /// process's view is reloaded from disk.
     public func commitHeldWrites(_ finish: (inout Transaction) throws -> Void) throws {
+        if let engine {
+            if let failure = engineFailure {
+                engine.abandonHeldWrites()
+                throw failure
+            }
+            let before = engine.changeCount
+            defer { if engine.changeCount != before { changeObserver?(.everything) } }
+            return try engine.commitHeldWrites { reader in try runBody(finish, reader: reader).operations }
+        }
         guard let pending = held else { return try write(finish) }
         held = nil
         guard pending.locked else { return try write(finish) }
@@ -381,6 +470,7 @@ public final class Store {
 
     /// Drops the held writes (the request failed): nothing of them reaches the disk.
     public func abandonHeldWrites() {
+        if let engine { return engine.abandonHeldWrites() }
         guard let pending = held else { return }
         held = nil
         guard pending.locked else { return }
@@ -420,14 +510,22 @@ public final class Store {
 
     /// Under the exclusive lock, against the fresh view: the pending precondition, then `body`;
     /// what every kind of write (plain, held, the held commit) runs before it writes anything.
-    private func runBody<T>(_ body: (inout Transaction) throws -> T) throws -> (result: T, operations: [JSON]) {
+    /// On another engine, `reader` reads inside its write (under its lock) instead of `view`.
+    private func runBody<T>(
+        _ body: (inout Transaction) throws -> T, reader: (any StoreReader)? = nil
+    ) throws -> (result: T, operations: [JSON]) {
         if let check = writePrecondition {
             writePrecondition = nil
             try check()
         }
-        var transaction = Transaction(view: view)
+        var transaction = Transaction(view: reader ?? view)
         let result = try body(&transaction)
-        if let damage = view.takeDamage() { throw damage }
+        if let reader {
+            // Left for `takeReadDamage()` too: the request that made the read fails on it.
+            if let failure = reader.failure ?? engineFailure { throw failure }
+        } else if let damage = view.takeDamage() {
+            throw damage
+        }
         return (result, transaction.operations)
     }
 
@@ -788,6 +886,7 @@ public final class Store {
     /// is running.
     @discardableResult
     public func compact(progress: ((Int, Int) -> Void)? = nil) throws -> CompactionReport? {
+        try requireFiles("compact")
         guard let compactLock = try acquireCompactionLock() else { return nil }
         defer { close(compactLock) }
         try refresh()
@@ -948,6 +1047,7 @@ public final class Store {
     /// A consistent copy of the whole store in data file format, taken while the server runs:
     /// the view it copies keeps its files mapped even if a compaction replaces them meanwhile.
     public func backup(to path: String, progress: ((Int, Int) -> Void)? = nil) throws {
+        try requireFiles("backup")
         try refresh()
         try completePendingSwitch()
         let temporary = path + ".tmp"
@@ -966,6 +1066,7 @@ public final class Store {
     /// backup becomes the next generation with a new epoch, so every process reloads on its next
     /// request. The backup is checked whole before anything changes.
     public func restore(from path: String) throws {
+        try requireFiles("restore")
         let backup = try MappedFile(path: path)
         guard let compactLock = try acquireCompactionLock() else {
             throw StoreError.system("a compaction or restore is running; retry when it is done")
@@ -1036,9 +1137,33 @@ public final class Store {
         public var journalBytes: Int
         public var dataBytes: Int
         public var hintBytes: Int
+
+        public init(
+            generation: Int, epoch: Int, lastSequence: Int, records: [String: Int], journalBytes: Int, dataBytes: Int,
+            hintBytes: Int
+        ) {
+            self.generation = generation
+            self.epoch = epoch
+            self.lastSequence = lastSequence
+            self.records = records
+            self.journalBytes = journalBytes
+            self.dataBytes = dataBytes
+            self.hintBytes = hintBytes
+        }
+    }
+
+    /// The JSON files' own admin calls (compaction, backup files, restore) on another engine: refused
+    /// with what to use instead.
+    private func requireFiles(_ what: String) throws {
+        guard engine == nil else {
+            throw StoreError.system(
+                "store \(what) works on the JSON store's files; on \(directory) use `partnerships store migrate` (see docs/store-postgres.md)"
+            )
+        }
     }
 
     public func statistics() throws -> Statistics {
+        if let engine { return try engine.statistics() }
         try refresh()
         try completePendingSwitch()
         var records: [String: Int] = [:]
@@ -1082,7 +1207,7 @@ public final class Store {
 
 /// A write in progress: reads see the store's fresh view plus this transaction's own changes.
 public struct Transaction {
-    private let view: StoreView
+    private let view: any StoreReader
     private var overlay: [String: [String: JSON]] = [:]
     private var deleted: [String: Set<String>] = [:]
     private var sequenceOverlay: [String: Int] = [:]
@@ -1094,7 +1219,7 @@ public struct Transaction {
     private var pendingKeys: [String: [String: [String: [String]]]] = [:]
     public private(set) var operations: [JSON] = []
 
-    init(view: StoreView) { self.view = view }
+    init(view: any StoreReader) { self.view = view }
 
     public func get(_ collection: String, _ id: String) -> JSON? {
         if let value = overlay[collection]?[id] { return value }
@@ -1153,7 +1278,7 @@ public struct Transaction {
 
     /// The next value of a durable counter (1, 2, 3, ...): integer ids.
     public mutating func nextSequence(_ name: String) -> Int {
-        let next = (sequenceOverlay[name] ?? view.sequences[name] ?? 0) + 1
+        let next = (sequenceOverlay[name] ?? view.sequenceValue(name) ?? 0) + 1
         sequenceOverlay[name] = next
         operations.append(["op": "seq", "name": .string(name), "v": .int(next)])
         return next

@@ -15,6 +15,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case diskFull(String)
     /// The folder holds no store (no `store.head`) and the open was told not to create one.
     case noStore(String)
+    /// Another engine's database is unreachable (down, restarting, a lock not had in time): the
+    /// request answers 503 and the next one tries again. What the engine's client said.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -26,6 +29,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .notAStoreFile(let path): return "\(path) is not a store data file or backup"
         case .diskFull(let what): return "no space left on the store's disk (\(what)); the write was not made"
         case .noStore(let directory): return "there is no store in \(directory) (no \(Store.headFileName) there)"
+        case .unavailable(let what): return "the store's database is unavailable (\(what)); try again later"
         }
     }
 

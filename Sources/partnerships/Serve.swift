@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import PostgresStore
 import Server
 import Settings
 import Store
@@ -12,7 +13,7 @@ import WorkerPool
 /// Options a worker needs; the supervisor passes every one of them to every worker it starts (a
 /// worker reads no config file and no PARTNERSHIPS_* setting of its own).
 struct WorkerArguments: ParsableArguments {
-    @Option(help: "Folder of the JSON store.")
+    @Option(help: "Folder of the JSON store, or the store's postgres:// URL.")
     var data: String = Knob.data.defaultValue!
 
     @Option(help: "Largest request body accepted, in bytes (413 above).")
@@ -155,7 +156,9 @@ struct Serve: ParsableCommand {
         // Every process this one starts gets its settings as flags: none reads the file again
         // (an edit while the pool runs takes effect at the next start, never halfway).
         unsetenv(Settings.configVariable)
-        let data = settings.text(.data)!
+        // The store: `store` (a postgres:// URL) wins over `data`'s folder.
+        let data = settings.text(.store) ?? settings.text(.data)!
+        let postgres = PostgresStoreEngine.handles(data)
         let runDirectory = settings.text(.runDirectory)!
         let log = settings.text(.logFile)!
         let listen = settings.text(.listen)!
@@ -168,27 +171,23 @@ struct Serve: ParsableCommand {
             logger.info("settings read", metadata: ["config": .string(absolutePath(file))])
         }
         try makeDirectories(runDirectory)
-        try makeDirectories(data)
-        // Open (and recover) the store once before any worker starts, checking the whole data file:
-        // a damaged store refuses to start here, with the file and byte, instead of workers crash-looping.
-        // The supervisor keeps no store open afterwards: it only watches the head for compaction.
-        // A folder without a store gets a new empty one (serve, like `store init`, creates it).
-        let compactionWatch: CompactionWatch
-        do {
-            let started = Scoreboard.monotonicNanoseconds()
-            let notes = try Store.recoverForStart(
-                directory: absolutePath(data), indexes: ServerAssembly.allIndexes(), verifyData: true)
-            for note in notes { logger.warning("store recovery", metadata: ["note": .string(note)]) }
-            logger.info(
-                "store checked",
-                metadata: [
-                    "data": .string(data), "ms": "\((Scoreboard.monotonicNanoseconds() - started) / 1_000_000)",
-                ])
-            compactionWatch = try CompactionWatch(
-                directory: absolutePath(data), threshold: settings.int(.compactionThreshold)!)
-        } catch {
-            logger.error("the store cannot be opened; not starting", error: error, metadata: ["data": .string(data)])
-            throw CommandFailure(message: "the store in \(data) cannot be opened: \(error)")
+        if !postgres { try makeDirectories(data) }
+        let compactionWatch: CompactionWatch?
+        if postgres {
+            // The database is checked (reachable, schema created or upgraded) once before any
+            // worker starts; there is nothing to compact, so no watch.
+            do {
+                let store = try ServerAssembly.openStore(data, indexes: ServerAssembly.allIndexes())
+                logger.info("store checked", metadata: ["store": .string(store.directory)])
+            } catch {
+                let shown = PostgresStoreEngine.redacted(data)
+                logger.error(
+                    "the store cannot be opened; not starting", error: error, metadata: ["store": .string(shown)])
+                throw CommandFailure(message: "the store at \(shown) cannot be opened: \(error)")
+            }
+            compactionWatch = nil
+        } else {
+            compactionWatch = try checkFolderStore(data, settings: settings, logger: logger)
         }
         let address = ListenAddress.parse(
             listen.hasPrefix("unix:") ? "unix:" + absolutePath(String(listen.dropFirst(5))) : listen,
@@ -197,7 +196,7 @@ struct Serve: ParsableCommand {
         // Workers do not share the supervisor's idea of the current folder forever: absolute paths.
         let workerArguments =
             [
-                "--data", absolutePath(data), "--body-limit", String(settings.int(.bodyLimit)!),
+                "--data", postgres ? data : absolutePath(data), "--body-limit", String(settings.int(.bodyLimit)!),
                 "--max-requests", String(settings.int(.maxRequests)!),
                 "--response-cache-mib", String(settings.int(.responseCacheMiB)!),
             ] + (enableTestRoutes ? ["--enable-test-routes"] : [])
@@ -212,16 +211,43 @@ struct Serve: ParsableCommand {
         configuration.gracePeriod = settings.double(.gracePeriod)!
         configuration.pidFile = absolutePath(runDirectory + "/partnerships.pid")
         configuration.reopenLog = { try LogSetup.output.reopen() }
-        configuration.maintenanceCommand =
-            [executablePath(), "store", "compact", "--data", absolutePath(data), "--background"]
-            + (log == "-" ? [] : ["--log", absolutePath(log)])
+        if !postgres {
+            configuration.maintenanceCommand =
+                [executablePath(), "store", "compact", "--data", absolutePath(data), "--background"]
+                + (log == "-" ? [] : ["--log", absolutePath(log)])
+        }
         if case .tcp(let host, let port) = socket.address {
             print("listening on \(host):\(port)")
             fflush(nil)
         }
         let supervisor = try Supervisor(
-            configuration: configuration, socket: socket, maintenanceDue: { compactionWatch.watch() })
+            configuration: configuration, socket: socket,
+            maintenanceDue: compactionWatch.map { watch in { watch.watch() } })
         throw ExitCode(supervisor.run())
+    }
+
+    /// The JSON store's check before any worker starts: open (and recover) the store checking the
+    /// whole data file, so a damaged store refuses to start here, with the file and byte, instead of
+    /// workers crash-looping. The supervisor keeps no store open afterwards: it only watches the head
+    /// for compaction. A folder without a store gets a new empty one (serve, like `store init`,
+    /// creates it).
+    private func checkFolderStore(_ data: String, settings: Settings, logger: Logger) throws -> CompactionWatch {
+        do {
+            let started = Scoreboard.monotonicNanoseconds()
+            let notes = try Store.recoverForStart(
+                directory: absolutePath(data), indexes: ServerAssembly.allIndexes(), verifyData: true)
+            for note in notes { logger.warning("store recovery", metadata: ["note": .string(note)]) }
+            logger.info(
+                "store checked",
+                metadata: [
+                    "data": .string(data), "ms": "\((Scoreboard.monotonicNanoseconds() - started) / 1_000_000)",
+                ])
+            return try CompactionWatch(
+                directory: absolutePath(data), threshold: settings.int(.compactionThreshold)!)
+        } catch {
+            logger.error("the store cannot be opened; not starting", error: error, metadata: ["data": .string(data)])
+            throw CommandFailure(message: "the store in \(data) cannot be opened: \(error)")
+        }
     }
 }
 

@@ -1,6 +1,8 @@
+import APICore
 import ArgumentParser
 import JSON
 import Logging
+import PostgresStore
 import Server
 import Store
 import TerminalProgress
@@ -14,7 +16,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Inspect and maintain the JSON store (safe while the server runs).",
-        subcommands: [Init.self, Verify.self, Compact.self, Backup.self, Restore.self, Stats.self]
+        subcommands: [Init.self, Verify.self, Compact.self, Backup.self, Restore.self, Stats.self, Migrate.self]
     )
 
     struct Init: ParsableCommand {
@@ -25,6 +27,12 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var location: StoreLocation
         func run() throws {
             let folder = try location.folder()
+            if try location.isPostgres() {
+                // Opening creates the schema when there is none (under its migration lock).
+                let store = try location.openExistingStore()
+                print("the store's schema is ready in \(store.directory)")
+                return
+            }
             if Store.exists(directory: folder) {
                 print("there is a store in \(folder) already; nothing done")
                 return
@@ -42,6 +50,13 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var location: StoreLocation
         @OptionGroup var progress: ProgressOptions
         func run() throws {
+            if try location.isPostgres() {
+                // Every record read back and parsed (a value that is not JSON throws here).
+                let contents = try Migrate.load(try location.folder(), indexes: ServerAssembly.allIndexes())
+                print("\(contents.records.count) records read back, every one JSON")
+                print("ok")
+                return
+            }
             let report = progress.report("verify: data file", unit: .bytes)
             let (problems, notes) = Store.verify(
                 directory: try location.requireStore(), indexes: ServerAssembly.allIndexes(), progress: report?.callback
@@ -111,6 +126,14 @@ struct StoreCommand: ParsableCommand {
         @Argument(help: "Backup file to write.") var file: String
         @OptionGroup var progress: ProgressOptions
         func run() throws {
+            if try location.isPostgres() {
+                // The backup format, as `store migrate --to FILE` writes it (pg_dump is the database's
+                // own backup; this one restores into a JSON store too).
+                let contents = try Migrate.load(try location.folder(), indexes: ServerAssembly.allIndexes())
+                try BackupFile.write(contents, to: file)
+                print("backup written to \(file) (\(contents.records.count) records, change \(contents.lastSequence))")
+                return
+            }
             let store = try location.openExistingStore()
             let line = progress.report("backup", unit: .records)
             try store.backup(to: file, progress: line?.callback)
@@ -177,4 +200,108 @@ private func yieldToOtherSessions() {
     guard autogroup >= 0 else { return }
     defer { close(autogroup) }
     _ = write(autogroup, "10", 2)
+}
+
+extension StoreCommand {
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Copy a store between engines: a JSON store's folder into PostgreSQL, or PostgreSQL into a backup file.",
+            discussion: """
+                --from FOLDER --to postgres://...: every record (each collection in creation order), \
+                every sequence, in one transaction into an empty schema. --from postgres://... --to FILE: \
+                a backup file, which `store restore` loads into a JSON store. Either way the copy is read \
+                back and compared with the source, per collection: the count and a SHA-256 over the \
+                records sorted by id; exit 1 when they differ. Run it with the server stopped (or \
+                read-only): writes made meanwhile are not copied.
+                """)
+        @Option(help: "The source: a JSON store's folder, or a postgres:// URL.") var from: String
+        @Option(help: "The destination: a postgres:// URL (an empty schema), or a backup file to write.")
+        var to: String
+
+        func run() throws {
+            let indexes = ServerAssembly.allIndexes()
+            let source = try Self.load(from, indexes: indexes)
+            if PostgresStoreEngine.handles(to) {
+                let engine = try PostgresStoreEngine(url: to, indexes: indexes)
+                let present = try engine.store.collectionCounts().reduce(0) { $0 + $1.count }
+                guard present == 0 else {
+                    throw CommandFailure(
+                        message: "\(engine.location) holds \(present) records already: migrate into an empty schema")
+                }
+                try engine.store.write { tx in
+                    for record in source.records { try tx.put(record.collection, record.id, record.value) }
+                    for (name, value) in source.sequences { try tx.setSequence(name, value) }
+                }
+            } else {
+                guard !PostgresStoreEngine.handles(from) || !Store.exists(directory: to) else {
+                    throw CommandFailure(message: "\(to) is a store's folder: give a backup file to write")
+                }
+                try BackupFile.write(source, to: to)
+            }
+            let copy = try Self.load(to, indexes: indexes)
+            let expected = Self.summary(source), found = Self.summary(copy)
+            var differ = expected.sequences != found.sequences
+            for name in Set(expected.collections.keys).union(found.collections.keys).sorted() {
+                let a = expected.collections[name], b = found.collections[name]
+                let same = a?.count == b?.count && a?.checksum == b?.checksum
+                if !same { differ = true }
+                print(
+                    "\(same ? "ok" : "DIFFERS") \(name): \(a?.count ?? 0) -> \(b?.count ?? 0) records, sha256 \(a?.checksum.prefix(16) ?? "-") -> \(b?.checksum.prefix(16) ?? "-")"
+                )
+            }
+            print("\(differ ? "DIFFERS" : "ok") sequences: \(expected.sequences.count) -> \(found.sequences.count)")
+            if differ { throw ExitCode(1) }
+            print(
+                "migrated \(source.records.count) records from \(PostgresStoreEngine.redacted(from)) to \(PostgresStoreEngine.redacted(to))"
+            )
+        }
+
+        /// A store's whole content: a folder through a backup of it (consistent while writers run),
+        /// a database through one read of each collection, a file as it is.
+        static func load(_ location: String, indexes: [IndexDefinition]) throws -> BackupFile.Contents {
+            if PostgresStoreEngine.handles(location) {
+                let engine = try PostgresStoreEngine(url: location, indexes: indexes)
+                try engine.store.refresh()
+                var records: [BackupFile.Record] = []
+                for (name, _) in try engine.store.collectionCounts() {
+                    for (id, value) in try engine.store.records(name) {
+                        records.append(BackupFile.Record(collection: name, id: id, value: value))
+                    }
+                }
+                return BackupFile.Contents(
+                    records: records, sequences: try engine.store.sequences(), lastSequence: engine.changeCount)
+            }
+            guard Store.exists(directory: location) else { return try BackupFile.read(location) }
+            let store = try Store(
+                directory: location, indexes: indexes,
+                options: StoreOptions(recoverOnOpen: false, createIfMissing: false))
+            let temporary = location + "/migrate-\(getpid()).backup"
+            defer { unlink(temporary) }
+            try store.backup(to: temporary)
+            return try BackupFile.read(temporary)
+        }
+
+        /// Per collection: the count and a SHA-256 over its records sorted by id (id, then the value as
+        /// the serializer writes it), so the order each engine lists them in does not matter.
+        static func summary(
+            _ contents: BackupFile.Contents
+        ) -> (
+            collections: [String: (count: Int, checksum: String)], sequences: [String: Int]
+        ) {
+            var byCollection: [String: [(String, JSON)]] = [:]
+            for record in contents.records {
+                byCollection[record.collection, default: []].append((record.id, record.value))
+            }
+            var result: [String: (count: Int, checksum: String)] = [:]
+            for (name, records) in byCollection {
+                var bytes: [UInt8] = []
+                for (id, value) in records.sorted(by: { $0.0 < $1.0 }) {
+                    bytes += Array(id.utf8) + [0] + value.serialized() + [0x0A]
+                }
+                result[name] = (records.count, Crypto.sha256Hex(bytes))
+            }
+            return (result, contents.sequences)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PostgresStore
 import Server
 import Settings
 import Store
@@ -17,6 +18,12 @@ struct StoreLocation: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            Knob.store.help("The store on PostgreSQL (a postgres:// URL); wins over --data.", default: "default: none"),
+            valueName: "url"))
+    var store: String?
+
+    @Option(
+        help: ArgumentHelp(
             "Config file (key = value lines, see docs/operations.md; default: $\(Settings.configVariable), else none).",
             valueName: "file"))
     var config: String?
@@ -25,14 +32,21 @@ struct StoreLocation: ParsableArguments {
     func settings(flags: [Knob: String] = [:]) throws(CommandFailure) -> Settings {
         var flags = flags
         if let data { flags[.data] = data }
+        if let store { flags[.store] = store }
         do {
             return try Settings.resolve(
                 flags: flags, configFlag: config, environment: Settings.processEnvironment())
         } catch { throw CommandFailure(message: error.message) }
     }
 
-    /// The store's folder.
-    func folder() throws(CommandFailure) -> String { try settings().text(.data)! }
+    /// The store's folder, or its `postgres://` URL (`store` wins over `data`).
+    func folder() throws(CommandFailure) -> String {
+        let settings = try settings()
+        return settings.text(.store) ?? settings.text(.data)!
+    }
+
+    /// Whether the store is on PostgreSQL.
+    func isPostgres() throws(CommandFailure) -> Bool { PostgresStoreEngine.handles(try folder()) }
 
     /// Opens the store in the folder, which must hold one. Commands attach to the store the way
     /// workers do: a running stack's supervisor recovered it, and a command that replayed the
@@ -40,15 +54,18 @@ struct StoreLocation: ParsableArguments {
     /// store that needs repair is still recovered.
     func openExistingStore() throws -> Store {
         let folder = try requireStore()
-        return try Store(
-            directory: folder, indexes: ServerAssembly.allIndexes(),
+        return try ServerAssembly.openStore(
+            folder, indexes: ServerAssembly.allIndexes(),
             options: StoreOptions(recoverOnOpen: false, createIfMissing: false))
     }
 
     /// The folder, if it holds a store; else the error that says how to make one.
     func requireStore() throws(CommandFailure) -> String {
         let folder = try folder()
-        guard Store.exists(directory: folder) else { throw CommandFailure.noStore(folder) }
+        // A database's schema is created (or checked) when the engine opens it.
+        guard PostgresStoreEngine.handles(folder) || Store.exists(directory: folder) else {
+            throw CommandFailure.noStore(folder)
+        }
         return folder
     }
 }

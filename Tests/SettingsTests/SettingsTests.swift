@@ -103,6 +103,17 @@ final class SettingsTests: XCTestCase {
             try resolve(config: path, environment: ["PARTNERSHIPS_DATA": "there"]).text(.data), "there")
     }
 
+    /// `store` holds a postgres:// URL (taken as it is, not as a path next to the file) or a folder.
+    func testTheStoreKnobTakesAURLAsItIs() throws {
+        let path = try file("store = postgres://app@db:5432/partnerships?schema=one\n", name: "pg.conf")
+        XCTAssertEqual(try resolve(config: path).text(.store), "postgres://app@db:5432/partnerships?schema=one")
+        XCTAssertEqual(Knob.store.variable, "PARTNERSHIPS_STORE")
+        XCTAssertEqual(Knob.store.flag, "--store")
+        XCTAssertNil(try resolve().text(.store))
+        let folderPath = try file("store = elsewhere\n", name: "folder.conf")
+        XCTAssertEqual(try resolve(config: folderPath).text(.store), folder + "/elsewhere")
+    }
+
     func testFileSyntaxCommentsAndQuotes() throws {
         let path = try file(
             "; php-fpm style comment\r\n  # indented comment\n\nlisten=127.0.0.1:9000   # the port\n"
@@ -133,7 +144,7 @@ final class SettingsTests: XCTestCase {
         let other = try file("colour = blue\n", name: "other.conf")
         XCTAssertTrue(
             message { try resolve(config: other) }.hasPrefix(
-                "\(other):1: unknown key \"colour\" (known keys: data, listen,"))
+                "\(other):1: unknown key \"colour\" (known keys: data, store, listen,"))
         let level = try file("log_level = loud\n", name: "level.conf")
         XCTAssertTrue(
             message { try resolve(config: level) }.hasPrefix("\(level):1: log_level = loud: must be one of trace,"))

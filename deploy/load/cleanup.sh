@@ -64,6 +64,10 @@ cleanup() {
     stop_hello || printf 'warning: C hello processes would not stop: %s\n' "$(hello_pids | tr '\n' ' ')" >&2
     stop_php || printf 'warning: php-fpm processes would not stop: %s\n' "$(php_pids | tr '\n' ' ')" >&2
     "$REPO_ROOT/deploy/stack" stop --state "$STATE" >/dev/null 2>&1 || true
+    # --store postgres: the run's own database, after the pool that used it.
+    if [ -n "${LOADTEST_POSTGRES:-}" ] && [ -d "$LOADTEST_POSTGRES/data" ]; then
+        "$REPO_ROOT/deploy/postgres-test-cluster" stop "$LOADTEST_POSTGRES" >/dev/null 2>&1 || true
+    fi
 }
 
 # The EXIT trap runs on every way the script ends that a shell can see: success, `die`, a failed

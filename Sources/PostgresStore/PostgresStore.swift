@@ -1,0 +1,503 @@
+import JSON
+import Postgres
+import Store
+
+/// Why the PostgreSQL engine refused or failed an operation, in the store's terms.
+public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
+    /// The database is unreachable or the session broke: the request answers 503 and the worker
+    /// reconnects on its next call. `message` is the client's.
+    case unavailable(String)
+    /// The database's schema was written by a newer build: this one refuses to touch it.
+    case newerSchema(found: Int, supported: Int)
+    /// A value read back is not JSON (a write made around this engine).
+    case corruptRecord(collection: String, id: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let message): return "the database is unavailable (\(message)); try again later"
+        case .newerSchema(let found, let supported):
+            return
+                "the database's store schema is version \(found), newer than this build's \(supported): upgrade the server first"
+        case .corruptRecord(let collection, let id, let reason):
+            return "record \(collection)/\(id) in the database is not JSON (\(reason))"
+        }
+    }
+}
+
+/// The store on PostgreSQL, for one single-threaded worker (one connection): the reads and writes
+/// of `Store`, with the same meaning, on tables that any number of hosts share.
+///
+/// Reads outside a write are single statements (each sees every committed write). A write takes
+/// the store's one writer lock (`pg_advisory_xact_lock`, held until commit) before anything else:
+/// writes are serialized across every worker of every host exactly as the JSON store's `flock`
+/// serializes them on one host, so a family's check-then-put ("no partnership for this school yet,
+/// create one") holds when two hosts race, and no write ever fails for a serialization conflict.
+public final class PostgresStore {
+    public let schema: String
+    let connection: PostgresConnection
+    let definitions: [String: [IndexDefinition]]
+    let statements: Statements
+    /// The change counter as of the last `refresh()` (or this process's own last write).
+    public private(set) var changeCount: Int = 0
+    /// Rows fetched per round trip by `forEach`: a page of a list is read in one or two.
+    static let forEachBatch = 100
+    /// Tests turn it off to show what the writer lock prevents; nothing else should.
+    var serializesWrites = true
+    private var writePrecondition: (() throws -> Void)?
+    /// Between `holdWrites` and `commitHeldWrites`/`abandonHeldWrites`.
+    private var held: HeldWrites?
+
+    private struct HeldWrites {
+        /// The transaction was begun and the lock taken (by the first held write).
+        var began = false
+        /// The change number the held writes stamp their records with (taken by the first change).
+        var change: Int?
+    }
+
+    /// How long a write waits for the writer lock before it gives up (the request answers 503):
+    /// a writer stuck in a held write must not hang every other host's writes with it.
+    public static let defaultWriterLockTimeoutMilliseconds = 5_000
+
+    /// Connects, creates or upgrades the schema, adds the unique indexes, prepares the statements.
+    public convenience init(
+        url: String, schema: String = "partnerships", indexes: [IndexDefinition] = [],
+        uniqueIndexes: [UniqueIndex] = [], writerLockTimeoutMilliseconds: Int = defaultWriterLockTimeoutMilliseconds
+    ) throws {
+        let connection = try Self.mapErrors {
+            try PostgresConnection(
+                url, sessionSettings: [(name: "lock_timeout", value: "\(writerLockTimeoutMilliseconds)ms")])
+        }
+        try self.init(connection: connection, schema: schema, indexes: indexes, uniqueIndexes: uniqueIndexes)
+    }
+
+    public init(
+        connection: PostgresConnection, schema: String = "partnerships", indexes: [IndexDefinition] = [],
+        uniqueIndexes: [UniqueIndex] = []
+    ) throws {
+        precondition(PostgresSchema.isValidName(schema), "invalid schema name \(schema)")
+        let definitions = Dictionary(grouping: indexes, by: \.collection)
+        self.connection = connection
+        self.schema = schema
+        self.definitions = definitions
+        statements = try Self.mapErrors {
+            try PostgresSchema.prepare(connection, schema: schema)
+            for unique in uniqueIndexes {
+                precondition(
+                    definitions[unique.collection]?.contains { $0.name == unique.index } == true,
+                    "unique index \(unique.collection).\(unique.index) has no IndexDefinition")
+                try connection.execute(PostgresSchema.uniqueIndexStatement(schema, unique))
+            }
+            return try Statements(schema: schema, connection: connection)
+        }
+        try refresh()
+    }
+
+    // MARK: Reads
+
+    /// Reads the change counter: one indexed single-row read, what a worker does at the start of
+    /// each request to learn whether anything it cached may have changed.
+    public func refresh() throws {
+        let value = try run { try $0.execute(statements.changeCount).singleValue() }
+        changeCount = Int(value ?? "") ?? 0
+    }
+
+    public func get(_ collection: String, _ id: String) throws -> JSON? {
+        try run { db in
+            try db.execute(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
+                try decode($0[0], collection, id)
+            }
+        }
+    }
+
+    /// Every record of a collection, in creation order.
+    public func all(_ collection: String) throws -> [JSON] {
+        try run { db in
+            try db.execute(statements.all, [dbText(collection)]).rows.map {
+                try decode($0[1], collection, fromDBText($0[0] ?? ""))
+            }
+        }
+    }
+
+    public func count(_ collection: String) throws -> Int {
+        try run { Int(try $0.execute(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0 }
+    }
+
+    /// Ids under `key` in a secondary index, in creation order.
+    public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
+        try run {
+            try $0.execute(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
+                $0[0].map(fromDBText)
+            }
+        }
+    }
+
+    /// Records under `key` in a secondary index, in creation order.
+    public func lookupRecords(_ collection: String, index: String, key: String) throws -> [JSON] {
+        try run { db in
+            try db.execute(statements.lookupRecords, [dbText(collection), dbText(index), dbText(key)]).rows.map {
+                try decode($0[1], collection, fromDBText($0[0] ?? ""))
+            }
+        }
+    }
+
+    /// Visits the records under `key` in the index's order (order value, then creation; the largest
+    /// order values first when `descending`, ties still in creation order), from the `offset`-th,
+    /// until `body` returns false. Fetches a batch at a time: the first by OFFSET, the next ones from
+    /// the last (order, rank) seen, so a deep page costs one OFFSET scan, not one per batch.
+    public func forEach(
+        _ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
+        _ body: (JSON) throws -> Bool
+    ) throws {
+        var next = try batch(collection, index: index, key: key, descending: descending, offset: offset, after: nil)
+        while true {
+            for value in next.records {
+                guard try body(value) else { return }
+            }
+            guard let position = next.next else { return }
+            next = try batch(collection, index: index, key: key, descending: descending, offset: 0, after: position)
+        }
+    }
+
+    /// One batch of `forEach`: by OFFSET, or after `after` (the (order, rank) of the last row of the
+    /// previous batch, which `next` gives; nil once a batch came back short).
+    public func batch(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
+    ) throws -> StoreBatch {
+        let size = String(Self.forEachBatch)
+        let rows = try run { db in
+            if let after, after.count == 2 {
+                return try db.execute(
+                    descending ? statements.nextPageDescending : statements.nextPageAscending,
+                    [dbText(collection), dbText(index), dbText(key), after[0], after[1], size]
+                ).rows
+            }
+            return try db.execute(
+                descending ? statements.pageDescending : statements.pageAscending,
+                [dbText(collection), dbText(index), dbText(key), String(offset), size]
+            ).rows
+        }
+        let records = try rows.map { try decode($0[1], collection, fromDBText($0[0] ?? "")) }
+        guard rows.count == Self.forEachBatch, let last = rows.last else {
+            return StoreBatch(records: records, next: nil)
+        }
+        return StoreBatch(records: records, next: [last[2] ?? "", last[3] ?? ""])
+    }
+
+    /// Every record of a collection with its id, in creation order (`store migrate`).
+    public func records(_ collection: String) throws -> [(id: String, value: JSON)] {
+        try run { db in
+            try db.execute(statements.all, [dbText(collection)]).rows.map { row in
+                let id = fromDBText(row[0] ?? "")
+                return (id, try decode(row[1], collection, id))
+            }
+        }
+    }
+
+    /// Every durable counter's value.
+    public func sequences() throws -> [String: Int] {
+        try run { db in
+            Dictionary(
+                uniqueKeysWithValues: try db.execute(statements.allSequences).rows.map {
+                    (fromDBText($0[0] ?? ""), Int($0[1] ?? "") ?? 0)
+                })
+        }
+    }
+
+    /// Every collection that has records, with its count.
+    public func collectionCounts() throws -> [(name: String, count: Int)] {
+        try run { db in
+            try db.execute(statements.collections).rows.map { (fromDBText($0[0] ?? ""), Int($0[1] ?? "") ?? 0) }
+        }
+    }
+
+    // MARK: Writes
+
+    /// Runs `body` as one PostgreSQL transaction holding the store's writer lock; committed when it
+    /// returns, rolled back (nothing written) when it throws. Its reads see its own writes.
+    ///
+    /// READ COMMITTED, on purpose: each statement takes a new snapshot, so every statement after the
+    /// lock sees every write committed before it was granted. Under REPEATABLE READ the snapshot
+    /// would be taken by the lock statement itself, before it waited, and a check-then-put would not
+    /// see the write it waited for.
+    @discardableResult
+    public func write<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
+        if held != nil { return try writeHeld(body) }
+        let (result, change) = try Self.mapErrors {
+            try connection.transaction(.readCommitted) { db in
+                try takeWriterLock()
+                var transaction = PostgresTransaction(store: self)
+                let result = try runBody(&transaction, body)
+                return (result, transaction.change)
+            }
+        }
+        // Only once committed: a write that failed changed nothing this process should believe in.
+        if let change { changeCount = change }
+        return result
+    }
+
+    /// A check the next write runs after taking the writer lock, before its body, in its transaction
+    /// (what makes `If-Match` atomic with the change it guards). If it throws, nothing is written.
+    /// Consumed by that write; `nil` clears it.
+    public func setWritePrecondition(_ check: (() throws -> Void)?) {
+        writePrecondition = check
+    }
+
+    /// Makes the writes until `commitHeldWrites` one PostgreSQL transaction (the first takes the
+    /// writer lock and keeps it): a request's change and the record of its outcome (an idempotency
+    /// key with its response) commit together, or neither does.
+    public func holdWrites() {
+        precondition(held == nil, "writes are held already")
+        held = HeldWrites()
+    }
+
+    /// Runs `finish` in the held transaction and commits it all; runs `finish` as a normal write when
+    /// nothing was held. On failure nothing of the held writes was written.
+    public func commitHeldWrites(_ finish: (inout PostgresTransaction) throws -> Void) throws {
+        guard let pending = held else { return try write(finish) }
+        guard pending.began else {
+            held = nil
+            return try write(finish)
+        }
+        do {
+            try writeHeld(finish)
+            let change = held?.change
+            held = nil
+            try Self.mapErrors { try connection.commit() }
+            if let change { changeCount = change }
+        } catch {
+            abandonHeldWrites()
+            throw error
+        }
+    }
+
+    /// Drops the held writes (the request failed): rolls their transaction back.
+    public func abandonHeldWrites() {
+        guard let pending = held else { return }
+        held = nil
+        guard pending.began else { return }
+        do {
+            try connection.rollback()
+        } catch {
+            // The session broke: the server rolled the transaction back itself, and the next call
+            // opens a new session. Nothing is left to undo.
+        }
+    }
+
+    /// One write of a held series: in the held transaction (begun, and the lock taken, by the
+    /// first), inside a savepoint, so a body that throws takes back its own statements and only
+    /// those, as the JSON store drops a failed held write's operations and keeps the earlier ones.
+    @discardableResult
+    private func writeHeld<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
+        try Self.mapErrors {
+            if held?.began == false {
+                try connection.begin(.readCommitted)
+                held?.began = true
+                try takeWriterLock()
+            }
+            try connection.execute(statements.savepoint)
+            var transaction = PostgresTransaction(store: self, change: held?.change)
+            do {
+                let result = try runBody(&transaction, body)
+                try connection.execute(statements.releaseSavepoint)
+                held?.change = transaction.change
+                return result
+            } catch let error as PostgresError where error.isConnectionProblem {
+                throw error
+            } catch {
+                try connection.execute(statements.rollbackToSavepoint)
+                throw error
+            }
+        }
+    }
+
+    private func takeWriterLock() throws {
+        guard serializesWrites else { return }
+        try connection.execute(statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])
+    }
+
+    /// The pending precondition, then `body`: what every kind of write runs once it holds the lock.
+    private func runBody<Result>(
+        _ transaction: inout PostgresTransaction, _ body: (inout PostgresTransaction) throws -> Result
+    ) throws -> Result {
+        if let check = writePrecondition {
+            writePrecondition = nil
+            try check()
+        }
+        return try body(&transaction)
+    }
+
+    // MARK: Helpers
+
+    func run<Result>(_ body: (PostgresConnection) throws -> Result) throws -> Result {
+        try Self.mapErrors { try body(connection) }
+    }
+
+    /// A lost or refused connection, or a writer lock not had in time, becomes the store's
+    /// `.unavailable` (a 503 for the request); a
+    /// statement the server refused stays a PostgresError (a 500, or the caller's to handle, e.g. a
+    /// unique violation).
+    static func mapErrors<Result>(_ body: () throws -> Result) throws -> Result {
+        do {
+            return try body()
+        } catch let error as PostgresError where error.isConnectionProblem || error.sqlState == .lockNotAvailable {
+            throw PostgresStoreError.unavailable(error.description)
+        }
+    }
+
+    func decode(_ text: String?, _ collection: String, _ id: String) throws -> JSON {
+        guard let text else { throw PostgresStoreError.corruptRecord(collection: collection, id: id, reason: "NULL") }
+        do {
+            return try JSON.parse(text)
+        } catch {
+            throw PostgresStoreError.corruptRecord(collection: collection, id: id, reason: error.description)
+        }
+    }
+
+    /// The index rows of a record: for each of its collection's indexes, each distinct key once (a
+    /// record is listed once per key, as in the JSON store), with the order value ("" when the index
+    /// has none, so the list is in creation order).
+    func indexRows(_ collection: String, _ value: JSON) -> (names: [String], keys: [String], orders: [String]) {
+        var names: [String] = []
+        var keys: [String] = []
+        var orders: [String] = []
+        for definition in definitions[dbText(collection)] ?? [] {
+            let order = definition.order?(value) ?? ""
+            var seen = Set<String>()
+            for key in definition.keys(value) where seen.insert(key).inserted {
+                names.append(dbText(definition.name))
+                keys.append(dbText(key))
+                orders.append(dbText(order))
+            }
+        }
+        return (names, keys, orders)
+    }
+}
+
+/// A write in progress: every call runs at once inside the write's PostgreSQL transaction (under
+/// the writer lock), so reads see this transaction's own puts and deletes without an overlay.
+public struct PostgresTransaction {
+    let store: PostgresStore
+    /// This write's change number, taken from the counter at its first put, delete or sequence.
+    private(set) var change: Int?
+
+    init(store: PostgresStore, change: Int? = nil) {
+        self.store = store
+        self.change = change
+    }
+
+    private var statements: Statements { store.statements }
+    private var db: PostgresConnection { store.connection }
+
+    public func get(_ collection: String, _ id: String) throws -> JSON? {
+        try db.execute(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
+            try store.decode($0[0], collection, id)
+        }
+    }
+
+    public func count(_ collection: String) throws -> Int {
+        Int(try db.execute(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0
+    }
+
+    public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
+        try db.execute(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
+            $0[0].map(fromDBText)
+        }
+    }
+
+    /// Creates or replaces a record (an update keeps its place in creation order) and files it under
+    /// its index keys as they are now.
+    public mutating func put(_ collection: String, _ id: String, _ value: JSON) throws {
+        let change = try takeChangeNumber()
+        try db.execute(statements.put, [dbText(collection), dbText(id), value.text, String(change)])
+        let rows = store.indexRows(collection, value)
+        guard !rows.keys.isEmpty else { return }
+        try db.execute(
+            statements.fileKeys,
+            [
+                dbText(collection), dbText(id), arrayLiteral(rows.names), arrayLiteral(rows.keys),
+                arrayLiteral(rows.orders),
+            ])
+    }
+
+    /// Deletes a record and its index entries (by cascade); a later put of the same id is a new
+    /// record, last in creation order.
+    public mutating func delete(_ collection: String, _ id: String) throws {
+        _ = try takeChangeNumber()
+        try db.execute(statements.delete, [dbText(collection), dbText(id)])
+    }
+
+    /// A durable counter's stored value; nil before its first use.
+    public func sequenceValue(_ name: String) throws -> Int? {
+        try db.execute(statements.sequenceValue, [dbText(name)]).singleValue().flatMap { Int($0) }
+    }
+
+    /// Sets a durable counter (what `Transaction.nextSequence` recorded).
+    public mutating func setSequence(_ name: String, _ value: Int) throws {
+        _ = try takeChangeNumber()
+        try db.execute(statements.setSequence, [dbText(name), String(value)])
+    }
+
+    /// The next value of a durable counter (1, 2, 3, ...).
+    public mutating func nextSequence(_ name: String) throws -> Int {
+        _ = try takeChangeNumber()
+        return Int(try db.execute(statements.nextSequence, [dbText(name)]).singleValue() ?? "") ?? 0
+    }
+
+    private mutating func takeChangeNumber() throws -> Int {
+        if let change { return change }
+        let next = Int(try db.execute(statements.bumpChangeCount).singleValue() ?? "") ?? 0
+        change = next
+        return next
+    }
+}
+
+/// A string as the database stores it: PostgreSQL text cannot hold NUL (and libpq's parameters are C
+/// strings, so a NUL would silently cut a key short and a lookup could find another key's records).
+/// NUL becomes 0x01 0x01 and 0x01 becomes 0x01 0x02: one-to-one, and byte order is kept (what
+/// `ord` and keyset paging compare). Nearly every string has neither: returned as it is.
+func dbText(_ text: String) -> String {
+    guard text.utf8.contains(where: { $0 < 2 }) else { return text }
+    var escaped = ""
+    for scalar in text.unicodeScalars {
+        switch scalar.value {
+        case 0: escaped += "\u{1}\u{1}"
+        case 1: escaped += "\u{1}\u{2}"
+        default: escaped.unicodeScalars.append(scalar)
+        }
+    }
+    return escaped
+}
+
+/// The string `dbText` stored.
+func fromDBText(_ text: String) -> String {
+    guard text.utf8.contains(1) else { return text }
+    var plain = ""
+    var escape = false
+    for scalar in text.unicodeScalars {
+        if escape {
+            plain.unicodeScalars.append(Unicode.Scalar(scalar.value == 1 ? 0 : 1)!)
+            escape = false
+        } else if scalar.value == 1 {
+            escape = true
+        } else {
+            plain.unicodeScalars.append(scalar)
+        }
+    }
+    return plain
+}
+
+/// A PostgreSQL array literal of text elements, for `$n::text[]` parameters: every element quoted,
+/// with backslash and double quote escaped (the array input syntax), so any key is carried intact.
+func arrayLiteral(_ elements: [String]) -> String {
+    var text = "{"
+    for (position, element) in elements.enumerated() {
+        if position > 0 { text += "," }
+        text += "\""
+        for character in element.unicodeScalars {
+            if character == "\\" || character == "\"" { text += "\\" }
+            text.unicodeScalars.append(character)
+        }
+        text += "\""
+    }
+    return text + "}"
+}

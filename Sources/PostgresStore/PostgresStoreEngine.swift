@@ -1,0 +1,244 @@
+import JSON
+import Postgres
+import Store
+
+/// `Store` on PostgreSQL: what `Store(engine:)` delegates to (see docs/store-postgres.md).
+///
+/// Reads: a request's reads share one snapshot, a `REPEATABLE READ READ ONLY` transaction begun at
+/// its first read and ended by `endReads()` (the request's end), by the next `refresh()` or before
+/// a write, so a list's count and its page agree under concurrent writes. Reads made during a
+/// write (its precondition, a handler reading between held writes) run inside the write's own
+/// transaction instead, and see its changes.
+///
+/// Writes: `Transaction` (the Store module's, with its overlay) runs against a reader inside the
+/// write's PostgreSQL transaction, under the writer lock; its recorded operations are then applied
+/// as statements and committed. A lost or refused connection is `StoreError.unavailable` (a 503).
+public final class PostgresStoreEngine: StoreEngine {
+    public let store: PostgresStore
+    public let location: String
+    /// A read snapshot is open (begun by a read, not by a write).
+    private var readSnapshot = false
+
+    /// `url` may name the schema with a `schema=` query parameter (read here, not passed to libpq):
+    /// several stores in one database, e.g. one per test stack.
+    public init(
+        url given: String, schema defaultSchema: String = "partnerships", indexes: [IndexDefinition] = [],
+        uniqueIndexes: [UniqueIndex] = [],
+        writerLockTimeoutMilliseconds: Int = PostgresStore.defaultWriterLockTimeoutMilliseconds
+    ) throws {
+        let (url, named) = Self.splitSchema(given)
+        let schema = named ?? defaultSchema
+        guard PostgresSchema.isValidName(schema) else {
+            throw StoreError.system("schema=\(schema): not a valid schema name (lower-case letters, digits, _)")
+        }
+        store = try Self.translate {
+            try PostgresStore(
+                url: url, schema: schema, indexes: indexes, uniqueIndexes: uniqueIndexes,
+                writerLockTimeoutMilliseconds: writerLockTimeoutMilliseconds)
+        }
+        location = Self.redacted(given)
+    }
+
+    /// The URL without its `schema=` parameter, and that parameter's value.
+    public static func splitSchema(_ url: String) -> (url: String, schema: String?) {
+        guard let question = url.firstIndex(of: "?") else { return (url, nil) }
+        var schema: String?
+        var kept: [Substring] = []
+        for parameter in url[url.index(after: question)...].split(separator: "&") {
+            if parameter.hasPrefix("schema=") {
+                schema = String(parameter.dropFirst("schema=".count))
+            } else {
+                kept.append(parameter)
+            }
+        }
+        let base = String(url[..<question])
+        return (kept.isEmpty ? base : base + "?" + kept.joined(separator: "&"), schema)
+    }
+
+    /// Whether a store location names this engine rather than a folder.
+    public static func handles(_ location: String) -> Bool {
+        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+    }
+
+    /// The URL without its password, for messages and logs.
+    public static func redacted(_ url: String) -> String {
+        let characters = Array(url)
+        guard
+            let scheme = (0..<max(0, characters.count - 2)).first(where: { characters[$0..<$0 + 3] == [":", "/", "/"] })
+        else { return url }
+        let start = scheme + 3
+        let authorityEnd = characters[start...].firstIndex(where: { $0 == "/" || $0 == "?" }) ?? characters.count
+        guard let at = characters[start..<authorityEnd].lastIndex(of: "@"),
+            let colon = characters[start..<at].firstIndex(of: ":")
+        else { return url }
+        return String(characters[..<(colon + 1)]) + "***" + String(characters[at...])
+    }
+
+    public var changeCount: Int { store.changeCount }
+
+    public func refresh() throws {
+        endReads()
+        try Self.translate { try store.refresh() }
+    }
+
+    public func endReads() {
+        guard readSnapshot else { return }
+        readSnapshot = false
+        do { try store.connection.rollback() } catch {
+            // The session broke: the server ended the snapshot with it, and the next call opens a
+            // new session. Nothing was written in a read-only transaction, so nothing is lost.
+        }
+    }
+
+    /// One read: in the request's snapshot (begun here by the first), or in the write under way.
+    private func read<T>(_ body: () throws -> T) throws -> T {
+        try Self.translate {
+            if !store.connection.isInTransaction {
+                try store.connection.begin(.repeatableRead, readOnly: true)
+                readSnapshot = true
+            }
+            do { return try body() } catch {
+                // A failed statement aborts the snapshot: the next read begins a new one.
+                endReads()
+                throw error
+            }
+        }
+    }
+
+    public func get(_ collection: String, _ id: String) throws -> JSON? {
+        try read { try store.get(collection, id) }
+    }
+
+    public func all(_ collection: String) throws -> [JSON] {
+        try read { try store.all(collection) }
+    }
+
+    public func count(_ collection: String) throws -> Int {
+        try read { try store.count(collection) }
+    }
+
+    public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
+        try read { try store.lookup(collection, index: index, key: key) }
+    }
+
+    public func lookupRecords(_ collection: String, index: String, key: String) throws -> [JSON] {
+        try read { try store.lookupRecords(collection, index: index, key: key) }
+    }
+
+    public func batch(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
+    ) throws -> StoreBatch {
+        try read {
+            try store.batch(collection, index: index, key: key, descending: descending, offset: offset, after: after)
+        }
+    }
+
+    public func collectionNames() throws -> [String] {
+        try read { try store.collectionCounts().map(\.name) }
+    }
+
+    public func write<T>(_ body: (any StoreReader) throws -> (T, [JSON])) throws -> T {
+        // A write reads the latest state (under the lock), not the request's snapshot.
+        endReads()
+        return try Self.translate {
+            try store.write { transaction in
+                let (result, operations) = try body(Reader(transaction, definitions: store.definitions))
+                try Self.apply(operations, to: &transaction)
+                return result
+            }
+        }
+    }
+
+    public func holdWrites() { store.holdWrites() }
+
+    public func commitHeldWrites(_ finish: (any StoreReader) throws -> [JSON]) throws {
+        endReads()
+        try Self.translate {
+            try store.commitHeldWrites { transaction in
+                try Self.apply(try finish(Reader(transaction, definitions: store.definitions)), to: &transaction)
+            }
+        }
+    }
+
+    public func abandonHeldWrites() { store.abandonHeldWrites() }
+
+    public func statistics() throws -> Store.Statistics {
+        endReads()
+        let counts = try Self.translate {
+            try store.refresh()
+            return try store.collectionCounts()
+        }
+        return Store.Statistics(
+            generation: 0, epoch: 0, lastSequence: store.changeCount,
+            records: Dictionary(uniqueKeysWithValues: counts.map { ($0.name, $0.count) }), journalBytes: 0,
+            dataBytes: 0, hintBytes: 0)
+    }
+
+    /// The operations a `Transaction` recorded (`put`, `del`, `seq`; members other than those read
+    /// here are the JSON journal's own), as statements in the write's transaction.
+    static func apply(_ operations: [JSON], to transaction: inout PostgresTransaction) throws {
+        for operation in operations {
+            guard let kind = operation["op"]?.stringValue else { throw StoreError.malformedOperation }
+            switch kind {
+            case "put":
+                guard let c = operation["c"]?.stringValue, let id = operation["id"]?.stringValue,
+                    let value = operation["v"]
+                else { throw StoreError.malformedOperation }
+                try transaction.put(c, id, value)
+            case "del":
+                guard let c = operation["c"]?.stringValue, let id = operation["id"]?.stringValue else {
+                    throw StoreError.malformedOperation
+                }
+                try transaction.delete(c, id)
+            case "seq":
+                guard let name = operation["name"]?.stringValue, let value = operation["v"]?.intValue else {
+                    throw StoreError.malformedOperation
+                }
+                try transaction.setSequence(name, value)
+            default:
+                throw StoreError.malformedOperation
+            }
+        }
+    }
+
+    /// The engine's errors in the store's terms: an unreachable database (or a writer lock not had
+    /// in time) is `StoreError.unavailable`; anything else is left as it is (a 500).
+    static func translate<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch PostgresStoreError.unavailable(let message) {
+            throw StoreError.unavailable(message)
+        } catch let error as PostgresError where error.isConnectionProblem || error.sqlState == .lockNotAvailable {
+            throw StoreError.unavailable(error.description)
+        }
+    }
+
+    /// What `Transaction` reads, inside the write's PostgreSQL transaction (it sees the write's
+    /// earlier statements; `Transaction`'s overlay adds the body's own pending changes).
+    final class Reader: StoreReader {
+        let transaction: PostgresTransaction
+        let definitions: [String: [IndexDefinition]]
+        private(set) var failure: Error?
+
+        init(_ transaction: PostgresTransaction, definitions: [String: [IndexDefinition]]) {
+            self.transaction = transaction
+            self.definitions = definitions
+        }
+
+        /// A read that fails answers `empty` and is kept: the write throws it after the body.
+        private func attempt<T>(_ empty: T, _ read: () throws -> T) -> T {
+            do { return try PostgresStoreEngine.translate(read) } catch {
+                if failure == nil { failure = error }
+                return empty
+            }
+        }
+
+        func get(_ collection: String, _ id: String) -> JSON? { attempt(nil) { try transaction.get(collection, id) } }
+        func contains(_ collection: String, _ id: String) -> Bool { get(collection, id) != nil }
+        func count(_ collection: String) -> Int { attempt(0) { try transaction.count(collection) } }
+        func lookup(_ collection: String, index: String, key: String) -> [String] {
+            attempt([]) { try transaction.lookup(collection, index: index, key: key) }
+        }
+        func sequenceValue(_ name: String) -> Int? { attempt(nil) { try transaction.sequenceValue(name) } }
+    }
+}
