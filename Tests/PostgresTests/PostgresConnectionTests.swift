@@ -21,6 +21,14 @@ enum TestServer {
 
     static func connect() throws -> PostgresConnection { try PostgresConnection(url!) }
 
+    /// A new session and a new table of `columns` on it, named as `tableName` names them.
+    static func freshTable(_ base: String, columns: String) throws -> (PostgresConnection, String) {
+        let connection = try connect()
+        let table = tableName(base)
+        try connection.execute("CREATE TABLE \(table) (\(columns))")
+        return (connection, table)
+    }
+
     /// A table name no other test (nor an earlier run on the same cluster) uses, since the tests run
     /// in parallel on one database.
     static func tableName(_ base: String) -> String {
@@ -66,9 +74,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func commandTagsCountTheRowsAStatementTouched() throws {
-        let connection = try TestServer.connect()
-        let table = TestServer.tableName("counted")
-        try connection.execute("CREATE TABLE \(table) (id text PRIMARY KEY, n int)")
+        let (connection, table) = try TestServer.freshTable("counted", columns: "id text PRIMARY KEY, n int")
         let insert = try connection.execute("INSERT INTO \(table) VALUES ('a', 1), ('b', 2), ('c', 3)")
         #expect(insert.affectedRows == 3)
         let update = try connection.execute("UPDATE \(table) SET n = n + 1 WHERE n >= $1", ["2"])
@@ -82,9 +88,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func aUniqueViolationCarriesItsSQLStateAndConstraintAndLeavesTheSessionUsable() throws {
-        let connection = try TestServer.connect()
-        let table = TestServer.tableName("unique")
-        try connection.execute("CREATE TABLE \(table) (id text PRIMARY KEY)")
+        let (connection, table) = try TestServer.freshTable("unique", columns: "id text PRIMARY KEY")
         let insert = try connection.prepare("insert_\(table)", "INSERT INTO \(table) (id) VALUES ($1)")
         try connection.execute(insert, ["one"])
         let error = postgresError { try connection.execute(insert, ["one"]) }
@@ -139,9 +143,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func preparedStatementsArePreparedAgainAfterAReconnect() throws {
-        let connection = try TestServer.connect()
-        let table = TestServer.tableName("reprepared")
-        try connection.execute("CREATE TABLE \(table) (id text PRIMARY KEY, value text)")
+        let (connection, table) = try TestServer.freshTable("reprepared", columns: "id text PRIMARY KEY, value text")
         let insert = try connection.prepare("insert", "INSERT INTO \(table) (id, value) VALUES ($1, $2)")
         let select = try connection.prepare("select", "SELECT value FROM \(table) WHERE id = $1")
         try connection.execute(insert, ["before", "1"])
@@ -160,9 +162,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func aRolledBackTransactionLeavesNothing() throws {
-        let connection = try TestServer.connect()
-        let table = TestServer.tableName("rolled_back")
-        try connection.execute("CREATE TABLE \(table) (id text PRIMARY KEY)")
+        let (connection, table) = try TestServer.freshTable("rolled_back", columns: "id text PRIMARY KEY")
         let insert = try connection.prepare("insert", "INSERT INTO \(table) (id) VALUES ($1)")
 
         try connection.begin()
@@ -195,9 +195,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func committingATransactionThatHadFailedIsAnErrorNotASilentRollback() throws {
-        let connection = try TestServer.connect()
-        let table = TestServer.tableName("failed_tx")
-        try connection.execute("CREATE TABLE \(table) (id text PRIMARY KEY)")
+        let (connection, table) = try TestServer.freshTable("failed_tx", columns: "id text PRIMARY KEY")
         try connection.begin()
         try connection.execute("INSERT INTO \(table) VALUES ('a')")
         // The caller catches a refused statement and goes on: the transaction has failed all the same.
@@ -214,9 +212,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func aTransactionWhoseSessionBrokeDoesNotContinueOnANewOne() throws {
-        let connection = try TestServer.connect()
-        let table = TestServer.tableName("broken_tx")
-        try connection.execute("CREATE TABLE \(table) (id text PRIMARY KEY)")
+        let (connection, table) = try TestServer.freshTable("broken_tx", columns: "id text PRIMARY KEY")
         let insert = try connection.prepare("insert", "INSERT INTO \(table) (id) VALUES ($1)")
 
         try connection.begin()
