@@ -26,12 +26,16 @@ struct JournalScan {
         var limit: Int
         if let end { limit = end } else { limit = try Files.size(fd) }
         guard limit > start else { return JournalScan(validEnd: start, tornBytes: 0, entries: 0) }
-        if let maxBytes, limit - start > maxBytes, !allowTornTail,
-            let lastNewline = try Files.read(fd, from: start, count: maxBytes).lastIndex(of: 0x0A)
-        {
-            limit = start + lastNewline + 1
+        var bytes: [UInt8] = []
+        if let maxBytes, limit - start > maxBytes, !allowTornTail {
+            // The chunk read is the one scanned: cut at its last whole line.
+            let chunk = try Files.read(fd, from: start, count: maxBytes)
+            if chunk.count == maxBytes, let lastNewline = chunk.lastIndex(of: 0x0A) {
+                bytes = Array(chunk[...lastNewline])
+                limit = start + bytes.count
+            }
         }
-        let bytes = try Files.read(fd, from: start, count: limit - start)
+        if bytes.isEmpty { bytes = try Files.read(fd, from: start, count: limit - start) }
         guard bytes.count == limit - start else {
             throw StoreError.corrupt(
                 file: name, offset: start + bytes.count,
