@@ -7,10 +7,16 @@ import JSON
 /// Replays journal lines from a byte range into a view.
 ///
 ///     {"seq":42,"ops":[{"op":"put","c":"partnerships","id":"…","v":{…}}],"crc":"1a2b3c4d"}
+///
+/// A journal is followed by zeros written ahead of its end (`StoreOptions.journalPreallocationBytes`):
+/// no entry starts with a zero byte, so a line start followed by nothing but zeros is where the
+/// entries end. Anything else after the entries is a torn or damaged entry.
 struct JournalScan {
     var validEnd: Int
     var tornBytes: Int
     var entries: Int
+    /// The zeros past the last entry (space written ahead, not yet used).
+    var preallocatedBytes = 0
 
     /// `to: nil` reads to the end of the file. With `allowTornTail`, a bad or incomplete *last*
     /// entry is reported as torn instead of failing; a bad entry followed by a good one never is.
@@ -56,6 +62,11 @@ struct JournalScan {
                     offset = newline + 1
                     continue
                 }
+                if buffer[offset] == 0, end == nil, allZero(buffer, from: offset) {
+                    return JournalScan(
+                        validEnd: start + offset, tornBytes: 0, entries: entries,
+                        preallocatedBytes: buffer.count - offset)
+                }
                 let line = UnsafeBufferPointer(rebasing: buffer[offset..<lineEnd])
                 var failure: String? = nil
                 var entry: JSONObject = [:]
@@ -80,7 +91,12 @@ struct JournalScan {
                 if let failure {
                     let isLast = newline == nil || !buffer[(lineEnd + 1)...].contains(0x0A)
                     if allowTornTail && isLast {
-                        return JournalScan(validEnd: start + offset, tornBytes: buffer.count - offset, entries: entries)
+                        // A torn entry in space written ahead is followed by zeros: those are not its bytes.
+                        var written = buffer.count
+                        while written > offset + 1, buffer[written - 1] == 0 { written -= 1 }
+                        return JournalScan(
+                            validEnd: start + offset, tornBytes: written - offset, entries: entries,
+                            preallocatedBytes: buffer.count - written)
                     }
                     throw StoreError.corrupt(file: name, offset: start + offset, reason: failure)
                 }
@@ -108,6 +124,14 @@ struct JournalScan {
             }
             return JournalScan(validEnd: start + buffer.count, tornBytes: 0, entries: entries)
         }
+    }
+
+    /// Whether every byte from `offset` on is zero: each byte equals the next, and the first is zero
+    /// (one `memcmp`; a recovery looks through up to a MiB of zeros written ahead).
+    private static func allZero(_ buffer: UnsafeBufferPointer<UInt8>, from offset: Int) -> Bool {
+        guard offset < buffer.count, buffer[offset] == 0 else { return offset >= buffer.count }
+        let base = buffer.baseAddress! + offset
+        return memcmp(base, base + 1, buffer.count - offset - 1) == 0
     }
 
     /// A line start at or before the first entry whose sequence is above `sequence`, found by

@@ -36,6 +36,12 @@ public struct StoreOptions: Sendable {
     /// many bytes per `refresh` (~35 entries, ~1 ms), not all in one request: a move that lasts
     /// seconds at 1M records has thousands of them.
     public var switchJournalChunkBytes: Int
+    /// A write that takes the journal past its end writes this many zero bytes ahead of it (rounded
+    /// to pages), so the next writes land in space the file already has: their fdatasync then writes
+    /// only their data. A write that grows the file also writes its new size, its block bitmap and
+    /// its inode, and on ext4 without a journal those wait for buffers a compaction's own syncs are
+    /// writing (measured: the stall at a compaction's switch). 0 grows the file write by write.
+    public var journalPreallocationBytes: Int
     /// Recovery checks the journal (CRC, sequence, acknowledged length) without holding its
     /// records: for `Store.recoverForStart`, whose caller never reads.
     var checkOnly = false
@@ -43,8 +49,9 @@ public struct StoreOptions: Sendable {
     public init(
         compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false,
         recoverOnOpen: Bool = true, createIfMissing: Bool = true, incrementalSwitch: Bool = false,
-        switchSlice: Int = 300, switchJournalChunkBytes: Int = 32 << 10
+        switchSlice: Int = 300, switchJournalChunkBytes: Int = 32 << 10, journalPreallocationBytes: Int = 1 << 20
     ) {
+        self.journalPreallocationBytes = max(0, journalPreallocationBytes)
         self.createIfMissing = createIfMissing
         self.incrementalSwitch = incrementalSwitch
         self.switchSlice = max(1, switchSlice)
@@ -105,6 +112,9 @@ public final class Store {
     /// Whether a move onto the published generation is still in progress (see `incrementalSwitch`).
     public var hasPendingSwitch: Bool { pendingSwitch != nil }
     private var journalFD: Int32 = -1
+    /// The journal file's size as this process last saw it under the lock (see `writeAhead`); 0 when
+    /// not known. Only a hint for when to look: zeros are written only past a size read under the lock.
+    private var journalFileSize = 0
     private var appliedLength = 0
     private var appliedEpoch = 1
     /// Views replaced by a generation switch, freed a slice per `refresh` (see `releaseSome`).
@@ -534,13 +544,49 @@ public final class Store {
         let line = LineCodec.encode(["seq": .int(sequence), "ops": .array(operations)])
         do {
             try Files.writeAll(journalFD, line, at: appliedLength)
+            try writeAhead(past: appliedLength + line.count)
             if options.fsync, fdatasync(journalFD) != 0 { throw StoreError.errno("fdatasync journal") }
         } catch {
             // Nothing was acknowledged: cut whatever part of the line reached the file.
             _ = ftruncate(journalFD, off_t(appliedLength))
+            journalFileSize = 0
             throw error
         }
         appliedLength += line.count
+    }
+
+    /// Under the exclusive lock, after an entry that ends at `end`: when the file's written space
+    /// runs out within half a chunk, zeros up to a chunk past `end`, synced by the same fdatasync as
+    /// the entry. Once per `journalPreallocationBytes` (~3,000 writes at 1 MiB) a write pays for it.
+    /// Never fails the write: the entry is in the file whether or not the zeros fit.
+    private func writeAhead(past end: Int) throws {
+        let chunk = options.journalPreallocationBytes
+        guard chunk > 0, end + chunk / 2 > journalFileSize else { return }
+        journalFileSize = try Files.size(journalFD)
+        guard end + chunk / 2 > journalFileSize else { return }
+        let from = max(journalFileSize, end)
+        let to = (end + chunk + 4_095) / 4_096 * 4_096
+        do {
+            try Files.writeAll(journalFD, [UInt8](repeating: 0, count: to - from), at: from)
+            journalFileSize = to
+        } catch {
+            // The entry itself is written; only the space ahead did not fit (a full disk). The write
+            // goes on without it, and so does this file (a compaction's next journal tries again).
+            _ = ftruncate(journalFD, off_t(end))
+            journalFileSize = .max
+            logger.warning(
+                "cannot write the journal's space ahead; writes grow it one by one until the next compaction",
+                error: error, metadata: ["directory": .string(directory)])
+        }
+    }
+
+    /// Whether an entry starts at `offset` (a writer that died after its fsync, before publishing):
+    /// past the entries the file holds zeros written ahead, or nothing. A process killed inside its
+    /// write leaves that write's first bytes, never only its last ones; a power cut can, and the open
+    /// after it reads the whole file (`recover`).
+    private func journalHasEntry(at offset: Int) throws -> Bool {
+        let byte = try Files.read(journalFD, from: offset, count: 1)
+        return byte.first.map { $0 != 0 } ?? false
     }
 
     private func writeHoldingExclusiveLock<T>(_ body: (inout Transaction) throws -> T) throws -> T {
@@ -655,6 +701,7 @@ public final class Store {
         }
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
+        journalFileSize = 0
         pendingSwitch = nil
         view = fresh
         attached = generation
@@ -779,6 +826,7 @@ public final class Store {
         }
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
+        journalFileSize = 0
         pendingSwitch = nil
         if view !== fresh {
             retire(view)
@@ -856,13 +904,13 @@ public final class Store {
         } else if published.committedLength > appliedLength {
             try applyJournal(upTo: published.committedLength)
         }
-        let size = try Files.size(journalFD)
-        guard size > appliedLength else { return }
+        guard try journalHasEntry(at: appliedLength) else { return }
         let scan = try JournalScan.run(
             fd: journalFD, name: "journal-\(attached.number).jsonl", from: appliedLength, to: nil,
             into: view, lastSequence: view.lastSequence, allowTornTail: true)
         if scan.tornBytes > 0 {
             guard ftruncate(journalFD, off_t(scan.validEnd)) == 0 else { throw StoreError.errno("truncate journal") }
+            journalFileSize = 0
         }
         appliedLength = scan.validEnd
         head.publish(.init(generation: attached.number, committedLength: appliedLength, epoch: appliedEpoch))
@@ -920,6 +968,12 @@ public final class Store {
                     try copyJournal(from: copied, to: published.committedLength, into: journal, paced: true)
                     copied = published.committedLength
                 }
+                // The writers that follow append into space the file already has (see `writeAhead`);
+                // `write` goes on at the file's position, which `pwrite` leaves where it is.
+                let chunk = options.journalPreallocationBytes
+                if chunk > 0 {
+                    try Files.writeAll(journal, [UInt8](repeating: 0, count: chunk), at: copied - startLength)
+                }
                 guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync journal-\(next).jsonl") }
                 let report = try withLock(LOCK_EX) { () throws -> CompactionReport in
                     let started = monotonicMicroseconds()
@@ -933,7 +987,7 @@ public final class Store {
                     var end = published.committedLength
                     // Bytes past the acknowledged length: a writer died after its fsync but before
                     // publishing (rare). Catching up keeps such an entry (it is durable) and cuts a torn one.
-                    if try Files.size(journalFD) > end {
+                    if try journalHasEntry(at: end) {
                         try catchUpHoldingExclusiveLock()
                         end = appliedLength
                     }
@@ -1347,7 +1401,9 @@ enum Recovery {
             file: "journal-\(published.generation).jsonl", offset: scan.validEnd,
             reason: scan.tornBytes > 0
                 ? "an acknowledged entry is damaged or cut (\(published.committedLength) bytes were acknowledged)"
-                : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
+                : scan.preallocatedBytes > 0
+                    ? "zeros where acknowledged entries should be (\(published.committedLength) bytes were acknowledged)"
+                    : "the journal is shorter than its acknowledged length (\(published.committedLength) bytes)")
     }
 
     /// Temporaries and files of other generations (a format-1 store keeps its snapshot until migrated).

@@ -61,6 +61,8 @@ extension Store {
                 try Recovery.requireAcknowledged(scan, published)
                 notes.append(
                     "journal-\(g).jsonl: \(scan.entries) entries, \(scan.validEnd) bytes (\(published.committedLength) acknowledged)"
+                        + (scan.preallocatedBytes > 0
+                            ? ", then \(scan.preallocatedBytes) bytes of zeros written ahead" : "")
                 )
                 if scan.tornBytes > 0 {
                     notes.append(

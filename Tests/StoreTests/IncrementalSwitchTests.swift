@@ -228,7 +228,7 @@ import Testing
         let path = Generation.journalPath(directory, Int(store.generation))
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
-        let length = try Files.size(fd)
+        let length = try store.statistics().journalBytes
         let definitions = Dictionary(grouping: Self.indexes, by: \.collection)
         let whole = StoreView(generation: .empty(), definitions: definitions)
         _ = try JournalScan.run(
@@ -265,7 +265,7 @@ import Testing
         }
         let fd = open(Generation.journalPath(directory, Int(store.generation)), O_RDONLY)
         defer { close(fd) }
-        let bytes = try Files.read(fd, from: 0, count: try Files.size(fd))
+        let bytes = try Files.read(fd, from: 0, count: try store.statistics().journalBytes)
         var starts = [0]
         for (i, byte) in bytes.enumerated() where byte == 0x0A && i + 1 < bytes.count { starts.append(i + 1) }
         #expect(starts.count == 200)

@@ -10,6 +10,23 @@ func temporaryDirectory(_ name: String = "store") -> String {
     return path
 }
 
+/// A journal's entries: its bytes before the zeros a writer writes ahead of its end
+/// (`StoreOptions.journalPreallocationBytes`).
+func journalEntries(_ path: String) throws -> Data {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    return bytes.prefix((bytes.lastIndex(where: { $0 != 0 }) ?? -1) + 1)
+}
+
+/// Writes `bytes` where the journal's entries end, into the zeros written ahead: where a writer's
+/// next entry goes.
+func writeAfterJournalEntries(_ path: String, _ bytes: Data) throws {
+    let end = try journalEntries(path).count
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.seek(toOffset: UInt64(end))
+    handle.write(bytes)
+    try handle.close()
+}
+
 /// The store-torture helper sits next to the test bundle in the build products folder.
 func tortureExecutable() throws -> String {
     var candidates: [String] = []

@@ -155,23 +155,33 @@ final class StoreRecoveryTests: XCTestCase {
         return (directory, ends)
     }
 
+    /// Cut at every byte, as a crash leaves it: the file ends there (a journal that grows write by
+    /// write) or zeros follow (one written ahead of its end, `journalPreallocationBytes`).
     func testJournalCutAtEveryByteKeepsExactlyTheCompleteEntries() throws {
         let (directory, ends) = try sample(count: 12)
-        let journal = try Data(contentsOf: URL(fileURLWithPath: directory + "/journal-0.jsonl"))
+        let file = try Data(contentsOf: URL(fileURLWithPath: directory + "/journal-0.jsonl"))
+        let journal = try journalEntries(directory + "/journal-0.jsonl")
         XCTAssertEqual(journal.count, ends.last)
-        for cut in 0...journal.count {
-            let copy = temporaryDirectory("cut")
-            defer { try? FileManager.default.removeItem(atPath: copy) }
-            try journal.prefix(cut).write(to: URL(fileURLWithPath: copy + "/journal-0.jsonl"))
-            let store = try Store(directory: copy)
-            let complete = ends.filter { $0 <= cut }.count
-            XCTAssertEqual(store.count("items"), complete, "cut at \(cut)")
-            // Only the journal was copied (no head, so nothing is known to be acknowledged): a torn tail is cut and reported.
-            let torn = store.recoveryNotes.filter { $0.contains("torn") }
-            XCTAssertEqual(torn.isEmpty, ends.contains(cut) || cut == 0, "cut at \(cut): \(store.recoveryNotes)")
-            // The torn tail is gone: new writes append cleanly after the kept entries.
-            try store.write { tx in tx.put("items", "new", ["ok": true]) }
-            XCTAssertEqual(try Store(directory: copy).count("items"), complete + 1)
+        XCTAssertGreaterThanOrEqual(file.count, journal.count + (1 << 19), "zeros written ahead of the end")
+        let options = StoreOptions(fsync: false, journalPreallocationBytes: 4_096)
+        for zerosAfter in [0, 8_192] {
+            for cut in 0...journal.count {
+                let copy = temporaryDirectory("cut")
+                defer { try? FileManager.default.removeItem(atPath: copy) }
+                try (journal.prefix(cut) + Data(count: zerosAfter)).write(
+                    to: URL(fileURLWithPath: copy + "/journal-0.jsonl"))
+                let store = try Store(directory: copy, options: options)
+                let complete = ends.filter { $0 <= cut }.count
+                XCTAssertEqual(store.count("items"), complete, "cut at \(cut), \(zerosAfter) zeros after")
+                // Only the journal was copied (no head, so nothing is known to be acknowledged): a torn tail is cut and reported.
+                let torn = store.recoveryNotes.filter { $0.contains("torn") }
+                XCTAssertEqual(
+                    torn.isEmpty, ends.contains(cut) || cut == 0,
+                    "cut at \(cut), \(zerosAfter) zeros after: \(store.recoveryNotes)")
+                // The torn tail is gone: new writes append cleanly after the kept entries.
+                try store.write { tx in tx.put("items", "new", ["ok": true]) }
+                XCTAssertEqual(try Store(directory: copy, options: options).count("items"), complete + 1)
+            }
         }
     }
 

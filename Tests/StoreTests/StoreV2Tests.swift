@@ -69,6 +69,12 @@ import Testing
         try bytes.write(to: URL(fileURLWithPath: path))
     }
 
+    /// A journal's byte, counted from its entries' length (not the file's: zeros are written ahead).
+    func flipJournal(_ path: String, at offset: (Int) -> Int) throws {
+        let entries = try journalEntries(path).count
+        try flip(path) { _ in offset(entries) }
+    }
+
     /// The open refuses with the file (and offset) in its message, and verify reports the same.
     func expectRefused(_ directory: String, file: String, verifyData: Bool = false) {
         var message = ""
@@ -146,20 +152,34 @@ import Testing
         let emptied = try sample()
         try Data().write(to: URL(fileURLWithPath: emptied + "/journal-1.jsonl"))
         expectRefused(emptied, file: "journal-1.jsonl")
+        // Zeros where the acknowledged entries were, the file's size unchanged (as a file system
+        // can leave a file after a crash): not mistaken for space written ahead.
+        let zeroed = try sample()
+        let size = try Data(contentsOf: URL(fileURLWithPath: zeroed + "/journal-1.jsonl")).count
+        try Data(count: size).write(to: URL(fileURLWithPath: zeroed + "/journal-1.jsonl"))
+        expectRefused(zeroed, file: "journal-1.jsonl")
     }
 
     @Test func anAcknowledgedEntryCutOrDamagedRefusesToOpen() throws {
         let directory = try sample()
         let journal = directory + "/journal-1.jsonl"
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: journal))
+        var bytes = try journalEntries(journal)
         bytes.removeLast(7)  // inside the last acknowledged entry
         try bytes.write(to: URL(fileURLWithPath: journal))
         expectRefused(directory, file: "journal-1.jsonl")
         for offset in [-2, -1] {  // the last entry's closing byte and its newline
             let other = try sample()
-            try flip(other + "/journal-1.jsonl") { $0 + offset }
+            try flipJournal(other + "/journal-1.jsonl") { $0 + offset }
             expectRefused(other, file: "journal-1.jsonl")
         }
+        // The last entry's bytes zeroed in place, the zeros written ahead after them.
+        let zeroed = try sample()
+        let entries = try journalEntries(zeroed + "/journal-1.jsonl")
+        let lastStart = try #require(entries.dropLast().lastIndex(of: 0x0A)) + 1
+        let size = try Data(contentsOf: URL(fileURLWithPath: zeroed + "/journal-1.jsonl")).count
+        try (entries.prefix(lastStart) + Data(count: size - lastStart)).write(
+            to: URL(fileURLWithPath: zeroed + "/journal-1.jsonl"))
+        expectRefused(zeroed, file: "journal-1.jsonl")
     }
 
     @Test func onlyAnUnacknowledgedTornTailIsDroppedAndReported() throws {
@@ -176,6 +196,32 @@ import Testing
         #expect(store.count("items") == 50)
         try store.write { tx in tx.put("items", "next", ["group": "g0"]) }
         #expect(try Store(directory: directory, indexes: indexes).count("items") == 51)
+        // The same torn entry where a writer writes it: into the zeros written ahead of the end.
+        let inPlace = try sample()
+        try writeAfterJournalEntries(
+            inPlace + "/journal-1.jsonl", Data(#"{"seq":51,"ops":[{"op":"put","c":"items","id":"torn""#.utf8))
+        #expect(Store.verify(directory: inPlace, indexes: indexes).notes.contains { $0.contains("torn") })
+        let reopened = try Store(directory: inPlace, indexes: indexes)
+        #expect(reopened.recoveryNotes.contains { $0.contains("torn") && $0.contains("never acknowledged") })
+        #expect(reopened.count("items") == 50)
+        try reopened.write { tx in tx.put("items", "next", ["group": "g0"]) }
+        #expect(try Store(directory: inPlace, indexes: indexes).count("items") == 51)
+    }
+
+    /// A writer that died after its fsync and before publishing the new length: its entry is
+    /// durable, past the acknowledged length, in the zeros written ahead. It is kept, not torn.
+    @Test func aCompleteEntryPastTheAcknowledgedLengthIsKept() throws {
+        let directory = try sample()
+        let entry = LineCodec.encode([
+            "seq": .int(51),
+            "ops": .array([["op": "put", "c": "items", "id": "durable", "v": ["group": "g1"]]]),
+        ])
+        try writeAfterJournalEntries(directory + "/journal-1.jsonl", Data(entry))
+        #expect(Store.verify(directory: directory, indexes: indexes).problems.isEmpty)
+        let store = try Store(directory: directory, indexes: indexes)
+        #expect(!store.recoveryNotes.contains { $0.contains("torn") }, "\(store.recoveryNotes)")
+        #expect(store.count("items") == 51)
+        #expect(store.get("items", "durable") != nil)
     }
 
     /// A process killed inside the head's publish (the kill -9 test found it: every later open
@@ -215,7 +261,7 @@ import Testing
         #expect(notes.contains { $0.contains("torn") && $0.contains("never acknowledged") })
         #expect(try Store(directory: torn, indexes: indexes).count("items") == 50)
         let damaged = try sample()
-        try flip(damaged + "/journal-1.jsonl") { $0 / 2 }
+        try flipJournal(damaged + "/journal-1.jsonl") { $0 / 2 }
         #expect(throws: StoreError.self) {
             try Store.recoverForStart(directory: damaged, indexes: indexes, verifyData: true)
         }
@@ -345,24 +391,24 @@ import Testing
 }
 
 @Suite struct StoreDiskFullTests {
-    /// A real writer process whose journal appends start failing with ENOSPC (strace fault injection):
-    /// the failed write is refused with a disk-full error and leaves no bytes behind; every write
-    /// acknowledged before is there; later writes work once there is room again.
-    @Test func aFullDiskRefusesTheWriteAndLeavesNothingBehind() throws {
+    /// A real writer process (10 writes) under strace, whose `pwrite64` calls fail with ENOSPC from
+    /// the `when`-th on. Its first write writes its entry and then the zeros ahead of it (2 calls),
+    /// every later one only its entry.
+    func writeWithFailingWrites(when: String) throws -> (directory: String, acknowledged: [String], status: Int32)? {
         guard
             let strace = ["/usr/bin/strace", "/bin/strace"].first(where: {
                 FileManager.default.isExecutableFile(atPath: $0)
             })
         else {
             Issue.record("strace is not installed (deploy/test installs it)")
-            return
+            return nil
         }
         let directory = temporaryDirectory("enospc")
         _ = try Store(directory: directory)  // created before the injection: the journal appends are what fail
         let process = Process()
         process.executableURL = URL(fileURLWithPath: strace)
         process.arguments = [
-            "-f", "-o", "/dev/null", "-e", "trace=pwrite64", "-e", "inject=pwrite64:error=ENOSPC:when=4+",
+            "-f", "-o", "/dev/null", "-e", "trace=pwrite64", "-e", "inject=pwrite64:error=ENOSPC:when=\(when)",
             try tortureExecutable(), "write", directory, "10", "full",
         ]
         let output = Pipe()
@@ -371,9 +417,15 @@ import Testing
         try process.run()
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus != 0, "the fourth write failed")
-        let acknowledged = printed.split(separator: "\n").map(String.init)
-        #expect(acknowledged == ["full-0", "full-1", "full-2"], "\(printed)")
+        return (directory, printed.split(separator: "\n").map(String.init), process.terminationStatus)
+    }
+
+    /// The fourth entry's append fails: that write is refused with a disk-full error and leaves no
+    /// bytes behind; every write acknowledged before is there; later writes work once there is room.
+    @Test func aFullDiskRefusesTheWriteAndLeavesNothingBehind() throws {
+        guard let (directory, acknowledged, status) = try writeWithFailingWrites(when: "5+") else { return }
+        #expect(status != 0, "the fourth write failed")
+        #expect(acknowledged == ["full-0", "full-1", "full-2"])
         let verified = Store.verify(directory: directory)
         #expect(verified.problems.isEmpty, "\(verified)")
         #expect(
@@ -383,6 +435,17 @@ import Testing
         #expect(store.count("items") == 3)
         try store.write { tx in tx.put("items", "after", ["ok": true]) }
         #expect(try Store(directory: directory).count("items") == 4)
+    }
+
+    /// Only the zeros ahead do not fit: the entry is in the file, so the write is acknowledged, and
+    /// the writes after it grow the file one by one.
+    @Test func aFullDiskForTheSpaceAheadNeverFailsAWrite() throws {
+        guard let (directory, acknowledged, status) = try writeWithFailingWrites(when: "2") else { return }
+        #expect(status == 0)
+        #expect(acknowledged == (0..<10).map { "full-\($0)" })
+        let verified = Store.verify(directory: directory)
+        #expect(verified.problems.isEmpty && !verified.notes.contains { $0.contains("torn") }, "\(verified)")
+        #expect(try Store(directory: directory).count("items") == 10)
     }
 }
 
