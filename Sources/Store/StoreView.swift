@@ -584,9 +584,16 @@ final class StoreView {
     private func removePostings(_ record: OverlayRecord, id: String, from overlay: inout CollectionOverlay) {
         for position in record.keys.indices {
             for key in record.keys[position] {
-                guard let list = overlay.postings[position][key] else { continue }
-                let at = insertionPoint(Posting(order: record.orders[position] ?? "", rank: record.rank, id: id), list)
-                if at < list.count, list[at].id == id {
+                // Found through a borrow that ends before the removal: a copy of the list held
+                // meanwhile would make the removal copy the whole list (every posting retained).
+                let probe = Posting(order: record.orders[position] ?? "", rank: record.rank, id: id)
+                guard
+                    let found = overlay.postings[position][key].map({ list -> Int? in
+                        let at = insertionPoint(probe, list)
+                        return at < list.count && list[at].id == id ? at : nil
+                    })
+                else { continue }
+                if let at = found {
                     overlay.postings[position][key]!.remove(at: at)
                 } else {
                     overlay.postings[position][key]!.removeAll { $0.id == id }
