@@ -277,6 +277,24 @@ def test_graceful_reload_under_a_stream_of_requests_loses_none(stack):
     stack.wait_until(lambda: stack.worker_pids().isdisjoint(old) and len(stack.worker_pids()) == 2, what="old workers gone")
 
 
+def test_a_reload_starts_its_workers_one_at_a_time(stack):
+    """While the old workers serve, each new worker starts only once the one before it is ready, so
+    their store attaches never take every core from the workers serving meanwhile."""
+    old = stack.worker_pids()
+    os.kill(stack.supervisor_pid(), signal.SIGHUP)
+    stack.wait_until(lambda: stack.worker_pids().isdisjoint(old) and len(stack.worker_pids()) == 2,
+                     what="the new generation serving alone")
+    lines = stack.log_lines()
+    begun = max(i for i, line in enumerate(lines) if line["message"] == "graceful reload: starting a new generation")
+    events = [(line["message"], int(line.get("worker_pid") or line["pid"])) for line in lines[begun:]
+              if line["message"] in ("worker started", "worker ready")]
+    started = [pid for message, pid in events if message == "worker started"]
+    assert len(started) == 2, events
+    first_ready = events.index(("worker ready", started[0]))
+    second_started = events.index(("worker started", started[1]))
+    assert first_ready < second_started, events
+
+
 def test_sigusr1_reopens_the_log(stack):
     log = stack.state / "logs" / "partnerships.log"
     rotated = log.with_suffix(".log.1")

@@ -313,7 +313,16 @@ public final class Supervisor {
         guard !stopping, backoff.mayRestart(at: now()) else { return }
         let live = workers.values.filter { $0.generation == generation && !$0.retiring }.count
         guard live < configuration.workers else { return }
-        for _ in live..<configuration.workers {
+        // While other workers serve (a reload, a recycle, a crashed worker's replacement), new ones
+        // start one at a time: each one's store attach (the journal tail replayed, 0.1-0.2 s of CPU
+        // at 100k records, ~1 s at 1M) then takes at most one core from the workers serving meanwhile,
+        // instead of all of them at once. A cold start starts them all together.
+        let serving = workers.values.contains { [.idle, .busy].contains(scoreboard.slot($0.slot).state) }
+        let starting = workers.values.contains {
+            $0.generation == generation && !$0.retiring && scoreboard.slot($0.slot).state == .starting
+        }
+        let count = serving ? (starting ? 0 : 1) : configuration.workers - live
+        for _ in 0..<count {
             guard let slot = scoreboard.claimSlot(generation: generation) else {
                 logger.error("no free scoreboard slot; cannot start a worker")
                 return
@@ -321,6 +330,9 @@ public final class Supervisor {
             if let pid = spawnWorker(slot: slot) {
                 scoreboard.setPID(pid, slot: slot)
                 workers[pid] = Worker(slot: slot, generation: generation)
+                logger.info("worker started", metadata: ["worker_pid": "\(pid)", "slot": "\(slot)"])
+                // A reload's deadline counts from its last worker's start, not from the first one's.
+                if let deadline = reloadDeadline { reloadDeadline = max(deadline, now() + 15) }
             } else {
                 scoreboard.release(slot: slot)
                 noteCrash()
