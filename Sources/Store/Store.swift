@@ -993,7 +993,9 @@ public final class Store {
                     }
                     // The entries themselves are copied, not applied: this process has no use for them.
                     try copyJournal(from: copied, to: end, into: journal)
-                    guard fsync(journal) == 0 else { throw StoreError.errno("fsync journal-\(next).jsonl") }
+                    // fdatasync: the file, its name and its size were synced before the lock; under it
+                    // only the tail's bytes (and the size, if they outgrew the zeros) need to be.
+                    guard fdatasync(journal) == 0 else { throw StoreError.errno("fdatasync journal-\(next).jsonl") }
                     CrashPoint.reached("switch.journal-written")
                     try publishNextGeneration(next, epoch: epoch, journalLength: end - startLength)
                     return CompactionReport(
