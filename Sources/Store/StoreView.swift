@@ -46,12 +46,9 @@ final class StoreView {
     private(set) var damage: StoreError?
     /// Records decoded recently (data file records by position, journal records by id), so a hot
     /// record (a token, a delivery partner, a page read again) is not parsed on every request.
-    /// Bounded by count: its memory stays a few MiB whatever the store's size. When full, each new
-    /// entry replaces one already there (the first in hash order: as good as random here), so no
-    /// request frees them all at once: emptied when full, it freed 8,192 decoded records inside one
-    /// request, ~10 ms every ~40 list pages of 100 (a list page decodes 200 records).
-    private var decodedBase: [DecodedKey: JSON] = [:]
-    private var decodedTail: [TailKey: JSON] = [:]
+    /// Bounded by count (`DecodedCache`): its memory stays a few MiB whatever the store's size.
+    private var decodedBase = DecodedCache<DecodedKey>(limit: StoreView.decodedLimit)
+    private var decodedTail = DecodedCache<TailKey>(limit: StoreView.decodedLimit)
     static let decodedLimit = 8_192
     /// Told of every record a put or delete changes, with every index key it was or is under
     /// (`Store.changeObserver`).
@@ -141,8 +138,7 @@ final class StoreView {
         let key = DecodedKey(collection: Int32(base.ordinal), record: Int32(number))
         if let cached = decodedBase[key] { return cached }
         guard let value = note(generation.value(base, number)) else { return nil }
-        if decodedBase.count >= Self.decodedLimit { decodedBase.remove(at: decodedBase.startIndex) }
-        decodedBase[key] = value
+        decodedBase.insert(value, for: key)
         return value
     }
 
@@ -151,8 +147,7 @@ final class StoreView {
         let key = TailKey(collection: collection, id: id)
         if let cached = decodedTail[key] { return cached }
         guard let value = parse(bytes) else { return nil }
-        if decodedTail.count >= Self.decodedLimit { decodedTail.remove(at: decodedTail.startIndex) }
-        decodedTail[key] = value
+        decodedTail.insert(value, for: key)
         return value
     }
 
@@ -170,8 +165,8 @@ final class StoreView {
             if counted % 16 == 0, monotonicMicroseconds() > deadline { left = 0 }
             return left > 0
         }
-        while more(), decodedBase.popFirst() != nil { left -= 1 }
-        while more(), decodedTail.popFirst() != nil { left -= 1 }
+        while more(), decodedBase.freeOne() { left -= 1 }
+        while more(), decodedTail.freeOne() { left -= 1 }
         while more(), var (name, overlay) = collections.popFirst() {
             while more(), overlay.records.popFirst() != nil { left -= 1 }
             for position in overlay.postings.indices {
@@ -191,7 +186,7 @@ final class StoreView {
     private func forgetDecoded(_ collection: String, _ id: String) {
         // Nothing decoded yet (a replay, a switch): no lookup per record.
         guard !decodedTail.isEmpty else { return }
-        decodedTail.removeValue(forKey: TailKey(collection: collection, id: id))
+        decodedTail.remove(TailKey(collection: collection, id: id))
     }
 
     func get(_ collection: String, _ id: String) -> JSON? {
