@@ -16,8 +16,6 @@ import Store
 public final class PostgresStoreEngine: StoreEngine {
     public let store: PostgresStore
     public let location: String
-    /// A read snapshot is open (begun by a read, not by a write).
-    private var readSnapshot = false
 
     /// `url` may name the schema with a `schema=` query parameter (read here, not passed to libpq):
     /// several stores in one database, e.g. one per test stack.
@@ -36,6 +34,7 @@ public final class PostgresStoreEngine: StoreEngine {
                 url: url, schema: schema, indexes: indexes, uniqueIndexes: uniqueIndexes,
                 writerLockTimeoutMilliseconds: writerLockTimeoutMilliseconds)
         }
+        store.readsInSnapshot = true
         location = Self.redacted(given)
     }
 
@@ -76,30 +75,22 @@ public final class PostgresStoreEngine: StoreEngine {
 
     public var changeCount: Int { store.changeCount }
 
+    /// Round trips to the database since this engine opened (see `PostgresConnection.roundTrips`).
+    public var roundTrips: Int { store.connection.roundTrips }
+
     public func refresh() throws {
-        endReads()
-        try Self.translate { try store.refresh() }
+        try Self.translate { try store.beginReads() }
     }
 
-    public func endReads() {
-        guard readSnapshot else { return }
-        readSnapshot = false
-        do { try store.connection.rollback() } catch {
-            // The session broke: the server ended the snapshot with it, and the next call opens a
-            // new session. Nothing was written in a read-only transaction, so nothing is lost.
-        }
-    }
+    public func endReads() { store.endReads() }
 
-    /// One read: in the request's snapshot (begun here by the first), or in the write under way.
+    /// One read: in the request's snapshot (begun by `refresh`, or by the first read after a write),
+    /// or in the write under way.
     private func read<T>(_ body: () throws -> T) throws -> T {
         try Self.translate {
-            if !store.connection.isInTransaction {
-                try store.connection.begin(.repeatableRead, readOnly: true)
-                readSnapshot = true
-            }
             do { return try body() } catch {
                 // A failed statement aborts the snapshot: the next read begins a new one.
-                endReads()
+                store.endReads()
                 throw error
             }
         }
@@ -138,9 +129,9 @@ public final class PostgresStoreEngine: StoreEngine {
     }
 
     public func write<T>(_ body: (any StoreReader) throws -> (T, [JSON])) throws -> T {
-        // A write reads the latest state (under the lock), not the request's snapshot.
-        endReads()
-        return try Self.translate {
+        // A write reads the latest state (under the lock), not the request's snapshot: the store
+        // ends the snapshot in the write's first round trip.
+        try Self.translate {
             try store.write { transaction in
                 let (result, operations) = try body(Reader(transaction, definitions: store.definitions))
                 try Self.apply(operations, to: &transaction)
@@ -152,7 +143,6 @@ public final class PostgresStoreEngine: StoreEngine {
     public func holdWrites() { store.holdWrites() }
 
     public func commitHeldWrites(_ finish: (any StoreReader) throws -> [JSON]) throws {
-        endReads()
         try Self.translate {
             try store.commitHeldWrites { transaction in
                 try Self.apply(try finish(Reader(transaction, definitions: store.definitions)), to: &transaction)
@@ -163,9 +153,9 @@ public final class PostgresStoreEngine: StoreEngine {
     public func abandonHeldWrites() { store.abandonHeldWrites() }
 
     public func statistics() throws -> Store.Statistics {
-        endReads()
         let counts = try Self.translate {
-            try store.refresh()
+            defer { store.endReads() }
+            try store.beginReads()
             return try store.collectionCounts()
         }
         return Store.Statistics(

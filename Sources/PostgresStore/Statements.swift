@@ -80,12 +80,14 @@ struct Statements {
             "bump_change_count", "UPDATE \(s).store_state SET change_count = change_count + 1 RETURNING change_count")
         // An update keeps the record's rank (ON CONFLICT leaves it) and drops its old index entries;
         // fileKeys adds the new ones. The CTE's DELETE and the upsert see the same snapshot, and
-        // touch different tables.
+        // touch different tables. The change number is the one the write's bump (sent before it,
+        // in the same transaction) set: no round trip to learn it first.
         put = try statement(
             "put",
             """
             WITH unfiled AS (DELETE FROM \(s).index_entries WHERE collection = $1 AND id = $2)
-            INSERT INTO \(s).records (collection, id, value, written_change) VALUES ($1, $2, $3::json, $4::bigint)
+            INSERT INTO \(s).records (collection, id, value, written_change)
+            VALUES ($1, $2, $3::json, (SELECT change_count FROM \(s).store_state))
             ON CONFLICT (collection, id) DO UPDATE SET value = EXCLUDED.value, written_change = EXCLUDED.written_change
             """)
         fileKeys = try statement(

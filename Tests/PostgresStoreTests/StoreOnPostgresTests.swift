@@ -182,6 +182,44 @@ struct StoreOnPostgresTests {
         try TestDatabase.drop(schema)
     }
 
+    @Test func roundTripsPerRequest() throws {
+        let schema = TestDatabase.schemaName()
+        let engine = try PostgresStoreEngine(
+            url: TestDatabase.url! + "?schema=\(schema)", indexes: TestDatabase.indexes)
+        let store = Store(engine: engine, indexes: TestDatabase.indexes)
+        try store.write { tx in tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        func cost(_ body: () throws -> Void) rethrows -> Int {
+            let before = engine.roundTrips
+            try body()
+            return engine.roundTrips - before
+        }
+        // A GET: the change counter and the snapshot begun together, one read, the end not waited for.
+        #expect(try cost { try store.refresh() } == 1)
+        var found: JSON?
+        #expect(cost { found = store.get("items", "a") } == 1)
+        #expect(found != nil)
+        #expect(cost { store.endReads() } == 0)
+        // A write that reads once: BEGIN, lock and the read together (ending the snapshot too), then
+        // its changes with COMMIT.
+        try store.refresh()
+        let readAndPut = try cost {
+            try store.write { tx in
+                found = tx.get("items", "a")
+                tx.put("items", "b", Self.item(2, group: "g", at: "2"))
+            }
+        }
+        #expect(readAndPut == 2)
+        #expect(found != nil)
+        // A write that only writes: one.
+        #expect(try cost { try store.write { tx in tx.put("items", "c", Self.item(3, group: "g", at: "3")) } } == 1)
+        // A read after a write begins its snapshot in its own round trip.
+        var counted = 0
+        #expect(cost { counted = store.count("items") } == 1)
+        #expect(counted == 3)
+        store.endReads()
+        try TestDatabase.drop(schema)
+    }
+
     @Test func aLostConnectionFailsTheReadAsUnavailableAndTheNextRequestReconnects() throws {
         let schema = TestDatabase.schemaName()
         let store = try Self.open(schema)
