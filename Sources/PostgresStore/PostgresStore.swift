@@ -182,6 +182,53 @@ public final class PostgresStore {
         }
     }
 
+    /// Records by collection and id, in the order asked (nil: none), in one statement. A key asked
+    /// twice is read once.
+    public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] {
+        guard !keys.isEmpty else { return [] }
+        var position: [String: Int] = [:]
+        var collections: [String] = []
+        var ids: [String] = []
+        let asked = keys.map { key -> Int in
+            let stored = (dbText(key.collection), dbText(key.id))
+            let joined = stored.0 + "\u{0}" + stored.1
+            if let known = position[joined] { return known }
+            position[joined] = collections.count
+            collections.append(stored.0)
+            ids.append(stored.1)
+            return collections.count - 1
+        }
+        var found = [JSON?](repeating: nil, count: collections.count)
+        for row in try query(statements.getMany, [arrayLiteral(collections), arrayLiteral(ids)]).rows {
+            guard let ordinal = Int(row[0] ?? ""), (1...found.count).contains(ordinal) else { continue }
+            found[ordinal - 1] = try decode(row[1], fromDBText(collections[ordinal - 1]), fromDBText(ids[ordinal - 1]))
+        }
+        return asked.map { found[$0] }
+    }
+
+    /// The records under each of `keys` (each list in creation order), in the order of `keys`, in
+    /// one statement. A key asked twice is read once.
+    public func lookupRecords(_ collection: String, index: String, keys: [String]) throws -> [[JSON]] {
+        guard !keys.isEmpty else { return [] }
+        var position: [String: Int] = [:]
+        var distinct: [String] = []
+        let asked = keys.map { key -> Int in
+            let stored = dbText(key)
+            if let known = position[stored] { return known }
+            position[stored] = distinct.count
+            distinct.append(stored)
+            return distinct.count - 1
+        }
+        var found = [[JSON]](repeating: [], count: distinct.count)
+        let rows = try query(statements.lookupRecordsMany, [dbText(collection), dbText(index), arrayLiteral(distinct)])
+            .rows
+        for row in rows {
+            guard let ordinal = Int(row[0] ?? ""), (1...found.count).contains(ordinal) else { continue }
+            found[ordinal - 1].append(try decode(row[2], collection, fromDBText(row[1] ?? "")))
+        }
+        return asked.map { found[$0] }
+    }
+
     /// Visits the records under `key` in the index's order (order value, then creation; the largest
     /// order values first when `descending`, ties still in creation order), from the `offset`-th,
     /// until `body` returns false. Fetches a batch at a time: the first by OFFSET, the next ones from
@@ -521,6 +568,21 @@ public struct PostgresTransaction {
     public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
         try store.inWrite(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
             $0[0].map(fromDBText)
+        }
+    }
+
+    /// The ids under `key`, in creation order, with the records of the first `limit` of them.
+    public func lookupWithRecords(
+        _ collection: String, index: String, key: String, limit: Int
+    ) throws -> [(
+        id: String, value: JSON?
+    )] {
+        try store.inWrite(
+            statements.lookupWithRecords, [dbText(collection), dbText(index), dbText(key), String(limit)]
+        )
+        .rows.map { row in
+            let id = fromDBText(row[0] ?? "")
+            return (id, try row[1].map { try store.decode($0, collection, id) })
         }
     }
 

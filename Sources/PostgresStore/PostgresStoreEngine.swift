@@ -116,6 +116,14 @@ public final class PostgresStoreEngine: StoreEngine {
         try read { try store.lookupRecords(collection, index: index, key: key) }
     }
 
+    public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] {
+        try read { try store.get(keys) }
+    }
+
+    public func lookupRecords(_ collection: String, index: String, keys: [String]) throws -> [[JSON]] {
+        try read { try store.lookupRecords(collection, index: index, keys: keys) }
+    }
+
     public func batch(
         _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
     ) throws -> StoreBatch {
@@ -205,10 +213,22 @@ public final class PostgresStoreEngine: StoreEngine {
 
     /// What `Transaction` reads, inside the write's PostgreSQL transaction (it sees the write's
     /// earlier statements; `Transaction`'s overlay adds the body's own pending changes).
+    ///
+    /// Each record and each lookup is read once per body: nothing changes in the database while a
+    /// body runs (the writer lock keeps every other write out, and the body's own changes are
+    /// applied after it), so a record read again, or one a lookup brought, is answered from memory. A lookup brings
+    /// the records of its first `lookupRecordsRead` ids: "lookup, then get each" costs one round
+    /// trip under the lock instead of one per record.
     final class Reader: StoreReader {
         let transaction: PostgresTransaction
         let definitions: [String: [IndexDefinition]]
         private(set) var failure: Error?
+        /// By collection, then id; nil: read, and not there.
+        private var known: [String: [String: JSON?]] = [:]
+        /// Lookups made, by collection, index and key.
+        private var looked: [String: [String]] = [:]
+
+        static let lookupRecordsRead = 64
 
         init(_ transaction: PostgresTransaction, definitions: [String: [IndexDefinition]]) {
             self.transaction = transaction
@@ -223,11 +243,27 @@ public final class PostgresStoreEngine: StoreEngine {
             }
         }
 
-        func get(_ collection: String, _ id: String) -> JSON? { attempt(nil) { try transaction.get(collection, id) } }
+        func get(_ collection: String, _ id: String) -> JSON? {
+            if let found = known[collection]?[id] { return found }
+            let value = attempt(nil) { try transaction.get(collection, id) }
+            if failure == nil { known[collection, default: [:]][id] = .some(value) }
+            return value
+        }
         func contains(_ collection: String, _ id: String) -> Bool { get(collection, id) != nil }
         func count(_ collection: String) -> Int { attempt(0) { try transaction.count(collection) } }
         func lookup(_ collection: String, index: String, key: String) -> [String] {
-            attempt([]) { try transaction.lookup(collection, index: index, key: key) }
+            let asked = [collection, index, key].joined(separator: "\u{0}")
+            if let ids = looked[asked] { return ids }
+            let found = attempt([]) {
+                try transaction.lookupWithRecords(collection, index: index, key: key, limit: Self.lookupRecordsRead)
+            }
+            guard failure == nil else { return [] }
+            for (id, value) in found {
+                if let value { known[collection, default: [:]][id] = .some(value) }
+            }
+            let ids = found.map(\.id)
+            looked[asked] = ids
+            return ids
         }
         func sequenceValue(_ name: String) -> Int? { attempt(nil) { try transaction.sequenceValue(name) } }
     }
