@@ -270,6 +270,29 @@ public final class PostgresConnection {
         guard !transactionOpen || replacing else {
             throw PostgresError(kind: .client, message: "begin() inside a transaction (no nested transactions)")
         }
+        var prefix = try endingOpenTransaction()
+        prefix.append(.command("BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")"))
+        transactionOpen = true
+        if deferred {
+            deferredSteps = prefix + steps
+            deferredEndsOpenTransaction = prefix.count > 1
+            return []
+        }
+        return try pipeline(prefix + steps).suffix(steps.count).map { $0 }
+    }
+
+    /// Ends the open transaction, if any (rolled back), and runs `steps` outside one, in one round
+    /// trip: a statement that must not see the snapshot of the transaction it ends.
+    @discardableResult
+    public func rollback(then steps: [Step]) throws -> [PostgresResult] {
+        let prefix = try endingOpenTransaction()
+        return try pipeline(prefix + steps).suffix(steps.count).map { $0 }
+    }
+
+    /// What ends the open transaction in the next round trip (a ROLLBACK, or nothing when the server
+    /// has none: its BEGIN still deferred, or its session broken, which is replaced now); the
+    /// transaction counts as ended from here.
+    private func endingOpenTransaction() throws -> [Step] {
         settleBackgroundRollback()
         // Whether the server has a transaction of ours open: not when its BEGIN is still deferred
         // (unless that deferral itself ends one), nor when the session broke (the server ended it).
@@ -279,21 +302,10 @@ public final class PostgresConnection {
         deferredEndsOpenTransaction = false
         transactionOpen = false
         transactionLost = false
-        var prefix: [Step] = []
-        if serverHasOne, isConnected {
-            prefix.append(.command("ROLLBACK"))
-        } else {
-            // A broken idle session is replaced now, before this transaction counts on it.
-            try ensureSession()
-        }
-        prefix.append(.command("BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")"))
-        transactionOpen = true
-        if deferred {
-            deferredSteps = prefix + steps
-            deferredEndsOpenTransaction = prefix.count > 1
-            return []
-        }
-        return try pipeline(prefix + steps).suffix(steps.count).map { $0 }
+        if serverHasOne, isConnected { return [.command("ROLLBACK")] }
+        // A broken idle session is replaced now, before the next statement counts on it.
+        try ensureSession()
+        return []
     }
 
     /// Runs `steps` and then COMMIT, in one round trip, and ends the transaction whatever the

@@ -119,15 +119,16 @@ public final class PostgresStore {
         changeCount = Int(value ?? "") ?? 0
     }
 
-    /// The start of a request: ends the last read snapshot, begins a new one and reads the change
-    /// counter in it, all in one round trip. The counter is then the version of everything the
-    /// request reads (a kept answer made from these reads is as old as this counter says).
+    /// The start of a request: reads the change counter, ending in the same round trip a read
+    /// snapshot still open. The request's snapshot is begun by its first read (in that read's
+    /// round trip), so a request answered from a kept answer costs the counter's statement only.
     public func beginReads() throws {
-        readSnapshotOpen = true
+        let ending = readSnapshotOpen
+        readSnapshotOpen = false
         let value = try run { db in
-            try db.begin(
-                .repeatableRead, readOnly: true, replacing: true, then: [.prepared(statements.changeCount, [])]
-            ).first?.singleValue()
+            ending
+                ? try db.rollback(then: [.prepared(statements.changeCount, [])]).first?.singleValue()
+                : try db.execute(statements.changeCount).singleValue()
         }
         changeCount = Int(value ?? "") ?? 0
     }
