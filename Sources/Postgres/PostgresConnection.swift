@@ -150,12 +150,12 @@ public final class PostgresConnection {
         for step in steps {
             let parameters: [String?]
             switch step {
-            case .prepared(let statement, let given):
+            case .prepared(let statement, let values):
                 guard statements[statement.name] == statement else {
                     throw PostgresError(kind: .client, message: "statement \"\(statement.name)\" was not prepared here")
                 }
-                parameters = given
-            case .query(_, let given): parameters = given
+                parameters = values
+            case .query(_, let values): parameters = values
             case .command: parameters = []
             }
             guard !parameters.contains(where: { $0?.utf8.contains(0) == true }) else {
