@@ -140,8 +140,10 @@ public enum Tokens {
         // Hashed on every request: a cache keyed by the token would keep plaintext tokens in memory
         // and compare them with ordinary (not constant-time) string equality.
         let hash = Crypto.sha256Hex(token)
-        for id in store.lookup(collection, index: "by_hash", key: hash) {
-            guard let record = store.get(collection, id), let stored = record["token_hash"]?.stringValue,
+        // The records with their lookup: one read, not two (a round trip each on PostgreSQL). A
+        // token record carries its own id.
+        for record in store.lookupRecords(collection, index: "by_hash", key: hash) {
+            guard let id = record["id"]?.stringValue, let stored = record["token_hash"]?.stringValue,
                 Crypto.constantTimeEquals(stored, hash), record["revoked_at"]?.isNull ?? true,
                 let principal = record["principal"]
             else { continue }

@@ -7,12 +7,45 @@ import Store
 enum PublicEndpoints {
     // MARK: partnerships
 
+    /// What a partnership's resource shows of other records: its school, its delivery partner, and
+    /// the participants of its school and cohort (those training with its provider are counted).
+    struct Related {
+        var school: JSON?
+        var deliveryPartner: JSON?
+        var participants: [JSON]
+
+        /// For each of `records`, read together: on PostgreSQL a page of 100 costs two round trips
+        /// instead of three per record.
+        static func of(_ records: [JSON], store: Store) -> [Related] {
+            let found = store.get(
+                records.flatMap { record in
+                    [
+                        (Collection.schools, record["school_id"]?.stringValue ?? ""),
+                        (Collection.deliveryPartners, record["delivery_partner_id"]?.stringValue ?? ""),
+                    ]
+                })
+            let participants = store.lookupRecords(
+                Collection.participants, index: "by_school_cohort",
+                keys: records.map { Collection.schoolCohortKey($0["school_id"], $0["cohort"]) })
+            return records.indices.map {
+                Related(school: found[2 * $0], deliveryPartner: found[2 * $0 + 1], participants: participants[$0])
+            }
+        }
+    }
+
     static func partnershipResource(_ record: JSON, store: Store) -> JSON {
-        let school = store.get(Collection.schools, record["school_id"]?.stringValue ?? "")
-        let deliveryPartner = store.get(Collection.deliveryPartners, record["delivery_partner_id"]?.stringValue ?? "")
+        partnershipResource(record, related: Related.of([record], store: store)[0])
+    }
+
+    static func partnershipResources(_ records: [JSON], store: Store) -> [JSON] {
+        zip(records, Related.of(records, store: store)).map { partnershipResource($0, related: $1) }
+    }
+
+    static func partnershipResource(_ record: JSON, related: Related) -> JSON {
+        let school = related.school
+        let deliveryPartner = related.deliveryPartner
         let provider = record["lead_provider_id"]?.stringValue ?? ""
-        let key = Collection.schoolCohortKey(record["school_id"], record["cohort"])
-        let training = store.lookupRecords(Collection.participants, index: "by_school_cohort", key: key).filter {
+        let training = related.participants.filter {
             $0["status"]?.stringValue != "left" && $0["lead_provider_id"]?.stringValue == provider
         }.count
         let attributes: JSONObject = [
@@ -36,7 +69,7 @@ enum PublicEndpoints {
         let provider = try context.provider
         let query = try ListQuery(context.request.query)
         let page = try partnershipsPage(query, provider: provider, store: context.store)
-        return document(.array(page.map { partnershipResource($0, store: context.store) }))
+        return document(.array(partnershipResources(page, store: context.store)))
     }
 
     /// One page of a lead provider's partnerships. Sorted by `created_at` or `updated_at` alone, the

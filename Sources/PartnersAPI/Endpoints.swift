@@ -114,7 +114,7 @@ enum Endpoints {
         let page = try CursorPage(context.request.query)
         let view = Presentation(context)
         let (items, meta) = page.page(partnerships(of: record, context.store), extraQuery: view.query)
-        return .json(["partnerships": .array(items.map { Resources.partnership($0, view) }), "meta": meta])
+        return .json(["partnerships": .array(Resources.partnerships(Array(items), view)), "meta": meta])
     }
 
     static func partnerships(of project: JSON, _ store: Store) -> [JSON] {
@@ -146,7 +146,7 @@ enum Endpoints {
         if extra.contains("partnerships") && context.principal.canListPartnerships(of: record, context.store) {
             // Newest first, as every list.
             let listed = partnerships(of: record, context.store).sorted { CursorPage.key($0) > CursorPage.key($1) }
-            body["partnerships"] = .array(listed.map { Resources.partnership($0, view) })
+            body["partnerships"] = .array(Resources.partnerships(listed, view))
         }
         return body
     }

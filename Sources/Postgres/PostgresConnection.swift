@@ -52,6 +52,28 @@ public final class PostgresConnection {
     /// Sessions opened after the first one (for tests and for the worker's status report).
     public private(set) var reconnectCount = 0
 
+    /// Exchanges this connection waited for the server's answer to: one per statement run alone, one
+    /// per pipeline however many statements it carries. What a request pays in latency (each is a
+    /// network round trip plus the server's turn), so the engine logs it per request.
+    public private(set) var roundTrips = 0
+
+    /// A ROLLBACK sent by `rollbackInBackground()` whose answer is not read yet: read (and its
+    /// pipeline left) before anything else is sent.
+    private var backgroundRollbackPending = false
+    /// What `begin(..., deferred: true)` has not sent yet (its BEGIN and first statements): sent
+    /// ahead of the next statement, in the same round trip.
+    private var deferredSteps: [Step] = []
+    /// The deferred steps start with a ROLLBACK of a transaction the server still has open.
+    private var deferredEndsOpenTransaction = false
+
+    /// One statement of a `pipeline`: a prepared statement with its text parameters, a statement not
+    /// worth preparing with its parameters, or a command without parameters (BEGIN, COMMIT...).
+    public enum Step: Sendable {
+        case prepared(PreparedStatement, [String?])
+        case query(String, [String?])
+        case command(String)
+    }
+
     /// Opens a session now, so a wrong address or password is reported at start-up and not on the first
     /// request. `connectionString` is a libpq connection string, `key=value ...` or `postgres://...`.
     /// `sessionSettings` are set on this session and on every one opened after it (e.g. lock_timeout).
@@ -75,6 +97,9 @@ public final class PostgresConnection {
 
     /// Between `begin()` and `commit()`/`rollback()`.
     public var isInTransaction: Bool { transactionOpen }
+
+    /// A transaction was begun with `deferred` and nothing of it has been sent yet.
+    public var isDeferred: Bool { !deferredSteps.isEmpty }
 
     /// The server's process id for this session (what `pg_terminate_backend` takes); nil when closed.
     public var serverProcessID: Int32? { isConnected ? PQbackendPID(handle) : nil }
@@ -105,6 +130,7 @@ public final class PostgresConnection {
         guard statements[statement.name] == statement else {
             throw PostgresError(kind: .client, message: "statement \"\(statement.name)\" was not prepared here")
         }
+        if !deferredSteps.isEmpty { return try pipeline([.prepared(statement, parameters)])[0] }
         try ensureSession()
         if !preparedOnSession.contains(statement.name) { try prepareOnSession(statement) }
         return try withCStrings(parameters) { values in
@@ -112,10 +138,106 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs `steps` in one round trip (libpq's pipeline mode: all sent, then all answers read) and
+    /// returns one result per step. The first statement that fails is thrown, once every answer is
+    /// read; the server skips the statements after it. Outside a transaction the steps are one
+    /// implicit transaction (all or nothing); inside one, a failure fails the transaction, as any
+    /// failed statement does. Deferred steps of `begin` go first.
+    @discardableResult
+    public func pipeline(_ given: [Step]) throws -> [PostgresResult] {
+        let steps = deferredSteps + given
+        let skipped = deferredSteps.count
+        for step in steps {
+            let parameters: [String?]
+            switch step {
+            case .prepared(let statement, let values):
+                guard statements[statement.name] == statement else {
+                    throw PostgresError(kind: .client, message: "statement \"\(statement.name)\" was not prepared here")
+                }
+                parameters = values
+            case .query(_, let values): parameters = values
+            case .command: parameters = []
+            }
+            guard !parameters.contains(where: { $0?.utf8.contains(0) == true }) else {
+                throw PostgresError(
+                    kind: .client, message: "a parameter contains a NUL byte, which PostgreSQL text cannot hold")
+            }
+        }
+        deferredSteps = []
+        deferredEndsOpenTransaction = false
+        try ensureSession()
+        for case .prepared(let statement, _) in steps where !preparedOnSession.contains(statement.name) {
+            try prepareOnSession(statement)
+        }
+        guard let handle else { throw PostgresError(kind: .connectionLost, message: "no session") }
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(
+                kind: .client, message: "libpq could not enter pipeline mode: \(Self.errorMessage(of: handle))")
+        }
+        roundTrips += 1
+        for step in steps {
+            let sent: Int32
+            switch step {
+            case .prepared(let statement, let parameters):
+                sent = try withCStrings(parameters) { values in
+                    PQsendQueryPrepared(handle, statement.name, Int32(values.count), values, nil, nil, 0)
+                }
+            case .query(let sql, let parameters):
+                sent = try withCStrings(parameters) { values in
+                    PQsendQueryParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+                }
+            case .command(let sql):
+                sent = PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0)
+            }
+            guard sent == 1 else { throw brokenPipeline(handle) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw brokenPipeline(handle) }
+        var results: [PostgresResult] = []
+        results.reserveCapacity(steps.count)
+        var firstError: PostgresError?
+        for _ in steps {
+            guard let result = PQgetResult(handle) else { throw brokenPipeline(handle) }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                results.append(Self.copy(result))
+            case PGRES_PIPELINE_ABORTED:
+                results.append(PostgresResult(columns: [], rows: [], affectedRows: 0, commandTag: ""))
+            default:
+                let error = failure(result: result, handle: handle)
+                // The session is closed: nothing more can be read from it.
+                if error.kind == .connectionLost { throw error }
+                if firstError == nil { firstError = error }
+                results.append(PostgresResult(columns: [], rows: [], affectedRows: 0, commandTag: ""))
+            }
+            // Each statement's answers end with a NULL.
+            if let extra = PQgetResult(handle) {
+                PQclear(extra)
+                throw brokenPipeline(handle)
+            }
+        }
+        guard let sync = PQgetResult(handle) else { throw brokenPipeline(handle) }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced, PQexitPipelineMode(handle) == 1 else { throw brokenPipeline(handle) }
+        if let firstError { throw firstError }
+        return Array(results.dropFirst(skipped))
+    }
+
+    /// A pipeline whose exchange went wrong (a send failed, an answer was missing or out of order):
+    /// the session cannot be trusted to be in step any more, so it is closed, as a lost one is.
+    private func brokenPipeline(_ handle: OpaquePointer) -> PostgresError {
+        let message = Self.errorMessage(of: handle)
+        if transactionOpen { transactionLost = true }
+        closeSession()
+        return PostgresError(kind: .connectionLost, message: message.isEmpty ? "the pipeline broke" : message)
+    }
+
     /// Runs one statement that is not worth preparing (schema changes, a one-off query), its
     /// parameters sent apart from the SQL as `$1`, `$2`...
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws -> PostgresResult {
+        if !deferredSteps.isEmpty { return try pipeline([.query(sql, parameters)])[0] }
         try ensureSession()
         return try withCStrings(parameters) { values in
             try run { PQexecParams($0, sql, Int32(values.count), nil, values, nil, nil, 0) }
@@ -127,17 +249,154 @@ public final class PostgresConnection {
     /// last statement's.
     @discardableResult
     public func runScript(_ sql: String) throws -> PostgresResult {
+        // A script is several statements, which a pipeline cannot carry: a deferred BEGIN goes first.
+        if !deferredSteps.isEmpty { try pipeline([]) }
         try ensureSession()
         return try run { PQexec($0, sql) }
     }
 
     // MARK: Transactions
 
+    /// Begins a transaction with `steps` (e.g. the writer lock, or a read) in the same round trip,
+    /// ending first (rolled back) the transaction that is open when `replacing` says one may be.
+    /// `deferred`: nothing is sent now; the BEGIN and `steps` go ahead of the next statement, in
+    /// its round trip (a write whose first statement is its COMMIT costs one). Returns the
+    /// steps' results when sent now.
+    @discardableResult
+    public func begin(
+        _ isolation: IsolationLevel, readOnly: Bool = false, replacing: Bool = false, deferred: Bool = false,
+        then steps: [Step]
+    ) throws -> [PostgresResult] {
+        guard !transactionOpen || replacing else {
+            throw PostgresError(kind: .client, message: "begin() inside a transaction (no nested transactions)")
+        }
+        var prefix = try endingOpenTransaction()
+        prefix.append(.command("BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")"))
+        transactionOpen = true
+        if deferred {
+            deferredSteps = prefix + steps
+            deferredEndsOpenTransaction = prefix.count > 1
+            return []
+        }
+        return try pipeline(prefix + steps).suffix(steps.count).map { $0 }
+    }
+
+    /// Ends the open transaction, if any (rolled back), and runs `steps` outside one, in one round
+    /// trip: a statement that must not see the snapshot of the transaction it ends.
+    @discardableResult
+    public func rollback(then steps: [Step]) throws -> [PostgresResult] {
+        let prefix = try endingOpenTransaction()
+        return try pipeline(prefix + steps).suffix(steps.count).map { $0 }
+    }
+
+    /// What ends the open transaction in the next round trip (a ROLLBACK, or nothing when the server
+    /// has none: its BEGIN still deferred, or its session broken, which is replaced now); the
+    /// transaction counts as ended from here.
+    private func endingOpenTransaction() throws -> [Step] {
+        settleBackgroundRollback()
+        // Whether the server has a transaction of ours open: not when its BEGIN is still deferred
+        // (unless that deferral itself ends one), nor when the session broke (the server ended it).
+        var serverHasOne = transactionOpen && !transactionLost
+        if !deferredSteps.isEmpty { serverHasOne = deferredEndsOpenTransaction }
+        deferredSteps = []
+        deferredEndsOpenTransaction = false
+        transactionOpen = false
+        transactionLost = false
+        if serverHasOne, isConnected { return [.command("ROLLBACK")] }
+        // A broken idle session is replaced now, before the next statement counts on it.
+        try ensureSession()
+        return []
+    }
+
+    /// Runs `steps` and then COMMIT, in one round trip, and ends the transaction whatever the
+    /// outcome: when a step fails the server never runs the COMMIT, and the transaction is rolled
+    /// back here. Errors as `commit()`'s.
+    @discardableResult
+    public func commit(after steps: [Step]) throws -> [PostgresResult] {
+        guard transactionOpen else { throw PostgresError(kind: .client, message: "commit() without begin()") }
+        if transactionLost {
+            transactionOpen = false
+            transactionLost = false
+            throw PostgresError(kind: .connectionLost, message: "the session broke during this transaction")
+        }
+        let results: [PostgresResult]
+        do {
+            results = try pipeline(steps + [.command("COMMIT")])
+        } catch let error as PostgresError {
+            if error.kind == .connectionLost {
+                transactionOpen = false
+                transactionLost = false
+            } else if transactionOpen {
+                // A step failed (the COMMIT was skipped), or COMMIT itself failed: a rollback ends
+                // either (after a failed COMMIT the server has no transaction: it only warns).
+                try? rollback()
+            }
+            throw error
+        }
+        transactionOpen = false
+        if results.last?.commandTag == "ROLLBACK" {
+            throw PostgresError(
+                kind: .server, sqlState: .inFailedTransaction,
+                message: "the transaction was rolled back, not committed: a statement in it had failed")
+        }
+        return Array(results.dropLast())
+    }
+
+    /// Ends the open transaction with a ROLLBACK sent without waiting for its answer, which the
+    /// next call reads: for a read-only transaction whose end nobody waits on (a request's read
+    /// snapshot, ended as its response goes out).
+    public func rollbackInBackground() {
+        guard transactionOpen else { return }
+        transactionOpen = false
+        if !deferredSteps.isEmpty {
+            let endsOpen = deferredEndsOpenTransaction
+            deferredSteps = []
+            deferredEndsOpenTransaction = false
+            guard endsOpen else { return }
+        }
+        defer { transactionLost = false }
+        guard !transactionLost, let handle, PQstatus(handle) == CONNECTION_OK else { return }
+        guard PQenterPipelineMode(handle) == 1, PQsendQueryParams(handle, "ROLLBACK", 0, nil, nil, nil, nil, 0) == 1,
+            PQpipelineSync(handle) == 1
+        else {
+            // The session is not in a state to trust: a new one ends the transaction as surely.
+            closeSession()
+            return
+        }
+        backgroundRollbackPending = true
+    }
+
+    /// Reads the answer of a background ROLLBACK (there by now, normally) and leaves its pipeline.
+    private func settleBackgroundRollback() {
+        guard backgroundRollbackPending else { return }
+        backgroundRollbackPending = false
+        guard let handle else { return }
+        var clean = false
+        if let answer = PQgetResult(handle) {
+            clean = PQresultStatus(answer) == PGRES_COMMAND_OK
+            PQclear(answer)
+        }
+        if clean, let extra = PQgetResult(handle) {
+            PQclear(extra)
+            clean = false
+        }
+        if clean, let sync = PQgetResult(handle) {
+            clean = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+            PQclear(sync)
+        } else {
+            clean = false
+        }
+        if clean { clean = PQexitPipelineMode(handle) == 1 }
+        // Whatever went wrong, a new session has no transaction and no answer pending.
+        if !clean { closeSession() }
+    }
+
     /// `readOnly`: the server refuses any write in it (a request's read snapshot).
     public func begin(_ isolation: IsolationLevel = .readCommitted, readOnly: Bool = false) throws {
         guard !transactionOpen else {
             throw PostgresError(kind: .client, message: "begin() inside a transaction (no nested transactions)")
         }
+        settleBackgroundRollback()
         try ensureSession()
         try run { PQexec($0, "BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")") }
         transactionOpen = true
@@ -154,6 +413,10 @@ public final class PostgresConnection {
         }
         if transactionLost {
             throw PostgresError(kind: .connectionLost, message: "the session broke during this transaction")
+        }
+        if !deferredSteps.isEmpty {
+            _ = try commit(after: [])
+            return
         }
         let outcome = try run { PQexec($0, "COMMIT") }
         // COMMIT of a transaction an earlier statement failed is not an error to the server: it rolls
@@ -173,6 +436,13 @@ public final class PostgresConnection {
         defer {
             transactionOpen = false
             transactionLost = false
+        }
+        if !deferredSteps.isEmpty {
+            // The server never saw this transaction's BEGIN; only one it had open before needs ending.
+            let endsOpen = deferredEndsOpenTransaction
+            deferredSteps = []
+            deferredEndsOpenTransaction = false
+            guard endsOpen else { return }
         }
         guard !transactionLost, isConnected else { return }
         try run { PQexec($0, "ROLLBACK") }
@@ -249,11 +519,13 @@ public final class PostgresConnection {
         if let handle { PQfinish(handle) }
         handle = nil
         preparedOnSession.removeAll()
+        backgroundRollbackPending = false
     }
 
     /// Before every call: fails while a broken transaction waits for its rollback; otherwise opens a
     /// new session when there is none or libpq saw the last one break.
     private func ensureSession() throws {
+        settleBackgroundRollback()
         if transactionLost {
             throw PostgresError(
                 kind: .connectionLost, message: "the session broke during this transaction; roll it back first")
@@ -278,7 +550,9 @@ public final class PostgresConnection {
     /// opens a new one, or waits for the rollback inside a transaction).
     @discardableResult
     private func run(_ call: (OpaquePointer) -> OpaquePointer?) throws -> PostgresResult {
+        settleBackgroundRollback()
         guard let handle else { throw PostgresError(kind: .connectionLost, message: "no session") }
+        roundTrips += 1
         let result = call(handle)
         defer { PQclear(result) }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR

@@ -50,9 +50,27 @@ public final class PostgresStore {
     private struct HeldWrites {
         /// The transaction was begun and the lock taken (by the first held write).
         var began = false
-        /// The change number the held writes stamp their records with (taken by the first change).
-        var change: Int?
     }
+
+    /// Reads outside a write begin a `REPEATABLE READ READ ONLY` transaction (a request's one
+    /// snapshot) when none is open, in the round trip of their statement; `endReads()` ends it.
+    /// Off, each read is a statement of its own (admin commands, tests).
+    public var readsInSnapshot = false
+    /// The open transaction is a read snapshot (not a write).
+    public private(set) var readSnapshotOpen = false
+
+    /// The write under way's changes not sent yet (puts, deletes, counters): sent ahead of its
+    /// next read, or with its COMMIT, in that round trip. A write pays round trips for its reads
+    /// and its commit, not for each change.
+    private var pendingWrites: [PostgresConnection.Step] = []
+    /// The change counter's bump among `pendingWrites`, until sent (its answer is the number).
+    private var pendingBump: Int?
+    /// The held write's SAVEPOINT among `pendingWrites`, until sent.
+    private var pendingSavepoint: Int?
+    /// The write under way bumped the change counter (at its first change; at most once).
+    private var writeBumped = false
+    /// The number that bump returned, once sent: what the write's records are stamped with.
+    private var writeChange: Int?
 
     /// How long a write waits for the writer lock before it gives up (the request answers 503):
     /// a writer stuck in a held write must not hang every other host's writes with it.
@@ -65,7 +83,15 @@ public final class PostgresStore {
     ) throws {
         let connection = try Self.mapErrors {
             try PostgresConnection(
-                url, sessionSettings: [(name: "lock_timeout", value: "\(writerLockTimeoutMilliseconds)ms")])
+                url,
+                sessionSettings: [
+                    (name: "lock_timeout", value: "\(writerLockTimeoutMilliseconds)ms"),
+                    // Every statement is prepared once and its generic plan kept: each is an index
+                    // walk whatever its parameters. Left to choose, the server planned the lookups
+                    // again on every execution (0.2-0.4 ms each on the 100k seed, more than running
+                    // them) and, for a small collection, picked the (collection, id) index with a filter.
+                    (name: "plan_cache_mode", value: "force_generic_plan"),
+                ])
         }
         try self.init(connection: connection, schema: schema, indexes: indexes, uniqueIndexes: uniqueIndexes)
     }
@@ -97,47 +123,119 @@ public final class PostgresStore {
     /// Reads the change counter: one indexed single-row read, what a worker does at the start of
     /// each request to learn whether anything it cached may have changed.
     public func refresh() throws {
-        let value = try run { try $0.execute(statements.changeCount).singleValue() }
+        let value = try query(statements.changeCount, []).singleValue()
         changeCount = Int(value ?? "") ?? 0
     }
 
-    public func get(_ collection: String, _ id: String) throws -> JSON? {
-        try run { db in
-            try db.execute(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
-                try decode($0[0], collection, id)
-            }
+    /// The start of a request: reads the change counter, ending in the same round trip a read
+    /// snapshot still open. The request's snapshot is begun by its first read (in that read's
+    /// round trip), so a request answered from a kept answer costs the counter's statement only.
+    public func beginReads() throws {
+        let ending = readSnapshotOpen
+        readSnapshotOpen = false
+        let value = try run { db in
+            ending
+                ? try db.rollback(then: [.prepared(statements.changeCount, [])]).first?.singleValue()
+                : try db.execute(statements.changeCount).singleValue()
         }
+        changeCount = Int(value ?? "") ?? 0
+    }
+
+    /// The end of a request's reads: its snapshot is rolled back without waiting for the answer
+    /// (read before the next statement), so the request does not pay a round trip for it.
+    public func endReads() {
+        guard readSnapshotOpen else { return }
+        readSnapshotOpen = false
+        connection.rollbackInBackground()
+    }
+
+    /// A read statement: inside the write or snapshot under way, else (with `readsInSnapshot`) in a
+    /// snapshot begun in the same round trip.
+    func query(_ statement: PostgresConnection.PreparedStatement, _ parameters: [String?]) throws -> PostgresResult {
+        try run { db in
+            if !db.isInTransaction && readsInSnapshot {
+                readSnapshotOpen = true
+                return try db.begin(.repeatableRead, readOnly: true, then: [.prepared(statement, parameters)])[0]
+            }
+            // In a write, after its pending changes: a handler reading between held writes sees them.
+            return try inWrite(statement, parameters)
+        }
+    }
+
+    public func get(_ collection: String, _ id: String) throws -> JSON? {
+        try query(statements.get, [dbText(collection), dbText(id)]).rows.first.map { try decode($0[0], collection, id) }
     }
 
     /// Every record of a collection, in creation order.
     public func all(_ collection: String) throws -> [JSON] {
-        try run { db in
-            try db.execute(statements.all, [dbText(collection)]).rows.map {
-                try decode($0[1], collection, fromDBText($0[0] ?? ""))
-            }
+        try query(statements.all, [dbText(collection)]).rows.map {
+            try decode($0[1], collection, fromDBText($0[0] ?? ""))
         }
     }
 
     public func count(_ collection: String) throws -> Int {
-        try run { Int(try $0.execute(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0 }
+        Int(try query(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0
     }
 
     /// Ids under `key` in a secondary index, in creation order.
     public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
-        try run {
-            try $0.execute(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
-                $0[0].map(fromDBText)
-            }
+        try query(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
+            $0[0].map(fromDBText)
         }
     }
 
     /// Records under `key` in a secondary index, in creation order.
     public func lookupRecords(_ collection: String, index: String, key: String) throws -> [JSON] {
-        try run { db in
-            try db.execute(statements.lookupRecords, [dbText(collection), dbText(index), dbText(key)]).rows.map {
-                try decode($0[1], collection, fromDBText($0[0] ?? ""))
-            }
+        try query(statements.lookupRecords, [dbText(collection), dbText(index), dbText(key)]).rows.map {
+            try decode($0[1], collection, fromDBText($0[0] ?? ""))
         }
+    }
+
+    /// Records by collection and id, in the order asked (nil: none), in one statement. A key asked
+    /// twice is read once.
+    public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] {
+        guard !keys.isEmpty else { return [] }
+        var position: [String: Int] = [:]
+        var collections: [String] = []
+        var ids: [String] = []
+        let asked = keys.map { key -> Int in
+            let stored = (dbText(key.collection), dbText(key.id))
+            let joined = stored.0 + "\u{0}" + stored.1
+            if let known = position[joined] { return known }
+            position[joined] = collections.count
+            collections.append(stored.0)
+            ids.append(stored.1)
+            return collections.count - 1
+        }
+        var found = [JSON?](repeating: nil, count: collections.count)
+        for row in try query(statements.getMany, [arrayLiteral(collections), arrayLiteral(ids)]).rows {
+            guard let ordinal = Int(row[0] ?? ""), (1...found.count).contains(ordinal) else { continue }
+            found[ordinal - 1] = try decode(row[1], fromDBText(collections[ordinal - 1]), fromDBText(ids[ordinal - 1]))
+        }
+        return asked.map { found[$0] }
+    }
+
+    /// The records under each of `keys` (each list in creation order), in the order of `keys`, in
+    /// one statement. A key asked twice is read once.
+    public func lookupRecords(_ collection: String, index: String, keys: [String]) throws -> [[JSON]] {
+        guard !keys.isEmpty else { return [] }
+        var position: [String: Int] = [:]
+        var distinct: [String] = []
+        let asked = keys.map { key -> Int in
+            let stored = dbText(key)
+            if let known = position[stored] { return known }
+            position[stored] = distinct.count
+            distinct.append(stored)
+            return distinct.count - 1
+        }
+        var found = [[JSON]](repeating: [], count: distinct.count)
+        let rows = try query(statements.lookupRecordsMany, [dbText(collection), dbText(index), arrayLiteral(distinct)])
+            .rows
+        for row in rows {
+            guard let ordinal = Int(row[0] ?? ""), (1...found.count).contains(ordinal) else { continue }
+            found[ordinal - 1].append(try decode(row[2], collection, fromDBText(row[1] ?? "")))
+        }
+        return asked.map { found[$0] }
     }
 
     /// Visits the records under `key` in the index's order (order value, then creation; the largest
@@ -164,14 +262,14 @@ public final class PostgresStore {
         _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
     ) throws -> StoreBatch {
         let size = String(Self.forEachBatch)
-        let rows = try run { db in
-            if let after, after.count == 2 {
-                return try db.execute(
-                    descending ? statements.nextPageDescending : statements.nextPageAscending,
-                    [dbText(collection), dbText(index), dbText(key), after[0], after[1], size]
-                ).rows
-            }
-            return try db.execute(
+        let rows: [[String?]]
+        if let after, after.count == 2 {
+            rows = try query(
+                descending ? statements.nextPageDescending : statements.nextPageAscending,
+                [dbText(collection), dbText(index), dbText(key), after[0], after[1], size]
+            ).rows
+        } else {
+            rows = try query(
                 descending ? statements.pageDescending : statements.pageAscending,
                 [dbText(collection), dbText(index), dbText(key), String(offset), size]
             ).rows
@@ -205,9 +303,7 @@ public final class PostgresStore {
 
     /// Every collection that has records, with its count.
     public func collectionCounts() throws -> [(name: String, count: Int)] {
-        try run { db in
-            try db.execute(statements.collections).rows.map { (fromDBText($0[0] ?? ""), Int($0[1] ?? "") ?? 0) }
-        }
+        try query(statements.collections, []).rows.map { (fromDBText($0[0] ?? ""), Int($0[1] ?? "") ?? 0) }
     }
 
     // MARK: Writes
@@ -219,19 +315,27 @@ public final class PostgresStore {
     /// lock sees every write committed before it was granted. Under REPEATABLE READ the snapshot
     /// would be taken by the lock statement itself, before it waited, and a check-then-put would not
     /// see the write it waited for.
+    ///
+    /// Round trips: the BEGIN and the lock go with the first read (or with the COMMIT when the body
+    /// reads nothing), and the changes with the next read or the COMMIT: a write costs its reads
+    /// plus one. A read snapshot still open is ended in the first of them.
     @discardableResult
     public func write<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
         if held != nil { return try writeHeld(body) }
-        let (result, change) = try Self.mapErrors {
-            try connection.transaction(.readCommitted) { db in
-                try takeWriterLock()
+        let result: Result = try Self.mapErrors {
+            try beginWrite()
+            do {
                 var transaction = PostgresTransaction(store: self)
                 let result = try runBody(&transaction, body)
-                return (result, transaction.change)
+                try commitWrite()
+                return result
+            } catch {
+                dropWrite()
+                throw error
             }
         }
         // Only once committed: a write that failed changed nothing this process should believe in.
-        if let change { changeCount = change }
+        if let change = writeChange { changeCount = change }
         return result
     }
 
@@ -260,10 +364,9 @@ public final class PostgresStore {
         }
         do {
             try writeHeld(finish)
-            let change = held?.change
             held = nil
-            try Self.mapErrors { try connection.commit() }
-            if let change { changeCount = change }
+            try Self.mapErrors { try commitWrite() }
+            if let change = writeChange { changeCount = change }
         } catch {
             abandonHeldWrites()
             throw error
@@ -275,12 +378,7 @@ public final class PostgresStore {
         guard let pending = held else { return }
         held = nil
         guard pending.began else { return }
-        do {
-            try connection.rollback()
-        } catch {
-            // The session broke: the server rolled the transaction back itself, and the next call
-            // opens a new session. Nothing is left to undo.
-        }
+        dropWrite()
     }
 
     /// One write of a held series: in the held transaction (begun, and the lock taken, by the
@@ -290,29 +388,109 @@ public final class PostgresStore {
     private func writeHeld<Result>(_ body: (inout PostgresTransaction) throws -> Result) throws -> Result {
         try Self.mapErrors {
             if held?.began == false {
-                try connection.begin(.readCommitted)
+                try beginWrite()
                 held?.began = true
-                try takeWriterLock()
             }
-            try connection.execute(statements.savepoint)
-            var transaction = PostgresTransaction(store: self, change: held?.change)
+            // What the savepoint takes back, this process's own bookkeeping included.
+            let (bumped, change) = (writeBumped, writeChange)
+            pendingSavepoint = pendingWrites.count
+            pendingWrites.append(.prepared(statements.savepoint, []))
+            var transaction = PostgresTransaction(store: self)
             do {
                 let result = try runBody(&transaction, body)
-                try connection.execute(statements.releaseSavepoint)
-                held?.change = transaction.change
+                pendingWrites.append(.prepared(statements.releaseSavepoint, []))
+                pendingSavepoint = nil
                 return result
             } catch let error as PostgresError where error.isConnectionProblem {
                 throw error
             } catch {
-                try connection.execute(statements.rollbackToSavepoint)
+                (writeBumped, writeChange) = (bumped, change)
+                if let start = pendingSavepoint {
+                    // Nothing of this write was sent: it is enough not to send it.
+                    pendingWrites.removeSubrange(start...)
+                    if pendingBump.map({ $0 >= start }) == true { pendingBump = nil }
+                    pendingSavepoint = nil
+                } else {
+                    pendingWrites = []
+                    pendingBump = nil
+                    try connection.execute(statements.rollbackToSavepoint)
+                }
                 throw error
             }
         }
     }
 
-    private func takeWriterLock() throws {
-        guard serializesWrites else { return }
-        try connection.execute(statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])
+    /// BEGIN and the writer lock, deferred to the write's first statement; a read snapshot still
+    /// open is rolled back in that round trip.
+    private func beginWrite() throws {
+        pendingWrites = []
+        pendingBump = nil
+        pendingSavepoint = nil
+        writeBumped = false
+        writeChange = nil
+        let lock: [PostgresConnection.Step] =
+            serializesWrites
+            ? [.prepared(statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])] : []
+        try connection.begin(.readCommitted, replacing: readSnapshotOpen, deferred: true, then: lock)
+        readSnapshotOpen = false
+    }
+
+    /// Sends the pending changes and COMMIT in one round trip; a write that neither read nor changed
+    /// anything only ends its (never sent) transaction.
+    private func commitWrite() throws {
+        if pendingWrites.isEmpty && connection.isDeferred {
+            try connection.rollback()
+            return
+        }
+        let steps = pendingWrites
+        let bump = pendingBump
+        pendingWrites = []
+        pendingBump = nil
+        pendingSavepoint = nil
+        let results = try connection.commit(after: steps)
+        if let bump { writeChange = Int(results[bump].singleValue() ?? "") }
+    }
+
+    /// Rolls the write under way back (nothing of it is written) and forgets what it had pending.
+    private func dropWrite() {
+        pendingWrites = []
+        pendingBump = nil
+        pendingSavepoint = nil
+        writeChange = nil
+        do {
+            try connection.rollback()
+        } catch {
+            // The session broke: the server rolled the transaction back itself, and the next call
+            // opens a new session. Nothing is left to undo.
+        }
+    }
+
+    /// A statement of the write under way, after its pending changes, in one round trip.
+    func inWrite(_ statement: PostgresConnection.PreparedStatement, _ parameters: [String?]) throws -> PostgresResult {
+        guard !pendingWrites.isEmpty else { return try connection.execute(statement, parameters) }
+        let steps = pendingWrites + [.prepared(statement, parameters)]
+        let bump = pendingBump
+        pendingWrites = []
+        pendingBump = nil
+        pendingSavepoint = nil
+        let results = try connection.pipeline(steps)
+        if let bump { writeChange = Int(results[bump].singleValue() ?? "") }
+        return results[results.count - 1]
+    }
+
+    /// A change of the write under way, sent with its next statement; the first also bumps the
+    /// change counter (the number its records are stamped with).
+    func queueChange(_ statement: PostgresConnection.PreparedStatement, _ parameters: [String?]) {
+        queueBump()
+        pendingWrites.append(.prepared(statement, parameters))
+    }
+
+    /// The write's bump of the change counter, queued by its first change.
+    func queueBump() {
+        guard !writeBumped else { return }
+        writeBumped = true
+        pendingBump = pendingWrites.count
+        pendingWrites.append(.prepared(statements.bumpChangeCount, []))
     }
 
     /// The pending precondition, then `body`: what every kind of write runs once it holds the lock.
@@ -373,45 +551,57 @@ public final class PostgresStore {
     }
 }
 
-/// A write in progress: every call runs at once inside the write's PostgreSQL transaction (under
-/// the writer lock), so reads see this transaction's own puts and deletes without an overlay.
+/// A write in progress, inside the write's PostgreSQL transaction (under the writer lock). Changes
+/// are sent with the next read or the COMMIT, in order, so reads see this transaction's own puts and
+/// deletes without an overlay; a change the server refuses (a unique violation) fails that read or
+/// the commit, and so the write.
 public struct PostgresTransaction {
     let store: PostgresStore
-    /// This write's change number, taken from the counter at its first put, delete or sequence.
-    private(set) var change: Int?
 
-    init(store: PostgresStore, change: Int? = nil) {
+    init(store: PostgresStore) {
         self.store = store
-        self.change = change
     }
 
     private var statements: Statements { store.statements }
-    private var db: PostgresConnection { store.connection }
 
     public func get(_ collection: String, _ id: String) throws -> JSON? {
-        try db.execute(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
+        try store.inWrite(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
             try store.decode($0[0], collection, id)
         }
     }
 
     public func count(_ collection: String) throws -> Int {
-        Int(try db.execute(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0
+        Int(try store.inWrite(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0
     }
 
     public func lookup(_ collection: String, index: String, key: String) throws -> [String] {
-        try db.execute(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
+        try store.inWrite(statements.lookup, [dbText(collection), dbText(index), dbText(key)]).rows.compactMap {
             $0[0].map(fromDBText)
+        }
+    }
+
+    /// The ids under `key`, in creation order, with the records of the first `limit` of them.
+    public func lookupWithRecords(
+        _ collection: String, index: String, key: String, limit: Int
+    ) throws -> [(
+        id: String, value: JSON?
+    )] {
+        try store.inWrite(
+            statements.lookupWithRecords, [dbText(collection), dbText(index), dbText(key), String(limit)]
+        )
+        .rows.map { row in
+            let id = fromDBText(row[0] ?? "")
+            return (id, try row[1].map { try store.decode($0, collection, id) })
         }
     }
 
     /// Creates or replaces a record (an update keeps its place in creation order) and files it under
     /// its index keys as they are now.
     public mutating func put(_ collection: String, _ id: String, _ value: JSON) throws {
-        let change = try takeChangeNumber()
-        try db.execute(statements.put, [dbText(collection), dbText(id), value.text, String(change)])
+        store.queueChange(statements.put, [dbText(collection), dbText(id), value.text])
         let rows = store.indexRows(collection, value)
         guard !rows.keys.isEmpty else { return }
-        try db.execute(
+        store.queueChange(
             statements.fileKeys,
             [
                 dbText(collection), dbText(id), arrayLiteral(rows.names), arrayLiteral(rows.keys),
@@ -422,32 +612,24 @@ public struct PostgresTransaction {
     /// Deletes a record and its index entries (by cascade); a later put of the same id is a new
     /// record, last in creation order.
     public mutating func delete(_ collection: String, _ id: String) throws {
-        _ = try takeChangeNumber()
-        try db.execute(statements.delete, [dbText(collection), dbText(id)])
+        store.queueChange(statements.delete, [dbText(collection), dbText(id)])
     }
 
     /// A durable counter's stored value; nil before its first use.
     public func sequenceValue(_ name: String) throws -> Int? {
-        try db.execute(statements.sequenceValue, [dbText(name)]).singleValue().flatMap { Int($0) }
+        try store.inWrite(statements.sequenceValue, [dbText(name)]).singleValue().flatMap { Int($0) }
     }
 
     /// Sets a durable counter (what `Transaction.nextSequence` recorded).
     public mutating func setSequence(_ name: String, _ value: Int) throws {
-        _ = try takeChangeNumber()
-        try db.execute(statements.setSequence, [dbText(name), String(value)])
+        store.queueChange(statements.setSequence, [dbText(name), String(value)])
     }
 
     /// The next value of a durable counter (1, 2, 3, ...).
     public mutating func nextSequence(_ name: String) throws -> Int {
-        _ = try takeChangeNumber()
-        return Int(try db.execute(statements.nextSequence, [dbText(name)]).singleValue() ?? "") ?? 0
-    }
-
-    private mutating func takeChangeNumber() throws -> Int {
-        if let change { return change }
-        let next = Int(try db.execute(statements.bumpChangeCount).singleValue() ?? "") ?? 0
-        change = next
-        return next
+        store.queueBump()
+        // Sent at once: its answer is the value.
+        return Int(try store.inWrite(statements.nextSequence, [dbText(name)]).singleValue() ?? "") ?? 0
     }
 }
 

@@ -16,8 +16,6 @@ import Store
 public final class PostgresStoreEngine: StoreEngine {
     public let store: PostgresStore
     public let location: String
-    /// A read snapshot is open (begun by a read, not by a write).
-    private var readSnapshot = false
 
     /// `url` may name the schema with a `schema=` query parameter (read here, not passed to libpq):
     /// several stores in one database, e.g. one per test stack.
@@ -36,6 +34,7 @@ public final class PostgresStoreEngine: StoreEngine {
                 url: url, schema: schema, indexes: indexes, uniqueIndexes: uniqueIndexes,
                 writerLockTimeoutMilliseconds: writerLockTimeoutMilliseconds)
         }
+        store.readsInSnapshot = true
         location = Self.redacted(given)
     }
 
@@ -76,30 +75,22 @@ public final class PostgresStoreEngine: StoreEngine {
 
     public var changeCount: Int { store.changeCount }
 
+    /// Round trips to the database since this engine opened (see `PostgresConnection.roundTrips`).
+    public var roundTrips: Int { store.connection.roundTrips }
+
     public func refresh() throws {
-        endReads()
-        try Self.translate { try store.refresh() }
+        try Self.translate { try store.beginReads() }
     }
 
-    public func endReads() {
-        guard readSnapshot else { return }
-        readSnapshot = false
-        do { try store.connection.rollback() } catch {
-            // The session broke: the server ended the snapshot with it, and the next call opens a
-            // new session. Nothing was written in a read-only transaction, so nothing is lost.
-        }
-    }
+    public func endReads() { store.endReads() }
 
-    /// One read: in the request's snapshot (begun here by the first), or in the write under way.
+    /// One read: in the request's snapshot (begun by `refresh`, or by the first read after a write),
+    /// or in the write under way.
     private func read<T>(_ body: () throws -> T) throws -> T {
         try Self.translate {
-            if !store.connection.isInTransaction {
-                try store.connection.begin(.repeatableRead, readOnly: true)
-                readSnapshot = true
-            }
             do { return try body() } catch {
                 // A failed statement aborts the snapshot: the next read begins a new one.
-                endReads()
+                store.endReads()
                 throw error
             }
         }
@@ -125,6 +116,14 @@ public final class PostgresStoreEngine: StoreEngine {
         try read { try store.lookupRecords(collection, index: index, key: key) }
     }
 
+    public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] {
+        try read { try store.get(keys) }
+    }
+
+    public func lookupRecords(_ collection: String, index: String, keys: [String]) throws -> [[JSON]] {
+        try read { try store.lookupRecords(collection, index: index, keys: keys) }
+    }
+
     public func batch(
         _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
     ) throws -> StoreBatch {
@@ -138,9 +137,9 @@ public final class PostgresStoreEngine: StoreEngine {
     }
 
     public func write<T>(_ body: (any StoreReader) throws -> (T, [JSON])) throws -> T {
-        // A write reads the latest state (under the lock), not the request's snapshot.
-        endReads()
-        return try Self.translate {
+        // A write reads the latest state (under the lock), not the request's snapshot: the store
+        // ends the snapshot in the write's first round trip.
+        try Self.translate {
             try store.write { transaction in
                 let (result, operations) = try body(Reader(transaction, definitions: store.definitions))
                 try Self.apply(operations, to: &transaction)
@@ -152,7 +151,6 @@ public final class PostgresStoreEngine: StoreEngine {
     public func holdWrites() { store.holdWrites() }
 
     public func commitHeldWrites(_ finish: (any StoreReader) throws -> [JSON]) throws {
-        endReads()
         try Self.translate {
             try store.commitHeldWrites { transaction in
                 try Self.apply(try finish(Reader(transaction, definitions: store.definitions)), to: &transaction)
@@ -163,9 +161,9 @@ public final class PostgresStoreEngine: StoreEngine {
     public func abandonHeldWrites() { store.abandonHeldWrites() }
 
     public func statistics() throws -> Store.Statistics {
-        endReads()
         let counts = try Self.translate {
-            try store.refresh()
+            defer { store.endReads() }
+            try store.beginReads()
             return try store.collectionCounts()
         }
         return Store.Statistics(
@@ -215,10 +213,22 @@ public final class PostgresStoreEngine: StoreEngine {
 
     /// What `Transaction` reads, inside the write's PostgreSQL transaction (it sees the write's
     /// earlier statements; `Transaction`'s overlay adds the body's own pending changes).
+    ///
+    /// Each record and each lookup is read once per body: nothing changes in the database while a
+    /// body runs (the writer lock keeps every other write out, and the body's own changes are
+    /// applied after it), so a record read again, or one a lookup brought, is answered from memory. A lookup brings
+    /// the records of its first `lookupRecordsRead` ids: "lookup, then get each" costs one round
+    /// trip under the lock instead of one per record.
     final class Reader: StoreReader {
         let transaction: PostgresTransaction
         let definitions: [String: [IndexDefinition]]
         private(set) var failure: Error?
+        /// By collection, then id; nil: read, and not there.
+        private var known: [String: [String: JSON?]] = [:]
+        /// Lookups made, by collection, index and key.
+        private var looked: [String: [String]] = [:]
+
+        static let lookupRecordsRead = 64
 
         init(_ transaction: PostgresTransaction, definitions: [String: [IndexDefinition]]) {
             self.transaction = transaction
@@ -233,11 +243,27 @@ public final class PostgresStoreEngine: StoreEngine {
             }
         }
 
-        func get(_ collection: String, _ id: String) -> JSON? { attempt(nil) { try transaction.get(collection, id) } }
+        func get(_ collection: String, _ id: String) -> JSON? {
+            if let found = known[collection]?[id] { return found }
+            let value = attempt(nil) { try transaction.get(collection, id) }
+            if failure == nil { known[collection, default: [:]][id] = .some(value) }
+            return value
+        }
         func contains(_ collection: String, _ id: String) -> Bool { get(collection, id) != nil }
         func count(_ collection: String) -> Int { attempt(0) { try transaction.count(collection) } }
         func lookup(_ collection: String, index: String, key: String) -> [String] {
-            attempt([]) { try transaction.lookup(collection, index: index, key: key) }
+            let asked = [collection, index, key].joined(separator: "\u{0}")
+            if let ids = looked[asked] { return ids }
+            let found = attempt([]) {
+                try transaction.lookupWithRecords(collection, index: index, key: key, limit: Self.lookupRecordsRead)
+            }
+            guard failure == nil else { return [] }
+            for (id, value) in found {
+                if let value { known[collection, default: [:]][id] = .some(value) }
+            }
+            let ids = found.map(\.id)
+            looked[asked] = ids
+            return ids
         }
         func sequenceValue(_ name: String) -> Int? { attempt(nil) { try transaction.sequenceValue(name) } }
     }

@@ -11,6 +11,9 @@ struct Statements {
     let count: PostgresConnection.PreparedStatement
     let lookup: PostgresConnection.PreparedStatement
     let lookupRecords: PostgresConnection.PreparedStatement
+    let getMany: PostgresConnection.PreparedStatement
+    let lookupWithRecords: PostgresConnection.PreparedStatement
+    let lookupRecordsMany: PostgresConnection.PreparedStatement
     let pageAscending: PostgresConnection.PreparedStatement
     let pageDescending: PostgresConnection.PreparedStatement
     let nextPageAscending: PostgresConnection.PreparedStatement
@@ -63,6 +66,39 @@ struct Statements {
             FROM \(s).index_entries e JOIN \(s).records r ON r.collection = e.collection AND r.id = e.id
             WHERE e.collection = $1 AND e.index_name = $2 AND e.key = $3 ORDER BY e.rank
             """)
+        // Many keys in one statement (a page's related records): each key with its position in the
+        // arrays, which the answer is sorted back into.
+        getMany = try statement(
+            "get_many",
+            """
+            SELECT k.ordinal, r.value
+            FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(collection, id, ordinal)
+            JOIN \(s).records r ON r.collection = k.collection AND r.id = k.id
+            """)
+        // A lookup that brings the first $4 records with their ids (a write's "lookup, then get
+        // each" in one round trip); past the cap the CASE never runs its subquery, so a long list
+        // costs its index entries only.
+        lookupWithRecords = try statement(
+            "lookup_with_records",
+            """
+            SELECT e.id,
+                CASE WHEN e.n <= $4::bigint
+                    THEN (SELECT r.value FROM \(s).records r WHERE r.collection = $1 AND r.id = e.id) END
+            FROM (
+                SELECT id, rank, row_number() OVER (ORDER BY rank) AS n FROM \(s).index_entries
+                WHERE collection = $1 AND index_name = $2 AND key = $3
+            ) e
+            ORDER BY e.rank
+            """)
+        lookupRecordsMany = try statement(
+            "lookup_records_many",
+            """
+            SELECT k.ordinal, r.id, r.value
+            FROM unnest($3::text[]) WITH ORDINALITY AS k(key, ordinal)
+            JOIN \(s).index_entries e ON e.collection = $1 AND e.index_name = $2 AND e.key = k.key
+            JOIN \(s).records r ON r.collection = e.collection AND r.id = e.id
+            ORDER BY k.ordinal, e.rank
+            """)
         pageAscending = try statement(
             "page_asc", page("", descending: false, limit: " OFFSET $4::bigint LIMIT $5::bigint"))
         pageDescending = try statement(
@@ -80,12 +116,14 @@ struct Statements {
             "bump_change_count", "UPDATE \(s).store_state SET change_count = change_count + 1 RETURNING change_count")
         // An update keeps the record's rank (ON CONFLICT leaves it) and drops its old index entries;
         // fileKeys adds the new ones. The CTE's DELETE and the upsert see the same snapshot, and
-        // touch different tables.
+        // touch different tables. The change number is the one the write's bump (sent before it,
+        // in the same transaction) set: no round trip to learn it first.
         put = try statement(
             "put",
             """
             WITH unfiled AS (DELETE FROM \(s).index_entries WHERE collection = $1 AND id = $2)
-            INSERT INTO \(s).records (collection, id, value, written_change) VALUES ($1, $2, $3::json, $4::bigint)
+            INSERT INTO \(s).records (collection, id, value, written_change)
+            VALUES ($1, $2, $3::json, (SELECT change_count FROM \(s).store_state))
             ON CONFLICT (collection, id) DO UPDATE SET value = EXCLUDED.value, written_change = EXCLUDED.written_change
             """)
         fileKeys = try statement(

@@ -22,6 +22,9 @@ public final class Application {
     public let responseCache: ResponseCache
     /// Every header some kept operation varies on: part of every kept answer's key.
     public let varyingHeaders: [HTTPFieldName]
+    /// The request `keptAnswer` refreshed the store for and found no kept answer to: its full path
+    /// reads from that refresh rather than refreshing again (on PostgreSQL each is a round trip).
+    private var refreshedForRequest: String?
 
     public init(families: [any APIFamily], store: Store, responseCacheBytes: Int = 0) {
         self.families = families
@@ -97,10 +100,14 @@ public final class Application {
         ifNoneMatch: String?, requestID: String
     ) -> [UInt8]? {
         guard responseCache.isEnabled else { return nil }
+        refreshedForRequest = nil
         // A failed refresh is the full path's to report, in the family's error format.
         guard (try? store.refresh()) != nil else { return nil }
         let key = ResponseCache.key(path: path, query: query, authorization: authorization, varying: varying)
-        guard let answer = responseCache.answer(for: key, now: Scoreboard.monotonicNanoseconds()) else { return nil }
+        guard let answer = responseCache.answer(for: key, now: Scoreboard.monotonicNanoseconds()) else {
+            if !requestID.isEmpty { refreshedForRequest = requestID }
+            return nil
+        }
         return ResponseCache.wireBytes(of: answer, head: head, ifNoneMatch: ifNoneMatch, requestID: requestID)
     }
 
@@ -108,12 +115,14 @@ public final class Application {
     private func runKeepingAnswer(_ entry: Entry, _ request: HTTPRequest) -> HTTPResponse {
         // The version the handler reads under: the answer is kept only if no write (this request's
         // deferred `last_used_at` among them) moved the store on before it is kept.
-        guard (try? store.refresh()) != nil else { return run(entry, request) }
+        if !takeRefresh(of: request) {
+            guard (try? store.refresh()) != nil else { return run(entry, request) }
+        }
         let madeUnder = store.version
         let reads = StoreReadLog()
         let context = RequestContext(request: request, store: store)
         store.readLog = reads
-        let response = run(entry, request, context: context)
+        let response = run(entry, request, context: context, refreshed: true)
         store.readLog = nil
         guard response.status == .ok else { return response }
         let tagged = ConditionalRequest.withTag(response)
@@ -152,7 +161,15 @@ public final class Application {
     /// The `Retry-After` of a 503 for a database that is away: about what a restart or failover takes.
     static let unavailableRetryAfterSeconds = 2
 
-    private func run(_ entry: Entry, _ request: HTTPRequest, context given: RequestContext? = nil) -> HTTPResponse {
+    /// Whether `keptAnswer` refreshed the store for this very request (consumed by the call).
+    private func takeRefresh(of request: HTTPRequest) -> Bool {
+        defer { refreshedForRequest = nil }
+        return refreshedForRequest != nil && refreshedForRequest == request.requestID
+    }
+
+    private func run(
+        _ entry: Entry, _ request: HTTPRequest, context given: RequestContext? = nil, refreshed: Bool = false
+    ) -> HTTPResponse {
         // Whatever the outcome, a damage report is about this request only.
         defer {
             // The request's read snapshot ends with it (on an engine that keeps one).
@@ -165,7 +182,7 @@ public final class Application {
             }
         }
         do {
-            try store.refresh()
+            if !refreshed && !takeRefresh(of: request) { try store.refresh() }
             if let ifMatch = request.header(.ifMatch), ConditionalRequest.guardedMethods.contains(request.method) {
                 // Checked under the write lock, against what a GET answers at that moment: two
                 // clients that read the same version cannot both change it.

@@ -145,7 +145,24 @@ public final class WorkerLoop {
 
     /// Answers one request; returns its id (nginx's $request_id) for the lines logged after it.
     private func serve(_ connection: FastCGIConnection) -> String {
-        defer { connection.finish() }
+        let roundTripsBefore = application.store.engineRoundTrips
+        var requestID = ""
+        defer {
+            connection.finish()
+            // Whatever path answered (a kept answer, an error before routing), the request's read
+            // snapshot ends with it: a worker waiting for its next request holds none.
+            application.store.endReads()
+            if let roundTripsBefore, let after = application.store.engineRoundTrips {
+                logger.debug(
+                    "store round trips",
+                    metadata: ["request_id": .string(requestID), "round_trips": "\(after - roundTripsBefore)"])
+            }
+        }
+        requestID = serveRequest(connection)
+        return requestID
+    }
+
+    private func serveRequest(_ connection: FastCGIConnection) -> String {
         if let requestID = serveKeptAnswer(connection) { return requestID }
         let params = connection.params()
         if let scoreboard, let slot {

@@ -184,6 +184,8 @@ public final class Store {
 
     /// Whether this store is on another engine than the JSON files.
     public var isEngine: Bool { engine != nil }
+    /// The engine's round trips to its database so far (nil on the JSON files, which have none).
+    public var engineRoundTrips: Int? { engine?.roundTrips }
 
     /// Whether `directory` holds a store: its head, `store.head`, which the first open creates
     /// (and every later one keeps). Data, hint and journal files are named by the head.
@@ -266,6 +268,25 @@ public final class Store {
         readLog?.note(.indexKey(collection: collection, index: index, key: key))
         if let engine { return engineRead([]) { try engine.lookupRecords(collection, index: index, key: key) } }
         return view.lookupValues(collection, index: index, key: key)
+    }
+    /// Records by collection and id, answered in the order asked (nil: no such record). On an
+    /// engine that pays per read (PostgreSQL) one read answers them all: how a page of records
+    /// reads the records each of them refers to.
+    public func get(_ keys: [(collection: String, id: String)]) -> [JSON?] {
+        for key in keys { readLog?.note(.record(collection: key.collection, id: key.id)) }
+        if let engine { return engineRead(Array(repeating: nil, count: keys.count)) { try engine.get(keys) } }
+        return keys.map { view.get($0.collection, $0.id) }
+    }
+    /// The records under each of `keys` in a secondary index (each list in creation order), in the
+    /// order of `keys`: `lookupRecords` for a page of keys, in one read on such an engine.
+    public func lookupRecords(_ collection: String, index: String, keys: [String]) -> [[JSON]] {
+        for key in keys { readLog?.note(.indexKey(collection: collection, index: index, key: key)) }
+        if let engine {
+            return engineRead(Array(repeating: [], count: keys.count)) {
+                try engine.lookupRecords(collection, index: index, keys: keys)
+            }
+        }
+        return keys.map { view.lookupValues(collection, index: index, key: $0) }
     }
     /// Visits the records under `key` in a secondary index in the index's order (see
     /// `IndexDefinition.order`; creation order without one), from the `offset`-th on, until `body`

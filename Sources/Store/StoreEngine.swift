@@ -35,6 +35,10 @@ public protocol StoreEngine: AnyObject {
     var location: String { get }
     /// Increases with every committed write of any process: what `Store.version` is made of.
     var changeCount: Int { get }
+    /// Exchanges with the database this engine waited for since it opened (a statement, or a
+    /// batch of statements sent together): what each request costs in latency, logged per request
+    /// at debug level.
+    var roundTrips: Int { get }
     /// The start of a request: ends any read snapshot the last one left open and reads the change
     /// counter.
     func refresh() throws
@@ -46,6 +50,10 @@ public protocol StoreEngine: AnyObject {
     func count(_ collection: String) throws -> Int
     func lookup(_ collection: String, index: String, key: String) throws -> [String]
     func lookupRecords(_ collection: String, index: String, key: String) throws -> [JSON]
+    /// Records by collection and id in one read, in the order asked (nil: none).
+    func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?]
+    /// The records under each key (each list in creation order) in one read, in the order of `keys`.
+    func lookupRecords(_ collection: String, index: String, keys: [String]) throws -> [[JSON]]
     /// One batch of `Store.forEach`'s walk: from the `offset`-th record, or (when given) after the
     /// position a previous batch returned as `next`.
     func batch(

@@ -319,7 +319,12 @@ struct PostgresStoreTests {
         let store = try TestDatabase.open(schema: schema)
         let other = try PostgresStore(url: TestDatabase.url!, schema: schema, writerLockTimeoutMilliseconds: 200)
         store.holdWrites()
-        try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        // The lock is taken with the series' first statement, here its read (a series that never
+        // reads takes it with its COMMIT: nothing it wrote was decided on what it read).
+        try store.write { tx in
+            #expect(try tx.get("items", "a") == nil)
+            try tx.put("items", "a", Self.item(1, group: "g", at: "1"))
+        }
         #expect(throws: PostgresStoreError.self) {
             try other.write { tx in try tx.put("items", "b", Self.item(2, group: "g", at: "2")) }
         }

@@ -182,6 +182,75 @@ struct StoreOnPostgresTests {
         try TestDatabase.drop(schema)
     }
 
+    @Test func roundTripsPerRequest() throws {
+        let schema = TestDatabase.schemaName()
+        let engine = try PostgresStoreEngine(
+            url: TestDatabase.url! + "?schema=\(schema)", indexes: TestDatabase.indexes)
+        let store = Store(engine: engine, indexes: TestDatabase.indexes)
+        try store.write { tx in tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
+        func cost(_ body: () throws -> Void) rethrows -> Int {
+            let before = engine.roundTrips
+            try body()
+            return engine.roundTrips - before
+        }
+        // A GET: the change counter and the snapshot begun together, one read, the end not waited for.
+        #expect(try cost { try store.refresh() } == 1)
+        var found: JSON?
+        #expect(cost { found = store.get("items", "a") } == 1)
+        #expect(found != nil)
+        #expect(cost { store.endReads() } == 0)
+        // A write that reads once: BEGIN, lock and the read together (ending the snapshot too), then
+        // its changes with COMMIT.
+        try store.refresh()
+        let readAndPut = try cost {
+            try store.write { tx in
+                found = tx.get("items", "a")
+                tx.put("items", "b", Self.item(2, group: "g", at: "2"))
+            }
+        }
+        #expect(readAndPut == 2)
+        #expect(found != nil)
+        // Under the lock, "lookup, then get each" is one round trip, and a record read again is
+        // not read again: nothing changes under a write's body.
+        var gotten: [Int] = []
+        let lookupThenGet = try cost {
+            try store.write { tx in
+                gotten = tx.lookup("items", index: "by_group", key: "g").compactMap {
+                    tx.get("items", $0)?["i"]?.intValue
+                }
+                _ = tx.get("items", "a")
+                tx.put("items", "x", Self.item(9, group: "h", at: "9"))
+            }
+        }
+        #expect(lookupThenGet == 2)
+        #expect(gotten == [1, 2])
+        try store.write { tx in tx.delete("items", "x") }
+        // A write that only writes: one.
+        #expect(try cost { try store.write { tx in tx.put("items", "c", Self.item(3, group: "g", at: "3")) } } == 1)
+        // A read after a write begins its snapshot in its own round trip.
+        var counted = 0
+        #expect(cost { counted = store.count("items") } == 1)
+        #expect(counted == 3)
+        // Many records, of several collections, and many index keys: one round trip each, answered
+        // in the order asked (a key asked twice answered twice, one not there as nil / empty).
+        try store.write { tx in tx.put("other", "a", ["i": 9]) }
+        var records: [JSON?] = []
+        let getMany = cost {
+            records = store.get([
+                (collection: "items", id: "c"), (collection: "other", id: "a"), (collection: "items", id: "none"),
+                (collection: "items", id: "c"),
+            ])
+        }
+        #expect(getMany == 1)
+        #expect(records.map { $0?["i"]?.intValue } == [3, 9, nil, 3])
+        var lists: [[JSON]] = []
+        #expect(cost { lists = store.lookupRecords("items", index: "by_group", keys: ["g", "none", "g"]) } == 1)
+        #expect(lists.map { $0.compactMap { $0["i"]?.intValue } } == [[1, 2, 3], [], [1, 2, 3]])
+        #expect(store.get([]).isEmpty && store.lookupRecords("items", index: "by_group", keys: []).isEmpty)
+        store.endReads()
+        try TestDatabase.drop(schema)
+    }
+
     @Test func aLostConnectionFailsTheReadAsUnavailableAndTheNextRequestReconnects() throws {
         let schema = TestDatabase.schemaName()
         let store = try Self.open(schema)

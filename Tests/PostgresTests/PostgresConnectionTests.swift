@@ -290,6 +290,112 @@ struct PostgresConnectionTests {
     }
 }
 
+/// Several statements per round trip: pipelines, a BEGIN deferred to the next statement, COMMIT
+/// with the changes before it, and a rollback nobody waits for.
+@Suite(.enabled(if: TestServer.url != nil, TestServer.skipNote))
+struct PostgresPipelineTests {
+    @Test func aPipelineRunsItsStatementsInOrderInOneRoundTrip() throws {
+        let (connection, table) = try TestServer.freshTable("pipeline", columns: "id text PRIMARY KEY")
+        let insert = try connection.prepare("insert", "INSERT INTO \(table) (id) VALUES ($1)")
+        let count = try connection.prepare("count", "SELECT count(*) FROM \(table)")
+        let before = connection.roundTrips
+        let results = try connection.pipeline([
+            .prepared(insert, ["a"]), .prepared(insert, ["b"]), .prepared(count, []),
+        ])
+        #expect(connection.roundTrips == before + 1)
+        #expect(results.map(\.commandTag) == ["INSERT 0 1", "INSERT 0 1", "SELECT 1"])
+        #expect(results[2].singleValue() == "2")
+
+        // The first failure is thrown; the server skips what follows it (not run, not an error), and
+        // outside a transaction the pipeline was one implicit transaction: "c" is gone with it.
+        let duplicate = postgresError {
+            try connection.pipeline([.prepared(insert, ["c"]), .prepared(insert, ["a"]), .prepared(insert, ["d"])])
+        }
+        #expect(duplicate?.sqlState == .uniqueViolation)
+        #expect(try connection.execute("SELECT string_agg(id, ',' ORDER BY id) FROM \(table)").singleValue() == "a,b")
+        try connection.execute("DROP TABLE \(table)")
+    }
+
+    @Test func aDeferredBeginGoesWithTheNextStatementAndCommitWithTheChanges() throws {
+        let (connection, table) = try TestServer.freshTable("deferred", columns: "id text PRIMARY KEY")
+        let insert = try connection.prepare("insert", "INSERT INTO \(table) (id) VALUES ($1)")
+        let observer = try TestServer.connect()
+        let before = connection.roundTrips
+        try connection.begin(.readCommitted, deferred: true, then: [.prepared(insert, ["a"])])
+        #expect(connection.isInTransaction && connection.isDeferred)
+        #expect(connection.roundTrips == before)
+        #expect(try connection.execute("SELECT count(*) FROM \(table)").singleValue() == "1")
+        #expect(connection.roundTrips == before + 1)
+        #expect(try observer.execute("SELECT count(*) FROM \(table)").singleValue() == "0")
+        try connection.commit(after: [.prepared(insert, ["b"])])
+        #expect(connection.roundTrips == before + 2)
+        #expect(!connection.isInTransaction)
+        #expect(try observer.execute("SELECT count(*) FROM \(table)").singleValue() == "2")
+
+        // A change the server refuses: nothing of the transaction is committed, and it is over.
+        try connection.begin(.readCommitted, deferred: true, then: [.prepared(insert, ["c"])])
+        let refused = postgresError { try connection.commit(after: [.prepared(insert, ["a"])]) }
+        #expect(refused?.sqlState == .uniqueViolation)
+        #expect(!connection.isInTransaction)
+        #expect(try observer.execute("SELECT count(*) FROM \(table)").singleValue() == "2")
+
+        // Rolled back before anything was sent: the server never saw it.
+        try connection.begin(.readCommitted, deferred: true, then: [.prepared(insert, ["z"])])
+        try connection.rollback()
+        #expect(try connection.execute("SELECT count(*) FROM \(table)").singleValue() == "2")
+        try connection.execute("DROP TABLE \(table)")
+    }
+
+    @Test func aBackgroundRollbackEndsTheTransactionOnTheServerWithoutWaiting() throws {
+        let connection = try TestServer.connect()
+        let observer = try TestServer.connect()
+        let pid = try #require(connection.serverProcessID)
+        try connection.begin(.repeatableRead, readOnly: true, then: [.command("SELECT 1")])
+        func state() throws -> String? {
+            try observer.execute("SELECT state FROM pg_stat_activity WHERE pid = $1", [String(pid)]).singleValue()
+        }
+        #expect(try state() == "idle in transaction")
+        let before = connection.roundTrips
+        connection.rollbackInBackground()
+        #expect(connection.roundTrips == before)
+        #expect(!connection.isInTransaction)
+        // Sent, not waited for: the server ends it on its own.
+        var ended = false
+        for _ in 0..<200 where !ended {
+            ended = try state() == "idle"
+            if !ended { usleep(5_000) }
+        }
+        #expect(ended)
+        // Its answer is read before the next statement's.
+        #expect(try connection.execute("SELECT 2").singleValue() == "2")
+        // Replacing an open transaction rolls it back in the new one's round trip.
+        try connection.begin(.repeatableRead, readOnly: true, then: [.command("SELECT 1")])
+        let replacing = connection.roundTrips
+        let answer = try connection.begin(.readCommitted, replacing: true, then: [.command("SELECT 3")])
+        #expect(answer.first?.singleValue() == "3")
+        #expect(connection.roundTrips == replacing + 1)
+        try connection.rollback()
+    }
+
+    @Test func aBackgroundRollbackOnASessionThatBrokeLeavesTheNextCallToReconnect() throws {
+        let connection = try TestServer.connect()
+        try connection.begin(.repeatableRead, readOnly: true, then: [.command("SELECT 1")])
+        connection.rollbackInBackground()
+        try TestServer.terminate(connection)
+        // The next call finds the session gone (as any call would, once) and the one after reconnects.
+        _ = try? connection.execute("SELECT 1")
+        #expect(try connection.execute("SELECT 2").singleValue() == "2")
+        try connection.begin(.repeatableRead, readOnly: true, then: [.command("SELECT 1")])
+        try TestServer.terminate(connection)
+        // A begin replacing a transaction on a session that broke starts afresh on a new session.
+        _ = try? connection.begin(.readCommitted, replacing: true, then: [.command("SELECT 1")])
+        try? connection.rollback()
+        let answer = try connection.begin(.readCommitted, replacing: true, then: [.command("SELECT 4")])
+        #expect(answer.first?.singleValue() == "4")
+        try connection.rollback()
+    }
+}
+
 /// Failures to reach a server need no server: they run whether or not one was started.
 struct PostgresConnectionFailureTests {
     @Test func nobodyListeningIsAConnectionFailureWithLibpqsMessage() throws {
