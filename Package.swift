@@ -87,6 +87,7 @@ let package = Package(
             name: "partnerships",
             dependencies: [
                 "Server", "WorkerPool", "Store", "PostgresStore", "JSON", "APICore", "LeadProviderAPI", "PartnersAPI",
+                "CSystemShims",
                 "DirectoryAPI", "JSONLogging", "Settings",
                 "TerminalProgress", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,4 +116,9 @@ const char *partnerships_build_commit(void) { return PARTNERSHIPS_BUILD_COMMIT; 
 
 int partnerships_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
+
+int partnerships_run_only_when_idle(void) {
+    struct sched_param parameters = { .sched_priority = 0 };
+    return sched_setscheduler(0, SCHED_IDLE, &parameters);
 }

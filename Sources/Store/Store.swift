@@ -952,9 +952,17 @@ public final class Store {
     /// path: the new data and hint files are written without the store's lock (writers keep
     /// appending to the current journal); only the switch takes the exclusive lock, to carry over the
     /// journal entries written meanwhile and publish. Returns nil when another compaction or restore
-    /// is running.
+    /// is running. A caller about to exit (the `store compact` command) passes `onSwitched`: called
+    /// once the new generation is published and the old files are gone, instead of mapping the new
+    /// generation into this process. What is left then is freeing the merge's memory, which (with
+    /// the mapping) took a core for ~0.2 s at 100k records right when the workers move onto the new
+    /// generation.
     @discardableResult
-    public func compact(progress: ((Int, Int) -> Void)? = nil) throws -> CompactionReport? {
+    public func compact(
+        progress: ((Int, Int) -> Void)? = nil, onSwitched: (() -> Void)? = nil
+    ) throws
+        -> CompactionReport?
+    {
         try requireFiles("compact")
         guard let compactLock = try acquireCompactionLock() else { return nil }
         defer { close(compactLock) }
@@ -1028,7 +1036,11 @@ public final class Store {
                 // Files this process wrote whole, with the data file's CRC computed as it went:
                 // the next start need not read them again to trust them.
                 VerifiedFiles.record(directory, generation: next, logger: logger)
-                try refresh()  // this process maps the new generation too, outside the lock
+                if let onSwitched {
+                    onSwitched()
+                } else {
+                    try refresh()  // this process maps the new generation too, outside the lock
+                }
                 return report
             } catch {
                 close(journal)

@@ -79,6 +79,25 @@ final class StoreBasicsTests: XCTestCase {
         XCTAssertEqual(next, 3)
     }
 
+    /// A caller about to exit (the `store compact` command) is told once the switch is done, with
+    /// the old files gone, and its store is not moved onto the new generation meanwhile.
+    func testACompactionTellsACallerAboutToExitOnceSwitched() throws {
+        let directory = temporaryDirectory()
+        let store = try Store(directory: directory, indexes: indexes)
+        for i in 0..<20 { try store.write { tx in tx.put("partnerships", "id\(i)", ["provider": "p", "i": .int(i)]) } }
+        var switched: [[String]] = []
+        let report = try XCTUnwrap(
+            try store.compact(onSwitched: {
+                switched.append(try! FileManager.default.contentsOfDirectory(atPath: directory).sorted())
+            }))
+        XCTAssertEqual(switched.count, 1)
+        XCTAssertEqual(switched.first?.filter { $0.hasPrefix("data-") }, ["data-\(report.generation).jsonl"])
+        XCTAssertEqual(store.generation, UInt64(report.generation - 1), "not moved onto the new generation")
+        try store.refresh()
+        XCTAssertEqual(store.generation, UInt64(report.generation))
+        XCTAssertEqual(store.count("partnerships"), 20)
+    }
+
     func testCompactionKeepsEverythingAndStartsANewGeneration() throws {
         let directory = temporaryDirectory()
         let store = try Store(directory: directory, indexes: indexes, options: StoreOptions(compactionThreshold: 2_000))

@@ -16,6 +16,10 @@ int partnerships_listen_queue(int fd, unsigned int *queued, unsigned int *limit)
 /// The git commit the build was told it is built from (Package.swift, PARTNERSHIPS_BUILD_COMMIT), or "".
 const char *partnerships_build_commit(void);
 
+/// Moves the calling thread to SCHED_IDLE: it runs only on a CPU no other task wants (the
+/// constant is a GNU extension Swift's Glibc module does not export). Returns 0, or -1 with errno.
+int partnerships_run_only_when_idle(void);
+
 /// Asks the kernel to send `signal` to this process when its parent dies (PR_SET_PDEATHSIG; prctl
 /// is C-variadic, which Swift cannot call). Returns 0, or -1 with errno.
 int partnerships_set_parent_death_signal(int signal);
