@@ -348,12 +348,7 @@ public final class PostgresConnection {
     public func rollbackInBackground() {
         guard transactionOpen else { return }
         transactionOpen = false
-        if !deferredSteps.isEmpty {
-            let endsOpen = deferredEndsOpenTransaction
-            deferredSteps = []
-            deferredEndsOpenTransaction = false
-            guard endsOpen else { return }
-        }
+        guard dropDeferredSteps() else { return }
         defer { transactionLost = false }
         guard !transactionLost, let handle, PQstatus(handle) == CONNECTION_OK else { return }
         guard PQenterPipelineMode(handle) == 1, PQsendQueryParams(handle, "ROLLBACK", 0, nil, nil, nil, nil, 0) == 1,
@@ -437,15 +432,20 @@ public final class PostgresConnection {
             transactionOpen = false
             transactionLost = false
         }
-        if !deferredSteps.isEmpty {
-            // The server never saw this transaction's BEGIN; only one it had open before needs ending.
-            let endsOpen = deferredEndsOpenTransaction
-            deferredSteps = []
-            deferredEndsOpenTransaction = false
-            guard endsOpen else { return }
-        }
+        guard dropDeferredSteps() else { return }
         guard !transactionLost, isConnected else { return }
         try run { PQexec($0, "ROLLBACK") }
+    }
+
+    /// Forgets the statements deferred to the next call, which the server never saw (this
+    /// transaction's BEGIN among them). True when a transaction is open on the server all the same
+    /// (one it had open before, which the deferred steps were to end): the caller still ends it.
+    private func dropDeferredSteps() -> Bool {
+        guard !deferredSteps.isEmpty else { return true }
+        let endsOpen = deferredEndsOpenTransaction
+        deferredSteps = []
+        deferredEndsOpenTransaction = false
+        return endsOpen
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws (its error
