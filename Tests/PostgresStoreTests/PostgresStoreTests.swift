@@ -38,6 +38,12 @@ enum TestDatabase {
     static func drop(_ schema: String) throws {
         try PostgresConnection(url!).execute("DROP SCHEMA \(schema) CASCADE")
     }
+
+    /// Ends `connection`'s session on the server, as a database restart or failover would.
+    static func terminateSession(of connection: PostgresConnection) throws {
+        let pid = try #require(connection.serverProcessID)
+        try PostgresConnection(url!).execute("SELECT pg_terminate_backend($1, 10000)", [String(pid)])
+    }
 }
 
 @Suite(.enabled(if: TestDatabase.url != nil, TestDatabase.skipNote))
@@ -375,8 +381,7 @@ struct PostgresStoreTests {
         #expect(ContinuousClock.now - started < .seconds(3))
         try other.rollback()
         // The lock timeout survives a reconnect (it is set on every new session).
-        try PostgresConnection(TestDatabase.url!).execute(
-            "SELECT pg_terminate_backend($1, 10000)", [String(try #require(store.connection.serverProcessID))])
+        try TestDatabase.terminateSession(of: store.connection)
         #expect(throws: PostgresStoreError.self) { try store.refresh() }
         #expect(try store.connection.execute("SHOW lock_timeout").singleValue() == "200ms")
         try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
@@ -388,8 +393,7 @@ struct PostgresStoreTests {
         let schema = TestDatabase.schemaName()
         let store = try TestDatabase.open(schema: schema)
         try store.write { tx in try tx.put("items", "a", Self.item(1, group: "g", at: "1")) }
-        let pid = try #require(store.connection.serverProcessID)
-        try PostgresConnection(TestDatabase.url!).execute("SELECT pg_terminate_backend($1, 10000)", [String(pid)])
+        try TestDatabase.terminateSession(of: store.connection)
         #expect {
             _ = try store.get("items", "a")
         } throws: { error in

@@ -259,8 +259,7 @@ struct StoreOnPostgresTests {
             url: TestDatabase.url! + "?schema=\(schema)", indexes: TestDatabase.indexes)
         let broken = Store(engine: engine, indexes: TestDatabase.indexes)
         #expect(broken.get("items", "a") != nil)
-        let pid = try #require(engine.store.connection.serverProcessID)
-        try PostgresConnection(TestDatabase.url!).execute("SELECT pg_terminate_backend($1, 10000)", [String(pid)])
+        try TestDatabase.terminateSession(of: engine.store.connection)
         #expect(broken.get("items", "a") == nil)
         // A write after a failed read is refused: nothing decided on that read is written.
         #expect(throws: StoreError.self) {
