@@ -118,7 +118,8 @@ extension StoreCommand {
             var line: UnsafeMutablePointer<CChar>? = nil
             var capacity = 0
             defer { free(line) }
-            while getline(&line, &capacity, file) > 0 {
+            // The journal's end: zeros written ahead of it (`StoreOptions.journalPreallocationBytes`).
+            while getline(&line, &capacity, file) > 0, line![0] != 0 {
                 let text = String(cString: line!)
                 guard case .object(let entry) = try JSON.parse(text), let operations = entry["ops"]?.arrayValue else {
                     throw ValidationError("not a journal entry: \(text.prefix(80))")

@@ -16,9 +16,10 @@
 #include <linux/unix_diag.h>
 #include "CSystemShims.h"
 
-int partnerships_wait_readable(int fd, const sigset_t *unblocked) {
+int partnerships_wait_readable(int fd, const sigset_t *unblocked, int wait) {
     struct pollfd entry = { .fd = fd, .events = POLLIN, .revents = 0 };
-    return ppoll(&entry, 1, NULL, unblocked);
+    struct timespec none = { 0, 0 };
+    return ppoll(&entry, 1, wait ? NULL : &none, unblocked);
 }
 
 /* A listening AF_UNIX socket's accept queue: the kernel shows it only through sock_diag (what

@@ -61,7 +61,8 @@ public enum ServerAssembly {
         lap("families_ms")
         // The supervisor recovered the store before it started any worker: workers only attach.
         let store = try openStore(
-            dataDirectory, indexes: indexes, options: StoreOptions(recoverOnOpen: false, incrementalSwitch: true))
+            dataDirectory, indexes: indexes,
+            options: StoreOptions(recoverOnOpen: false, incrementalSwitch: true, refreshHousekeepingMicroseconds: 0))
         lap("store_ms")
         let application = Application(families: families, store: store, responseCacheBytes: responseCacheBytes)
         lap("application_ms")

@@ -24,10 +24,11 @@ struct JournalScan {
     /// `store verify` does) its JSON too; without it (the start check) the CRC stands for the
     /// bytes this store wrote, and the workers that apply the entries parse them.
     /// `maxBytes` stops at the last whole line within that many bytes (a longer line is read whole):
-    /// `validEnd` then says where the next call goes on.
+    /// `validEnd` then says where the next call goes on. So do `maxEntries` (entries applied) and
+    /// `deadline` (monotonic µs, checked after each entry applied): a slice of a switch's replay.
     static func run(
         fd: Int32, name: String, from start: Int, to end: Int?, into view: StoreView?, lastSequence: Int,
-        allowTornTail: Bool, parse: Bool = true, maxBytes: Int? = nil
+        allowTornTail: Bool, parse: Bool = true, maxBytes: Int? = nil, maxEntries: Int = .max, deadline: Int = .max
     ) throws(StoreError) -> JournalScan {
         var limit: Int
         if let end { limit = end } else { limit = try Files.size(fd) }
@@ -121,6 +122,11 @@ struct JournalScan {
                     entries += 1
                 }
                 offset = lineEnd + 1
+                if !allowTornTail, offset < buffer.count, entries > 0,
+                    entries >= maxEntries || (deadline != .max && monotonicMicroseconds() > deadline)
+                {
+                    return JournalScan(validEnd: start + offset, tornBytes: 0, entries: entries)
+                }
             }
             return JournalScan(validEnd: start + buffer.count, tornBytes: 0, entries: entries)
         }

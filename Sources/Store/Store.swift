@@ -24,18 +24,20 @@ public struct StoreOptions: Sendable {
     /// starts a store does (`serve`, `store init`); an admin command pointed at the wrong folder
     /// gets `StoreError.noStore` instead of a new empty store, and nothing is created.
     public var createIfMissing: Bool
-    /// Move onto a generation a compaction published a slice per `refresh` instead of at once:
-    /// until the move is done, the view this process had keeps serving and takes the new
-    /// journal's entries (see `refresh`). What a worker wants (no request waits for the move);
-    /// a command that acts on the whole store right after a refresh does not.
+    /// Move onto a generation a compaction published a slice at a time (`housekeep`) instead of at
+    /// once: until the move is done, the view this process had keeps serving and takes the new
+    /// journal's entries. What a worker wants (no request waits for the move); a command that acts
+    /// on the whole store right after a refresh does not.
     public var incrementalSwitch: Bool
-    /// Records such a move puts into the new view per `refresh` at most (~10 µs each at 100k records,
-    /// ~30 µs at 1M); a refresh also stops moving after `Store.switchMicroseconds`.
+    /// Journal entries such a move replays into the new view per slice at most (~15-30 µs each at
+    /// 1M records); a slice also stops at its time budget.
     public var switchSlice: Int
-    /// Once the records are moved, the journal entries applied meanwhile go into the new view this
-    /// many bytes per `refresh` (~35 entries, ~1 ms), not all in one request: a move that lasts
-    /// seconds at 1M records has thousands of them.
+    /// And journal bytes a slice reads at most (whole lines).
     public var switchJournalChunkBytes: Int
+    /// What each `refresh` spends on housekeeping (`housekeep`): a pending move, freeing a replaced
+    /// view. 0: none; the caller calls `housekeep` itself (a worker does it after each answer, and
+    /// while no request is waiting).
+    public var refreshHousekeepingMicroseconds: Int
     /// A write that takes the journal past its end writes this many zero bytes ahead of it (rounded
     /// to pages), so the next writes land in space the file already has: their fdatasync then writes
     /// only their data. A write that grows the file also writes its new size, its block bitmap and
@@ -49,8 +51,10 @@ public struct StoreOptions: Sendable {
     public init(
         compactionThreshold: Int = 8 << 20, fsync: Bool = true, verifyDataOnOpen: Bool = false,
         recoverOnOpen: Bool = true, createIfMissing: Bool = true, incrementalSwitch: Bool = false,
-        switchSlice: Int = 300, switchJournalChunkBytes: Int = 32 << 10, journalPreallocationBytes: Int = 1 << 20
+        switchSlice: Int = 300, switchJournalChunkBytes: Int = 32 << 10, journalPreallocationBytes: Int = 1 << 20,
+        refreshHousekeepingMicroseconds: Int = 1_000
     ) {
+        self.refreshHousekeepingMicroseconds = max(0, refreshHousekeepingMicroseconds)
         self.journalPreallocationBytes = max(0, journalPreallocationBytes)
         self.createIfMissing = createIfMissing
         self.incrementalSwitch = incrementalSwitch
@@ -106,9 +110,9 @@ public final class Store {
     /// `view`'s own generation, except while a switch moves the view onto it (`pendingSwitch`).
     private var attached: Generation
     /// A move onto `attached` in progress: `view` (on the generation before) serves meanwhile and
-    /// takes every new entry; the rebase's target takes, once all slices are in, the entries
-    /// from `journalOffset` (where the journal stood when the move began) on.
-    private var pendingSwitch: (rebase: StoreView.Rebase, journalOffset: Int)?
+    /// takes every new entry; `target`, a view of `attached`, has taken its journal up to `replayed`
+    /// and takes the rest a slice at a time, new entries too, until it has caught up.
+    private var pendingSwitch: (target: StoreView, replayed: Int)?
     /// Whether a move onto the published generation is still in progress (see `incrementalSwitch`).
     public var hasPendingSwitch: Bool { pendingSwitch != nil }
     private var journalFD: Int32 = -1
@@ -117,14 +121,8 @@ public final class Store {
     private var journalFileSize = 0
     private var appliedLength = 0
     private var appliedEpoch = 1
-    /// Views replaced by a generation switch, freed a slice per `refresh` (see `releaseSome`).
+    /// Views replaced by a generation switch, freed a slice at a time (see `releaseSome`).
     private var retiredViews: [StoreView] = []
-    /// How long one refresh may spend freeing a retired view.
-    static let releaseMicroseconds = 1_000
-    /// What one refresh spends moving a pending switch's records: at 1M records a 300-record slice
-    /// took ~9 ms, and every request paid it for seconds after a compaction (write-heavy p50 from 7
-    /// to 30-56 ms, two and a half seconds).
-    static let switchMicroseconds = 1_000
     /// Held while this process holds the lock: a write nested in a write (a precondition that
     /// reads through code that also writes) must not take, then release, the lock the outer holds.
     private var lockDepth = 0
@@ -365,14 +363,35 @@ public final class Store {
             if engine.changeCount != before { changeObserver?(.everything) }
             return
         }
-        if let oldest = retiredViews.first,
-            oldest.releaseSome(budget: 500, deadline: monotonicMicroseconds() + Self.releaseMicroseconds)
-        {
+        let budget = options.refreshHousekeepingMicroseconds
+        // Before catching up: a view this refresh replaces is kept until the next one.
+        if budget > 0 { releaseRetiredView(deadline: monotonicMicroseconds() + budget) }
+        try catchUp()
+        if budget > 0 && pendingSwitch != nil { try advancePendingSwitch(deadline: monotonicMicroseconds() + budget) }
+    }
+
+    /// Whether `housekeep` has work: a switch's move in progress, or a replaced view to free.
+    public var hasHousekeeping: Bool { pendingSwitch != nil || !retiredViews.isEmpty }
+
+    /// Spends about `microseconds` on what follows a generation switch, off any request: the move
+    /// onto the new generation (replaying its journal into a new view, a slice at a time), then
+    /// freeing the view it replaced. At 1M records a switch replays ~100k entries (~2-3 s of CPU)
+    /// and a replaced view holds as many small allocations; done inside requests, 1 ms each, they
+    /// doubled every request's cost for seconds (write-heavy p99 78-91 ms). Never while writes are
+    /// held (their entries are not in the journal yet).
+    public func housekeep(microseconds: Int) throws {
+        guard engine == nil, held == nil, lockDepth == 0 else { return }
+        let deadline = monotonicMicroseconds() + max(0, microseconds)
+        try advancePendingSwitch(deadline: deadline)
+        if monotonicMicroseconds() < deadline { releaseRetiredView(deadline: deadline) }
+    }
+
+    /// Frees the oldest replaced view, or as much of it as fits before `deadline`. One per call: a
+    /// process that only refreshes keeps the view its last switch replaced for a while.
+    private func releaseRetiredView(deadline: Int) {
+        if let oldest = retiredViews.first, oldest.releaseSome(budget: .max, deadline: deadline) {
             retiredViews.removeFirst()
         }
-        try catchUp()
-        try advancePendingSwitch(
-            budget: options.switchSlice, deadline: monotonicMicroseconds() + Self.switchMicroseconds)
     }
 
     private func catchUp() throws {
@@ -820,23 +839,18 @@ public final class Store {
                 options: .init(allowHintRebuild: allowHintRebuild, verifyHintChecksum: allowHintRebuild), notes: &notes)
         let fd = try Files.openShared(journalPath(published.generation), O_RDWR)
         // After a compaction (same epoch) this view already holds what the new journal starts with:
-        // move it onto the new base instead of replaying those entries.
+        // it can keep serving, taking the new journal's entries past those it holds (the carried
+        // ones are skipped by sequence), while a view of the new generation replays its journal a
+        // slice at a time (`housekeep`). Otherwise the new view replays it now.
         let canMove =
             published.epoch == appliedEpoch && generation !== view.generation
             && generation.lastSequence <= view.lastSequence && generation.lastSequence >= view.generation.lastSequence
-        // Or move it a slice per refresh, serving from this view meanwhile: it takes the new
-        // journal's entries past those it holds (the carried ones are skipped by sequence).
         let moveLater = canMove && options.incrementalSwitch && held == nil
-        let fresh =
-            moveLater
-            ? view
-            : canMove
-                ? view.rebased(onto: generation, after: generation.lastSequence)
-                : StoreView(generation: generation, definitions: definitions)
+        let fresh = moveLater ? view : StoreView(generation: generation, definitions: definitions)
         do {
-            // A view moved onto the new generation holds the entries the journal starts with.
+            // The view kept serving holds the entries the journal starts with.
             let from =
-                canMove
+                moveLater
                 ? try JournalScan.lineStart(after: fresh.lastSequence, fd: fd, length: published.committedLength) : 0
             _ = try JournalScan.run(
                 fd: fd, name: "journal-\(published.generation).jsonl", from: from, to: published.committedLength,
@@ -848,6 +862,8 @@ public final class Store {
         if journalFD >= 0 { close(journalFD) }
         journalFD = fd
         journalFileSize = 0
+        // A move to the generation before, overtaken: its view is freed in slices, as a replaced one.
+        if let overtaken = pendingSwitch?.target { retire(overtaken) }
         pendingSwitch = nil
         if view !== fresh {
             retire(view)
@@ -857,9 +873,7 @@ public final class Store {
         appliedLength = published.committedLength
         appliedEpoch = published.epoch
         if moveLater {
-            pendingSwitch = (
-                StoreView.Rebase(from: view, onto: generation, after: generation.lastSequence), appliedLength
-            )
+            pendingSwitch = (StoreView(generation: generation, definitions: definitions), 0)
         }
     }
 
@@ -869,20 +883,20 @@ public final class Store {
         if retiredViews.count > 2 { retiredViews.removeFirst() }
     }
 
-    /// Moves up to `budget` more records of a pending switch (until `deadline`); once all are in,
-    /// the new view takes the entries applied since the move began, read back from the journal a
-    /// chunk per call unless it must finish now (`deadline == .max`), and then replaces the old one.
-    /// Never while writes are held (their entries are not in the journal yet).
-    private func advancePendingSwitch(budget: Int, deadline: Int = .max) throws {
-        guard let (rebase, journalOffset) = pendingSwitch, held == nil, lockDepth == 0 else { return }
-        guard rebase.step(budget: budget, deadline: deadline) else { return }
-        let target = rebase.target
+    /// Replays a slice more of the new generation's journal into a pending switch's view (until
+    /// `deadline`, or all of it when `.max`); once it holds what the serving view does, it replaces
+    /// it. The serving view goes on taking new entries meanwhile, so the replay chases the journal's
+    /// end: a slice replays several entries, a request writes at most one.
+    private func advancePendingSwitch(deadline: Int = .max) throws {
+        guard let (target, replayed) = pendingSwitch, held == nil, lockDepth == 0 else { return }
+        let slice = deadline != .max
         let scan = try JournalScan.run(
-            fd: journalFD, name: "journal-\(attached.number).jsonl", from: journalOffset, to: appliedLength,
+            fd: journalFD, name: "journal-\(attached.number).jsonl", from: replayed, to: appliedLength,
             into: target, lastSequence: target.lastSequence, allowTornTail: false,
-            maxBytes: deadline == .max ? nil : options.switchJournalChunkBytes)
+            maxBytes: slice ? options.switchJournalChunkBytes : nil, maxEntries: slice ? options.switchSlice : .max,
+            deadline: deadline)
         guard scan.validEnd >= appliedLength else {
-            pendingSwitch = (rebase, scan.validEnd)
+            pendingSwitch = (target, scan.validEnd)
             return
         }
         pendingSwitch = nil
@@ -893,7 +907,7 @@ public final class Store {
     /// A pending switch finished now: for what works on the whole view at once (compaction,
     /// backup, restore, statistics).
     private func completePendingSwitch() throws {
-        try advancePendingSwitch(budget: .max)
+        try advancePendingSwitch()
     }
 
     private func applyJournal(upTo length: Int) throws {

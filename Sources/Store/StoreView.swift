@@ -81,8 +81,6 @@ final class StoreView {
         var rank: Int
         var keys: [[String]]  // per definition of the collection
         var orders: [String?]
-        /// The journal entry that last wrote it: what a switch to the next generation re-applies.
-        var sequence = 0
     }
 
     struct CollectionOverlay {
@@ -402,10 +400,10 @@ final class StoreView {
                 put(
                     c, id, bytes: values?[position] ?? value.serialized(),
                     keys: definitions.map { distinct($0.keys(value)) },
-                    orders: definitions.map { $0.order?(value) }, sequence: sequence)
+                    orders: definitions.map { $0.order?(value) })
             case "del":
                 guard let c = op["c"]?.stringValue, let id = op["id"]?.stringValue else { throw .malformedOperation }
-                delete(c, id, sequence: sequence)
+                delete(c, id)
             case "seq":
                 guard let name = op["name"]?.stringValue, let value = op["v"]?.intValue else {
                     throw .malformedOperation
@@ -419,7 +417,7 @@ final class StoreView {
     }
 
     private func put(
-        _ collection: String, _ id: String, bytes: [UInt8], keys: [[String]], orders: [String?], sequence: Int
+        _ collection: String, _ id: String, bytes: [UInt8], keys: [[String]], orders: [String?]
     ) {
         forgetDecoded(collection, id)
         let definitions = definitions[collection] ?? []
@@ -427,9 +425,18 @@ final class StoreView {
         defer { collections[collection] = overlay }
         let rank: Int
         var oldKeys: [[String]] = []
+        // Per definition: the record stays filed where it is (same keys, same order value). Most
+        // updates keep `created_at` and their keys; a removal and insertion in the middle of a
+        // posting list each move half of it (at 1M records, a fifth of a switch's replay).
+        var kept = [Bool](repeating: false, count: definitions.count)
         if let existing = overlay.records[id] {
             if existing.value != nil {
-                removePostings(existing, id: id, from: &overlay)
+                for position in definitions.indices
+                where position < existing.keys.count && position < existing.orders.count {
+                    kept[position] =
+                        existing.keys[position] == keys[position] && existing.orders[position] == orders[position]
+                }
+                removePostings(existing, id: id, from: &overlay, except: kept)
                 rank = existing.rank
                 oldKeys = existing.keys
             } else {
@@ -445,9 +452,9 @@ final class StoreView {
             overlay.live += 1
         }
         notifyChange(collection, id, oldKeys, keys)
-        let record = OverlayRecord(value: bytes, rank: rank, keys: keys, orders: orders, sequence: sequence)
+        let record = OverlayRecord(value: bytes, rank: rank, keys: keys, orders: orders)
         overlay.records[id] = record
-        for position in definitions.indices {
+        for position in definitions.indices where !kept[position] {
             for key in keys[position] {
                 // In place (one lookup, no copy of the list), and nearly always an append: a new
                 // record, stamped now.
@@ -458,7 +465,7 @@ final class StoreView {
         }
     }
 
-    private func delete(_ collection: String, _ id: String, sequence: Int) {
+    private func delete(_ collection: String, _ id: String) {
         forgetDecoded(collection, id)
         let definitions = definitions[collection] ?? []
         var overlay = collections.removeValue(forKey: collection) ?? CollectionOverlay(definitions: definitions.count)
@@ -467,12 +474,11 @@ final class StoreView {
             guard existing.value != nil else { return }
             removePostings(existing, id: id, from: &overlay)
             overlay.records[id]!.value = nil
-            overlay.records[id]!.sequence = sequence
             overlay.live -= 1
             notifyChange(collection, id, existing.keys, [])
         } else if let base = generation.collection(collection), let number = base.find(id) {
             let oldKeys = shadow(number, base, collection, &overlay)
-            overlay.records[id] = OverlayRecord(value: nil, rank: number, keys: [], orders: [], sequence: sequence)
+            overlay.records[id] = OverlayRecord(value: nil, rank: number, keys: [], orders: [])
             notifyChange(collection, id, oldKeys, [])
         }
     }
@@ -488,67 +494,6 @@ final class StoreView {
             for key in keys { affected.append(.indexKey(collection: collection, index: definition.name, key: key)) }
         }
         changeObserver(.affected(affected))
-    }
-
-    /// This view moved onto the next generation, whose data file holds every entry up to
-    /// `sequence`: the journal records written after it are re-applied from memory (bytes, keys
-    /// and order values are kept), in the order they were written, instead of re-reading and
-    /// re-parsing the journal the compaction carried over. The counters are this view's (newer).
-    func rebased(onto next: Generation, after sequence: Int) -> StoreView {
-        let rebase = Rebase(from: self, onto: next, after: sequence)
-        _ = rebase.step(budget: .max)
-        return rebase.target
-    }
-
-    /// `rebased(onto:after:)` a slice at a time: the records to move are taken from this view as
-    /// it is now (values, so later writes to it do not change them) and put into `target` in
-    /// the order they were written, `budget` at a time. Meanwhile this view keeps serving and
-    /// keeps taking new entries; once every slice is in, `target` holds this view as it was
-    /// when the rebase began (`sequence` = its `lastSequence`), and the entries applied to this
-    /// view since are applied to `target` from the journal.
-    final class Rebase {
-        let target: StoreView
-        private var pending: [(sequence: Int, rank: Int, collection: String, id: String, record: OverlayRecord)] = []
-        private var done = 0
-
-        init(from view: StoreView, onto next: Generation, after sequence: Int) {
-            target = StoreView(generation: next, definitions: view.definitions)
-            target.sequences = view.sequences
-            target.lastSequence = view.lastSequence
-            for (collection, overlay) in view.collections {
-                for (id, record) in overlay.records where record.sequence > sequence {
-                    pending.append((record.sequence, record.rank, collection, id, record))
-                }
-            }
-            pending.sort { $0.sequence != $1.sequence ? $0.sequence < $1.sequence : $0.rank < $1.rank }
-        }
-
-        var remaining: Int { pending.count - done }
-
-        /// Moves up to `budget` records; true once all are in.
-        /// Moves up to `budget` records, stopping early once past `deadline` (checked every 16).
-        func step(budget: Int, deadline: Int = .max) -> Bool {
-            let start = done
-            let end = done + min(budget, pending.count - done)
-            while done < end {
-                if done > start, (done - start) % 16 == 0, deadline != .max, monotonicMicroseconds() > deadline {
-                    break
-                }
-                let entry = pending[done]
-                if let bytes = entry.record.value {
-                    target.put(
-                        entry.collection, entry.id, bytes: bytes, keys: entry.record.keys,
-                        orders: entry.record.orders, sequence: entry.sequence)
-                } else {
-                    target.delete(entry.collection, entry.id, sequence: entry.sequence)
-                }
-                done += 1
-            }
-            guard done == pending.count else { return false }
-            pending = []  // the moved records' bytes are the target's now
-            done = 0
-            return true
-        }
     }
 
     private func newRank(_ collection: String, _ overlay: inout CollectionOverlay) -> Int {
@@ -583,8 +528,10 @@ final class StoreView {
         return low
     }
 
-    private func removePostings(_ record: OverlayRecord, id: String, from overlay: inout CollectionOverlay) {
-        for position in record.keys.indices {
+    private func removePostings(
+        _ record: OverlayRecord, id: String, from overlay: inout CollectionOverlay, except kept: [Bool] = []
+    ) {
+        for position in record.keys.indices where position >= kept.count || !kept[position] {
             for key in record.keys[position] {
                 // Found through a borrow that ends before the removal: a copy of the list held
                 // meanwhile would make the removal copy the whole list (every posting retained).

@@ -23,6 +23,8 @@ public enum WorkerRuntime {
         case connectionReady
         case stop
         case reopenLogs
+        /// Only when asked not to wait: no connection is queued (the time is the worker's own).
+        case nothingQueued
     }
 
     /// Call first thing in the worker, before libfcgi's FCGX_Init, which installs its own
@@ -46,8 +48,9 @@ public enum WorkerRuntime {
 
     public static var isStopRequested: Bool { stopRequested != 0 }
 
-    /// Sleeps until the listening socket has a connection or a signal arrives.
-    public static func waitForConnection(listenSocket: Int32 = 0) -> Wake {
+    /// Sleeps until the listening socket has a connection or a signal arrives; with `wait: false`
+    /// only looks, and takes the signals already pending.
+    public static func waitForConnection(listenSocket: Int32 = 0, wait: Bool = true) -> Wake {
         while true {
             if stopRequested != 0 { return .stop }
             if reopenRequested != 0 {
@@ -56,8 +59,9 @@ public enum WorkerRuntime {
             }
             var unblocked = sigset_t()
             sigemptyset(&unblocked)
-            let rc = partnerships_wait_readable(listenSocket, &unblocked)
+            let rc = partnerships_wait_readable(listenSocket, &unblocked, wait ? 1 : 0)
             if rc > 0 { return stopRequested != 0 ? .stop : .connectionReady }
+            if rc == 0 && !wait { return stopRequested != 0 ? .stop : .nothingQueued }
             if rc < 0 && errno != EINTR { return .stop }
         }
     }

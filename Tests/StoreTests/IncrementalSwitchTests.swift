@@ -27,6 +27,42 @@ import Testing
         ]
     }
 
+    /// A journal record updated with the same keys and order value stays where it is filed (no
+    /// removal and re-insertion); one whose order value or keys change moves. Either way the lists
+    /// read as a compacted store's (built from the data file, not from journal updates) do.
+    @Test func aJournalRecordUpdatedInPlaceKeepsItsPlaceInEveryList() throws {
+        let directory = temporaryDirectory("update-in-place")
+        let store = try Store(directory: directory, indexes: Self.indexes, options: StoreOptions(fsync: false))
+        for i in 0..<40 {
+            try store.write { tx in tx.put("items", "i\(i)", Self.item(i, group: "g\(i % 2)", at: "t\(100 + i)")) }
+        }
+        for i in stride(from: 0, to: 40, by: 3) {
+            // Same keys and order value: only the payload changes.
+            try store.write { tx in
+                tx.put("items", "i\(i)", Self.item(i, group: "g\(i % 2)", at: "t\(100 + i)", version: 1))
+            }
+        }
+        try store.write { tx in
+            tx.put("items", "i4", Self.item(4, group: "g0", at: "t050", version: 2))  // order value: moves first
+            tx.put("items", "i7", Self.item(7, group: "g0", at: "t107", version: 2))  // keys: g1 -> g0
+            tx.put("items", "i10", Self.item(11, group: "g0", at: "t110", version: 2))  // tags change
+        }
+        func lists(_ store: Store) -> [[JSON]] {
+            ["g0", "g1"].flatMap { group in
+                [false, true].map {
+                    page(store, "items", index: "by_group", key: group, descending: $0, offset: 0, limit: 100)
+                }
+            } + ["t0", "t1", "t2", "all"].map { store.lookupRecords("items", index: "by_tag", key: $0) }
+        }
+        let fromJournal = lists(store)
+        #expect(fromJournal[0].first?["i"] == 4 && fromJournal[0].contains { $0["i"] == 7 })
+        #expect(fromJournal[0].filter { $0["version"] == 1 }.count == 7)
+        try store.compact()
+        let compacted = try Store(directory: directory, indexes: Self.indexes)
+        #expect(fromJournal == lists(compacted))
+        #expect(fromJournal == lists(store))
+    }
+
     @Test func theHintKeepsEachRecordsIndexKeysAsADecodeFindsThem() throws {
         let directory = temporaryDirectory("record-keys")
         let store = try Store(directory: directory, indexes: Self.indexes, options: StoreOptions(fsync: false))
@@ -343,8 +379,8 @@ import Testing
         #expect(try worker.statistics().records["items"] == 70)
         #expect(!worker.hasPendingSwitch)
         try writer.compact()
-        try writer.write { tx in
-            for i in 0..<10 { tx.put("items", "late\(i)", Self.item(i, group: "g2", at: "v\(i)")) }
+        for i in 0..<10 {
+            try writer.write { tx in tx.put("items", "late\(i)", Self.item(i, group: "g2", at: "v\(i)")) }
         }
         try worker.refresh()
         #expect(worker.hasPendingSwitch)

@@ -4,8 +4,9 @@
 
 /// Waits until `fd` is readable or a signal in `unblocked`'s complement arrives, swapping the
 /// signal mask atomically (ppoll is a GNU extension Swift's Glibc module does not export).
-/// Returns >0 when readable, 0 never (no timeout), -1 with errno (EINTR after a signal).
-int partnerships_wait_readable(int fd, const sigset_t *unblocked);
+/// With `wait` 0 it only looks (a pending signal is still taken). Returns >0 when readable, 0 when
+/// not and not waiting, -1 with errno (EINTR after a signal).
+int partnerships_wait_readable(int fd, const sigset_t *unblocked, int wait);
 
 /// The accept queue of a listening socket: connections waiting for accept() in `queued`, the
 /// backlog the kernel enforces (after the net.core.somaxconn cap) in `limit`. AF_UNIX through
