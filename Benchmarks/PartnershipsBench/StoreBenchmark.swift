@@ -38,7 +38,7 @@ extension StoreCommand {
 
         func run() throws {
             print(
-                "| records (after the run) | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | private MiB after a read sweep | compaction s | read p99 / max µs during it | durable write p99 / max ms during it |"
+                "| records (after the run) | creates/s, 1 writer | creates/s, 2 writers | µs per create | point read µs | 100-item list µs | cold open ms | private MiB after a read sweep (of it heap) | compaction s | read p99 / max µs during it | durable write p99 / max ms during it |"
             )
             print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             var firstCost: Double? = nil
@@ -62,7 +62,10 @@ extension StoreCommand {
                 }
                 try loader.compact()
 
-                let store = try Store(directory: directory, indexes: StoreCommand.benchmarkIndexes)
+                // Switches generations as a worker does (a slice of the move per refresh).
+                let store = try Store(
+                    directory: directory, indexes: StoreCommand.benchmarkIndexes,
+                    options: StoreOptions(incrementalSwitch: true))
                 let start = now()
                 for i in 0..<writes {
                     let (id, record) = StoreCommand.benchmarkRecord(i, prefix: "one")
@@ -128,9 +131,9 @@ extension StoreCommand {
                 try store.refresh()
                 precondition(store.generation > 1, "the compactor did not switch generations")
 
-                let (openMilliseconds, privateMiB) = measureColdOpen(directory: directory, size: size)
+                let (openMilliseconds, privateMiB, heapMiB) = measureColdOpen(directory: directory, size: size)
                 print(
-                    "| \(total) | \(format(oneWriter, 0)) | \(format(twoWriters, 0)) | \(format(cost, 0)) | \(format(pointRead, 2)) | \(format(list, 1)) | \(format(openMilliseconds, 1)) | \(format(privateMiB, 1)) | \(format(compactionSeconds, 2)) | \(format(percentile(readLatencies, 0.99) * 1e6, 0)) / \(format((readLatencies.max() ?? 0) * 1e6, 0)) | \(format(percentile(writeLatencies, 0.99) * 1e3, 2)) / \(format((writeLatencies.max() ?? 0) * 1e3, 2)) |"
+                    "| \(total) | \(format(oneWriter, 0)) | \(format(twoWriters, 0)) | \(format(cost, 0)) | \(format(pointRead, 2)) | \(format(list, 1)) | \(format(openMilliseconds, 1)) | \(format(privateMiB, 1)) (\(format(heapMiB, 1))) | \(format(compactionSeconds, 2)) | \(format(percentile(readLatencies, 0.99) * 1e6, 0)) / \(format((readLatencies.max() ?? 0) * 1e6, 0)) | \(format(percentile(writeLatencies, 0.99) * 1e3, 2)) / \(format((writeLatencies.max() ?? 0) * 1e3, 2)) |"
                 )
                 _ = system("rm -rf '\(directory)'")
             }
@@ -162,11 +165,13 @@ extension StoreCommand {
         }
 
         /// A fresh process opens the store, reads 5,000 random records and 200 lists, and reports
-        /// its open time and its private memory (smaps_rollup: what each worker costs on its own).
-        private func measureColdOpen(directory: String, size: Int) -> (Double, Double) {
+        /// its open time and its private memory (smaps_rollup: what each worker costs on its own),
+        /// and the heap part of it. The rest is file pages no other process maps at that moment:
+        /// which depends on what this benchmark's own reader last touched (workers share them).
+        private func measureColdOpen(directory: String, size: Int) -> (Double, Double, Double) {
             let command =
                 "'\(executablePath())' store benchmark-writer --data '\(directory)' --count 0 --prefix none --sweep \(size)"
-            guard let pipe = popen(command, "r") else { return (0, 0) }
+            guard let pipe = popen(command, "r") else { return (0, 0, 0) }
             var buffer = [CChar](repeating: 0, count: 256)
             var text = ""
             while fgets(&buffer, 256, pipe) != nil {
@@ -174,7 +179,7 @@ extension StoreCommand {
             }
             pclose(pipe)
             let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
-            return parts.count >= 2 ? (parts[0], parts[1]) : (0, 0)
+            return parts.count >= 3 ? (parts[0], parts[1], parts[2]) : (0, 0, 0)
         }
     }
 
@@ -205,7 +210,7 @@ extension StoreCommand {
                         "records", index: "by_group",
                         key: "g\(Int.random(in: 0..<max(1, sweep / 100), using: &generator))")
                 }
-                print("\(format(opened, 2)) \(format(privateMiB(), 2))")
+                print("\(format(opened, 2)) \(format(privateMiB(), 2)) \(format(anonymousMiB(), 2))")
                 return
             }
             if let barrier {
@@ -239,13 +244,23 @@ func residentMiB() -> Double {
 
 /// Private_Clean + Private_Dirty of this process (smaps_rollup): memory no other process shares.
 func privateMiB() -> Double {
+    smapsRollupMiB(["Private_Clean:", "Private_Dirty:"])
+}
+
+/// The anonymous part of this process's memory (its heap): what it holds whatever other processes
+/// map. The rest of its private memory is file pages no other process maps at that moment.
+func anonymousMiB() -> Double {
+    smapsRollupMiB(["Anonymous:"])
+}
+
+private func smapsRollupMiB(_ fields: [String]) -> Double {
     guard let file = fopen("/proc/self/smaps_rollup", "r") else { return 0 }
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 256)
     var kib = 0
     while fgets(&line, 256, file) != nil {
         let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if text.hasPrefix("Private_Clean:") || text.hasPrefix("Private_Dirty:") {
+        if fields.contains(where: { text.hasPrefix($0) }) {
             kib += Int(text.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
         }
     }
