@@ -118,3 +118,44 @@ def test_a_full_disk_answers_507_in_the_family_format_and_saves_nothing(make_sta
     assert any(line.get("message", "").startswith("write refused: disk full") for line in stack.log_lines())
     verify = cli(stack, "store", "verify")
     assert verify.strip().endswith("ok"), verify
+
+
+def test_an_idle_worker_finishes_its_move_onto_a_compacted_generation_without_more_requests(make_stack):
+    """After a compaction, the worker's next request starts its move onto the new generation. The
+    move, and freeing the view it replaced, run after answers and while no request is queued, never
+    inside one: with no further request the worker says the move is done and stops mapping the
+    replaced generation's files (its old view held them)."""
+    stack = make_stack("--workers", "1", "--compaction-threshold", "1000000000")
+    headers = {"Authorization": "Bearer " + create_token(stack, staff="idle move test")}
+    cli(stack, "store", "compact")  # the generation the worker serves from has files to map
+
+    def writer(prefix):
+        for i in range(200):
+            response = stack.post("/v1/admin/users", json={"name": f"{prefix} user {i}"}, headers=headers)
+            assert response.status_code == 201, response.text
+
+    # 400 records in the journal, each held by the worker's view: freeing that view takes far longer
+    # than the slice one answer allows.
+    threads = [threading.Thread(target=writer, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    worker = next(iter(stack.worker_pids()))
+    replaced = store_stats(stack)["generation"]
+    cli(stack, "store", "compact")
+    assert store_stats(stack)["generation"] == replaced + 1
+
+    def maps_replaced_files():
+        maps = open(f"/proc/{worker}/maps").read()
+        return f"data-{replaced}.jsonl" in maps or f"hint-{replaced}.bin" in maps
+
+    assert maps_replaced_files(), "the worker maps the generation it serves from"
+    response = stack.post("/v1/admin/users", json={"name": "after the compaction"}, headers=headers)
+    assert response.status_code == 201, response.text
+    # No request from here on: only the worker's idle time can finish the work.
+    stack.wait_until(lambda: any(line.get("message") == "moved onto the compacted generation"
+                                 and line.get("generation") == str(replaced + 1) and line.get("pid") == worker
+                                 for line in stack.log_lines()), timeout=10, what="the worker's move")
+    stack.wait_until(lambda: not maps_replaced_files(), timeout=10, what="the replaced generation unmapped")
+    assert store_stats(stack)["records"]["pa_users"] == 401

@@ -151,11 +151,8 @@ public final class WorkerLoop {
                 acceptedInARow += 1
                 let started = Scoreboard.monotonicNanoseconds()
                 let requestID = serve(connection)
+                let took = Int(Scoreboard.monotonicNanoseconds() - started) / 1_000
                 served += 1
-                if hasHousekeeping {
-                    let took = Int(Scoreboard.monotonicNanoseconds() - started) / 1_000
-                    housekeep(microseconds: min(max(took / Self.housekeepingShare, 50), 1_000))
-                }
                 if let scoreboard, let slot, let finished = scoreboard.markIdle(slot: slot, requests: served),
                     finished.slow
                 {
@@ -166,6 +163,8 @@ public final class WorkerLoop {
                             "elapsed_ms": "\(finished.nanoseconds / 1_000_000)",
                         ])
                 }
+                // Once the request is over for the scoreboard too (its timeout, its slow-request line).
+                if hasHousekeeping { housekeep(microseconds: min(max(took / Self.housekeepingShare, 50), 1_000)) }
             case .interrupted:
                 acceptedInARow = 0
                 continue

@@ -113,6 +113,8 @@ public final class Store {
     /// takes every new entry; `target`, a view of `attached`, has taken its journal up to `replayed`
     /// and takes the rest a slice at a time, new entries too, until it has caught up.
     private var pendingSwitch: (target: StoreView, replayed: Int)?
+    /// When the pending move began (monotonic µs), for the line that says it is done.
+    private var pendingSwitchStarted = 0
     /// Whether a move onto the published generation is still in progress (see `incrementalSwitch`).
     public var hasPendingSwitch: Bool { pendingSwitch != nil }
     private var journalFD: Int32 = -1
@@ -874,6 +876,7 @@ public final class Store {
         appliedEpoch = published.epoch
         if moveLater {
             pendingSwitch = (StoreView(generation: generation, definitions: definitions), 0)
+            pendingSwitchStarted = monotonicMicroseconds()
         }
     }
 
@@ -902,6 +905,14 @@ public final class Store {
         pendingSwitch = nil
         retire(view)
         view = target
+        if slice {
+            logger.info(
+                "moved onto the compacted generation",
+                metadata: [
+                    "generation": "\(attached.number)", "journal_bytes": "\(appliedLength)",
+                    "elapsed_ms": "\((monotonicMicroseconds() - pendingSwitchStarted) / 1_000)",
+                ])
+        }
     }
 
     /// A pending switch finished now: for what works on the whole view at once (compaction,
