@@ -68,7 +68,7 @@ public final class WorkerLoop {
     /// After each answer, while the store has housekeeping (`Store.housekeep`: the move onto a
     /// generation a compaction published, freeing the view it replaced), a busy worker spends on it
     /// this fraction of the time the answer took (50 µs to 1 ms): requests queued behind it wait at
-    /// most a quarter longer, and the move takes as long as it must. At 1M records a move is ~2-3 s
+    /// most a quarter longer, and the move takes as long as it must. At 1M records a move is 1-1.5 s
     /// of CPU; at 1 ms a request it doubled the cost of every request for seconds (write-heavy p99
     /// 78-91 ms).
     static let housekeepingShare = 4

@@ -377,7 +377,7 @@ public final class Store {
 
     /// Spends about `microseconds` on what follows a generation switch, off any request: the move
     /// onto the new generation (replaying its journal into a new view, a slice at a time), then
-    /// freeing the view it replaced. At 1M records a switch replays ~100k entries (~2-3 s of CPU)
+    /// freeing the view it replaced. At 1M records a switch replays ~50k entries (1-1.5 s of CPU)
     /// and a replaced view holds as many small allocations; done inside requests, 1 ms each, they
     /// doubled every request's cost for seconds (write-heavy p99 78-91 ms). Never while writes are
     /// held (their entries are not in the journal yet).
