@@ -103,7 +103,7 @@ final class HintFile {
                 let recordKeyList = recordKeys == nil ? 0 : try int(i, "record_key_list")
                 guard keys + keyCount * 16 <= end, postings + postingCount * 4 <= end,
                     !ordered || orders + count * 8 <= end,
-                    recordKeys.map { $0 + (count + 1) * 4 <= end && recordKeyList + postingCount * 4 <= end } ?? true
+                    recordKeys.map({ $0 + (count + 1) * 4 <= end && recordKeyList + postingCount * 4 <= end }) ?? true
                 else {
                     throw damaged(keys, "index \(indexName) out of bounds")
                 }

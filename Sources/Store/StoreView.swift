@@ -168,10 +168,12 @@ final class StoreView {
         }
         while more(), decodedBase.freeOne() { left -= 1 }
         while more(), decodedTail.freeOne() { left -= 1 }
-        while more(), var (name, overlay) = collections.popFirst() {
+        while more(), let (name, popped) = collections.popFirst() {
+            var overlay = popped
             while more(), overlay.records.popFirst() != nil { left -= 1 }
             for position in overlay.postings.indices {
-                while more(), var (key, list) = overlay.postings[position].popFirst() {
+                while more(), let (key, popped) = overlay.postings[position].popFirst() {
+                    var list = popped
                     let cut = min(left, list.count)
                     list.removeLast(cut)
                     left -= cut + 1
