@@ -450,9 +450,9 @@ import Testing
 }
 
 @Suite struct StoreRebaseTests {
-    /// A reader that follows a compaction moves its journal records onto the new data file instead
-    /// of replaying the carried journal: what it answers must equal what a fresh open answers,
-    /// with creates, updates that move index keys and order values, and deletes written during the merge.
+    /// A reader that follows a compaction (at once: a new view of the new data file replays the
+    /// carried journal) answers what a fresh open answers, with creates, updates that move index
+    /// keys and order values, and deletes written during the merge.
     @Test func aReaderMovedOntoTheNextGenerationAnswersLikeAFreshOpen() throws {
         let directory = temporaryDirectory("rebase")
         let indexes = [

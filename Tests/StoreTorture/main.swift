@@ -16,7 +16,7 @@ guard arguments.count >= 3 else {
 }
 let indexes = [IndexDefinition(collection: "unique", name: "by_key") { [$0["key"]?.stringValue ?? ""] }]
 let threshold = arguments.firstIndex(of: "--threshold").flatMap { Int(arguments[$0 + 1]) } ?? (32 << 20)
-// A worker moves onto a new generation a slice per refresh, as the server's workers do.
+// A worker moves onto a new generation a slice per refresh (the server's workers do it between requests).
 let store = try Store(
     directory: arguments[2], indexes: indexes,
     // Small slices: the few records a test's short merges leave to move still take several refreshes.
