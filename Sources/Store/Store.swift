@@ -111,10 +111,9 @@ public final class Store {
     private var attached: Generation
     /// A move onto `attached` in progress: `view` (on the generation before) serves meanwhile and
     /// takes every new entry; `target`, a view of `attached`, has taken its journal up to `replayed`
-    /// and takes the rest a slice at a time, new entries too, until it has caught up.
-    private var pendingSwitch: (target: StoreView, replayed: Int)?
-    /// When the pending move began (monotonic µs), for the line that says it is done.
-    private var pendingSwitchStarted = 0
+    /// and takes the rest a slice at a time, new entries too, until it has caught up; `started`
+    /// (monotonic µs) is for the line that says it is done.
+    private var pendingSwitch: (target: StoreView, replayed: Int, started: Int)?
     /// Whether a move onto the published generation is still in progress (see `incrementalSwitch`).
     public var hasPendingSwitch: Bool { pendingSwitch != nil }
     private var journalFD: Int32 = -1
@@ -875,8 +874,7 @@ public final class Store {
         appliedLength = published.committedLength
         appliedEpoch = published.epoch
         if moveLater {
-            pendingSwitch = (StoreView(generation: generation, definitions: definitions), 0)
-            pendingSwitchStarted = monotonicMicroseconds()
+            pendingSwitch = (StoreView(generation: generation, definitions: definitions), 0, monotonicMicroseconds())
         }
     }
 
@@ -891,7 +889,7 @@ public final class Store {
     /// it. The serving view goes on taking new entries meanwhile, so the replay chases the journal's
     /// end: a slice replays several entries, a request writes at most one.
     private func advancePendingSwitch(deadline: Int = .max) throws {
-        guard let (target, replayed) = pendingSwitch, held == nil, lockDepth == 0 else { return }
+        guard let (target, replayed, started) = pendingSwitch, held == nil, lockDepth == 0 else { return }
         let slice = deadline != .max
         let scan = try JournalScan.run(
             fd: journalFD, name: "journal-\(attached.number).jsonl", from: replayed, to: appliedLength,
@@ -899,7 +897,7 @@ public final class Store {
             maxBytes: slice ? options.switchJournalChunkBytes : nil, maxEntries: slice ? options.switchSlice : .max,
             deadline: deadline)
         guard scan.validEnd >= appliedLength else {
-            pendingSwitch = (target, scan.validEnd)
+            pendingSwitch = (target, scan.validEnd, started)
             return
         }
         pendingSwitch = nil
@@ -910,7 +908,7 @@ public final class Store {
                 "moved onto the compacted generation",
                 metadata: [
                     "generation": "\(attached.number)", "journal_bytes": "\(appliedLength)",
-                    "elapsed_ms": "\((monotonicMicroseconds() - pendingSwitchStarted) / 1_000)",
+                    "elapsed_ms": "\((monotonicMicroseconds() - started) / 1_000)",
                 ])
         }
     }
