@@ -11,7 +11,7 @@ import os
 import time
 
 parser = argparse.ArgumentParser()
-for name in ("run", "connections", "workers", "duration", "response-bytes", "nproc", "cpu", "seed", "nginx"):
+for name in ("run", "connections", "workers", "duration", "response-bytes", "list-bytes", "nproc", "cpu", "seed", "nginx"):
     parser.add_argument("--" + name, required=True)
 args = parser.parse_args()
 
@@ -58,6 +58,10 @@ static, hello, php = mean("static-1", "static-2"), mean("hello-1", "hello-2"), m
 # settings and params, keep-conn) and asked with its Authorization header: what a GET one is
 # compared with first. The bare ones (access log off, Debian's params) show what those settings cost.
 hello_api, php_api = mean("hello-api-1", "hello-api-2"), mean("php-api-1", "php-api-2")
+# The C hello sending the bytes of one list page (100 partnerships) behind the API's settings: the
+# most a list page can do through this nginx, TLS and wrk on this machine.
+hello_list = mean("hello-list-api-1", "hello-list-api-2")
+hello_list_p99 = max((runs[n]["p99_ms"] for n in ("hello-list-api-1", "hello-list-api-2") if n in runs), default=None)
 fsyncs = fsync_rate(os.path.join(args.run, "state", "data"))
 rows = []
 for name, r in runs.items():
@@ -117,7 +121,9 @@ report = {
     "machine": machine, "connections": int(args.connections), "workers": int(args.workers),
     "seconds_per_run": int(args.duration), "response_bytes": int(args.response_bytes), "seed": args.seed,
     "references": {"static_rps": static, "hello_rps": hello, "php_rps": php, "hello_api_rps": hello_api,
-                   "php_api_rps": php_api}, "scenarios": rows, "goals": goals,
+                   "php_api_rps": php_api, "hello_list_api_rps": hello_list,
+                   "hello_list_api_p99_ms": hello_list_p99, "list_page_bytes": int(args.list_bytes)},
+    "scenarios": rows, "goals": goals,
     "soak": json.load(open(soak_path)) if os.path.exists(soak_path) else None,
 }
 json.dump(report, open(os.path.join(args.run, "report.json"), "w"), indent=2)
@@ -127,7 +133,9 @@ lines = [
     "Machine: %d cores, %s; nginx %s (1 worker); %s API workers (as many C hello processes and php-fpm children); wrk -t2 -c%s, %ss per run, HTTPS; "
     "response of GET one partnership: %s bytes; fdatasync/s on this disk: %d; seed: %s." % (
         machine["nproc"], machine["cpu"], args.nginx, args.workers, args.connections, args.duration,
-        args.response_bytes, fsyncs, args.seed), "",
+        args.response_bytes, fsyncs, args.seed) +
+    (" A page of 100 partnerships: %s bytes; the C hello sending it behind the API's settings: %.0f req/s, p99 %.2f ms."
+     % (args.list_bytes, hello_list, hello_list_p99) if hello_list else ""), "",
     "| scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs static | vs C hello | vs PHP-FPM hello "
     "| vs C hello, API settings | vs PHP-FPM hello, API settings |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -140,6 +148,10 @@ for row in rows:
 lines += ["", "| goal | measured | target | met |", "|---|---:|---:|---|"]
 for g in goals:
     lines.append("| %s | %s | %s | %s |" % (g["goal"], g["measured"], g["target"], {True: "yes", False: "**no**", None: "not run"}[g["met"]]))
+if hello_list:
+    lines += ["", "Lists against the C hello sending one list page's bytes behind the API's settings (%.0f req/s, p99 %.2f ms): %s." % (
+        hello_list, hello_list_p99, ", ".join("%s %.2f" % (row["name"], row["rps"] / hello_list)
+                                               for row in rows if row["name"].startswith("lp-list")))]
 if report["soak"]:
     lines += ["", "Soak checks: " + ", ".join("%s: %s" % (k, "ok" if v else "**FAILED**") for k, v in report["soak"]["checks"].items())]
 open(os.path.join(args.run, "report.md"), "w").write("\n".join(lines) + "\n")

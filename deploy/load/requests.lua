@@ -23,6 +23,8 @@ function R.php(ctx) return wrk.format("GET", "/_bench/php") end
 -- Authorization header): the fair references for a GET one.
 function R.hello_api(ctx) return wrk.format("GET", "/_bench/hello-api", auth(ctx.seed.PROVIDER_0_TOKEN)) end
 function R.php_api(ctx) return wrk.format("GET", "/_bench/php-api", auth(ctx.seed.PROVIDER_0_TOKEN)) end
+-- The C hello sending the bytes of one page of 100 partnerships (as lp_list asks): the list's reference.
+function R.hello_list_api(ctx) return wrk.format("GET", "/_bench/hello-list-api", auth(ctx.seed.PROVIDER_0_TOKEN)) end
 function R.healthz(ctx) return wrk.format("GET", "/healthz") end
 
 -- Lead Provider API v3. Provider 0 owns the listed partnerships, provider 1 the update targets,

@@ -6,6 +6,7 @@ return {
   php = { php = 1 },
   ["hello-api"] = { hello_api = 1 },
   ["php-api"] = { php_api = 1 },
+  ["hello-list-api"] = { hello_list_api = 1 },
   healthz = { healthz = 1 },
   ["lp-get-one"] = { lp_get_one = 1 },
   ["lp-list"] = { lp_list = 1 },
