@@ -110,12 +110,26 @@ public struct Field: Sendable, Equatable {
 }
 
 public struct ResourceSchema: Sendable, Equatable {
-    public var name: String
-    public var fields: [Field]
+    public let name: String
+    public let fields: [Field]
+    /// Each field's `"name":` as `write` puts it before the value, its name, and whether its values
+    /// hold nested objects: what `write` reads per field without copying the `Field` (a copy
+    /// retains its strings and type, a dozen times per resource of a list).
+    private let memberNames: [[UInt8]]
+    private let names: [String]
+    private let nested: [Bool]
 
     public init(_ name: String, _ fields: [Field]) {
         self.name = name
         self.fields = fields
+        memberNames = fields.map { field in
+            var bytes: [UInt8] = []
+            JSON.appendString(field.name, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            return bytes
+        }
+        names = fields.map(\.name)
+        nested = fields.map(\.type.holdsNested)
     }
 
     /// The fields in schema order; absent values become null; nested objects likewise.
@@ -132,6 +146,35 @@ public struct ResourceSchema: Sendable, Equatable {
     private static func value(_ value: JSON?, _ field: Field) -> JSON {
         guard let value else { return .null }
         return field.type.holdsNested ? field.type.shaped(value) : value
+    }
+
+    /// A field's value for `write`: text already serialized by `JSON.serialize` (a stored
+    /// record's member, copied as it is), or a value to serialize.
+    public enum Written {
+        case text(ArraySlice<UInt8>)
+        case value(JSON)
+    }
+
+    /// What `serialize(values).serialize(into:)` writes, without building the object: the fields
+    /// in schema order, each asked of `value` by name (nil: null). How a page of resources is
+    /// written straight from the stored records (`JSONObjectText`).
+    public func write(into out: inout [UInt8], _ value: (_ field: String) -> Written?) {
+        out.append(UInt8(ascii: "{"))
+        for number in fields.indices {
+            if number > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: memberNames[number])
+            switch value(names[number]) {
+            case .none: out.append(contentsOf: "null".utf8)
+            case .value(let value) where nested[number]: Self.value(value, fields[number]).serialize(into: &out)
+            case .value(let value): value.serialize(into: &out)
+            case .text(let text) where nested[number]:
+                // Nested objects are written in their own schema's order: decoded and shaped.
+                let value = text.withUnsafeBufferPointer { try? JSON.parseTrusted($0) } ?? .null
+                Self.value(value, fields[number]).serialize(into: &out)
+            case .text(let text): out.append(contentsOf: text)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     public enum Problem: Equatable, Sendable {

@@ -82,6 +82,11 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: jsonFields, body: value.serialized())
     }
 
+    /// A JSON body already serialized (written by `JSON.serialize`'s rules).
+    public static func json(serialized body: [UInt8], status: HTTPStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, headers: jsonFields, body: body)
+    }
+
     public static func text(_ value: String, status: HTTPStatus = .ok) -> HTTPResponse {
         HTTPResponse(status: status, headers: textFields, body: Array(value.utf8))
     }

@@ -154,6 +154,34 @@ func resource(id: String, type: String, attributes: JSON) -> JSON {
     ["id": .string(id), "type": .string(type), "attributes": attributes]
 }
 
+/// `document` of data already serialized (`writeResource`).
+func document(serialized data: [UInt8], status: HTTPStatus = .ok) -> HTTPResponse {
+    var body: [UInt8] = []
+    body.reserveCapacity(data.count + 9)
+    body.append(contentsOf: #"{"data":"#.utf8)
+    body.append(contentsOf: data)
+    body.append(UInt8(ascii: "}"))
+    return .json(serialized: body, status: status)
+}
+
+/// What `resource(id:type:attributes:)` serializes to, written into `out`: `id` is the stored text
+/// of the record's id (a string; anything else is shown as ""), `attributes` writes the attributes.
+func writeResource(
+    id: ArraySlice<UInt8>?, type: String, into out: inout [UInt8], attributes: (inout [UInt8]) -> Void
+) {
+    out.append(contentsOf: #"{"id":"#.utf8)
+    if let id, id.first == UInt8(ascii: "\"") {
+        out.append(contentsOf: id)
+    } else {
+        out.append(contentsOf: #""""#.utf8)
+    }
+    out.append(contentsOf: #","type":"#.utf8)
+    JSON.appendString(type, to: &out)
+    out.append(contentsOf: #","attributes":"#.utf8)
+    attributes(&out)
+    out.append(UInt8(ascii: "}"))
+}
+
 /// The `attributes` of a JSON:API request (`{"data":{"attributes":{...}}}`) as the real service
 /// reads them (`params.require(:data).expect(attributes: [...])`): only the writable attributes of
 /// `schema` (or those of them named in `only`), only scalar values (a string, number, boolean or

@@ -202,8 +202,8 @@ enum AdminEndpoints {
                 tx, provider: provider, attributes: body, now: now, checkDuplicate: false)
             return PartnershipRules.insert(&tx, provider: provider, checked, now: now)
         }
-        var response = document(
-            PublicEndpoints.partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+        var response = PublicEndpoints.partnershipDocument(
+            context.store.get(Collection.partnerships, id)!, store: context.store)
         response.status = .created
         return response
     }
@@ -237,8 +237,8 @@ enum AdminEndpoints {
             return PartnershipRules.insert(
                 &tx, provider: provider, .init(cohort: cohort, school: school, deliveryPartner: partner), now: now)
         }
-        var response = document(
-            PublicEndpoints.partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+        var response = PublicEndpoints.partnershipDocument(
+            context.store.get(Collection.partnerships, id)!, store: context.store)
         response.status = .created
         return response
     }

@@ -84,8 +84,10 @@ enum Collection {
     ]
 
     static func schoolCohortKey(_ school: JSON?, _ cohort: JSON?) -> String {
-        "\(school?.stringValue ?? "")|\(cohort?.stringValue ?? "")"
+        schoolCohortKey(school?.stringValue, cohort?.stringValue)
     }
+
+    static func schoolCohortKey(_ school: String?, _ cohort: String?) -> String { "\(school ?? "")|\(cohort ?? "")" }
 
     static func providerCohortKey(_ provider: JSON?, _ cohort: JSON?) -> String {
         "\(provider?.stringValue ?? "")|\(cohort?.stringValue ?? "")"
@@ -292,8 +294,11 @@ func yearText(_ value: JSON?) -> String? {
 }
 
 /// Stored timestamps carry microseconds; the API shows seconds.
-func shown(_ stored: JSON?) -> JSON {
-    guard let text = stored?.stringValue else { return .null }
+func shown(_ stored: JSON?) -> JSON { shown(stored?.stringValue) }
+
+/// `shown` of a stored timestamp's text.
+func shown(_ stored: String?) -> JSON {
+    guard let text = stored else { return .null }
     if let seconds = Timestamp.secondsText(ofStorageText: text) { return .string(seconds) }
     guard let time = Timestamp.parse(text) else { return .null }
     return .string(time.secondsText)

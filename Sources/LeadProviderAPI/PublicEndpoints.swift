@@ -10,66 +10,78 @@ enum PublicEndpoints {
     /// What a partnership's resource shows of other records: its school, its delivery partner, and
     /// the participants of its school and cohort (those training with its provider are counted).
     struct Related {
-        var school: JSON?
-        var deliveryPartner: JSON?
+        var school: JSONObjectText?
+        var deliveryPartner: JSONObjectText?
         var participants: [JSON]
 
         /// For each of `records`, read together: on PostgreSQL a page of 100 costs two round trips
-        /// instead of three per record.
-        static func of(_ records: [JSON], store: Store) -> [Related] {
-            let found = store.get(
+        /// instead of three per record. Schools and delivery partners stay the stored text.
+        static func of(_ records: [JSONObjectText], store: Store) -> [Related] {
+            let found = store.texts(
                 records.flatMap { record in
                     [
-                        (Collection.schools, record["school_id"]?.stringValue ?? ""),
-                        (Collection.deliveryPartners, record["delivery_partner_id"]?.stringValue ?? ""),
+                        (Collection.schools, record.string("school_id") ?? ""),
+                        (Collection.deliveryPartners, record.string("delivery_partner_id") ?? ""),
                     ]
                 })
             let participants = store.lookupRecords(
                 Collection.participants, index: "by_school_cohort",
-                keys: records.map { Collection.schoolCohortKey($0["school_id"], $0["cohort"]) })
+                keys: records.map { Collection.schoolCohortKey($0.string("school_id"), $0.string("cohort")) })
             return records.indices.map {
-                Related(school: found[2 * $0], deliveryPartner: found[2 * $0 + 1], participants: participants[$0])
+                Related(
+                    school: found[2 * $0].map(JSONObjectText.init),
+                    deliveryPartner: found[2 * $0 + 1].map(JSONObjectText.init),
+                    participants: participants[$0])
             }
         }
     }
 
-    static func partnershipResource(_ record: JSON, store: Store) -> JSON {
-        partnershipResource(record, related: Related.of([record], store: store)[0])
+    /// The document of one partnership (GET one, and what a create or an update answers).
+    static func partnershipDocument(_ record: JSON, store: Store) -> HTTPResponse {
+        document(serialized: partnershipResources([JSONObjectText(record)], store: store, list: false))
     }
 
-    static func partnershipResources(_ records: [JSON], store: Store) -> [JSON] {
-        zip(records, Related.of(records, store: store)).map { partnershipResource($0, related: $1) }
+    /// The resources of `records` written from their stored text (`JSONObjectText`) and that of the
+    /// records they show: no tree per record. A list (`[...]`) unless `list` is false (one resource).
+    static func partnershipResources(_ records: [JSONObjectText], store: Store, list: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(records.count * 512 + 2)
+        if list { out.append(UInt8(ascii: "[")) }
+        for (number, (record, related)) in zip(records, Related.of(records, store: store)).enumerated() {
+            if number > 0 { out.append(UInt8(ascii: ",")) }
+            writePartnership(record, related: related, into: &out)
+        }
+        if list { out.append(UInt8(ascii: "]")) }
+        return out
     }
 
-    static func partnershipResource(_ record: JSON, related: Related) -> JSON {
+    static func writePartnership(_ record: JSONObjectText, related: Related, into out: inout [UInt8]) {
         let school = related.school
         let deliveryPartner = related.deliveryPartner
-        let provider = record["lead_provider_id"]?.stringValue ?? ""
+        let provider = related.participants.isEmpty ? "" : record.string("lead_provider_id") ?? ""
         let training = related.participants.filter {
             $0["status"]?.stringValue != "left" && $0["lead_provider_id"]?.stringValue == provider
         }.count
-        let attributes: JSONObject = [
-            "cohort": record["cohort"] ?? .null,
-            "urn": school?["urn"] ?? .null,
-            "school_id": record["school_id"] ?? .null,
-            "delivery_partner_id": record["delivery_partner_id"] ?? .null,
-            "delivery_partner_name": deliveryPartner?["name"] ?? .null,
-            "induction_tutor_name": school?["induction_tutor_name"] ?? .null,
-            "induction_tutor_email": school?["induction_tutor_email"] ?? .null,
-            "participants_currently_training": .int(training),
-            "created_at": shown(record["created_at"]),
-            "updated_at": shown(record["updated_at"]),
-        ]
-        return resource(
-            id: record["id"]?.stringValue ?? "", type: "partnership",
-            attributes: Schemas.partnership.serialize(attributes))
+        writeResource(id: record.text("id"), type: "partnership", into: &out) { out in
+            Schemas.partnership.write(into: &out) { field in
+                switch field {
+                case "cohort", "school_id", "delivery_partner_id": return record.text(field).map { .text($0) }
+                case "urn", "induction_tutor_name", "induction_tutor_email":
+                    return school?.text(field).map { .text($0) }
+                case "delivery_partner_name": return deliveryPartner?.text("name").map { .text($0) }
+                case "participants_currently_training": return .value(.int(training))
+                case "created_at", "updated_at": return .value(shown(record.string(field)))
+                default: return nil
+                }
+            }
+        }
     }
 
     static func listPartnerships(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
         let query = try ListQuery(context.request.query)
         let page = try partnershipsPage(query, provider: provider, store: context.store)
-        return document(.array(partnershipResources(page, store: context.store)))
+        return document(serialized: partnershipResources(page, store: context.store))
     }
 
     /// One page of a lead provider's partnerships. Sorted by `created_at` or `updated_at` alone, the
@@ -78,11 +90,13 @@ enum PublicEndpoints {
     /// `filter[cohort]` is an index of its own; `filter[updated_since]` is dropped when every
     /// partnership matches it, and answered from its few matches when few do. Any other sort reads,
     /// filters and sorts them all.
-    static func partnershipsPage(_ query: ListQuery, provider: String, store: Store) throws -> [JSON] {
+    /// With no filter left, the page is the stored text of its records, never decoded.
+    static func partnershipsPage(_ query: ListQuery, provider: String, store: Store) throws -> [JSONObjectText] {
         let requested = try PartnershipFilter(query)
         var filter = requested
         guard query.sort.count == 1, ["created_at", "updated_at"].contains(query.sort[0].0) else {
             return sortedPartnershipsPage(query, provider: provider, store: store, where: requested.predicate)
+                .map(JSONObjectText.init)
         }
         if let years = filter.years, years.isEmpty { return [] }  // no valid year: nothing can match
         let (field, descending) = query.sort[0]
@@ -98,15 +112,24 @@ enum PublicEndpoints {
             case .everything: filter.since = nil
             case .few(let matches) where field == "created_at":
                 let kept = requested.predicate.map { matches.filter($0) } ?? matches
-                return Array(query.paged(query.sorted(kept) { $0[$1]?.stringValue ?? "" }))
+                return query.paged(query.sorted(kept) { $0[$1]?.stringValue ?? "" }).map(JSONObjectText.init)
             case .few, .many: break
             }
+        }
+        guard let predicate = filter.predicate else {
+            return query.page(
+                from: { offset, body in
+                    store.forEachText(
+                        Collection.partnerships, index: index, key: key, descending: descending, offset: offset
+                    ) { body(JSONObjectText($0)) }
+                }, where: nil)
         }
         return query.page(
             from: { offset, body in
                 store.forEach(
                     Collection.partnerships, index: index, key: key, descending: descending, offset: offset, body)
-            }, where: filter.predicate)
+            }, where: predicate
+        ).map(JSONObjectText.init)
     }
 
     /// Bounds the work `filter[updated_since]` may do up front (each match is a record decoded).
@@ -197,7 +220,7 @@ enum PublicEndpoints {
 
     static func showPartnership(_ context: Context) throws -> HTTPResponse {
         let provider = try context.provider
-        return document(partnershipResource(try ownPartnership(context, provider: provider), store: context.store))
+        return partnershipDocument(try ownPartnership(context, provider: provider), store: context.store)
     }
 
     static func createPartnership(_ context: Context) throws -> HTTPResponse {
@@ -209,7 +232,7 @@ enum PublicEndpoints {
                 tx, provider: provider, attributes: attributes, now: now, checkDuplicate: true)
             return PartnershipRules.insert(&tx, provider: provider, checked, now: now)
         }
-        return document(partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+        return partnershipDocument(context.store.get(Collection.partnerships, id)!, store: context.store)
     }
 
     static func updatePartnership(_ context: Context) throws -> HTTPResponse {
@@ -254,7 +277,7 @@ enum PublicEndpoints {
             record["updated_at"] = .string(now)
             tx.put(Collection.partnerships, id, record)
         }
-        return document(partnershipResource(context.store.get(Collection.partnerships, id)!, store: context.store))
+        return partnershipDocument(context.store.get(Collection.partnerships, id)!, store: context.store)
     }
 
     // MARK: schools

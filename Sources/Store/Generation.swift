@@ -71,6 +71,13 @@ final class Generation {
         return .success((line, location))
     }
 
+    /// A record's value as stored: the text `JSON.serialize` wrote for it (inside its checked line).
+    func text(_ collection: HintCollection, _ record: Int) -> Result<[UInt8], StoreError> {
+        checkedLine(collection, record).map { line, location in
+            Array(line[location.valueStart..<(line.count - LineCodec.trailerLength)])
+        }
+    }
+
     /// The serialized value of a record (inside its checked line).
     func value(_ collection: HintCollection, _ record: Int) -> Result<JSON, StoreError> {
         checkedLine(collection, record).flatMap { line, location in

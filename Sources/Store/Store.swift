@@ -276,6 +276,32 @@ public final class Store {
         if let engine { return engineRead(Array(repeating: nil, count: keys.count)) { try engine.get(keys) } }
         return keys.map { view.get($0.collection, $0.id) }
     }
+    /// `get(_ keys:)` as stored text: each record's value as `JSON.serialize` writes it, not decoded
+    /// (`JSONObjectText` reads its members). On the JSON store a page of records costs a copy of
+    /// each line instead of a tree per record; another engine's records are serialized here.
+    public func texts(_ keys: [(collection: String, id: String)]) -> [[UInt8]?] {
+        for key in keys { readLog?.note(.record(collection: key.collection, id: key.id)) }
+        if let engine {
+            return engineRead(Array(repeating: nil, count: keys.count)) { try engine.get(keys) }.map {
+                $0?.serialized()
+            }
+        }
+        return keys.map { view.text($0.collection, $0.id) }
+    }
+    /// `forEach` with each record's stored text (see `texts`) instead of its decoded value.
+    public func forEachText(
+        _ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
+        _ body: ([UInt8]) throws -> Bool
+    ) rethrows {
+        guard engine != nil else {
+            readLog?.note(.indexKey(collection: collection, index: index, key: key))
+            return try view.forEachText(
+                collection, index: index, key: key, descending: descending, offset: offset, body)
+        }
+        try forEach(collection, index: index, key: key, descending: descending, offset: offset) {
+            try body($0.serialized())
+        }
+    }
     /// The records under each of `keys` in a secondary index (each list in creation order), in the
     /// order of `keys`: `lookupRecords` for a page of keys, in one read on such an engine.
     public func lookupRecords(_ collection: String, index: String, keys: [String]) -> [[JSON]] {

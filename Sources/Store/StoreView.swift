@@ -198,6 +198,22 @@ final class StoreView {
         return baseValue(base, number)
     }
 
+    /// A record's value as stored (what `JSON.serialize` wrote for it), not decoded.
+    func text(_ collection: String, _ id: String) -> [UInt8]? {
+        if let record = collections[collection]?.records[id] { return record.value }
+        guard let base = generation.collection(collection), let number = base.find(id) else { return nil }
+        return baseText(base, number)
+    }
+
+    private func baseText(_ base: HintCollection, _ number: Int) -> [UInt8]? {
+        switch generation.text(base, number) {
+        case .success(let text): return text
+        case .failure(let error):
+            if damage == nil { damage = error }
+            return nil
+        }
+    }
+
     func contains(_ collection: String, _ id: String) -> Bool {
         if let record = collections[collection]?.records[id] { return record.value != nil }
         return generation.collection(collection)?.find(id) != nil
@@ -310,6 +326,32 @@ final class StoreView {
         _ collection: String, index: String, key: String, descending: Bool, offset: Int,
         _ body: (JSON) throws -> Bool
     ) rethrows {
+        try forEachRef(collection, index: index, key: key, descending: descending, offset: offset) { ref, base in
+            guard let value = value(ref, collection, base) else { return true }
+            return try body(value)
+        }
+    }
+
+    /// `forEach` with each record's stored text (`text(_:_:)`) instead of its decoded value.
+    func forEachText(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int,
+        _ body: ([UInt8]) throws -> Bool
+    ) rethrows {
+        try forEachRef(collection, index: index, key: key, descending: descending, offset: offset) { ref, base in
+            let text: [UInt8]?
+            switch ref {
+            case .base(let number): text = baseText(base!, number)
+            case .overlay(let id): text = collections[collection]?.records[id]?.value
+            }
+            guard let text else { return true }
+            return try body(text)
+        }
+    }
+
+    private func forEachRef(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int,
+        _ visit: (Ref, HintCollection?) throws -> Bool
+    ) rethrows {
         guard let position = definitionPosition(collection, index), offset >= 0 else { return }
         let ordered = definitions[collection]![position].order != nil
         let base = generation.collection(collection)
@@ -323,10 +365,7 @@ final class StoreView {
                 count: run.count, descending: descending, offset: offset,
                 sameOrder: ordered
                     ? { compareBytes(hintIndex.order(Int(run[$0])), hintIndex.order(Int(run[$1]))) == 0 } : nil
-            ) { i in
-                guard let value = baseValue(base, Int(run[i])) else { return true }
-                return try body(value)
-            }
+            ) { i in try visit(.base(Int(run[i])), base) }
             return
         }
         // Merge the hint's run (less what the journal replaced) with the journal's postings.
@@ -349,10 +388,7 @@ final class StoreView {
         try walk(
             count: entries.count, descending: descending, offset: offset,
             sameOrder: ordered ? { entries[$0].order == entries[$1].order } : nil
-        ) { i in
-            guard let value = value(entries[i].ref, collection, base) else { return true }
-            return try body(value)
-        }
+        ) { i in try visit(entries[i].ref, base) }
     }
 
     /// The page walk over a list sorted by (order, creation): ascending from `offset`; descending by

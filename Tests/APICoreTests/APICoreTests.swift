@@ -136,6 +136,24 @@ final class NestedSchemaTests: XCTestCase {
         )
     }
 
+    /// `write` (a resource written from stored text) gives exactly what `serialize` gives, given
+    /// the same values as text or as values, nested ones shaped by their schema either way.
+    func testWritingFromTextGivesWhatSerializeGives() {
+        let values: [String: JSON] = [
+            "milestones": [["start_date": "2025-06-01", "declaration_type": "started", "extra": 1]],
+            "identifier": "a \"quoted\" ü",
+        ]
+        let expected = schedule.serialize(values).serialized()
+        for asText in [false, true] {
+            var out: [UInt8] = []
+            schedule.write(into: &out) { field in
+                guard let value = values[field] else { return nil }
+                return asText ? .text(ArraySlice(value.serialized())) : .value(value)
+            }
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), String(decoding: expected, as: UTF8.self))
+        }
+    }
+
     func testNestedProblemsAreNamedByTheirPlace() throws {
         let good: JSON = ["declaration_type": "started", "start_date": "2025-06-01"]
         XCTAssertEqual(

@@ -247,6 +247,16 @@ struct StoreOnPostgresTests {
         #expect(cost { lists = store.lookupRecords("items", index: "by_group", keys: ["g", "none", "g"]) } == 1)
         #expect(lists.map { $0.compactMap { $0["i"]?.intValue } } == [[1, 2, 3], [], [1, 2, 3]])
         #expect(store.get([]).isEmpty && store.lookupRecords("items", index: "by_group", keys: []).isEmpty)
+        // Stored text (what list pages are written from): the serialization, at the same cost.
+        var texts: [[UInt8]?] = []
+        #expect(cost { texts = store.texts([(collection: "items", id: "c"), (collection: "items", id: "none")]) } == 1)
+        #expect(texts == [store.get("items", "c")?.serialized(), nil])
+        var walked: [[UInt8]] = []
+        store.forEachText("items", index: "by_group", key: "g") {
+            walked.append($0)
+            return true
+        }
+        #expect(walked == lists[0].map { $0.serialized() })
         store.endReads()
         try TestDatabase.drop(schema)
     }
