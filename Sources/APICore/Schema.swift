@@ -115,9 +115,9 @@ public struct ResourceSchema: Sendable, Equatable {
     /// Each field's `"name":` as `write` puts it before the value, its name, and whether its values
     /// hold nested objects: what `write` reads per field without copying the `Field` (a copy
     /// retains its strings and type, a dozen times per resource of a list).
-    private let memberNames: [[UInt8]]
+    fileprivate let memberNames: [[UInt8]]
     private let names: [String]
-    private let nested: [Bool]
+    fileprivate let nested: [Bool]
 
     public init(_ name: String, _ fields: [Field]) {
         self.name = name
@@ -143,38 +143,54 @@ public struct ResourceSchema: Sendable, Equatable {
         .object(JSONObject(uniqueKeys: fields.map(\.name), values: fields.map { Self.value(values[$0.name], $0) }))
     }
 
-    private static func value(_ value: JSON?, _ field: Field) -> JSON {
+    fileprivate static func value(_ value: JSON?, _ field: Field) -> JSON {
         guard let value else { return .null }
         return field.type.holdsNested ? field.type.shaped(value) : value
     }
 
     /// A field's value for `write`: text already serialized by `JSON.serialize` (a stored
     /// record's member, copied as it is), or a value to serialize.
-    public enum Written {
+    public enum Written: Sendable {
         case text(ArraySlice<UInt8>)
         case value(JSON)
     }
 
+    /// How a resource's fields are read from what it is written from (a record's stored text and
+    /// those of the records it shows), declared once by field name: every name must be one of the
+    /// schema's fields, checked when the writer is made.
+    public func textWriter<Source>(_ readers: [String: @Sendable (Source) -> Written?]) -> TextWriter<Source> {
+        let unknown = Set(readers.keys).subtracting(names)
+        precondition(unknown.isEmpty, "\(name) has no field \(unknown.sorted())")
+        return TextWriter(schema: self, readers: names.map { readers[$0] })
+    }
+
     /// What `serialize(values).serialize(into:)` writes, without building the object: the fields
-    /// in schema order, each asked of `value` by name (nil: null). How a page of resources is
-    /// written straight from the stored records (`JSONObjectText`).
-    public func write(into out: inout [UInt8], _ value: (_ field: String) -> Written?) {
-        out.append(UInt8(ascii: "{"))
-        for number in fields.indices {
-            if number > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: memberNames[number])
-            switch value(names[number]) {
-            case .none: out.append(contentsOf: "null".utf8)
-            case .value(let value) where nested[number]: Self.value(value, fields[number]).serialize(into: &out)
-            case .value(let value): value.serialize(into: &out)
-            case .text(let text) where nested[number]:
-                // Nested objects are written in their own schema's order: decoded and shaped.
-                let value = text.withUnsafeBufferPointer { try? JSON.parseTrusted($0) } ?? .null
-                Self.value(value, fields[number]).serialize(into: &out)
-            case .text(let text): out.append(contentsOf: text)
+    /// in schema order, each asked of its reader (none, or nil: null). How a page of resources is
+    /// written straight from the stored records (`JSONObjectText`): no tree and no lookup by name
+    /// per resource.
+    public struct TextWriter<Source>: Sendable {
+        let schema: ResourceSchema
+        let readers: [(@Sendable (Source) -> Written?)?]
+
+        public func write(_ source: Source, into out: inout [UInt8]) {
+            out.append(UInt8(ascii: "{"))
+            for number in readers.indices {
+                if number > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: schema.memberNames[number])
+                switch readers[number]?(source) {
+                case .none: out.append(contentsOf: "null".utf8)
+                case .value(let value) where schema.nested[number]:
+                    ResourceSchema.value(value, schema.fields[number]).serialize(into: &out)
+                case .value(let value): value.serialize(into: &out)
+                case .text(let text) where schema.nested[number]:
+                    // Nested objects are written in their own schema's order: decoded and shaped.
+                    let value = text.withUnsafeBufferPointer { try? JSON.parseTrusted($0) } ?? .null
+                    ResourceSchema.value(value, schema.fields[number]).serialize(into: &out)
+                case .text(let text): out.append(contentsOf: text)
+                }
             }
+            out.append(UInt8(ascii: "}"))
         }
-        out.append(UInt8(ascii: "}"))
     }
 
     public enum Problem: Equatable, Sendable {

@@ -76,34 +76,43 @@ public struct Timestamp: Comparable, Hashable, Sendable {
     public static func secondsText(ofStorageText text: String) -> String? {
         var text = text
         return text.withUTF8 { bytes -> String? in
-            guard bytes.count == 27 else { return nil }
-            func number(_ from: Int, _ count: Int) -> Int? {
-                var value = 0
-                for i in from..<(from + count) {
-                    let digit = bytes[i] &- UInt8(ascii: "0")
-                    guard digit < 10 else { return nil }
-                    value = value * 10 + Int(digit)
-                }
-                return value
-            }
-            let separators: [(Int, UInt8)] = [
-                (4, UInt8(ascii: "-")), (7, UInt8(ascii: "-")), (10, UInt8(ascii: "T")), (13, UInt8(ascii: ":")),
-                (16, UInt8(ascii: ":")), (19, UInt8(ascii: ".")), (26, UInt8(ascii: "Z")),
-            ]
-            guard separators.allSatisfy({ bytes[$0.0] == $0.1 }), let year = number(0, 4), let month = number(5, 2),
-                let day = number(8, 2), let hour = number(11, 2), let minute = number(14, 2),
-                let second = number(17, 2),
-                number(20, 6) != nil, (1...12).contains(month), hour < 24, minute < 60, second < 60
-            else { return nil }
-            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-            let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-            guard (1...days).contains(day) else { return nil }
+            guard isStorageText(bytes) else { return nil }
             return String(unsafeUninitializedCapacity: 20) { out in
                 for i in 0..<19 { out[i] = bytes[i] }
                 out[19] = UInt8(ascii: "Z")
                 return 20
             }
         }
+    }
+
+    /// Whether `bytes` is a timestamp in the exact form `storageText` writes
+    /// (`2024-05-31T12:00:00.123456Z`, a real calendar day and time): its first 19 bytes and a `Z`
+    /// are then its `secondsText`.
+    public static func isStorageText(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == 27 else { return false }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in from..<(from + count) {
+                let digit = bytes[i] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int(digit)
+            }
+            return value
+        }
+        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
+            bytes[26] == UInt8(ascii: "Z"), let year = number(0, 4), let month = number(5, 2),
+            let day = number(8, 2), let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+            number(20, 6) != nil, (1...12).contains(month), hour < 24, minute < 60, second < 60
+        else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days: Int
+        switch month {
+        case 2: days = leap ? 29 : 28
+        case 4, 6, 9, 11: days = 30
+        default: days = 31
+        }
+        return (1...days).contains(day)
     }
 
     /// ISO 8601 as clients send it: a date (`2024-05-31`), or a date and time with optional

@@ -296,6 +296,25 @@ func yearText(_ value: JSON?) -> String? {
 /// Stored timestamps carry microseconds; the API shows seconds.
 func shown(_ stored: JSON?) -> JSON { shown(stored?.stringValue) }
 
+/// `shown` of a stored timestamp given as its JSON text (a record's member, `JSONObjectText`): in
+/// the storage form, the seconds text is cut from it without decoding; anything else is decoded
+/// and shown.
+func shown(text stored: ArraySlice<UInt8>?) -> ResourceSchema.Written {
+    guard let stored else { return .value(.null) }
+    let quote = UInt8(ascii: "\"")
+    if stored.count == 29, stored.first == quote, stored.last == quote,
+        stored.withUnsafeBufferPointer({ Timestamp.isStorageText(UnsafeBufferPointer(rebasing: $0[1..<28])) })
+    {
+        var text: [UInt8] = []
+        text.reserveCapacity(22)
+        text.append(contentsOf: stored.prefix(20))  // the quote and the date and time to the second
+        text.append(UInt8(ascii: "Z"))
+        text.append(quote)
+        return .text(text[...])
+    }
+    return .value(shown(stored.withUnsafeBufferPointer { try? JSON.parseTrusted($0) }))
+}
+
 /// `shown` of a stored timestamp's text.
 func shown(_ stored: String?) -> JSON {
     guard let text = stored else { return .null }

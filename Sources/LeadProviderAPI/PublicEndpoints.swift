@@ -17,20 +17,31 @@ enum PublicEndpoints {
         /// For each of `records`, read together: on PostgreSQL a page of 100 costs two round trips
         /// instead of three per record. Schools and delivery partners stay the stored text.
         static func of(_ records: [JSONObjectText], store: Store) -> [Related] {
-            let found = store.texts(
-                records.flatMap { record in
-                    [
-                        (Collection.schools, record.string("school_id") ?? ""),
-                        (Collection.deliveryPartners, record.string("delivery_partner_id") ?? ""),
-                    ]
-                })
+            // Each delivery partner read once: a page's partnerships share a few (found by a
+            // short scan; hashing every id cost as much as the reads it saved).
+            var keys: [(collection: String, id: String)] = []
+            var partners: [(id: String, position: Int)] = []
+            let wanted = records.map { record in
+                let school = record.string("school_id"), partner = record.string("delivery_partner_id") ?? ""
+                keys.append((Collection.schools, school ?? ""))
+                let schoolPosition = keys.count - 1
+                var partnerPosition = partners.first { $0.id == partner }?.position
+                if partnerPosition == nil {
+                    keys.append((Collection.deliveryPartners, partner))
+                    partnerPosition = keys.count - 1
+                    if partners.count < 16 { partners.append((partner, keys.count - 1)) }
+                }
+                return (
+                    school: schoolPosition, deliveryPartner: partnerPosition!,
+                    participants: Collection.schoolCohortKey(school, record.string("cohort"))
+                )
+            }
+            let found = store.texts(keys).map { $0.map(JSONObjectText.init) }
             let participants = store.lookupRecords(
-                Collection.participants, index: "by_school_cohort",
-                keys: records.map { Collection.schoolCohortKey($0.string("school_id"), $0.string("cohort")) })
+                Collection.participants, index: "by_school_cohort", keys: wanted.map(\.participants))
             return records.indices.map {
                 Related(
-                    school: found[2 * $0].map(JSONObjectText.init),
-                    deliveryPartner: found[2 * $0 + 1].map(JSONObjectText.init),
+                    school: found[wanted[$0].school], deliveryPartner: found[wanted[$0].deliveryPartner],
                     participants: participants[$0])
             }
         }
@@ -55,25 +66,34 @@ enum PublicEndpoints {
         return out
     }
 
+    /// What a partnership resource is written from.
+    struct PartnershipSource {
+        var record: JSONObjectText
+        var related: Related
+        var training: Int
+    }
+
+    static let partnershipWriter = Schemas.partnership.textWriter(
+        [
+            "cohort": { $0.record.text("cohort").map { .text($0) } },
+            "urn": { $0.related.school?.text("urn").map { .text($0) } },
+            "school_id": { $0.record.text("school_id").map { .text($0) } },
+            "delivery_partner_id": { $0.record.text("delivery_partner_id").map { .text($0) } },
+            "delivery_partner_name": { $0.related.deliveryPartner?.text("name").map { .text($0) } },
+            "induction_tutor_name": { $0.related.school?.text("induction_tutor_name").map { .text($0) } },
+            "induction_tutor_email": { $0.related.school?.text("induction_tutor_email").map { .text($0) } },
+            "participants_currently_training": { .value(.int($0.training)) },
+            "created_at": { shown(text: $0.record.text("created_at")) },
+            "updated_at": { shown(text: $0.record.text("updated_at")) },
+        ] as [String: @Sendable (PartnershipSource) -> ResourceSchema.Written?])
+
     static func writePartnership(_ record: JSONObjectText, related: Related, into out: inout [UInt8]) {
-        let school = related.school
-        let deliveryPartner = related.deliveryPartner
         let provider = related.participants.isEmpty ? "" : record.string("lead_provider_id") ?? ""
         let training = related.participants.filter {
             $0["status"]?.stringValue != "left" && $0["lead_provider_id"]?.stringValue == provider
         }.count
         writeResource(id: record.text("id"), type: "partnership", into: &out) { out in
-            Schemas.partnership.write(into: &out) { field in
-                switch field {
-                case "cohort", "school_id", "delivery_partner_id": return record.text(field).map { .text($0) }
-                case "urn", "induction_tutor_name", "induction_tutor_email":
-                    return school?.text(field).map { .text($0) }
-                case "delivery_partner_name": return deliveryPartner?.text("name").map { .text($0) }
-                case "participants_currently_training": return .value(.int(training))
-                case "created_at", "updated_at": return .value(shown(record.string(field)))
-                default: return nil
-                }
-            }
+            partnershipWriter.write(PartnershipSource(record: record, related: related, training: training), into: &out)
         }
     }
 

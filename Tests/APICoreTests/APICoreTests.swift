@@ -145,11 +145,14 @@ final class NestedSchemaTests: XCTestCase {
         ]
         let expected = schedule.serialize(values).serialized()
         for asText in [false, true] {
-            var out: [UInt8] = []
-            schedule.write(into: &out) { field in
-                guard let value = values[field] else { return nil }
-                return asText ? .text(ArraySlice(value.serialized())) : .value(value)
+            var readers: [String: @Sendable ([String: JSON]) -> ResourceSchema.Written?] = [:]
+            for field in ["identifier", "milestones", "latest"] {
+                readers[field] = { values in
+                    values[field].map { asText ? .text(ArraySlice($0.serialized())) : .value($0) }
+                }
             }
+            var out: [UInt8] = []
+            schedule.textWriter(readers).write(values, into: &out)
             XCTAssertEqual(String(decoding: out, as: UTF8.self), String(decoding: expected, as: UTF8.self))
         }
     }
