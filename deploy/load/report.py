@@ -68,9 +68,14 @@ for name, r in runs.items():
     if name == "warmup":
         continue
     socket_errors = sum(r["socket_errors"].values())
+    steal_path = os.path.join(args.run, "wrk", name + ".steal")
+    try:
+        steal = float(open(steal_path).read())
+    except (OSError, ValueError):
+        steal = None
     rows.append({
         "name": name, "rps": round(r["rps"], 1), "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "max_ms": r["max_ms"],
-        "requests": r["requests"], "non_2xx": r["non_2xx"], "socket_errors": socket_errors,
+        "requests": r["requests"], "non_2xx": r["non_2xx"], "socket_errors": socket_errors, "cpu_stolen_percent": steal,
         "unexplained_socket_errors": unexplained_socket_errors(name, r),
         "vs_static": round(r["rps"] / static, 3) if static else None,
         "vs_hello": round(r["rps"] / hello, 3) if hello else None,
@@ -137,14 +142,14 @@ lines = [
     (" A page of 100 partnerships: %s bytes; the C hello sending it behind the API's settings: %.0f req/s, p99 %.2f ms."
      % (args.list_bytes, hello_list, hello_list_p99) if hello_list else ""), "",
     "| scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors | vs static | vs C hello | vs PHP-FPM hello "
-    "| vs C hello, API settings | vs PHP-FPM hello, API settings |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| vs C hello, API settings | vs PHP-FPM hello, API settings | CPU stolen % |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 for row in rows:
-    lines.append("| %s | %.0f | %.2f | %.2f | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+    lines.append("| %s | %.0f | %.2f | %.2f | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %s |" % (
         row["name"], row["rps"], row["p50_ms"], row["p99_ms"], row["non_2xx"], row["socket_errors"],
         row["vs_static"] or 0, row["vs_hello"] or 0, row["vs_php"] or 0, row["vs_hello_api"] or 0,
-        row["vs_php_api"] or 0))
+        row["vs_php_api"] or 0, "" if row["cpu_stolen_percent"] is None else "%.1f" % row["cpu_stolen_percent"]))
 lines += ["", "| goal | measured | target | met |", "|---|---:|---:|---|"]
 for g in goals:
     lines.append("| %s | %s | %s | %s |" % (g["goal"], g["measured"], g["target"], {True: "yes", False: "**no**", None: "not run"}[g["met"]]))
