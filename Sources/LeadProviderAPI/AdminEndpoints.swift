@@ -203,7 +203,7 @@ enum AdminEndpoints {
             return PartnershipRules.insert(&tx, provider: provider, checked, now: now)
         }
         var response = PublicEndpoints.partnershipDocument(
-            context.store.get(Collection.partnerships, id)!, store: context.store)
+            PublicEndpoints.storedPartnership(id, store: context.store)!, store: context.store)
         response.status = .created
         return response
     }
@@ -238,7 +238,7 @@ enum AdminEndpoints {
                 &tx, provider: provider, .init(cohort: cohort, school: school, deliveryPartner: partner), now: now)
         }
         var response = PublicEndpoints.partnershipDocument(
-            context.store.get(Collection.partnerships, id)!, store: context.store)
+            PublicEndpoints.storedPartnership(id, store: context.store)!, store: context.store)
         response.status = .created
         return response
     }

@@ -48,8 +48,13 @@ enum PublicEndpoints {
     }
 
     /// The document of one partnership (GET one, and what a create or an update answers).
-    static func partnershipDocument(_ record: JSON, store: Store) -> HTTPResponse {
-        document(serialized: partnershipResources([JSONObjectText(record)], store: store, list: false))
+    static func partnershipDocument(_ record: JSONObjectText, store: Store) -> HTTPResponse {
+        document(serialized: partnershipResources([record], store: store, list: false))
+    }
+
+    /// A partnership as stored (not decoded: its resource is written from the text).
+    static func storedPartnership(_ id: String, store: Store) -> JSONObjectText? {
+        store.texts([(Collection.partnerships, id)])[0].map(JSONObjectText.init)
     }
 
     /// The resources of `records` written from their stored text (`JSONObjectText`) and that of the
@@ -231,9 +236,9 @@ enum PublicEndpoints {
         }
     }
 
-    static func ownPartnership(_ context: Context, provider: String) throws -> JSON {
-        guard let record = context.store.get(Collection.partnerships, context.pathID),
-            record["lead_provider_id"]?.stringValue == provider
+    static func ownPartnership(_ context: Context, provider: String) throws -> JSONObjectText {
+        guard let record = storedPartnership(context.pathID, store: context.store),
+            record.string("lead_provider_id") == provider
         else { throw Failure.notFound }
         return record
     }
@@ -252,7 +257,7 @@ enum PublicEndpoints {
                 tx, provider: provider, attributes: attributes, now: now, checkDuplicate: true)
             return PartnershipRules.insert(&tx, provider: provider, checked, now: now)
         }
-        return partnershipDocument(context.store.get(Collection.partnerships, id)!, store: context.store)
+        return partnershipDocument(storedPartnership(id, store: context.store)!, store: context.store)
     }
 
     static func updatePartnership(_ context: Context) throws -> HTTPResponse {
@@ -297,7 +302,7 @@ enum PublicEndpoints {
             record["updated_at"] = .string(now)
             tx.put(Collection.partnerships, id, record)
         }
-        return partnershipDocument(context.store.get(Collection.partnerships, id)!, store: context.store)
+        return partnershipDocument(storedPartnership(id, store: context.store)!, store: context.store)
     }
 
     // MARK: schools

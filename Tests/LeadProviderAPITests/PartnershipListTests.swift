@@ -76,7 +76,8 @@ final class PartnershipListTests: XCTestCase {
         XCTAssertEqual(written, expected)
         XCTAssertEqual(written.serialized(), expected.serialized())  // the same bytes, in the same order
         // A single resource (GET one, create, update) is the same resource.
-        let one = PublicEndpoints.partnershipDocument(store.get(Collection.partnerships, "p1")!, store: store)
+        let one = PublicEndpoints.partnershipDocument(
+            PublicEndpoints.storedPartnership("p1", store: store)!, store: store)
         XCTAssertEqual(try JSON.parse(one.body), ["data": expected.arrayValue![0]])
     }
 
