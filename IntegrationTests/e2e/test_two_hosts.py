@@ -57,6 +57,24 @@ def test_a_write_through_one_host_is_read_through_the_other_on_the_next_request(
         assert shown["attributes"]["delivery_partner_id"] == dp2, "B answered from before A's write"
 
 
+def test_another_hosts_change_to_a_record_a_kept_answer_found_by_index_ends_it(hosts, world):
+    """B's kept GET one read the school's participants by an index key; A adds one. B learns only
+    which record A put (not its index keys), so every answer that read that collection's indexes
+    goes: the next GET through B counts the new participant."""
+    a, b = hosts
+    provider, client_a, dp1, _, _ = world.partner_setup()
+    client_b = Client(b, client_a.token)
+    school = world.school()["id"]
+    created = expect(client_a.post("/api/v3/partnerships", create_body(OPEN, school, dp1)), 200)["data"]
+    path = f"/api/v3/partnerships/{created['id']}"
+    for _ in range(4):  # kept by both of B's workers
+        assert expect(client_b.get(path), 200)["data"]["attributes"]["participants_currently_training"] == 0
+    world.participant(school, OPEN, provider)
+    for _ in range(4):
+        shown = expect(client_b.get(path), 200)["data"]["attributes"]["participants_currently_training"]
+        assert shown == 1, "B answered from before A's write"
+
+
 def test_two_hosts_creating_the_same_partnership_at_once_exactly_one_succeeds(hosts, world):
     a, b = hosts
     _, client_a, dp1, dp2, _ = world.partner_setup()

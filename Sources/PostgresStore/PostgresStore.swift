@@ -39,6 +39,24 @@ public final class PostgresStore {
     let statements: Statements
     /// The change counter as of the last `refresh()` (or this process's own last write).
     public private(set) var changeCount: Int = 0
+    /// The counter as the last `refresh` or `beginReads` read it (this process's own writes do not
+    /// move it): where the next `beginReads` asks what changed from.
+    private var seenChange = 0
+    /// What moved the counter between the last two `beginReads`: nil when nothing did.
+    public private(set) var changesSeen: Changes?
+
+    public enum Changes: Equatable, Sendable {
+        /// The records those changes put or deleted (none: they changed only counters).
+        case records([Changed])
+        /// More than `PostgresSchema.changesReadBack` changes, or a counter that went back (a
+        /// restored database): anything may have changed.
+        case unknown
+    }
+
+    public struct Changed: Hashable, Sendable {
+        public let collection: String
+        public let id: String
+    }
     /// Rows fetched per round trip by `forEach`: a page of a list is read in one or two.
     static let forEachBatch = 100
     /// Tests turn it off to show what the writer lock prevents; nothing else should.
@@ -125,20 +143,44 @@ public final class PostgresStore {
     public func refresh() throws {
         let value = try query(statements.changeCount, []).singleValue()
         changeCount = Int(value ?? "") ?? 0
+        seenChange = changeCount
+        changesSeen = nil
     }
 
     /// The start of a request: reads the change counter, ending in the same round trip a read
     /// snapshot still open. The request's snapshot is begun by its first read (in that read's
     /// round trip), so a request answered from a kept answer costs the counter's statement only.
+    /// The counter's statement also says what moved it since the last call (`changesSeen`).
     public func beginReads() throws {
         let ending = readSnapshotOpen
         readSnapshotOpen = false
-        let value = try run { db in
+        let since = [String(seenChange)]
+        let row = try run { db in
             ending
-                ? try db.rollback(then: [.prepared(statements.changeCount, [])]).first?.singleValue()
-                : try db.execute(statements.changeCount).singleValue()
+                ? try db.rollback(then: [.prepared(statements.changesSince, since)]).first?.rows.first
+                : try db.execute(statements.changesSince, since).rows.first
         }
-        changeCount = Int(value ?? "") ?? 0
+        let count = Int((row?.first ?? nil) ?? "") ?? 0
+        defer { (changeCount, seenChange) = (count, count) }
+        guard count != seenChange else {
+            changesSeen = nil
+            return
+        }
+        guard let text = row.flatMap({ $0.count > 1 ? $0[1] : nil }), case .array(let pairs)? = try? JSON.parse(text)
+        else {
+            changesSeen = .unknown
+            return
+        }
+        var changed: [Changed] = []
+        for pair in pairs {
+            guard let collection = pair.arrayValue?.first?.stringValue, let id = pair.arrayValue?.last?.stringValue
+            else {
+                changesSeen = .unknown
+                return
+            }
+            changed.append(Changed(collection: collection, id: id))
+        }
+        changesSeen = .records(changed)
     }
 
     /// The end of a request's reads: its snapshot is rolled back without waiting for the answer

@@ -40,8 +40,9 @@ public protocol StoreEngine: AnyObject {
     /// at debug level.
     var roundTrips: Int { get }
     /// The start of a request: ends any read snapshot the last one left open and reads the change
-    /// counter.
-    func refresh() throws
+    /// counter, and what changed since the last call (nil: nothing), which `Store` tells its
+    /// change observer (the kept answers).
+    func refresh() throws -> StoreChange?
     /// The end of a request's reads (its read snapshot, if one was begun).
     func endReads()
 
