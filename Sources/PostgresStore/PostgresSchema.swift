@@ -77,6 +77,9 @@ public enum PostgresSchema {
     /// that a worker just within the first bound never reads rows already pruned).
     public static let changesReadBack = 1_000
     static let keptChanges = 4 * changesReadBack
+    /// Records a write names in the change log; a write of more logs one "anything" row instead
+    /// of the rest (an import of 350k records wrote 350k rows, and the prune then scanned them all).
+    public static let loggedRecordsPerWrite = 200
 
     /// Advisory lock namespaces (the first of the two int4 keys; the second is the schema name's
     /// hash): one for migrations, one for the single writer. Arbitrary constants, spelled "PS" and

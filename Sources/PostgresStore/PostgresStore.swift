@@ -89,6 +89,8 @@ public final class PostgresStore {
     private var writeBumped = false
     /// The number that bump returned, once sent: what the write's records are stamped with.
     private var writeChange: Int?
+    /// Puts and deletes of the write under way (`queueRecordChange`).
+    private var writeRecordChanges = 0
 
     /// How long a write waits for the writer lock before it gives up (the request answers 503):
     /// a writer stuck in a held write must not hang every other host's writes with it.
@@ -173,7 +175,9 @@ public final class PostgresStore {
         }
         var changed: [Changed] = []
         for pair in pairs {
-            guard let collection = pair.arrayValue?.first?.stringValue, let id = pair.arrayValue?.last?.stringValue
+            // An empty collection name: a write of more records than it logs (`logAnything`).
+            guard let collection = pair.arrayValue?.first?.stringValue, !collection.isEmpty,
+                let id = pair.arrayValue?.last?.stringValue
             else {
                 changesSeen = .unknown
                 return
@@ -470,6 +474,7 @@ public final class PostgresStore {
         pendingSavepoint = nil
         writeBumped = false
         writeChange = nil
+        writeRecordChanges = 0
         let lock: [PostgresConnection.Step] =
             serializesWrites
             ? [.prepared(statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])] : []
@@ -525,6 +530,20 @@ public final class PostgresStore {
     func queueChange(_ statement: PostgresConnection.PreparedStatement, _ parameters: [String?]) {
         queueBump()
         pendingWrites.append(.prepared(statement, parameters))
+    }
+
+    /// A put or delete of the write under way: logged by record for its first
+    /// `PostgresSchema.loggedRecordsPerWrite`, then one "anything" row and no more.
+    func queueRecordChange(
+        logged: PostgresConnection.PreparedStatement, unlogged: PostgresConnection.PreparedStatement,
+        _ parameters: [String?]
+    ) {
+        writeRecordChanges += 1
+        guard writeRecordChanges <= PostgresSchema.loggedRecordsPerWrite else {
+            return queueChange(unlogged, parameters)
+        }
+        queueChange(logged, parameters)
+        if writeRecordChanges == PostgresSchema.loggedRecordsPerWrite { queueChange(statements.logAnything, []) }
     }
 
     /// The write's bump of the change counter, queued by its first change.
@@ -640,7 +659,8 @@ public struct PostgresTransaction {
     /// Creates or replaces a record (an update keeps its place in creation order) and files it under
     /// its index keys as they are now.
     public mutating func put(_ collection: String, _ id: String, _ value: JSON) throws {
-        store.queueChange(statements.put, [dbText(collection), dbText(id), value.text])
+        store.queueRecordChange(
+            logged: statements.put, unlogged: statements.putUnlogged, [dbText(collection), dbText(id), value.text])
         let rows = store.indexRows(collection, value)
         guard !rows.keys.isEmpty else { return }
         store.queueChange(
@@ -654,7 +674,8 @@ public struct PostgresTransaction {
     /// Deletes a record and its index entries (by cascade); a later put of the same id is a new
     /// record, last in creation order.
     public mutating func delete(_ collection: String, _ id: String) throws {
-        store.queueChange(statements.delete, [dbText(collection), dbText(id)])
+        store.queueRecordChange(
+            logged: statements.delete, unlogged: statements.deleteUnlogged, [dbText(collection), dbText(id)])
     }
 
     /// A durable counter's stored value; nil before its first use.

@@ -71,6 +71,26 @@ struct StoreOnPostgresTests {
         told = []
         try second.refresh()
         #expect(records(told.last)?.contains(.record(collection: "items", id: "c")) == true)
+        // A write of more records than it names in the log (an import): everything, and the log
+        // holds no more than that many rows of it.
+        try first.write { tx in
+            for i in 0..<(PostgresSchema.loggedRecordsPerWrite + 50) {
+                tx.put("items", "bulk\(i)", Self.item(i, group: "g", at: "8"))
+            }
+        }
+        told = []
+        try second.refresh()
+        guard case .everything? = told.last else {
+            Issue.record("expected everything after a bulk write, got \(told)")
+            return
+        }
+        let connection = try PostgresConnection(TestDatabase.url!)
+        let logged = try connection.execute("SELECT count(*) FROM \(schema).changes WHERE id LIKE 'bulk%' OR id = ''")
+        #expect(logged.singleValue() == String(PostgresSchema.loggedRecordsPerWrite + 1))
+        try first.write { tx in tx.put("items", "a", Self.item(5, group: "g", at: "1")) }
+        told = []
+        try second.refresh()
+        #expect(records(told.last)?.contains(.record(collection: "items", id: "a")) == true, "record by record again")
         // Further behind than the change log is read back: everything.
         for i in 0...PostgresSchema.changesReadBack {
             try first.write { tx in tx.put("items", "x", Self.item(i, group: "g", at: "9")) }
