@@ -58,9 +58,9 @@ def test_a_write_through_one_host_is_read_through_the_other_on_the_next_request(
 
 
 def test_another_hosts_change_to_a_record_a_kept_answer_found_by_index_ends_it(hosts, world):
-    """B's kept GET one read the school's participants by an index key; A adds one. B learns only
-    which record A put (not its index keys), so every answer that read that collection's indexes
-    goes: the next GET through B counts the new participant."""
+    """B's kept GET one read the school's participants by an index key; A adds one: the next GET
+    through B counts the new participant (a kept answer ends with any change to what it read,
+    through an index too, whichever host made it)."""
     a, b = hosts
     provider, client_a, dp1, _, _ = world.partner_setup()
     client_b = Client(b, client_a.token)

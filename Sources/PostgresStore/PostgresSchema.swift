@@ -15,9 +15,6 @@ import Postgres
 /// - `sequences`: the durable counters of `nextSequence`.
 /// - `store_state`: one row, the change counter every write bumps (what workers compare to know
 ///   whether their caches still hold).
-/// - `changes` (version 2): which records each change put or deleted, for the last
-///   `keptChanges` changes: a worker that saw the counter move reads what moved it, in the same
-///   statement, and drops only the kept answers that read those records.
 /// Text columns that are compared or sorted are `COLLATE "C"`: byte order of UTF-8, the order the
 /// JSON store sorts index order values in, whatever the database's locale.
 public enum PostgresSchema {
@@ -57,29 +54,12 @@ public enum PostgresSchema {
                 change_count bigint NOT NULL
             );
             INSERT INTO \(schema).store_state (change_count) VALUES (0);
-            """,
             """
-            CREATE TABLE \(schema).changes (
-                change bigint NOT NULL,
-                collection text COLLATE "C" NOT NULL,
-                id text COLLATE "C" NOT NULL
-            );
-            CREATE INDEX changes_in_order ON \(schema).changes (change);
-            """,
         ]
     }
 
     /// The version this build writes and reads.
-    public static let currentVersion = 2
-
-    /// How many changes a worker may be behind and still learn record by record what they were
-    /// (further behind, every kept answer goes), and how many the `changes` table keeps (more, so
-    /// that a worker just within the first bound never reads rows already pruned).
-    public static let changesReadBack = 1_000
-    static let keptChanges = 4 * changesReadBack
-    /// Records a write names in the change log; a write of more logs one "anything" row instead
-    /// of the rest (an import of 350k records wrote 350k rows, and the prune then scanned them all).
-    public static let loggedRecordsPerWrite = 200
+    public static let currentVersion = 1
 
     /// Advisory lock namespaces (the first of the two int4 keys; the second is the schema name's
     /// hash): one for migrations, one for the single writer. Arbitrary constants, spelled "PS" and

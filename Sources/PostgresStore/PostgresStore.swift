@@ -39,24 +39,6 @@ public final class PostgresStore {
     let statements: Statements
     /// The change counter as of the last `refresh()` (or this process's own last write).
     public private(set) var changeCount: Int = 0
-    /// The counter as the last `refresh` or `beginReads` read it (this process's own writes do not
-    /// move it): where the next `beginReads` asks what changed from.
-    private var seenChange = 0
-    /// What moved the counter between the last two `beginReads`: nil when nothing did.
-    public private(set) var changesSeen: Changes?
-
-    public enum Changes: Equatable, Sendable {
-        /// The records those changes put or deleted (none: they changed only counters).
-        case records([Changed])
-        /// More than `PostgresSchema.changesReadBack` changes, or a counter that went back (a
-        /// restored database): anything may have changed.
-        case unknown
-    }
-
-    public struct Changed: Hashable, Sendable {
-        public let collection: String
-        public let id: String
-    }
     /// Rows fetched per round trip by `forEach`: a page of a list is read in one or two.
     static let forEachBatch = 100
     /// Tests turn it off to show what the writer lock prevents; nothing else should.
@@ -89,8 +71,6 @@ public final class PostgresStore {
     private var writeBumped = false
     /// The number that bump returned, once sent: what the write's records are stamped with.
     private var writeChange: Int?
-    /// Puts and deletes of the write under way (`queueRecordChange`).
-    private var writeRecordChanges = 0
 
     /// How long a write waits for the writer lock before it gives up (the request answers 503):
     /// a writer stuck in a held write must not hang every other host's writes with it.
@@ -145,46 +125,20 @@ public final class PostgresStore {
     public func refresh() throws {
         let value = try query(statements.changeCount, []).singleValue()
         changeCount = Int(value ?? "") ?? 0
-        seenChange = changeCount
-        changesSeen = nil
     }
 
     /// The start of a request: reads the change counter, ending in the same round trip a read
     /// snapshot still open. The request's snapshot is begun by its first read (in that read's
     /// round trip), so a request answered from a kept answer costs the counter's statement only.
-    /// The counter's statement also says what moved it since the last call (`changesSeen`).
     public func beginReads() throws {
         let ending = readSnapshotOpen
         readSnapshotOpen = false
-        let since = [String(seenChange)]
-        let row = try run { db in
+        let value = try run { db in
             ending
-                ? try db.rollback(then: [.prepared(statements.changesSince, since)]).first?.rows.first
-                : try db.execute(statements.changesSince, since).rows.first
+                ? try db.rollback(then: [.prepared(statements.changeCount, [])]).first?.singleValue()
+                : try db.execute(statements.changeCount).singleValue()
         }
-        let count = Int((row?.first ?? nil) ?? "") ?? 0
-        defer { (changeCount, seenChange) = (count, count) }
-        guard count != seenChange else {
-            changesSeen = nil
-            return
-        }
-        guard let text = row.flatMap({ $0.count > 1 ? $0[1] : nil }), case .array(let pairs)? = try? JSON.parse(text)
-        else {
-            changesSeen = .unknown
-            return
-        }
-        var changed: [Changed] = []
-        for pair in pairs {
-            // An empty collection name: a write of more records than it logs (`logAnything`).
-            guard let collection = pair.arrayValue?.first?.stringValue, !collection.isEmpty,
-                let id = pair.arrayValue?.last?.stringValue
-            else {
-                changesSeen = .unknown
-                return
-            }
-            changed.append(Changed(collection: collection, id: id))
-        }
-        changesSeen = .records(changed)
+        changeCount = Int(value ?? "") ?? 0
     }
 
     /// The end of a request's reads: its snapshot is rolled back without waiting for the answer
@@ -474,7 +428,6 @@ public final class PostgresStore {
         pendingSavepoint = nil
         writeBumped = false
         writeChange = nil
-        writeRecordChanges = 0
         let lock: [PostgresConnection.Step] =
             serializesWrites
             ? [.prepared(statements.writerLock, [String(PostgresSchema.writerLockSpace), schema])] : []
@@ -530,20 +483,6 @@ public final class PostgresStore {
     func queueChange(_ statement: PostgresConnection.PreparedStatement, _ parameters: [String?]) {
         queueBump()
         pendingWrites.append(.prepared(statement, parameters))
-    }
-
-    /// A put or delete of the write under way: logged by record for its first
-    /// `PostgresSchema.loggedRecordsPerWrite`, then one "anything" row and no more.
-    func queueRecordChange(
-        logged: PostgresConnection.PreparedStatement, unlogged: PostgresConnection.PreparedStatement,
-        _ parameters: [String?]
-    ) {
-        writeRecordChanges += 1
-        guard writeRecordChanges <= PostgresSchema.loggedRecordsPerWrite else {
-            return queueChange(unlogged, parameters)
-        }
-        queueChange(logged, parameters)
-        if writeRecordChanges == PostgresSchema.loggedRecordsPerWrite { queueChange(statements.logAnything, []) }
     }
 
     /// The write's bump of the change counter, queued by its first change.
@@ -659,8 +598,7 @@ public struct PostgresTransaction {
     /// Creates or replaces a record (an update keeps its place in creation order) and files it under
     /// its index keys as they are now.
     public mutating func put(_ collection: String, _ id: String, _ value: JSON) throws {
-        store.queueRecordChange(
-            logged: statements.put, unlogged: statements.putUnlogged, [dbText(collection), dbText(id), value.text])
+        store.queueChange(statements.put, [dbText(collection), dbText(id), value.text])
         let rows = store.indexRows(collection, value)
         guard !rows.keys.isEmpty else { return }
         store.queueChange(
@@ -674,8 +612,7 @@ public struct PostgresTransaction {
     /// Deletes a record and its index entries (by cascade); a later put of the same id is a new
     /// record, last in creation order.
     public mutating func delete(_ collection: String, _ id: String) throws {
-        store.queueRecordChange(
-            logged: statements.delete, unlogged: statements.deleteUnlogged, [dbText(collection), dbText(id)])
+        store.queueChange(statements.delete, [dbText(collection), dbText(id)])
     }
 
     /// A durable counter's stored value; nil before its first use.

@@ -78,13 +78,8 @@ public final class PostgresStoreEngine: StoreEngine {
     /// Round trips to the database since this engine opened (see `PostgresConnection.roundTrips`).
     public var roundTrips: Int { store.connection.roundTrips }
 
-    public func refresh() throws -> StoreChange? {
+    public func refresh() throws {
         try Self.translate { try store.beginReads() }
-        switch store.changesSeen {
-        case nil: return nil
-        case .unknown: return .everything
-        case .records(let changed): return .records(changed.map { ($0.collection, $0.id) })
-        }
     }
 
     public func endReads() { store.endReads() }

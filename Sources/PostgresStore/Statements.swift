@@ -20,13 +20,9 @@ struct Statements {
     let nextPageDescending: PostgresConnection.PreparedStatement
     let writerLock: PostgresConnection.PreparedStatement
     let bumpChangeCount: PostgresConnection.PreparedStatement
-    let changesSince: PostgresConnection.PreparedStatement
     let put: PostgresConnection.PreparedStatement
-    let putUnlogged: PostgresConnection.PreparedStatement
     let fileKeys: PostgresConnection.PreparedStatement
     let delete: PostgresConnection.PreparedStatement
-    let deleteUnlogged: PostgresConnection.PreparedStatement
-    let logAnything: PostgresConnection.PreparedStatement
     let nextSequence: PostgresConnection.PreparedStatement
     let sequenceValue: PostgresConnection.PreparedStatement
     let setSequence: PostgresConnection.PreparedStatement
@@ -116,54 +112,20 @@ struct Statements {
             page(
                 " AND (ord < $4 OR (ord = $4 AND rank > $5::bigint))", descending: true, limit: " LIMIT $6::bigint"))
         writerLock = try statement("writer_lock", "SELECT pg_advisory_xact_lock($1::int, hashtext($2))")
-        // The change log is pruned here, by one write in 256 (a condition on the counter alone: the
-        // other writes skip the scan, which cost ~0.5-0.8 ms under the writer lock when every
-        // write made it).
         bumpChangeCount = try statement(
-            "bump_change_count",
-            """
-            WITH pruned AS (
-                DELETE FROM \(s).changes
-                WHERE (SELECT change_count FROM \(s).store_state) % 256 = 0
-                    AND change <= (SELECT change_count FROM \(s).store_state) - \(PostgresSchema.keptChanges))
-            UPDATE \(s).store_state SET change_count = change_count + 1 RETURNING change_count
-            """)
-        // The counter and, when it moved by at most `changesReadBack` since $1, the records those
-        // changes put or deleted (a JSON array of [collection, id]; [] for changes of counters
-        // only). NULL when it did not move or moved further: one statement, one round trip.
-        changesSince = try statement(
-            "changes_since",
-            """
-            SELECT s.change_count,
-                CASE WHEN s.change_count - $1::bigint BETWEEN 1 AND \(PostgresSchema.changesReadBack) THEN
-                    (SELECT coalesce(json_agg(json_build_array(c.collection, c.id)), '[]')
-                     FROM \(s).changes c WHERE c.change > $1::bigint AND c.change <= s.change_count)
-                END
-            FROM \(s).store_state s
-            """)
+            "bump_change_count", "UPDATE \(s).store_state SET change_count = change_count + 1 RETURNING change_count")
         // An update keeps the record's rank (ON CONFLICT leaves it) and drops its old index entries;
         // fileKeys adds the new ones. The CTE's DELETE and the upsert see the same snapshot, and
         // touch different tables. The change number is the one the write's bump (sent before it,
         // in the same transaction) set: no round trip to learn it first.
-        // Logged (the change log names the record: another host's worker drops only what read it)
-        // for a write's first `loggedRecordsPerWrite` records; unlogged after them, with one
-        // row that says "anything" (a bulk write, an import, `store migrate`).
-        let logged = """
-                logged AS (
-                    INSERT INTO \(s).changes (change, collection, id)
-                    VALUES ((SELECT change_count FROM \(s).store_state), $1, $2))
+        put = try statement(
+            "put",
             """
-        func putRecord(logging: Bool) -> String {
-            """
-            WITH unfiled AS (DELETE FROM \(s).index_entries WHERE collection = $1 AND id = $2)\(logging ? "," : "")
-            \(logging ? logged : "")
+            WITH unfiled AS (DELETE FROM \(s).index_entries WHERE collection = $1 AND id = $2)
             INSERT INTO \(s).records (collection, id, value, written_change)
             VALUES ($1, $2, $3::json, (SELECT change_count FROM \(s).store_state))
             ON CONFLICT (collection, id) DO UPDATE SET value = EXCLUDED.value, written_change = EXCLUDED.written_change
-            """
-        }
-        put = try statement("put", putRecord(logging: true))
-        putUnlogged = try statement("put_unlogged", putRecord(logging: false))
+            """)
         fileKeys = try statement(
             "file_keys",
             """
@@ -172,14 +134,7 @@ struct Statements {
             FROM \(s).records r, unnest($3::text[], $4::text[], $5::text[]) AS entry(index_name, key, ord)
             WHERE r.collection = $1 AND r.id = $2
             """)
-        let deleteRecord = "DELETE FROM \(s).records WHERE collection = $1 AND id = $2"
-        delete = try statement("delete", "WITH \(logged)\n\(deleteRecord)")
-        deleteUnlogged = try statement("delete_unlogged", deleteRecord)
-        // The row that says "anything may have changed" (an empty collection name: none has one).
-        logAnything = try statement(
-            "log_anything",
-            "INSERT INTO \(s).changes (change, collection, id) VALUES ((SELECT change_count FROM \(s).store_state), '', '')"
-        )
+        delete = try statement("delete", "DELETE FROM \(s).records WHERE collection = $1 AND id = $2")
         nextSequence = try statement(
             "next_sequence",
             """

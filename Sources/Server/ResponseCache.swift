@@ -108,13 +108,9 @@ public final class ResponseCache {
         let notModified = CGIResponse.head(
             status: 304, reason: "Not Modified",
             headers: ConditionalRequest.notModifiedFields(of: response, entityTag: entityTag), contentLength: nil)
-        // Also filed under each read index's collection: a change known by record only (another
-        // host's, on PostgreSQL) ends every answer that read one of that collection's indexes.
-        var filed = Set(dependencies)
-        for case .indexKey(let collection, _, _) in dependencies { filed.insert(.indexes(collection: collection)) }
         let answer = Answer(
             expiresAt: now + lifetime, entityTag: entityTag, head: head, notModifiedHead: notModified,
-            body: response.body, dependencies: Array(filed))
+            body: response.body, dependencies: Array(Set(dependencies)))
         guard answer.cost <= generationCapacity else { return }
         drop(key)
         insert(answer, for: key)

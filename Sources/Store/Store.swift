@@ -384,9 +384,10 @@ public final class Store {
     /// (cheap: nothing is decoded) when a compaction or restore published a new generation.
     public func refresh() throws {
         if let engine {
-            // What the other hosts (and this one) wrote since the last refresh, record by record
-            // (or everything, when too much did).
-            if let change = try engine.refresh() { changeObserver?(change) }
+            // What another host wrote is not known record by record: every kept answer goes.
+            let before = engine.changeCount
+            try engine.refresh()
+            if engine.changeCount != before { changeObserver?(.everything) }
             return
         }
         let budget = options.refreshHousekeepingMicroseconds
@@ -455,13 +456,8 @@ public final class Store {
             // A decision taken on a read that failed must not be written.
             if let failure = engineFailure { throw failure }
             let before = engine.changeCount
-            var operations: [JSON] = []
-            defer { if engine.changeCount != before { changeObserver?(.written(operations)) } }
-            return try engine.write { reader in
-                let ran = try runBody(body, reader: reader)
-                operations = ran.operations
-                return ran
-            }
+            defer { if engine.changeCount != before { changeObserver?(.everything) } }
+            return try engine.write { reader in try runBody(body, reader: reader) }
         }
         if held != nil { return try writeHeld(body) }
         // A compaction's switch often lands while this writer waits for the lock (the switch holds

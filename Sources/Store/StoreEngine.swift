@@ -40,9 +40,8 @@ public protocol StoreEngine: AnyObject {
     /// at debug level.
     var roundTrips: Int { get }
     /// The start of a request: ends any read snapshot the last one left open and reads the change
-    /// counter, and what changed since the last call (nil: nothing), which `Store` tells its
-    /// change observer (the kept answers).
-    func refresh() throws -> StoreChange?
+    /// counter.
+    func refresh() throws
     /// The end of a request's reads (its read snapshot, if one was begun).
     func endReads()
 

@@ -645,9 +645,6 @@ public enum StoreDependency: Hashable, Sendable {
     case record(collection: String, id: String)
     case indexKey(collection: String, index: String, key: String)
     case collection(String)
-    /// Any key of any index of the collection: what a kept answer that read an index key is also
-    /// filed under, for changes whose index keys are not known (`StoreChange.records`).
-    case indexes(collection: String)
 }
 
 public enum StoreChange: Sendable {
@@ -655,37 +652,4 @@ public enum StoreChange: Sendable {
     case affected([StoreDependency])
     /// The process's view was replaced (another generation, a restore, a reload): any read may.
     case everything
-
-    /// Records put or deleted, known by collection and id only (another host's writes on
-    /// PostgreSQL, read back from its change log): their reads, their collections', and any read
-    /// of their collections' indexes (their old index keys are not known).
-    public static func records(_ changed: [(collection: String, id: String)]) -> StoreChange {
-        var dependencies: [StoreDependency] = []
-        var collections = Set<String>()
-        for (collection, id) in changed {
-            dependencies.append(.record(collection: collection, id: id))
-            if collections.insert(collection).inserted {
-                dependencies += [.collection(collection), .indexes(collection: collection)]
-            }
-        }
-        return .affected(dependencies)
-    }
-
-    /// What a write's recorded operations (`Transaction`'s) put or deleted; `.everything` for an
-    /// operation not understood.
-    static func written(_ operations: [JSON]) -> StoreChange {
-        var changed: [(collection: String, id: String)] = []
-        for operation in operations {
-            switch operation["op"]?.stringValue {
-            case "put", "del":
-                guard let collection = operation["c"]?.stringValue, let id = operation["id"]?.stringValue else {
-                    return .everything
-                }
-                changed.append((collection, id))
-            case "seq": continue
-            default: return .everything
-            }
-        }
-        return records(changed)
-    }
 }

@@ -256,31 +256,6 @@ extension ResponseCacheTests {
         #expect(cache.answer(for: key(0), now: 1) == nil, "a change to what it read drops it")
     }
 
-    /// A change known by record only (another host's, on PostgreSQL) ends the answers that read
-    /// that record and every answer that read one of its collection's indexes; the others stay.
-    @Test func aChangeKnownByRecordOnlyEndsTheAnswersThatReadItsCollectionsIndexes() throws {
-        let cache = ResponseCache(capacityBytes: 1 << 20)
-        let version = application.store.version
-        let response = ConditionalRequest.withTag(HTTPResponse.json(["text": "x"]))
-        let byRecord = ResponseCache.key(path: "/n/1", query: "", authorization: nil)
-        let byIndex = ResponseCache.key(path: "/n", query: "", authorization: nil)
-        let otherCollection = ResponseCache.key(path: "/m", query: "", authorization: nil)
-        let dependencies: [ResponseCache.Key: [StoreDependency]] = [
-            byRecord: [.record(collection: "n", id: "1")],
-            byIndex: [.indexKey(collection: "n", index: "by_town", key: "Leeds")],
-            otherCollection: [.indexKey(collection: "m", index: "by_town", key: "Leeds")],
-        ]
-        for (key, read) in dependencies {
-            cache.keep(response, for: key, dependencies: read, madeUnder: version, current: version, now: 0)
-        }
-        cache.invalidate(.records([(collection: "n", id: "2")]))
-        #expect(cache.answer(for: byIndex, now: 1) == nil, "its index keys may have changed")
-        #expect(cache.answer(for: byRecord, now: 1) != nil, "another record of the collection")
-        #expect(cache.answer(for: otherCollection, now: 1) != nil)
-        cache.invalidate(.records([(collection: "n", id: "1")]))
-        #expect(cache.answer(for: byRecord, now: 1) == nil)
-    }
-
     /// Making the same answer again and again (every 30 s, or after each change) lists it once.
     @Test func dependenciesStayBoundedWhenAnswersAreMadeAgain() throws {
         let cache = ResponseCache(capacityBytes: 1 << 20)
