@@ -11,7 +11,8 @@ public struct JSONObjectText: Sendable {
     /// the quotes), its value's first byte and the byte after it.
     private let spans: [Int32]
 
-    /// The members of `bytes`; none when it is not one object (a damaged record is not served).
+    /// The members of `bytes`; none when it is not one well-formed object (every member then
+    /// reads as missing).
     public init(_ bytes: [UInt8]) {
         self.bytes = bytes
         spans =

@@ -49,7 +49,9 @@ enum PublicEndpoints {
 
     /// The document of one partnership (GET one, and what a create or an update answers).
     static func partnershipDocument(_ record: JSONObjectText, store: Store) -> HTTPResponse {
-        document(serialized: partnershipResources([record], store: store, list: false))
+        var out: [UInt8] = []
+        writePartnership(record, related: Related.of([record], store: store)[0], into: &out)
+        return document(serialized: out)
     }
 
     /// A partnership as stored (not decoded: its resource is written from the text).
@@ -57,17 +59,17 @@ enum PublicEndpoints {
         store.texts([(Collection.partnerships, id)])[0].map(JSONObjectText.init)
     }
 
-    /// The resources of `records` written from their stored text (`JSONObjectText`) and that of the
-    /// records they show: no tree per record. A list (`[...]`) unless `list` is false (one resource).
-    static func partnershipResources(_ records: [JSONObjectText], store: Store, list: Bool = true) -> [UInt8] {
+    /// The resources of `records`, as a JSON array, written from their stored text
+    /// (`JSONObjectText`) and that of the records they show: no tree per record.
+    static func partnershipResources(_ records: [JSONObjectText], store: Store) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(records.count * 512 + 2)
-        if list { out.append(UInt8(ascii: "[")) }
+        out.append(UInt8(ascii: "["))
         for (number, (record, related)) in zip(records, Related.of(records, store: store)).enumerated() {
             if number > 0 { out.append(UInt8(ascii: ",")) }
             writePartnership(record, related: related, into: &out)
         }
-        if list { out.append(UInt8(ascii: "]")) }
+        out.append(UInt8(ascii: "]"))
         return out
     }
 
