@@ -25,14 +25,16 @@ enum PublicEndpoints {
                 let school = record.string("school_id"), partner = record.string("delivery_partner_id") ?? ""
                 keys.append((Collection.schools, school ?? ""))
                 let schoolPosition = keys.count - 1
-                var partnerPosition = partners.first { $0.id == partner }?.position
-                if partnerPosition == nil {
+                let partnerPosition: Int
+                if let known = partners.first(where: { $0.id == partner }) {
+                    partnerPosition = known.position
+                } else {
                     keys.append((Collection.deliveryPartners, partner))
                     partnerPosition = keys.count - 1
-                    if partners.count < 16 { partners.append((partner, keys.count - 1)) }
+                    if partners.count < 16 { partners.append((partner, partnerPosition)) }
                 }
                 return (
-                    school: schoolPosition, deliveryPartner: partnerPosition!,
+                    school: schoolPosition, deliveryPartner: partnerPosition,
                     participants: Collection.schoolCohortKey(school, record.string("cohort"))
                 )
             }

@@ -73,20 +73,24 @@ final class Generation {
 
     /// A record's value as stored: the text `JSON.serialize` wrote for it (inside its checked line).
     func text(_ collection: HintCollection, _ record: Int) -> Result<[UInt8], StoreError> {
-        checkedLine(collection, record).map { line, location in
-            Array(line[location.valueStart..<(line.count - LineCodec.trailerLength)])
-        }
+        checkedLine(collection, record).map { Array(Self.valueBytes($0.line, $0.location)) }
     }
 
     /// The serialized value of a record (inside its checked line).
     func value(_ collection: HintCollection, _ record: Int) -> Result<JSON, StoreError> {
         checkedLine(collection, record).flatMap { line, location in
-            let bytes = UnsafeRawBufferPointer(
-                rebasing: line[location.valueStart..<(line.count - LineCodec.trailerLength)])
+            let bytes = Self.valueBytes(line, location)
             do { return .success(try JSON.parseTrusted(bytes.bindMemory(to: UInt8.self))) } catch {
                 return .failure(.corrupt(file: dataName, offset: location.lineOffset, reason: "record is not JSON"))
             }
         }
+    }
+
+    /// The value's bytes in a record's line: after `"v":`, before the CRC trailer.
+    private static func valueBytes(
+        _ line: UnsafeRawBufferPointer, _ location: HintCollection.Location
+    ) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: line[location.valueStart..<(line.count - LineCodec.trailerLength)])
     }
 
     // MARK: opening

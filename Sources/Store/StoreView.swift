@@ -109,7 +109,7 @@ final class StoreView {
         return damage
     }
 
-    private func note(_ result: Result<JSON, StoreError>) -> JSON? {
+    private func note<T>(_ result: Result<T, StoreError>) -> T? {
         switch result {
         case .success(let value): return value
         case .failure(let error):
@@ -205,14 +205,7 @@ final class StoreView {
         return baseText(base, number)
     }
 
-    private func baseText(_ base: HintCollection, _ number: Int) -> [UInt8]? {
-        switch generation.text(base, number) {
-        case .success(let text): return text
-        case .failure(let error):
-            if damage == nil { damage = error }
-            return nil
-        }
-    }
+    private func baseText(_ base: HintCollection, _ number: Int) -> [UInt8]? { note(generation.text(base, number)) }
 
     func contains(_ collection: String, _ id: String) -> Bool {
         if let record = collections[collection]?.records[id] { return record.value != nil }
@@ -239,6 +232,13 @@ final class StoreView {
         switch ref {
         case .base(let number): return baseValue(base!, number)
         case .overlay(let id): return collections[collection]?.records[id].flatMap { tailValue(collection, id, $0) }
+        }
+    }
+
+    private func text(_ ref: Ref, _ collection: String, _ base: HintCollection?) -> [UInt8]? {
+        switch ref {
+        case .base(let number): return baseText(base!, number)
+        case .overlay(let id): return collections[collection]?.records[id]?.value
         }
     }
 
@@ -338,12 +338,7 @@ final class StoreView {
         _ body: ([UInt8]) throws -> Bool
     ) rethrows {
         try forEachRef(collection, index: index, key: key, descending: descending, offset: offset) { ref, base in
-            let text: [UInt8]?
-            switch ref {
-            case .base(let number): text = baseText(base!, number)
-            case .overlay(let id): text = collections[collection]?.records[id]?.value
-            }
-            guard let text else { return true }
+            guard let text = text(ref, collection, base) else { return true }
             return try body(text)
         }
     }
