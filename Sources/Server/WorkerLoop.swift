@@ -151,7 +151,8 @@ public final class WorkerLoop {
                 acceptedInARow += 1
                 let started = Scoreboard.monotonicNanoseconds()
                 let requestID = serve(connection)
-                let took = Int(Scoreboard.monotonicNanoseconds() - started) / 1_000
+                let housekeeping = hasHousekeeping
+                let took = housekeeping ? Int(Scoreboard.monotonicNanoseconds() - started) / 1_000 : 0
                 served += 1
                 if let scoreboard, let slot, let finished = scoreboard.markIdle(slot: slot, requests: served),
                     finished.slow
@@ -164,7 +165,7 @@ public final class WorkerLoop {
                         ])
                 }
                 // Once the request is over for the scoreboard too (its timeout, its slow-request line).
-                if hasHousekeeping { housekeep(microseconds: min(max(took / Self.housekeepingShare, 50), 1_000)) }
+                if housekeeping { housekeep(microseconds: min(max(took / Self.housekeepingShare, 50), 1_000)) }
             case .interrupted:
                 acceptedInARow = 0
                 continue
