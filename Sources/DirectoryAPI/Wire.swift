@@ -32,7 +32,9 @@ enum Wire {
                 upper = true
                 continue
             }
-            out.append(upper ? Character(character.uppercased()) : character)
+            // Appended as a string: some letters uppercase to more than one ("ß" -> "SS"), and a
+            // client's member name may hold any of them (a Character of two trapped the worker).
+            if upper { out.append(contentsOf: character.uppercased()) } else { out.append(character) }
             upper = false
         }
         return out

@@ -15,6 +15,8 @@ final class WireTests: XCTestCase {
         XCTAssertEqual(Wire.snake("callToActionUrl"), "call_to_action_url")
         XCTAssertEqual(Wire.snake("already_snake"), "already_snake")
         XCTAssertEqual(Wire.camel("internal_point_of_contact_cta_url"), "internalPointOfContactCtaUrl")
+        // Letters that uppercase to more than one (a client's member name, e.g. from a fuzzer).
+        XCTAssertEqual(Wire.camel("a_ßb_ŉ_ﬃ"), "aSSbʼNFFI")
         XCTAssertEqual(Wire.camelKeys(["text_color": "x"]), ["textColor": "x"])
     }
 
