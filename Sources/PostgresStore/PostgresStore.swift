@@ -41,6 +41,8 @@ public final class PostgresStore {
     public private(set) var changeCount: Int = 0
     /// Rows fetched per round trip by `forEach`: a page of a list is read in one or two.
     static let forEachBatch = 100
+    /// Where this worker's long index keys' pages begin, while no write moves the counter.
+    var pageBoundaries = PageBoundaries()
     /// Tests turn it off to show what the writer lock prevents; nothing else should.
     var serializesWrites = true
     private var writePrecondition: (() throws -> Void)?
@@ -257,7 +259,8 @@ public final class PostgresStore {
     }
 
     /// One batch of `forEach`: by OFFSET, or after `after` (the (order, rank) of the last row of the
-    /// previous batch, which `next` gives; nil once a batch came back short).
+    /// previous batch, which `next` gives; nil once a batch came back short). A deep OFFSET starts
+    /// from the key's page boundaries when this worker has them (`PageBoundaries`).
     public func batch(
         _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
     ) throws -> StoreBatch {
@@ -268,6 +271,10 @@ public final class PostgresStore {
                 descending ? statements.nextPageDescending : statements.nextPageAscending,
                 [dbText(collection), dbText(index), dbText(key), after[0], after[1], size]
             ).rows
+        } else if let fromBoundary = try pageFromBoundary(
+            PageBoundaries.Key(collection: collection, index: index, key: key, descending: descending), offset: offset)
+        {
+            rows = fromBoundary
         } else {
             rows = try query(
                 descending ? statements.pageDescending : statements.pageAscending,
@@ -279,6 +286,40 @@ public final class PostgresStore {
             return StoreBatch(records: records, next: nil)
         }
         return StoreBatch(records: records, next: [last[2] ?? "", last[3] ?? ""])
+    }
+
+    /// A page's rows (as the OFFSET statement gives them) read from the key's page boundaries, or
+    /// nil when there are none that hold: the caller reads it by OFFSET. Makes the boundaries when
+    /// `PageBoundaries` says it is worth it.
+    private func pageFromBoundary(_ key: PageBoundaries.Key, offset: Int) throws -> [[String?]]? {
+        var start = pageBoundaries.start(of: key, offset: offset, changeCount: changeCount)
+        if start == nil, pageBoundaries.shouldMake(key, offset: offset, changeCount: changeCount) {
+            let rows = try query(
+                key.descending ? statements.boundariesDescending : statements.boundariesAscending,
+                [dbText(key.collection), dbText(key.index), dbText(key.key), String(PageBoundaries.stride)]
+            ).rows
+            guard let counted = rows.first.flatMap({ $0[0] }).flatMap({ Int($0) }) else { return nil }
+            pageBoundaries.keep(
+                key, changeCount: counted,
+                starts: rows.compactMap { row in row[1].flatMap { ord in row[2].map { (ord, $0) } } })
+            start = pageBoundaries.start(of: key, offset: offset, changeCount: counted)
+        }
+        guard let start else { return nil }
+        let rows = try query(
+            key.descending ? statements.pageFromBoundaryDescending : statements.pageFromBoundaryAscending,
+            [
+                dbText(key.collection), dbText(key.index), dbText(key.key), start.ord, start.rank, String(start.skip),
+                String(Self.forEachBatch),
+            ]
+        ).rows
+        guard let seen = rows.first.flatMap({ $0[0] }).flatMap({ Int($0) }),
+            pageBoundaries.holds(key, at: seen)
+        else {
+            pageBoundaries.drop(key)
+            return nil
+        }
+        // The counter column off; the one row of an empty page (no id) is no row.
+        return rows.compactMap { $0[1] == nil ? nil : Array($0.dropFirst()) }
     }
 
     /// Every record of a collection with its id, in creation order (`store migrate`).

@@ -18,6 +18,10 @@ struct Statements {
     let pageDescending: PostgresConnection.PreparedStatement
     let nextPageAscending: PostgresConnection.PreparedStatement
     let nextPageDescending: PostgresConnection.PreparedStatement
+    let boundariesAscending: PostgresConnection.PreparedStatement
+    let boundariesDescending: PostgresConnection.PreparedStatement
+    let pageFromBoundaryAscending: PostgresConnection.PreparedStatement
+    let pageFromBoundaryDescending: PostgresConnection.PreparedStatement
     let writerLock: PostgresConnection.PreparedStatement
     let bumpChangeCount: PostgresConnection.PreparedStatement
     let put: PostgresConnection.PreparedStatement
@@ -111,6 +115,42 @@ struct Statements {
             "next_page_desc",
             page(
                 " AND (ord < $4 OR (ord = $4 AND rank > $5::bigint))", descending: true, limit: " LIMIT $6::bigint"))
+        // A key's page boundaries (`PageBoundaries`): the (ord, rank) of every $4-th entry from the
+        // first, and the change counter of the snapshot that saw them. store_state's one row comes
+        // out even for a key with no entries, so the counter always does.
+        func boundaries(descending: Bool) -> String {
+            let direction = descending ? " DESC" : ""
+            return """
+                SELECT s.change_count, e.ord, e.rank
+                FROM \(s).store_state s LEFT JOIN LATERAL (
+                    SELECT ord, rank, row_number() OVER (ORDER BY ord\(direction), rank) AS n
+                    FROM \(s).index_entries WHERE collection = $1 AND index_name = $2 AND key = $3
+                ) e ON (e.n - 1) % $4::bigint = 0
+                ORDER BY e.n
+                """
+        }
+        boundariesAscending = try statement("boundaries_asc", boundaries(descending: false))
+        boundariesDescending = try statement("boundaries_desc", boundaries(descending: true))
+        // A page from a boundary: the entry at ($4, $5) and on, OFFSET the rest of the way (less
+        // than one stride), with the snapshot's change counter in each row (alone in one row when
+        // the page is empty), which tells whether the boundary still holds. Descending, `ord <= $4`
+        // is where the (ord DESC, rank) index starts the walk; the OR drops the entries of ord $4
+        // before the boundary's rank.
+        func pageFromBoundary(_ condition: String, descending: Bool) -> String {
+            let direction = descending ? " DESC" : ""
+            return """
+                SELECT s.change_count, p.id, p.value, p.ord, p.rank
+                FROM \(s).store_state s LEFT JOIN LATERAL (
+                    \(page(condition, descending: descending, limit: " OFFSET $6::bigint LIMIT $7::bigint"))
+                ) p ON true
+                ORDER BY p.ord\(direction), p.rank
+                """
+        }
+        pageFromBoundaryAscending = try statement(
+            "page_from_boundary_asc", pageFromBoundary(" AND (ord, rank) >= ($4, $5::bigint)", descending: false))
+        pageFromBoundaryDescending = try statement(
+            "page_from_boundary_desc",
+            pageFromBoundary(" AND ord <= $4 AND (ord < $4 OR rank >= $5::bigint)", descending: true))
         writerLock = try statement("writer_lock", "SELECT pg_advisory_xact_lock($1::int, hashtext($2))")
         bumpChangeCount = try statement(
             "bump_change_count", "UPDATE \(s).store_state SET change_count = change_count + 1 RETURNING change_count")

@@ -197,6 +197,54 @@ struct PostgresStoreTests {
         try TestDatabase.drop(schema)
     }
 
+    /// A deep page starts from the key's page boundaries once a second deep page at the same
+    /// counter made them, gives what OFFSET gives, and a write of another host (a connection that
+    /// this store's counter has not seen) makes the page be read by OFFSET again, not from
+    /// boundaries that moved.
+    @Test func deepPagesStartFromBoundariesThatAnotherHostsWriteEnds() throws {
+        let schema = TestDatabase.schemaName()
+        let store = try TestDatabase.open(schema: schema)
+        let otherHost = try TestDatabase.open(schema: schema)
+        var records: [(id: String, at: String)] = []
+        try store.write { tx in
+            for i in 0..<450 {
+                // Ties across boundaries: 30 order values over 450 records.
+                let at = String(format: "2026-02-%02d", (i * 7) % 30 + 1)
+                try tx.put("items", "r\(i)", Self.item(i, group: "main", at: at))
+                records.append(("r\(i)", at))
+            }
+        }
+        func page(_ store: PostgresStore, descending: Bool, offset: Int) throws -> [String] {
+            var seen: [String] = []
+            try store.forEach("items", index: "by_group", key: "main", descending: descending, offset: offset) {
+                seen.append("r\($0["i"]!.intValue!)")
+                return seen.count < 100
+            }
+            return seen
+        }
+        for descending in [false, true] {
+            let expected = Self.expectedOrder(records, descending: descending)
+            _ = try page(store, descending: descending, offset: 100)
+            #expect(store.pageBoundaries.count == (descending ? 1 : 0))
+            for offset in [100, 150, 199, 200, 350, 449, 450, 900] {
+                #expect(
+                    try page(store, descending: descending, offset: offset)
+                        == Array(expected.dropFirst(offset).prefix(100)), "descending \(descending), offset \(offset)")
+            }
+            #expect(store.pageBoundaries.count == (descending ? 2 : 1))
+        }
+        // The other host adds the first record of the ascending order: every later page moves by one.
+        try otherHost.write { tx in try tx.put("items", "first", Self.item(-1, group: "main", at: "2026-01-01")) }
+        #expect(
+            !store.pageBoundaries.holds(
+                .init(collection: "items", index: "by_group", key: "main", descending: false), at: otherHost.changeCount
+            ))
+        let expected = ["first"] + Self.expectedOrder(records, descending: false)
+        #expect(try page(store, descending: false, offset: 250) == Array(expected[250..<350]))
+        #expect(store.pageBoundaries.count == 1)
+        try TestDatabase.drop(schema)
+    }
+
     @Test func sequencesCountFromOneDurablyAndARolledBackWriteTakesNone() throws {
         let schema = TestDatabase.schemaName()
         let store = try TestDatabase.open(schema: schema)
