@@ -711,16 +711,21 @@ func fromDBText(_ text: String) -> String {
 
 /// A PostgreSQL array literal of text elements, for `$n::text[]` parameters: every element quoted,
 /// with backslash and double quote escaped (the array input syntax), so any key is carried intact.
+/// Built as UTF-8 bytes (neither escaped byte occurs inside a multi-byte sequence): appended
+/// scalar by scalar to a String, a page's 200 ids and collections were 15% of a list's worker time.
 func arrayLiteral(_ elements: [String]) -> String {
-    var text = "{"
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(elements.reduce(2) { $0 + $1.utf8.count + 3 })
+    bytes.append(UInt8(ascii: "{"))
     for (position, element) in elements.enumerated() {
-        if position > 0 { text += "," }
-        text += "\""
-        for character in element.unicodeScalars {
-            if character == "\\" || character == "\"" { text += "\\" }
-            text.unicodeScalars.append(character)
+        if position > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        for byte in element.utf8 {
+            if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+            bytes.append(byte)
         }
-        text += "\""
+        bytes.append(UInt8(ascii: "\""))
     }
-    return text + "}"
+    bytes.append(UInt8(ascii: "}"))
+    return String(decoding: bytes, as: UTF8.self)
 }

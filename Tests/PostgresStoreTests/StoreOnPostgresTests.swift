@@ -94,6 +94,18 @@ struct StoreOnPostgresTests {
             return true
         }
         #expect(order == [3, 1])  // "\0\0" sorts before "\1"
+        // Quotes, backslashes and non-ASCII in ids and keys go through the array parameters (a
+        // put's index rows, a page's records, a page's lookups) intact.
+        let odd = ["q\"uote", "back\\slash", "{brace},", "é–ß", "\\\""]
+        try store.write { tx in
+            for (i, id) in odd.enumerated() { tx.put("items", id, Self.item(10 + i, group: id, at: "t", tags: [id])) }
+        }
+        #expect(store.get(odd.map { ("items", $0) }).map { $0?["i"]?.intValue } == [10, 11, 12, 13, 14])
+        #expect(
+            store.lookupRecords("items", index: "by_tag", keys: odd).map { $0.map { $0["i"]?.intValue } } == [
+                [10], [11], [12], [13], [14],
+            ])
+        #expect(store.lookup("items", index: "by_group", key: odd[1]) == [odd[1]])
         #expect(store.takeReadDamage() == nil)
         store.endReads()
         try TestDatabase.drop(schema)
