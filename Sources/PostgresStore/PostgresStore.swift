@@ -196,6 +196,17 @@ public final class PostgresStore {
     /// Records by collection and id, in the order asked (nil: none), in one statement. A key asked
     /// twice is read once.
     public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] {
+        try get(keys, as: decode)
+    }
+
+    /// `get(_ keys:)` as stored text (`storedText`).
+    public func texts(_ keys: [(collection: String, id: String)]) throws -> [[UInt8]?] {
+        try get(keys, as: storedText)
+    }
+
+    private func get<Record>(
+        _ keys: [(collection: String, id: String)], as make: (String?, String, String) throws -> Record
+    ) throws -> [Record?] {
         guard !keys.isEmpty else { return [] }
         var position: [String: Int] = [:]
         var collections: [String] = []
@@ -209,10 +220,10 @@ public final class PostgresStore {
             ids.append(stored.1)
             return collections.count - 1
         }
-        var found = [JSON?](repeating: nil, count: collections.count)
+        var found = [Record?](repeating: nil, count: collections.count)
         for row in try query(statements.getMany, [arrayLiteral(collections), arrayLiteral(ids)]).rows {
             guard let ordinal = Int(row[0] ?? ""), (1...found.count).contains(ordinal) else { continue }
-            found[ordinal - 1] = try decode(row[1], fromDBText(collections[ordinal - 1]), fromDBText(ids[ordinal - 1]))
+            found[ordinal - 1] = try make(row[1], fromDBText(collections[ordinal - 1]), fromDBText(ids[ordinal - 1]))
         }
         return asked.map { found[$0] }
     }
@@ -263,7 +274,22 @@ public final class PostgresStore {
     /// from the key's page boundaries when this worker has them (`PageBoundaries`).
     public func batch(
         _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
-    ) throws -> StoreBatch {
+    ) throws -> StoreBatch<JSON> {
+        try batch(collection, index: index, key: key, descending: descending, offset: offset, after: after, as: decode)
+    }
+
+    /// `batch` as stored text (`storedText`).
+    public func textBatch(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
+    ) throws -> StoreBatch<[UInt8]> {
+        try batch(
+            collection, index: index, key: key, descending: descending, offset: offset, after: after, as: storedText)
+    }
+
+    private func batch<Record>(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?,
+        as make: (String?, String, String) throws -> Record
+    ) throws -> StoreBatch<Record> {
         let size = String(Self.forEachBatch)
         let rows: [[String?]]
         if let after, after.count == 2 {
@@ -281,7 +307,7 @@ public final class PostgresStore {
                 [dbText(collection), dbText(index), dbText(key), String(offset), size]
             ).rows
         }
-        let records = try rows.map { try decode($0[1], collection, fromDBText($0[0] ?? "")) }
+        let records = try rows.map { try make($0[1], collection, fromDBText($0[0] ?? "")) }
         guard rows.count == Self.forEachBatch, let last = rows.last else {
             return StoreBatch(records: records, next: nil)
         }
@@ -561,6 +587,13 @@ public final class PostgresStore {
         } catch let error as PostgresError where error.isConnectionProblem || error.sqlState == .lockNotAvailable {
             throw PostgresStoreError.unavailable(error.description)
         }
+    }
+
+    /// A value as stored: the text the engine wrote (`JSON.serialize`'s), which the `json` column
+    /// keeps as it is and has checked to be JSON, so it is handed out without parsing it again.
+    func storedText(_ text: String?, _ collection: String, _ id: String) throws -> [UInt8] {
+        guard let text else { throw PostgresStoreError.corruptRecord(collection: collection, id: id, reason: "NULL") }
+        return Array(text.utf8)
     }
 
     func decode(_ text: String?, _ collection: String, _ id: String) throws -> JSON {

@@ -126,9 +126,22 @@ public final class PostgresStoreEngine: StoreEngine {
 
     public func batch(
         _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
-    ) throws -> StoreBatch {
+    ) throws -> StoreBatch<JSON> {
         try read {
             try store.batch(collection, index: index, key: key, descending: descending, offset: offset, after: after)
+        }
+    }
+
+    public func texts(_ keys: [(collection: String, id: String)]) throws -> [[UInt8]?] {
+        try read { try store.texts(keys) }
+    }
+
+    public func textBatch(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
+    ) throws -> StoreBatch<[UInt8]> {
+        try read {
+            try store.textBatch(
+                collection, index: index, key: key, descending: descending, offset: offset, after: after)
         }
     }
 

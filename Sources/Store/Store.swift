@@ -278,14 +278,10 @@ public final class Store {
     }
     /// `get(_ keys:)` as stored text: each record's value as `JSON.serialize` writes it, not decoded
     /// (`JSONObjectText` reads its members). On the JSON store a page of records costs a copy of
-    /// each line instead of a tree per record; another engine's records are serialized here.
+    /// each line instead of a tree per record; on PostgreSQL, the column's text as the database sends it.
     public func texts(_ keys: [(collection: String, id: String)]) -> [[UInt8]?] {
         for key in keys { readLog?.note(.record(collection: key.collection, id: key.id)) }
-        if let engine {
-            return engineRead(Array(repeating: nil, count: keys.count)) { try engine.get(keys) }.map {
-                $0?.serialized()
-            }
-        }
+        if let engine { return engineRead(Array(repeating: nil, count: keys.count)) { try engine.texts(keys) } }
         return keys.map { view.text($0.collection, $0.id) }
     }
     /// `forEach` with each record's stored text (see `texts`) instead of its decoded value.
@@ -293,13 +289,16 @@ public final class Store {
         _ collection: String, index: String, key: String, descending: Bool = false, offset: Int = 0,
         _ body: ([UInt8]) throws -> Bool
     ) rethrows {
-        guard engine != nil else {
-            readLog?.note(.indexKey(collection: collection, index: index, key: key))
+        readLog?.note(.indexKey(collection: collection, index: index, key: key))
+        guard let engine else {
             return try view.forEachText(
                 collection, index: index, key: key, descending: descending, offset: offset, body)
         }
-        try forEach(collection, index: index, key: key, descending: descending, offset: offset) {
-            try body($0.serialized())
+        try walk(from: offset, body) { offset, after in
+            engineRead(StoreBatch(records: [], next: nil)) {
+                try engine.textBatch(
+                    collection, index: index, key: key, descending: descending, offset: offset, after: after)
+            }
         }
     }
     /// The records under each of `keys` in a secondary index (each list in creation order), in the
@@ -326,19 +325,27 @@ public final class Store {
         guard let engine else {
             return try view.forEach(collection, index: index, key: key, descending: descending, offset: offset, body)
         }
-        // Batch by batch, so the body's own errors are rethrown as they are and the engine's are
-        // reported as a failed read (the list then ends early; the request fails on it).
-        var batch = engineRead(StoreBatch(records: [], next: nil)) {
-            try engine.batch(collection, index: index, key: key, descending: descending, offset: offset, after: nil)
+        try walk(from: offset, body) { offset, after in
+            engineRead(StoreBatch(records: [], next: nil)) {
+                try engine.batch(
+                    collection, index: index, key: key, descending: descending, offset: offset, after: after)
+            }
         }
+    }
+    /// An engine's index walk, batch by batch from `offset`. `batch` reports the engine's errors as
+    /// a failed read (the list then ends early; the request fails on it), so only the body's own
+    /// errors are rethrown.
+    private func walk<Record>(
+        from offset: Int, _ body: (Record) throws -> Bool,
+        batch: (_ offset: Int, _ after: [String]?) -> StoreBatch<Record>
+    ) rethrows {
+        var next = batch(offset, nil)
         while true {
-            for value in batch.records {
-                guard try body(value) else { return }
+            for record in next.records {
+                guard try body(record) else { return }
             }
-            guard let next = batch.next else { return }
-            batch = engineRead(StoreBatch(records: [], next: nil)) {
-                try engine.batch(collection, index: index, key: key, descending: descending, offset: 0, after: next)
-            }
+            guard let after = next.next else { return }
+            next = batch(0, after)
         }
     }
     public var collectionNames: [String] {

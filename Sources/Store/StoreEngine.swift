@@ -58,7 +58,13 @@ public protocol StoreEngine: AnyObject {
     /// position a previous batch returned as `next`.
     func batch(
         _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
-    ) throws -> StoreBatch
+    ) throws -> StoreBatch<JSON>
+    /// `get(_ keys:)` as stored text: each value as `JSON.serialize` wrote it (`Store.texts`).
+    func texts(_ keys: [(collection: String, id: String)]) throws -> [[UInt8]?]
+    /// `batch` as stored text (`Store.forEachText`).
+    func textBatch(
+        _ collection: String, index: String, key: String, descending: Bool, offset: Int, after: [String]?
+    ) throws -> StoreBatch<[UInt8]>
     func collectionNames() throws -> [String]
 
     /// One write, under the engine's writer lock: `body` reads through the given reader and returns
@@ -74,11 +80,12 @@ public protocol StoreEngine: AnyObject {
     func statistics() throws -> Store.Statistics
 }
 
-/// Records of an index walk, and where the next batch starts (nil: the walk is over).
-public struct StoreBatch {
-    public var records: [JSON]
+/// Records of an index walk (decoded, or as stored text), and where the next batch starts (nil:
+/// the walk is over).
+public struct StoreBatch<Record> {
+    public var records: [Record]
     public var next: [String]?
-    public init(records: [JSON], next: [String]?) {
+    public init(records: [Record], next: [String]?) {
         self.records = records
         self.next = next
     }
