@@ -32,6 +32,21 @@ enum PartnershipRules {
         for name in ["cohort", "school_id", "delivery_partner_id"] where !present.contains(name) {
             errors.append(Failure.missing(name))
         }
+        // The records checked below, read together (one round trip under PostgreSQL's writer lock).
+        let asked = (cohort: text("cohort"), school: text("school_id"), partner: text("delivery_partner_id"))
+        tx.prefetch(
+            [
+                asked.cohort.map { (Collection.cohorts, $0) }, asked.school.map { (Collection.schools, $0) },
+                asked.partner.map { (Collection.deliveryPartners, $0) },
+                asked.partner.flatMap { partner in
+                    asked.cohort.map {
+                        (
+                            Collection.links,
+                            Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: $0)
+                        )
+                    }
+                },
+            ].compactMap { $0 })
 
         var cohortExists = false, cohortValid = false
         let cohort = text("cohort")

@@ -204,7 +204,7 @@ public final class PostgresStore {
         try get(keys, as: storedText)
     }
 
-    private func get<Record>(
+    func get<Record>(
         _ keys: [(collection: String, id: String)], as make: (String?, String, String) throws -> Record
     ) throws -> [Record?] {
         guard !keys.isEmpty else { return [] }
@@ -642,6 +642,11 @@ public struct PostgresTransaction {
         try store.inWrite(statements.get, [dbText(collection), dbText(id)]).rows.first.map {
             try store.decode($0[0], collection, id)
         }
+    }
+
+    /// Records by collection and id in one statement, in the order asked (nil: none).
+    public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] {
+        try store.get(keys, as: store.decode)
     }
 
     public func count(_ collection: String) throws -> Int {

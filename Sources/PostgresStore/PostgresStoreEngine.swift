@@ -262,6 +262,14 @@ public final class PostgresStoreEngine: StoreEngine {
             if failure == nil { known[collection, default: [:]][id] = .some(value) }
             return value
         }
+        /// The records not read yet, in one statement; each is then answered from `known`.
+        func prefetch(_ keys: [(collection: String, id: String)]) {
+            let unread = keys.filter { known[$0.collection]?[$0.id] == nil }
+            guard !unread.isEmpty, failure == nil else { return }
+            let values = attempt([]) { try transaction.get(unread) }
+            guard failure == nil, values.count == unread.count else { return }
+            for (key, value) in zip(unread, values) { known[key.collection, default: [:]][key.id] = .some(value) }
+        }
         func contains(_ collection: String, _ id: String) -> Bool { get(collection, id) != nil }
         func count(_ collection: String) -> Int { attempt(0) { try transaction.count(collection) } }
         func lookup(_ collection: String, index: String, key: String) -> [String] {

@@ -1378,6 +1378,13 @@ public struct Transaction {
         return view.count(collection) + added - removed
     }
 
+    /// Tells the store which records this write is about to `get` (see `StoreReader.prefetch`):
+    /// call it before the checks that read them one by one.
+    public func prefetch(_ keys: [(collection: String, id: String)]) {
+        view.prefetch(
+            keys.filter { overlay[$0.collection]?[$0.id] == nil && deleted[$0.collection]?.contains($0.id) != true })
+    }
+
     /// Index lookup that also sees this transaction's puts and deletes.
     public func lookup(_ collection: String, index: String, key: String) -> [String] {
         var ids = view.lookup(collection, index: index, key: key)

@@ -236,6 +236,19 @@ struct StoreOnPostgresTests {
         }
         #expect(lookupThenGet == 2)
         #expect(gotten == [1, 2])
+        // Records prefetched are read in one round trip (with BEGIN and the lock), then answered
+        // from it; one the write put itself is not asked for, and one not there stays nil.
+        var prefetched: [Int?] = []
+        let prefetchThenGet = try cost {
+            try store.write { tx in
+                tx.put("items", "new", Self.item(7, group: "h", at: "7"))
+                tx.prefetch([("items", "a"), ("items", "b"), ("items", "none"), ("items", "new")])
+                prefetched = ["a", "b", "none", "new"].map { tx.get("items", $0)?["i"]?.intValue }
+                tx.delete("items", "new")
+            }
+        }
+        #expect(prefetchThenGet == 2)
+        #expect(prefetched == [1, 2, nil, 7])
         try store.write { tx in tx.delete("items", "x") }
         // A write that only writes: one.
         #expect(try cost { try store.write { tx in tx.put("items", "c", Self.item(3, group: "g", at: "3")) } } == 1)
