@@ -61,6 +61,12 @@ hello_api, php_api = mean("hello-api-1", "hello-api-2"), mean("php-api-1", "php-
 # The C hello sending the bytes of one list page (100 partnerships) behind the API's settings: the
 # most a list page can do through this nginx, TLS and wrk on this machine.
 hello_list = mean("hello-list-api-1", "hello-list-api-2")
+# The Partners and Directory GET ones' own references: both hellos sending those families' responses
+# behind the API's settings (a Lead Provider partnership's bytes are fewer than either's).
+family_references = {
+    family: (mean("hello-api-%s-1" % family, "hello-api-%s-2" % family), mean("php-api-%s-1" % family, "php-api-%s-2" % family))
+    for family in ("pa", "dir")
+}
 hello_list_p99 = max((runs[n]["p99_ms"] for n in ("hello-list-api-1", "hello-list-api-2") if n in runs), default=None)
 fsyncs = fsync_rate(os.path.join(args.run, "state", "data"))
 rows = []
@@ -98,8 +104,23 @@ def slowdown(scenario):
 
 
 goals = []
-for family, scenario in (("Lead Provider", "lp-get-one"), ("Partners", "pa-get-one"), ("Directory", "dir-get-one")):
+for family, scenario, key in (("Lead Provider", "lp-get-one", None), ("Partners", "pa-get-one", "pa"),
+                              ("Directory", "dir-get-one", "dir")):
     row = by_name.get(scenario, {})
+    if key:
+        # Its own bytes' references; the bare hellos send the Lead Provider's bytes, so only that
+        # family is compared with them.
+        own_hello, own_php = family_references[key]
+        rps = row.get("rps")
+        row["vs_own_hello_api"] = round(rps / own_hello, 3) if rps and own_hello else None
+        row["vs_own_php_api"] = round(rps / own_php, 3) if rps and own_php else None
+        goals += [
+            goal("GET one (%s) vs C hello world sending its bytes behind the API's settings (req/s ratio)" % family,
+                 scenario, row["vs_own_hello_api"], ">= 0.9", (row["vs_own_hello_api"] or 0) >= 0.9),
+            goal("GET one (%s) vs PHP-FPM hello world sending its bytes behind the API's settings (req/s ratio)"
+                 % family, scenario, row["vs_own_php_api"], ">= 1.5", (row["vs_own_php_api"] or 0) >= 1.5),
+        ]
+        continue
     goals += [
         goal("GET one (%s) vs C hello world behind the API's settings (req/s ratio)" % family, scenario,
              row.get("vs_hello_api"), ">= 0.9", (row.get("vs_hello_api") or 0) >= 0.9),
@@ -127,7 +148,9 @@ report = {
     "seconds_per_run": int(args.duration), "response_bytes": int(args.response_bytes), "seed": args.seed,
     "references": {"static_rps": static, "hello_rps": hello, "php_rps": php, "hello_api_rps": hello_api,
                    "php_api_rps": php_api, "hello_list_api_rps": hello_list,
-                   "hello_list_api_p99_ms": hello_list_p99, "list_page_bytes": int(args.list_bytes)},
+                   "hello_list_api_p99_ms": hello_list_p99, "list_page_bytes": int(args.list_bytes),
+                   "hello_api_pa_rps": family_references["pa"][0], "php_api_pa_rps": family_references["pa"][1],
+                   "hello_api_dir_rps": family_references["dir"][0], "php_api_dir_rps": family_references["dir"][1]},
     "scenarios": rows, "goals": goals,
     "soak": json.load(open(soak_path)) if os.path.exists(soak_path) else None,
 }

@@ -25,6 +25,16 @@ function R.hello_api(ctx) return wrk.format("GET", "/_bench/hello-api", auth(ctx
 function R.php_api(ctx) return wrk.format("GET", "/_bench/php-api", auth(ctx.seed.PROVIDER_0_TOKEN)) end
 -- The C hello sending the bytes of one page of 100 partnerships (as lp_list asks): the list's reference.
 function R.hello_list_api(ctx) return wrk.format("GET", "/_bench/hello-list-api", auth(ctx.seed.PROVIDER_0_TOKEN)) end
+-- Both hello worlds sending a Partners partnership's and a Directory entry's bytes (larger than a Lead
+-- Provider partnership's), asked as pa_get_one and dir_get_entry ask: those GET ones' references.
+function R.hello_api_pa(ctx) return wrk.format("GET", "/_bench/hello-api-pa", auth(ctx.seed.STAFF_TOKEN)) end
+function R.php_api_pa(ctx) return wrk.format("GET", "/_bench/php-api-pa", auth(ctx.seed.STAFF_TOKEN)) end
+function R.hello_api_dir(ctx)
+  return wrk.format("GET", "/_bench/hello-api-dir", { ["Authorization"] = ctx.directory.DIRECTORY_KEY })
+end
+function R.php_api_dir(ctx)
+  return wrk.format("GET", "/_bench/php-api-dir", { ["Authorization"] = ctx.directory.DIRECTORY_KEY })
+end
 function R.healthz(ctx) return wrk.format("GET", "/healthz") end
 
 -- Lead Provider API v3. Provider 0 owns the listed partnerships, provider 1 the update targets,
