@@ -32,24 +32,18 @@ enum PartnershipRules {
         for name in ["cohort", "school_id", "delivery_partner_id"] where !present.contains(name) {
             errors.append(Failure.missing(name))
         }
+        let cohort = text("cohort"), school = text("school_id"), partner = text("delivery_partner_id")
+        let link = partner.flatMap { partner in
+            cohort.map { Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: $0) }
+        }
         // The records checked below, read together (one round trip under PostgreSQL's writer lock).
-        let asked = (cohort: text("cohort"), school: text("school_id"), partner: text("delivery_partner_id"))
         tx.prefetch(
             [
-                asked.cohort.map { (Collection.cohorts, $0) }, asked.school.map { (Collection.schools, $0) },
-                asked.partner.map { (Collection.deliveryPartners, $0) },
-                asked.partner.flatMap { partner in
-                    asked.cohort.map {
-                        (
-                            Collection.links,
-                            Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: $0)
-                        )
-                    }
-                },
+                cohort.map { (Collection.cohorts, $0) }, school.map { (Collection.schools, $0) },
+                partner.map { (Collection.deliveryPartners, $0) }, link.map { (Collection.links, $0) },
             ].compactMap { $0 })
 
         var cohortExists = false, cohortValid = false
-        let cohort = text("cohort")
         if present.contains("cohort") {
             if let cohort, let record = tx.get(Collection.cohorts, cohort) {
                 cohortExists = true
@@ -64,7 +58,6 @@ enum PartnershipRules {
         }
 
         var schoolValid = false
-        let school = text("school_id")
         if present.contains("school_id") {
             if let school, let record = tx.get(Collection.schools, school) {
                 let eligible = (record["funding_eligible_cohorts"]?.arrayValue ?? []).contains {
@@ -80,14 +73,9 @@ enum PartnershipRules {
             }
         }
 
-        let partner = text("delivery_partner_id")
         if present.contains("delivery_partner_id") {
             if let partner, tx.get(Collection.deliveryPartners, partner) != nil {
-                if cohortExists, let cohort,
-                    tx.get(
-                        Collection.links,
-                        Collection.linkID(leadProvider: provider, deliveryPartner: partner, cohort: cohort)) == nil
-                {
+                if cohortExists, let link, tx.get(Collection.links, link) == nil {
                     errors.append(Failure.deliveryPartnerNotLinked)
                 }
             } else {
