@@ -204,7 +204,7 @@ public final class PostgresStore {
         try get(keys, as: storedText)
     }
 
-    func get<Record>(
+    private func get<Record>(
         _ keys: [(collection: String, id: String)], as make: (String?, String, String) throws -> Record
     ) throws -> [Record?] {
         guard !keys.isEmpty else { return [] }
@@ -324,7 +324,7 @@ public final class PostgresStore {
                 key.descending ? statements.boundariesDescending : statements.boundariesAscending,
                 [dbText(key.collection), dbText(key.index), dbText(key.key), String(PageBoundaries.stride)]
             ).rows
-            guard let counted = rows.first.flatMap({ $0[0] }).flatMap({ Int($0) }) else { return nil }
+            guard let counted = Self.changeCount(of: rows) else { return nil }
             pageBoundaries.keep(
                 key, changeCount: counted,
                 starts: rows.compactMap { row in row[1].flatMap { ord in row[2].map { (ord, $0) } } })
@@ -338,15 +338,16 @@ public final class PostgresStore {
                 String(Self.forEachBatch),
             ]
         ).rows
-        guard let seen = rows.first.flatMap({ $0[0] }).flatMap({ Int($0) }),
-            pageBoundaries.holds(key, at: seen)
-        else {
+        guard let seen = Self.changeCount(of: rows), pageBoundaries.holds(key, at: seen) else {
             pageBoundaries.drop(key)
             return nil
         }
         // The counter column off; the one row of an empty page (no id) is no row.
         return rows.compactMap { $0[1] == nil ? nil : Array($0.dropFirst()) }
     }
+
+    /// The snapshot's change counter that the boundary statements return first in every row.
+    private static func changeCount(of rows: [[String?]]) -> Int? { rows.first.flatMap { $0[0] }.flatMap { Int($0) } }
 
     /// Every record of a collection with its id, in creation order (`store migrate`).
     public func records(_ collection: String) throws -> [(id: String, value: JSON)] {
@@ -645,9 +646,7 @@ public struct PostgresTransaction {
     }
 
     /// Records by collection and id in one statement, in the order asked (nil: none).
-    public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] {
-        try store.get(keys, as: store.decode)
-    }
+    public func get(_ keys: [(collection: String, id: String)]) throws -> [JSON?] { try store.get(keys) }
 
     public func count(_ collection: String) throws -> Int {
         Int(try store.inWrite(statements.count, [dbText(collection)]).singleValue() ?? "") ?? 0
